@@ -1,0 +1,83 @@
+//! Errors a peer can observe, named after Kafka's error codes. They are values carried in
+//! responses, never panics. Whether an error is *definite* (the write certainly did not
+//! happen) depends on the request; see [`ErrorCode::is_definite_for_produce`].
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Kafka's error codes, the subset this broker can return, plus the client-side outcomes a
+/// Kafka client reports for a request that got no answer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ErrorCode {
+    /// The receiving broker does not lead (or follow) the partition.
+    NotLeaderOrFollower,
+    /// acks=all and the ISR is smaller than `min_insync_replicas`: nothing was appended.
+    NotEnoughReplicas,
+    /// acks=all, the record was appended, then the ISR shrank below `min_insync_replicas`
+    /// before the high watermark passed it. The record may still be committed later.
+    NotEnoughReplicasAfterAppend,
+    /// The request carried an older leader epoch than the receiver's (KIP-320).
+    FencedLeaderEpoch,
+    /// The request carried a newer leader epoch than the receiver knows (KIP-320).
+    UnknownLeaderEpoch,
+    /// The fetch offset is outside `[log_start_offset, log_end_offset]`.
+    OffsetOutOfRange,
+    /// The broker's own wait (acks=all purgatory) ran out: the record may or may not commit.
+    RequestTimedOut,
+    /// AlterPartition or heartbeat from a broker epoch the controller no longer accepts.
+    StaleBrokerEpoch,
+    /// AlterPartition built on an outdated partition epoch.
+    InvalidUpdateVersion,
+    /// The controller refused an ISR that names a fenced or unknown broker.
+    IneligibleReplica,
+    /// Idempotence: the sequence is not the next one for the producer (KIP-98).
+    OutOfOrderSequence,
+    /// Client side: no response within `request_timeout_ms`.
+    ClientTimeout,
+    /// Client side: the connection was reset before the response arrived.
+    NetworkException,
+    /// Client side: the record was not acknowledged within `delivery_timeout_ms`.
+    DeliveryTimeout,
+}
+
+impl ErrorCode {
+    /// Whether a produce that failed with this error certainly did not write its records.
+    /// Kafka's producer gives up on an error only after retries; what matters to a checker is
+    /// whether the last attempt may have been appended.
+    pub fn is_definite_for_produce(self) -> bool {
+        matches!(
+            self,
+            ErrorCode::NotEnoughReplicas
+                | ErrorCode::OutOfOrderSequence
+                | ErrorCode::FencedLeaderEpoch
+                | ErrorCode::UnknownLeaderEpoch
+        )
+    }
+
+    /// Whether a client should refresh its metadata and retry after this error.
+    pub fn is_retriable(self) -> bool {
+        !matches!(self, ErrorCode::OutOfOrderSequence | ErrorCode::DeliveryTimeout)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            ErrorCode::NotLeaderOrFollower => "NOT_LEADER_OR_FOLLOWER",
+            ErrorCode::NotEnoughReplicas => "NOT_ENOUGH_REPLICAS",
+            ErrorCode::NotEnoughReplicasAfterAppend => "NOT_ENOUGH_REPLICAS_AFTER_APPEND",
+            ErrorCode::FencedLeaderEpoch => "FENCED_LEADER_EPOCH",
+            ErrorCode::UnknownLeaderEpoch => "UNKNOWN_LEADER_EPOCH",
+            ErrorCode::OffsetOutOfRange => "OFFSET_OUT_OF_RANGE",
+            ErrorCode::RequestTimedOut => "REQUEST_TIMED_OUT",
+            ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
+            ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
+            ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
+            ErrorCode::OutOfOrderSequence => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::ClientTimeout => "CLIENT_TIMEOUT",
+            ErrorCode::NetworkException => "NETWORK_EXCEPTION",
+            ErrorCode::DeliveryTimeout => "DELIVERY_TIMEOUT",
+        };
+        formatter.write_str(name)
+    }
+}

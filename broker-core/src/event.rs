@@ -1,0 +1,144 @@
+//! Events the actors report as they act: the raw material of the trace, the replica-state
+//! checkers, the client history and the nemesis triggers. Every field is plain data so a
+//! trace line can be printed and hashed the same way on every machine.
+
+use crate::error::ErrorCode;
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, Offset, PartitionEpoch, PartitionId};
+use crate::protocol::Acks;
+use serde::Serialize;
+
+/// Why a replica cut its log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum TruncationReason {
+    /// OffsetsForLeaderEpoch told it where its log diverges from the leader's (KIP-101/279).
+    LeaderEpochDivergence,
+    /// The historical pre-KIP-101 rule: cut to the local high watermark (bug switch).
+    HighWatermark,
+    /// Log recovery after a restart found a torn or corrupt tail.
+    Recovery,
+}
+
+/// A record as the checkers identify it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct RecordSummary {
+    pub offset: Offset,
+    pub leader_epoch: LeaderEpoch,
+    pub value: u64,
+}
+
+/// Everything observable that an actor does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum Event {
+    // ---- broker: replica state ----
+    /// The broker recovered its log from storage on start.
+    LogRecovered {
+        partition: PartitionId,
+        log_end_offset: Offset,
+        high_watermark: Offset,
+        /// The latest epoch in its leader-epoch cache.
+        latest_epoch: Option<LeaderEpoch>,
+    },
+    BecameLeader {
+        partition: PartitionId,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        log_end_offset: Offset,
+    },
+    BecameFollower {
+        partition: PartitionId,
+        leader_epoch: LeaderEpoch,
+        leader: Option<BrokerId>,
+    },
+    /// Records were written to the local log (as leader from a produce, or as follower from a
+    /// fetch).
+    RecordsAppended {
+        partition: PartitionId,
+        as_leader: bool,
+        records: Vec<RecordSummary>,
+    },
+    LogTruncated {
+        partition: PartitionId,
+        /// The log end offset before the cut.
+        from_log_end_offset: Offset,
+        /// The new log end offset.
+        to_offset: Offset,
+        reason: TruncationReason,
+    },
+    HighWatermarkUpdated {
+        partition: PartitionId,
+        from: Offset,
+        to: Offset,
+    },
+    /// The leader's view of the ISR changed (after the controller accepted it, or on a
+    /// metadata update).
+    IsrUpdated {
+        partition: PartitionId,
+        from: Vec<BrokerId>,
+        to: Vec<BrokerId>,
+    },
+    /// The leader answered a produce request.
+    ProduceAnswered {
+        partition: PartitionId,
+        acks: Acks,
+        /// Offsets of the batch, when it was appended.
+        base_offset: Option<Offset>,
+        last_offset: Option<Offset>,
+        result: Result<(), ErrorCode>,
+    },
+
+    // ---- controller ----
+    BrokerRegistered {
+        broker: BrokerId,
+        broker_epoch: BrokerEpoch,
+    },
+    BrokerFenced {
+        broker: BrokerId,
+    },
+    /// The controller chose a leader (or none) for a partition.
+    LeaderElected {
+        partition: PartitionId,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        partition_epoch: PartitionEpoch,
+        /// Elected from outside the ISR (`unclean_leader_election_enable`).
+        unclean: bool,
+    },
+    /// The controller accepted an AlterPartition.
+    IsrAltered {
+        partition: PartitionId,
+        isr: Vec<BrokerId>,
+        partition_epoch: PartitionEpoch,
+    },
+
+    // ---- clients ----
+    /// The producer learned the outcome of a record it was asked to send.
+    SendCompleted {
+        value: u64,
+        partition: PartitionId,
+        /// `Ok(offset)` when acknowledged; with acks=0 the producer never learns an offset and
+        /// reports `Ok(None)`.
+        result: Result<Option<Offset>, SendFailure>,
+    },
+    /// A consumer returned records to the application.
+    Polled {
+        partition: PartitionId,
+        records: Vec<(Offset, u64)>,
+    },
+    /// A consumer moved its position other than by consuming: `auto_offset_reset` or a
+    /// detected log truncation.
+    PositionReset {
+        partition: PartitionId,
+        from: Option<Offset>,
+        to: Offset,
+    },
+}
+
+/// A failed send, as a producer reports it to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub struct SendFailure {
+    pub error: ErrorCode,
+    /// True when the record certainly was not written (Jepsen's `:fail`); false when it may
+    /// have been (`:info`).
+    pub definite: bool,
+}

@@ -1,0 +1,96 @@
+//! Identifiers and log positions as newtypes, so that an epoch can never be passed where an
+//! offset is expected. Every type is `Ord` and prints the way the trace spells it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+macro_rules! newtype {
+    ($(#[$meta:meta])* $name:ident($inner:ty), $prefix:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+        pub struct $name(pub $inner);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(formatter, concat!($prefix, "{}"), self.0)
+            }
+        }
+    };
+}
+
+newtype!(
+    /// A broker's id, `broker.id` in Kafka. Brokers are numbered from 1.
+    BrokerId(u32), "b"
+);
+newtype!(
+    /// A partition of the single simulated topic.
+    PartitionId(u32), "p"
+);
+newtype!(
+    /// A position in a partition's log. The first record has offset 0.
+    Offset(u64), ""
+);
+newtype!(
+    /// The leader epoch: bumped by the controller on every leader change (KIP-101).
+    LeaderEpoch(u32), "e"
+);
+newtype!(
+    /// The partition epoch: bumped by the controller on every ISR or leader change (KIP-497,
+    /// KRaft's AlterPartition). A stale AlterPartition is rejected by it.
+    PartitionEpoch(u32), "pe"
+);
+newtype!(
+    /// The broker epoch: handed out by the controller at each registration, so requests from
+    /// an earlier incarnation of the same broker can be told apart and fenced.
+    BrokerEpoch(u64), "be"
+);
+newtype!(
+    /// The producer id of an idempotent or transactional producer.
+    ProducerId(u64), "pid"
+);
+newtype!(
+    /// Matches a response to its request on one connection.
+    CorrelationId(u64), "c"
+);
+newtype!(
+    /// A client (producer or consumer) number, unique within a run.
+    ClientId(u32), "client"
+);
+
+impl Offset {
+    /// The offset right after this one.
+    pub fn next(self) -> Offset {
+        Offset(self.0 + 1)
+    }
+}
+
+impl LeaderEpoch {
+    /// The epoch after this one.
+    pub fn next(self) -> LeaderEpoch {
+        LeaderEpoch(self.0 + 1)
+    }
+}
+
+/// The network address of a simulated node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum NodeId {
+    /// The (single) controller, KRaft's active controller.
+    Controller,
+    /// A broker.
+    Broker(BrokerId),
+    /// A producer.
+    Producer(ClientId),
+    /// A consumer.
+    Consumer(ClientId),
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NodeId::Controller => write!(formatter, "ctl"),
+            NodeId::Broker(broker) => write!(formatter, "{broker}"),
+            NodeId::Producer(client) => write!(formatter, "prod{}", client.0),
+            NodeId::Consumer(client) => write!(formatter, "cons{}", client.0),
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The Kafka-style protocol as sans-IO state machines: brokers (log, leader-epoch cache,
+//! replication, ISR, high watermark), the controller and the clients. Nothing here knows it
+//! is simulated: time arrives as `now_ms`, the disk is a [`storage::Storage`], and every
+//! output is an [`actor::Effect`] for the caller to execute.
+
+pub mod actor;
+pub mod broker;
+pub mod bugs;
+pub mod config;
+pub mod consumer;
+pub mod controller;
+pub mod error;
+pub mod event;
+pub mod ids;
+pub mod leader_epoch;
+pub mod log;
+pub mod metadata;
+pub mod partition;
+pub mod producer;
+pub mod protocol;
+pub mod record;
+pub mod replica_view;
+pub mod storage;
+
+pub use actor::{Actor, Effect, Input};
+pub use bugs::{BugSwitch, BugSwitches};
+pub use error::ErrorCode;
+pub use event::Event;
+pub use ids::*;

@@ -1,0 +1,38 @@
+//! Cluster metadata as the controller publishes it: who leads each partition, in which epoch,
+//! with which ISR. Brokers and clients act on the newest image they have seen, which may be
+//! stale; that staleness is where zombie leaders come from.
+
+use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One partition's registration in the controller (KRaft's `PartitionRegistration`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionState {
+    pub partition: PartitionId,
+    /// All assigned replicas, in preference order; the first is the preferred leader.
+    pub replicas: Vec<BrokerId>,
+    /// `None` while the partition is offline (no eligible leader).
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    /// In-sync replicas, sorted ascending.
+    pub isr: Vec<BrokerId>,
+    pub partition_epoch: PartitionEpoch,
+}
+
+/// A full metadata snapshot. `version` increases with every change the controller makes, so a
+/// receiver can ignore an older image that arrives late.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct MetadataImage {
+    pub version: u64,
+    /// Brokers registered and not fenced.
+    pub live_brokers: Vec<BrokerId>,
+    pub partitions: BTreeMap<PartitionId, PartitionState>,
+}
+
+impl MetadataImage {
+    /// The partition's state, if the topic has that partition.
+    pub fn partition(&self, partition: PartitionId) -> Option<&PartitionState> {
+        self.partitions.get(&partition)
+    }
+}

@@ -1,0 +1,30 @@
+//! A checker's finding: which property broke, where, and when.
+
+use serde::Serialize;
+use std::fmt;
+use watermark_broker_core::ids::{Offset, PartitionId};
+
+/// One anomaly or invariant violation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// The checker's name, e.g. `lost-write` or `LogMatching` (names from Jepsen and Kafka's
+    /// KRaft simulation test, so results compare with theirs).
+    pub checker: &'static str,
+    pub partition: Option<PartitionId>,
+    pub offsets: Vec<Offset>,
+    pub values: Vec<u64>,
+    /// When the violation happened or was detected, in simulated milliseconds.
+    pub time_ms: u64,
+    /// One sentence a person can read.
+    pub description: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{} at t={}ms", self.checker, self.time_ms)?;
+        if let Some(partition) = self.partition {
+            write!(formatter, " {partition}")?;
+        }
+        write!(formatter, ": {}", self.description)
+    }
+}
