@@ -153,7 +153,8 @@ pub enum Message {
     OffsetsForLeaderEpochRequest {
         correlation: CorrelationId,
         partition: PartitionId,
-        replica: BrokerId,
+        /// `Some` for a follower, `None` for a consumer validating its position (KIP-320).
+        replica: Option<BrokerId>,
         current_leader_epoch: LeaderEpoch,
         /// The epoch whose end offset the follower wants: its own latest epoch.
         leader_epoch: LeaderEpoch,
