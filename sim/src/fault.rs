@@ -1,0 +1,145 @@
+//! The nemesis's vocabulary: faults, their targets, event triggers and the random swarm.
+
+use serde::{Deserialize, Serialize};
+use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
+
+/// Which node a fault hits. Roles (`leader`, `follower`) are resolved when the fault fires,
+/// from the controller's metadata, so a script can say "crash the leader" without knowing
+/// which broker that will be.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+pub enum Target {
+    Broker(BrokerId),
+    Controller,
+    /// The current leader of the partition.
+    Leader(PartitionId),
+    /// Every replica of the partition except the current leader.
+    Followers(PartitionId),
+    /// Every broker.
+    AllBrokers,
+    /// The node whose event fired the trigger (only meaningful inside a trigger).
+    EventSource,
+    Producer(u32),
+    Consumer(u32),
+}
+
+/// One fault, or its repair.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "fault", deny_unknown_fields)]
+pub enum Fault {
+    /// Kill the process; the page cache survives (as on Linux).
+    Crash { target: Target },
+    /// Cut the power: the process dies and every unsynced byte is lost (the last write may
+    /// be torn).
+    PowerLoss { target: Target },
+    /// Start a crashed or powered-off node again.
+    Restart { target: Target },
+    /// Stop scheduling the process (a long GC pause); its traffic queues.
+    Pause { target: Target },
+    Resume { target: Target },
+    /// Cut every link to and from the target (in-flight traffic is dropped).
+    Isolate { target: Target },
+    /// Cut every link between `side` and every other node, both ways.
+    PartitionAway { side: Vec<Target> },
+    /// Cut one direction only: `from` can no longer reach `to`.
+    CutOneWay { from: Target, to: Target },
+    /// Add latency to every link into and out of the target (a slow follower).
+    SlowLinks { target: Target, latency_ms: u64 },
+    /// Make every fsync of the target take this long.
+    SlowDisk { target: Target, fsync_latency_ms: u64 },
+    /// Repair every cut link, slow link and slow disk.
+    HealAll,
+}
+
+/// A fault at a fixed simulated time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScriptedFault {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub fault: Fault,
+}
+
+/// A protocol moment a trigger waits for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "when", deny_unknown_fields)]
+pub enum Condition {
+    /// A leader answered a produce successfully for a batch reaching this offset.
+    LeaderAcked {
+        partition: PartitionId,
+        offset_at_least: Offset,
+    },
+    /// A leader's ISR became exactly this many replicas.
+    IsrShrunkTo { partition: PartitionId, size: usize },
+    /// A leader's high watermark reached this offset.
+    HighWatermarkReached {
+        partition: PartitionId,
+        offset: Offset,
+    },
+    /// The controller elected a new leader for the partition (not the first election).
+    LeaderChanged { partition: PartitionId },
+}
+
+/// "When this happens, do that": faults fired by protocol events, so a demonstration is exact
+/// on every seed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Trigger {
+    #[serde(flatten)]
+    pub condition: Condition,
+    /// Faults to apply, in order, `delay_ms` after the event (0: before anything else runs).
+    pub then: Vec<Fault>,
+    #[serde(default)]
+    pub delay_ms: u64,
+}
+
+/// Which kinds of fault the random swarm may draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FaultKind {
+    Crash,
+    PowerLoss,
+    Pause,
+    Partition,
+    OneWayCut,
+    SlowFollower,
+    SlowDisk,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 7] = [
+        FaultKind::Crash,
+        FaultKind::PowerLoss,
+        FaultKind::Pause,
+        FaultKind::Partition,
+        FaultKind::OneWayCut,
+        FaultKind::SlowFollower,
+        FaultKind::SlowDisk,
+    ];
+}
+
+/// A seeded random fault schedule for the safety phase. The seed picks which enabled kinds
+/// occur, how often and for how long.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Swarm {
+    pub kinds: Vec<FaultKind>,
+    /// Time between fault starts is drawn uniformly from this range.
+    pub interval_ms_min: u64,
+    pub interval_ms_max: u64,
+    /// How long a fault lasts before its repair, drawn uniformly from this range.
+    pub duration_ms_min: u64,
+    pub duration_ms_max: u64,
+}
+
+impl Default for Swarm {
+    fn default() -> Self {
+        Swarm {
+            kinds: FaultKind::ALL.to_vec(),
+            interval_ms_min: 1_000,
+            interval_ms_max: 8_000,
+            duration_ms_min: 500,
+            duration_ms_max: 15_000,
+        }
+    }
+}

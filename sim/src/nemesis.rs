@@ -1,0 +1,448 @@
+//! The nemesis: applies faults — scripted at times, drawn by the seeded swarm, or fired by
+//! triggers on protocol events — and, at the end of the safety phase, repairs everything for
+//! the liveness phase. It runs in the supervisor task, never inside a node, so it can kill
+//! the very node whose event fired a trigger.
+
+use crate::fault::{Fault, FaultKind, ScriptedFault, Swarm, Target};
+use crate::node::{now_ms, sleep_until_ms};
+use crate::world::{broker_ids, PendingFault, SharedWorld};
+use futures::channel::mpsc;
+use futures::future::{select, Either};
+use futures::StreamExt;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+use watermark_broker_core::ids::{BrokerId, ClientId, NodeId};
+
+/// Applies faults to one run.
+pub struct Nemesis {
+    world: SharedWorld,
+    start: madsim::time::Instant,
+    handle: madsim::runtime::Handle,
+    madsim_nodes: BTreeMap<NodeId, madsim::task::NodeId>,
+    /// Scripted and swarm faults not applied yet, ordered by time.
+    schedule: Vec<ScriptedFault>,
+    wakeups: mpsc::UnboundedReceiver<()>,
+}
+
+/// Draws the swarm's fault schedule for the safety phase from the seed. The seed first
+/// picks which of the enabled kinds this run uses and how dense they are, so different seeds
+/// explore different mixes, then draws each fault, its target and its duration.
+pub fn swarm_schedule(swarm: &Swarm, brokers: &[BrokerId], seed: u64, safety_ms: u64) -> Vec<ScriptedFault> {
+    let mut random = StdRng::seed_from_u64(seed ^ 0x7377_6172_6d00_0000);
+    let mut kinds: Vec<FaultKind> = swarm
+        .kinds
+        .iter()
+        .copied()
+        .filter(|_| random.gen_bool(0.6))
+        .collect();
+    if kinds.is_empty() {
+        if let Some(kind) = swarm.kinds.choose(&mut random) {
+            kinds.push(*kind);
+        }
+    }
+    let mut nodes: Vec<NodeId> = brokers.iter().map(|broker| NodeId::Broker(*broker)).collect();
+    nodes.push(NodeId::Controller);
+    let target_of = |node: NodeId| match node {
+        NodeId::Broker(broker) => Target::Broker(broker),
+        _ => Target::Controller,
+    };
+    let interval_ms_max = random.gen_range(swarm.interval_ms_min..=swarm.interval_ms_max);
+    let mut schedule = Vec::new();
+    let mut at_ms = 1_500;
+    while at_ms < safety_ms && !kinds.is_empty() {
+        let kind = kinds[random.gen_range(0..kinds.len())];
+        let duration_ms = random.gen_range(swarm.duration_ms_min..=swarm.duration_ms_max);
+        let node = nodes[random.gen_range(0..nodes.len())];
+        let end_ms = (at_ms + duration_ms).min(safety_ms);
+        let (fault, repair) = match kind {
+            FaultKind::Crash => (
+                Fault::Crash { target: target_of(node) },
+                Fault::Restart { target: target_of(node) },
+            ),
+            FaultKind::PowerLoss => {
+                // A fifth of power losses take every broker down at once: a rack or a data
+                // centre losing power, where replication is no help without fsync.
+                let target = if random.gen_bool(0.2) { Target::AllBrokers } else { target_of(node) };
+                (Fault::PowerLoss { target: target.clone() }, Fault::Restart { target })
+            }
+            FaultKind::Pause => (
+                Fault::Pause { target: target_of(node) },
+                Fault::Resume { target: target_of(node) },
+            ),
+            FaultKind::Partition => {
+                let mut side: Vec<NodeId> = nodes.clone();
+                side.shuffle(&mut random);
+                side.truncate(random.gen_range(1..nodes.len().max(2)));
+                (
+                    Fault::PartitionAway { side: side.into_iter().map(target_of).collect() },
+                    Fault::HealAll,
+                )
+            }
+            FaultKind::OneWayCut => {
+                let mut pair = nodes.clone();
+                pair.shuffle(&mut random);
+                (
+                    Fault::CutOneWay { from: target_of(pair[0]), to: target_of(pair[1 % pair.len()]) },
+                    Fault::HealAll,
+                )
+            }
+            FaultKind::SlowFollower => (
+                Fault::SlowLinks {
+                    target: target_of(node),
+                    latency_ms: random.gen_range(50..=3_000),
+                },
+                Fault::HealAll,
+            ),
+            FaultKind::SlowDisk => (
+                Fault::SlowDisk {
+                    target: target_of(node),
+                    fsync_latency_ms: random.gen_range(50..=2_000),
+                },
+                Fault::HealAll,
+            ),
+        };
+        schedule.push(ScriptedFault { at_ms, fault });
+        schedule.push(ScriptedFault { at_ms: end_ms, fault: repair });
+        at_ms += random.gen_range(swarm.interval_ms_min..=interval_ms_max.max(swarm.interval_ms_min));
+    }
+    schedule
+}
+
+impl Nemesis {
+    pub fn new(
+        world: SharedWorld,
+        start: madsim::time::Instant,
+        madsim_nodes: BTreeMap<NodeId, madsim::task::NodeId>,
+    ) -> Nemesis {
+        let (waker, wakeups) = mpsc::unbounded();
+        let schedule = {
+            let mut locked = world.lock();
+            locked.nemesis_waker = Some(waker);
+            let scenario = std::sync::Arc::clone(&locked.scenario);
+            let mut schedule = scenario.faults.scripted.clone();
+            if let Some(swarm) = &scenario.faults.swarm {
+                schedule.extend(swarm_schedule(
+                    swarm,
+                    &broker_ids(&scenario),
+                    locked.seed,
+                    scenario.phases.safety_ms,
+                ));
+            }
+            // Stable: faults at the same time keep their written order.
+            schedule.sort_by_key(|fault| fault.at_ms);
+            schedule
+        };
+        Nemesis {
+            world,
+            start,
+            handle: madsim::runtime::Handle::current(),
+            madsim_nodes,
+            schedule,
+            wakeups,
+        }
+    }
+
+    /// Applies faults until `until_ms`.
+    pub async fn run_safety_phase(&mut self, until_ms: u64) {
+        let mut next_scheduled = 0;
+        loop {
+            let now = now_ms(self.start);
+            while next_scheduled < self.schedule.len() && self.schedule[next_scheduled].at_ms <= now {
+                let fault = self.schedule[next_scheduled].fault.clone();
+                self.apply(&fault, None);
+                next_scheduled += 1;
+            }
+            self.apply_due_trigger_faults(now);
+            if now >= until_ms {
+                return;
+            }
+            let next_pending = self
+                .world
+                .lock()
+                .pending_faults
+                .iter()
+                .map(|pending| pending.due_ms)
+                .min();
+            let next_ms = [
+                self.schedule.get(next_scheduled).map(|fault| fault.at_ms),
+                next_pending,
+                Some(until_ms),
+            ]
+            .into_iter()
+            .flatten()
+            .min()
+            .unwrap_or(until_ms)
+            .max(now + 1);
+            let sleep = Box::pin(sleep_until_ms(self.start, next_ms));
+            if let Either::Right((Some(()), _)) = select(sleep, self.wakeups.next()).await {
+                while self.wakeups.try_recv().is_ok() {}
+            }
+        }
+    }
+
+    fn apply_due_trigger_faults(&mut self, now: u64) {
+        let due: Vec<PendingFault> = {
+            let mut world = self.world.lock();
+            let (due, later) = std::mem::take(&mut world.pending_faults)
+                .into_iter()
+                .partition(|pending| pending.due_ms <= now);
+            world.pending_faults = later;
+            due
+        };
+        let mut sources = Vec::new();
+        for pending in due {
+            self.apply(&pending.fault, Some(pending.source));
+            sources.push(pending.source);
+        }
+        let mut world = self.world.lock();
+        for source in sources {
+            world.unfreeze(source);
+        }
+    }
+
+    /// Repairs everything for the liveness phase: no more triggers, links healed, disks
+    /// normal, paused nodes resumed, dead nodes restarted (the controller first).
+    pub fn repair_everything(&mut self) {
+        let paused_or_down: Vec<(NodeId, bool)> = {
+            let mut world = self.world.lock();
+            world.triggers_armed = false;
+            world.pending_faults.clear();
+            let now = now_ms(self.start);
+            world.trace.note(now, "nemesis", "liveness phase: heal, resume, restart");
+            world
+                .nodes
+                .iter()
+                .map(|(node, slot)| (*node, slot.paused))
+                .filter(|(node, paused)| *paused || !world.is_up(*node))
+                .collect()
+        };
+        self.apply(&Fault::HealAll, None);
+        for (node, paused) in paused_or_down {
+            if paused {
+                self.resume(node);
+            }
+        }
+        let down: Vec<NodeId> = {
+            let world = self.world.lock();
+            world.nodes.keys().copied().filter(|node| !world.is_up(*node)).collect()
+        };
+        for node in down {
+            self.restart(node);
+        }
+        let mut world = self.world.lock();
+        let frozen: Vec<NodeId> = world
+            .nodes
+            .iter()
+            .filter(|(_, slot)| slot.frozen)
+            .map(|(node, _)| *node)
+            .collect();
+        for node in frozen {
+            world.unfreeze(node);
+        }
+    }
+
+    fn resolve(&self, target: &Target, source: Option<NodeId>) -> Vec<NodeId> {
+        let world = self.world.lock();
+        match target {
+            Target::Broker(broker) => vec![NodeId::Broker(*broker)],
+            Target::Controller => vec![NodeId::Controller],
+            Target::Leader(partition) => world
+                .leader_of(*partition)
+                .map(|leader| vec![NodeId::Broker(leader)])
+                .unwrap_or_default(),
+            Target::Followers(partition) => {
+                let leader = world.leader_of(*partition);
+                world
+                    .replicas_of(*partition)
+                    .into_iter()
+                    .filter(|replica| Some(*replica) != leader)
+                    .map(NodeId::Broker)
+                    .collect()
+            }
+            Target::AllBrokers => broker_ids(&world.scenario).into_iter().map(NodeId::Broker).collect(),
+            Target::EventSource => source.into_iter().collect(),
+            Target::Producer(index) => vec![NodeId::Producer(ClientId(*index))],
+            Target::Consumer(index) => vec![NodeId::Consumer(ClientId(*index))],
+        }
+        .into_iter()
+        .filter(|node| world.nodes.contains_key(node))
+        .collect()
+    }
+
+    fn note(&self, text: String) {
+        let mut world = self.world.lock();
+        let now = now_ms(self.start);
+        world.trace.note(now, "nemesis", &text);
+    }
+
+    /// Applies one fault now.
+    pub fn apply(&mut self, fault: &Fault, source: Option<NodeId>) {
+        match fault {
+            Fault::Crash { target } => {
+                for node in self.resolve(target, source) {
+                    if self.world.lock().is_up(node) {
+                        self.note(format!("crash {node}"));
+                        self.kill(node);
+                    }
+                }
+            }
+            Fault::PowerLoss { target } => {
+                for node in self.resolve(target, source) {
+                    self.note(format!("power loss {node}"));
+                    {
+                        let mut world = self.world.lock();
+                        let torn_writes = world.scenario.disk.torn_writes;
+                        if let Some(disk) = world.disks.get(&node).cloned() {
+                            disk.power_loss(&mut world.random, torn_writes);
+                        }
+                    }
+                    if self.world.lock().is_up(node) {
+                        self.kill(node);
+                    }
+                }
+            }
+            Fault::Restart { target } => {
+                for node in self.resolve(target, source) {
+                    self.restart(node);
+                }
+            }
+            Fault::Pause { target } => {
+                for node in self.resolve(target, source) {
+                    let mut world = self.world.lock();
+                    if world.is_up(node) && !world.nodes[&node].paused {
+                        if let Some(slot) = world.nodes.get_mut(&node) {
+                            slot.paused = true;
+                        }
+                        let now = now_ms(self.start);
+                        world.trace.note(now, "nemesis", &format!("pause {node}"));
+                        drop(world);
+                        self.handle.pause(self.madsim_nodes[&node]);
+                    }
+                }
+            }
+            Fault::Resume { target } => {
+                for node in self.resolve(target, source) {
+                    self.resume(node);
+                }
+            }
+            Fault::Isolate { target } => {
+                let isolated = self.resolve(target, source);
+                let mut world = self.world.lock();
+                let all: Vec<NodeId> = world.nodes.keys().copied().collect();
+                for node in &isolated {
+                    for other in &all {
+                        world.network.cut(*node, *other);
+                        world.network.cut(*other, *node);
+                    }
+                }
+                let now = now_ms(self.start);
+                world.trace.note(now, "nemesis", &format!("isolate {}", names(&isolated)));
+            }
+            Fault::PartitionAway { side } => {
+                let side_nodes: Vec<NodeId> = side.iter().flat_map(|target| self.resolve(target, source)).collect();
+                let mut world = self.world.lock();
+                let others: Vec<NodeId> = world
+                    .nodes
+                    .keys()
+                    .copied()
+                    .filter(|node| !side_nodes.contains(node))
+                    .collect();
+                for node in &side_nodes {
+                    for other in &others {
+                        world.network.cut(*node, *other);
+                        world.network.cut(*other, *node);
+                    }
+                }
+                let now = now_ms(self.start);
+                world
+                    .trace
+                    .note(now, "nemesis", &format!("partition {} | rest", names(&side_nodes)));
+            }
+            Fault::CutOneWay { from, to } => {
+                let from_nodes = self.resolve(from, source);
+                let to_nodes = self.resolve(to, source);
+                let mut world = self.world.lock();
+                for sender in &from_nodes {
+                    for receiver in &to_nodes {
+                        world.network.cut(*sender, *receiver);
+                    }
+                }
+                let now = now_ms(self.start);
+                world.trace.note(
+                    now,
+                    "nemesis",
+                    &format!("cut {} -> {}", names(&from_nodes), names(&to_nodes)),
+                );
+            }
+            Fault::SlowLinks { target, latency_ms } => {
+                let nodes = self.resolve(target, source);
+                let mut world = self.world.lock();
+                for node in &nodes {
+                    world.network.set_slow(*node, *latency_ms);
+                }
+                let now = now_ms(self.start);
+                world
+                    .trace
+                    .note(now, "nemesis", &format!("slow links {} +{latency_ms}ms", names(&nodes)));
+            }
+            Fault::SlowDisk { target, fsync_latency_ms } => {
+                let nodes = self.resolve(target, source);
+                let world = self.world.lock();
+                for node in &nodes {
+                    if let Some(disk) = world.disks.get(node) {
+                        disk.set_fsync_latency_ms(*fsync_latency_ms);
+                    }
+                }
+                drop(world);
+                self.note(format!("slow disk {} fsync {fsync_latency_ms}ms", names(&nodes)));
+            }
+            Fault::HealAll => {
+                let mut world = self.world.lock();
+                world.network.heal_all();
+                let fsync_latency_ms = world.scenario.disk.fsync_latency_ms;
+                for disk in world.disks.values() {
+                    disk.set_fsync_latency_ms(fsync_latency_ms);
+                }
+                let now = now_ms(self.start);
+                world.trace.note(now, "nemesis", "heal all");
+                world.wake_all();
+            }
+        }
+    }
+
+    fn kill(&mut self, node: NodeId) {
+        self.handle.kill(self.madsim_nodes[&node]);
+        self.world.lock().stop_node(node);
+    }
+
+    fn restart(&mut self, node: NodeId) {
+        if self.world.lock().is_up(node) {
+            return;
+        }
+        self.note(format!("restart {node}"));
+        // Kill first: madsim's restart keeps what the old incarnation left behind otherwise.
+        self.handle.kill(self.madsim_nodes[&node]);
+        self.handle.restart(self.madsim_nodes[&node]);
+    }
+
+    fn resume(&mut self, node: NodeId) {
+        let mut world = self.world.lock();
+        if world.nodes.get(&node).is_some_and(|slot| slot.paused) {
+            if let Some(slot) = world.nodes.get_mut(&node) {
+                slot.paused = false;
+            }
+            let now = now_ms(self.start);
+            world.trace.note(now, "nemesis", &format!("resume {node}"));
+            drop(world);
+            self.handle.resume(self.madsim_nodes[&node]);
+            self.world.lock().wake_all();
+        }
+    }
+}
+
+fn names(nodes: &[NodeId]) -> String {
+    let names: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+    format!("{{{}}}", names.join(","))
+}

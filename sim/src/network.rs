@@ -1,0 +1,258 @@
+//! The simulated network. Links behave like TCP connections: per (source, target) FIFO, no
+//! duplication, per-link latency (a slow follower is a slow link). A cut link drops what is in
+//! flight on it and everything sent while it is cut; the connection is gone, so requesters see
+//! timeouts. madsim's own datagrams reorder and its latency is global only, so the simulator
+//! carries messages itself and uses madsim for time, scheduling and node lifecycles.
+
+use rand::rngs::StdRng;
+use rand::Rng;
+use std::collections::{BTreeMap, BTreeSet};
+use watermark_broker_core::ids::NodeId;
+use watermark_broker_core::protocol::Message;
+
+/// A message on its way.
+#[derive(Clone, Debug)]
+pub struct Envelope {
+    pub from: NodeId,
+    pub message: Message,
+}
+
+/// Messages counted on one link.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LinkCounters {
+    pub sent: u64,
+    pub delivered: u64,
+    pub dropped: u64,
+}
+
+/// Every link between every pair of nodes.
+#[derive(Debug, Default)]
+pub struct Network {
+    /// Per destination: messages ordered by (delivery time, send order).
+    in_flight: BTreeMap<NodeId, BTreeMap<(u64, u64), Envelope>>,
+    /// Per link: the delivery time of the last message, so a link stays FIFO even when a
+    /// later message draws a shorter latency.
+    last_delivery_ms: BTreeMap<(NodeId, NodeId), u64>,
+    /// Directed links that are cut.
+    cut: BTreeSet<(NodeId, NodeId)>,
+    /// Extra latency on every link touching a node.
+    slow_node_latency_ms: BTreeMap<NodeId, u64>,
+    /// Nodes that accept messages (process up).
+    up: BTreeSet<NodeId>,
+    latency_ms_min: u64,
+    latency_ms_max: u64,
+    next_sequence: u64,
+    counters: BTreeMap<(NodeId, NodeId), LinkCounters>,
+}
+
+impl Network {
+    pub fn new(latency_ms_min: u64, latency_ms_max: u64) -> Network {
+        Network {
+            latency_ms_min,
+            latency_ms_max: latency_ms_max.max(latency_ms_min),
+            ..Network::default()
+        }
+    }
+
+    /// The node's process is up and accepting connections.
+    pub fn node_up(&mut self, node: NodeId) {
+        self.up.insert(node);
+    }
+
+    /// The node's process died: its connections reset, so nothing in flight to or from it
+    /// arrives.
+    pub fn node_down(&mut self, node: NodeId) {
+        self.up.remove(&node);
+        self.drop_in_flight(|from, to| from == node || to == node);
+    }
+
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.up.contains(&node)
+    }
+
+    /// Sends a message leaving `from` at `departure_ms`. Returns the delivery time, or `None`
+    /// if the message was dropped.
+    pub fn send(
+        &mut self,
+        random: &mut StdRng,
+        departure_ms: u64,
+        from: NodeId,
+        to: NodeId,
+        message: Message,
+    ) -> Option<u64> {
+        let counters = self.counters.entry((from, to)).or_default();
+        counters.sent += 1;
+        if self.cut.contains(&(from, to)) || !self.up.contains(&to) || !self.up.contains(&from) {
+            counters.dropped += 1;
+            return None;
+        }
+        let base_latency_ms = random.gen_range(self.latency_ms_min..=self.latency_ms_max);
+        let slow_ms = self.slow_node_latency_ms.get(&from).copied().unwrap_or(0)
+            + self.slow_node_latency_ms.get(&to).copied().unwrap_or(0);
+        let earliest_ms = departure_ms + base_latency_ms + slow_ms;
+        let last = self.last_delivery_ms.entry((from, to)).or_insert(0);
+        let delivery_ms = earliest_ms.max(*last);
+        *last = delivery_ms;
+        let sequence = self.next_sequence;
+        self.next_sequence += 1;
+        self.in_flight
+            .entry(to)
+            .or_default()
+            .insert((delivery_ms, sequence), Envelope { from, message });
+        Some(delivery_ms)
+    }
+
+    /// When the next message for `node` arrives, if any is in flight.
+    pub fn next_delivery_ms(&self, node: NodeId) -> Option<u64> {
+        self.in_flight
+            .get(&node)
+            .and_then(|queue| queue.keys().next())
+            .map(|(delivery_ms, _)| *delivery_ms)
+    }
+
+    /// Takes the next message for `node` due at or before `now_ms`.
+    pub fn take_due(&mut self, node: NodeId, now_ms: u64) -> Option<Envelope> {
+        let queue = self.in_flight.get_mut(&node)?;
+        let (&key, _) = queue.iter().next()?;
+        if key.0 > now_ms {
+            return None;
+        }
+        let envelope = queue.remove(&key)?;
+        self.counters.entry((envelope.from, node)).or_default().delivered += 1;
+        Some(envelope)
+    }
+
+    /// Cuts the directed link and drops what is in flight on it.
+    pub fn cut(&mut self, from: NodeId, to: NodeId) {
+        if from == to {
+            return;
+        }
+        self.cut.insert((from, to));
+        self.drop_in_flight(|source, target| source == from && target == to);
+    }
+
+    pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
+        self.cut.contains(&(from, to))
+    }
+
+    /// Adds latency to every link into and out of `node`.
+    pub fn set_slow(&mut self, node: NodeId, latency_ms: u64) {
+        if latency_ms == 0 {
+            self.slow_node_latency_ms.remove(&node);
+        } else {
+            self.slow_node_latency_ms.insert(node, latency_ms);
+        }
+    }
+
+    /// Repairs every cut and slow link.
+    pub fn heal_all(&mut self) {
+        self.cut.clear();
+        self.slow_node_latency_ms.clear();
+    }
+
+    /// Whether anything is cut or slowed.
+    pub fn is_degraded(&self) -> bool {
+        !self.cut.is_empty() || !self.slow_node_latency_ms.is_empty()
+    }
+
+    pub fn counters(&self) -> &BTreeMap<(NodeId, NodeId), LinkCounters> {
+        &self.counters
+    }
+
+    pub fn total(&self) -> LinkCounters {
+        self.counters
+            .values()
+            .fold(LinkCounters::default(), |total, link| LinkCounters {
+                sent: total.sent + link.sent,
+                delivered: total.delivered + link.delivered,
+                dropped: total.dropped + link.dropped,
+            })
+    }
+
+    fn drop_in_flight(&mut self, doomed: impl Fn(NodeId, NodeId) -> bool) {
+        for (&to, queue) in self.in_flight.iter_mut() {
+            let before = queue.len();
+            let mut dropped_from: Vec<NodeId> = Vec::new();
+            queue.retain(|_, envelope| {
+                let keep = !doomed(envelope.from, to);
+                if !keep {
+                    dropped_from.push(envelope.from);
+                }
+                keep
+            });
+            debug_assert_eq!(before - queue.len(), dropped_from.len());
+            for from in dropped_from {
+                self.counters.entry((from, to)).or_default().dropped += 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use watermark_broker_core::ids::{BrokerId, CorrelationId};
+
+    fn request(number: u64) -> Message {
+        Message::MetadataRequest {
+            correlation: CorrelationId(number),
+        }
+    }
+
+    fn correlation(message: &Message) -> u64 {
+        match message {
+            Message::MetadataRequest { correlation } => correlation.0,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    fn two_nodes(latency_ms_max: u64) -> (Network, NodeId, NodeId) {
+        let mut network = Network::new(1, latency_ms_max);
+        let a = NodeId::Broker(BrokerId(1));
+        let b = NodeId::Broker(BrokerId(2));
+        network.node_up(a);
+        network.node_up(b);
+        (network, a, b)
+    }
+
+    #[test]
+    fn a_link_delivers_in_send_order_despite_random_latency() {
+        let (mut network, a, b) = two_nodes(50);
+        let mut random = StdRng::seed_from_u64(3);
+        for number in 0..200 {
+            network.send(&mut random, number, a, b, request(number));
+        }
+        let mut received = Vec::new();
+        while let Some(envelope) = network.take_due(b, u64::MAX) {
+            received.push(correlation(&envelope.message));
+        }
+        assert_eq!(received, (0..200).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn cutting_a_link_drops_in_flight_and_later_messages_one_way_only() {
+        let (mut network, a, b) = two_nodes(5);
+        let mut random = StdRng::seed_from_u64(3);
+        network.send(&mut random, 0, a, b, request(1));
+        network.send(&mut random, 0, b, a, request(2));
+        network.cut(a, b);
+        assert_eq!(network.send(&mut random, 1, a, b, request(3)), None);
+        assert!(network.take_due(b, u64::MAX).is_none());
+        assert_eq!(correlation(&network.take_due(a, u64::MAX).unwrap().message), 2);
+        assert_eq!(network.counters()[&(a, b)].dropped, 2);
+        network.heal_all();
+        assert!(network.send(&mut random, 2, a, b, request(4)).is_some());
+    }
+
+    #[test]
+    fn a_slow_node_delays_its_links_and_a_down_node_receives_nothing() {
+        let (mut network, a, b) = two_nodes(1);
+        let mut random = StdRng::seed_from_u64(3);
+        network.set_slow(b, 300);
+        assert_eq!(network.send(&mut random, 0, a, b, request(1)), Some(301));
+        network.node_down(b);
+        assert!(network.next_delivery_ms(b).is_none());
+        assert_eq!(network.send(&mut random, 0, a, b, request(2)), None);
+    }
+}

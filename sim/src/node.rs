@@ -1,0 +1,50 @@
+//! The node shell: a thin loop that waits for the next thing due on this node (a message, the
+//! actor's deadline, the application's next send), lets the world run it, and waits again.
+//! No protocol decision is made here (STYLE.md, rule 2). One madsim node runs one shell; a
+//! kill ends it, a restart runs it again with a fresh actor over the same disk.
+
+use crate::world::SharedWorld;
+use futures::channel::mpsc;
+use futures::future::{select, Either};
+use futures::StreamExt;
+use std::time::Duration;
+use watermark_broker_core::ids::NodeId;
+
+/// Milliseconds of simulated time since the run started.
+pub fn now_ms(start: madsim::time::Instant) -> u64 {
+    u64::try_from(madsim::time::Instant::now().duration_since(start).as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Sleeps until `at_ms` after `start`.
+pub async fn sleep_until_ms(start: madsim::time::Instant, at_ms: u64) {
+    madsim::time::sleep_until(start + Duration::from_millis(at_ms)).await;
+}
+
+/// The body of a node process. Never returns while the node should live.
+pub async fn run_node(world: SharedWorld, start: madsim::time::Instant, node: NodeId, start_at_ms: u64) {
+    if now_ms(start) < start_at_ms {
+        sleep_until_ms(start, start_at_ms).await;
+    }
+    let (waker, mut wakeups) = mpsc::unbounded::<()>();
+    world.lock().start_node(node, now_ms(start), waker);
+    loop {
+        let now = now_ms(start);
+        let wake_ms = world.lock().step(node, now);
+        // Always let at least a millisecond pass between steps of the same node: everything
+        // due now has run, so anything still "due" would only spin.
+        let sleep = match wake_ms {
+            Some(wake_ms) => Either::Left(sleep_until_ms(start, wake_ms.max(now + 1))),
+            None => Either::Right(futures::future::pending::<()>()),
+        };
+        let woken = select(Box::pin(sleep), wakeups.next());
+        match woken.await {
+            Either::Left(_) => {}
+            Either::Right((Some(()), _)) => {
+                // Drain the other wake-ups queued meanwhile; one step handles them all.
+                while wakeups.try_recv().is_ok() {}
+            }
+            // The world dropped our waker: this process was stopped.
+            Either::Right((None, _)) => futures::future::pending::<()>().await,
+        }
+    }
+}

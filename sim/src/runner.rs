@@ -1,0 +1,343 @@
+//! The runner: one scenario and one seed in, one [`RunReport`] out. Each run gets a fresh OS
+//! thread (std's hash seeds and madsim's globals then repeat exactly) and a fresh madsim
+//! runtime seeded with the run's seed. A panic anywhere in the run becomes a report that
+//! names the seed, never a crash of the caller.
+
+use crate::checkers::{check_history, FinalState, INFORMATIONAL_CHECKERS, REPLICA_CHECKERS};
+use crate::nemesis::Nemesis;
+use crate::node::{now_ms, run_node, sleep_until_ms};
+use crate::scenario::Scenario;
+use crate::trace::TraceMode;
+use crate::verdict::{observed_guarantee, Guarantee};
+use crate::violation::Violation;
+use crate::world::{node_ids, NodesView, SharedWorld, World};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use watermark_broker_core::ids::NodeId;
+
+/// The checker name for a cluster that did not converge in the liveness phase.
+pub const LIVENESS_CHECKER: &str = "liveness";
+
+/// How often the liveness phase looks for convergence.
+const CONVERGENCE_POLL_MS: u64 = 50;
+
+/// Counters of one run.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct RunCounters {
+    pub messages_sent: u64,
+    pub messages_delivered: u64,
+    pub messages_dropped: u64,
+    pub events: u64,
+    pub trace_lines: u64,
+    pub history_operations: u64,
+    pub sends_ok: u64,
+    pub sends_failed: u64,
+    pub sends_indefinite: u64,
+    pub fsyncs: u64,
+    pub bytes_lost_to_power_loss: u64,
+    pub torn_writes: u64,
+    /// Messages per directed link, `from->to`.
+    pub messages_per_link: BTreeMap<String, u64>,
+}
+
+/// The outcome of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct RunReport {
+    pub scenario: String,
+    pub seed: u64,
+    pub trace_hash: String,
+    pub observed: Guarantee,
+    pub expected: Guarantee,
+    pub passed: bool,
+    /// Why the run did not meet its expectation; empty when it did.
+    pub failures: Vec<String>,
+    pub violations: Vec<Violation>,
+    pub sim_time_ms: u64,
+    pub wall_ms: u64,
+    pub converged: bool,
+    pub marks: BTreeMap<String, u64>,
+    pub bugs: Vec<String>,
+    pub counters: RunCounters,
+    /// The panic message, if the run panicked.
+    pub panic: Option<String>,
+    /// The trace lines, when asked for.
+    #[serde(skip)]
+    pub trace: Vec<String>,
+}
+
+/// Options that do not change what happens in a run, only what is kept.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RunOptions {
+    pub trace_mode: TraceMode,
+}
+
+/// Runs one seed of a scenario on a fresh thread. Never panics.
+pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
+    let scenario = Arc::new(scenario.clone());
+    let for_thread = Arc::clone(&scenario);
+    let wall_start = Instant::now();
+    let outcome = std::thread::Builder::new()
+        .name(format!("seed-{seed}"))
+        .stack_size(16 * 1024 * 1024)
+        .spawn(move || {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                run_on_this_thread(for_thread, seed, options)
+            }))
+        })
+        .map_err(|error| format!("could not start a thread: {error}"))
+        .and_then(|thread| thread.join().map_err(|_| "the run thread died".to_string()));
+    let wall_ms = u64::try_from(wall_start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    match outcome {
+        Ok(Ok(mut report)) => {
+            report.wall_ms = wall_ms;
+            report
+        }
+        Ok(Err(payload)) => panicked_report(&scenario, seed, wall_ms, panic_message(payload.as_ref())),
+        Err(message) => panicked_report(&scenario, seed, wall_ms, message),
+    }
+}
+
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        (*text).to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}
+
+fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String) -> RunReport {
+    RunReport {
+        scenario: scenario.name.clone(),
+        seed,
+        trace_hash: String::new(),
+        observed: Guarantee::None,
+        expected: scenario.expect.guarantee,
+        passed: false,
+        failures: vec![format!("the run panicked: {message}")],
+        violations: Vec::new(),
+        sim_time_ms: 0,
+        wall_ms,
+        converged: false,
+        marks: BTreeMap::new(),
+        bugs: scenario.bugs.enabled().iter().map(|bug| bug.name().to_string()).collect(),
+        counters: RunCounters::default(),
+        panic: Some(message),
+        trace: Vec::new(),
+    }
+}
+
+fn run_on_this_thread(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> RunReport {
+    let mut runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+    let bound_ms = scenario.phases.safety_ms + scenario.phases.liveness_ms_max;
+    // A safety net only: the supervisor ends the run itself at the liveness bound.
+    runtime.set_time_limit(Duration::from_millis(bound_ms + 60_000));
+    runtime.block_on(supervise(scenario, seed, options))
+}
+
+async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> RunReport {
+    let start = madsim::time::Instant::now();
+    let world = SharedWorld::new(World::new(Arc::clone(&scenario), seed, options.trace_mode));
+    {
+        let mut locked = world.lock();
+        let bugs: Vec<&str> = scenario.bugs.enabled().iter().map(|bug| bug.name()).collect();
+        locked.trace.note(
+            0,
+            "sim",
+            &format!(
+                "scenario {} seed {seed} brokers {} rf {} min.insync {} unclean {} flush {:?} bugs [{}]",
+                scenario.name,
+                scenario.brokers,
+                scenario.topic.replication_factor,
+                scenario.topic.min_insync_replicas,
+                scenario.topic.unclean_leader_election_enable,
+                scenario.topic.flush_interval_messages,
+                bugs.join(",")
+            ),
+        );
+    }
+    let handle = madsim::runtime::Handle::current();
+    let mut madsim_nodes = BTreeMap::new();
+    for node in node_ids(&scenario) {
+        let start_at_ms = match node {
+            NodeId::Producer(client) => scenario.producers[client.0 as usize].start_ms,
+            NodeId::Consumer(client) => scenario.consumers[client.0 as usize].start_ms,
+            _ => 0,
+        };
+        let for_node = world.clone();
+        let built = handle
+            .create_node()
+            .name(node.to_string())
+            .init(move || run_node(for_node.clone(), start, node, start_at_ms))
+            .build();
+        madsim_nodes.insert(node, built.id());
+    }
+    let mut nemesis = Nemesis::new(world.clone(), start, madsim_nodes);
+    let safety_ms = scenario.phases.safety_ms;
+    nemesis.run_safety_phase(safety_ms).await;
+    nemesis.repair_everything();
+    let deadline_ms = safety_ms + scenario.phases.liveness_ms_max;
+    let mut converged = false;
+    let mut last_gap = String::new();
+    loop {
+        let now = now_ms(start);
+        match world.lock().convergence_gap() {
+            None => {
+                converged = true;
+                break;
+            }
+            Some(gap) => last_gap = gap,
+        }
+        if now >= deadline_ms {
+            break;
+        }
+        sleep_until_ms(start, now + CONVERGENCE_POLL_MS).await;
+    }
+    let end_ms = now_ms(start);
+    let mut locked = world.lock();
+    finish(&mut locked, converged, &last_gap, end_ms)
+}
+
+fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> RunReport {
+    let scenario = Arc::clone(&world.scenario);
+    let mut violations = std::mem::take(&mut world.violations);
+    if converged {
+        world.trace.note(end_ms, "sim", "converged");
+    } else {
+        let description = format!(
+            "the cluster did not converge within {} ms of the liveness phase: {last_gap}",
+            scenario.phases.liveness_ms_max
+        );
+        world.trace.note(end_ms, "sim", &description);
+        violations.push(Violation {
+            checker: LIVENESS_CHECKER,
+            partition: None,
+            offsets: Vec::new(),
+            values: Vec::new(),
+            time_ms: end_ms,
+            description,
+        });
+    }
+    {
+        let view = NodesView(&world.nodes);
+        violations.extend(world.replica_checkers.finish(end_ms, &view));
+    }
+    let final_state = FinalState {
+        logs: world.final_logs(),
+        time_ms: end_ms,
+    };
+    violations.extend(check_history(&world.history, &final_state));
+    for violation in &violations {
+        if violation.checker != LIVENESS_CHECKER {
+            world.trace.note(end_ms, "checker", &violation.to_string());
+        }
+    }
+    let observed = observed_guarantee(&violations);
+    let marks: BTreeMap<String, u64> = world
+        .marks
+        .iter()
+        .map(|(mark, count)| ((*mark).to_string(), *count))
+        .collect();
+    let failures = judge(&scenario, observed, &violations, &marks);
+    let passed = failures.is_empty();
+    world.trace.note(
+        end_ms,
+        "sim",
+        &format!(
+            "observed {observed} expected {} {}",
+            scenario.expect.guarantee,
+            if passed { "PASS" } else { "FAIL" }
+        ),
+    );
+    let counters = counters(world);
+    RunReport {
+        scenario: scenario.name.clone(),
+        seed: world.seed,
+        trace_hash: world.trace.hash_hex(),
+        observed,
+        expected: scenario.expect.guarantee,
+        passed,
+        failures,
+        violations,
+        sim_time_ms: end_ms,
+        wall_ms: 0,
+        converged,
+        marks,
+        bugs: scenario.bugs.enabled().iter().map(|bug| bug.name().to_string()).collect(),
+        counters,
+        panic: None,
+        trace: world.trace.take_lines(),
+    }
+}
+
+/// Why a run fails its scenario's expectation (empty: it passes).
+pub fn judge(
+    scenario: &Scenario,
+    observed: Guarantee,
+    violations: &[Violation],
+    marks: &BTreeMap<String, u64>,
+) -> Vec<String> {
+    let expect = &scenario.expect;
+    let mut failures = Vec::new();
+    if !observed.satisfies(expect.guarantee) {
+        failures.push(format!("expected {}, observed {observed}", expect.guarantee));
+    }
+    let reported: BTreeSet<&str> = violations.iter().map(|violation| violation.checker).collect();
+    for anomaly in &expect.anomalies {
+        if !reported.contains(anomaly.as_str()) {
+            failures.push(format!("expected anomaly {anomaly} was not observed"));
+        }
+    }
+    for checker in &reported {
+        let is_invariant = REPLICA_CHECKERS.contains(checker) || *checker == LIVENESS_CHECKER;
+        let allowed = expect.allowed_invariant_violations.iter().any(|allowed| allowed == checker)
+            || expect.anomalies.iter().any(|anomaly| anomaly == checker);
+        if is_invariant && !allowed && !INFORMATIONAL_CHECKERS.contains(checker) {
+            failures.push(format!("invariant {checker} violated"));
+        }
+    }
+    for mark in &expect.marks {
+        if !marks.contains_key(mark) {
+            failures.push(format!("coverage mark {mark} was never reached"));
+        }
+    }
+    failures
+}
+
+fn counters(world: &World) -> RunCounters {
+    let total = world.network.total();
+    let mut counters = RunCounters {
+        messages_sent: total.sent,
+        messages_delivered: total.delivered,
+        messages_dropped: total.dropped,
+        events: world.events,
+        trace_lines: world.trace.line_count(),
+        history_operations: world.history.operations.len() as u64,
+        ..RunCounters::default()
+    };
+    for operation in &world.history.operations {
+        if let crate::history::OpBody::Send { .. } = operation.body {
+            match operation.op_type {
+                crate::history::OpType::Ok => counters.sends_ok += 1,
+                crate::history::OpType::Fail => counters.sends_failed += 1,
+                crate::history::OpType::Info => counters.sends_indefinite += 1,
+                crate::history::OpType::Invoke => {}
+            }
+        }
+    }
+    for disk in world.disks.values() {
+        let disk_counters = disk.counters();
+        counters.fsyncs += disk_counters.syncs;
+        counters.bytes_lost_to_power_loss += disk_counters.bytes_lost_to_power_loss;
+        counters.torn_writes += disk_counters.torn_writes;
+    }
+    for ((from, to), link) in world.network.counters() {
+        counters
+            .messages_per_link
+            .insert(format!("{from}->{to}"), link.sent);
+    }
+    counters
+}

@@ -1,0 +1,309 @@
+//! The trace: one line per event in simulated time, e.g.
+//! `t=12.204s b2 p0 isr {1,2,3}->{1,2}`, optionally kept for printing (text or JSON lines),
+//! and always hashed. The hash covers every line, so the same seed and the same code give
+//! the same hash on any machine and with any number of worker threads; a different hash means
+//! the run took a different path.
+
+use serde::Serialize;
+use std::fmt::Write as _;
+use watermark_broker_core::event::{Event, SendFailure};
+use watermark_broker_core::ids::{BrokerId, NodeId};
+
+/// What to keep besides the hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum TraceMode {
+    /// Only the hash (sweeps).
+    #[default]
+    HashOnly,
+    /// Keep every line as text.
+    Text,
+    /// Keep every line as a JSON object.
+    Json,
+}
+
+/// One trace entry in its JSON form.
+#[derive(Serialize)]
+struct JsonLine<'a> {
+    t_ms: u64,
+    node: String,
+    #[serde(flatten)]
+    what: JsonWhat<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum JsonWhat<'a> {
+    Event { event: &'a Event },
+    Note { note: &'a str },
+}
+
+/// The trace of one run.
+#[derive(Debug)]
+pub struct Trace {
+    mode: TraceMode,
+    hash: u64,
+    lines: Vec<String>,
+    line_count: u64,
+    scratch: String,
+}
+
+const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
+impl Trace {
+    pub fn new(mode: TraceMode) -> Trace {
+        Trace {
+            mode,
+            hash: FNV_OFFSET_BASIS,
+            lines: Vec::new(),
+            line_count: 0,
+            scratch: String::new(),
+        }
+    }
+
+    /// Records an actor's event.
+    pub fn event(&mut self, time_ms: u64, node: NodeId, event: &Event) {
+        self.scratch.clear();
+        write_time_and_node(&mut self.scratch, time_ms, &node.to_string());
+        describe_event(&mut self.scratch, event);
+        self.finish_line(time_ms, node.to_string(), JsonWhat::Event { event });
+    }
+
+    /// Records a note from the simulator itself (faults, phases).
+    pub fn note(&mut self, time_ms: u64, who: &str, note: &str) {
+        self.scratch.clear();
+        write_time_and_node(&mut self.scratch, time_ms, who);
+        self.scratch.push_str(note);
+        self.finish_line(time_ms, who.to_string(), JsonWhat::Note { note });
+    }
+
+    fn finish_line(&mut self, time_ms: u64, node: String, what: JsonWhat<'_>) {
+        for byte in self.scratch.bytes().chain(std::iter::once(b'\n')) {
+            self.hash ^= u64::from(byte);
+            self.hash = self.hash.wrapping_mul(FNV_PRIME);
+        }
+        self.line_count += 1;
+        match self.mode {
+            TraceMode::HashOnly => {}
+            TraceMode::Text => self.lines.push(self.scratch.clone()),
+            TraceMode::Json => {
+                let line = JsonLine {
+                    t_ms: time_ms,
+                    node,
+                    what,
+                };
+                self.lines
+                    .push(serde_json::to_string(&line).unwrap_or_else(|error| {
+                        format!("{{\"t_ms\":{time_ms},\"error\":\"{error}\"}}")
+                    }));
+            }
+        }
+    }
+
+    /// The hash of every line so far, as 16 hex digits.
+    pub fn hash_hex(&self) -> String {
+        format!("{:016x}", self.hash)
+    }
+
+    pub fn line_count(&self) -> u64 {
+        self.line_count
+    }
+
+    /// The kept lines (empty in `HashOnly` mode).
+    pub fn take_lines(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.lines)
+    }
+}
+
+fn write_time_and_node(out: &mut String, time_ms: u64, who: &str) {
+    let _ = write!(out, "t={}.{:03}s {} ", time_ms / 1000, time_ms % 1000, who);
+}
+
+fn brokers(list: &[BrokerId]) -> String {
+    let names: Vec<String> = list.iter().map(|broker| broker.0.to_string()).collect();
+    format!("{{{}}}", names.join(","))
+}
+
+fn send_failure(failure: &SendFailure) -> String {
+    let kind = if failure.definite { "fail" } else { "info" };
+    format!("{kind} {}", failure.error)
+}
+
+/// The one-line text form of an event, after the time and node.
+pub fn describe_event(out: &mut String, event: &Event) {
+    let _ = match event {
+        Event::LogRecovered {
+            partition,
+            log_end_offset,
+            high_watermark,
+            latest_epoch,
+        } => write!(
+            out,
+            "{partition} recovered leo={log_end_offset} hw={high_watermark} epoch={}",
+            latest_epoch.map_or("-".to_string(), |epoch| epoch.0.to_string())
+        ),
+        Event::BecameLeader {
+            partition,
+            leader_epoch,
+            isr,
+            log_end_offset,
+        } => write!(
+            out,
+            "{partition} leader {leader_epoch} isr {} leo={log_end_offset}",
+            brokers(isr)
+        ),
+        Event::BecameFollower {
+            partition,
+            leader_epoch,
+            leader,
+        } => write!(
+            out,
+            "{partition} follower {leader_epoch} of {}",
+            leader.map_or("none".to_string(), |leader| leader.to_string())
+        ),
+        Event::RecordsAppended {
+            partition,
+            as_leader,
+            records,
+        } => {
+            let values: Vec<String> = records
+                .iter()
+                .map(|record| format!("{}:v{}", record.offset, record.value))
+                .collect();
+            let epoch = records
+                .first()
+                .map_or("-".to_string(), |record| record.leader_epoch.to_string());
+            write!(
+                out,
+                "{partition} append{} {epoch} [{}]",
+                if *as_leader { "" } else { " as follower" },
+                values.join(" ")
+            )
+        }
+        Event::LogTruncated {
+            partition,
+            from_log_end_offset,
+            to_offset,
+            reason,
+        } => write!(
+            out,
+            "{partition} truncate leo {from_log_end_offset}->{to_offset} ({reason:?})"
+        ),
+        Event::HighWatermarkUpdated {
+            partition,
+            from,
+            to,
+        } => write!(out, "{partition} hw {from}->{to}"),
+        Event::IsrUpdated {
+            partition,
+            from,
+            to,
+        } => write!(out, "{partition} isr {}->{}", brokers(from), brokers(to)),
+        Event::ProduceAnswered {
+            partition,
+            acks,
+            base_offset,
+            last_offset,
+            result,
+        } => write!(
+            out,
+            "{partition} produce acks={acks:?} offsets {}..{} {}",
+            base_offset.map_or("-".to_string(), |offset| offset.to_string()),
+            last_offset.map_or("-".to_string(), |offset| offset.to_string()),
+            match result {
+                Ok(()) => "ok".to_string(),
+                Err(error) => error.to_string(),
+            }
+        ),
+        Event::BrokerRegistered {
+            broker,
+            broker_epoch,
+        } => write!(out, "registered {broker} {broker_epoch}"),
+        Event::BrokerFenced { broker } => write!(out, "fenced {broker}"),
+        Event::LeaderElected {
+            partition,
+            leader,
+            leader_epoch,
+            isr,
+            partition_epoch,
+            unclean,
+        } => write!(
+            out,
+            "{partition} elect {} {leader_epoch} isr {} {partition_epoch}{}",
+            leader.map_or("none".to_string(), |leader| leader.to_string()),
+            brokers(isr),
+            if *unclean { " UNCLEAN" } else { "" }
+        ),
+        Event::IsrAltered {
+            partition,
+            isr,
+            partition_epoch,
+        } => write!(
+            out,
+            "{partition} alter-partition isr {} {partition_epoch}",
+            brokers(isr)
+        ),
+        Event::SendCompleted {
+            value,
+            partition,
+            result,
+        } => match result {
+            Ok(Some(offset)) => write!(out, "send v{value} ok {partition}@{offset}"),
+            Ok(None) => write!(out, "send v{value} ok {partition} (acks=0)"),
+            Err(failure) => write!(out, "send v{value} {} {partition}", send_failure(failure)),
+        },
+        Event::Polled { partition, records } => {
+            let values: Vec<String> = records
+                .iter()
+                .map(|(offset, value)| format!("{offset}:v{value}"))
+                .collect();
+            write!(out, "poll {partition} [{}]", values.join(" "))
+        }
+        Event::PositionReset {
+            partition,
+            from,
+            to,
+        } => write!(
+            out,
+            "{partition} position {}->{to}",
+            from.map_or("-".to_string(), |offset| offset.to_string())
+        ),
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watermark_broker_core::ids::PartitionId;
+
+    #[test]
+    fn isr_change_reads_as_the_design_shows() {
+        let mut trace = Trace::new(TraceMode::Text);
+        trace.event(
+            1204,
+            NodeId::Broker(BrokerId(2)),
+            &Event::IsrUpdated {
+                partition: PartitionId(0),
+                from: vec![BrokerId(1), BrokerId(2), BrokerId(3)],
+                to: vec![BrokerId(1), BrokerId(2)],
+            },
+        );
+        assert_eq!(trace.take_lines(), vec!["t=1.204s b2 p0 isr {1,2,3}->{1,2}"]);
+    }
+
+    #[test]
+    fn hash_depends_on_every_line_and_not_on_the_mode() {
+        let mut hashed = Trace::new(TraceMode::HashOnly);
+        let mut kept = Trace::new(TraceMode::Json);
+        for trace in [&mut hashed, &mut kept] {
+            trace.note(0, "nemesis", "crash b1");
+            trace.note(5, "nemesis", "restart b1");
+        }
+        assert_eq!(hashed.hash_hex(), kept.hash_hex());
+        let mut other = Trace::new(TraceMode::HashOnly);
+        other.note(0, "nemesis", "crash b1");
+        other.note(5, "nemesis", "restart b2");
+        assert_ne!(hashed.hash_hex(), other.hash_hex());
+        assert!(kept.take_lines()[0].contains("\"note\":\"crash b1\""));
+    }
+}

@@ -1,0 +1,767 @@
+//! Everything one run shares: the actors of every node, the network, the disks, the history,
+//! the trace, the checkers and the coverage marks. Node shells (`node.rs`) and the nemesis
+//! (`nemesis.rs`) act on it one step at a time; madsim runs one task at a time, so a step is
+//! never interleaved with another.
+//!
+//! A step feeds one node everything that is due — messages, then its own deadline, then its
+//! application's next sends — and executes the effects: messages go on links, events go to
+//! the trace, the checkers, the history and the triggers. No protocol decision is made here.
+
+use crate::checkers::{ClusterView, ReplicaCheckers};
+use crate::disk::Disk;
+use crate::fault::{Condition, Fault, Trigger};
+use crate::history::{History, OpBody, OpType};
+use crate::network::Network;
+use crate::scenario::Scenario;
+use crate::trace::{Trace, TraceMode};
+use crate::violation::Violation;
+use rand::rngs::StdRng;
+use rand::SeedableRng;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, MutexGuard};
+use watermark_broker_core::actor::{Actor, Effect, Input};
+use watermark_broker_core::broker::Broker;
+use watermark_broker_core::consumer::Consumer;
+use watermark_broker_core::controller::Controller;
+use watermark_broker_core::event::Event;
+use watermark_broker_core::ids::{BrokerId, ClientId, NodeId, Offset, PartitionId};
+use watermark_broker_core::metadata::MetadataImage;
+use watermark_broker_core::producer::Producer;
+use watermark_broker_core::replica_view::{ReplicaRole, ReplicaView};
+
+/// The logic running on a node.
+pub enum NodeActor {
+    Broker(Box<Broker>),
+    Controller(Box<Controller>),
+    Producer(Box<Producer>),
+    Consumer(Box<Consumer>),
+}
+
+impl NodeActor {
+    fn as_actor(&mut self) -> &mut dyn Actor {
+        match self {
+            NodeActor::Broker(broker) => broker.as_mut(),
+            NodeActor::Controller(controller) => controller.as_mut(),
+            NodeActor::Producer(producer) => producer.as_mut(),
+            NodeActor::Consumer(consumer) => consumer.as_mut(),
+        }
+    }
+
+    fn next_deadline_ms(&self) -> Option<u64> {
+        match self {
+            NodeActor::Broker(broker) => broker.next_deadline_ms(),
+            NodeActor::Controller(controller) => controller.next_deadline_ms(),
+            NodeActor::Producer(producer) => producer.next_deadline_ms(),
+            NodeActor::Consumer(consumer) => consumer.next_deadline_ms(),
+        }
+    }
+}
+
+/// A producer application: the workload that calls `send`.
+#[derive(Clone, Debug)]
+pub struct ProducerApplication {
+    pub remaining: u64,
+    pub next_send_ms: u64,
+    pub interval_ms: u64,
+    pub key_space: Option<u64>,
+}
+
+/// What the world knows about one node.
+pub struct NodeSlot {
+    /// `None` while the process is down.
+    pub actor: Option<NodeActor>,
+    /// Process starts so far; the next one gets this number.
+    pub incarnation: u64,
+    /// The node is in the middle of an fsync until then.
+    pub busy_until_ms: u64,
+    /// A trigger fired on this node's event: it does nothing more until the nemesis acts.
+    pub frozen: bool,
+    pub paused: bool,
+    /// Wakes the node's shell when a message arrives for it.
+    pub waker: Option<futures::channel::mpsc::UnboundedSender<()>>,
+    pub application: Option<ProducerApplication>,
+}
+
+/// A fault waiting for the nemesis, from a trigger.
+#[derive(Clone, Debug)]
+pub struct PendingFault {
+    pub due_ms: u64,
+    pub fault: Fault,
+    /// The node whose event fired the trigger.
+    pub source: NodeId,
+}
+
+/// The state of one run.
+pub struct World {
+    pub scenario: Arc<Scenario>,
+    pub seed: u64,
+    /// Draws for link latency and torn writes. The swarm has its own stream so that the
+    /// fault schedule does not shift when traffic changes.
+    pub random: StdRng,
+    pub network: Network,
+    pub disks: BTreeMap<NodeId, Disk>,
+    pub nodes: BTreeMap<NodeId, NodeSlot>,
+    pub trace: Trace,
+    pub history: History,
+    pub replica_checkers: ReplicaCheckers,
+    pub violations: Vec<Violation>,
+    pub marks: BTreeMap<&'static str, u64>,
+    pub triggers: Vec<(Trigger, bool)>,
+    pub triggers_armed: bool,
+    pub pending_faults: Vec<PendingFault>,
+    pub nemesis_waker: Option<futures::channel::mpsc::UnboundedSender<()>>,
+    /// The last metadata image the controller published, for resolving `leader` targets
+    /// while the controller is down.
+    pub last_metadata: MetadataImage,
+    next_value: u64,
+    pub events: u64,
+}
+
+/// The world behind a lock, shared by the node shells and the nemesis.
+#[derive(Clone)]
+pub struct SharedWorld(Arc<Mutex<World>>);
+
+impl SharedWorld {
+    pub fn new(world: World) -> SharedWorld {
+        SharedWorld(Arc::new(Mutex::new(world)))
+    }
+
+    pub fn lock(&self) -> MutexGuard<'_, World> {
+        // Only one task runs at a time; a poisoned lock means a node panicked, which the
+        // runner reports with the seed. Keep the state for the report.
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Every node of a scenario, in a fixed order: controller, brokers, producers, consumers.
+pub fn node_ids(scenario: &Scenario) -> Vec<NodeId> {
+    let mut nodes = vec![NodeId::Controller];
+    nodes.extend((1..=scenario.brokers).map(|broker| NodeId::Broker(BrokerId(broker))));
+    nodes.extend((0..scenario.producers.len()).map(|index| NodeId::Producer(ClientId(index as u32))));
+    nodes.extend((0..scenario.consumers.len()).map(|index| NodeId::Consumer(ClientId(index as u32))));
+    nodes
+}
+
+/// The brokers of a scenario.
+pub fn broker_ids(scenario: &Scenario) -> Vec<BrokerId> {
+    (1..=scenario.brokers).map(BrokerId).collect()
+}
+
+/// `ClusterView` over the world's live brokers.
+pub struct NodesView<'a>(pub &'a BTreeMap<NodeId, NodeSlot>);
+
+impl ClusterView for NodesView<'_> {
+    fn live_brokers(&self) -> Vec<BrokerId> {
+        self.0
+            .iter()
+            .filter_map(|(node, slot)| match (node, &slot.actor) {
+                (NodeId::Broker(broker), Some(NodeActor::Broker(_))) => Some(*broker),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn replica(&self, broker: BrokerId, partition: PartitionId) -> Option<ReplicaView<'_>> {
+        match self.0.get(&NodeId::Broker(broker))?.actor.as_ref()? {
+            NodeActor::Broker(actor) => actor.replica_view(partition),
+            _ => None,
+        }
+    }
+}
+
+impl World {
+    pub fn new(scenario: Arc<Scenario>, seed: u64, trace_mode: TraceMode) -> World {
+        let mut nodes = BTreeMap::new();
+        let mut disks = BTreeMap::new();
+        for node in node_ids(&scenario) {
+            nodes.insert(
+                node,
+                NodeSlot {
+                    actor: None,
+                    incarnation: 0,
+                    busy_until_ms: 0,
+                    frozen: false,
+                    paused: false,
+                    waker: None,
+                    application: None,
+                },
+            );
+            if matches!(node, NodeId::Broker(_) | NodeId::Controller) {
+                disks.insert(node, Disk::new(scenario.disk.fsync_latency_ms));
+            }
+        }
+        let triggers = scenario
+            .faults
+            .triggers
+            .iter()
+            .cloned()
+            .map(|trigger| (trigger, false))
+            .collect();
+        World {
+            network: Network::new(
+                scenario.network.latency_ms_min,
+                scenario.network.latency_ms_max,
+            ),
+            random: StdRng::seed_from_u64(seed ^ 0x6e65_7477_6f72_6b00),
+            scenario,
+            seed,
+            disks,
+            nodes,
+            trace: Trace::new(trace_mode),
+            history: History::default(),
+            replica_checkers: ReplicaCheckers::new(),
+            violations: Vec::new(),
+            marks: BTreeMap::new(),
+            triggers,
+            triggers_armed: true,
+            pending_faults: Vec::new(),
+            nemesis_waker: None,
+            last_metadata: MetadataImage::default(),
+            next_value: 1,
+            events: 0,
+        }
+    }
+
+    /// Builds the node's actor for a new process and feeds it `Start`.
+    pub fn start_node(
+        &mut self,
+        node: NodeId,
+        now_ms: u64,
+        waker: futures::channel::mpsc::UnboundedSender<()>,
+    ) {
+        let scenario = Arc::clone(&self.scenario);
+        let incarnation = {
+            let slot = self.slot_mut(node);
+            slot.incarnation += 1;
+            slot.incarnation
+        };
+        let brokers = broker_ids(&scenario);
+        let actor = match node {
+            NodeId::Controller => NodeActor::Controller(Box::new(Controller::new(
+                scenario.controller.clone(),
+                scenario.topic.clone(),
+                brokers,
+                self.disks[&node].storage(),
+            ))),
+            NodeId::Broker(broker) => NodeActor::Broker(Box::new(Broker::new(
+                broker,
+                incarnation,
+                scenario.broker.clone(),
+                scenario.topic.clone(),
+                scenario.bugs,
+                self.disks[&node].storage(),
+            ))),
+            NodeId::Producer(client) => {
+                let workload = &scenario.producers[client.0 as usize];
+                if incarnation == 1 {
+                    self.slot_mut(node).application = Some(ProducerApplication {
+                        remaining: workload.records,
+                        next_send_ms: workload.start_ms.max(now_ms),
+                        interval_ms: workload.interval_ms.max(1),
+                        key_space: workload.key_space,
+                    });
+                }
+                NodeActor::Producer(Box::new(Producer::new(
+                    client,
+                    workload.config.clone(),
+                    brokers,
+                    scenario.topic.partitions,
+                )))
+            }
+            NodeId::Consumer(client) => {
+                let workload = &scenario.consumers[client.0 as usize];
+                let partitions = if workload.partitions.is_empty() {
+                    (0..scenario.topic.partitions).map(PartitionId).collect()
+                } else {
+                    workload.partitions.clone()
+                };
+                NodeActor::Consumer(Box::new(Consumer::new(
+                    client,
+                    workload.config.clone(),
+                    brokers,
+                    partitions,
+                )))
+            }
+        };
+        {
+            let slot = self.slot_mut(node);
+            slot.actor = Some(actor);
+            slot.waker = Some(waker);
+            slot.frozen = false;
+            slot.busy_until_ms = now_ms;
+        }
+        self.network.node_up(node);
+        if incarnation > 1 {
+            self.trace
+                .note(now_ms, &node.to_string(), &format!("process start #{incarnation}"));
+        }
+        self.feed(node, now_ms, Input::Start);
+    }
+
+    /// The process died: forget its actor and its connections.
+    pub fn stop_node(&mut self, node: NodeId) {
+        let slot = self.slot_mut(node);
+        slot.actor = None;
+        slot.waker = None;
+        slot.frozen = false;
+        slot.paused = false;
+        self.network.node_down(node);
+        if let NodeId::Broker(broker) = node {
+            self.replica_checkers.broker_stopped(broker);
+        }
+    }
+
+    pub fn is_up(&self, node: NodeId) -> bool {
+        self.nodes
+            .get(&node)
+            .is_some_and(|slot| slot.actor.is_some())
+    }
+
+    fn slot_mut(&mut self, node: NodeId) -> &mut NodeSlot {
+        self.nodes
+            .get_mut(&node)
+            .unwrap_or_else(|| panic!("node {node} is not part of this scenario"))
+    }
+
+    /// Runs everything due for `node` at `now_ms` and returns when it next needs to run.
+    pub fn step(&mut self, node: NodeId, now_ms: u64) -> Option<u64> {
+        loop {
+            let Some(slot) = self.nodes.get(&node) else {
+                return None;
+            };
+            if slot.actor.is_none() || slot.frozen {
+                return None;
+            }
+            if slot.busy_until_ms > now_ms {
+                return Some(slot.busy_until_ms);
+            }
+            if let Some(envelope) = self.network.take_due(node, now_ms) {
+                self.feed(
+                    node,
+                    now_ms,
+                    Input::Message {
+                        from: envelope.from,
+                        message: envelope.message,
+                    },
+                );
+                continue;
+            }
+            let deadline = slot.actor.as_ref().and_then(NodeActor::next_deadline_ms);
+            if deadline.is_some_and(|deadline_ms| deadline_ms <= now_ms) {
+                self.feed(node, now_ms, Input::Tick);
+                // A deadline that does not move after its tick would spin; the shell always
+                // waits at least a millisecond between steps, so progress is guaranteed.
+                let still_due = self.nodes[&node]
+                    .actor
+                    .as_ref()
+                    .and_then(NodeActor::next_deadline_ms)
+                    .is_some_and(|deadline_ms| deadline_ms <= now_ms);
+                if still_due {
+                    break;
+                }
+                continue;
+            }
+            if self.maybe_send_from_application(node, now_ms) {
+                continue;
+            }
+            break;
+        }
+        self.next_wake_ms(node)
+    }
+
+    fn next_wake_ms(&self, node: NodeId) -> Option<u64> {
+        let slot = self.nodes.get(&node)?;
+        let actor = slot.actor.as_ref()?;
+        if slot.frozen {
+            return None;
+        }
+        let application = slot
+            .application
+            .as_ref()
+            .filter(|application| application.remaining > 0)
+            .map(|application| application.next_send_ms);
+        [
+            self.network.next_delivery_ms(node),
+            actor.next_deadline_ms(),
+            application,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .map(|wake_ms| wake_ms.max(slot.busy_until_ms))
+    }
+
+    /// The producer application sends its next value if one is due. Returns whether it did.
+    fn maybe_send_from_application(&mut self, node: NodeId, now_ms: u64) -> bool {
+        let NodeId::Producer(client) = node else {
+            return false;
+        };
+        let value = self.next_value;
+        let slot = self.slot_mut(node);
+        let Some(application) = slot.application.as_mut() else {
+            return false;
+        };
+        if application.remaining == 0 || application.next_send_ms > now_ms {
+            return false;
+        }
+        application.remaining -= 1;
+        application.next_send_ms += application.interval_ms;
+        let key = application.key_space.map(|key_space| value % key_space);
+        let Some(NodeActor::Producer(producer)) = slot.actor.as_mut() else {
+            return false;
+        };
+        let effects = producer.send(now_ms, value, key);
+        self.next_value += 1;
+        self.history.push(
+            now_ms,
+            client,
+            OpType::Invoke,
+            OpBody::Send {
+                value,
+                partition: None,
+                offset: None,
+                error: None,
+            },
+        );
+        self.execute(node, now_ms, effects);
+        true
+    }
+
+    /// Hands one input to the node's actor and executes what it asks for.
+    pub fn feed(&mut self, node: NodeId, now_ms: u64, input: Input) {
+        let Some(actor) = self.slot_mut(node).actor.as_mut() else {
+            return;
+        };
+        let effects = actor.as_actor().handle(now_ms, input);
+        self.execute(node, now_ms, effects);
+    }
+
+    fn execute(&mut self, node: NodeId, now_ms: u64, effects: Vec<Effect>) {
+        // fsyncs done while handling this input delay everything the node sends until they
+        // complete, as Kafka's synchronous flush in the append path does.
+        let sync_cost_ms = self
+            .disks
+            .get(&node)
+            .map_or(0, |disk| disk.take_sync_cost_ms());
+        let departure_ms = now_ms + sync_cost_ms;
+        if sync_cost_ms > 0 {
+            self.slot_mut(node).busy_until_ms = departure_ms;
+        }
+        for effect in effects {
+            match effect {
+                Effect::Send { to, message } => {
+                    if self
+                        .network
+                        .send(&mut self.random, departure_ms, node, to, message)
+                        .is_some()
+                    {
+                        self.wake(to);
+                    }
+                }
+                Effect::Mark(mark) => *self.marks.entry(mark).or_default() += 1,
+                Effect::Event(event) => self.record_event(node, now_ms, event),
+            }
+        }
+        if let NodeId::Controller = node {
+            if let Some(NodeActor::Controller(controller)) = &self.nodes[&node].actor {
+                if controller.metadata().version >= self.last_metadata.version {
+                    self.last_metadata = controller.metadata().clone();
+                }
+            }
+        }
+    }
+
+    fn wake(&self, node: NodeId) {
+        if let Some(waker) = self.nodes.get(&node).and_then(|slot| slot.waker.as_ref()) {
+            let _ = waker.unbounded_send(());
+        }
+    }
+
+    fn record_event(&mut self, node: NodeId, now_ms: u64, event: Event) {
+        self.events += 1;
+        self.trace.event(now_ms, node, &event);
+        match node {
+            NodeId::Broker(_) | NodeId::Controller => {
+                let view = NodesView(&self.nodes);
+                let found = self.replica_checkers.observe(now_ms, node, &event, &view);
+                for mut violation in found {
+                    violation.time_ms = violation.time_ms.max(now_ms);
+                    self.trace.note(now_ms, "checker", &violation.to_string());
+                    self.violations.push(violation);
+                }
+                self.maybe_fire_triggers(node, now_ms, &event);
+            }
+            NodeId::Producer(client) => {
+                if let Event::SendCompleted {
+                    value,
+                    partition,
+                    result,
+                } = event
+                {
+                    let (op_type, offset, error) = match result {
+                        Ok(offset) => (OpType::Ok, offset, None),
+                        Err(failure) if failure.definite => (OpType::Fail, None, Some(failure.error)),
+                        Err(failure) => (OpType::Info, None, Some(failure.error)),
+                    };
+                    self.history.push(
+                        now_ms,
+                        client,
+                        op_type,
+                        OpBody::Send {
+                            value,
+                            partition: Some(partition),
+                            offset,
+                            error,
+                        },
+                    );
+                }
+            }
+            NodeId::Consumer(client) => {
+                if let Event::Polled { partition, records } = event {
+                    if !records.is_empty() {
+                        self.history
+                            .push(now_ms, client, OpType::Ok, OpBody::Poll { partition, records });
+                    }
+                }
+            }
+        }
+    }
+
+    fn maybe_fire_triggers(&mut self, node: NodeId, now_ms: u64, event: &Event) {
+        if !self.triggers_armed {
+            return;
+        }
+        let mut fired = Vec::new();
+        for (trigger, already) in self.triggers.iter_mut() {
+            if !*already && condition_matches(&trigger.condition, event) {
+                *already = true;
+                fired.push(trigger.clone());
+            }
+        }
+        for trigger in fired {
+            self.trace.note(
+                now_ms,
+                "nemesis",
+                &format!("trigger {:?} fired on {node}", trigger.condition),
+            );
+            if trigger.delay_ms == 0 {
+                // Nothing more may happen on the source before the nemesis acts: "crash the
+                // leader right after it acks" must not let it answer one more fetch.
+                if let Some(slot) = self.nodes.get_mut(&node) {
+                    slot.frozen = true;
+                }
+            }
+            for fault in trigger.then {
+                self.pending_faults.push(PendingFault {
+                    due_ms: now_ms + trigger.delay_ms,
+                    fault,
+                    source: node,
+                });
+            }
+            if let Some(waker) = &self.nemesis_waker {
+                let _ = waker.unbounded_send(());
+            }
+        }
+    }
+
+    /// Lets a frozen node run again (after the nemesis applied its trigger's faults).
+    pub fn unfreeze(&mut self, node: NodeId) {
+        if let Some(slot) = self.nodes.get_mut(&node) {
+            if slot.frozen {
+                slot.frozen = false;
+                self.wake(node);
+            }
+        }
+    }
+
+    /// Wakes every node (after a resume or a heal).
+    pub fn wake_all(&self) {
+        for node in self.nodes.keys() {
+            self.wake(*node);
+        }
+    }
+
+    /// The current leader of a partition: the controller's view if it is up, else the last
+    /// image it published.
+    pub fn leader_of(&self, partition: PartitionId) -> Option<BrokerId> {
+        let image = match self.nodes.get(&NodeId::Controller).and_then(|slot| slot.actor.as_ref()) {
+            Some(NodeActor::Controller(controller)) => controller.metadata(),
+            _ => &self.last_metadata,
+        };
+        image.partition(partition).and_then(|state| state.leader)
+    }
+
+    /// The replicas of a partition, from the latest metadata.
+    pub fn replicas_of(&self, partition: PartitionId) -> Vec<BrokerId> {
+        let image = match self.nodes.get(&NodeId::Controller).and_then(|slot| slot.actor.as_ref()) {
+            Some(NodeActor::Controller(controller)) => controller.metadata(),
+            _ => &self.last_metadata,
+        };
+        image
+            .partition(partition)
+            .map(|state| state.replicas.clone())
+            .unwrap_or_default()
+    }
+
+    /// Why the cluster has not converged yet, or `None` once it has: every node up, every
+    /// partition led with a full ISR, every replica equal to the leader up to its high
+    /// watermark, producers done, consumers caught up.
+    pub fn convergence_gap(&self) -> Option<String> {
+        for (node, slot) in &self.nodes {
+            if slot.actor.is_none() {
+                return Some(format!("{node} is down"));
+            }
+            if slot.paused {
+                return Some(format!("{node} is paused"));
+            }
+        }
+        let Some(NodeActor::Controller(controller)) = self.nodes[&NodeId::Controller].actor.as_ref()
+        else {
+            return Some("controller is down".to_string());
+        };
+        let image = controller.metadata();
+        let view = NodesView(&self.nodes);
+        for partition in (0..self.scenario.topic.partitions).map(PartitionId) {
+            let Some(state) = image.partition(partition) else {
+                return Some(format!("{partition} does not exist yet"));
+            };
+            let Some(leader) = state.leader else {
+                return Some(format!("{partition} has no leader"));
+            };
+            let mut isr = state.isr.clone();
+            isr.sort();
+            let mut replicas = state.replicas.clone();
+            replicas.sort();
+            if isr != replicas {
+                return Some(format!("{partition} isr {:?} is not all replicas", isr));
+            }
+            let Some(leader_view) = view.replica(leader, partition) else {
+                return Some(format!("{partition} leader {leader} has no replica"));
+            };
+            if leader_view.role != ReplicaRole::Leader {
+                return Some(format!("{partition} leader {leader} does not act as leader yet"));
+            }
+            if leader_view.high_watermark != leader_view.log_end_offset {
+                return Some(format!("{partition} leader hw is below its log end"));
+            }
+            for replica in &state.replicas {
+                let Some(replica_view) = view.replica(*replica, partition) else {
+                    return Some(format!("{partition} replica {replica} missing"));
+                };
+                if replica_view.log_end_offset != leader_view.log_end_offset
+                    || replica_view.high_watermark != leader_view.high_watermark
+                {
+                    return Some(format!("{partition} replica {replica} is behind"));
+                }
+            }
+            for (node, slot) in &self.nodes {
+                if let (NodeId::Consumer(_), Some(NodeActor::Consumer(consumer))) =
+                    (node, slot.actor.as_ref())
+                {
+                    if let Some(position) = consumer.position(partition) {
+                        if position < leader_view.high_watermark {
+                            return Some(format!("{node} has not consumed {partition} to the end"));
+                        }
+                    } else if self.consumer_assigned(*node, partition) {
+                        return Some(format!("{node} has no position on {partition}"));
+                    }
+                }
+            }
+        }
+        for (node, slot) in &self.nodes {
+            if let Some(NodeActor::Producer(producer)) = slot.actor.as_ref() {
+                let unsent = slot.application.as_ref().map_or(0, |application| application.remaining);
+                if unsent > 0 || producer.unfinished_sends() > 0 {
+                    return Some(format!("{node} still has records to deliver"));
+                }
+            }
+        }
+        None
+    }
+
+    fn consumer_assigned(&self, node: NodeId, partition: PartitionId) -> bool {
+        let NodeId::Consumer(client) = node else {
+            return false;
+        };
+        let workload = &self.scenario.consumers[client.0 as usize];
+        workload.partitions.is_empty() || workload.partitions.contains(&partition)
+    }
+
+    /// What the replicas hold at the end: per partition, the records below the high
+    /// watermark of the leader (or, without one, of the live replica with the highest high
+    /// watermark).
+    pub fn final_logs(&self) -> BTreeMap<PartitionId, Vec<(Offset, u64)>> {
+        let view = NodesView(&self.nodes);
+        let mut logs = BTreeMap::new();
+        for partition in (0..self.scenario.topic.partitions).map(PartitionId) {
+            let leader = self
+                .leader_of(partition)
+                .filter(|leader| view.replica(*leader, partition).is_some());
+            let chosen = leader.or_else(|| {
+                view.live_brokers()
+                    .into_iter()
+                    .filter_map(|broker| {
+                        view.replica(broker, partition)
+                            .map(|replica| (replica.high_watermark, broker))
+                    })
+                    .max()
+                    .map(|(_, broker)| broker)
+            });
+            let records = chosen
+                .and_then(|broker| view.replica(broker, partition))
+                .map(|replica| {
+                    replica
+                        .records
+                        .iter()
+                        .filter(|record| record.offset < replica.high_watermark)
+                        .map(|record| (record.offset, record.value))
+                        .collect()
+                })
+                .unwrap_or_default();
+            logs.insert(partition, records);
+        }
+        logs
+    }
+}
+
+fn condition_matches(condition: &Condition, event: &Event) -> bool {
+    match (condition, event) {
+        (
+            Condition::LeaderAcked {
+                partition,
+                offset_at_least,
+            },
+            Event::ProduceAnswered {
+                partition: answered,
+                last_offset: Some(last_offset),
+                result: Ok(()),
+                ..
+            },
+        ) => partition == answered && last_offset >= offset_at_least,
+        (
+            Condition::IsrShrunkTo { partition, size },
+            Event::IsrUpdated {
+                partition: updated,
+                from,
+                to,
+            },
+        ) => partition == updated && to.len() == *size && to.len() < from.len(),
+        (
+            Condition::HighWatermarkReached { partition, offset },
+            Event::HighWatermarkUpdated {
+                partition: updated,
+                to,
+                ..
+            },
+        ) => partition == updated && to >= offset,
+        (
+            Condition::LeaderChanged { partition },
+            Event::LeaderElected {
+                partition: elected,
+                leader_epoch,
+                ..
+            },
+        ) => partition == elected && leader_epoch.0 > 0,
+        _ => false,
+    }
+}
