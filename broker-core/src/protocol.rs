@@ -14,10 +14,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Acks {
     /// acks=0: the producer does not wait for any response.
+    #[serde(rename = "0")]
     None,
     /// acks=1: the leader's own append is enough.
+    #[serde(rename = "1")]
     Leader,
     /// acks=all (-1): every ISR member, and at least `min_insync_replicas`.
+    #[serde(rename = "all")]
     All,
 }
 

@@ -1,0 +1,202 @@
+//! The Rust builder for scenarios: the same data a TOML file describes, written as code.
+//!
+//! ```
+//! use watermark_scenarios::builder::ScenarioBuilder;
+//! use watermark_broker_core::protocol::Acks;
+//! use watermark_sim::verdict::Guarantee;
+//!
+//! let scenario = ScenarioBuilder::new("my-acks1-check")
+//!     .acks(Acks::Leader)
+//!     .expect(Guarantee::AtMostOnce)
+//!     .build()
+//!     .unwrap();
+//! assert_eq!(scenario.brokers, 3);
+//! ```
+
+use watermark_broker_core::bugs::BugSwitch;
+use watermark_broker_core::config::{BrokerConfig, ControllerConfig, ProducerConfig};
+use watermark_broker_core::protocol::Acks;
+use watermark_sim::fault::{Condition, Fault, ScriptedFault, Swarm, Trigger};
+use watermark_sim::scenario::{ConsumerWorkload, ProducerWorkload, Scenario};
+use watermark_sim::verdict::Guarantee;
+
+/// Builds a [`Scenario`], starting from the defaults: 3 brokers, one partition with
+/// replication factor 3, one producer (acks=all) and one consumer, no faults.
+#[derive(Clone, Debug)]
+pub struct ScenarioBuilder {
+    scenario: Scenario,
+}
+
+impl ScenarioBuilder {
+    pub fn new(name: &str) -> ScenarioBuilder {
+        ScenarioBuilder {
+            scenario: Scenario {
+                name: name.to_string(),
+                ..Scenario::default()
+            },
+        }
+    }
+
+    pub fn summary(mut self, summary: &str) -> Self {
+        self.scenario.summary = summary.to_string();
+        self
+    }
+
+    pub fn explanation(mut self, explanation: &str) -> Self {
+        self.scenario.explanation = explanation.to_string();
+        self
+    }
+
+    pub fn brokers(mut self, brokers: u32) -> Self {
+        self.scenario.brokers = brokers;
+        self
+    }
+
+    pub fn partitions(mut self, partitions: u32) -> Self {
+        self.scenario.topic.partitions = partitions;
+        self
+    }
+
+    pub fn replication_factor(mut self, replication_factor: u32) -> Self {
+        self.scenario.topic.replication_factor = replication_factor;
+        self
+    }
+
+    pub fn min_insync_replicas(mut self, min_insync_replicas: u32) -> Self {
+        self.scenario.topic.min_insync_replicas = min_insync_replicas;
+        self
+    }
+
+    pub fn unclean_leader_election_enable(mut self, enabled: bool) -> Self {
+        self.scenario.topic.unclean_leader_election_enable = enabled;
+        self
+    }
+
+    /// `Some(n)`: fsync every n messages; `None`: never (Kafka's default).
+    pub fn flush_interval_messages(mut self, flush_interval_messages: Option<u64>) -> Self {
+        self.scenario.topic.flush_interval_messages = flush_interval_messages;
+        self
+    }
+
+    pub fn broker_config(mut self, change: impl FnOnce(&mut BrokerConfig)) -> Self {
+        change(&mut self.scenario.broker);
+        self
+    }
+
+    pub fn controller_config(mut self, change: impl FnOnce(&mut ControllerConfig)) -> Self {
+        change(&mut self.scenario.controller);
+        self
+    }
+
+    /// Changes every producer's configuration.
+    pub fn producer_config(mut self, change: impl Fn(&mut ProducerConfig)) -> Self {
+        for producer in &mut self.scenario.producers {
+            change(&mut producer.config);
+        }
+        self
+    }
+
+    /// Sets every producer's acks.
+    pub fn acks(self, acks: Acks) -> Self {
+        self.producer_config(|config| config.acks = acks)
+    }
+
+    /// Each producer sends `records` values, one every `interval_ms`.
+    pub fn records(mut self, records: u64, interval_ms: u64) -> Self {
+        for producer in &mut self.scenario.producers {
+            producer.records = records;
+            producer.interval_ms = interval_ms;
+        }
+        self
+    }
+
+    /// Replaces the producers.
+    pub fn producers(mut self, producers: Vec<ProducerWorkload>) -> Self {
+        self.scenario.producers = producers;
+        self
+    }
+
+    /// Replaces the consumers.
+    pub fn consumers(mut self, consumers: Vec<ConsumerWorkload>) -> Self {
+        self.scenario.consumers = consumers;
+        self
+    }
+
+    /// One-way link latency range, milliseconds.
+    pub fn network_latency_ms(mut self, latency_ms_min: u64, latency_ms_max: u64) -> Self {
+        self.scenario.network.latency_ms_min = latency_ms_min;
+        self.scenario.network.latency_ms_max = latency_ms_max;
+        self
+    }
+
+    pub fn fault_at(mut self, at_ms: u64, fault: Fault) -> Self {
+        self.scenario.faults.scripted.push(ScriptedFault { at_ms, fault });
+        self
+    }
+
+    pub fn trigger(mut self, condition: Condition, delay_ms: u64, then: Vec<Fault>) -> Self {
+        self.scenario.faults.triggers.push(Trigger {
+            condition,
+            then,
+            delay_ms,
+        });
+        self
+    }
+
+    pub fn swarm(mut self, swarm: Swarm) -> Self {
+        self.scenario.faults.swarm = Some(swarm);
+        self
+    }
+
+    pub fn phases(mut self, safety_ms: u64, liveness_ms_max: u64) -> Self {
+        self.scenario.phases.safety_ms = safety_ms;
+        self.scenario.phases.liveness_ms_max = liveness_ms_max;
+        self
+    }
+
+    pub fn bug(mut self, switch: BugSwitch) -> Self {
+        self.scenario.bugs.enable(switch);
+        self
+    }
+
+    /// The weakest guarantee the run may show.
+    pub fn expect(mut self, guarantee: Guarantee) -> Self {
+        self.scenario.expect.guarantee = guarantee;
+        self
+    }
+
+    /// A checker that must fire: what the scenario demonstrates.
+    pub fn expect_anomaly(mut self, checker: &str) -> Self {
+        self.scenario.expect.anomalies.push(checker.to_string());
+        self
+    }
+
+    /// A replica invariant this scenario is allowed to break.
+    pub fn allow_invariant_violation(mut self, checker: &str) -> Self {
+        self.scenario
+            .expect
+            .allowed_invariant_violations
+            .push(checker.to_string());
+        self
+    }
+
+    /// A coverage mark the run must reach.
+    pub fn expect_mark(mut self, mark: &str) -> Self {
+        self.scenario.expect.marks.push(mark.to_string());
+        self
+    }
+
+    /// The scenario, or every reason it cannot run.
+    pub fn build(self) -> Result<Scenario, String> {
+        let problems = self.scenario.validate();
+        if problems.is_empty() {
+            Ok(self.scenario)
+        } else {
+            Err(format!(
+                "scenario `{}` is impossible: {}",
+                self.scenario.name,
+                problems.join("; ")
+            ))
+        }
+    }
+}
