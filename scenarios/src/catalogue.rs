@@ -1,14 +1,395 @@
-//! The catalogue (being written).
-use watermark_sim::scenario::Scenario;
+//! The catalogue: one scenario per documented Kafka guarantee (DESIGN.md's table), each with
+//! the expectation it must meet on every seed, the coverage marks it relies on, and an
+//! explanation of why the guarantee holds or breaks.
+//!
+//! Timing uses Kafka's defaults (a 9 s broker session, 2 s heartbeats, 30 s request
+//! timeout) unless a scenario's story needs another value, which it then says.
 
-pub fn catalogue() -> Vec<Scenario> {
-    Vec::new()
+use crate::builder::ScenarioBuilder;
+use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
+use watermark_broker_core::protocol::Acks;
+use watermark_sim::fault::{Condition, Fault, FaultKind, Swarm, Target};
+use watermark_sim::scenario::Scenario;
+use watermark_sim::verdict::Guarantee;
+
+const P0: PartitionId = PartitionId(0);
+
+fn leader() -> Target {
+    Target::Leader(P0)
 }
 
+fn followers() -> Target {
+    Target::Followers(P0)
+}
+
+/// Every catalogue scenario, in teaching order.
+pub fn catalogue() -> Vec<Scenario> {
+    [
+        acks0_fire_and_forget(),
+        acks1_leader_crash_loses_acked_write(),
+        acks_all_leader_crash_no_loss(),
+        min_insync_rejects_when_isr_shrinks(),
+        isr_shrunk_to_leader_unclean_loses_writes(),
+        unclean_election_loses_committed(),
+        zombie_leader_acks1_loses_writes(),
+        retry_after_lost_ack_duplicates(),
+        in_flight_retries_reorder(),
+        power_loss_without_fsync_loses_acked(),
+        power_loss_with_fsync_no_loss(),
+        slow_follower_leaves_and_rejoins_isr(),
+        safe_acks_all_swarm(),
+    ]
+    .into_iter()
+    .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
+    .collect()
+}
+
+/// The names of every catalogue scenario.
 pub fn names() -> Vec<String> {
     catalogue().into_iter().map(|scenario| scenario.name).collect()
 }
 
+/// The catalogue scenario with this name.
 pub fn find(name: &str) -> Option<Scenario> {
     catalogue().into_iter().find(|scenario| scenario.name == name)
+}
+
+/// The crash used by the leader-crash demonstrations: the moment the leader acknowledges the
+/// batch reaching offset 20, its links to the followers are cut (dropping the fetch
+/// responses already on the wire), and 20 ms later — time enough for the acknowledgement to
+/// reach the producer — the leader dies. What the followers have at that moment is exactly
+/// what the acks setting guaranteed.
+fn crash_leader_right_after_ack(builder: ScenarioBuilder) -> ScenarioBuilder {
+    let acked = Condition::LeaderAcked {
+        partition: P0,
+        offset_at_least: Offset(20),
+    };
+    builder
+        .trigger(
+            acked.clone(),
+            0,
+            vec![Fault::CutOneWay {
+                from: Target::EventSource,
+                to: followers(),
+            }],
+        )
+        .trigger(
+            acked,
+            20,
+            vec![Fault::Crash {
+                target: Target::EventSource,
+            }],
+        )
+}
+
+fn acks0_fire_and_forget() -> Result<Scenario, String> {
+    ScenarioBuilder::new("acks0-fire-and-forget")
+        .summary("acks=0: the producer never hears back; records sent to a dead leader vanish")
+        .explanation(
+            "With acks=0 the producer counts a record as sent the moment it is on the wire. \
+             When the leader crashes, everything sent to it until the producer's metadata \
+             names the new leader is gone, and the producer never learns it: at most once. \
+             Nothing is ever written twice, because nothing is ever retried.",
+        )
+        .acks(Acks::None)
+        .records(200, 50)
+        .fault_at(4_000, Fault::Crash { target: leader() })
+        .fault_at(20_000, Fault::Restart { target: Target::AllBrokers })
+        .expect(Guarantee::AtMostOnce)
+        .expect_anomaly("lost-write")
+        .expect_mark("clean_election")
+        .build()
+}
+
+fn acks1_leader_crash_loses_acked_write() -> Result<Scenario, String> {
+    crash_leader_right_after_ack(
+        ScenarioBuilder::new("acks1-leader-crash-loses-acked-write")
+            .summary("acks=1: the leader acks, then dies before any follower fetched the record")
+            .explanation(
+                "acks=1 means only the leader has the record when the producer hears ok. The \
+                 leader dies before a follower fetches it; the controller elects a follower \
+                 that never had it (a clean election: it was in the ISR), and when the old \
+                 leader returns it truncates its log to the new leader's epoch boundary \
+                 (KIP-101). The acknowledged record is gone: lost-write, on every seed.",
+            )
+            .acks(Acks::Leader),
+    )
+    .expect(Guarantee::AtMostOnce)
+    .expect_anomaly("lost-write")
+    .expect_mark("clean_election")
+    .expect_mark("truncated_by_leader_epoch")
+    .build()
+}
+
+fn acks_all_leader_crash_no_loss() -> Result<Scenario, String> {
+    crash_leader_right_after_ack(
+        ScenarioBuilder::new("acks-all-leader-crash-no-loss")
+            .summary("acks=all, min.insync=2: the same crash right after an ack loses nothing")
+            .explanation(
+                "With acks=all the leader answers only once the high watermark has passed the \
+                 batch, that is once every ISR member has fetched it. The same crash right \
+                 after the acknowledgement therefore leaves the record on the follower the \
+                 controller elects. Retries of requests that were in flight may duplicate \
+                 records (at least once), but nothing acknowledged is lost.",
+            )
+            .acks(Acks::All)
+            .min_insync_replicas(2),
+    )
+    .expect(Guarantee::AtLeastOnce)
+    .expect_mark("clean_election")
+    .build()
+}
+
+fn min_insync_rejects_when_isr_shrinks() -> Result<Scenario, String> {
+    ScenarioBuilder::new("min-insync-rejects-when-isr-shrinks")
+        .summary("followers fall out of the ISR: acks=all writes get NotEnoughReplicas")
+        .explanation(
+            "The followers are cut off from the leader (not from the controller), so after \
+             replica_lag_time_max_ms the leader shrinks the ISR to itself. With \
+             min.insync.replicas=2 it now refuses acks=all writes with NotEnoughReplicas \
+             before appending them: the producer sees definite failures instead of \
+             acknowledgements that one disk failure could erase. After the heal the followers \
+             catch up, rejoin the ISR, and writes are accepted again; nothing acknowledged is \
+             lost.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(2)
+        .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
+        .producer_config(|producer| {
+            producer.retries = 3;
+            producer.retry_backoff_ms = 1_000;
+        })
+        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: followers() })
+        .fault_at(3_000, Fault::CutOneWay { from: followers(), to: leader() })
+        .fault_at(22_000, Fault::HealAll)
+        .expect(Guarantee::AtLeastOnce)
+        .expect_mark("isr_shrunk")
+        .expect_mark("produce_rejected_not_enough_replicas")
+        .expect_mark("isr_expanded")
+        .build()
+}
+
+fn isr_shrunk_to_leader_unclean_loses_writes() -> Result<Scenario, String> {
+    ScenarioBuilder::new("isr-shrunk-to-leader-unclean-loses-writes")
+        .summary("acks=all, min.insync=1, unclean on: the ISR shrinks to the leader, which dies")
+        .explanation(
+            "This is Jepsen's 2013 finding. With min.insync.replicas=1, acks=all only waits \
+             for the ISR, and the ISR may be the leader alone. The followers are cut off, the \
+             ISR shrinks to the leader, the leader keeps acknowledging writes nobody else has, \
+             then dies. With unclean leader election enabled, the controller elects a stale \
+             follower, and everything the leader acknowledged alone is lost.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(1)
+        .unclean_leader_election_enable(true)
+        .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
+        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: followers() })
+        .fault_at(3_000, Fault::CutOneWay { from: followers(), to: leader() })
+        .trigger(
+            Condition::IsrShrunkTo { partition: P0, size: 1 },
+            2_000,
+            vec![Fault::Crash { target: Target::EventSource }],
+        )
+        .expect(Guarantee::AtMostOnce)
+        .expect_anomaly("lost-write")
+        .allow_invariant_violation("NoCommittedRecordLost")
+        .expect_mark("isr_shrunk")
+        .expect_mark("unclean_election")
+        .build()
+}
+
+fn unclean_election_loses_committed() -> Result<Scenario, String> {
+    ScenarioBuilder::new("unclean-election-loses-committed")
+        .summary("min.insync=2 does not help once an out-of-sync replica is elected uncleanly")
+        .explanation(
+            "Broker 3 is cut off from the leader and leaves the ISR; writes go on, committed \
+             on brokers 1 and 2 (min.insync.replicas=2 is met). Then both die. With unclean \
+             leader election enabled, the controller elects broker 3, which never had the \
+             records committed after it fell behind. Committed records — ones consumers may \
+             already have read — are lost: unclean election trades durability for \
+             availability, whatever min.insync.replicas says.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(2)
+        .unclean_leader_election_enable(true)
+        .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
+        .fault_at(
+            3_000,
+            Fault::CutOneWay { from: Target::Broker(BrokerId(1)), to: Target::Broker(BrokerId(3)) },
+        )
+        .fault_at(
+            3_000,
+            Fault::CutOneWay { from: Target::Broker(BrokerId(3)), to: Target::Broker(BrokerId(1)) },
+        )
+        .trigger(
+            Condition::IsrShrunkTo { partition: P0, size: 2 },
+            2_000,
+            vec![
+                Fault::Crash { target: Target::Broker(BrokerId(1)) },
+                Fault::Crash { target: Target::Broker(BrokerId(2)) },
+            ],
+        )
+        .expect(Guarantee::AtMostOnce)
+        .expect_anomaly("lost-write")
+        .allow_invariant_violation("NoCommittedRecordLost")
+        .expect_mark("isr_shrunk")
+        .expect_mark("unclean_election")
+        .build()
+}
+
+fn zombie_leader_acks1_loses_writes() -> Result<Scenario, String> {
+    ScenarioBuilder::new("zombie-leader-acks1-loses-writes")
+        .summary("the leader is cut off from the controller and followers, not from the producer")
+        .explanation(
+            "The leader loses the controller and its followers but still talks to the \
+             producer. The controller fences it after the broker session timeout and elects a \
+             follower, but nobody tells the old leader: it keeps acknowledging acks=1 writes \
+             (a zombie). When the partition heals it learns the new leader epoch, becomes a \
+             follower and truncates everything it accepted as a zombie.",
+        )
+        .acks(Acks::Leader)
+        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: Target::Controller })
+        .fault_at(3_000, Fault::CutOneWay { from: Target::Controller, to: leader() })
+        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: followers() })
+        .fault_at(3_000, Fault::CutOneWay { from: followers(), to: leader() })
+        .fault_at(20_000, Fault::HealAll)
+        .expect(Guarantee::AtMostOnce)
+        .expect_anomaly("lost-write")
+        .expect_mark("broker_fenced")
+        .expect_mark("truncated_by_leader_epoch")
+        .build()
+}
+
+fn retry_after_lost_ack_duplicates() -> Result<Scenario, String> {
+    ScenarioBuilder::new("retry-after-lost-ack-duplicates")
+        .summary("the produce response is lost, the producer retries: the record is written twice")
+        .explanation(
+            "The leader appends and commits a batch, but the link back to the producer fails \
+             just as the response leaves. The producer cannot tell a lost request from a lost \
+             response, so after request_timeout_ms it sends the batch again, and without \
+             idempotence the broker appends it a second time: at least once, not exactly once.",
+        )
+        .acks(Acks::All)
+        .producer_config(|producer| producer.request_timeout_ms = 5_000)
+        .trigger(
+            Condition::LeaderAcked { partition: P0, offset_at_least: Offset(10) },
+            0,
+            vec![Fault::CutOneWay { from: Target::EventSource, to: Target::Producer(0) }],
+        )
+        .trigger(
+            Condition::LeaderAcked { partition: P0, offset_at_least: Offset(10) },
+            1_000,
+            vec![Fault::HealAll],
+        )
+        .expect(Guarantee::AtLeastOnce)
+        .expect_anomaly("duplicate")
+        .expect_mark("producer_request_timed_out")
+        .expect_mark("producer_retried")
+        .build()
+}
+
+fn in_flight_retries_reorder() -> Result<Scenario, String> {
+    ScenarioBuilder::new("in-flight-retries-reorder")
+        .summary("max.in.flight=5 without idempotence: a retried batch lands behind a later one")
+        .explanation(
+            "For 30 ms the producer's requests to the leader are lost. The batches sent in that \
+             window wait for request_timeout_ms, while later batches use the other in-flight \
+             slots and are written. When the lost ones time out they are retried and land \
+             behind records the application sent after them: the log no longer has a \
+             producer's records in send order (nonmonotonic-send). Idempotence, with its \
+             sequence numbers, is what fixes this in Kafka.",
+        )
+        .acks(Acks::All)
+        .records(300, 10)
+        .producer_config(|producer| {
+            producer.max_in_flight_requests_per_connection = 5;
+            producer.request_timeout_ms = 3_000;
+        })
+        .fault_at(2_000, Fault::CutOneWay { from: Target::Producer(0), to: leader() })
+        .fault_at(2_030, Fault::HealAll)
+        .expect(Guarantee::AtLeastOnce)
+        .expect_anomaly("nonmonotonic-send")
+        .expect_mark("producer_retried")
+        .build()
+}
+
+fn power_loss_without_fsync_loses_acked() -> Result<Scenario, String> {
+    ScenarioBuilder::new("power-loss-without-fsync-loses-acked")
+        .summary("every replica loses power at once with Kafka's default never-fsync policy")
+        .explanation(
+            "Kafka does not fsync by default (flush.messages is unbounded): an acknowledged \
+             write sits in the page cache of every ISR member. A process crash keeps the page \
+             cache; a power loss does not. When all replicas lose power together, records \
+             acknowledged with acks=all and min.insync.replicas=2 are gone from every disk. \
+             Kafka's durability is replication across failure domains, not fsync.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(2)
+        .fault_at(6_000, Fault::PowerLoss { target: Target::AllBrokers })
+        .fault_at(8_000, Fault::Restart { target: Target::AllBrokers })
+        .expect(Guarantee::AtMostOnce)
+        .expect_anomaly("lost-write")
+        .allow_invariant_violation("NoCommittedRecordLost")
+        .expect_mark("controller_recovered")
+        .build()
+}
+
+fn power_loss_with_fsync_no_loss() -> Result<Scenario, String> {
+    ScenarioBuilder::new("power-loss-with-fsync-no-loss")
+        .summary("the same power loss with flush_interval_messages = 1 loses nothing acked")
+        .explanation(
+            "With flush.messages=1 every replica fsyncs each append before it counts: the \
+             leader before answering, a follower before its next fetch reports the new log \
+             end offset. Everything below the high watermark is therefore on the platter of \
+             every ISR member when the power goes, and survives it.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(2)
+        .flush_interval_messages(Some(1))
+        .fault_at(6_000, Fault::PowerLoss { target: Target::AllBrokers })
+        .fault_at(8_000, Fault::Restart { target: Target::AllBrokers })
+        .expect(Guarantee::AtLeastOnce)
+        .build()
+}
+
+fn slow_follower_leaves_and_rejoins_isr() -> Result<Scenario, String> {
+    ScenarioBuilder::new("slow-follower-leaves-and-rejoins-isr")
+        .summary("a slow link pushes a follower out of the ISR; it catches up and rejoins")
+        .explanation(
+            "Broker 3's links get 4 s of latency, so its fetches cannot keep up and the leader \
+             removes it from the ISR after replica_lag_time_max_ms. The high watermark then \
+             advances on the two remaining replicas — acks=all does not wait for a replica \
+             outside the ISR. When the link recovers, broker 3 catches up to the high \
+             watermark and the leader adds it back. Nothing is lost or duplicated.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(2)
+        .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
+        .fault_at(3_000, Fault::SlowLinks { target: Target::Broker(BrokerId(3)), latency_ms: 4_000 })
+        .fault_at(20_000, Fault::HealAll)
+        .expect(Guarantee::AtLeastOnce)
+        .expect_mark("isr_shrunk")
+        .expect_mark("isr_expanded")
+        .build()
+}
+
+fn safe_acks_all_swarm() -> Result<Scenario, String> {
+    ScenarioBuilder::new("safe-acks-all-swarm")
+        .summary("the safe configuration under random faults of every kind: at least once")
+        .explanation(
+            "acks=all, min.insync.replicas=2, replication factor 3, unclean election off and \
+             flush.messages=1: Kafka's most durable settings. The seed draws crashes, power \
+             losses (sometimes of every broker at once), pauses, partitions, one-way cuts, \
+             slow followers and slow disks. Nothing acknowledged may be lost on any seed; \
+             retries may duplicate. With the default never-fsync policy a power loss of every \
+             broker could lose acknowledged writes even here — that is real Kafka behaviour, \
+             shown by power-loss-without-fsync-loses-acked.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(2)
+        .flush_interval_messages(Some(1))
+        .broker_config(|broker| broker.replica_lag_time_max_ms = 10_000)
+        .swarm(Swarm { kinds: FaultKind::ALL.to_vec(), ..Swarm::default() })
+        .expect(Guarantee::AtLeastOnce)
+        .build()
 }

@@ -52,8 +52,9 @@ pub enum Fault {
 }
 
 /// A fault at a fixed simulated time.
+// No `deny_unknown_fields` here: serde cannot combine it with `flatten`; the flattened
+// enum rejects unknown keys itself.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ScriptedFault {
     pub at_ms: u64,
     #[serde(flatten)]
@@ -82,8 +83,8 @@ pub enum Condition {
 
 /// "When this happens, do that": faults fired by protocol events, so a demonstration is exact
 /// on every seed.
+// No `deny_unknown_fields` here either, for the same reason as `ScriptedFault`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct Trigger {
     #[serde(flatten)]
     pub condition: Condition,

@@ -1,0 +1,70 @@
+//! The TOML language describes exactly what the builder does: every catalogue scenario
+//! survives a round trip through TOML, hand-written files load, and bad files fail with one
+//! line that names the place.
+
+use watermark_scenarios::{catalogue, find, parse_toml};
+
+#[test]
+fn every_catalogue_scenario_round_trips_through_toml() {
+    for scenario in catalogue() {
+        let text = toml::to_string(&scenario)
+            .unwrap_or_else(|error| panic!("{}: cannot write TOML: {error}", scenario.name));
+        let parsed = parse_toml(&text, &scenario.name)
+            .unwrap_or_else(|error| panic!("{}: cannot read back: {error}\n{text}", scenario.name));
+        assert_eq!(parsed, scenario, "{} changed in the round trip", scenario.name);
+    }
+}
+
+#[test]
+fn the_example_file_describes_the_acks1_catalogue_scenario() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/acks1-leader-crash.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let from_file = parse_toml(&text, path).unwrap();
+    let catalogue_entry = find("acks1-leader-crash-loses-acked-write").unwrap();
+    assert_eq!(from_file.topic, catalogue_entry.topic);
+    assert_eq!(from_file.producers, catalogue_entry.producers);
+    assert_eq!(from_file.faults, catalogue_entry.faults);
+    assert_eq!(from_file.expect, catalogue_entry.expect);
+}
+
+#[test]
+fn an_unknown_key_is_named_with_its_line() {
+    let error = parse_toml("name = \"x\"\n\n[topic]\nreplication_factr = 3\n", "bad.toml").unwrap_err();
+    assert!(error.starts_with("bad.toml:4:"), "{error}");
+    assert!(error.contains("replication_factr"), "{error}");
+    assert!(!error.contains('\n'), "{error}");
+}
+
+#[test]
+fn a_wrong_type_is_reported_with_its_line() {
+    let error = parse_toml("name = \"x\"\nbrokers = \"three\"\n", "bad.toml").unwrap_err();
+    assert!(error.starts_with("bad.toml:2:"), "{error}");
+}
+
+#[test]
+fn impossible_configurations_are_refused_with_the_reason() {
+    let cases = [
+        ("name = \"x\"\n[topic]\nmin_insync_replicas = 4\n", "min_insync_replicas = 4 is more than"),
+        ("name = \"x\"\nbrokers = 2\n", "replication_factor = 3 is more than brokers = 2"),
+        ("name = \"x\"\nbrokers = 0\n", "brokers must be at least 1"),
+    ];
+    for (text, expected) in cases {
+        let error = parse_toml(text, "bad.toml").unwrap_err();
+        assert!(error.contains(expected), "{error}");
+        assert!(error.starts_with("bad.toml: impossible scenario"), "{error}");
+    }
+}
+
+#[test]
+fn a_typo_inside_a_fault_is_refused() {
+    let text = "name = \"x\"\n[[faults.scripted]]\nat_ms = 5\nfault = \"crash\"\ntarget = \"controller\"\ntargte = 1\n";
+    let error = parse_toml(text, "bad.toml").unwrap_err();
+    assert!(error.contains("targte"), "{error}");
+}
+
+#[test]
+fn an_unknown_fault_kind_is_refused() {
+    let text = "name = \"x\"\n[[faults.scripted]]\nat_ms = 5\nfault = \"explode\"\ntarget = \"controller\"\n";
+    let error = parse_toml(text, "bad.toml").unwrap_err();
+    assert!(error.contains("explode"), "{error}");
+}
