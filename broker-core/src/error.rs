@@ -56,7 +56,10 @@ impl ErrorCode {
 
     /// Whether a client should refresh its metadata and retry after this error.
     pub fn is_retriable(self) -> bool {
-        !matches!(self, ErrorCode::OutOfOrderSequence | ErrorCode::DeliveryTimeout)
+        !matches!(
+            self,
+            ErrorCode::OutOfOrderSequence | ErrorCode::DeliveryTimeout
+        )
     }
 }
 

@@ -98,10 +98,14 @@ pub enum Message {
         result: Result<PartitionState, ErrorCode>,
     },
     /// The controller pushes every new metadata image to registered brokers.
-    MetadataUpdate { metadata: MetadataImage },
+    MetadataUpdate {
+        metadata: MetadataImage,
+    },
 
     // ---- clients ↔ brokers ----
-    MetadataRequest { correlation: CorrelationId },
+    MetadataRequest {
+        correlation: CorrelationId,
+    },
     MetadataResponse {
         correlation: CorrelationId,
         metadata: MetadataImage,

@@ -130,7 +130,10 @@ impl ScenarioBuilder {
     }
 
     pub fn fault_at(mut self, at_ms: u64, fault: Fault) -> Self {
-        self.scenario.faults.scripted.push(ScriptedFault { at_ms, fault });
+        self.scenario
+            .faults
+            .scripted
+            .push(ScriptedFault { at_ms, fault });
         self
     }
 

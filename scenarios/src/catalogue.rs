@@ -46,12 +46,17 @@ pub fn catalogue() -> Vec<Scenario> {
 
 /// The names of every catalogue scenario.
 pub fn names() -> Vec<String> {
-    catalogue().into_iter().map(|scenario| scenario.name).collect()
+    catalogue()
+        .into_iter()
+        .map(|scenario| scenario.name)
+        .collect()
 }
 
 /// The catalogue scenario with this name.
 pub fn find(name: &str) -> Option<Scenario> {
-    catalogue().into_iter().find(|scenario| scenario.name == name)
+    catalogue()
+        .into_iter()
+        .find(|scenario| scenario.name == name)
 }
 
 /// The crash used by the leader-crash demonstrations: the moment the leader acknowledges the
@@ -94,7 +99,12 @@ fn acks0_fire_and_forget() -> Result<Scenario, String> {
         .acks(Acks::None)
         .records(200, 50)
         .fault_at(4_000, Fault::Crash { target: leader() })
-        .fault_at(20_000, Fault::Restart { target: Target::AllBrokers })
+        .fault_at(
+            20_000,
+            Fault::Restart {
+                target: Target::AllBrokers,
+            },
+        )
         .expect(Guarantee::AtMostOnce)
         .expect_anomaly("lost-write")
         .expect_mark("clean_election")
@@ -159,8 +169,20 @@ fn min_insync_rejects_when_isr_shrinks() -> Result<Scenario, String> {
             producer.retries = 3;
             producer.retry_backoff_ms = 1_000;
         })
-        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: followers() })
-        .fault_at(3_000, Fault::CutOneWay { from: followers(), to: leader() })
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: leader(),
+                to: followers(),
+            },
+        )
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: followers(),
+                to: leader(),
+            },
+        )
         .fault_at(22_000, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
         .expect_mark("isr_shrunk")
@@ -183,12 +205,29 @@ fn isr_shrunk_to_leader_unclean_loses_writes() -> Result<Scenario, String> {
         .min_insync_replicas(1)
         .unclean_leader_election_enable(true)
         .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
-        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: followers() })
-        .fault_at(3_000, Fault::CutOneWay { from: followers(), to: leader() })
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: leader(),
+                to: followers(),
+            },
+        )
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: followers(),
+                to: leader(),
+            },
+        )
         .trigger(
-            Condition::IsrShrunkTo { partition: P0, size: 1 },
+            Condition::IsrShrunkTo {
+                partition: P0,
+                size: 1,
+            },
             2_000,
-            vec![Fault::Crash { target: Target::EventSource }],
+            vec![Fault::Crash {
+                target: Target::EventSource,
+            }],
         )
         .expect(Guarantee::AtMostOnce)
         .expect_anomaly("lost-write")
@@ -215,18 +254,31 @@ fn unclean_election_loses_committed() -> Result<Scenario, String> {
         .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
         .fault_at(
             3_000,
-            Fault::CutOneWay { from: Target::Broker(BrokerId(1)), to: Target::Broker(BrokerId(3)) },
+            Fault::CutOneWay {
+                from: Target::Broker(BrokerId(1)),
+                to: Target::Broker(BrokerId(3)),
+            },
         )
         .fault_at(
             3_000,
-            Fault::CutOneWay { from: Target::Broker(BrokerId(3)), to: Target::Broker(BrokerId(1)) },
+            Fault::CutOneWay {
+                from: Target::Broker(BrokerId(3)),
+                to: Target::Broker(BrokerId(1)),
+            },
         )
         .trigger(
-            Condition::IsrShrunkTo { partition: P0, size: 2 },
+            Condition::IsrShrunkTo {
+                partition: P0,
+                size: 2,
+            },
             2_000,
             vec![
-                Fault::Crash { target: Target::Broker(BrokerId(1)) },
-                Fault::Crash { target: Target::Broker(BrokerId(2)) },
+                Fault::Crash {
+                    target: Target::Broker(BrokerId(1)),
+                },
+                Fault::Crash {
+                    target: Target::Broker(BrokerId(2)),
+                },
             ],
         )
         .expect(Guarantee::AtMostOnce)
@@ -248,10 +300,34 @@ fn zombie_leader_acks1_loses_writes() -> Result<Scenario, String> {
              follower and truncates everything it accepted as a zombie.",
         )
         .acks(Acks::Leader)
-        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: Target::Controller })
-        .fault_at(3_000, Fault::CutOneWay { from: Target::Controller, to: leader() })
-        .fault_at(3_000, Fault::CutOneWay { from: leader(), to: followers() })
-        .fault_at(3_000, Fault::CutOneWay { from: followers(), to: leader() })
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: leader(),
+                to: Target::Controller,
+            },
+        )
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: Target::Controller,
+                to: leader(),
+            },
+        )
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: leader(),
+                to: followers(),
+            },
+        )
+        .fault_at(
+            3_000,
+            Fault::CutOneWay {
+                from: followers(),
+                to: leader(),
+            },
+        )
         .fault_at(20_000, Fault::HealAll)
         .expect(Guarantee::AtMostOnce)
         .expect_anomaly("lost-write")
@@ -272,12 +348,21 @@ fn retry_after_lost_ack_duplicates() -> Result<Scenario, String> {
         .acks(Acks::All)
         .producer_config(|producer| producer.request_timeout_ms = 5_000)
         .trigger(
-            Condition::LeaderAcked { partition: P0, offset_at_least: Offset(10) },
+            Condition::LeaderAcked {
+                partition: P0,
+                offset_at_least: Offset(10),
+            },
             0,
-            vec![Fault::CutOneWay { from: Target::EventSource, to: Target::Producer(0) }],
+            vec![Fault::CutOneWay {
+                from: Target::EventSource,
+                to: Target::Producer(0),
+            }],
         )
         .trigger(
-            Condition::LeaderAcked { partition: P0, offset_at_least: Offset(10) },
+            Condition::LeaderAcked {
+                partition: P0,
+                offset_at_least: Offset(10),
+            },
             1_000,
             vec![Fault::HealAll],
         )
@@ -305,7 +390,13 @@ fn in_flight_retries_reorder() -> Result<Scenario, String> {
             producer.max_in_flight_requests_per_connection = 5;
             producer.request_timeout_ms = 3_000;
         })
-        .fault_at(2_000, Fault::CutOneWay { from: Target::Producer(0), to: leader() })
+        .fault_at(
+            2_000,
+            Fault::CutOneWay {
+                from: Target::Producer(0),
+                to: leader(),
+            },
+        )
         .fault_at(2_030, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
         .expect_anomaly("nonmonotonic-send")
@@ -325,8 +416,18 @@ fn power_loss_without_fsync_loses_acked() -> Result<Scenario, String> {
         )
         .acks(Acks::All)
         .min_insync_replicas(2)
-        .fault_at(6_000, Fault::PowerLoss { target: Target::AllBrokers })
-        .fault_at(8_000, Fault::Restart { target: Target::AllBrokers })
+        .fault_at(
+            6_000,
+            Fault::PowerLoss {
+                target: Target::AllBrokers,
+            },
+        )
+        .fault_at(
+            8_000,
+            Fault::Restart {
+                target: Target::AllBrokers,
+            },
+        )
         .expect(Guarantee::AtMostOnce)
         .expect_anomaly("lost-write")
         .allow_invariant_violation("NoCommittedRecordLost")
@@ -346,8 +447,18 @@ fn power_loss_with_fsync_no_loss() -> Result<Scenario, String> {
         .acks(Acks::All)
         .min_insync_replicas(2)
         .flush_interval_messages(Some(1))
-        .fault_at(6_000, Fault::PowerLoss { target: Target::AllBrokers })
-        .fault_at(8_000, Fault::Restart { target: Target::AllBrokers })
+        .fault_at(
+            6_000,
+            Fault::PowerLoss {
+                target: Target::AllBrokers,
+            },
+        )
+        .fault_at(
+            8_000,
+            Fault::Restart {
+                target: Target::AllBrokers,
+            },
+        )
         .expect(Guarantee::AtLeastOnce)
         .build()
 }
@@ -365,7 +476,13 @@ fn slow_follower_leaves_and_rejoins_isr() -> Result<Scenario, String> {
         .acks(Acks::All)
         .min_insync_replicas(2)
         .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
-        .fault_at(3_000, Fault::SlowLinks { target: Target::Broker(BrokerId(3)), latency_ms: 4_000 })
+        .fault_at(
+            3_000,
+            Fault::SlowLinks {
+                target: Target::Broker(BrokerId(3)),
+                latency_ms: 4_000,
+            },
+        )
         .fault_at(20_000, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
         .expect_mark("isr_shrunk")
@@ -389,7 +506,10 @@ fn safe_acks_all_swarm() -> Result<Scenario, String> {
         .min_insync_replicas(2)
         .flush_interval_messages(Some(1))
         .broker_config(|broker| broker.replica_lag_time_max_ms = 10_000)
-        .swarm(Swarm { kinds: FaultKind::ALL.to_vec(), ..Swarm::default() })
+        .swarm(Swarm {
+            kinds: FaultKind::ALL.to_vec(),
+            ..Swarm::default()
+        })
         .expect(Guarantee::AtLeastOnce)
         .build()
 }

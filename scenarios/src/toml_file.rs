@@ -20,7 +20,10 @@ pub fn parse_toml(text: &str, origin: &str) -> Result<Scenario, String> {
     if problems.is_empty() {
         Ok(scenario)
     } else {
-        Err(format!("{origin}: impossible scenario: {}", problems.join("; ")))
+        Err(format!(
+            "{origin}: impossible scenario: {}",
+            problems.join("; ")
+        ))
     }
 }
 

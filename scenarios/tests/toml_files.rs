@@ -11,13 +11,20 @@ fn every_catalogue_scenario_round_trips_through_toml() {
             .unwrap_or_else(|error| panic!("{}: cannot write TOML: {error}", scenario.name));
         let parsed = parse_toml(&text, &scenario.name)
             .unwrap_or_else(|error| panic!("{}: cannot read back: {error}\n{text}", scenario.name));
-        assert_eq!(parsed, scenario, "{} changed in the round trip", scenario.name);
+        assert_eq!(
+            parsed, scenario,
+            "{} changed in the round trip",
+            scenario.name
+        );
     }
 }
 
 #[test]
 fn the_example_file_describes_the_acks1_catalogue_scenario() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/acks1-leader-crash.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../examples/acks1-leader-crash.toml"
+    );
     let text = std::fs::read_to_string(path).unwrap();
     let from_file = parse_toml(&text, path).unwrap();
     let catalogue_entry = find("acks1-leader-crash-loses-acked-write").unwrap();
@@ -29,7 +36,11 @@ fn the_example_file_describes_the_acks1_catalogue_scenario() {
 
 #[test]
 fn an_unknown_key_is_named_with_its_line() {
-    let error = parse_toml("name = \"x\"\n\n[topic]\nreplication_factr = 3\n", "bad.toml").unwrap_err();
+    let error = parse_toml(
+        "name = \"x\"\n\n[topic]\nreplication_factr = 3\n",
+        "bad.toml",
+    )
+    .unwrap_err();
     assert!(error.starts_with("bad.toml:4:"), "{error}");
     assert!(error.contains("replication_factr"), "{error}");
     assert!(!error.contains('\n'), "{error}");
@@ -44,14 +55,23 @@ fn a_wrong_type_is_reported_with_its_line() {
 #[test]
 fn impossible_configurations_are_refused_with_the_reason() {
     let cases = [
-        ("name = \"x\"\n[topic]\nmin_insync_replicas = 4\n", "min_insync_replicas = 4 is more than"),
-        ("name = \"x\"\nbrokers = 2\n", "replication_factor = 3 is more than brokers = 2"),
+        (
+            "name = \"x\"\n[topic]\nmin_insync_replicas = 4\n",
+            "min_insync_replicas = 4 is more than",
+        ),
+        (
+            "name = \"x\"\nbrokers = 2\n",
+            "replication_factor = 3 is more than brokers = 2",
+        ),
         ("name = \"x\"\nbrokers = 0\n", "brokers must be at least 1"),
     ];
     for (text, expected) in cases {
         let error = parse_toml(text, "bad.toml").unwrap_err();
         assert!(error.contains(expected), "{error}");
-        assert!(error.starts_with("bad.toml: impossible scenario"), "{error}");
+        assert!(
+            error.starts_with("bad.toml: impossible scenario"),
+            "{error}"
+        );
     }
 }
 

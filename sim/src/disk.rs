@@ -76,7 +76,9 @@ impl Disk {
     fn lock(&self) -> MutexGuard<'_, DiskState> {
         // A poisoned lock means a node panicked mid-write; the run is already a failure and
         // the seed will be reported, so keep going with the data as it is.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// A `Storage` handle for a node process.

@@ -28,25 +28,48 @@ pub enum Target {
 #[serde(rename_all = "kebab-case", tag = "fault", deny_unknown_fields)]
 pub enum Fault {
     /// Kill the process; the page cache survives (as on Linux).
-    Crash { target: Target },
+    Crash {
+        target: Target,
+    },
     /// Cut the power: the process dies and every unsynced byte is lost (the last write may
     /// be torn).
-    PowerLoss { target: Target },
+    PowerLoss {
+        target: Target,
+    },
     /// Start a crashed or powered-off node again.
-    Restart { target: Target },
+    Restart {
+        target: Target,
+    },
     /// Stop scheduling the process (a long GC pause); its traffic queues.
-    Pause { target: Target },
-    Resume { target: Target },
+    Pause {
+        target: Target,
+    },
+    Resume {
+        target: Target,
+    },
     /// Cut every link to and from the target (in-flight traffic is dropped).
-    Isolate { target: Target },
+    Isolate {
+        target: Target,
+    },
     /// Cut every link between `side` and every other node, both ways.
-    PartitionAway { side: Vec<Target> },
+    PartitionAway {
+        side: Vec<Target>,
+    },
     /// Cut one direction only: `from` can no longer reach `to`.
-    CutOneWay { from: Target, to: Target },
+    CutOneWay {
+        from: Target,
+        to: Target,
+    },
     /// Add latency to every link into and out of the target (a slow follower).
-    SlowLinks { target: Target, latency_ms: u64 },
+    SlowLinks {
+        target: Target,
+        latency_ms: u64,
+    },
     /// Make every fsync of the target take this long.
-    SlowDisk { target: Target, fsync_latency_ms: u64 },
+    SlowDisk {
+        target: Target,
+        fsync_latency_ms: u64,
+    },
     /// Repair every cut link, slow link and slow disk.
     HealAll,
 }

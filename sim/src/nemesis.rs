@@ -29,7 +29,12 @@ pub struct Nemesis {
 /// Draws the swarm's fault schedule for the safety phase from the seed. The seed first
 /// picks which of the enabled kinds this run uses and how dense they are, so different seeds
 /// explore different mixes, then draws each fault, its target and its duration.
-pub fn swarm_schedule(swarm: &Swarm, brokers: &[BrokerId], seed: u64, safety_ms: u64) -> Vec<ScriptedFault> {
+pub fn swarm_schedule(
+    swarm: &Swarm,
+    brokers: &[BrokerId],
+    seed: u64,
+    safety_ms: u64,
+) -> Vec<ScriptedFault> {
     let mut random = StdRng::seed_from_u64(seed ^ 0x7377_6172_6d00_0000);
     let mut kinds: Vec<FaultKind> = swarm
         .kinds
@@ -42,7 +47,10 @@ pub fn swarm_schedule(swarm: &Swarm, brokers: &[BrokerId], seed: u64, safety_ms:
             kinds.push(*kind);
         }
     }
-    let mut nodes: Vec<NodeId> = brokers.iter().map(|broker| NodeId::Broker(*broker)).collect();
+    let mut nodes: Vec<NodeId> = brokers
+        .iter()
+        .map(|broker| NodeId::Broker(*broker))
+        .collect();
     nodes.push(NodeId::Controller);
     let target_of = |node: NodeId| match node {
         NodeId::Broker(broker) => Target::Broker(broker),
@@ -58,25 +66,44 @@ pub fn swarm_schedule(swarm: &Swarm, brokers: &[BrokerId], seed: u64, safety_ms:
         let end_ms = (at_ms + duration_ms).min(safety_ms);
         let (fault, repair) = match kind {
             FaultKind::Crash => (
-                Fault::Crash { target: target_of(node) },
-                Fault::Restart { target: target_of(node) },
+                Fault::Crash {
+                    target: target_of(node),
+                },
+                Fault::Restart {
+                    target: target_of(node),
+                },
             ),
             FaultKind::PowerLoss => {
                 // A fifth of power losses take every broker down at once: a rack or a data
                 // centre losing power, where replication is no help without fsync.
-                let target = if random.gen_bool(0.2) { Target::AllBrokers } else { target_of(node) };
-                (Fault::PowerLoss { target: target.clone() }, Fault::Restart { target })
+                let target = if random.gen_bool(0.2) {
+                    Target::AllBrokers
+                } else {
+                    target_of(node)
+                };
+                (
+                    Fault::PowerLoss {
+                        target: target.clone(),
+                    },
+                    Fault::Restart { target },
+                )
             }
             FaultKind::Pause => (
-                Fault::Pause { target: target_of(node) },
-                Fault::Resume { target: target_of(node) },
+                Fault::Pause {
+                    target: target_of(node),
+                },
+                Fault::Resume {
+                    target: target_of(node),
+                },
             ),
             FaultKind::Partition => {
                 let mut side: Vec<NodeId> = nodes.clone();
                 side.shuffle(&mut random);
                 side.truncate(random.gen_range(1..nodes.len().max(2)));
                 (
-                    Fault::PartitionAway { side: side.into_iter().map(target_of).collect() },
+                    Fault::PartitionAway {
+                        side: side.into_iter().map(target_of).collect(),
+                    },
                     Fault::HealAll,
                 )
             }
@@ -84,7 +111,10 @@ pub fn swarm_schedule(swarm: &Swarm, brokers: &[BrokerId], seed: u64, safety_ms:
                 let mut pair = nodes.clone();
                 pair.shuffle(&mut random);
                 (
-                    Fault::CutOneWay { from: target_of(pair[0]), to: target_of(pair[1 % pair.len()]) },
+                    Fault::CutOneWay {
+                        from: target_of(pair[0]),
+                        to: target_of(pair[1 % pair.len()]),
+                    },
                     Fault::HealAll,
                 )
             }
@@ -104,8 +134,12 @@ pub fn swarm_schedule(swarm: &Swarm, brokers: &[BrokerId], seed: u64, safety_ms:
             ),
         };
         schedule.push(ScriptedFault { at_ms, fault });
-        schedule.push(ScriptedFault { at_ms: end_ms, fault: repair });
-        at_ms += random.gen_range(swarm.interval_ms_min..=interval_ms_max.max(swarm.interval_ms_min));
+        schedule.push(ScriptedFault {
+            at_ms: end_ms,
+            fault: repair,
+        });
+        at_ms +=
+            random.gen_range(swarm.interval_ms_min..=interval_ms_max.max(swarm.interval_ms_min));
     }
     schedule
 }
@@ -149,7 +183,8 @@ impl Nemesis {
         let mut next_scheduled = 0;
         loop {
             let now = now_ms(self.start);
-            while next_scheduled < self.schedule.len() && self.schedule[next_scheduled].at_ms <= now {
+            while next_scheduled < self.schedule.len() && self.schedule[next_scheduled].at_ms <= now
+            {
                 let fault = self.schedule[next_scheduled].fault.clone();
                 self.apply(&fault, None);
                 next_scheduled += 1;
@@ -210,7 +245,9 @@ impl Nemesis {
             world.triggers_armed = false;
             world.pending_faults.clear();
             let now = now_ms(self.start);
-            world.trace.note(now, "nemesis", "liveness phase: heal, resume, restart");
+            world
+                .trace
+                .note(now, "nemesis", "liveness phase: heal, resume, restart");
             world
                 .nodes
                 .iter()
@@ -226,7 +263,12 @@ impl Nemesis {
         }
         let down: Vec<NodeId> = {
             let world = self.world.lock();
-            world.nodes.keys().copied().filter(|node| !world.is_up(*node)).collect()
+            world
+                .nodes
+                .keys()
+                .copied()
+                .filter(|node| !world.is_up(*node))
+                .collect()
         };
         for node in down {
             self.restart(node);
@@ -261,7 +303,10 @@ impl Nemesis {
                     .map(NodeId::Broker)
                     .collect()
             }
-            Target::AllBrokers => broker_ids(&world.scenario).into_iter().map(NodeId::Broker).collect(),
+            Target::AllBrokers => broker_ids(&world.scenario)
+                .into_iter()
+                .map(NodeId::Broker)
+                .collect(),
             Target::EventSource => source.into_iter().collect(),
             Target::Producer(index) => vec![NodeId::Producer(ClientId(*index))],
             Target::Consumer(index) => vec![NodeId::Consumer(ClientId(*index))],
@@ -338,10 +383,15 @@ impl Nemesis {
                     }
                 }
                 let now = now_ms(self.start);
-                world.trace.note(now, "nemesis", &format!("isolate {}", names(&isolated)));
+                world
+                    .trace
+                    .note(now, "nemesis", &format!("isolate {}", names(&isolated)));
             }
             Fault::PartitionAway { side } => {
-                let side_nodes: Vec<NodeId> = side.iter().flat_map(|target| self.resolve(target, source)).collect();
+                let side_nodes: Vec<NodeId> = side
+                    .iter()
+                    .flat_map(|target| self.resolve(target, source))
+                    .collect();
                 let mut world = self.world.lock();
                 let others: Vec<NodeId> = world
                     .nodes
@@ -356,9 +406,11 @@ impl Nemesis {
                     }
                 }
                 let now = now_ms(self.start);
-                world
-                    .trace
-                    .note(now, "nemesis", &format!("partition {} | rest", names(&side_nodes)));
+                world.trace.note(
+                    now,
+                    "nemesis",
+                    &format!("partition {} | rest", names(&side_nodes)),
+                );
             }
             Fault::CutOneWay { from, to } => {
                 let from_nodes = self.resolve(from, source);
@@ -383,11 +435,16 @@ impl Nemesis {
                     world.network.set_slow(*node, *latency_ms);
                 }
                 let now = now_ms(self.start);
-                world
-                    .trace
-                    .note(now, "nemesis", &format!("slow links {} +{latency_ms}ms", names(&nodes)));
+                world.trace.note(
+                    now,
+                    "nemesis",
+                    &format!("slow links {} +{latency_ms}ms", names(&nodes)),
+                );
             }
-            Fault::SlowDisk { target, fsync_latency_ms } => {
+            Fault::SlowDisk {
+                target,
+                fsync_latency_ms,
+            } => {
                 let nodes = self.resolve(target, source);
                 let world = self.world.lock();
                 for node in &nodes {
@@ -396,7 +453,10 @@ impl Nemesis {
                     }
                 }
                 drop(world);
-                self.note(format!("slow disk {} fsync {fsync_latency_ms}ms", names(&nodes)));
+                self.note(format!(
+                    "slow disk {} fsync {fsync_latency_ms}ms",
+                    names(&nodes)
+                ));
             }
             Fault::HealAll => {
                 let mut world = self.world.lock();

@@ -118,7 +118,10 @@ impl Network {
             return None;
         }
         let envelope = queue.remove(&key)?;
-        self.counters.entry((envelope.from, node)).or_default().delivered += 1;
+        self.counters
+            .entry((envelope.from, node))
+            .or_default()
+            .delivered += 1;
         Some(envelope)
     }
 
@@ -239,7 +242,10 @@ mod tests {
         network.cut(a, b);
         assert_eq!(network.send(&mut random, 1, a, b, request(3)), None);
         assert!(network.take_due(b, u64::MAX).is_none());
-        assert_eq!(correlation(&network.take_due(a, u64::MAX).unwrap().message), 2);
+        assert_eq!(
+            correlation(&network.take_due(a, u64::MAX).unwrap().message),
+            2
+        );
         assert_eq!(network.counters()[&(a, b)].dropped, 2);
         network.heal_all();
         assert!(network.send(&mut random, 2, a, b, request(4)).is_some());

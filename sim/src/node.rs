@@ -12,7 +12,12 @@ use watermark_broker_core::ids::NodeId;
 
 /// Milliseconds of simulated time since the run started.
 pub fn now_ms(start: madsim::time::Instant) -> u64 {
-    u64::try_from(madsim::time::Instant::now().duration_since(start).as_millis()).unwrap_or(u64::MAX)
+    u64::try_from(
+        madsim::time::Instant::now()
+            .duration_since(start)
+            .as_millis(),
+    )
+    .unwrap_or(u64::MAX)
 }
 
 /// Sleeps until `at_ms` after `start`.
@@ -21,7 +26,12 @@ pub async fn sleep_until_ms(start: madsim::time::Instant, at_ms: u64) {
 }
 
 /// The body of a node process. Never returns while the node should live.
-pub async fn run_node(world: SharedWorld, start: madsim::time::Instant, node: NodeId, start_at_ms: u64) {
+pub async fn run_node(
+    world: SharedWorld,
+    start: madsim::time::Instant,
+    node: NodeId,
+    start_at_ms: u64,
+) {
     if now_ms(start) < start_at_ms {
         sleep_until_ms(start, start_at_ms).await;
     }

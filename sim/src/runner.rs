@@ -94,7 +94,9 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
             report.wall_ms = wall_ms;
             report
         }
-        Ok(Err(payload)) => panicked_report(&scenario, seed, wall_ms, panic_message(payload.as_ref())),
+        Ok(Err(payload)) => {
+            panicked_report(&scenario, seed, wall_ms, panic_message(payload.as_ref()))
+        }
         Err(message) => panicked_report(&scenario, seed, wall_ms, message),
     }
 }
@@ -123,7 +125,12 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         wall_ms,
         converged: false,
         marks: BTreeMap::new(),
-        bugs: scenario.bugs.enabled().iter().map(|bug| bug.name().to_string()).collect(),
+        bugs: scenario
+            .bugs
+            .enabled()
+            .iter()
+            .map(|bug| bug.name().to_string())
+            .collect(),
         counters: RunCounters::default(),
         panic: Some(message),
         trace: Vec::new(),
@@ -131,7 +138,8 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
 }
 
 fn run_on_this_thread(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> RunReport {
-    let mut runtime = madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
+    let mut runtime =
+        madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     let bound_ms = scenario.phases.safety_ms + scenario.phases.liveness_ms_max;
     // A safety net only: the supervisor ends the run itself at the liveness bound.
     runtime.set_time_limit(Duration::from_millis(bound_ms + 60_000));
@@ -143,7 +151,12 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
     let world = SharedWorld::new(World::new(Arc::clone(&scenario), seed, options.trace_mode));
     {
         let mut locked = world.lock();
-        let bugs: Vec<&str> = scenario.bugs.enabled().iter().map(|bug| bug.name()).collect();
+        let bugs: Vec<&str> = scenario
+            .bugs
+            .enabled()
+            .iter()
+            .map(|bug| bug.name())
+            .collect();
         locked.trace.note(
             0,
             "sim",
@@ -266,7 +279,12 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         wall_ms: 0,
         converged,
         marks,
-        bugs: scenario.bugs.enabled().iter().map(|bug| bug.name().to_string()).collect(),
+        bugs: scenario
+            .bugs
+            .enabled()
+            .iter()
+            .map(|bug| bug.name().to_string())
+            .collect(),
         counters,
         panic: None,
         trace: world.trace.take_lines(),
@@ -283,9 +301,15 @@ pub fn judge(
     let expect = &scenario.expect;
     let mut failures = Vec::new();
     if !observed.satisfies(expect.guarantee) {
-        failures.push(format!("expected {}, observed {observed}", expect.guarantee));
+        failures.push(format!(
+            "expected {}, observed {observed}",
+            expect.guarantee
+        ));
     }
-    let reported: BTreeSet<&str> = violations.iter().map(|violation| violation.checker).collect();
+    let reported: BTreeSet<&str> = violations
+        .iter()
+        .map(|violation| violation.checker)
+        .collect();
     for anomaly in &expect.anomalies {
         if !reported.contains(anomaly.as_str()) {
             failures.push(format!("expected anomaly {anomaly} was not observed"));
@@ -293,7 +317,10 @@ pub fn judge(
     }
     for checker in &reported {
         let is_invariant = REPLICA_CHECKERS.contains(checker) || *checker == LIVENESS_CHECKER;
-        let allowed = expect.allowed_invariant_violations.iter().any(|allowed| allowed == checker)
+        let allowed = expect
+            .allowed_invariant_violations
+            .iter()
+            .any(|allowed| allowed == checker)
             || expect.anomalies.iter().any(|anomaly| anomaly == checker);
         if is_invariant && !allowed && !INFORMATIONAL_CHECKERS.contains(checker) {
             failures.push(format!("invariant {checker} violated"));

@@ -204,7 +204,10 @@ impl Scenario {
             problems.push("brokers must be at least 1".to_string());
         }
         if self.brokers > 64 {
-            problems.push(format!("brokers = {} is more than the 64 supported", self.brokers));
+            problems.push(format!(
+                "brokers = {} is more than the 64 supported",
+                self.brokers
+            ));
         }
         if self.topic.partitions == 0 {
             problems.push("topic.partitions must be at least 1".to_string());
@@ -228,7 +231,9 @@ impl Scenario {
             ));
         }
         if self.topic.flush_interval_messages == Some(0) {
-            problems.push("topic.flush_interval_messages must be at least 1 (omit it for never)".to_string());
+            problems.push(
+                "topic.flush_interval_messages must be at least 1 (omit it for never)".to_string(),
+            );
         }
         if self.network.latency_ms_min > self.network.latency_ms_max {
             problems.push("network.latency_ms_min is more than network.latency_ms_max".to_string());
@@ -240,7 +245,9 @@ impl Scenario {
                 ));
             }
             if producer.config.batch_size_records == 0 {
-                problems.push(format!("producers[{index}].config.batch_size_records must be at least 1"));
+                problems.push(format!(
+                    "producers[{index}].config.batch_size_records must be at least 1"
+                ));
             }
             if producer.key_space == Some(0) {
                 problems.push(format!("producers[{index}].key_space must be at least 1"));
@@ -271,7 +278,8 @@ impl Scenario {
                 problems.push("faults.swarm.kinds is empty".to_string());
             }
             if swarm.interval_ms_min == 0 || swarm.interval_ms_min > swarm.interval_ms_max {
-                problems.push("faults.swarm needs 0 < interval_ms_min <= interval_ms_max".to_string());
+                problems
+                    .push("faults.swarm needs 0 < interval_ms_min <= interval_ms_max".to_string());
             }
             if swarm.duration_ms_min > swarm.duration_ms_max {
                 problems.push("faults.swarm needs duration_ms_min <= duration_ms_max".to_string());

@@ -288,7 +288,10 @@ mod tests {
                 to: vec![BrokerId(1), BrokerId(2)],
             },
         );
-        assert_eq!(trace.take_lines(), vec!["t=1.204s b2 p0 isr {1,2,3}->{1,2}"]);
+        assert_eq!(
+            trace.take_lines(),
+            vec!["t=1.204s b2 p0 isr {1,2,3}->{1,2}"]
+        );
     }
 
     #[test]

@@ -129,7 +129,9 @@ impl SharedWorld {
     pub fn lock(&self) -> MutexGuard<'_, World> {
         // Only one task runs at a time; a poisoned lock means a node panicked, which the
         // runner reports with the seed. Keep the state for the report.
-        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -137,8 +139,12 @@ impl SharedWorld {
 pub fn node_ids(scenario: &Scenario) -> Vec<NodeId> {
     let mut nodes = vec![NodeId::Controller];
     nodes.extend((1..=scenario.brokers).map(|broker| NodeId::Broker(BrokerId(broker))));
-    nodes.extend((0..scenario.producers.len()).map(|index| NodeId::Producer(ClientId(index as u32))));
-    nodes.extend((0..scenario.consumers.len()).map(|index| NodeId::Consumer(ClientId(index as u32))));
+    nodes.extend(
+        (0..scenario.producers.len()).map(|index| NodeId::Producer(ClientId(index as u32))),
+    );
+    nodes.extend(
+        (0..scenario.consumers.len()).map(|index| NodeId::Consumer(ClientId(index as u32))),
+    );
     nodes
 }
 
@@ -292,8 +298,11 @@ impl World {
         }
         self.network.node_up(node);
         if incarnation > 1 {
-            self.trace
-                .note(now_ms, &node.to_string(), &format!("process start #{incarnation}"));
+            self.trace.note(
+                now_ms,
+                &node.to_string(),
+                &format!("process start #{incarnation}"),
+            );
         }
         self.feed(node, now_ms, Input::Start);
     }
@@ -500,7 +509,9 @@ impl World {
                 {
                     let (op_type, offset, error) = match result {
                         Ok(offset) => (OpType::Ok, offset, None),
-                        Err(failure) if failure.definite => (OpType::Fail, None, Some(failure.error)),
+                        Err(failure) if failure.definite => {
+                            (OpType::Fail, None, Some(failure.error))
+                        }
                         Err(failure) => (OpType::Info, None, Some(failure.error)),
                     };
                     self.history.push(
@@ -519,8 +530,12 @@ impl World {
             NodeId::Consumer(client) => {
                 if let Event::Polled { partition, records } = event {
                     if !records.is_empty() {
-                        self.history
-                            .push(now_ms, client, OpType::Ok, OpBody::Poll { partition, records });
+                        self.history.push(
+                            now_ms,
+                            client,
+                            OpType::Ok,
+                            OpBody::Poll { partition, records },
+                        );
                     }
                 }
             }
@@ -584,7 +599,11 @@ impl World {
     /// The current leader of a partition: the controller's view if it is up, else the last
     /// image it published.
     pub fn leader_of(&self, partition: PartitionId) -> Option<BrokerId> {
-        let image = match self.nodes.get(&NodeId::Controller).and_then(|slot| slot.actor.as_ref()) {
+        let image = match self
+            .nodes
+            .get(&NodeId::Controller)
+            .and_then(|slot| slot.actor.as_ref())
+        {
             Some(NodeActor::Controller(controller)) => controller.metadata(),
             _ => &self.last_metadata,
         };
@@ -593,7 +612,11 @@ impl World {
 
     /// The replicas of a partition, from the latest metadata.
     pub fn replicas_of(&self, partition: PartitionId) -> Vec<BrokerId> {
-        let image = match self.nodes.get(&NodeId::Controller).and_then(|slot| slot.actor.as_ref()) {
+        let image = match self
+            .nodes
+            .get(&NodeId::Controller)
+            .and_then(|slot| slot.actor.as_ref())
+        {
             Some(NodeActor::Controller(controller)) => controller.metadata(),
             _ => &self.last_metadata,
         };
@@ -615,7 +638,8 @@ impl World {
                 return Some(format!("{node} is paused"));
             }
         }
-        let Some(NodeActor::Controller(controller)) = self.nodes[&NodeId::Controller].actor.as_ref()
+        let Some(NodeActor::Controller(controller)) =
+            self.nodes[&NodeId::Controller].actor.as_ref()
         else {
             return Some("controller is down".to_string());
         };
@@ -639,7 +663,9 @@ impl World {
                 return Some(format!("{partition} leader {leader} has no replica"));
             };
             if leader_view.role != ReplicaRole::Leader {
-                return Some(format!("{partition} leader {leader} does not act as leader yet"));
+                return Some(format!(
+                    "{partition} leader {leader} does not act as leader yet"
+                ));
             }
             if leader_view.high_watermark != leader_view.log_end_offset {
                 return Some(format!("{partition} leader hw is below its log end"));
@@ -670,7 +696,10 @@ impl World {
         }
         for (node, slot) in &self.nodes {
             if let Some(NodeActor::Producer(producer)) = slot.actor.as_ref() {
-                let unsent = slot.application.as_ref().map_or(0, |application| application.remaining);
+                let unsent = slot
+                    .application
+                    .as_ref()
+                    .map_or(0, |application| application.remaining);
                 if unsent > 0 || producer.unfinished_sends() > 0 {
                     return Some(format!("{node} still has records to deliver"));
                 }

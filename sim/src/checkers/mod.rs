@@ -29,15 +29,45 @@ pub trait ClusterView {
 
 // ---- temporary stubs, replaced by the checkers work ----
 use watermark_broker_core::ids::NodeId as StubNodeId;
-pub const CLIENT_CHECKERS: [&str; 8] = ["lost-write","duplicate","inconsistent-offsets","unseen","nonmonotonic-send","poll-skip","nonmonotonic-poll","duplicate-consume"];
-pub const REPLICA_CHECKERS: [&str; 6] = ["LeaderInIsr","SingleLeaderPerEpoch","MonotonicHighWatermark","LogMatching","StrongIsr","NoCommittedRecordLost"];
+pub const CLIENT_CHECKERS: [&str; 8] = [
+    "lost-write",
+    "duplicate",
+    "inconsistent-offsets",
+    "unseen",
+    "nonmonotonic-send",
+    "poll-skip",
+    "nonmonotonic-poll",
+    "duplicate-consume",
+];
+pub const REPLICA_CHECKERS: [&str; 6] = [
+    "LeaderInIsr",
+    "SingleLeaderPerEpoch",
+    "MonotonicHighWatermark",
+    "LogMatching",
+    "StrongIsr",
+    "NoCommittedRecordLost",
+];
 pub const INFORMATIONAL_CHECKERS: [&str; 1] = ["unseen"];
-pub fn check_history(_history: &History, _final_state: &FinalState) -> Vec<Violation> { Vec::new() }
+pub fn check_history(_history: &History, _final_state: &FinalState) -> Vec<Violation> {
+    Vec::new()
+}
 #[derive(Default)]
 pub struct ReplicaCheckers;
 impl ReplicaCheckers {
-    pub fn new() -> Self { ReplicaCheckers }
-    pub fn observe(&mut self, _time_ms: u64, _node: StubNodeId, _event: &Event, _cluster: &dyn ClusterView) -> Vec<Violation> { Vec::new() }
+    pub fn new() -> Self {
+        ReplicaCheckers
+    }
+    pub fn observe(
+        &mut self,
+        _time_ms: u64,
+        _node: StubNodeId,
+        _event: &Event,
+        _cluster: &dyn ClusterView,
+    ) -> Vec<Violation> {
+        Vec::new()
+    }
     pub fn broker_stopped(&mut self, _broker: BrokerId) {}
-    pub fn finish(&mut self, _time_ms: u64, _cluster: &dyn ClusterView) -> Vec<Violation> { Vec::new() }
+    pub fn finish(&mut self, _time_ms: u64, _cluster: &dyn ClusterView) -> Vec<Violation> {
+        Vec::new()
+    }
 }
