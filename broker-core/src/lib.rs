@@ -6,6 +6,7 @@
 pub mod actor;
 pub mod broker;
 pub mod bugs;
+pub mod client_metadata;
 pub mod config;
 pub mod consumer;
 pub mod controller;
@@ -16,6 +17,7 @@ pub mod leader_epoch;
 pub mod log;
 pub mod metadata;
 pub mod partition;
+pub mod partitioner;
 pub mod producer;
 pub mod protocol;
 pub mod record;
