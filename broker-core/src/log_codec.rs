@@ -137,7 +137,10 @@ mod tests {
             let expected: Vec<Record> = (0..decoded.records.len() as u64).map(record).collect();
             assert_eq!(decoded.records, expected, "cut at {cut}");
             assert!(decoded.valid_length_bytes <= cut as u64);
-            assert_eq!(decoded.dropped_frames == 0, decoded.valid_length_bytes == cut as u64);
+            assert_eq!(
+                decoded.dropped_frames == 0,
+                decoded.valid_length_bytes == cut as u64
+            );
         }
     }
 

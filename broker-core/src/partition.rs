@@ -18,8 +18,7 @@ use crate::config::{BrokerConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::event::{Event, RecordSummary, TruncationReason};
 use crate::ids::{
-    BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, PartitionEpoch,
-    PartitionId,
+    BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, PartitionEpoch, PartitionId,
 };
 use crate::log::Log;
 use crate::metadata::PartitionState;
@@ -152,6 +151,14 @@ struct LeaderState {
     parked_fetches: Vec<ParkedFetch>,
 }
 
+/// Why parked fetches are re-examined.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum WakeReason {
+    NewData,
+    HighWatermark,
+    Expiry,
+}
+
 /// What a follower does after a back-off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum AfterBackoff {
@@ -174,7 +181,10 @@ enum FetcherStage {
         correlation: CorrelationId,
         sent_at_ms: u64,
     },
-    BackingOff { until_ms: u64, then: AfterBackoff },
+    BackingOff {
+        until_ms: u64,
+        then: AfterBackoff,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -479,7 +489,9 @@ impl Partition {
     /// Whether a response from `from` with `correlation` answers this follower's outstanding
     /// request of the given kind.
     fn is_outstanding(&self, from: NodeId, correlation: CorrelationId, fetch: bool) -> bool {
-        let from_leader = self.leader.is_some_and(|leader| from == NodeId::Broker(leader));
+        let from_leader = self
+            .leader
+            .is_some_and(|leader| from == NodeId::Broker(leader));
         let matches = match self.role {
             Role::Follower(FetcherStage::Fetching {
                 correlation: outstanding,
@@ -518,7 +530,9 @@ impl Partition {
         };
         let log_end_offset = self.log.log_end_offset();
         let (truncate_to, completed) = match self.log.end_offset_for_epoch(answer.leader_epoch) {
-            Some((follower_epoch, follower_end_offset)) if follower_epoch != answer.leader_epoch => {
+            Some((follower_epoch, follower_end_offset))
+                if follower_epoch != answer.leader_epoch =>
+            {
                 (follower_end_offset.min(log_end_offset), false)
             }
             Some((_, follower_end_offset)) => (
@@ -660,7 +674,8 @@ impl Partition {
             }
             return;
         };
-        if acks == Acks::All && (self.isr.len() as u64) < u64::from(context.topic.min_insync_replicas)
+        if acks == Acks::All
+            && (self.isr.len() as u64) < u64::from(context.topic.min_insync_replicas)
         {
             context.mark("produce_rejected_not_enough_replicas");
             answer_produce(
@@ -681,7 +696,15 @@ impl Partition {
             // An empty batch appends nothing; Kafka would reject it as invalid, and there is
             // no such error here, so it is answered at the log end offset.
             let log_end_offset = self.log.log_end_offset();
-            answer_produce(context, self.id, from, correlation, acks, None, Ok(log_end_offset));
+            answer_produce(
+                context,
+                self.id,
+                from,
+                correlation,
+                acks,
+                None,
+                Ok(log_end_offset),
+            );
             return;
         };
         let appended = self.log.read(base_offset, last_offset.next(), u32::MAX);
@@ -693,11 +716,27 @@ impl Partition {
         let offsets = Some((base_offset, last_offset));
         match acks {
             Acks::None | Acks::Leader => {
-                answer_produce(context, self.id, from, correlation, acks, offsets, Ok(base_offset));
+                answer_produce(
+                    context,
+                    self.id,
+                    from,
+                    correlation,
+                    acks,
+                    offsets,
+                    Ok(base_offset),
+                );
             }
             Acks::All if context.bugs.ack_before_isr => {
                 context.mark("acks_all_answered_before_isr");
-                answer_produce(context, self.id, from, correlation, acks, offsets, Ok(base_offset));
+                answer_produce(
+                    context,
+                    self.id,
+                    from,
+                    correlation,
+                    acks,
+                    offsets,
+                    Ok(base_offset),
+                );
             }
             Acks::All => {
                 let deadline_ms = context.now_ms.saturating_add(timeout_ms);
@@ -713,7 +752,7 @@ impl Partition {
             }
         }
         self.maybe_increment_high_watermark(context);
-        self.wake_parked_fetches(context, false);
+        self.wake_parked_fetches(context, WakeReason::NewData);
     }
 
     /// A fetch from a follower (`replica: Some`) or a consumer (`replica: None`).
@@ -754,13 +793,16 @@ impl Partition {
             respond(context, Err(ErrorCode::OffsetOutOfRange));
             return;
         }
+        let mut high_watermark_moved = false;
         if let Some(follower) = replica {
             self.update_follower_fetch_state(follower, fetch_offset, context.now_ms);
             self.maybe_expand_isr(context, follower);
-            self.maybe_increment_high_watermark(context);
+            high_watermark_moved = self.maybe_increment_high_watermark(context);
         }
         let data = self.read_for(replica, fetch_offset, max_records);
-        if data.records.is_empty() && max_wait_ms > 0 {
+        // A high watermark this very fetch moved is news for the follower: answer at once
+        // rather than hold it, so followers learn the high watermark without a wait.
+        if data.records.is_empty() && max_wait_ms > 0 && !high_watermark_moved {
             if let Role::Leader(state) = &mut self.role {
                 state.parked_fetches.push(ParkedFetch {
                     from,
@@ -779,7 +821,12 @@ impl Partition {
 
     /// What a fetch sees: a follower up to the log end offset, a consumer below the high
     /// watermark.
-    fn read_for(&self, replica: Option<BrokerId>, fetch_offset: Offset, max_records: u32) -> FetchData {
+    fn read_for(
+        &self,
+        replica: Option<BrokerId>,
+        fetch_offset: Offset,
+        max_records: u32,
+    ) -> FetchData {
         let upper_bound = if replica.is_some() {
             self.log.log_end_offset()
         } else {
@@ -793,9 +840,10 @@ impl Partition {
         }
     }
 
-    /// Answers parked fetches that now have records (or, with `expired_only`, whose wait ran
-    /// out, with whatever they can read).
-    fn wake_parked_fetches(&mut self, context: &mut Context<'_>, expired_only: bool) {
+    /// Answers parked fetches: on new data those that can now read records, on a high
+    /// watermark change all of them (followers learn the new high watermark, consumers may
+    /// read further), on expiry those whose wait ran out.
+    fn wake_parked_fetches(&mut self, context: &mut Context<'_>, reason: WakeReason) {
         let Role::Leader(state) = &mut self.role else {
             return;
         };
@@ -803,8 +851,11 @@ impl Partition {
         let mut still_parked = Vec::new();
         for fetch in parked {
             let data = self.read_for(fetch.replica, fetch.fetch_offset, fetch.max_records);
-            let expired = fetch.deadline_ms <= context.now_ms;
-            let answer = if expired_only { expired } else { !data.records.is_empty() };
+            let answer = match reason {
+                WakeReason::NewData => !data.records.is_empty(),
+                WakeReason::HighWatermark => true,
+                WakeReason::Expiry => fetch.deadline_ms <= context.now_ms,
+            };
             if answer {
                 context.send(
                     fetch.from,
@@ -862,7 +913,12 @@ impl Partition {
     /// Kafka's `Replica.updateFetchState`: the follower's log end offset is its fetch offset;
     /// it was caught up *now* if it asked for the leader's log end offset, or at its previous
     /// fetch if it asked for at least what the leader had then.
-    fn update_follower_fetch_state(&mut self, follower: BrokerId, fetch_offset: Offset, now_ms: u64) {
+    fn update_follower_fetch_state(
+        &mut self,
+        follower: BrokerId,
+        fetch_offset: Offset,
+        now_ms: u64,
+    ) {
         let leader_log_end_offset = self.log.log_end_offset();
         let Role::Leader(state) = &mut self.role else {
             return;
@@ -938,7 +994,9 @@ impl Partition {
             .filter(|member| match state.followers.get(member) {
                 Some(replica) => {
                     replica.log_end_offset != Some(leader_log_end_offset)
-                        && context.now_ms.saturating_sub(replica.last_caught_up_time_ms)
+                        && context
+                            .now_ms
+                            .saturating_sub(replica.last_caught_up_time_ms)
                             > lag_max_ms
                 }
                 None => false,
@@ -958,9 +1016,11 @@ impl Partition {
     }
 
     fn send_alter_partition(&mut self, context: &mut Context<'_>, new_isr: Vec<BrokerId>) {
-        let (Some(broker_epoch), Some(leader_epoch), Some(partition_epoch)) =
-            (context.broker_epoch, self.leader_epoch, self.partition_epoch)
-        else {
+        let (Some(broker_epoch), Some(leader_epoch), Some(partition_epoch)) = (
+            context.broker_epoch,
+            self.leader_epoch,
+            self.partition_epoch,
+        ) else {
             return;
         };
         let Role::Leader(state) = &mut self.role else {
@@ -1076,7 +1136,7 @@ impl Partition {
         });
         context.mark("high_watermark_advanced");
         self.complete_purgatory(context);
-        self.wake_parked_fetches(context, false);
+        self.wake_parked_fetches(context, WakeReason::HighWatermark);
         true
     }
 
@@ -1146,12 +1206,16 @@ impl Partition {
         match self.role {
             Role::Unassigned | Role::Follower(FetcherStage::NoLeader) => {}
             Role::Follower(FetcherStage::Truncating { sent_at_ms, .. }) => {
-                if now_ms >= sent_at_ms.saturating_add(context.config.replica_socket_timeout_ms.max(1)) {
+                if now_ms
+                    >= sent_at_ms.saturating_add(context.config.replica_socket_timeout_ms.max(1))
+                {
                     self.start_epoch_handshake(context);
                 }
             }
             Role::Follower(FetcherStage::Fetching { sent_at_ms, .. }) => {
-                if now_ms >= sent_at_ms.saturating_add(context.config.replica_socket_timeout_ms.max(1)) {
+                if now_ms
+                    >= sent_at_ms.saturating_add(context.config.replica_socket_timeout_ms.max(1))
+                {
                     self.send_fetch(context);
                 }
             }
@@ -1195,7 +1259,7 @@ impl Partition {
                 Err(ErrorCode::RequestTimedOut),
             );
         }
-        self.wake_parked_fetches(context, true);
+        self.wake_parked_fetches(context, WakeReason::Expiry);
         if let Some(new_isr) = retry {
             if context.broker_epoch.is_some() {
                 self.send_alter_partition(context, new_isr);
