@@ -1110,6 +1110,40 @@ mod tests {
     }
 
     #[test]
+    fn leader_answers_offsets_for_leader_epoch_with_the_largest_epoch_at_or_below() {
+        let storage = disk_with(&[(1, 3), (3, 2)], None);
+        let (mut broker, _) = started(
+            1,
+            &storage,
+            BugSwitches::default(),
+            image(1, state(Some(1), 4, &[1, 2], 1)),
+        );
+        let ask = |leader_epoch| Input::Message {
+            from: NodeId::Broker(BrokerId(2)),
+            message: Message::OffsetsForLeaderEpochRequest {
+                correlation: CorrelationId(1),
+                partition: P0,
+                replica: Some(BrokerId(2)),
+                current_leader_epoch: LeaderEpoch(4),
+                leader_epoch: LeaderEpoch(leader_epoch),
+            },
+        };
+        let answer = |effects: Vec<Effect>| match sends(&effects).pop() {
+            Some((_, Message::OffsetsForLeaderEpochResponse { result, .. })) => result,
+            other => panic!("unexpected {other:?}"),
+        };
+        let end = |epoch, offset| {
+            Ok(EpochEndOffset {
+                leader_epoch: LeaderEpoch(epoch),
+                end_offset: Offset(offset),
+            })
+        };
+        assert_eq!(answer(broker.handle(1, ask(2))), end(1, 3));
+        assert_eq!(answer(broker.handle(2, ask(3))), end(3, 5));
+        assert_eq!(answer(broker.handle(3, ask(4))), end(4, 5));
+    }
+
+    #[test]
     fn fenced_leader_epoch_rejected() {
         let storage = SharedStorage::default();
         let (mut broker, _) = started(
