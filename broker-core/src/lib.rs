@@ -15,6 +15,7 @@ pub mod event;
 pub mod ids;
 pub mod leader_epoch;
 pub mod log;
+pub mod log_codec;
 pub mod metadata;
 pub mod partition;
 pub mod partitioner;
