@@ -26,3 +26,407 @@ pub trait ClusterView {
     /// The state of `broker`'s replica of `partition`, if the broker is up and hosts it.
     fn replica(&self, broker: BrokerId, partition: PartitionId) -> Option<ReplicaView<'_>>;
 }
+
+pub mod duplicate;
+pub mod duplicate_consume;
+pub mod inconsistent_offsets;
+pub mod leader_in_isr;
+pub mod log_matching;
+pub mod lost_write;
+pub mod monotonic_high_watermark;
+pub mod no_committed_record_lost;
+pub mod nonmonotonic_poll;
+pub mod nonmonotonic_send;
+pub mod poll_skip;
+pub mod single_leader_per_epoch;
+pub mod strong_isr;
+pub mod unseen;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+use crate::history::{OpBody, OpType};
+use std::collections::BTreeSet;
+use watermark_broker_core::ids::ClientId;
+use watermark_broker_core::record::Record;
+
+/// Names, in the fixed order the checkers run and report.
+pub const CLIENT_CHECKERS: [&str; 8] = [
+    "lost-write",
+    "duplicate",
+    "inconsistent-offsets",
+    "unseen",
+    "nonmonotonic-send",
+    "poll-skip",
+    "nonmonotonic-poll",
+    "duplicate-consume",
+];
+pub const REPLICA_CHECKERS: [&str; 6] = [
+    "LeaderInIsr",
+    "SingleLeaderPerEpoch",
+    "MonotonicHighWatermark",
+    "LogMatching",
+    "StrongIsr",
+    "NoCommittedRecordLost",
+];
+/// Checkers whose findings are informational and never fail a run on their own.
+pub const INFORMATIONAL_CHECKERS: [&str; 1] = ["unseen"];
+
+/// At most this many violations are reported per checker and run; the rest are counted in one
+/// summary violation, so a run that goes badly wrong still prints a readable report.
+pub const VIOLATIONS_PER_CHECKER_MAX: usize = 20;
+
+/// Runs every client-history checker, in [`CLIENT_CHECKERS`] order. Within a checker the
+/// violations are sorted by (partition, offset, value) and capped at
+/// [`VIOLATIONS_PER_CHECKER_MAX`].
+pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violation> {
+    let observations = Observations::from_history(history);
+    let mut violations = Vec::new();
+    for checker in CLIENT_CHECKERS {
+        let found = match checker {
+            lost_write::NAME => lost_write::check(&observations, final_state),
+            duplicate::NAME => duplicate::check(&observations, final_state),
+            inconsistent_offsets::NAME => inconsistent_offsets::check(&observations, final_state),
+            unseen::NAME => unseen::check(&observations, final_state),
+            nonmonotonic_send::NAME => nonmonotonic_send::check(&observations),
+            poll_skip::NAME => poll_skip::check(&observations, final_state),
+            nonmonotonic_poll::NAME => nonmonotonic_poll::check(&observations),
+            duplicate_consume::NAME => duplicate_consume::check(&observations),
+            other => unreachable!("client checker `{other}` has no implementation"),
+        };
+        violations.extend(sort_and_cap(checker, found));
+    }
+    violations
+}
+
+/// The position of a checker in the report order (client checkers first, then replica
+/// checkers); unknown names sort last.
+pub fn checker_rank(checker: &str) -> usize {
+    CLIENT_CHECKERS
+        .iter()
+        .chain(REPLICA_CHECKERS.iter())
+        .position(|name| *name == checker)
+        .unwrap_or(usize::MAX)
+}
+
+/// Sorts violations into the deterministic report order: (checker order, partition, offset,
+/// value), then the remaining fields so that ties are broken the same way on every run.
+pub fn sort_violations(violations: &mut [Violation]) {
+    violations.sort_by(|left, right| {
+        let key = |violation: &Violation| {
+            (
+                checker_rank(violation.checker),
+                violation.partition,
+                violation.offsets.first().copied(),
+                violation.values.first().copied(),
+            )
+        };
+        key(left)
+            .cmp(&key(right))
+            .then_with(|| left.offsets.cmp(&right.offsets))
+            .then_with(|| left.values.cmp(&right.values))
+            .then_with(|| left.time_ms.cmp(&right.time_ms))
+            .then_with(|| left.description.cmp(&right.description))
+    });
+}
+
+/// Sorts one checker's violations, drops exact repeats and keeps the first
+/// [`VIOLATIONS_PER_CHECKER_MAX`], replacing the rest with one summary violation.
+fn sort_and_cap(checker: &'static str, mut violations: Vec<Violation>) -> Vec<Violation> {
+    debug_assert!(violations
+        .iter()
+        .all(|violation| violation.checker == checker));
+    sort_violations(&mut violations);
+    violations.dedup();
+    if violations.len() > VIOLATIONS_PER_CHECKER_MAX {
+        let omitted = violations.split_off(VIOLATIONS_PER_CHECKER_MAX);
+        let time_ms = omitted.iter().map(|violation| violation.time_ms).max();
+        violations.push(summary_violation(
+            checker,
+            omitted.len(),
+            time_ms.unwrap_or_default(),
+        ));
+    }
+    violations
+}
+
+/// The violation that stands for the `omitted_count` violations a checker found beyond the cap.
+fn summary_violation(checker: &'static str, omitted_count: usize, time_ms: u64) -> Violation {
+    Violation {
+        checker,
+        partition: None,
+        offsets: Vec::new(),
+        values: Vec::new(),
+        time_ms,
+        description: format!(
+            "… and {omitted_count} more {checker} violations (only the first \
+             {VIOLATIONS_PER_CHECKER_MAX} are listed)"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the client-history checkers read: the history, digested once.
+// ---------------------------------------------------------------------------------------------
+
+/// A send that completed `Ok`: the producer was told the value is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AckedSend {
+    pub value: u64,
+    /// The producer.
+    pub client: ClientId,
+    /// From the completion, or from the invocation when the completion does not say.
+    pub partition: Option<PartitionId>,
+    /// `None` for acks=0.
+    pub offset: Option<Offset>,
+    /// The history index of the send's invocation (of the completion when no invocation was
+    /// recorded), which orders sends by when they were invoked.
+    pub invoke_index: usize,
+    /// When the acknowledgement arrived.
+    pub time_ms: u64,
+}
+
+/// One record a consumer handed to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PolledRecord {
+    /// The consumer.
+    pub client: ClientId,
+    pub partition: PartitionId,
+    pub offset: Offset,
+    pub value: u64,
+    pub time_ms: u64,
+}
+
+/// The history, digested once for all client checkers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Observations {
+    /// `Ok` sends in completion order.
+    pub acked_sends: Vec<AckedSend>,
+    /// Every polled record, in the order the application received them.
+    pub polled: Vec<PolledRecord>,
+}
+
+impl Observations {
+    pub fn from_history(history: &History) -> Observations {
+        // Values are unique within a run, so a value identifies its send's invocation even
+        // when a producer has several sends in flight.
+        let mut invocations: BTreeMap<u64, (usize, Option<PartitionId>)> = BTreeMap::new();
+        let mut observations = Observations::default();
+        for operation in &history.operations {
+            match (&operation.body, operation.op_type) {
+                (
+                    OpBody::Send {
+                        value, partition, ..
+                    },
+                    OpType::Invoke,
+                ) => {
+                    invocations
+                        .entry(*value)
+                        .or_insert((operation.index, *partition));
+                }
+                (
+                    OpBody::Send {
+                        value,
+                        partition,
+                        offset,
+                        ..
+                    },
+                    OpType::Ok,
+                ) => {
+                    let invocation = invocations.get(value).copied();
+                    observations.acked_sends.push(AckedSend {
+                        value: *value,
+                        client: operation.client,
+                        partition: partition.or(invocation.and_then(|(_, partition)| partition)),
+                        offset: *offset,
+                        invoke_index: invocation.map_or(operation.index, |(index, _)| index),
+                        time_ms: operation.time_ms,
+                    });
+                }
+                (OpBody::Send { .. }, OpType::Fail | OpType::Info) => {}
+                (OpBody::Poll { partition, records }, OpType::Ok) => {
+                    observations
+                        .polled
+                        .extend(records.iter().map(|(offset, value)| PolledRecord {
+                            client: operation.client,
+                            partition: *partition,
+                            offset: *offset,
+                            value: *value,
+                            time_ms: operation.time_ms,
+                        }));
+                }
+                // Polls are recorded as `Ok` only; anything else carries no records to judge.
+                (OpBody::Poll { .. }, _) => {}
+            }
+        }
+        observations
+    }
+}
+
+/// Every place a value sits in the final logs: value → {(partition, offset)}.
+pub(crate) fn final_positions(
+    final_state: &FinalState,
+) -> BTreeMap<u64, BTreeSet<(PartitionId, Offset)>> {
+    let mut positions: BTreeMap<u64, BTreeSet<(PartitionId, Offset)>> = BTreeMap::new();
+    for (partition, log) in &final_state.logs {
+        for (offset, value) in log {
+            positions
+                .entry(*value)
+                .or_default()
+                .insert((*partition, *offset));
+        }
+    }
+    positions
+}
+
+/// The record at `offset` in a replica's records (which are in offset order), if it holds one.
+pub(crate) fn record_at(records: &[Record], offset: Offset) -> Option<&Record> {
+    records
+        .binary_search_by_key(&offset, |record| record.offset)
+        .ok()
+        .map(|index| &records[index])
+}
+
+/// The records with offsets in `[from, to)`.
+pub(crate) fn records_in(records: &[Record], from: Offset, to: Offset) -> &[Record] {
+    let start = records.partition_point(|record| record.offset < from);
+    let end = records.partition_point(|record| record.offset < to);
+    &records[start..end.max(start)]
+}
+
+/// Formats a list of broker ids the way the trace does: `{1,2,3}`.
+pub(crate) fn broker_set(brokers: &[BrokerId]) -> String {
+    let ids: Vec<String> = brokers.iter().map(|broker| broker.0.to_string()).collect();
+    format!("{{{}}}", ids.join(","))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The replica-state checkers, watching every event as it happens.
+// ---------------------------------------------------------------------------------------------
+
+/// Every replica-state checker, fed each broker and controller event in order. Each checker
+/// keeps only what it needs to judge the next event, so observing an event costs time in
+/// proportion to the event (a high-watermark advance compares just the newly committed
+/// records), except on `BecameLeader` and in [`ReplicaCheckers::finish`], which compare whole
+/// logs.
+#[derive(Debug, Default)]
+pub struct ReplicaCheckers {
+    leader_in_isr: leader_in_isr::LeaderInIsr,
+    single_leader_per_epoch: single_leader_per_epoch::SingleLeaderPerEpoch,
+    monotonic_high_watermark: monotonic_high_watermark::MonotonicHighWatermark,
+    log_matching: log_matching::LogMatching,
+    strong_isr: strong_isr::StrongIsr,
+    no_committed_record_lost: no_committed_record_lost::NoCommittedRecordLost,
+    /// Every partition any event named, so `finish` knows which replicas to compare.
+    partitions: BTreeSet<PartitionId>,
+    /// How many violations each checker has reported so far this run.
+    reported_count: BTreeMap<&'static str, usize>,
+    /// Per checker, how many violations were held back by the cap and the latest time of one.
+    omitted: BTreeMap<&'static str, (usize, u64)>,
+}
+
+impl ReplicaCheckers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Called for every Event effect of every node (brokers and the controller), in order,
+    /// right after that node's handle() returned; `cluster` shows every live replica as it is
+    /// now.
+    pub fn observe(
+        &mut self,
+        time_ms: u64,
+        node: NodeId,
+        event: &Event,
+        cluster: &dyn ClusterView,
+    ) -> Vec<Violation> {
+        if let Some(partition) = event_partition(event) {
+            self.partitions.insert(partition);
+        }
+        let mut found = Vec::new();
+        self.leader_in_isr
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.single_leader_per_epoch
+            .observe(time_ms, node, event, &mut found);
+        self.monotonic_high_watermark
+            .observe(time_ms, node, event, &mut found);
+        self.log_matching.observe(time_ms, node, event, &mut found);
+        self.strong_isr
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.no_committed_record_lost
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.cap(found)
+    }
+
+    /// Called when a broker process dies (crash or power loss): per-incarnation state for it
+    /// resets.
+    pub fn broker_stopped(&mut self, broker: BrokerId) {
+        self.monotonic_high_watermark.broker_stopped(broker);
+    }
+
+    /// Called once at the end, after the liveness phase: compares the live replicas with each
+    /// other and with what was committed, then reports how many violations the cap held back.
+    pub fn finish(&mut self, time_ms: u64, cluster: &dyn ClusterView) -> Vec<Violation> {
+        let mut found = Vec::new();
+        self.log_matching
+            .finish(time_ms, &self.partitions, cluster, &mut found);
+        self.no_committed_record_lost
+            .finish(time_ms, &self.partitions, cluster, &mut found);
+        let mut violations = self.cap(found);
+        for (checker, (omitted_count, omitted_time_ms)) in std::mem::take(&mut self.omitted) {
+            violations.push(summary_violation(checker, omitted_count, omitted_time_ms));
+        }
+        sort_violations(&mut violations);
+        violations
+    }
+
+    /// Sorts a batch of findings and lets through only what is still under each checker's cap.
+    fn cap(&mut self, mut found: Vec<Violation>) -> Vec<Violation> {
+        sort_violations(&mut found);
+        found.dedup();
+        let mut violations = Vec::with_capacity(found.len());
+        for violation in found {
+            let reported_count = self.reported_count.entry(violation.checker).or_default();
+            if *reported_count < VIOLATIONS_PER_CHECKER_MAX {
+                *reported_count += 1;
+                violations.push(violation);
+            } else {
+                let omitted = self.omitted.entry(violation.checker).or_default();
+                omitted.0 += 1;
+                omitted.1 = omitted.1.max(violation.time_ms);
+            }
+        }
+        violations
+    }
+}
+
+/// The partition an event is about, if any.
+fn event_partition(event: &Event) -> Option<PartitionId> {
+    match event {
+        Event::LogRecovered { partition, .. }
+        | Event::BecameLeader { partition, .. }
+        | Event::BecameFollower { partition, .. }
+        | Event::RecordsAppended { partition, .. }
+        | Event::LogTruncated { partition, .. }
+        | Event::HighWatermarkUpdated { partition, .. }
+        | Event::IsrUpdated { partition, .. }
+        | Event::ProduceAnswered { partition, .. }
+        | Event::LeaderElected { partition, .. }
+        | Event::IsrAltered { partition, .. }
+        | Event::SendCompleted { partition, .. }
+        | Event::Polled { partition, .. }
+        | Event::PositionReset { partition, .. } => Some(*partition),
+        Event::BrokerRegistered { .. } | Event::BrokerFenced { .. } => None,
+    }
+}
+
+/// Whether `broker` is up and leads `partition` right now.
+pub(crate) fn is_leader(
+    cluster: &dyn ClusterView,
+    broker: BrokerId,
+    partition: PartitionId,
+) -> bool {
+    cluster.replica(broker, partition).is_some_and(|replica| {
+        replica.role == watermark_broker_core::replica_view::ReplicaRole::Leader
+    })
+}
