@@ -4,7 +4,8 @@
 //! A value `v` counts as written when a send of `v` completed `Ok` — at any acks level; an
 //! acks=0 send completes `Ok` with no offset — or when any consumer polled `v`. It is lost when
 //! it is not in `final_state.logs[p]` for its partition `p` (a partition absent from the final
-//! state counts as an empty log). Jepsen judges loss against the highest offset any client saw;
+//! state counts as an empty log; a send whose partition the history never names is looked for
+//! in every final log). Jepsen judges loss against the highest offset any client saw;
 //! Watermark has the final committed log after a liveness phase, so it judges against that.
 //!
 //! One violation per lost value: its partition, its acknowledged offset (or, for a value that
@@ -20,7 +21,8 @@ pub const NAME: &str = "lost-write";
 
 /// Why the checker believes a value was written.
 struct Evidence {
-    partition: PartitionId,
+    /// `None` only for a send whose completion and invocation both left the partition out.
+    partition: Option<PartitionId>,
     offset: Option<Offset>,
     time_ms: u64,
     acknowledged: bool,
@@ -31,12 +33,8 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
     // is what the producer was promised.
     let mut written: BTreeMap<u64, Evidence> = BTreeMap::new();
     for send in &observations.acked_sends {
-        // A send whose partition is unknown cannot be looked up in any one log.
-        let Some(partition) = send.partition else {
-            continue;
-        };
         written.entry(send.value).or_insert(Evidence {
-            partition,
+            partition: send.partition,
             offset: send.offset,
             time_ms: send.time_ms,
             acknowledged: true,
@@ -44,7 +42,7 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
     }
     for polled in &observations.polled {
         written.entry(polled.value).or_insert(Evidence {
-            partition: polled.partition,
+            partition: Some(polled.partition),
             offset: Some(polled.offset),
             time_ms: polled.time_ms,
             acknowledged: false,
@@ -59,9 +57,12 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
 
     let mut violations = Vec::new();
     for (value, evidence) in written {
-        let present = final_values
-            .get(&evidence.partition)
-            .is_some_and(|values| values.contains(&value));
+        let present = match evidence.partition {
+            Some(partition) => final_values
+                .get(&partition)
+                .is_some_and(|values| values.contains(&value)),
+            None => final_values.values().any(|values| values.contains(&value)),
+        };
         if present {
             continue;
         }
@@ -73,13 +74,17 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
         };
         violations.push(Violation {
             checker: NAME,
-            partition: Some(evidence.partition),
+            partition: evidence.partition,
             offsets: evidence.offset.into_iter().collect(),
             values: vec![value],
             time_ms: evidence.time_ms,
             description: format!(
                 "value {value} was {how} at t={}ms but is not in the final log of {}",
-                evidence.time_ms, evidence.partition
+                evidence.time_ms,
+                evidence
+                    .partition
+                    .map_or("any partition".to_string(), |partition| partition
+                        .to_string())
             ),
         });
     }

@@ -372,11 +372,20 @@ impl ReplicaCheckers {
             .finish(time_ms, &self.partitions, cluster, &mut found);
         self.no_committed_record_lost
             .finish(time_ms, &self.partitions, cluster, &mut found);
-        let mut violations = self.cap(found);
-        for (checker, (omitted_count, omitted_time_ms)) in std::mem::take(&mut self.omitted) {
-            violations.push(summary_violation(checker, omitted_count, omitted_time_ms));
+        let found = self.cap(found);
+        // Each checker's summary follows that checker's last finding.
+        let mut violations = Vec::with_capacity(found.len() + self.omitted.len());
+        for checker in REPLICA_CHECKERS {
+            violations.extend(
+                found
+                    .iter()
+                    .filter(|violation| violation.checker == checker)
+                    .cloned(),
+            );
+            if let Some((omitted_count, omitted_time_ms)) = self.omitted.remove(checker) {
+                violations.push(summary_violation(checker, omitted_count, omitted_time_ms));
+            }
         }
-        sort_violations(&mut violations);
         violations
     }
 
@@ -429,4 +438,133 @@ pub(crate) fn is_leader(
     cluster.replica(broker, partition).is_some_and(|replica| {
         replica.role == watermark_broker_core::replica_view::ReplicaRole::Leader
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+    use watermark_broker_core::event::Event;
+
+    #[test]
+    fn client_violations_come_in_checker_order_then_partition_offset_value() {
+        let mut history = HistoryBuilder::new();
+        // Lost from partition 1 and partition 0, and one record handed over twice at the same
+        // offset: a duplicate consume and a nonmonotonic poll, but not a stored duplicate.
+        history.send_ok(1, 1, 21, Some(0), 10);
+        history.send_ok(1, 0, 11, Some(3), 11);
+        history.send_ok(1, 0, 10, Some(2), 12);
+        history.poll(2, 0, &[(0, 1), (0, 1)], 20);
+        let final_state = final_logs(&[(0, &[(0, 1)]), (1, &[])]);
+
+        let violations = check_history(&history.build(), &final_state);
+        let summary: Vec<_> = violations
+            .iter()
+            .map(|violation| {
+                (
+                    violation.checker,
+                    violation.partition,
+                    violation.values.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("lost-write", Some(p(0)), vec![10]),
+                ("lost-write", Some(p(0)), vec![11]),
+                ("lost-write", Some(p(1)), vec![21]),
+                ("nonmonotonic-send", Some(p(0)), vec![11, 10]),
+                ("nonmonotonic-poll", Some(p(0)), vec![1, 1]),
+                ("duplicate-consume", Some(p(0)), vec![1]),
+            ]
+        );
+        // Checking twice gives the same report.
+        assert_eq!(check_history(&history.build(), &final_state), violations);
+    }
+
+    #[test]
+    fn replica_violations_are_capped_per_run_with_a_summary_at_the_end() {
+        let cluster = FakeCluster::new(&[1]);
+        let mut checkers = ReplicaCheckers::new();
+        let mut reported = Vec::new();
+        for step in 0..30u64 {
+            let backwards = Event::HighWatermarkUpdated {
+                partition: p(0),
+                from: o(100 + step),
+                to: o(step),
+            };
+            reported.extend(checkers.observe(step, NodeId::Broker(b(1)), &backwards, &cluster));
+        }
+        assert_eq!(reported.len(), VIOLATIONS_PER_CHECKER_MAX);
+        let finished = checkers.finish(1_000, &cluster);
+        assert_eq!(finished.len(), 1, "{finished:?}");
+        assert_eq!(finished[0].checker, "MonotonicHighWatermark");
+        assert!(
+            finished[0].description.contains("and 10 more"),
+            "{}",
+            finished[0]
+        );
+        assert_eq!(finished[0].time_ms, 29);
+    }
+
+    #[test]
+    fn a_fifty_thousand_operation_history_is_checked_in_one_pass() {
+        let mut history = HistoryBuilder::new();
+        let mut log = Vec::new();
+        for value in 0..25_000u64 {
+            let partition = (value % 4) as u32;
+            let offset = value / 4;
+            history.send_ok(1 + partition, partition, value, Some(offset), value);
+            log.push((partition, offset, value));
+        }
+        for partition in 0..4u32 {
+            let records: Vec<(u64, u64)> = log
+                .iter()
+                .filter(|(holder, _, _)| *holder == partition)
+                .map(|(_, offset, value)| (*offset, *value))
+                .collect();
+            for chunk in records.chunks(100) {
+                history.poll(10, partition, chunk, 30_000);
+            }
+        }
+        let mut final_state = FinalState::default();
+        for (partition, offset, value) in log {
+            final_state
+                .logs
+                .entry(p(partition))
+                .or_default()
+                .push((o(offset), value));
+        }
+        let started = std::time::Instant::now();
+        let violations = check_history(&history.build(), &final_state);
+        assert!(
+            violations.is_empty(),
+            "{:?}",
+            &violations[..violations.len().min(3)]
+        );
+        // Generous: this takes tens of milliseconds; a quadratic checker would take minutes.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn checker_names_are_unique_and_ranked_in_report_order() {
+        let all: BTreeSet<&str> = CLIENT_CHECKERS
+            .iter()
+            .chain(REPLICA_CHECKERS.iter())
+            .copied()
+            .collect();
+        assert_eq!(all.len(), CLIENT_CHECKERS.len() + REPLICA_CHECKERS.len());
+        assert_eq!(checker_rank("lost-write"), 0);
+        assert_eq!(checker_rank("NoCommittedRecordLost"), 13);
+        assert!(INFORMATIONAL_CHECKERS
+            .iter()
+            .all(|name| CLIENT_CHECKERS.contains(name)));
+        for name in crate::verdict::LOSS_CHECKERS
+            .iter()
+            .chain(crate::verdict::DUPLICATION_CHECKERS.iter())
+        {
+            assert!(CLIENT_CHECKERS.contains(name), "{name}");
+        }
+    }
 }
