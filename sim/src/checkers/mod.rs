@@ -568,3 +568,89 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use super::test_support::*;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A correct run: each producer owns a partition and its sends land in order; each
+    /// consumer reads a prefix of every partition, in order, in chunks.
+    fn correct_run(
+        sends_per_partition: &[usize],
+        consumers: &[(usize, usize)],
+    ) -> (HistoryBuilder, FinalState) {
+        let mut history = HistoryBuilder::new();
+        let mut final_state = FinalState::default();
+        let mut value = 0u64;
+        for (partition, sends) in sends_per_partition.iter().enumerate() {
+            let log = final_state.logs.entry(p(partition as u32)).or_default();
+            for offset in 0..*sends as u64 {
+                history.send_ok(
+                    partition as u32 + 1,
+                    partition as u32,
+                    value,
+                    Some(offset),
+                    value,
+                );
+                log.push((o(offset), value));
+                value += 1;
+            }
+        }
+        for (consumer, (prefix_percent, chunk)) in consumers.iter().enumerate() {
+            for (partition, log) in &final_state.logs {
+                let read = log.len() * prefix_percent / 100;
+                let records: Vec<(u64, u64)> = log[..read]
+                    .iter()
+                    .map(|(offset, value)| (offset.0, *value))
+                    .collect();
+                for records in records.chunks((*chunk).max(1)) {
+                    history.poll(100 + consumer as u32, partition.0, records, 1_000);
+                }
+            }
+        }
+        (history, final_state)
+    }
+
+    proptest! {
+        #[test]
+        fn a_correct_run_trips_no_checker_but_unseen(
+            sends_per_partition in prop::collection::vec(0usize..40, 1..4),
+            consumers in prop::collection::vec((0usize..=100, 1usize..10), 0..3),
+        ) {
+            let (history, final_state) = correct_run(&sends_per_partition, &consumers);
+            let violations = check_history(&history.build(), &final_state);
+            prop_assert!(
+                violations.iter().all(|violation| violation.checker == "unseen"),
+                "{:?}", violations
+            );
+            prop_assert_eq!(observed_guarantee_of(&violations), crate::verdict::Guarantee::ExactlyOnce);
+        }
+
+        #[test]
+        fn a_record_dropped_from_the_final_log_is_a_lost_write(
+            sends_per_partition in prop::collection::vec(1usize..40, 1..4),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let (history, mut final_state) = correct_run(&sends_per_partition, &[]);
+            let all: Vec<(PartitionId, usize)> = final_state
+                .logs
+                .iter()
+                .flat_map(|(partition, log)| (0..log.len()).map(move |index| (*partition, index)))
+                .collect();
+            let (partition, index) = all[pick.index(all.len())];
+            let (offset, value) = final_state.logs.get_mut(&partition).unwrap().remove(index);
+            let violations = check_history(&history.build(), &final_state);
+            let lost = test_support::only(&violations, "lost-write");
+            prop_assert_eq!(lost.len(), 1);
+            prop_assert_eq!(lost[0].partition, Some(partition));
+            prop_assert_eq!(&lost[0].offsets, &vec![offset]);
+            prop_assert_eq!(&lost[0].values, &vec![value]);
+        }
+    }
+
+    fn observed_guarantee_of(violations: &[Violation]) -> crate::verdict::Guarantee {
+        crate::verdict::observed_guarantee(violations)
+    }
+}
