@@ -6,7 +6,7 @@ use crate::history::History;
 use crate::violation::Violation;
 use std::collections::BTreeMap;
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
+use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
 use watermark_broker_core::replica_view::ReplicaView;
 
 /// What the replicas hold at the end of the run, after the liveness phase.
@@ -27,8 +27,30 @@ pub trait ClusterView {
     fn replica(&self, broker: BrokerId, partition: PartitionId) -> Option<ReplicaView<'_>>;
 }
 
-// ---- temporary stubs, replaced by the checkers work ----
-use watermark_broker_core::ids::NodeId as StubNodeId;
+pub mod duplicate;
+pub mod duplicate_consume;
+pub mod inconsistent_offsets;
+pub mod leader_in_isr;
+pub mod log_matching;
+pub mod lost_write;
+pub mod monotonic_high_watermark;
+pub mod no_committed_record_lost;
+pub mod nonmonotonic_poll;
+pub mod nonmonotonic_send;
+pub mod poll_skip;
+pub mod single_leader_per_epoch;
+pub mod strong_isr;
+pub mod unseen;
+
+#[cfg(test)]
+pub(crate) mod test_support;
+
+use crate::history::{OpBody, OpType};
+use std::collections::BTreeSet;
+use watermark_broker_core::ids::ClientId;
+use watermark_broker_core::record::Record;
+
+/// Names, in the fixed order the checkers run and report.
 pub const CLIENT_CHECKERS: [&str; 8] = [
     "lost-write",
     "duplicate",
@@ -47,27 +69,588 @@ pub const REPLICA_CHECKERS: [&str; 6] = [
     "StrongIsr",
     "NoCommittedRecordLost",
 ];
+/// Checkers whose findings are informational and never fail a run on their own.
 pub const INFORMATIONAL_CHECKERS: [&str; 1] = ["unseen"];
-pub fn check_history(_history: &History, _final_state: &FinalState) -> Vec<Violation> {
-    Vec::new()
+
+/// At most this many violations are reported per checker and run; the rest are counted in one
+/// summary violation, so a run that goes badly wrong still prints a readable report.
+pub const VIOLATIONS_PER_CHECKER_MAX: usize = 20;
+
+/// Runs every client-history checker, in [`CLIENT_CHECKERS`] order. Within a checker the
+/// violations are sorted by (partition, offset, value) and capped at
+/// [`VIOLATIONS_PER_CHECKER_MAX`].
+pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violation> {
+    let observations = Observations::from_history(history);
+    let mut violations = Vec::new();
+    for checker in CLIENT_CHECKERS {
+        let found = match checker {
+            lost_write::NAME => lost_write::check(&observations, final_state),
+            duplicate::NAME => duplicate::check(&observations, final_state),
+            inconsistent_offsets::NAME => inconsistent_offsets::check(&observations, final_state),
+            unseen::NAME => unseen::check(&observations, final_state),
+            nonmonotonic_send::NAME => nonmonotonic_send::check(&observations),
+            poll_skip::NAME => poll_skip::check(&observations, final_state),
+            nonmonotonic_poll::NAME => nonmonotonic_poll::check(&observations),
+            duplicate_consume::NAME => duplicate_consume::check(&observations),
+            other => unreachable!("client checker `{other}` has no implementation"),
+        };
+        violations.extend(sort_and_cap(checker, found));
+    }
+    violations
 }
-#[derive(Default)]
-pub struct ReplicaCheckers;
+
+/// The position of a checker in the report order (client checkers first, then replica
+/// checkers); unknown names sort last.
+pub fn checker_rank(checker: &str) -> usize {
+    CLIENT_CHECKERS
+        .iter()
+        .chain(REPLICA_CHECKERS.iter())
+        .position(|name| *name == checker)
+        .unwrap_or(usize::MAX)
+}
+
+/// Sorts violations into the deterministic report order: (checker order, partition, offset,
+/// value), then the remaining fields so that ties are broken the same way on every run.
+pub fn sort_violations(violations: &mut [Violation]) {
+    violations.sort_by(|left, right| {
+        let key = |violation: &Violation| {
+            (
+                checker_rank(violation.checker),
+                violation.partition,
+                violation.offsets.first().copied(),
+                violation.values.first().copied(),
+            )
+        };
+        key(left)
+            .cmp(&key(right))
+            .then_with(|| left.offsets.cmp(&right.offsets))
+            .then_with(|| left.values.cmp(&right.values))
+            .then_with(|| left.time_ms.cmp(&right.time_ms))
+            .then_with(|| left.description.cmp(&right.description))
+    });
+}
+
+/// Sorts one checker's violations, drops exact repeats and keeps the first
+/// [`VIOLATIONS_PER_CHECKER_MAX`], replacing the rest with one summary violation.
+fn sort_and_cap(checker: &'static str, mut violations: Vec<Violation>) -> Vec<Violation> {
+    debug_assert!(violations
+        .iter()
+        .all(|violation| violation.checker == checker));
+    sort_violations(&mut violations);
+    violations.dedup();
+    if violations.len() > VIOLATIONS_PER_CHECKER_MAX {
+        let omitted = violations.split_off(VIOLATIONS_PER_CHECKER_MAX);
+        let time_ms = omitted.iter().map(|violation| violation.time_ms).max();
+        violations.push(summary_violation(
+            checker,
+            omitted.len(),
+            time_ms.unwrap_or_default(),
+        ));
+    }
+    violations
+}
+
+/// The violation that stands for the `omitted_count` violations a checker found beyond the cap.
+fn summary_violation(checker: &'static str, omitted_count: usize, time_ms: u64) -> Violation {
+    Violation {
+        checker,
+        partition: None,
+        offsets: Vec::new(),
+        values: Vec::new(),
+        time_ms,
+        description: format!(
+            "… and {omitted_count} more {checker} violations (only the first \
+             {VIOLATIONS_PER_CHECKER_MAX} are listed)"
+        ),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the client-history checkers read: the history, digested once.
+// ---------------------------------------------------------------------------------------------
+
+/// A send that completed `Ok`: the producer was told the value is written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AckedSend {
+    pub value: u64,
+    /// The producer.
+    pub client: ClientId,
+    /// From the completion, or from the invocation when the completion does not say.
+    pub partition: Option<PartitionId>,
+    /// `None` for acks=0.
+    pub offset: Option<Offset>,
+    /// The history index of the send's invocation (of the completion when no invocation was
+    /// recorded), which orders sends by when they were invoked.
+    pub invoke_index: usize,
+    /// When the acknowledgement arrived.
+    pub time_ms: u64,
+}
+
+/// One record a consumer handed to the application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PolledRecord {
+    /// The consumer.
+    pub client: ClientId,
+    pub partition: PartitionId,
+    pub offset: Offset,
+    pub value: u64,
+    pub time_ms: u64,
+}
+
+/// The history, digested once for all client checkers.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Observations {
+    /// `Ok` sends in completion order.
+    pub acked_sends: Vec<AckedSend>,
+    /// Every polled record, in the order the application received them.
+    pub polled: Vec<PolledRecord>,
+}
+
+impl Observations {
+    pub fn from_history(history: &History) -> Observations {
+        // Values are unique within a run, so a value identifies its send's invocation even
+        // when a producer has several sends in flight.
+        let mut invocations: BTreeMap<u64, (usize, Option<PartitionId>)> = BTreeMap::new();
+        let mut observations = Observations::default();
+        for operation in &history.operations {
+            match (&operation.body, operation.op_type) {
+                (
+                    OpBody::Send {
+                        value, partition, ..
+                    },
+                    OpType::Invoke,
+                ) => {
+                    invocations
+                        .entry(*value)
+                        .or_insert((operation.index, *partition));
+                }
+                (
+                    OpBody::Send {
+                        value,
+                        partition,
+                        offset,
+                        ..
+                    },
+                    OpType::Ok,
+                ) => {
+                    let invocation = invocations.get(value).copied();
+                    observations.acked_sends.push(AckedSend {
+                        value: *value,
+                        client: operation.client,
+                        partition: partition.or(invocation.and_then(|(_, partition)| partition)),
+                        offset: *offset,
+                        invoke_index: invocation.map_or(operation.index, |(index, _)| index),
+                        time_ms: operation.time_ms,
+                    });
+                }
+                (OpBody::Send { .. }, OpType::Fail | OpType::Info) => {}
+                (OpBody::Poll { partition, records }, OpType::Ok) => {
+                    observations
+                        .polled
+                        .extend(records.iter().map(|(offset, value)| PolledRecord {
+                            client: operation.client,
+                            partition: *partition,
+                            offset: *offset,
+                            value: *value,
+                            time_ms: operation.time_ms,
+                        }));
+                }
+                // Polls are recorded as `Ok` only; anything else carries no records to judge.
+                (OpBody::Poll { .. }, _) => {}
+            }
+        }
+        observations
+    }
+}
+
+/// Every place a value sits in the final logs: value → {(partition, offset)}.
+pub(crate) fn final_positions(
+    final_state: &FinalState,
+) -> BTreeMap<u64, BTreeSet<(PartitionId, Offset)>> {
+    let mut positions: BTreeMap<u64, BTreeSet<(PartitionId, Offset)>> = BTreeMap::new();
+    for (partition, log) in &final_state.logs {
+        for (offset, value) in log {
+            positions
+                .entry(*value)
+                .or_default()
+                .insert((*partition, *offset));
+        }
+    }
+    positions
+}
+
+/// The record at `offset` in a replica's records (which are in offset order), if it holds one.
+pub(crate) fn record_at(records: &[Record], offset: Offset) -> Option<&Record> {
+    records
+        .binary_search_by_key(&offset, |record| record.offset)
+        .ok()
+        .map(|index| &records[index])
+}
+
+/// The records with offsets in `[from, to)`.
+pub(crate) fn records_in(records: &[Record], from: Offset, to: Offset) -> &[Record] {
+    let start = records.partition_point(|record| record.offset < from);
+    let end = records.partition_point(|record| record.offset < to);
+    &records[start..end.max(start)]
+}
+
+/// Formats a list of broker ids the way the trace does: `{1,2,3}`.
+pub(crate) fn broker_set(brokers: &[BrokerId]) -> String {
+    let ids: Vec<String> = brokers.iter().map(|broker| broker.0.to_string()).collect();
+    format!("{{{}}}", ids.join(","))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The replica-state checkers, watching every event as it happens.
+// ---------------------------------------------------------------------------------------------
+
+/// Every replica-state checker, fed each broker and controller event in order. Each checker
+/// keeps only what it needs to judge the next event, so observing an event costs time in
+/// proportion to the event (a high-watermark advance compares just the newly committed
+/// records), except on `BecameLeader` and in [`ReplicaCheckers::finish`], which compare whole
+/// logs.
+#[derive(Debug, Default)]
+pub struct ReplicaCheckers {
+    leader_in_isr: leader_in_isr::LeaderInIsr,
+    single_leader_per_epoch: single_leader_per_epoch::SingleLeaderPerEpoch,
+    monotonic_high_watermark: monotonic_high_watermark::MonotonicHighWatermark,
+    log_matching: log_matching::LogMatching,
+    strong_isr: strong_isr::StrongIsr,
+    no_committed_record_lost: no_committed_record_lost::NoCommittedRecordLost,
+    /// Every partition any event named, so `finish` knows which replicas to compare.
+    partitions: BTreeSet<PartitionId>,
+    /// How many violations each checker has reported so far this run.
+    reported_count: BTreeMap<&'static str, usize>,
+    /// Per checker, how many violations were held back by the cap and the latest time of one.
+    omitted: BTreeMap<&'static str, (usize, u64)>,
+}
+
 impl ReplicaCheckers {
     pub fn new() -> Self {
-        ReplicaCheckers
+        Self::default()
     }
+
+    /// Called for every Event effect of every node (brokers and the controller), in order,
+    /// right after that node's handle() returned; `cluster` shows every live replica as it is
+    /// now.
     pub fn observe(
         &mut self,
-        _time_ms: u64,
-        _node: StubNodeId,
-        _event: &Event,
-        _cluster: &dyn ClusterView,
+        time_ms: u64,
+        node: NodeId,
+        event: &Event,
+        cluster: &dyn ClusterView,
     ) -> Vec<Violation> {
-        Vec::new()
+        if let Some(partition) = event_partition(event) {
+            self.partitions.insert(partition);
+        }
+        let mut found = Vec::new();
+        self.leader_in_isr
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.single_leader_per_epoch
+            .observe(time_ms, node, event, &mut found);
+        self.monotonic_high_watermark
+            .observe(time_ms, node, event, &mut found);
+        self.log_matching.observe(time_ms, node, event, &mut found);
+        self.strong_isr
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.no_committed_record_lost
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.cap(found)
     }
-    pub fn broker_stopped(&mut self, _broker: BrokerId) {}
-    pub fn finish(&mut self, _time_ms: u64, _cluster: &dyn ClusterView) -> Vec<Violation> {
-        Vec::new()
+
+    /// Called when a broker process dies (crash or power loss): per-incarnation state for it
+    /// resets.
+    pub fn broker_stopped(&mut self, broker: BrokerId) {
+        self.monotonic_high_watermark.broker_stopped(broker);
+    }
+
+    /// Called once at the end, after the liveness phase: compares the live replicas with each
+    /// other and with what was committed, then reports how many violations the cap held back.
+    pub fn finish(&mut self, time_ms: u64, cluster: &dyn ClusterView) -> Vec<Violation> {
+        let mut found = Vec::new();
+        self.log_matching
+            .finish(time_ms, &self.partitions, cluster, &mut found);
+        self.no_committed_record_lost
+            .finish(time_ms, &self.partitions, cluster, &mut found);
+        let found = self.cap(found);
+        // Each checker's summary follows that checker's last finding.
+        let mut violations = Vec::with_capacity(found.len() + self.omitted.len());
+        for checker in REPLICA_CHECKERS {
+            violations.extend(
+                found
+                    .iter()
+                    .filter(|violation| violation.checker == checker)
+                    .cloned(),
+            );
+            if let Some((omitted_count, omitted_time_ms)) = self.omitted.remove(checker) {
+                violations.push(summary_violation(checker, omitted_count, omitted_time_ms));
+            }
+        }
+        violations
+    }
+
+    /// Sorts a batch of findings and lets through only what is still under each checker's cap.
+    fn cap(&mut self, mut found: Vec<Violation>) -> Vec<Violation> {
+        sort_violations(&mut found);
+        found.dedup();
+        let mut violations = Vec::with_capacity(found.len());
+        for violation in found {
+            let reported_count = self.reported_count.entry(violation.checker).or_default();
+            if *reported_count < VIOLATIONS_PER_CHECKER_MAX {
+                *reported_count += 1;
+                violations.push(violation);
+            } else {
+                let omitted = self.omitted.entry(violation.checker).or_default();
+                omitted.0 += 1;
+                omitted.1 = omitted.1.max(violation.time_ms);
+            }
+        }
+        violations
+    }
+}
+
+/// The partition an event is about, if any.
+fn event_partition(event: &Event) -> Option<PartitionId> {
+    match event {
+        Event::LogRecovered { partition, .. }
+        | Event::BecameLeader { partition, .. }
+        | Event::BecameFollower { partition, .. }
+        | Event::RecordsAppended { partition, .. }
+        | Event::LogTruncated { partition, .. }
+        | Event::HighWatermarkUpdated { partition, .. }
+        | Event::IsrUpdated { partition, .. }
+        | Event::ProduceAnswered { partition, .. }
+        | Event::LeaderElected { partition, .. }
+        | Event::IsrAltered { partition, .. }
+        | Event::SendCompleted { partition, .. }
+        | Event::Polled { partition, .. }
+        | Event::PositionReset { partition, .. } => Some(*partition),
+        Event::BrokerRegistered { .. } | Event::BrokerFenced { .. } => None,
+    }
+}
+
+/// Whether `broker` is up and leads `partition` right now.
+pub(crate) fn is_leader(
+    cluster: &dyn ClusterView,
+    broker: BrokerId,
+    partition: PartitionId,
+) -> bool {
+    cluster.replica(broker, partition).is_some_and(|replica| {
+        replica.role == watermark_broker_core::replica_view::ReplicaRole::Leader
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use super::*;
+    use watermark_broker_core::event::Event;
+
+    #[test]
+    fn client_violations_come_in_checker_order_then_partition_offset_value() {
+        let mut history = HistoryBuilder::new();
+        // Lost from partition 1 and partition 0, and one record handed over twice at the same
+        // offset: a duplicate consume and a nonmonotonic poll, but not a stored duplicate.
+        history.send_ok(1, 1, 21, Some(0), 10);
+        history.send_ok(1, 0, 11, Some(3), 11);
+        history.send_ok(1, 0, 10, Some(2), 12);
+        history.poll(2, 0, &[(0, 1), (0, 1)], 20);
+        let final_state = final_logs(&[(0, &[(0, 1)]), (1, &[])]);
+
+        let violations = check_history(&history.build(), &final_state);
+        let summary: Vec<_> = violations
+            .iter()
+            .map(|violation| {
+                (
+                    violation.checker,
+                    violation.partition,
+                    violation.values.clone(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("lost-write", Some(p(0)), vec![10]),
+                ("lost-write", Some(p(0)), vec![11]),
+                ("lost-write", Some(p(1)), vec![21]),
+                ("nonmonotonic-send", Some(p(0)), vec![11, 10]),
+                ("nonmonotonic-poll", Some(p(0)), vec![1, 1]),
+                ("duplicate-consume", Some(p(0)), vec![1]),
+            ]
+        );
+        // Checking twice gives the same report.
+        assert_eq!(check_history(&history.build(), &final_state), violations);
+    }
+
+    #[test]
+    fn replica_violations_are_capped_per_run_with_a_summary_at_the_end() {
+        let cluster = FakeCluster::new(&[1]);
+        let mut checkers = ReplicaCheckers::new();
+        let mut reported = Vec::new();
+        for step in 0..30u64 {
+            let backwards = Event::HighWatermarkUpdated {
+                partition: p(0),
+                from: o(100 + step),
+                to: o(step),
+            };
+            reported.extend(checkers.observe(step, NodeId::Broker(b(1)), &backwards, &cluster));
+        }
+        assert_eq!(reported.len(), VIOLATIONS_PER_CHECKER_MAX);
+        let finished = checkers.finish(1_000, &cluster);
+        assert_eq!(finished.len(), 1, "{finished:?}");
+        assert_eq!(finished[0].checker, "MonotonicHighWatermark");
+        assert!(
+            finished[0].description.contains("and 10 more"),
+            "{}",
+            finished[0]
+        );
+        assert_eq!(finished[0].time_ms, 29);
+    }
+
+    #[test]
+    fn a_fifty_thousand_operation_history_is_checked_in_one_pass() {
+        let mut history = HistoryBuilder::new();
+        let mut log = Vec::new();
+        for value in 0..25_000u64 {
+            let partition = (value % 4) as u32;
+            let offset = value / 4;
+            history.send_ok(1 + partition, partition, value, Some(offset), value);
+            log.push((partition, offset, value));
+        }
+        for partition in 0..4u32 {
+            let records: Vec<(u64, u64)> = log
+                .iter()
+                .filter(|(holder, _, _)| *holder == partition)
+                .map(|(_, offset, value)| (*offset, *value))
+                .collect();
+            for chunk in records.chunks(100) {
+                history.poll(10, partition, chunk, 30_000);
+            }
+        }
+        let mut final_state = FinalState::default();
+        for (partition, offset, value) in log {
+            final_state
+                .logs
+                .entry(p(partition))
+                .or_default()
+                .push((o(offset), value));
+        }
+        let started = std::time::Instant::now();
+        let violations = check_history(&history.build(), &final_state);
+        assert!(
+            violations.is_empty(),
+            "{:?}",
+            &violations[..violations.len().min(3)]
+        );
+        // Generous: this takes tens of milliseconds; a quadratic checker would take minutes.
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn checker_names_are_unique_and_ranked_in_report_order() {
+        let all: BTreeSet<&str> = CLIENT_CHECKERS
+            .iter()
+            .chain(REPLICA_CHECKERS.iter())
+            .copied()
+            .collect();
+        assert_eq!(all.len(), CLIENT_CHECKERS.len() + REPLICA_CHECKERS.len());
+        assert_eq!(checker_rank("lost-write"), 0);
+        assert_eq!(checker_rank("NoCommittedRecordLost"), 13);
+        assert!(INFORMATIONAL_CHECKERS
+            .iter()
+            .all(|name| CLIENT_CHECKERS.contains(name)));
+        for name in crate::verdict::LOSS_CHECKERS
+            .iter()
+            .chain(crate::verdict::DUPLICATION_CHECKERS.iter())
+        {
+            assert!(CLIENT_CHECKERS.contains(name), "{name}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use super::test_support::*;
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A correct run: each producer owns a partition and its sends land in order; each
+    /// consumer reads a prefix of every partition, in order, in chunks.
+    fn correct_run(
+        sends_per_partition: &[usize],
+        consumers: &[(usize, usize)],
+    ) -> (HistoryBuilder, FinalState) {
+        let mut history = HistoryBuilder::new();
+        let mut final_state = FinalState::default();
+        let mut value = 0u64;
+        for (partition, sends) in sends_per_partition.iter().enumerate() {
+            let log = final_state.logs.entry(p(partition as u32)).or_default();
+            for offset in 0..*sends as u64 {
+                history.send_ok(
+                    partition as u32 + 1,
+                    partition as u32,
+                    value,
+                    Some(offset),
+                    value,
+                );
+                log.push((o(offset), value));
+                value += 1;
+            }
+        }
+        for (consumer, (prefix_percent, chunk)) in consumers.iter().enumerate() {
+            for (partition, log) in &final_state.logs {
+                let read = log.len() * prefix_percent / 100;
+                let records: Vec<(u64, u64)> = log[..read]
+                    .iter()
+                    .map(|(offset, value)| (offset.0, *value))
+                    .collect();
+                for records in records.chunks((*chunk).max(1)) {
+                    history.poll(100 + consumer as u32, partition.0, records, 1_000);
+                }
+            }
+        }
+        (history, final_state)
+    }
+
+    proptest! {
+        #[test]
+        fn a_correct_run_trips_no_checker_but_unseen(
+            sends_per_partition in prop::collection::vec(0usize..40, 1..4),
+            consumers in prop::collection::vec((0usize..=100, 1usize..10), 0..3),
+        ) {
+            let (history, final_state) = correct_run(&sends_per_partition, &consumers);
+            let violations = check_history(&history.build(), &final_state);
+            prop_assert!(
+                violations.iter().all(|violation| violation.checker == "unseen"),
+                "{:?}", violations
+            );
+            prop_assert_eq!(observed_guarantee_of(&violations), crate::verdict::Guarantee::ExactlyOnce);
+        }
+
+        #[test]
+        fn a_record_dropped_from_the_final_log_is_a_lost_write(
+            sends_per_partition in prop::collection::vec(1usize..40, 1..4),
+            pick in any::<prop::sample::Index>(),
+        ) {
+            let (history, mut final_state) = correct_run(&sends_per_partition, &[]);
+            let all: Vec<(PartitionId, usize)> = final_state
+                .logs
+                .iter()
+                .flat_map(|(partition, log)| (0..log.len()).map(move |index| (*partition, index)))
+                .collect();
+            let (partition, index) = all[pick.index(all.len())];
+            let (offset, value) = final_state.logs.get_mut(&partition).unwrap().remove(index);
+            let violations = check_history(&history.build(), &final_state);
+            let lost = test_support::only(&violations, "lost-write");
+            prop_assert_eq!(lost.len(), 1);
+            prop_assert_eq!(lost[0].partition, Some(partition));
+            prop_assert_eq!(&lost[0].offsets, &vec![offset]);
+            prop_assert_eq!(&lost[0].values, &vec![value]);
+        }
+    }
+
+    fn observed_guarantee_of(violations: &[Violation]) -> crate::verdict::Guarantee {
+        crate::verdict::observed_guarantee(violations)
     }
 }

@@ -1,0 +1,164 @@
+//! `MonotonicHighWatermark`, after Kafka's `RaftEventSimulationTest` (the
+//! `MonotonicHighWatermark` invariant: a node's high watermark never goes backwards), applied
+//! to every broker's replica of every partition.
+//!
+//! Per broker incarnation and partition:
+//! - a `HighWatermarkUpdated` with `from > to` is a violation;
+//! - so is one whose `to` is below the last high watermark this incarnation reported (a
+//!   silent decrease between two updates), except that a `LogTruncated` below the last high
+//!   watermark lowers the mark first: a truncation is allowed to pull the high watermark down
+//!   with the log end, and whether that lost committed data is `NoCommittedRecordLost`'s call.
+//!
+//! A new incarnation starts on `LogRecovered` (at the recovered high watermark) and when the
+//! broker stops ([`super::ReplicaCheckers::broker_stopped`]). One violation per distinct
+//! (broker, partition, from, to); offsets are `[from, to]`.
+
+use crate::violation::Violation;
+use std::collections::{BTreeMap, BTreeSet};
+use watermark_broker_core::event::Event;
+use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
+
+pub const NAME: &str = "MonotonicHighWatermark";
+
+#[derive(Debug, Default)]
+pub(crate) struct MonotonicHighWatermark {
+    /// The high watermark each live broker incarnation last reported, per partition.
+    last_high_watermark: BTreeMap<(BrokerId, PartitionId), Offset>,
+    reported: BTreeSet<(BrokerId, PartitionId, Offset, Offset)>,
+}
+
+impl MonotonicHighWatermark {
+    pub fn observe(&mut self, time_ms: u64, node: NodeId, event: &Event, out: &mut Vec<Violation>) {
+        let NodeId::Broker(broker) = node else { return };
+        match event {
+            Event::LogRecovered {
+                partition,
+                high_watermark,
+                ..
+            } => {
+                self.last_high_watermark
+                    .insert((broker, *partition), *high_watermark);
+            }
+            Event::LogTruncated {
+                partition,
+                to_offset,
+                ..
+            } => {
+                if let Some(last) = self.last_high_watermark.get_mut(&(broker, *partition)) {
+                    *last = (*last).min(*to_offset);
+                }
+            }
+            Event::HighWatermarkUpdated {
+                partition,
+                from,
+                to,
+            } => {
+                let last = self.last_high_watermark.insert((broker, *partition), *to);
+                let (from, how) = if to < from {
+                    (*from, "moved its high watermark")
+                } else {
+                    match last {
+                        Some(last) if *to < last => (last, "silently lowered its high watermark"),
+                        _ => return,
+                    }
+                };
+                if !self.reported.insert((broker, *partition, from, *to)) {
+                    return;
+                }
+                out.push(Violation {
+                    checker: NAME,
+                    partition: Some(*partition),
+                    offsets: vec![from, *to],
+                    values: Vec::new(),
+                    time_ms,
+                    description: format!(
+                        "{broker} {how} for {partition} backwards from {from} to {to}"
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// The broker's process died: its next incarnation starts from whatever it recovers.
+    pub fn broker_stopped(&mut self, broker: BrokerId) {
+        self.last_high_watermark
+            .retain(|(holder, _), _| *holder != broker);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checkers::test_support::*;
+    use crate::checkers::ReplicaCheckers;
+    use watermark_broker_core::event::{Event, TruncationReason};
+    use watermark_broker_core::ids::NodeId;
+
+    fn hw(from: u64, to: u64) -> Event {
+        Event::HighWatermarkUpdated {
+            partition: p(0),
+            from: o(from),
+            to: o(to),
+        }
+    }
+
+    #[test]
+    fn high_watermark_moving_backwards_is_caught() {
+        let cluster = FakeCluster::new(&[1]);
+        let mut checkers = ReplicaCheckers::new();
+        let broker = NodeId::Broker(b(1));
+        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
+        let violations = checkers.observe(20, broker, &hw(5, 3), &cluster);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].checker, "MonotonicHighWatermark");
+        assert_eq!(violations[0].partition, Some(p(0)));
+        assert_eq!(violations[0].offsets, vec![o(5), o(3)]);
+        assert_eq!(violations[0].time_ms, 20);
+    }
+
+    #[test]
+    fn silent_decrease_between_updates_is_caught() {
+        let cluster = FakeCluster::new(&[1]);
+        let mut checkers = ReplicaCheckers::new();
+        let broker = NodeId::Broker(b(1));
+        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
+        let violations = checkers.observe(20, broker, &hw(2, 4), &cluster);
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].offsets, vec![o(5), o(4)]);
+    }
+
+    #[test]
+    fn a_restart_or_a_truncation_starts_the_high_watermark_afresh() {
+        let cluster = FakeCluster::new(&[1]);
+        let mut checkers = ReplicaCheckers::new();
+        let broker = NodeId::Broker(b(1));
+        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
+        checkers.broker_stopped(b(1));
+        assert!(checkers.observe(20, broker, &hw(0, 2), &cluster).is_empty());
+        let recovered = Event::LogRecovered {
+            partition: p(0),
+            log_end_offset: o(2),
+            high_watermark: o(1),
+            latest_epoch: None,
+        };
+        assert!(checkers
+            .observe(30, broker, &recovered, &cluster)
+            .is_empty());
+        assert!(checkers.observe(31, broker, &hw(1, 2), &cluster).is_empty());
+        let truncated = Event::LogTruncated {
+            partition: p(0),
+            from_log_end_offset: o(2),
+            to_offset: o(1),
+            reason: TruncationReason::LeaderEpochDivergence,
+        };
+        assert!(checkers
+            .observe(40, broker, &truncated, &cluster)
+            .is_empty());
+        assert!(checkers.observe(41, broker, &hw(1, 1), &cluster).is_empty());
+        assert!(checkers.observe(42, broker, &hw(1, 3), &cluster).is_empty());
+        // Another broker's high watermark is its own.
+        assert!(checkers
+            .observe(43, NodeId::Broker(b(2)), &hw(0, 1), &cluster)
+            .is_empty());
+    }
+}

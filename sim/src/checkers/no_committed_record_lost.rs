@@ -1,0 +1,286 @@
+//! `NoCommittedRecordLost`, after the durability property of Kafka's replication design
+//! (`hachikuji/kafka-specification`, `KafkaReplication.tla`: "any data which has been exposed
+//! to consumers will be present on any broker that becomes leader"; KIP-101 and KIP-279 fixed
+//! the truncation bugs that broke it) and `RaftEventSimulationTest`'s
+//! `ConsistentCommittedData`: a record below a leader's high watermark — one a consumer could
+//! have read — is never missing from a later leader.
+//!
+//! On every `HighWatermarkUpdated` from a broker that leads the partition now (per the cluster
+//! view), the leader's records at `[from, to)` are recorded as committed (the first value
+//! committed at an offset stays the reference; a leader later committing a different value
+//! there is itself a violation). Then, on every `BecameLeader`, and in `finish` for every live
+//! leader, the leader's log must hold each committed record at or above its log start offset,
+//! with the same value. One violation per (partition, offset); values are `[committed]` when the
+//! offset is missing, `[committed, found]` when it holds another value.
+
+use super::{is_leader, record_at, records_in, ClusterView};
+use crate::violation::Violation;
+use std::collections::{BTreeMap, BTreeSet};
+use watermark_broker_core::event::Event;
+use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionId};
+use watermark_broker_core::replica_view::ReplicaRole;
+
+pub const NAME: &str = "NoCommittedRecordLost";
+
+/// A record some leader exposed below its high watermark.
+#[derive(Clone, Copy, Debug)]
+struct CommittedRecord {
+    value: u64,
+    leader_epoch: LeaderEpoch,
+    committed_by: BrokerId,
+    time_ms: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct NoCommittedRecordLost {
+    committed: BTreeMap<PartitionId, BTreeMap<Offset, CommittedRecord>>,
+    reported: BTreeSet<(PartitionId, Offset)>,
+}
+
+impl NoCommittedRecordLost {
+    pub fn observe(
+        &mut self,
+        time_ms: u64,
+        node: NodeId,
+        event: &Event,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let NodeId::Broker(broker) = node else { return };
+        match event {
+            Event::HighWatermarkUpdated {
+                partition,
+                from,
+                to,
+            } if to > from && is_leader(cluster, broker, *partition) => {
+                self.record_committed(time_ms, broker, *partition, *from, *to, cluster, out);
+            }
+            Event::BecameLeader { partition, .. } => {
+                self.check_leader(time_ms, broker, *partition, cluster, out);
+            }
+            _ => {}
+        }
+    }
+
+    /// Checks every live leader against everything committed.
+    pub fn finish(
+        &mut self,
+        time_ms: u64,
+        partitions: &BTreeSet<PartitionId>,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        for broker in cluster.live_brokers() {
+            for partition in partitions {
+                let leads = cluster
+                    .replica(broker, *partition)
+                    .is_some_and(|replica| replica.role == ReplicaRole::Leader);
+                if leads {
+                    self.check_leader(time_ms, broker, *partition, cluster, out);
+                }
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_committed(
+        &mut self,
+        time_ms: u64,
+        leader: BrokerId,
+        partition: PartitionId,
+        from: Offset,
+        to: Offset,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some(replica) = cluster.replica(leader, partition) else {
+            return;
+        };
+        let committed = self.committed.entry(partition).or_default();
+        for record in records_in(replica.records, from, to) {
+            let reference = *committed.entry(record.offset).or_insert(CommittedRecord {
+                value: record.value,
+                leader_epoch: record.leader_epoch,
+                committed_by: leader,
+                time_ms,
+            });
+            if reference.value != record.value && self.reported.insert((partition, record.offset)) {
+                out.push(Violation {
+                    checker: NAME,
+                    partition: Some(partition),
+                    offsets: vec![record.offset],
+                    values: vec![reference.value, record.value],
+                    time_ms,
+                    description: format!(
+                        "offset {} of {partition} was committed with value {} (epoch {}) by {} \
+                         at t={}ms, but leader {leader} committed value {} there",
+                        record.offset,
+                        reference.value,
+                        reference.leader_epoch,
+                        reference.committed_by,
+                        reference.time_ms,
+                        record.value
+                    ),
+                });
+            }
+        }
+    }
+
+    /// Whether `leader`'s log holds every committed record of `partition` (scans the whole
+    /// committed prefix: called only on leader changes and at the end).
+    fn check_leader(
+        &mut self,
+        time_ms: u64,
+        leader: BrokerId,
+        partition: PartitionId,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let (Some(committed), Some(replica)) = (
+            self.committed.get(&partition),
+            cluster.replica(leader, partition),
+        ) else {
+            return;
+        };
+        for (offset, reference) in committed.range(replica.log_start_offset..) {
+            let held = record_at(replica.records, *offset);
+            if held.is_some_and(|held| held.value == reference.value) {
+                continue;
+            }
+            if !self.reported.insert((partition, *offset)) {
+                continue;
+            }
+            let (values, what) = match held {
+                Some(held) => (
+                    vec![reference.value, held.value],
+                    format!(
+                        "holds value {} (epoch {}) there",
+                        held.value, held.leader_epoch
+                    ),
+                ),
+                None => (vec![reference.value], "does not have it".to_string()),
+            };
+            out.push(Violation {
+                checker: NAME,
+                partition: Some(partition),
+                offsets: vec![*offset],
+                values,
+                time_ms,
+                description: format!(
+                    "value {} at offset {offset} of {partition} was committed by {} at t={}ms \
+                     (epoch {}), but leader {leader} (epoch {}) {what}",
+                    reference.value,
+                    reference.committed_by,
+                    reference.time_ms,
+                    reference.leader_epoch,
+                    replica.leader_epoch
+                ),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::checkers::test_support::*;
+    use crate::checkers::ReplicaCheckers;
+    use watermark_broker_core::event::Event;
+    use watermark_broker_core::ids::NodeId;
+    use watermark_broker_core::replica_view::ReplicaRole;
+
+    fn hw(from: u64, to: u64) -> Event {
+        Event::HighWatermarkUpdated {
+            partition: p(0),
+            from: o(from),
+            to: o(to),
+        }
+    }
+
+    fn became_leader(epoch: u32) -> Event {
+        Event::BecameLeader {
+            partition: p(0),
+            leader_epoch: e(epoch),
+            isr: vec![b(2)],
+            log_end_offset: o(1),
+        }
+    }
+
+    /// Broker 1 leads and commits offsets 0 and 1; broker 2, which only has offset 0, is
+    /// elected (an unclean election, say) and becomes leader.
+    fn committed_then_elected_behind() -> (FakeCluster, ReplicaCheckers) {
+        let mut cluster = FakeCluster::new(&[1, 2]);
+        cluster.set_replica(
+            1,
+            0,
+            ReplicaRole::Leader,
+            1,
+            &[1],
+            &[(0, 1, 10), (1, 1, 11)],
+        );
+        cluster.set_replica(2, 0, ReplicaRole::Follower, 1, &[], &[(0, 1, 10)]);
+        let mut checkers = ReplicaCheckers::new();
+        assert!(checkers
+            .observe(10, NodeId::Broker(b(1)), &hw(0, 2), &cluster)
+            .is_empty());
+        cluster.stop(1);
+        checkers.broker_stopped(b(1));
+        cluster.replica_mut(2, 0).role = ReplicaRole::Leader;
+        (cluster, checkers)
+    }
+
+    #[test]
+    fn new_leader_missing_a_committed_record_is_caught() {
+        let (cluster, mut checkers) = committed_then_elected_behind();
+        let violations = checkers.observe(20, NodeId::Broker(b(2)), &became_leader(2), &cluster);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].checker, "NoCommittedRecordLost");
+        assert_eq!(violations[0].partition, Some(p(0)));
+        assert_eq!(violations[0].offsets, vec![o(1)]);
+        assert_eq!(violations[0].values, vec![11]);
+        assert_eq!(violations[0].time_ms, 20);
+        // Reported once, not again at the end.
+        assert!(only(&checkers.finish(100, &cluster), "NoCommittedRecordLost").is_empty());
+    }
+
+    #[test]
+    fn leader_at_the_end_with_another_value_at_a_committed_offset_is_caught() {
+        let (mut cluster, mut checkers) = committed_then_elected_behind();
+        // No BecameLeader was observed (the leader changed quietly); the end check finds it.
+        cluster.append(2, 0, &[(1, 2, 77)]);
+        let violations = only(&checkers.finish(100, &cluster), "NoCommittedRecordLost");
+        assert_eq!(violations.len(), 1);
+        assert_eq!(violations[0].offsets, vec![o(1)]);
+        assert_eq!(violations[0].values, vec![11, 77]);
+    }
+
+    #[test]
+    fn new_leader_holding_every_committed_record_passes() {
+        let mut cluster = FakeCluster::new(&[1, 2]);
+        cluster.set_replica(
+            1,
+            0,
+            ReplicaRole::Leader,
+            1,
+            &[1, 2],
+            &[(0, 1, 10), (1, 1, 11)],
+        );
+        cluster.set_replica(
+            2,
+            0,
+            ReplicaRole::Follower,
+            1,
+            &[],
+            &[(0, 1, 10), (1, 1, 11)],
+        );
+        let mut checkers = ReplicaCheckers::new();
+        assert!(checkers
+            .observe(10, NodeId::Broker(b(1)), &hw(0, 2), &cluster)
+            .is_empty());
+        cluster.stop(1);
+        cluster.replica_mut(2, 0).role = ReplicaRole::Leader;
+        assert!(checkers
+            .observe(20, NodeId::Broker(b(2)), &became_leader(2), &cluster)
+            .is_empty());
+        assert!(checkers.finish(100, &cluster).is_empty());
+    }
+}
