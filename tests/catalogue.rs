@@ -1,0 +1,100 @@
+//! Every catalogue scenario meets its expectation — guarantee, demonstrated anomalies and
+//! coverage marks — on pinned seeds. `WATERMARK_SEEDS=0..5000 cargo test --release --test
+//! catalogue` explores further.
+
+mod common;
+
+use watermark_scenarios::find;
+use watermark_sim::runner::RunOptions;
+use watermark_sim::sweep::sweep;
+
+fn assert_scenario_passes(name: &str) {
+    let scenario = find(name).unwrap_or_else(|| panic!("{name} is not in the catalogue"));
+    let reports = sweep(&scenario, &common::seeds(0..4), common::jobs(), RunOptions::default(), |_| {});
+    let failures: Vec<String> = reports
+        .iter()
+        .filter(|report| !report.passed)
+        .map(common::explain)
+        .collect();
+    assert!(failures.is_empty(), "{name} failed on {} seeds:\n{}", failures.len(), failures.join("\n\n"));
+    for report in &reports {
+        for mark in &scenario.expect.marks {
+            assert!(report.marks.contains_key(mark), "{name} seed {} never reached {mark}", report.seed);
+        }
+        for anomaly in &scenario.expect.anomalies {
+            assert!(
+                report.violations.iter().any(|violation| &violation.checker == anomaly),
+                "{name} seed {} did not show {anomaly}",
+                report.seed
+            );
+        }
+    }
+}
+
+#[test]
+fn acks0_fire_and_forget_loses_records_but_never_duplicates() {
+    assert_scenario_passes("acks0-fire-and-forget");
+}
+
+#[test]
+fn acks1_leader_crash_loses_an_acknowledged_write_on_every_seed() {
+    assert_scenario_passes("acks1-leader-crash-loses-acked-write");
+}
+
+#[test]
+fn acks_all_leader_crash_loses_nothing_acknowledged() {
+    assert_scenario_passes("acks-all-leader-crash-no-loss");
+}
+
+#[test]
+fn min_insync_rejects_writes_while_the_isr_is_too_small() {
+    assert_scenario_passes("min-insync-rejects-when-isr-shrinks");
+}
+
+#[test]
+fn isr_shrunk_to_the_leader_then_unclean_election_loses_writes() {
+    assert_scenario_passes("isr-shrunk-to-leader-unclean-loses-writes");
+}
+
+#[test]
+fn unclean_election_loses_committed_records_despite_min_insync() {
+    assert_scenario_passes("unclean-election-loses-committed");
+}
+
+#[test]
+fn a_zombie_leader_loses_the_acks1_writes_it_accepted() {
+    assert_scenario_passes("zombie-leader-acks1-loses-writes");
+}
+
+#[test]
+fn a_retry_after_a_lost_acknowledgement_duplicates_the_record() {
+    assert_scenario_passes("retry-after-lost-ack-duplicates");
+}
+
+#[test]
+fn in_flight_retries_reorder_a_producers_records() {
+    assert_scenario_passes("in-flight-retries-reorder");
+}
+
+#[test]
+fn power_loss_of_every_replica_without_fsync_loses_acknowledged_writes() {
+    assert_scenario_passes("power-loss-without-fsync-loses-acked");
+}
+
+#[test]
+fn power_loss_with_fsync_on_every_message_loses_nothing() {
+    assert_scenario_passes("power-loss-with-fsync-no-loss");
+}
+
+#[test]
+fn a_slow_follower_leaves_the_isr_and_rejoins() {
+    assert_scenario_passes("slow-follower-leaves-and-rejoins-isr");
+}
+
+#[test]
+fn the_safe_configuration_holds_at_least_once_under_the_swarm() {
+    let scenario = find("safe-acks-all-swarm").unwrap();
+    let reports = sweep(&scenario, &common::seeds(0..64), common::jobs(), RunOptions::default(), |_| {});
+    let failures: Vec<String> = reports.iter().filter(|report| !report.passed).map(common::explain).collect();
+    assert!(failures.is_empty(), "{} seeds failed:\n{}", failures.len(), failures.join("\n\n"));
+}
