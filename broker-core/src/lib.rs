@@ -9,6 +9,7 @@ pub mod bugs;
 pub mod config;
 pub mod consumer;
 pub mod controller;
+pub mod controller_state;
 pub mod error;
 pub mod event;
 pub mod ids;
