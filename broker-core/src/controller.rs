@@ -1042,6 +1042,30 @@ mod tests {
         );
     }
 
+    #[test]
+    fn fencing_a_follower_shrinks_isr_without_a_leader_change() {
+        let (mut controller, _disk) = three_registered();
+        heartbeat(&mut controller, 5_000, b(1), BrokerEpoch(1), 0);
+        heartbeat(&mut controller, 5_000, b(2), BrokerEpoch(2), 0);
+        let effects = controller.handle(SESSION_TIMEOUT_MS, Input::Tick);
+        assert_eq!(
+            effects,
+            concat(vec![
+                fenced(3),
+                vec![
+                    Effect::Event(Event::IsrAltered {
+                        partition: P0,
+                        isr: brokers(&[1, 2]),
+                        partition_epoch: PartitionEpoch(2),
+                    }),
+                    Effect::Mark("isr_shrunk_by_controller"),
+                ],
+                pushes(&controller, &[1, 2]),
+            ])
+        );
+        assert_eq!(partition(&controller, P0).leader_epoch, LeaderEpoch(1));
+    }
+
     /// Two brokers; broker 1 leads and shrinks the ISR to itself; broker 2 keeps
     /// heartbeating while broker 1 goes silent until its session expires at 9 s.
     fn leader_alone_in_isr_then_silent(unclean: bool) -> (Controller, Vec<Effect>) {

@@ -68,13 +68,13 @@ impl ControllerState {
         sorted_brokers.sort();
         sorted_brokers.dedup();
         let broker_count = sorted_brokers.len();
-        // A replication factor above the broker count would place one broker twice; Kafka
-        // refuses such a topic (InvalidReplicationFactorException). The topic is created
-        // with as many replicas as there are brokers instead, because a simulation run has
-        // no one to report the error to.
+        // A replication factor of 0, or above the broker count (which would place one
+        // broker twice), is refused by Kafka (InvalidReplicationFactorException). Here it is
+        // clamped into 1..=brokers instead, because a simulation run has no one to report
+        // the error to, and an empty replica list would break the ISR invariant.
         let replica_count = usize::try_from(replication_factor)
             .unwrap_or(usize::MAX)
-            .min(broker_count);
+            .clamp(1, broker_count.max(1));
         let mut partition_states = BTreeMap::new();
         if broker_count > 0 {
             for partition in 0..partitions {
@@ -246,6 +246,23 @@ mod tests {
         assert_eq!(third.isr, vec![BrokerId(1), BrokerId(3)]);
         assert_eq!(third.leader, None);
         assert_eq!(state.image.version, 1);
+    }
+
+    #[test]
+    fn replication_factor_is_clamped_to_the_broker_count_and_at_least_one() {
+        let too_many = ControllerState::new_topic(1, 5, &[BrokerId(1), BrokerId(2)]);
+        assert_eq!(
+            too_many.image.partitions[&PartitionId(0)].replicas,
+            vec![BrokerId(1), BrokerId(2)]
+        );
+        let zero = ControllerState::new_topic(1, 0, &[BrokerId(1), BrokerId(2)]);
+        assert_eq!(
+            zero.image.partitions[&PartitionId(0)].replicas,
+            vec![BrokerId(1)]
+        );
+        zero.assert_invariants();
+        let no_brokers = ControllerState::new_topic(2, 3, &[]);
+        assert!(no_brokers.image.partitions.is_empty());
     }
 
     #[test]
