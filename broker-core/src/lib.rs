@@ -10,6 +10,7 @@ pub mod client_metadata;
 pub mod config;
 pub mod consumer;
 pub mod controller;
+pub mod controller_state;
 pub mod error;
 pub mod event;
 pub mod ids;

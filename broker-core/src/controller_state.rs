@@ -1,0 +1,287 @@
+//! The controller's durable state and its encoding in the storage file `controller-state`.
+//!
+//! KRaft keeps the cluster metadata in a replicated, fsynced log; the single simulated
+//! controller keeps the equivalent snapshot in one file, replaced and synced on every change
+//! (see `controller.rs`). Whatever survives in that file is, by construction, everything the
+//! controller ever told anyone: it persists before it replies or pushes an image.
+//!
+//! Invariants (checked by [`ControllerState::assert_invariants`]):
+//! - every partition's ISR is non-empty, sorted, free of duplicates and a subset of its
+//!   replicas;
+//! - a partition's leader, when it has one, is an ISR member and a registered, unfenced
+//!   broker;
+//! - `image.live_brokers` is exactly the registered, unfenced brokers, sorted;
+//! - every registered broker's epoch is below `next_broker_epoch`.
+
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
+use crate::metadata::{MetadataImage, PartitionState};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The storage file the controller keeps its state in.
+pub const CONTROLLER_STATE_FILE: &str = "controller-state";
+
+/// One broker as the controller has registered it (KRaft's `BrokerRegistration`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerRegistrationState {
+    pub broker: BrokerId,
+    /// The incarnation of the broker process that registered last. Incarnations increase
+    /// with every restart, so an older one is a zombie.
+    pub incarnation: u64,
+    /// The epoch handed out at that registration. Requests carrying any other epoch are
+    /// stale.
+    pub broker_epoch: BrokerEpoch,
+    /// A fenced broker leads nothing, joins no ISR and receives no metadata pushes. It
+    /// leaves this state only by registering again.
+    pub fenced: bool,
+}
+
+/// Everything the controller must remember across a restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ControllerState {
+    /// Every broker that has ever registered, by id.
+    pub brokers: BTreeMap<BrokerId, BrokerRegistrationState>,
+    /// The broker epoch the next registration receives. Never reused, so an epoch names one
+    /// registration for the whole life of the cluster.
+    pub next_broker_epoch: BrokerEpoch,
+    /// The metadata image: its version, live brokers and every partition's state.
+    pub image: MetadataImage,
+}
+
+/// The on-disk shape. Maps are stored as lists so the encoding does not depend on how
+/// serde_json spells non-string map keys.
+#[derive(Serialize, Deserialize)]
+struct EncodedControllerState {
+    brokers: Vec<BrokerRegistrationState>,
+    next_broker_epoch: BrokerEpoch,
+    metadata_version: u64,
+    partitions: Vec<PartitionState>,
+}
+
+impl ControllerState {
+    /// The state of a freshly created topic: partition `p` is placed on brokers
+    /// `(p + i) % n` for `i in 0..replication_factor` (brokers sorted), offline, with every
+    /// replica in the ISR because every log is empty. Version 1, so that a broker, which
+    /// starts at version 0, applies it.
+    pub fn new_topic(partitions: u32, replication_factor: u32, brokers: &[BrokerId]) -> Self {
+        let mut sorted_brokers = brokers.to_vec();
+        sorted_brokers.sort();
+        sorted_brokers.dedup();
+        let broker_count = sorted_brokers.len();
+        // A replication factor of 0, or above the broker count (which would place one
+        // broker twice), is refused by Kafka (InvalidReplicationFactorException). Here it is
+        // clamped into 1..=brokers instead, because a simulation run has no one to report
+        // the error to, and an empty replica list would break the ISR invariant.
+        let replica_count = usize::try_from(replication_factor)
+            .unwrap_or(usize::MAX)
+            .clamp(1, broker_count.max(1));
+        let mut partition_states = BTreeMap::new();
+        if broker_count > 0 {
+            for partition in 0..partitions {
+                let first = usize::try_from(partition).unwrap_or(0) % broker_count;
+                let replicas: Vec<BrokerId> = (0..replica_count)
+                    .map(|index| sorted_brokers[(first + index) % broker_count])
+                    .collect();
+                let mut isr = replicas.clone();
+                isr.sort();
+                let partition = PartitionId(partition);
+                partition_states.insert(
+                    partition,
+                    PartitionState {
+                        partition,
+                        replicas,
+                        leader: None,
+                        leader_epoch: LeaderEpoch(0),
+                        isr,
+                        partition_epoch: PartitionEpoch(0),
+                    },
+                );
+            }
+        }
+        ControllerState {
+            brokers: BTreeMap::new(),
+            next_broker_epoch: BrokerEpoch(1),
+            image: MetadataImage {
+                version: 1,
+                live_brokers: Vec::new(),
+                partitions: partition_states,
+            },
+        }
+    }
+
+    /// Whether `broker` is registered and not fenced: the only brokers that may lead or
+    /// join an ISR.
+    pub fn is_unfenced(&self, broker: BrokerId) -> bool {
+        self.brokers
+            .get(&broker)
+            .is_some_and(|registration| !registration.fenced)
+    }
+
+    /// Recomputes `image.live_brokers` from the registrations.
+    pub fn refresh_live_brokers(&mut self) {
+        self.image.live_brokers = self
+            .brokers
+            .values()
+            .filter(|registration| !registration.fenced)
+            .map(|registration| registration.broker)
+            .collect();
+    }
+
+    /// The bytes written to [`CONTROLLER_STATE_FILE`].
+    pub fn encode(&self) -> Vec<u8> {
+        let encoded = EncodedControllerState {
+            brokers: self.brokers.values().cloned().collect(),
+            next_broker_epoch: self.next_broker_epoch,
+            metadata_version: self.image.version,
+            partitions: self.image.partitions.values().cloned().collect(),
+        };
+        // Serialising plain data with derived impls into memory cannot fail.
+        serde_json::to_vec(&encoded).expect("controller state serialises to JSON")
+    }
+
+    /// Reads back what [`ControllerState::encode`] wrote. `None` for an empty file (a first
+    /// start); an error for anything else that does not decode.
+    pub fn decode(bytes: &[u8]) -> Result<Option<Self>, String> {
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        let encoded: EncodedControllerState = serde_json::from_slice(bytes)
+            .map_err(|error| format!("controller-state does not decode: {error}"))?;
+        let mut state = ControllerState {
+            brokers: encoded
+                .brokers
+                .into_iter()
+                .map(|registration| (registration.broker, registration))
+                .collect(),
+            next_broker_epoch: encoded.next_broker_epoch,
+            image: MetadataImage {
+                version: encoded.metadata_version,
+                live_brokers: Vec::new(),
+                partitions: encoded
+                    .partitions
+                    .into_iter()
+                    .map(|partition| (partition.partition, partition))
+                    .collect(),
+            },
+        };
+        state.refresh_live_brokers();
+        Ok(Some(state))
+    }
+
+    /// Panics, printing the whole state, if an invariant from the module header is broken.
+    pub fn assert_invariants(&self) {
+        for (partition, state) in &self.image.partitions {
+            assert_eq!(
+                *partition, state.partition,
+                "partition keyed under the wrong id: {self:?}"
+            );
+            assert!(!state.isr.is_empty(), "{partition}: empty ISR in {self:?}");
+            assert!(
+                state.isr.windows(2).all(|pair| pair[0] < pair[1]),
+                "{partition}: ISR not sorted or has duplicates in {self:?}"
+            );
+            assert!(
+                state
+                    .isr
+                    .iter()
+                    .all(|member| state.replicas.contains(member)),
+                "{partition}: ISR member outside the replicas in {self:?}"
+            );
+            if let Some(leader) = state.leader {
+                assert!(
+                    state.isr.contains(&leader),
+                    "{partition}: leader {leader} not in ISR {:?}; state {self:?}",
+                    state.isr
+                );
+                assert!(
+                    self.is_unfenced(leader),
+                    "{partition}: leader {leader} is fenced or unregistered; state {self:?}"
+                );
+            }
+        }
+        let live: Vec<BrokerId> = self
+            .brokers
+            .values()
+            .filter(|registration| !registration.fenced)
+            .map(|registration| registration.broker)
+            .collect();
+        assert_eq!(
+            live, self.image.live_brokers,
+            "live brokers out of date in {self:?}"
+        );
+        for registration in self.brokers.values() {
+            assert!(
+                registration.broker_epoch < self.next_broker_epoch,
+                "{}: broker epoch {} not below next {} in {self:?}",
+                registration.broker,
+                registration.broker_epoch,
+                self.next_broker_epoch
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topic_places_partition_p_on_brokers_p_plus_i_modulo_n() {
+        let state = ControllerState::new_topic(3, 2, &[BrokerId(3), BrokerId(1), BrokerId(2)]);
+        let replicas: Vec<Vec<BrokerId>> = state
+            .image
+            .partitions
+            .values()
+            .map(|partition| partition.replicas.clone())
+            .collect();
+        assert_eq!(
+            replicas,
+            vec![
+                vec![BrokerId(1), BrokerId(2)],
+                vec![BrokerId(2), BrokerId(3)],
+                vec![BrokerId(3), BrokerId(1)],
+            ]
+        );
+        let third = &state.image.partitions[&PartitionId(2)];
+        assert_eq!(third.isr, vec![BrokerId(1), BrokerId(3)]);
+        assert_eq!(third.leader, None);
+        assert_eq!(state.image.version, 1);
+    }
+
+    #[test]
+    fn replication_factor_is_clamped_to_the_broker_count_and_at_least_one() {
+        let too_many = ControllerState::new_topic(1, 5, &[BrokerId(1), BrokerId(2)]);
+        assert_eq!(
+            too_many.image.partitions[&PartitionId(0)].replicas,
+            vec![BrokerId(1), BrokerId(2)]
+        );
+        let zero = ControllerState::new_topic(1, 0, &[BrokerId(1), BrokerId(2)]);
+        assert_eq!(
+            zero.image.partitions[&PartitionId(0)].replicas,
+            vec![BrokerId(1)]
+        );
+        zero.assert_invariants();
+        let no_brokers = ControllerState::new_topic(2, 3, &[]);
+        assert!(no_brokers.image.partitions.is_empty());
+    }
+
+    #[test]
+    fn encoded_state_decodes_to_the_same_state() {
+        let mut state = ControllerState::new_topic(2, 3, &[BrokerId(1), BrokerId(2), BrokerId(3)]);
+        state.brokers.insert(
+            BrokerId(2),
+            BrokerRegistrationState {
+                broker: BrokerId(2),
+                incarnation: 4,
+                broker_epoch: BrokerEpoch(7),
+                fenced: false,
+            },
+        );
+        state.next_broker_epoch = BrokerEpoch(8);
+        state.refresh_live_brokers();
+        let decoded = ControllerState::decode(&state.encode()).unwrap();
+        assert_eq!(decoded, Some(state));
+        assert_eq!(ControllerState::decode(&[]), Ok(None));
+        assert!(ControllerState::decode(b"{not json").is_err());
+    }
+}
