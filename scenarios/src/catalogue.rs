@@ -431,7 +431,7 @@ fn power_loss_without_fsync_loses_acked() -> Result<Scenario, String> {
         .expect(Guarantee::AtMostOnce)
         .expect_anomaly("lost-write")
         .allow_invariant_violation("NoCommittedRecordLost")
-        .expect_mark("controller_recovered")
+        .expect_mark("broker_fenced")
         .build()
 }
 

@@ -203,11 +203,18 @@ impl World {
             .cloned()
             .map(|trigger| (trigger, false))
             .collect();
+        let mut network = Network::new(
+            scenario.network.latency_ms_min,
+            scenario.network.latency_ms_max,
+        );
+        // Every machine boots at t=0 with its port open: a message sent before the
+        // receiving process has run its first step waits for it instead of being refused,
+        // so the start-up order madsim draws does not delay the cluster.
+        for node in nodes.keys() {
+            network.node_up(*node);
+        }
         World {
-            network: Network::new(
-                scenario.network.latency_ms_min,
-                scenario.network.latency_ms_max,
-            ),
+            network,
             random: StdRng::seed_from_u64(seed ^ 0x6e65_7477_6f72_6b00),
             scenario,
             seed,
