@@ -9,8 +9,11 @@
 //! view), the leader's records at `[from, to)` are recorded as committed (the first value
 //! committed at an offset stays the reference; a leader later committing a different value
 //! there is itself a violation). Then, on every `BecameLeader`, and in `finish` for every live
-//! leader, the leader's log must hold each committed record at or above its log start offset,
-//! with the same value. One violation per (partition, offset); values are `[committed]` when the
+//! leader, the leader's log must hold each record committed under an *earlier* leader epoch
+//! than its own, at or above its log start offset, with the same value. A leader of an older
+//! epoch than the committing one is a superseded (zombie) leader — e.g. a paused broker
+//! resuming and applying metadata queued while it slept — which cannot commit anything more
+//! and is not a "later leader" in the TLA+ property's sense. One violation per (partition, offset); values are `[committed]` when the
 //! offset is missing, `[committed, found]` when it holds another value.
 
 use super::{is_leader, record_at, records_in, ClusterView};
@@ -27,6 +30,8 @@ pub const NAME: &str = "NoCommittedRecordLost";
 struct CommittedRecord {
     value: u64,
     leader_epoch: LeaderEpoch,
+    /// The epoch of the leader whose high watermark passed the record.
+    committed_in_epoch: LeaderEpoch,
     committed_by: BrokerId,
     time_ms: u64,
 }
@@ -101,6 +106,7 @@ impl NoCommittedRecordLost {
             let reference = *committed.entry(record.offset).or_insert(CommittedRecord {
                 value: record.value,
                 leader_epoch: record.leader_epoch,
+                committed_in_epoch: replica.leader_epoch,
                 committed_by: leader,
                 time_ms,
             });
@@ -143,6 +149,9 @@ impl NoCommittedRecordLost {
             return;
         };
         for (offset, reference) in committed.range(replica.log_start_offset..) {
+            if reference.committed_in_epoch >= replica.leader_epoch {
+                continue;
+            }
             let held = record_at(replica.records, *offset);
             if held.is_some_and(|held| held.value == reference.value) {
                 continue;
@@ -225,6 +234,7 @@ mod tests {
         cluster.stop(1);
         checkers.broker_stopped(b(1));
         cluster.replica_mut(2, 0).role = ReplicaRole::Leader;
+        cluster.replica_mut(2, 0).leader_epoch = e(2);
         (cluster, checkers)
     }
 
@@ -278,9 +288,28 @@ mod tests {
             .is_empty());
         cluster.stop(1);
         cluster.replica_mut(2, 0).role = ReplicaRole::Leader;
+        cluster.replica_mut(2, 0).leader_epoch = e(2);
         assert!(checkers
             .observe(20, NodeId::Broker(b(2)), &became_leader(2), &cluster)
             .is_empty());
         assert!(checkers.finish(100, &cluster).is_empty());
+    }
+
+    /// Found by the swarm (safe-acks-all-swarm, seed 826): a broker paused while the
+    /// controller elected it for epoch 2 resumes after epoch 3 committed more records, and
+    /// applies its queued epoch-2 metadata. A superseded leader is not a later leader.
+    #[test]
+    fn a_superseded_leader_of_an_older_epoch_is_not_held_to_later_commits() {
+        let mut cluster = FakeCluster::new(&[2, 3]);
+        cluster.set_replica(3, 0, ReplicaRole::Leader, 3, &[3], &[(0, 1, 10), (1, 1, 11)]);
+        cluster.set_replica(2, 0, ReplicaRole::Follower, 1, &[], &[(0, 1, 10)]);
+        let mut checkers = ReplicaCheckers::new();
+        assert!(checkers
+            .observe(10, NodeId::Broker(b(3)), &hw(0, 2), &cluster)
+            .is_empty());
+        cluster.replica_mut(2, 0).role = ReplicaRole::Leader;
+        cluster.replica_mut(2, 0).leader_epoch = e(2);
+        let violations = checkers.observe(20, NodeId::Broker(b(2)), &became_leader(2), &cluster);
+        assert!(only(&violations, "NoCommittedRecordLost").is_empty(), "{violations:?}");
     }
 }
