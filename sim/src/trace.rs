@@ -8,6 +8,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use watermark_broker_core::event::{Event, SendFailure};
 use watermark_broker_core::ids::{BrokerId, NodeId};
+use watermark_broker_core::protocol::Acks;
 
 /// What to keep besides the hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -207,7 +208,12 @@ pub fn describe_event(out: &mut String, event: &Event) {
             result,
         } => write!(
             out,
-            "{partition} produce acks={acks:?} offsets {}..{} {}",
+            "{partition} produce acks={} offsets {}..{} {}",
+            match acks {
+                Acks::None => "0",
+                Acks::Leader => "1",
+                Acks::All => "all",
+            },
             base_offset.map_or("-".to_string(), |offset| offset.to_string()),
             last_offset.map_or("-".to_string(), |offset| offset.to_string()),
             match result {

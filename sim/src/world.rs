@@ -564,7 +564,7 @@ impl World {
             self.trace.note(
                 now_ms,
                 "nemesis",
-                &format!("trigger {:?} fired on {node}", trigger.condition),
+                &format!("trigger {} fired on {node}", describe_condition(&trigger.condition)),
             );
             if trigger.delay_ms == 0 {
                 // Nothing more may happen on the source before the nemesis acts: "crash the
@@ -799,5 +799,20 @@ fn condition_matches(condition: &Condition, event: &Event) -> bool {
             },
         ) => partition == elected && leader_epoch.0 > 0,
         _ => false,
+    }
+}
+
+/// A trigger's condition as a trace reads it.
+fn describe_condition(condition: &Condition) -> String {
+    match condition {
+        Condition::LeaderAcked {
+            partition,
+            offset_at_least,
+        } => format!("leader-acked {partition} offset>={offset_at_least}"),
+        Condition::IsrShrunkTo { partition, size } => format!("isr-shrunk-to {partition} size={size}"),
+        Condition::HighWatermarkReached { partition, offset } => {
+            format!("high-watermark-reached {partition} offset>={offset}")
+        }
+        Condition::LeaderChanged { partition } => format!("leader-changed {partition}"),
     }
 }
