@@ -12,7 +12,13 @@ use watermark_sim::sweep::sweep;
 fn sweep_with(bug: BugSwitch, seeds: &[u64]) -> Vec<RunReport> {
     let mut scenario = find("safe-acks-all-swarm").unwrap();
     scenario.bugs.enable(bug);
-    sweep(&scenario, seeds, common::jobs(), RunOptions::default(), |_| {})
+    sweep(
+        &scenario,
+        seeds,
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    )
 }
 
 fn summarize(reports: &[RunReport]) -> String {
@@ -21,8 +27,11 @@ fn summarize(reports: &[RunReport]) -> String {
         .filter(|report| !report.passed)
         .take(5)
         .map(|report| {
-            let checkers: std::collections::BTreeSet<&str> =
-                report.violations.iter().map(|violation| violation.checker).collect();
+            let checkers: std::collections::BTreeSet<&str> = report
+                .violations
+                .iter()
+                .map(|violation| violation.checker)
+                .collect();
             format!("seed {} {:?}", report.seed, checkers)
         })
         .collect();
@@ -36,7 +45,9 @@ fn summarize(reports: &[RunReport]) -> String {
 
 #[test]
 fn explore() {
-    let Ok(_) = std::env::var("WATERMARK_SEEDS") else { return };
+    let Ok(_) = std::env::var("WATERMARK_SEEDS") else {
+        return;
+    };
     for bug in BugSwitch::ALL {
         let reports = sweep_with(bug, &common::seeds(0..0));
         println!("{bug}: {}", summarize(&reports));
@@ -71,7 +82,10 @@ fn ack_before_isr_loses_acknowledged_writes_on_pinned_seeds() {
     for report in sweep_with(BugSwitch::AckBeforeIsr, &[0, 11, 17]) {
         assert!(!report.passed, "{}", common::explain(&report));
         assert!(
-            report.violations.iter().any(|violation| violation.checker == "lost-write"),
+            report
+                .violations
+                .iter()
+                .any(|violation| violation.checker == "lost-write"),
             "{}",
             common::explain(&report)
         );
@@ -81,7 +95,13 @@ fn ack_before_isr_loses_acknowledged_writes_on_pinned_seeds() {
 #[test]
 fn the_pinned_seeds_pass_without_the_bugs() {
     let scenario = find("safe-acks-all-swarm").unwrap();
-    for report in sweep(&scenario, &[0, 1, 11, 17, 69, 90], common::jobs(), RunOptions::default(), |_| {}) {
+    for report in sweep(
+        &scenario,
+        &[0, 1, 11, 17, 69, 90],
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    ) {
         assert!(report.passed, "{}", common::explain(&report));
     }
 }
@@ -90,6 +110,10 @@ fn the_pinned_seeds_pass_without_the_bugs() {
 fn both_switches_are_caught_within_the_first_hundred_seeds() {
     for bug in BugSwitch::ALL {
         let reports = sweep_with(bug, &(0..100).collect::<Vec<_>>());
-        assert!(reports.iter().any(|report| !report.passed), "{bug}: {}", summarize(&reports));
+        assert!(
+            reports.iter().any(|report| !report.passed),
+            "{bug}: {}",
+            summarize(&reports)
+        );
     }
 }

@@ -10,20 +10,38 @@ use watermark_sim::sweep::sweep;
 
 fn assert_scenario_passes(name: &str) {
     let scenario = find(name).unwrap_or_else(|| panic!("{name} is not in the catalogue"));
-    let reports = sweep(&scenario, &common::seeds(0..4), common::jobs(), RunOptions::default(), |_| {});
+    let reports = sweep(
+        &scenario,
+        &common::seeds(0..4),
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    );
     let failures: Vec<String> = reports
         .iter()
         .filter(|report| !report.passed)
         .map(common::explain)
         .collect();
-    assert!(failures.is_empty(), "{name} failed on {} seeds:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{name} failed on {} seeds:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     for report in &reports {
         for mark in &scenario.expect.marks {
-            assert!(report.marks.contains_key(mark), "{name} seed {} never reached {mark}", report.seed);
+            assert!(
+                report.marks.contains_key(mark),
+                "{name} seed {} never reached {mark}",
+                report.seed
+            );
         }
         for anomaly in &scenario.expect.anomalies {
             assert!(
-                report.violations.iter().any(|violation| &violation.checker == anomaly),
+                report
+                    .violations
+                    .iter()
+                    .any(|violation| violation.checker == anomaly),
                 "{name} seed {} did not show {anomaly}",
                 report.seed
             );
@@ -94,7 +112,22 @@ fn a_slow_follower_leaves_the_isr_and_rejoins() {
 #[test]
 fn the_safe_configuration_holds_at_least_once_under_the_swarm() {
     let scenario = find("safe-acks-all-swarm").unwrap();
-    let reports = sweep(&scenario, &common::seeds(0..64), common::jobs(), RunOptions::default(), |_| {});
-    let failures: Vec<String> = reports.iter().filter(|report| !report.passed).map(common::explain).collect();
-    assert!(failures.is_empty(), "{} seeds failed:\n{}", failures.len(), failures.join("\n\n"));
+    let reports = sweep(
+        &scenario,
+        &common::seeds(0..64),
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    );
+    let failures: Vec<String> = reports
+        .iter()
+        .filter(|report| !report.passed)
+        .map(common::explain)
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} seeds failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
 }

@@ -10,7 +10,10 @@ use watermark_sim::trace::TraceMode;
 
 #[test]
 fn the_same_seed_gives_the_same_trace_hash_twice() {
-    for name in ["acks1-leader-crash-loses-acked-write", "safe-acks-all-swarm"] {
+    for name in [
+        "acks1-leader-crash-loses-acked-write",
+        "safe-acks-all-swarm",
+    ] {
         let scenario = find(name).unwrap();
         for seed in [0, 7, 4242] {
             let first = run(&scenario, seed, RunOptions::default());
@@ -27,8 +30,20 @@ fn the_same_seed_gives_the_same_trace_hash_twice() {
 fn keeping_the_trace_does_not_change_its_hash() {
     let scenario = find("safe-acks-all-swarm").unwrap();
     let hashed = run(&scenario, 11, RunOptions::default());
-    let kept = run(&scenario, 11, RunOptions { trace_mode: TraceMode::Text });
-    let as_json = run(&scenario, 11, RunOptions { trace_mode: TraceMode::Json });
+    let kept = run(
+        &scenario,
+        11,
+        RunOptions {
+            trace_mode: TraceMode::Text,
+        },
+    );
+    let as_json = run(
+        &scenario,
+        11,
+        RunOptions {
+            trace_mode: TraceMode::Json,
+        },
+    );
     assert_eq!(hashed.trace_hash, kept.trace_hash);
     assert_eq!(hashed.trace_hash, as_json.trace_hash);
     assert!(kept.trace.len() > 10);
@@ -37,9 +52,14 @@ fn keeping_the_trace_does_not_change_its_hash() {
 #[test]
 fn different_seeds_take_different_paths() {
     let scenario = find("safe-acks-all-swarm").unwrap();
-    let hashes: std::collections::BTreeSet<String> =
-        (0..8).map(|seed| run(&scenario, seed, RunOptions::default()).trace_hash).collect();
-    assert!(hashes.len() >= 7, "only {} distinct hashes for 8 seeds", hashes.len());
+    let hashes: std::collections::BTreeSet<String> = (0..8)
+        .map(|seed| run(&scenario, seed, RunOptions::default()).trace_hash)
+        .collect();
+    assert!(
+        hashes.len() >= 7,
+        "only {} distinct hashes for 8 seeds",
+        hashes.len()
+    );
 }
 
 #[test]
@@ -49,7 +69,10 @@ fn a_sweep_on_one_job_and_on_two_jobs_gives_the_same_hash_per_seed() {
     let one_job = sweep(&scenario, &seeds, 1, RunOptions::default(), |_| {});
     let two_jobs = sweep(&scenario, &seeds, 2, RunOptions::default(), |_| {});
     let hashes = |reports: &[watermark_sim::runner::RunReport]| -> Vec<(u64, String)> {
-        reports.iter().map(|report| (report.seed, report.trace_hash.clone())).collect()
+        reports
+            .iter()
+            .map(|report| (report.seed, report.trace_hash.clone()))
+            .collect()
     };
     assert_eq!(hashes(&one_job), hashes(&two_jobs));
 }

@@ -8,11 +8,25 @@ use watermark_sim::trace::TraceMode;
 
 fn story(name: &str, seed: u64) -> String {
     let scenario = find(name).unwrap();
-    let report = run(&scenario, seed, RunOptions { trace_mode: TraceMode::Text });
+    let report = run(
+        &scenario,
+        seed,
+        RunOptions {
+            trace_mode: TraceMode::Text,
+        },
+    );
     assert!(report.passed, "{:?}", report.failures);
     let keep = [
-        "nemesis", "elect", "fenced", "registered", " isr ", "truncate", "leader e", "recovered",
-        "checker", " sim ",
+        "nemesis",
+        "elect",
+        "fenced",
+        "registered",
+        " isr ",
+        "truncate",
+        "leader e",
+        "recovered",
+        "checker",
+        " sim ",
     ];
     let lines: Vec<&str> = report
         .trace

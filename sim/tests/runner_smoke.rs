@@ -10,7 +10,13 @@ fn a_quiet_run_converges_with_exactly_once() {
         name: "smoke".to_string(),
         ..Scenario::default()
     };
-    let report = run(&scenario, 3, RunOptions { trace_mode: TraceMode::Text });
+    let report = run(
+        &scenario,
+        3,
+        RunOptions {
+            trace_mode: TraceMode::Text,
+        },
+    );
     if std::env::var("SMOKE_PRINT").is_ok() {
         for line in &report.trace {
             println!("{line}");

@@ -23,7 +23,11 @@ pub fn jobs() -> usize {
 
 /// A failing report as the command that replays it plus what went wrong.
 pub fn explain(report: &RunReport) -> String {
-    let bugs: String = report.bugs.iter().map(|bug| format!(" --bug {bug}")).collect();
+    let bugs: String = report
+        .bugs
+        .iter()
+        .map(|bug| format!(" --bug {bug}"))
+        .collect();
     let violations: Vec<String> = report
         .violations
         .iter()

@@ -301,7 +301,14 @@ mod tests {
     #[test]
     fn a_superseded_leader_of_an_older_epoch_is_not_held_to_later_commits() {
         let mut cluster = FakeCluster::new(&[2, 3]);
-        cluster.set_replica(3, 0, ReplicaRole::Leader, 3, &[3], &[(0, 1, 10), (1, 1, 11)]);
+        cluster.set_replica(
+            3,
+            0,
+            ReplicaRole::Leader,
+            3,
+            &[3],
+            &[(0, 1, 10), (1, 1, 11)],
+        );
         cluster.set_replica(2, 0, ReplicaRole::Follower, 1, &[], &[(0, 1, 10)]);
         let mut checkers = ReplicaCheckers::new();
         assert!(checkers
@@ -310,6 +317,9 @@ mod tests {
         cluster.replica_mut(2, 0).role = ReplicaRole::Leader;
         cluster.replica_mut(2, 0).leader_epoch = e(2);
         let violations = checkers.observe(20, NodeId::Broker(b(2)), &became_leader(2), &cluster);
-        assert!(only(&violations, "NoCommittedRecordLost").is_empty(), "{violations:?}");
+        assert!(
+            only(&violations, "NoCommittedRecordLost").is_empty(),
+            "{violations:?}"
+        );
     }
 }
