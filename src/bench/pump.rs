@@ -99,9 +99,12 @@ fn run_on_this_thread(nodes: usize, messages: u64, seed: u64) -> Result<(u64, u6
                 .await
                 .map_err(|error| format!("a pump node failed: {error}"))??;
         }
-        let sim_time_ms =
-            u64::try_from(madsim::time::Instant::now().duration_since(start).as_millis())
-                .unwrap_or(u64::MAX);
+        let sim_time_ms = u64::try_from(
+            madsim::time::Instant::now()
+                .duration_since(start)
+                .as_millis(),
+        )
+        .unwrap_or(u64::MAX);
         Ok((delivered, sim_time_ms))
     })
 }

@@ -117,6 +117,10 @@ pub struct BenchArgs {
     pub quick: bool,
 
     /// The scenario to measure (catalogue name or `.toml` file).
-    #[arg(long, value_name = "SCENARIO|FILE.toml", default_value = "safe-acks-all-swarm")]
+    #[arg(
+        long,
+        value_name = "SCENARIO|FILE.toml",
+        default_value = "safe-acks-all-swarm"
+    )]
     pub scenario: String,
 }

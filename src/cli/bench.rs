@@ -54,9 +54,18 @@ fn timed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64)
     eprintln!("bench: {} seeds on {jobs} job(s)…", seeds);
     let seeds: Vec<u64> = (0..seeds).collect();
     let started = Instant::now();
-    let reports = sweep(&resolved.scenario, &seeds, jobs, RunOptions::default(), |_| {});
+    let reports = sweep(
+        &resolved.scenario,
+        &seeds,
+        jobs,
+        RunOptions::default(),
+        |_| {},
+    );
     let wall = started.elapsed();
-    *panicked += reports.iter().filter(|report| report.panic.is_some()).count() as u64;
+    *panicked += reports
+        .iter()
+        .filter(|report| report.panic.is_some())
+        .count() as u64;
     Timed { reports, wall }
 }
 
@@ -104,8 +113,13 @@ pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
 
     // Simulated time over the wall time of the single-job sweep: with one job nothing else
     // competes for the core, and the thread start of each run is counted, as users see it.
-    let sim_time_ms: u64 = one_job.reports.iter().map(|report| report.sim_time_ms).sum();
-    let sim_to_wall = sim_time_ms as f64 / (one_job.wall.as_secs_f64() * 1000.0).max(f64::MIN_POSITIVE);
+    let sim_time_ms: u64 = one_job
+        .reports
+        .iter()
+        .map(|report| report.sim_time_ms)
+        .sum();
+    let sim_to_wall =
+        sim_time_ms as f64 / (one_job.wall.as_secs_f64() * 1000.0).max(f64::MIN_POSITIVE);
     let delivered: u64 = one_job
         .reports
         .iter()
@@ -120,7 +134,9 @@ pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
     let pump_outcome = if mean_delivered == 0 {
         Err("n/a: the scenario delivered no messages".to_string())
     } else {
-        eprintln!("bench: {run_count} bare pumps of {mean_delivered} messages between {nodes} nodes…");
+        eprintln!(
+            "bench: {run_count} bare pumps of {mean_delivered} messages between {nodes} nodes…"
+        );
         let mut pump_wall = Duration::ZERO;
         let mut outcome = Ok(());
         for seed in 0..run_count {

@@ -141,7 +141,9 @@ pub fn options_line(options: &DerivedOptions) -> String {
         options.unclean_leader_election_enable,
         options
             .flush_interval_messages
-            .map_or("never".to_string(), |every| format!("every {every} messages")),
+            .map_or("never".to_string(), |every| format!(
+                "every {every} messages"
+            )),
         if options.bugs.is_empty() {
             "none".to_string()
         } else {
@@ -370,7 +372,10 @@ pub fn observed_summary(reports: &[&RunReport]) -> String {
 
 /// A plain text table with a header row and left-aligned columns.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|header| header.chars().count()).collect();
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|header| header.chars().count())
+        .collect();
     for row in rows {
         for (column, cell) in row.iter().enumerate() {
             if let Some(width) = widths.get_mut(column) {

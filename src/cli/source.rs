@@ -95,7 +95,10 @@ mod tests {
         ];
         assert_eq!(
             parse_bugs(&names),
-            Ok(vec![BugSwitch::TruncateToHighWatermark, BugSwitch::AckBeforeIsr])
+            Ok(vec![
+                BugSwitch::TruncateToHighWatermark,
+                BugSwitch::AckBeforeIsr
+            ])
         );
     }
 

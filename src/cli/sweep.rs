@@ -196,7 +196,10 @@ pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
     summary.seeds = args.seeds.clone();
     summary.shard = format!("{}/{}", shard.index, shard.count);
     summary.jobs = jobs;
-    summary.bugs = bugs.iter().map(|switch| switch.name().to_string()).collect();
+    summary.bugs = bugs
+        .iter()
+        .map(|switch| switch.name().to_string())
+        .collect();
     summary.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);
     summary.seeds_per_s = if wall.as_secs_f64() > 0.0 {
         summary.runs as f64 / wall.as_secs_f64()
@@ -204,8 +207,9 @@ pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
         0.0
     };
     if args.json {
-        let line = serde_json::to_string(&summary)
-            .unwrap_or_else(|error| format!("{{\"kind\":\"sweep-summary\",\"error\":\"{error}\"}}"));
+        let line = serde_json::to_string(&summary).unwrap_or_else(|error| {
+            format!("{{\"kind\":\"sweep-summary\",\"error\":\"{error}\"}}")
+        });
         crate::cli::print(&format!("{line}\n"));
     } else {
         let mut out = String::new();
@@ -334,7 +338,11 @@ mod tests {
                 observed: Guarantee::ExactlyOnce,
                 expected: Guarantee::AtLeastOnce,
                 passed,
-                failures: if passed { vec![] } else { vec!["why".to_string()] },
+                failures: if passed {
+                    vec![]
+                } else {
+                    vec!["why".to_string()]
+                },
                 violations: checkers
                     .iter()
                     .map(|checker| Violation {
@@ -363,12 +371,20 @@ mod tests {
     fn checkers_count_seeds_not_violations_among_failing_and_all() {
         let runs = vec![
             report(0, true, &["lost-write"], false),
-            report(1, false, &["lost-write", "lost-write", "LogMatching"], false),
+            report(
+                1,
+                false,
+                &["lost-write", "lost-write", "LogMatching"],
+                false,
+            ),
             report(2, false, &[], true),
             report(3, false, &["LogMatching"], false),
         ];
         let summary = summarize(&runs);
-        assert_eq!((summary.passed, summary.failed, summary.panicked), (1, 2, 1));
+        assert_eq!(
+            (summary.passed, summary.failed, summary.panicked),
+            (1, 2, 1)
+        );
         assert_eq!(summary.failures_by_checker["lost-write"], 1);
         assert_eq!(summary.failures_by_checker["LogMatching"], 2);
         assert_eq!(summary.violations_by_checker["lost-write"], 2);

@@ -27,11 +27,17 @@ pub fn tour_command(args: &TourArgs) -> Result<Exit, BadInput> {
         if let Some(bar) = &bar {
             bar.set_message(target.scenario.name.clone());
         }
-        let reports = sweep(&target.scenario, &seeds, jobs, RunOptions::default(), |_| {
-            if let Some(bar) = &bar {
-                bar.inc(1);
-            }
-        });
+        let reports = sweep(
+            &target.scenario,
+            &seeds,
+            jobs,
+            RunOptions::default(),
+            |_| {
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+            },
+        );
         let refs: Vec<&RunReport> = reports.iter().collect();
         let failing: Vec<&RunReport> = reports.iter().filter(|report| !report.passed).collect();
         rows.push(vec![
