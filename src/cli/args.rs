@@ -1,0 +1,126 @@
+//! The command line, declared with clap's derive API. Values whose errors must come out as
+//! one `error:` line (seed ranges, shards, bug switches, scenario names) arrive as strings
+//! and are parsed by the commands themselves; clap only rejects what is a usage error
+//! (unknown flags and subcommands, a seed that is not a number), with its own exit code 2.
+
+use clap::{Args, Parser, Subcommand};
+
+/// Deterministic simulation testbed for Kafka-style message-delivery semantics.
+///
+/// Without a subcommand: the catalogue tour, every scenario over a few seeds and a table of
+/// verdicts. Exit codes: 0 expectation met, 1 not met, 2 bad input or usage, 3 a run panicked.
+#[derive(Debug, Parser)]
+#[command(name = "watermark", version, args_conflicts_with_subcommands = true)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub tour: TourArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One line per catalogue scenario: name, expected guarantee, summary.
+    List,
+    /// Run one scenario on one seed and print everything about the run.
+    Run(RunArgs),
+    /// Run many seeds of a scenario (or of the whole catalogue) in parallel.
+    Sweep(SweepArgs),
+    /// The standard performance figures (see BENCHMARKS.md).
+    Bench(BenchArgs),
+}
+
+/// Options of the tour (no subcommand).
+#[derive(Debug, Args)]
+pub struct TourArgs {
+    /// Seeds to run each scenario on, `A..B` (B excluded) or one seed.
+    #[arg(long, value_name = "A..B", default_value = "0..3")]
+    pub seeds: String,
+
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// A catalogue name, or a scenario file whose path ends in `.toml`.
+    #[arg(value_name = "SCENARIO|FILE.toml")]
+    pub scenario: String,
+
+    /// The seed; the same seed and code replay the same run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+
+    /// Print the trace, one line per event, before the report.
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Print the report as one JSON object (with --trace: the trace as JSON lines first).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// A catalogue name, or a scenario file whose path ends in `.toml`.
+    #[arg(
+        value_name = "SCENARIO|FILE.toml",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    pub scenario: Option<String>,
+
+    /// Sweep every catalogue scenario.
+    #[arg(long)]
+    pub all: bool,
+
+    /// Seeds, `A..B` (B excluded) or one seed.
+    #[arg(long, value_name = "A..B", default_value = "0..100")]
+    pub seeds: String,
+
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
+
+    /// Run only shard K of N (1-based): every N-th seed, so N machines can split a sweep.
+    #[arg(long, value_name = "K/N")]
+    pub shard: Option<String>,
+
+    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+
+    /// One JSON line per seed, then one summary line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Seeds per throughput measurement (default 200; 4 with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub seeds: Option<u64>,
+
+    /// Seeds of the larger memory sweep; the smaller one runs a tenth as many
+    /// (default 10000; 40 with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(10..))]
+    pub memory_seeds: Option<u64>,
+
+    /// Small counts, to check that the benchmark works end to end.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// The scenario to measure (catalogue name or `.toml` file).
+    #[arg(
+        long,
+        value_name = "SCENARIO|FILE.toml",
+        default_value = "safe-acks-all-swarm"
+    )]
+    pub scenario: String,
+}

@@ -1,0 +1,60 @@
+//! The `watermark` command line. Each command lives in its own file; this one parses the
+//! arguments, dispatches, and turns the outcome into an exit code. Nothing here panics on
+//! user input: every bad input is one `error:` line and exit code 2.
+
+pub mod args;
+pub mod bench;
+pub mod exit;
+pub mod list;
+pub mod output;
+pub mod progress;
+pub mod run;
+pub mod source;
+pub mod sweep;
+pub mod tour;
+
+use crate::cli::args::{Cli, Command};
+use crate::cli::exit::{BadInput, Exit};
+use clap::Parser;
+use std::io::Write as _;
+use std::process::ExitCode;
+
+/// Parses the process arguments and runs the command.
+pub fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help and --version, as documented.
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        None => tour::tour_command(&cli.tour),
+        Some(Command::List) => Ok(list::list_command()),
+        Some(Command::Run(args)) => run::run_command(&args),
+        Some(Command::Sweep(args)) => sweep::sweep_command(&args),
+        Some(Command::Bench(args)) => bench::bench_command(&args),
+    };
+    match outcome {
+        Ok(exit) => exit.into(),
+        Err(bad_input) => {
+            eprintln!("{}", bad_input.line());
+            Exit::BadInput.into()
+        }
+    }
+}
+
+/// Writes to stdout. A closed pipe (`watermark sweep … | head`) is not an error worth a
+/// panic, so write errors are ignored.
+pub fn print(text: &str) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+}
+
+/// Worker threads: the `--jobs` value, else every core.
+pub fn jobs(requested: Option<u64>) -> usize {
+    requested
+        .and_then(|jobs| usize::try_from(jobs).ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |cores| cores.get()))
+}
+
+/// Parses a seed range with the simulator's parser, as bad input.
+pub fn seed_range(text: &str) -> Result<std::ops::Range<u64>, BadInput> {
+    watermark_sim::sweep::parse_seed_range(text).map_err(BadInput)
+}

@@ -1,0 +1,451 @@
+//! How runs are shown: the replay command, the derived options of a scenario, a run report
+//! as text or as one JSON object, and plain text tables. TigerBeetle's rule applies: a run
+//! prints its seed and every derived option, and a failure prints the command that replays
+//! it.
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use watermark_broker_core::bugs::BugSwitch;
+use watermark_broker_core::protocol::Acks;
+use watermark_sim::runner::RunReport;
+use watermark_sim::scenario::Scenario;
+use watermark_sim::verdict::Guarantee;
+
+/// How many offsets or values of one violation the text report shows before summarising.
+const VALUES_SHOWN_MAX: usize = 12;
+
+/// The one command that replays `seed` of `target` with the extra bug switches. The release
+/// profile is named because a debug build of a simulated run is several times slower.
+pub fn replay_command(target: &str, seed: u64, extra_bugs: &[BugSwitch]) -> String {
+    let mut command = format!(
+        "cargo run --release -- run {} --seed {seed}",
+        shell_quote(target)
+    );
+    for switch in extra_bugs {
+        let _ = write!(command, " --bug {}", switch.name());
+    }
+    command
+}
+
+/// Quotes a word for a POSIX shell when it needs it, so a file path with spaces still
+/// replays when pasted.
+pub fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=+,@%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
+/// Kafka's spelling of an acks setting.
+pub fn acks_name(acks: Acks) -> &'static str {
+    match acks {
+        Acks::None => "0",
+        Acks::Leader => "1",
+        Acks::All => "all",
+    }
+}
+
+/// Every option a run derives from its scenario, in Kafka's words.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct DerivedOptions {
+    pub brokers: u32,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub min_insync_replicas: u32,
+    /// One entry per producer.
+    pub acks: Vec<String>,
+    pub enable_idempotence: Vec<bool>,
+    pub max_in_flight_requests_per_connection: Vec<u32>,
+    pub records: Vec<u64>,
+    pub consumers: usize,
+    pub unclean_leader_election_enable: bool,
+    /// `None`: never fsync (Kafka's default).
+    pub flush_interval_messages: Option<u64>,
+    pub bugs: Vec<String>,
+    pub scripted_faults: usize,
+    pub triggers: usize,
+    pub swarm: bool,
+    pub safety_ms: u64,
+    pub liveness_ms_max: u64,
+}
+
+pub fn derived_options(scenario: &Scenario) -> DerivedOptions {
+    let producers = &scenario.producers;
+    DerivedOptions {
+        brokers: scenario.brokers,
+        partitions: scenario.topic.partitions,
+        replication_factor: scenario.topic.replication_factor,
+        min_insync_replicas: scenario.topic.min_insync_replicas,
+        acks: producers
+            .iter()
+            .map(|producer| acks_name(producer.config.acks).to_string())
+            .collect(),
+        enable_idempotence: producers
+            .iter()
+            .map(|producer| producer.config.enable_idempotence)
+            .collect(),
+        max_in_flight_requests_per_connection: producers
+            .iter()
+            .map(|producer| producer.config.max_in_flight_requests_per_connection)
+            .collect(),
+        records: producers.iter().map(|producer| producer.records).collect(),
+        consumers: scenario.consumers.len(),
+        unclean_leader_election_enable: scenario.topic.unclean_leader_election_enable,
+        flush_interval_messages: scenario.topic.flush_interval_messages,
+        bugs: scenario
+            .bugs
+            .enabled()
+            .iter()
+            .map(|switch| switch.name().to_string())
+            .collect(),
+        scripted_faults: scenario.faults.scripted.len(),
+        triggers: scenario.faults.triggers.len(),
+        swarm: scenario.faults.swarm.is_some(),
+        safety_ms: scenario.phases.safety_ms,
+        liveness_ms_max: scenario.phases.liveness_ms_max,
+    }
+}
+
+/// A per-producer list, collapsed to one value when every producer agrees.
+fn per_producer<T: ToString + PartialEq>(values: &[T]) -> String {
+    match values.split_first() {
+        None => "-".to_string(),
+        Some((first, rest)) if rest.iter().all(|value| value == first) => first.to_string(),
+        Some(_) => values
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+/// One line of derived options, e.g.
+/// `brokers 3 rf 3 min.insync 2 acks all unclean false flush never bugs none`.
+pub fn options_line(options: &DerivedOptions) -> String {
+    format!(
+        "brokers {} partitions {} rf {} min.insync {} acks {} idempotence {} max.in.flight {} \
+         unclean {} flush {} bugs {}",
+        options.brokers,
+        options.partitions,
+        options.replication_factor,
+        options.min_insync_replicas,
+        per_producer(&options.acks),
+        per_producer(&options.enable_idempotence),
+        per_producer(&options.max_in_flight_requests_per_connection),
+        options.unclean_leader_election_enable,
+        options
+            .flush_interval_messages
+            .map_or("never".to_string(), |every| format!(
+                "every {every} messages"
+            )),
+        if options.bugs.is_empty() {
+            "none".to_string()
+        } else {
+            options.bugs.join(",")
+        },
+    )
+}
+
+/// A report as a JSON value, with `kind: "run"` and the `replay` command added.
+pub fn report_json(report: &RunReport, replay: &str) -> serde_json::Value {
+    let mut value = serde_json::to_value(report).unwrap_or_else(|error| {
+        // Serialising plain data cannot fail today; if a future field breaks it, say so in
+        // the output rather than losing the seed.
+        serde_json::json!({
+            "scenario": report.scenario,
+            "seed": report.seed,
+            "error": format!("could not serialise the report: {error}"),
+        })
+    });
+    if let Some(object) = value.as_object_mut() {
+        object.insert("kind".to_string(), "run".into());
+        object.insert("replay".to_string(), replay.into());
+    }
+    value
+}
+
+/// The JSON object `watermark run --json` prints: the report, the replay command and every
+/// derived option.
+pub fn run_json(report: &RunReport, scenario: &Scenario, replay: &str) -> serde_json::Value {
+    let mut value = report_json(report, replay);
+    if let (Some(object), Ok(options)) = (
+        value.as_object_mut(),
+        serde_json::to_value(derived_options(scenario)),
+    ) {
+        object.insert("options".to_string(), options);
+    }
+    value
+}
+
+/// Simulated milliseconds as seconds with three decimals.
+pub fn seconds(time_ms: u64) -> String {
+    format!("{}.{:03} s", time_ms / 1000, time_ms % 1000)
+}
+
+fn list<T: std::fmt::Display>(items: &[T]) -> String {
+    let mut text: Vec<String> = items
+        .iter()
+        .take(VALUES_SHOWN_MAX)
+        .map(ToString::to_string)
+        .collect();
+    if items.len() > VALUES_SHOWN_MAX {
+        text.push(format!("… +{} more", items.len() - VALUES_SHOWN_MAX));
+    }
+    format!("[{}]", text.join(", "))
+}
+
+/// The full text report of one run.
+pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, text: &str| {
+        let _ = writeln!(out, "{label:<12}{text}");
+    };
+    if scenario.summary.is_empty() {
+        line("scenario", &report.scenario);
+    } else {
+        line(
+            "scenario",
+            &format!("{} ({})", report.scenario, scenario.summary),
+        );
+    }
+    line("seed", &report.seed.to_string());
+    let options = derived_options(scenario);
+    line("options", &options_line(&options));
+    line(
+        "workload",
+        &format!(
+            "{} producer(s), records {}, {} consumer(s)",
+            scenario.producers.len(),
+            per_producer(&options.records),
+            options.consumers
+        ),
+    );
+    line(
+        "faults",
+        &format!(
+            "{} scripted, {} trigger(s), swarm {}; safety phase {} ms, liveness bound {} ms",
+            options.scripted_faults,
+            options.triggers,
+            if options.swarm { "on" } else { "off" },
+            options.safety_ms,
+            options.liveness_ms_max
+        ),
+    );
+    line("expected", &report.expected.to_string());
+    line("observed", &report.observed.to_string());
+    line(
+        "verdict",
+        if report.passed {
+            "PASS"
+        } else if report.panic.is_some() {
+            "FAIL (the run panicked)"
+        } else {
+            "FAIL"
+        },
+    );
+    for failure in &report.failures {
+        line("  failure", failure);
+    }
+    if report.violations.is_empty() {
+        line("violations", "none");
+    } else {
+        line("violations", &report.violations.len().to_string());
+    }
+    for violation in &report.violations {
+        let offsets: Vec<u64> = violation.offsets.iter().map(|offset| offset.0).collect();
+        let partition = violation
+            .partition
+            .map_or("-".to_string(), |partition| partition.to_string());
+        line(
+            &format!("  {}", violation.checker),
+            &format!(
+                "partition {partition} offsets {} values {} at t={}: {}",
+                list(&offsets),
+                list(&violation.values),
+                seconds(violation.time_ms),
+                violation.description
+            ),
+        );
+    }
+    let marks: Vec<String> = report
+        .marks
+        .iter()
+        .map(|(mark, count)| format!("{mark} ×{count}"))
+        .collect();
+    line(
+        "marks",
+        &if marks.is_empty() {
+            "none reached".to_string()
+        } else {
+            marks.join(", ")
+        },
+    );
+    let counters = &report.counters;
+    line(
+        "messages",
+        &format!(
+            "sent {}, delivered {}, dropped {}",
+            counters.messages_sent, counters.messages_delivered, counters.messages_dropped
+        ),
+    );
+    line(
+        "sends",
+        &format!(
+            "ok {}, failed {}, indefinite {} (of {} history operations)",
+            counters.sends_ok,
+            counters.sends_failed,
+            counters.sends_indefinite,
+            counters.history_operations
+        ),
+    );
+    line(
+        "disk",
+        &format!(
+            "fsyncs {}, bytes lost to power loss {}, torn writes {}",
+            counters.fsyncs, counters.bytes_lost_to_power_loss, counters.torn_writes
+        ),
+    );
+    line(
+        "events",
+        &format!(
+            "{} events, {} trace lines",
+            counters.events, counters.trace_lines
+        ),
+    );
+    if !counters.messages_per_link.is_empty() {
+        let links: Vec<String> = counters
+            .messages_per_link
+            .iter()
+            .map(|(link, sent)| format!("{link} {sent}"))
+            .collect();
+        line("links", &links.join(", "));
+    }
+    line(
+        "trace hash",
+        if report.trace_hash.is_empty() {
+            "- (no trace: the run panicked)"
+        } else {
+            &report.trace_hash
+        },
+    );
+    line("sim time", &seconds(report.sim_time_ms));
+    line("wall time", &format!("{} ms", report.wall_ms));
+    if let Some(panic) = &report.panic {
+        line("panic", panic);
+    }
+    line("replay", replay);
+    out
+}
+
+/// How often each guarantee was observed, strongest first, e.g. `at-most-once ×3` or
+/// `exactly-once ×2, at-most-once ×1`; panicked runs count apart because they observed
+/// nothing.
+pub fn observed_summary(reports: &[&RunReport]) -> String {
+    let mut counts: BTreeMap<Guarantee, usize> = BTreeMap::new();
+    let mut panicked = 0;
+    for report in reports {
+        if report.panic.is_some() {
+            panicked += 1;
+        } else {
+            *counts.entry(report.observed).or_default() += 1;
+        }
+    }
+    let mut parts: Vec<String> = counts
+        .iter()
+        .map(|(guarantee, count)| format!("{guarantee} ×{count}"))
+        .collect();
+    if panicked > 0 {
+        parts.push(format!("panicked ×{panicked}"));
+    }
+    if parts.is_empty() {
+        "-".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// A plain text table with a header row and left-aligned columns.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers
+        .iter()
+        .map(|header| header.chars().count())
+        .collect();
+    for row in rows {
+        for (column, cell) in row.iter().enumerate() {
+            if let Some(width) = widths.get_mut(column) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+    }
+    let mut out = String::new();
+    let mut write_row = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        let _ = writeln!(out, "{}", padded.join("  ").trim_end());
+    };
+    write_row(headers.to_vec());
+    write_row(
+        widths
+            .iter()
+            .map(|width| "-".repeat(*width))
+            .collect::<Vec<_>>()
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    );
+    for row in rows {
+        write_row(row.iter().map(String::as_str).collect());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_commands_name_the_seed_and_the_extra_bugs() {
+        assert_eq!(
+            replay_command(
+                "acks1-leader-crash-loses-acked-write",
+                7,
+                &[BugSwitch::AckBeforeIsr]
+            ),
+            "cargo run --release -- run acks1-leader-crash-loses-acked-write --seed 7 --bug ack-before-isr"
+        );
+    }
+
+    #[test]
+    fn paths_with_spaces_or_quotes_are_quoted_for_the_shell() {
+        assert_eq!(shell_quote("dir/a.toml"), "dir/a.toml");
+        assert_eq!(shell_quote("my dir/a.toml"), "'my dir/a.toml'");
+        assert_eq!(shell_quote("it's.toml"), r"'it'\''s.toml'");
+    }
+
+    #[test]
+    fn tables_pad_columns_to_the_widest_cell() {
+        let text = table(&["a", "bb"], &[vec!["xyz".to_string(), "1".to_string()]]);
+        assert_eq!(text, "a    bb\n---  --\nxyz  1\n");
+    }
+
+    #[test]
+    fn options_line_collapses_agreeing_producers() {
+        let scenario = Scenario {
+            name: "x".to_string(),
+            ..Scenario::default()
+        };
+        let line = options_line(&derived_options(&scenario));
+        assert!(line.contains("acks all"), "{line}");
+        assert!(line.contains("flush never"), "{line}");
+        assert!(line.contains("bugs none"), "{line}");
+    }
+}

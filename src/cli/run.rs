@@ -1,0 +1,38 @@
+//! `watermark run`: one scenario, one seed, everything about the run: the derived options,
+//! the verdict, the violations, marks, counters, trace hash and times, and the command that
+//! replays it.
+
+use crate::cli::args::RunArgs;
+use crate::cli::exit::{BadInput, Exit};
+use crate::cli::output::{replay_command, run_json, run_text};
+use crate::cli::source::{parse_bugs, resolve};
+use watermark_sim::runner::{run, RunOptions};
+use watermark_sim::trace::TraceMode;
+
+pub fn run_command(args: &RunArgs) -> Result<Exit, BadInput> {
+    let bugs = parse_bugs(&args.bugs)?;
+    let resolved = resolve(&args.scenario, &bugs)?;
+    let trace_mode = match (args.trace, args.json) {
+        (false, _) => TraceMode::HashOnly,
+        (true, false) => TraceMode::Text,
+        (true, true) => TraceMode::Json,
+    };
+    let report = run(&resolved.scenario, args.seed, RunOptions { trace_mode });
+    let replay = replay_command(&resolved.target, args.seed, &resolved.extra_bugs);
+    let mut out = String::new();
+    for line in &report.trace {
+        out.push_str(line);
+        out.push('\n');
+    }
+    if args.json {
+        out.push_str(&run_json(&report, &resolved.scenario, &replay).to_string());
+        out.push('\n');
+    } else {
+        if !report.trace.is_empty() {
+            out.push('\n');
+        }
+        out.push_str(&run_text(&report, &resolved.scenario, &replay));
+    }
+    crate::cli::print(&out);
+    Ok(Exit::for_report(&report))
+}

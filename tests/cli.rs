@@ -1,0 +1,386 @@
+//! The `watermark` binary from the outside: exit codes, `error:` lines and output formats.
+//! The actors are stubs on this branch, so runs use a tiny scenario file that fails to
+//! converge quickly; the tests assert formats and exit codes, never a verdict.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const WATERMARK: &str = env!("CARGO_BIN_EXE_watermark");
+
+/// One broker, replication factor 1, five records, short phases: a run takes milliseconds.
+const SMALL_SCENARIO: &str = r#"
+name = "small-one-broker"
+summary = "one broker, five records"
+brokers = 1
+
+[topic]
+replication_factor = 1
+min_insync_replicas = 1
+
+[[producers]]
+records = 5
+interval_ms = 10
+
+[phases]
+safety_ms = 3000
+liveness_ms_max = 5000
+"#;
+
+/// A directory of this test's own, emptied first.
+fn temp_dir(test: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("watermark-cli-{}-{test}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    dir
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write a scenario file");
+    path.to_str().expect("a UTF-8 temp path").to_string()
+}
+
+fn watermark(args: &[&str]) -> Output {
+    Command::new(WATERMARK)
+        .args(args)
+        .output()
+        .expect("the watermark binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts exit code 2 and a single `error:` line on stderr containing `needle`.
+fn assert_bad_input(output: &Output, needle: &str) {
+    let stderr = stderr(output);
+    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+    assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
+}
+
+#[test]
+fn list_prints_every_scenario() {
+    let output = watermark(&["list"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    let names = watermark::scenarios::names();
+    assert_eq!(text.lines().count(), names.len(), "{text}");
+    for name in names {
+        assert!(
+            text.lines()
+                .any(|line| line.starts_with(&format!("{name} "))),
+            "{name} missing from: {text}"
+        );
+    }
+}
+
+#[test]
+fn run_unknown_scenario_exits_2_and_lists_known_ones() {
+    let output = watermark(&["run", "no-such-scenario"]);
+    assert_bad_input(&output, "unknown scenario `no-such-scenario`");
+    assert!(stderr(&output).contains("known:"));
+    for name in watermark::scenarios::names() {
+        assert!(stderr(&output).contains(&name), "{name} not listed");
+    }
+}
+
+#[test]
+fn run_malformed_toml_exits_2_with_line() {
+    let dir = temp_dir("malformed");
+    let path = write(
+        &dir,
+        "malformed.toml",
+        "name = \"x\"\nbrokers = 3\n[topic]\nreplication_factor = \"three\"\n",
+    );
+    assert_bad_input(&watermark(&["run", &path]), &format!("{path}:4:"));
+    let unreadable = dir.join("absent.toml");
+    let unreadable = unreadable.to_str().expect("a UTF-8 temp path");
+    assert_bad_input(&watermark(&["run", unreadable]), "cannot read");
+}
+
+#[test]
+fn run_impossible_config_exits_2() {
+    let dir = temp_dir("impossible");
+    let cases = [
+        (
+            "insync.toml",
+            "name = \"x\"\n[topic]\nreplication_factor = 3\nmin_insync_replicas = 4\n",
+            "min_insync_replicas = 4 is more than topic.replication_factor = 3",
+        ),
+        (
+            "rf.toml",
+            "name = \"x\"\nbrokers = 2\n[topic]\nreplication_factor = 3\n",
+            "replication_factor = 3 is more than brokers = 2",
+        ),
+        (
+            "zero.toml",
+            "name = \"x\"\nbrokers = 0\n",
+            "brokers must be at least 1",
+        ),
+    ];
+    for (file, text, needle) in cases {
+        let path = write(&dir, file, text);
+        assert_bad_input(&watermark(&["run", &path]), needle);
+        assert_bad_input(&watermark(&["sweep", &path, "--seeds", "0..2"]), needle);
+    }
+}
+
+#[test]
+fn sweep_bad_seed_range_exits_2() {
+    let dir = temp_dir("seed-range");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    for range in ["5..5", "9..2", "a..3", "1..b", ""] {
+        assert_bad_input(
+            &watermark(&["sweep", &path, "--seeds", range]),
+            "seed range",
+        );
+    }
+}
+
+#[test]
+fn sweep_bad_shard_exits_2() {
+    let dir = temp_dir("shard");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    for shard in ["0/3", "4/3", "1/0", "x", "1/y"] {
+        assert_bad_input(&watermark(&["sweep", &path, "--shard", shard]), "shard");
+    }
+}
+
+#[test]
+fn unknown_bug_switch_exits_2() {
+    let dir = temp_dir("bug");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    assert_bad_input(
+        &watermark(&["run", &path, "--bug", "no-such-bug"]),
+        "unknown bug switch `no-such-bug`",
+    );
+    assert_bad_input(
+        &watermark(&["sweep", &path, "--bug", "no-such-bug"]),
+        "unknown bug switch `no-such-bug`",
+    );
+}
+
+#[test]
+fn unknown_flag_exits_2() {
+    for args in [
+        vec!["run", "x", "--no-such-flag"],
+        vec!["no-such-command"],
+        vec!["sweep"],
+        vec!["run", "x", "--seed", "seven"],
+        vec!["sweep", "x", "--jobs", "0"],
+    ] {
+        let output = watermark(&args);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(stderr(&output).starts_with("error: "), "{args:?}");
+    }
+    for args in [["--help"], ["--version"]] {
+        assert_eq!(watermark(&args).status.code(), Some(0), "{args:?}");
+    }
+}
+
+#[test]
+fn run_json_has_the_documented_fields() {
+    let dir = temp_dir("run-json");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    let output = watermark(&[
+        "run",
+        &path,
+        "--seed",
+        "7",
+        "--bug",
+        "ack-before-isr",
+        "--json",
+    ]);
+    let code = output.status.code();
+    assert!(matches!(code, Some(0 | 1)), "{code:?}: {}", stderr(&output));
+    let text = stdout(&output);
+    assert_eq!(text.lines().count(), 1, "one object: {text}");
+    let report: Value = serde_json::from_str(&text).expect("valid JSON");
+    for field in [
+        "scenario",
+        "seed",
+        "trace_hash",
+        "observed",
+        "expected",
+        "passed",
+        "violations",
+        "sim_time_ms",
+        "wall_ms",
+        "replay",
+        "options",
+        "counters",
+    ] {
+        assert!(report.get(field).is_some(), "no `{field}` in {report}");
+    }
+    assert_eq!(report["scenario"], "small-one-broker");
+    assert_eq!(report["seed"], 7);
+    assert_eq!(report["passed"].as_bool(), Some(code == Some(0)));
+    for violation in report["violations"].as_array().expect("a list") {
+        assert!(violation["checker"].is_string(), "{violation}");
+    }
+    assert_eq!(
+        report["replay"],
+        format!("cargo run --release -- run {path} --seed 7 --bug ack-before-isr")
+    );
+    assert_eq!(report["options"]["bugs"][0], "ack-before-isr");
+
+    // The same seed gives the same trace hash, and --trace --json puts the trace first.
+    let traced = watermark(&[
+        "run",
+        &path,
+        "--seed",
+        "7",
+        "--bug",
+        "ack-before-isr",
+        "--json",
+        "--trace",
+    ]);
+    let lines: Vec<Value> = stdout(&traced)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .collect();
+    let (last, trace) = lines.split_last().expect("a report line");
+    assert!(!trace.is_empty(), "trace lines first");
+    assert!(trace.iter().all(|line| line.get("t_ms").is_some()));
+    assert_eq!(last["trace_hash"], report["trace_hash"]);
+}
+
+#[test]
+fn run_text_prints_the_seed_options_and_replay_command() {
+    let dir = temp_dir("run-text");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    let output = watermark(&["run", &path, "--seed", "3"]);
+    let text = stdout(&output);
+    for needle in [
+        "scenario    small-one-broker",
+        "seed        3",
+        "brokers 1",
+        "rf 1",
+        "min.insync 1",
+        "acks all",
+        "unclean false",
+        "flush never",
+        "bugs none",
+        "expected",
+        "observed",
+        "trace hash",
+        "sim time",
+        "wall time",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+    if output.status.code() == Some(1) {
+        assert!(text.contains(&format!("cargo run --release -- run {path} --seed 3")));
+    }
+}
+
+#[test]
+fn sweep_json_prints_one_line_per_seed_then_a_summary() {
+    let dir = temp_dir("sweep-json");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    let output = watermark(&["sweep", &path, "--seeds", "10..16", "--jobs", "2", "--json"]);
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)),
+        "{}",
+        stderr(&output)
+    );
+    assert!(stderr(&output).is_empty(), "no progress bar with --json");
+    let lines: Vec<Value> = stdout(&output)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
+        .collect();
+    assert_eq!(lines.len(), 7);
+    let (summary, runs) = lines.split_last().expect("lines");
+    let seeds: Vec<u64> = runs.iter().filter_map(|run| run["seed"].as_u64()).collect();
+    assert_eq!(seeds, (10..16).collect::<Vec<_>>(), "seed order");
+    for run in runs {
+        assert_eq!(run["kind"], "run");
+        assert!(run["trace_hash"].is_string());
+        assert!(run["replay"].is_string());
+    }
+    assert_eq!(summary["kind"], "sweep-summary");
+    assert_eq!(summary["runs"], 6);
+    let counted = ["passed", "failed", "panicked"]
+        .iter()
+        .map(|field| summary[field].as_u64().expect("a count"))
+        .sum::<u64>();
+    assert_eq!(counted, 6);
+    assert!(summary["failures_by_checker"].is_object());
+    assert!(summary["seeds_per_s"].is_number());
+    let expected_code = if summary["panicked"] != 0 {
+        3
+    } else if summary["failed"] != 0 {
+        1
+    } else {
+        0
+    };
+    assert_eq!(output.status.code(), Some(expected_code));
+}
+
+#[test]
+fn sweep_shards_split_the_seeds_and_give_the_same_hashes() {
+    let dir = temp_dir("sweep-shard");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    let hashes = |args: &[&str]| -> Vec<(u64, String)> {
+        let mut all = vec!["sweep", path.as_str(), "--seeds", "0..6", "--json"];
+        all.extend_from_slice(args);
+        let output = watermark(&all);
+        let text = stdout(&output);
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("JSON"))
+            .collect();
+        lines
+            .iter()
+            .filter(|line| line["kind"] == "run")
+            .map(|line| {
+                let seed = line["seed"].as_u64().expect("seed");
+                (seed, line["trace_hash"].as_str().expect("hash").to_string())
+            })
+            .collect()
+    };
+    let whole = hashes(&["--jobs", "1"]);
+    let mut sharded = hashes(&["--shard", "1/2", "--jobs", "2"]);
+    sharded.extend(hashes(&["--shard", "2/2"]));
+    sharded.sort();
+    assert_eq!(whole, sharded);
+}
+
+#[test]
+fn bench_quick_prints_every_figure_with_its_target() {
+    let dir = temp_dir("bench");
+    let path = write(&dir, "small.toml", SMALL_SCENARIO);
+    let output = watermark(&["bench", "--quick", "--scenario", &path]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    for needle in [
+        "seeds/s, 1 job",
+        "seeds/s, 2 jobs",
+        "≥ 1.8x one job",
+        "simulated:wall time",
+        "≥ 500x",
+        "messages delivered/s",
+        "bare pump",
+        "≤ 2x",
+        "peak memory",
+        "flat",
+    ] {
+        assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
+    }
+    assert_bad_input(
+        &watermark(&["bench", "--quick", "--scenario", "no-such-scenario"]),
+        "unknown scenario",
+    );
+}
