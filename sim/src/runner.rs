@@ -188,6 +188,7 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
             .build();
         madsim_nodes.insert(node, built.id());
     }
+    let node_handles: Vec<madsim::task::NodeId> = madsim_nodes.values().copied().collect();
     let mut nemesis = Nemesis::new(world.clone(), start, madsim_nodes);
     let safety_ms = scenario.phases.safety_ms;
     nemesis.run_safety_phase(safety_ms).await;
@@ -210,8 +211,16 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
         sleep_until_ms(start, now + CONVERGENCE_POLL_MS).await;
     }
     let end_ms = now_ms(start);
-    let mut locked = world.lock();
-    finish(&mut locked, converged, &last_gap, end_ms)
+    let report = {
+        let mut locked = world.lock();
+        finish(&mut locked, converged, &last_gap, end_ms)
+    };
+    // madsim 0.2.34 never frees tasks still waiting when its runtime is dropped, and every
+    // node shell is waiting now: kill them so a 10,000-seed sweep keeps flat memory.
+    for node in node_handles {
+        handle.kill(node);
+    }
+    report
 }
 
 fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> RunReport {

@@ -262,13 +262,15 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
         let partition = violation
             .partition
             .map_or("-".to_string(), |partition| partition.to_string());
+        // Checker names can be longer than the label column; a space keeps them apart.
         line(
-            &format!("  {}", violation.checker),
+            &format!("  {} ", violation.checker),
             &format!(
-                "partition {partition} offsets {} values {} at t={}: {}",
+                "partition {partition} offsets {} values {} at t={} seed {}: {}",
                 list(&offsets),
                 list(&violation.values),
                 seconds(violation.time_ms),
+                report.seed,
                 violation.description
             ),
         );
