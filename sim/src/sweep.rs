@@ -5,6 +5,7 @@
 
 use crate::runner::{run, RunOptions, RunReport};
 use crate::scenario::Scenario;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
@@ -68,15 +69,17 @@ pub fn parse_seed_range(text: &str) -> Result<std::ops::Range<u64>, String> {
     }
 }
 
-/// Runs every seed on `jobs` workers. `on_report` sees each report as it finishes (in
-/// completion order, for progress); the returned reports are in seed order.
-pub fn sweep(
+/// Runs every seed on `jobs` workers and hands each report to `on_report` in seed order,
+/// keeping none: a report that finishes early waits in a reorder buffer no larger than the
+/// number of workers (seeds are handed out in order), so memory stays flat however many
+/// seeds a sweep has.
+pub fn sweep_each(
     scenario: &Scenario,
     seeds: &[u64],
     jobs: usize,
     options: RunOptions,
-    mut on_report: impl FnMut(&RunReport),
-) -> Vec<RunReport> {
+    mut on_report: impl FnMut(RunReport),
+) {
     let jobs = jobs.clamp(1, seeds.len().max(1));
     let scenario = Arc::new(scenario.clone());
     let seeds: Arc<Vec<u64>> = Arc::new(seeds.to_vec());
@@ -101,20 +104,66 @@ pub fn sweep(
         })
         .collect();
     drop(sender);
-    let mut reports: Vec<Option<RunReport>> = vec![None; seeds.len()];
+    let mut waiting: BTreeMap<usize, RunReport> = BTreeMap::new();
+    let mut next_to_deliver = 0;
     for (index, report) in receiver {
-        on_report(&report);
-        reports[index] = Some(report);
+        waiting.insert(index, report);
+        while let Some(report) = waiting.remove(&next_to_deliver) {
+            on_report(report);
+            next_to_deliver += 1;
+        }
     }
     for worker in workers {
         let _ = worker.join();
     }
-    reports.into_iter().flatten().collect()
+}
+
+/// Runs every seed on `jobs` workers and returns the reports in seed order. `on_report`
+/// sees each one as it is delivered (for progress). Keeps every report: for very large
+/// sweeps prefer [`sweep_each`].
+pub fn sweep(
+    scenario: &Scenario,
+    seeds: &[u64],
+    jobs: usize,
+    options: RunOptions,
+    mut on_report: impl FnMut(&RunReport),
+) -> Vec<RunReport> {
+    let mut reports = Vec::with_capacity(seeds.len());
+    sweep_each(scenario, seeds, jobs, options, |report| {
+        on_report(&report);
+        reports.push(report);
+    });
+    reports
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sweep_each_delivers_in_seed_order_whatever_the_jobs() {
+        let scenario = Scenario {
+            name: "order".to_string(),
+            producers: Vec::new(),
+            consumers: Vec::new(),
+            brokers: 1,
+            topic: watermark_broker_core::config::TopicConfig {
+                replication_factor: 1,
+                ..Default::default()
+            },
+            phases: crate::scenario::Phases {
+                safety_ms: 100,
+                liveness_ms_max: 100,
+            },
+            ..Scenario::default()
+        };
+        let seeds: Vec<u64> = (0..12).rev().collect();
+        let mut delivered = Vec::new();
+        sweep_each(&scenario, &seeds, 3, RunOptions::default(), |report| {
+            delivered.push(report.seed)
+        });
+        assert_eq!(delivered, seeds);
+    }
 
     #[test]
     fn shards_split_a_range_without_overlap_or_gap() {

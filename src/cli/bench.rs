@@ -17,7 +17,7 @@ use crate::cli::output::table;
 use crate::cli::source::{known_names, resolve, Resolved};
 use std::time::{Duration, Instant};
 use watermark_sim::runner::{RunOptions, RunReport};
-use watermark_sim::sweep::sweep;
+use watermark_sim::sweep::{sweep, sweep_each};
 use watermark_sim::world::node_ids;
 
 /// The scenario the standard figures are measured on.
@@ -67,6 +67,18 @@ fn timed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64)
         .filter(|report| report.panic.is_some())
         .count() as u64;
     Timed { reports, wall }
+}
+
+/// A sweep as `watermark sweep` runs it: each report is looked at and dropped, so what the
+/// peak memory measures is the simulator, not a growing list of reports.
+fn streamed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64) {
+    eprintln!("bench: {seeds} seeds on {jobs} job(s), reports dropped as they come…");
+    let seeds: Vec<u64> = (0..seeds).collect();
+    sweep_each(&resolved.scenario, &seeds, jobs, RunOptions::default(), |report| {
+        if report.panic.is_some() {
+            *panicked += 1;
+        }
+    });
 }
 
 /// Peak resident memory of this process so far, in KiB (`VmHWM` in /proc/self/status).
@@ -158,11 +170,11 @@ pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
     let all_cores_rate = all_cores.as_ref().map(Timed::seeds_per_s);
     drop((one_job, two_jobs, all_cores));
     let memory_small_kib = {
-        let _kept = timed_sweep(&resolved, memory_seeds_small, cores, &mut panicked);
+        streamed_sweep(&resolved, memory_seeds_small, cores, &mut panicked);
         peak_memory_kib()
     };
     let memory_large_kib = {
-        let _kept = timed_sweep(&resolved, memory_seeds_large, cores, &mut panicked);
+        streamed_sweep(&resolved, memory_seeds_large, cores, &mut panicked);
         peak_memory_kib()
     };
 

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::time::Instant;
 use watermark_sim::runner::{RunOptions, RunReport};
-use watermark_sim::sweep::{sweep, Shard};
+use watermark_sim::sweep::{sweep_each, Shard};
 
 /// One finished run and the command that replays it.
 #[derive(Clone, Debug)]
@@ -57,65 +57,84 @@ pub struct Summary {
     pub wall_ms: u64,
 }
 
-/// Counts what a sweep found. `runs` are in scenario order, then seed order, so the first
-/// failure is the same whatever the number of jobs.
-pub fn summarize(runs: &[SweptRun]) -> Summary {
-    let mut summary = Summary {
-        kind: "sweep-summary",
-        scenarios: Vec::new(),
-        seeds: String::new(),
-        shard: String::new(),
-        jobs: 0,
-        bugs: Vec::new(),
-        runs: runs.len() as u64,
-        passed: 0,
-        failed: 0,
-        panicked: 0,
-        failures_by_checker: BTreeMap::new(),
-        violations_by_checker: BTreeMap::new(),
-        failing_without_violations: 0,
-        first_failure: None,
-        seeds_per_s: 0.0,
-        wall_ms: 0,
-    };
-    for SweptRun { report, replay } in runs {
+impl Summary {
+    /// An empty summary.
+    pub fn new() -> Summary {
+        Summary {
+            kind: "sweep-summary",
+            scenarios: Vec::new(),
+            seeds: String::new(),
+            shard: String::new(),
+            jobs: 0,
+            bugs: Vec::new(),
+            runs: 0,
+            passed: 0,
+            failed: 0,
+            panicked: 0,
+            failures_by_checker: BTreeMap::new(),
+            violations_by_checker: BTreeMap::new(),
+            failing_without_violations: 0,
+            first_failure: None,
+            seeds_per_s: 0.0,
+            wall_ms: 0,
+        }
+    }
+
+    /// Counts one run. Runs arrive in scenario order, then seed order, so the first failure
+    /// is the same whatever the number of jobs.
+    pub fn add(&mut self, report: &RunReport, replay: &str) {
+        self.runs += 1;
         let checkers: BTreeSet<&str> = report
             .violations
             .iter()
             .map(|violation| violation.checker)
             .collect();
         for checker in &checkers {
-            *summary
+            *self
                 .violations_by_checker
                 .entry((*checker).to_string())
                 .or_default() += 1;
         }
         if report.passed {
-            summary.passed += 1;
-            continue;
+            self.passed += 1;
+            return;
         }
         if report.panic.is_some() {
-            summary.panicked += 1;
+            self.panicked += 1;
         } else {
-            summary.failed += 1;
+            self.failed += 1;
         }
         if checkers.is_empty() {
-            summary.failing_without_violations += 1;
+            self.failing_without_violations += 1;
         }
         for checker in &checkers {
-            *summary
+            *self
                 .failures_by_checker
                 .entry((*checker).to_string())
                 .or_default() += 1;
         }
-        if summary.first_failure.is_none() {
-            summary.first_failure = Some(FirstFailure {
+        if self.first_failure.is_none() {
+            self.first_failure = Some(FirstFailure {
                 scenario: report.scenario.clone(),
                 seed: report.seed,
                 failures: report.failures.clone(),
-                replay: replay.clone(),
+                replay: replay.to_string(),
             });
         }
+    }
+}
+
+impl Default for Summary {
+    fn default() -> Self {
+        Summary::new()
+    }
+}
+
+/// Counts what a sweep found.
+pub fn summarize(runs: &[SweptRun]) -> Summary {
+    let mut summary = Summary::new();
+    for run in runs {
+        summary.add(&run.report, &run.replay);
     }
     summary
 }
@@ -146,36 +165,28 @@ pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
     let total_runs = (targets.len() * seeds.len()) as u64;
     let bar = crate::cli::progress::bar(total_runs, !args.json);
     let started = Instant::now();
-    let mut runs: Vec<SweptRun> = Vec::with_capacity(targets.len() * seeds.len());
+    // Nothing per seed is kept: each report is printed (with --json), counted and dropped,
+    // so a sweep of millions of seeds runs in flat memory.
+    let mut summary = Summary::new();
+    let mut exit = Exit::Met;
     let mut per_scenario_rows = Vec::new();
     for target in &targets {
         if let Some(bar) = &bar {
             bar.set_message(target.scenario.name.clone());
         }
-        let reports = sweep(
-            &target.scenario,
-            &seeds,
-            jobs,
-            RunOptions::default(),
-            |_report| {
-                if let Some(bar) = &bar {
-                    bar.inc(1);
-                }
-            },
-        );
-        let first_of_target = runs.len();
-        for report in reports {
-            let replay = replay_command(&target.target, report.seed, &target.extra_bugs);
-            runs.push(SweptRun { report, replay });
-        }
-        let own = summarize(&runs[first_of_target..]);
-        if args.json {
-            let mut lines = String::new();
-            for run in &runs[first_of_target..] {
-                let _ = writeln!(lines, "{}", report_json(&run.report, &run.replay));
+        let mut own = Summary::new();
+        sweep_each(&target.scenario, &seeds, jobs, RunOptions::default(), |report| {
+            if let Some(bar) = &bar {
+                bar.inc(1);
             }
-            crate::cli::print(&lines);
-        }
+            let replay = replay_command(&target.target, report.seed, &target.extra_bugs);
+            if args.json {
+                crate::cli::print(&format!("{}\n", report_json(&report, &replay)));
+            }
+            own.add(&report, &replay);
+            summary.add(&report, &replay);
+            exit = exit.max(Exit::for_report(&report));
+        });
         per_scenario_rows.push(vec![
             target.scenario.name.clone(),
             own.runs.to_string(),
@@ -188,7 +199,6 @@ pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
         bar.finish_and_clear();
     }
     let wall = started.elapsed();
-    let mut summary = summarize(&runs);
     summary.scenarios = targets
         .iter()
         .map(|target| target.scenario.name.clone())
@@ -223,7 +233,7 @@ pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
         out.push_str(&summary_text(&summary));
         crate::cli::print(&out);
     }
-    Ok(Exit::for_reports(runs.iter().map(|run| &run.report)))
+    Ok(exit)
 }
 
 /// The text form of a summary.
