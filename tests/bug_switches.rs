@@ -62,7 +62,7 @@ fn explore() {
 /// the power loss, are gone.
 #[test]
 fn truncate_to_high_watermark_loses_committed_records_on_pinned_seeds() {
-    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[1, 69, 90]) {
+    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[1, 69, 159]) {
         assert!(!report.passed, "{}", common::explain(&report));
         assert!(
             report
@@ -97,7 +97,7 @@ fn the_pinned_seeds_pass_without_the_bugs() {
     let scenario = find("safe-acks-all-swarm").unwrap();
     for report in sweep(
         &scenario,
-        &[0, 1, 11, 17, 69, 90],
+        &[0, 1, 11, 17, 69, 159],
         common::jobs(),
         RunOptions::default(),
         |_| {},

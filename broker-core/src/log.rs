@@ -131,7 +131,7 @@ impl Log {
             flush_interval_messages,
             unflushed_messages: 0,
         };
-        log.check_invariants();
+        log.check_invariants_full();
         (log, truncation)
     }
 
@@ -322,7 +322,34 @@ impl Log {
     }
 
     /// Asserts the log's invariants, printing the values that broke them.
+    /// The invariants that hold after every step, in constant time (the broker checks them
+    /// after every input): the position order, the parallel frame index, the last record's
+    /// offset, and the epoch cache. [`Log::check_invariants_full`] also walks every record.
     pub fn check_invariants(&self) {
+        let log_end_offset = self.log_end_offset();
+        assert!(
+            self.log_start_offset <= self.high_watermark && self.high_watermark <= log_end_offset,
+            "{}: log_start_offset {} ≤ high_watermark {} ≤ log_end_offset {} broken",
+            self.file_name,
+            self.log_start_offset,
+            self.high_watermark,
+            log_end_offset
+        );
+        assert_eq!(self.records.len(), self.frame_starts_bytes.len());
+        if let Some(last) = self.records.last() {
+            assert_eq!(
+                last.offset.next(),
+                log_end_offset,
+                "{}: the last record's offset does not end the log",
+                self.file_name
+            );
+        }
+        self.epoch_cache.check_invariants(log_end_offset);
+    }
+
+    /// Every invariant, walking every record: contiguous offsets and non-decreasing epochs.
+    /// Run at recovery and in tests; linear in the log.
+    pub fn check_invariants_full(&self) {
         let log_end_offset = self.log_end_offset();
         assert!(
             self.log_start_offset <= self.high_watermark && self.high_watermark <= log_end_offset,
@@ -469,7 +496,7 @@ mod tests {
                         log.maybe_increment_high_watermark(Offset(to));
                     }
                 }
-                log.check_invariants();
+                log.check_invariants_full();
             }
 
             let (recovered, truncation) =
@@ -493,7 +520,7 @@ mod tests {
             torn.truncate(&file, cut);
             let (recovered, truncation) =
                 Log::recover(P0, &mut torn, Some(log.high_watermark()), None);
-            recovered.check_invariants();
+            recovered.check_invariants_full();
             let kept = recovered.records().len();
             prop_assert_eq!(recovered.records(), &log.records()[..kept]);
             if let Some(truncation) = truncation {

@@ -7,6 +7,7 @@ use crate::world::SharedWorld;
 use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
+use std::pin::Pin;
 use std::time::Duration;
 use watermark_broker_core::ids::NodeId;
 
@@ -37,24 +38,37 @@ pub async fn run_node(
     }
     let (waker, mut wakeups) = mpsc::unbounded::<()>();
     world.lock().start_node(node, now_ms(start), waker);
+    // The pending sleep and the time it ends. Most steps (a message handled) leave the next
+    // wake-up where it was; reusing the sleep then spares madsim's timer heap a new entry.
+    let mut sleep: Option<(u64, Pin<Box<madsim::time::Sleep>>)> = None;
     loop {
         let now = now_ms(start);
         let wake_ms = world.lock().step(node, now);
         // Always let at least a millisecond pass between steps of the same node: everything
         // due now has run, so anything still "due" would only spin.
-        let sleep = match wake_ms {
-            Some(wake_ms) => Either::Left(sleep_until_ms(start, wake_ms.max(now + 1))),
-            None => Either::Right(futures::future::pending::<()>()),
-        };
-        let woken = select(Box::pin(sleep), wakeups.next());
-        match woken.await {
-            Either::Left(_) => {}
-            Either::Right((Some(()), _)) => {
-                // Drain the other wake-ups queued meanwhile; one step handles them all.
-                while wakeups.try_recv().is_ok() {}
+        match wake_ms.map(|wake_ms| wake_ms.max(now + 1)) {
+            Some(wake_ms) if sleep.as_ref().is_some_and(|(at_ms, _)| *at_ms == wake_ms) => {}
+            Some(wake_ms) => {
+                let deadline = start + Duration::from_millis(wake_ms);
+                sleep = Some((wake_ms, Box::pin(madsim::time::sleep_until(deadline))));
             }
+            None => sleep = None,
+        }
+        let woken = match sleep.as_mut() {
+            Some((_, pending)) => match select(pending.as_mut(), wakeups.next()).await {
+                Either::Left(((), _)) => {
+                    sleep = None;
+                    continue;
+                }
+                Either::Right((woken, _)) => woken,
+            },
+            None => wakeups.next().await,
+        };
+        match woken {
+            // Drain the other wake-ups queued meanwhile; one step handles them all.
+            Some(()) => while wakeups.try_recv().is_ok() {},
             // The world dropped our waker: this process was stopped.
-            Either::Right((None, _)) => futures::future::pending::<()>().await,
+            None => futures::future::pending::<()>().await,
         }
     }
 }

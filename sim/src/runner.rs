@@ -161,13 +161,16 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
             0,
             "sim",
             &format!(
-                "scenario {} seed {seed} brokers {} rf {} min.insync {} unclean {} flush {:?} bugs [{}]",
+                "scenario {} seed {seed} brokers {} rf {} min.insync {} unclean {} flush {} bugs [{}]",
                 scenario.name,
                 scenario.brokers,
                 scenario.topic.replication_factor,
                 scenario.topic.min_insync_replicas,
                 scenario.topic.unclean_leader_election_enable,
-                scenario.topic.flush_interval_messages,
+                scenario
+                    .topic
+                    .flush_interval_messages
+                    .map_or("never".to_string(), |messages| messages.to_string()),
                 bugs.join(",")
             ),
         );

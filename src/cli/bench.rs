@@ -74,11 +74,17 @@ fn timed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64)
 fn streamed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64) {
     eprintln!("bench: {seeds} seeds on {jobs} job(s), reports dropped as they come…");
     let seeds: Vec<u64> = (0..seeds).collect();
-    sweep_each(&resolved.scenario, &seeds, jobs, RunOptions::default(), |report| {
-        if report.panic.is_some() {
-            *panicked += 1;
-        }
-    });
+    sweep_each(
+        &resolved.scenario,
+        &seeds,
+        jobs,
+        RunOptions::default(),
+        |report| {
+            if report.panic.is_some() {
+                *panicked += 1;
+            }
+        },
+    );
 }
 
 /// Peak resident memory of this process so far, in KiB (`VmHWM` in /proc/self/status).

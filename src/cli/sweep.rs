@@ -175,18 +175,24 @@ pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
             bar.set_message(target.scenario.name.clone());
         }
         let mut own = Summary::new();
-        sweep_each(&target.scenario, &seeds, jobs, RunOptions::default(), |report| {
-            if let Some(bar) = &bar {
-                bar.inc(1);
-            }
-            let replay = replay_command(&target.target, report.seed, &target.extra_bugs);
-            if args.json {
-                crate::cli::print(&format!("{}\n", report_json(&report, &replay)));
-            }
-            own.add(&report, &replay);
-            summary.add(&report, &replay);
-            exit = exit.max(Exit::for_report(&report));
-        });
+        sweep_each(
+            &target.scenario,
+            &seeds,
+            jobs,
+            RunOptions::default(),
+            |report| {
+                if let Some(bar) = &bar {
+                    bar.inc(1);
+                }
+                let replay = replay_command(&target.target, report.seed, &target.extra_bugs);
+                if args.json {
+                    crate::cli::print(&format!("{}\n", report_json(&report, &replay)));
+                }
+                own.add(&report, &replay);
+                summary.add(&report, &replay);
+                exit = exit.max(Exit::for_report(&report));
+            },
+        );
         per_scenario_rows.push(vec![
             target.scenario.name.clone(),
             own.runs.to_string(),
