@@ -79,10 +79,10 @@ impl Trace {
     }
 
     fn finish_line(&mut self, time_ms: u64, node: String, what: JsonWhat<'_>) {
-        for byte in self.scratch.bytes().chain(std::iter::once(b'\n')) {
-            self.hash ^= u64::from(byte);
-            self.hash = self.hash.wrapping_mul(FNV_PRIME);
+        for &byte in self.scratch.as_bytes() {
+            self.hash = (self.hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
         }
+        self.hash = (self.hash ^ u64::from(b'\n')).wrapping_mul(FNV_PRIME);
         self.line_count += 1;
         match self.mode {
             TraceMode::HashOnly => {}
@@ -120,9 +120,24 @@ fn write_time_and_node(out: &mut String, time_ms: u64, who: &str) {
     let _ = write!(out, "t={}.{:03}s {} ", time_ms / 1000, time_ms % 1000, who);
 }
 
-fn brokers(list: &[BrokerId]) -> String {
-    let names: Vec<String> = list.iter().map(|broker| broker.0.to_string()).collect();
-    format!("{{{}}}", names.join(","))
+/// `{1,2,3}`: a broker set as the trace prints it.
+struct Brokers<'a>(&'a [BrokerId]);
+
+impl std::fmt::Display for Brokers<'_> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("{")?;
+        for (index, broker) in self.0.iter().enumerate() {
+            if index > 0 {
+                formatter.write_str(",")?;
+            }
+            write!(formatter, "{}", broker.0)?;
+        }
+        formatter.write_str("}")
+    }
+}
+
+fn brokers(list: &[BrokerId]) -> Brokers<'_> {
+    Brokers(list)
 }
 
 fn send_failure(failure: &SendFailure) -> String {
@@ -167,19 +182,24 @@ pub fn describe_event(out: &mut String, event: &Event) {
             as_leader,
             records,
         } => {
-            let values: Vec<String> = records
-                .iter()
-                .map(|record| format!("{}:v{}", record.offset, record.value))
-                .collect();
-            let epoch = records
-                .first()
-                .map_or("-".to_string(), |record| record.leader_epoch.to_string());
-            write!(
-                out,
-                "{partition} append{} {epoch} [{}]",
-                if *as_leader { "" } else { " as follower" },
-                values.join(" ")
-            )
+            let _ = write!(out, "{partition} append");
+            if !*as_leader {
+                out.push_str(" as follower");
+            }
+            match records.first() {
+                Some(first) => {
+                    let _ = write!(out, " {} [", first.leader_epoch);
+                }
+                None => out.push_str(" - ["),
+            }
+            for (index, record) in records.iter().enumerate() {
+                if index > 0 {
+                    out.push(' ');
+                }
+                let _ = write!(out, "{}:v{}", record.offset, record.value);
+            }
+            out.push(']');
+            Ok(())
         }
         Event::LogTruncated {
             partition,
@@ -259,11 +279,15 @@ pub fn describe_event(out: &mut String, event: &Event) {
             Err(failure) => write!(out, "send v{value} {} {partition}", send_failure(failure)),
         },
         Event::Polled { partition, records } => {
-            let values: Vec<String> = records
-                .iter()
-                .map(|(offset, value)| format!("{offset}:v{value}"))
-                .collect();
-            write!(out, "poll {partition} [{}]", values.join(" "))
+            let _ = write!(out, "poll {partition} [");
+            for (index, (offset, value)) in records.iter().enumerate() {
+                if index > 0 {
+                    out.push(' ');
+                }
+                let _ = write!(out, "{offset}:v{value}");
+            }
+            out.push(']');
+            Ok(())
         }
         Event::PositionReset {
             partition,
