@@ -112,6 +112,11 @@ pub struct BenchArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(10..))]
     pub memory_seeds: Option<u64>,
 
+    /// Rounds of throughput measurements; figures are medians over rounds (default 5; 1
+    /// with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100))]
+    pub rounds: Option<u64>,
+
     /// Small counts, to check that the benchmark works end to end.
     #[arg(long)]
     pub quick: bool,

@@ -69,6 +69,43 @@ fn timed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64)
     Timed { reports, wall }
 }
 
+/// One round of throughput figures.
+struct Round {
+    one_job_rate: f64,
+    two_jobs_rate: f64,
+    all_cores_rate: Option<f64>,
+    sim_to_wall: f64,
+    messages_per_s: f64,
+    mean_delivered: u64,
+    run_wall_ms: f64,
+    pump_wall_ms: Option<f64>,
+}
+
+/// The median of some figures (the mean of the middle two for an even count; 0 for none).
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut sorted: Vec<f64> = values.collect();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        count if count % 2 == 1 => sorted[count / 2],
+        count => (sorted[count / 2 - 1] + sorted[count / 2]) / 2.0,
+    }
+}
+
+/// `range 1.71–2.02` over rounds, or `1 round`.
+fn range(values: &[f64]) -> String {
+    let minimum = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let maximum = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if values.len() < 2 {
+        "1 round".to_string()
+    } else {
+        format!(
+            "range {minimum:.2}–{maximum:.2} over {} rounds",
+            values.len()
+        )
+    }
+}
+
 /// A sweep as `watermark sweep` runs it: each report is looked at and dropped, so what the
 /// peak memory measures is the simulator, not a growing list of reports.
 fn streamed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64) {
@@ -124,57 +161,95 @@ pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
     let cores = crate::cli::jobs(None);
     let mut panicked = 0;
 
-    let one_job = timed_sweep(&resolved, throughput_seeds, 1, &mut panicked);
-    let two_jobs = timed_sweep(&resolved, throughput_seeds, 2, &mut panicked);
-    let all_cores =
-        (cores > 2).then(|| timed_sweep(&resolved, throughput_seeds, cores, &mut panicked));
-
-    // Simulated time over the wall time of the single-job sweep: with one job nothing else
-    // competes for the core, and the thread start of each run is counted, as users see it.
-    let sim_time_ms: u64 = one_job
-        .reports
-        .iter()
-        .map(|report| report.sim_time_ms)
-        .sum();
-    let sim_to_wall =
-        sim_time_ms as f64 / (one_job.wall.as_secs_f64() * 1000.0).max(f64::MIN_POSITIVE);
-    let delivered: u64 = one_job
-        .reports
-        .iter()
-        .map(|report| report.counters.messages_delivered)
-        .sum();
-    let messages_per_s = per_second(delivered as f64, one_job.wall);
-    let run_count = one_job.reports.len().max(1) as u64;
-    let mean_delivered = delivered / run_count;
-    let run_wall = one_job.wall / u32::try_from(run_count).unwrap_or(u32::MAX);
+    let rounds = args.rounds.unwrap_or(if args.quick { 1 } else { 5 });
     let nodes = node_ids(&resolved.scenario).len();
-
-    let pump_outcome = if mean_delivered == 0 {
-        Err("n/a: the scenario delivered no messages".to_string())
-    } else {
-        eprintln!(
-            "bench: {run_count} bare pumps of {mean_delivered} messages between {nodes} nodes…"
-        );
-        let mut pump_wall = Duration::ZERO;
-        let mut outcome = Ok(());
-        for seed in 0..run_count {
-            match pump(nodes, mean_delivered, seed) {
-                Ok(report) => pump_wall += report.wall,
-                Err(error) => {
-                    outcome = Err(format!("n/a: {error}"));
-                    break;
+    // The machine is noisy (other tenants, frequency changes). Each round measures one job,
+    // two jobs and the bare pump back to back, so every ratio compares figures taken under
+    // the same conditions; the table shows the median over rounds and the range.
+    let mut measured: Vec<Round> = Vec::new();
+    let mut pump_failure: Option<String> = None;
+    for round in 1..=rounds {
+        eprintln!("bench: round {round} of {rounds}");
+        let one_job = timed_sweep(&resolved, throughput_seeds, 1, &mut panicked);
+        let two_jobs = timed_sweep(&resolved, throughput_seeds, 2, &mut panicked);
+        let all_cores =
+            (cores > 2).then(|| timed_sweep(&resolved, throughput_seeds, cores, &mut panicked));
+        // Simulated time over the wall time of the single-job sweep: with one job nothing else
+        // competes for the core, and the thread start of each run is counted, as users see it.
+        let sim_time_ms: u64 = one_job
+            .reports
+            .iter()
+            .map(|report| report.sim_time_ms)
+            .sum();
+        let delivered: u64 = one_job
+            .reports
+            .iter()
+            .map(|report| report.counters.messages_delivered)
+            .sum();
+        let run_count = one_job.reports.len().max(1) as u64;
+        let mean_delivered = delivered / run_count;
+        let run_wall = one_job.wall / u32::try_from(run_count).unwrap_or(u32::MAX);
+        let pump_wall = if mean_delivered == 0 {
+            pump_failure = Some("n/a: the scenario delivered no messages".to_string());
+            None
+        } else {
+            eprintln!(
+                "bench: {run_count} bare pumps of {mean_delivered} messages between {nodes} nodes…"
+            );
+            let mut total = Duration::ZERO;
+            let mut failed = false;
+            for seed in 0..run_count {
+                match pump(nodes, mean_delivered, seed) {
+                    Ok(report) => total += report.wall,
+                    Err(error) => {
+                        pump_failure = Some(format!("n/a: {error}"));
+                        failed = true;
+                        break;
+                    }
                 }
             }
+            (!failed).then(|| total / u32::try_from(run_count).unwrap_or(u32::MAX))
+        };
+        measured.push(Round {
+            one_job_rate: one_job.seeds_per_s(),
+            two_jobs_rate: two_jobs.seeds_per_s(),
+            all_cores_rate: all_cores.as_ref().map(Timed::seeds_per_s),
+            sim_to_wall: sim_time_ms as f64
+                / (one_job.wall.as_secs_f64() * 1000.0).max(f64::MIN_POSITIVE),
+            messages_per_s: per_second(delivered as f64, one_job.wall),
+            mean_delivered,
+            run_wall_ms: run_wall.as_secs_f64() * 1000.0,
+            pump_wall_ms: pump_wall.map(|wall| wall.as_secs_f64() * 1000.0),
+        });
+    }
+    let one_job_rate = median(measured.iter().map(|round| round.one_job_rate));
+    let two_jobs_rate = median(measured.iter().map(|round| round.two_jobs_rate));
+    let all_cores_rate =
+        (cores > 2).then(|| median(measured.iter().filter_map(|round| round.all_cores_rate)));
+    let speedups: Vec<f64> = measured
+        .iter()
+        .map(|round| round.two_jobs_rate / round.one_job_rate.max(f64::MIN_POSITIVE))
+        .collect();
+    let sim_to_wall = median(measured.iter().map(|round| round.sim_to_wall));
+    let messages_per_s = median(measured.iter().map(|round| round.messages_per_s));
+    let mean_delivered = measured.first().map_or(0, |round| round.mean_delivered);
+    let run_wall_ms = median(measured.iter().map(|round| round.run_wall_ms));
+    let pump_outcome: Result<(f64, Vec<f64>), String> = match pump_failure {
+        Some(failure) => Err(failure),
+        None => {
+            let ratios: Vec<f64> = measured
+                .iter()
+                .filter_map(|round| {
+                    round
+                        .pump_wall_ms
+                        .map(|pump_ms| round.run_wall_ms / pump_ms.max(f64::MIN_POSITIVE))
+                })
+                .collect();
+            let pump_wall_ms = median(measured.iter().filter_map(|round| round.pump_wall_ms));
+            Ok((pump_wall_ms, ratios))
         }
-        outcome.map(|()| pump_wall / u32::try_from(run_count).unwrap_or(u32::MAX))
     };
 
-    // The throughput sweeps' reports are not needed any more; free them so the memory
-    // sweeps start from the scenario's own footprint.
-    let one_job_rate = one_job.seeds_per_s();
-    let two_jobs_rate = two_jobs.seeds_per_s();
-    let all_cores_rate = all_cores.as_ref().map(Timed::seeds_per_s);
-    drop((one_job, two_jobs, all_cores));
     let memory_small_kib = {
         streamed_sweep(&resolved, memory_seeds_small, cores, &mut panicked);
         peak_memory_kib()
@@ -184,7 +259,7 @@ pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
         peak_memory_kib()
     };
 
-    let speedup = two_jobs_rate / one_job_rate.max(f64::MIN_POSITIVE);
+    let speedup = median(speedups.iter().copied());
     let mut rows = vec![
         vec![
             "seeds/s, 1 job".to_string(),
@@ -194,7 +269,10 @@ pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
         ],
         vec![
             "seeds/s, 2 jobs".to_string(),
-            format!("{two_jobs_rate:.1} ({speedup:.2}x one job)"),
+            format!(
+                "{two_jobs_rate:.1} ({speedup:.2}x one job, {})",
+                range(&speedups)
+            ),
             format!("≥ {TWO_JOBS_SPEEDUP_TARGET}x one job"),
             if cores < 2 {
                 "n/a (1 core)".to_string()
@@ -227,14 +305,13 @@ pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
         "-".to_string(),
     ]);
     match &pump_outcome {
-        Ok(pump_wall) => {
-            let ratio = run_wall.as_secs_f64() / pump_wall.as_secs_f64().max(f64::MIN_POSITIVE);
+        Ok((pump_wall_ms, ratios)) => {
+            let ratio = median(ratios.iter().copied());
             rows.push(vec![
                 "wall per run / bare pump".to_string(),
                 format!(
-                    "{ratio:.2}x ({:.2} ms vs {:.2} ms, {nodes} nodes)",
-                    run_wall.as_secs_f64() * 1000.0,
-                    pump_wall.as_secs_f64() * 1000.0
+                    "{ratio:.2}x ({run_wall_ms:.2} ms vs {pump_wall_ms:.2} ms, {nodes} nodes, {})",
+                    range(ratios)
                 ),
                 format!("≤ {PUMP_RATIO_TARGET}x"),
                 yes_no(ratio <= PUMP_RATIO_TARGET),
