@@ -54,15 +54,19 @@ fn explore() {
     }
 }
 
-/// Seed 69, the KIP-101 story: every broker loses power at t=7.4s (fsync is on, so all three
-/// logs survive with 127 records) but their high-watermark checkpoint says 80: it is written
-/// only every 5 s. After the restarts, broker 2 first learns it follows broker 1 and, with the
-/// switch, truncates its log to that stale watermark; a moment later the controller makes it
-/// the leader (it is the last ISR member), and records 80..126, committed and readable before
-/// the power loss, are gone.
+/// Seed 261, the KIP-101 story: all three brokers lose power at t=3.0s, before the first
+/// high-watermark checkpoint (written every 5 s). fsync is on, so each recovers its 10
+/// committed records, but its checkpointed high watermark is 0. With the switch, each broker
+/// truncates its log to that watermark as it becomes a follower, and broker 3, elected as the
+/// last ISR member, leads with an empty log: ten committed, readable records are gone.
+///
+/// Pinned seeds follow the simulator's exact interleavings: a change to scheduling can move
+/// them (re-search with `WATERMARK_SEEDS=0..2000 cargo test --release --test bug_switches --
+/// --nocapture explore`); the "within the first hundred seeds" test below does not depend on
+/// any one seed.
 #[test]
 fn truncate_to_high_watermark_loses_committed_records_on_pinned_seeds() {
-    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[1, 69, 159]) {
+    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[1, 95, 261]) {
         assert!(!report.passed, "{}", common::explain(&report));
         assert!(
             report
@@ -97,7 +101,7 @@ fn the_pinned_seeds_pass_without_the_bugs() {
     let scenario = find("safe-acks-all-swarm").unwrap();
     for report in sweep(
         &scenario,
-        &[0, 1, 11, 17, 69, 159],
+        &[0, 1, 11, 17, 95, 261],
         common::jobs(),
         RunOptions::default(),
         |_| {},

@@ -43,10 +43,10 @@ pub async fn run_node(
     let mut sleep: Option<(u64, Pin<Box<madsim::time::Sleep>>)> = None;
     loop {
         let now = now_ms(start);
+        // `step` already puts the wake-up at least a millisecond after now: everything due
+        // now has run, so anything still "due" would only spin.
         let wake_ms = world.lock().step(node, now);
-        // Always let at least a millisecond pass between steps of the same node: everything
-        // due now has run, so anything still "due" would only spin.
-        match wake_ms.map(|wake_ms| wake_ms.max(now + 1)) {
+        match wake_ms {
             Some(wake_ms) if sleep.as_ref().is_some_and(|(at_ms, _)| *at_ms == wake_ms) => {}
             Some(wake_ms) => {
                 let deadline = start + Duration::from_millis(wake_ms);

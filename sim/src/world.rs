@@ -79,6 +79,9 @@ pub struct NodeSlot {
     pub paused: bool,
     /// Wakes the node's shell when a message arrives for it.
     pub waker: Option<futures::channel::mpsc::UnboundedSender<()>>,
+    /// When the shell will next step on its own (`None`: not until woken). A message due
+    /// later than this needs no wake-up: the shell will look at it when it next steps.
+    pub planned_wake_ms: Option<u64>,
     pub application: Option<ProducerApplication>,
 }
 
@@ -189,6 +192,7 @@ impl World {
                     frozen: false,
                     paused: false,
                     waker: None,
+                    planned_wake_ms: None,
                     application: None,
                 },
             );
@@ -300,6 +304,7 @@ impl World {
             let slot = self.slot_mut(node);
             slot.actor = Some(actor);
             slot.waker = Some(waker);
+            slot.planned_wake_ms = None;
             slot.frozen = false;
             slot.busy_until_ms = now_ms;
         }
@@ -319,6 +324,7 @@ impl World {
         let slot = self.slot_mut(node);
         slot.actor = None;
         slot.waker = None;
+        slot.planned_wake_ms = None;
         slot.frozen = false;
         slot.paused = false;
         self.network.node_down(node);
@@ -347,7 +353,11 @@ impl World {
                 return None;
             }
             if slot.busy_until_ms > now_ms {
-                return Some(slot.busy_until_ms);
+                let busy_until_ms = slot.busy_until_ms;
+                if let Some(slot) = self.nodes.get_mut(&node) {
+                    slot.planned_wake_ms = Some(busy_until_ms);
+                }
+                return Some(busy_until_ms);
             }
             if let Some(envelope) = self.network.take_due(node, now_ms) {
                 self.feed(
@@ -380,7 +390,14 @@ impl World {
             }
             break;
         }
-        self.next_wake_ms(node)
+        // The shell never steps twice in the same millisecond (see `node::run_node`).
+        let wake_ms = self
+            .next_wake_ms(node)
+            .map(|wake_ms| wake_ms.max(now_ms + 1));
+        if let Some(slot) = self.nodes.get_mut(&node) {
+            slot.planned_wake_ms = wake_ms;
+        }
+        wake_ms
     }
 
     fn next_wake_ms(&self, node: NodeId) -> Option<u64> {
@@ -464,12 +481,11 @@ impl World {
         for effect in effects {
             match effect {
                 Effect::Send { to, message } => {
-                    if self
-                        .network
-                        .send(&mut self.random, departure_ms, node, to, message)
-                        .is_some()
+                    if let Some(delivery_ms) =
+                        self.network
+                            .send(&mut self.random, departure_ms, node, to, message)
                     {
-                        self.wake(to);
+                        self.wake_for_delivery(to, delivery_ms);
                     }
                 }
                 Effect::Mark(mark) => *self.marks.entry(mark).or_default() += 1,
@@ -482,6 +498,23 @@ impl World {
                     self.last_metadata = controller.metadata().clone();
                 }
             }
+        }
+    }
+
+    /// Wakes `node` if a message due at `delivery_ms` comes before its planned wake-up.
+    fn wake_for_delivery(&mut self, node: NodeId, delivery_ms: u64) {
+        let Some(slot) = self.nodes.get_mut(&node) else {
+            return;
+        };
+        if slot
+            .planned_wake_ms
+            .is_some_and(|planned_ms| planned_ms <= delivery_ms)
+        {
+            return;
+        }
+        slot.planned_wake_ms = Some(delivery_ms);
+        if let Some(waker) = slot.waker.as_ref() {
+            let _ = waker.unbounded_send(());
         }
     }
 
