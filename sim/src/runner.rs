@@ -77,15 +77,23 @@ pub struct RunOptions {
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
     let scenario = Arc::new(scenario.clone());
     let for_thread = Arc::clone(&scenario);
+    isolated(&scenario, seed, move || {
+        run_on_this_thread(for_thread, seed, options)
+    })
+}
+
+/// Runs `body` on a fresh OS thread and turns a panic anywhere in it into a report that
+/// names the seed, so one broken seed never takes a sweep down.
+fn isolated(
+    scenario: &Scenario,
+    seed: u64,
+    body: impl FnOnce() -> RunReport + Send + 'static,
+) -> RunReport {
     let wall_start = Instant::now();
     let outcome = std::thread::Builder::new()
         .name(format!("seed-{seed}"))
         .stack_size(16 * 1024 * 1024)
-        .spawn(move || {
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                run_on_this_thread(for_thread, seed, options)
-            }))
-        })
+        .spawn(move || std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)))
         .map_err(|error| format!("could not start a thread: {error}"))
         .and_then(|thread| thread.join().map_err(|_| "the run thread died".to_string()));
     let wall_ms = u64::try_from(wall_start.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -95,9 +103,9 @@ pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
             report
         }
         Ok(Err(payload)) => {
-            panicked_report(&scenario, seed, wall_ms, panic_message(payload.as_ref()))
+            panicked_report(scenario, seed, wall_ms, panic_message(payload.as_ref()))
         }
-        Err(message) => panicked_report(&scenario, seed, wall_ms, message),
+        Err(message) => panicked_report(scenario, seed, wall_ms, message),
     }
 }
 
@@ -379,4 +387,33 @@ fn counters(world: &World) -> RunCounters {
             .insert(format!("{from}->{to}"), link.sent);
     }
     counters
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_panic_inside_the_simulation_becomes_a_report_with_its_seed() {
+        let scenario = Scenario {
+            name: "planted-panic".to_string(),
+            ..Scenario::default()
+        };
+        let report = isolated(&scenario, 42, || {
+            let runtime =
+                madsim::runtime::Runtime::with_seed_and_config(42, madsim::Config::default());
+            runtime.block_on(async {
+                madsim::time::sleep(Duration::from_millis(5)).await;
+                panic!("planted failure at seed 42")
+            })
+        });
+        assert_eq!(report.seed, 42);
+        assert_eq!(report.scenario, "planted-panic");
+        assert!(!report.passed);
+        assert_eq!(report.panic.as_deref(), Some("planted failure at seed 42"));
+        assert_eq!(
+            report.failures,
+            vec!["the run panicked: planted failure at seed 42"]
+        );
+    }
 }

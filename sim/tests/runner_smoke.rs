@@ -30,3 +30,22 @@ fn a_quiet_run_converges_with_exactly_once() {
     assert!(report.passed, "{:?}", report.failures);
     assert_eq!(report.counters.sends_ok, 200);
 }
+
+/// A scenario with no broker at all (which `Scenario::validate` refuses) does not crash the
+/// simulator: it runs, nothing can be written, and the run fails its liveness phase.
+#[test]
+fn a_scenario_without_brokers_fails_liveness_instead_of_panicking() {
+    let broken = Scenario {
+        name: "broken".to_string(),
+        brokers: 0,
+        ..Scenario::default()
+    };
+    assert!(!broken.validate().is_empty());
+    let report = run(&broken, 4, RunOptions::default());
+    assert!(report.panic.is_none(), "{:?}", report.panic);
+    assert!(!report.passed);
+    assert!(report
+        .violations
+        .iter()
+        .any(|violation| violation.checker == "liveness"));
+}
