@@ -184,6 +184,26 @@ pub fn run_json(report: &RunReport, scenario: &Scenario, replay: &str) -> serde_
 }
 
 /// Simulated milliseconds as seconds with three decimals.
+/// Splits text into lines of at most `width` characters at spaces (a longer word gets a line
+/// of its own).
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for word in text.split_whitespace() {
+        if !current.is_empty() && current.chars().count() + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut current));
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+    }
+    if !current.is_empty() {
+        lines.push(current);
+    }
+    lines
+}
+
 pub fn seconds(time_ms: u64) -> String {
     format!("{}.{:03} s", time_ms / 1000, time_ms % 1000)
 }
@@ -237,6 +257,11 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
             options.liveness_ms_max
         ),
     );
+    // The scenario's explanation is the point for a student: why the guarantee holds or
+    // breaks. Wrapped under its label so it reads as a paragraph.
+    for (index, text) in wrap_words(&scenario.explanation, 80).iter().enumerate() {
+        line(if index == 0 { "why" } else { "" }, text);
+    }
     line("expected", &report.expected.to_string());
     line("observed", &report.observed.to_string());
     line(
@@ -449,5 +474,17 @@ mod tests {
         assert!(line.contains("acks all"), "{line}");
         assert!(line.contains("flush never"), "{line}");
         assert!(line.contains("bugs none"), "{line}");
+    }
+
+    #[test]
+    fn explanations_wrap_at_spaces_without_losing_words() {
+        let text = "one two three four five six seven eight nine ten";
+        let lines = super::wrap_words(text, 14);
+        assert!(
+            lines.iter().all(|line| line.chars().count() <= 14),
+            "{lines:?}"
+        );
+        assert_eq!(lines.join(" "), text);
+        assert!(super::wrap_words("", 10).is_empty());
     }
 }
