@@ -9,10 +9,16 @@ use watermark_sim::runner::RunOptions;
 use watermark_sim::sweep::sweep;
 
 fn assert_scenario_passes(name: &str) {
+    assert_scenario_passes_on(name, 0..4);
+}
+
+/// Runs the scenario on its pinned seeds (`default_seeds`, or `WATERMARK_SEEDS`) and checks
+/// its expectation, its required anomalies and its coverage marks on every one.
+fn assert_scenario_passes_on(name: &str, default_seeds: std::ops::Range<u64>) {
     let scenario = find(name).unwrap_or_else(|| panic!("{name} is not in the catalogue"));
     let reports = sweep(
         &scenario,
-        &common::seeds(0..4),
+        &common::seeds(default_seeds),
         common::jobs(),
         RunOptions::default(),
         |_| {},
@@ -111,23 +117,5 @@ fn a_slow_follower_leaves_the_isr_and_rejoins() {
 
 #[test]
 fn the_safe_configuration_holds_at_least_once_under_the_swarm() {
-    let scenario = find("safe-acks-all-swarm").unwrap();
-    let reports = sweep(
-        &scenario,
-        &common::seeds(0..64),
-        common::jobs(),
-        RunOptions::default(),
-        |_| {},
-    );
-    let failures: Vec<String> = reports
-        .iter()
-        .filter(|report| !report.passed)
-        .map(common::explain)
-        .collect();
-    assert!(
-        failures.is_empty(),
-        "{} seeds failed:\n{}",
-        failures.len(),
-        failures.join("\n\n")
-    );
+    assert_scenario_passes_on("safe-acks-all-swarm", 0..64);
 }

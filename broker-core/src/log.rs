@@ -350,16 +350,7 @@ impl Log {
     /// Every invariant, walking every record: contiguous offsets and non-decreasing epochs.
     /// Run at recovery and in tests; linear in the log.
     pub fn check_invariants_full(&self) {
-        let log_end_offset = self.log_end_offset();
-        assert!(
-            self.log_start_offset <= self.high_watermark && self.high_watermark <= log_end_offset,
-            "{}: log_start_offset {} ≤ high_watermark {} ≤ log_end_offset {} broken",
-            self.file_name,
-            self.log_start_offset,
-            self.high_watermark,
-            log_end_offset
-        );
-        assert_eq!(self.records.len(), self.frame_starts_bytes.len());
+        self.check_invariants();
         let mut previous_epoch: Option<LeaderEpoch> = None;
         for (index, record) in self.records.iter().enumerate() {
             let expected = Offset(self.log_start_offset.0 + index as u64);
@@ -379,7 +370,6 @@ impl Log {
             }
             previous_epoch = Some(record.leader_epoch);
         }
-        self.epoch_cache.check_invariants(log_end_offset);
         if let Some(last) = self.records.last() {
             let latest = self.epoch_cache.latest_epoch();
             assert!(

@@ -16,7 +16,7 @@
 use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::{BrokerConfig, ControllerConfig, ProducerConfig};
 use watermark_broker_core::protocol::Acks;
-use watermark_sim::fault::{Condition, Fault, ScriptedFault, Swarm, Trigger};
+use watermark_sim::fault::{Condition, Fault, ScriptedFault, Swarm, Target, Trigger};
 use watermark_sim::scenario::{ConsumerWorkload, ProducerWorkload, Scenario};
 use watermark_sim::verdict::Guarantee;
 
@@ -135,6 +135,19 @@ impl ScenarioBuilder {
             .scripted
             .push(ScriptedFault { at_ms, fault });
         self
+    }
+
+    /// Cuts the links between `a` and `b` in both directions at `at_ms` (two one-way cuts,
+    /// so a file or a trace shows exactly what was cut).
+    pub fn cut_between(self, at_ms: u64, a: Target, b: Target) -> Self {
+        self.fault_at(
+            at_ms,
+            Fault::CutOneWay {
+                from: a.clone(),
+                to: b.clone(),
+            },
+        )
+        .fault_at(at_ms, Fault::CutOneWay { from: b, to: a })
     }
 
     pub fn trigger(mut self, condition: Condition, delay_ms: u64, then: Vec<Fault>) -> Self {

@@ -169,20 +169,7 @@ fn min_insync_rejects_when_isr_shrinks() -> Result<Scenario, String> {
             producer.retries = 3;
             producer.retry_backoff_ms = 1_000;
         })
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: leader(),
-                to: followers(),
-            },
-        )
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: followers(),
-                to: leader(),
-            },
-        )
+        .cut_between(3_000, leader(), followers())
         .fault_at(22_000, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
         .expect_mark("isr_shrunk")
@@ -205,20 +192,7 @@ fn isr_shrunk_to_leader_unclean_loses_writes() -> Result<Scenario, String> {
         .min_insync_replicas(1)
         .unclean_leader_election_enable(true)
         .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: leader(),
-                to: followers(),
-            },
-        )
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: followers(),
-                to: leader(),
-            },
-        )
+        .cut_between(3_000, leader(), followers())
         .trigger(
             Condition::IsrShrunkTo {
                 partition: P0,
@@ -252,19 +226,10 @@ fn unclean_election_loses_committed() -> Result<Scenario, String> {
         .min_insync_replicas(2)
         .unclean_leader_election_enable(true)
         .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
-        .fault_at(
+        .cut_between(
             3_000,
-            Fault::CutOneWay {
-                from: Target::Broker(BrokerId(1)),
-                to: Target::Broker(BrokerId(3)),
-            },
-        )
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: Target::Broker(BrokerId(3)),
-                to: Target::Broker(BrokerId(1)),
-            },
+            Target::Broker(BrokerId(1)),
+            Target::Broker(BrokerId(3)),
         )
         .trigger(
             Condition::IsrShrunkTo {
@@ -300,34 +265,8 @@ fn zombie_leader_acks1_loses_writes() -> Result<Scenario, String> {
              follower and truncates everything it accepted as a zombie.",
         )
         .acks(Acks::Leader)
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: leader(),
-                to: Target::Controller,
-            },
-        )
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: Target::Controller,
-                to: leader(),
-            },
-        )
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: leader(),
-                to: followers(),
-            },
-        )
-        .fault_at(
-            3_000,
-            Fault::CutOneWay {
-                from: followers(),
-                to: leader(),
-            },
-        )
+        .cut_between(3_000, leader(), Target::Controller)
+        .cut_between(3_000, leader(), followers())
         .fault_at(20_000, Fault::HealAll)
         .expect(Guarantee::AtMostOnce)
         .expect_anomaly("lost-write")
