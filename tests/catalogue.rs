@@ -9,7 +9,7 @@ use watermark_sim::runner::RunOptions;
 use watermark_sim::sweep::sweep;
 
 fn assert_scenario_passes(name: &str) {
-    assert_scenario_passes_on(name, 0..4);
+    assert_scenario_passes_on(name, 0..16);
 }
 
 /// Runs the scenario on its pinned seeds (`default_seeds`, or `WATERMARK_SEEDS`) and checks
@@ -117,5 +117,5 @@ fn a_slow_follower_leaves_the_isr_and_rejoins() {
 
 #[test]
 fn the_safe_configuration_holds_at_least_once_under_the_swarm() {
-    assert_scenario_passes_on("safe-acks-all-swarm", 0..64);
+    assert_scenario_passes_on("safe-acks-all-swarm", 0..200);
 }

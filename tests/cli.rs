@@ -384,3 +384,63 @@ fn bench_quick_prints_every_figure_with_its_target() {
         "unknown scenario",
     );
 }
+
+/// The README's main command: the tour runs every catalogue scenario, prints the table and
+/// exits 0 because every expectation holds.
+#[test]
+fn the_tour_passes_every_catalogue_scenario() {
+    let output = watermark(&[]);
+    let text = stdout(&output);
+    assert_eq!(output.status.code(), Some(0), "{text}\n{}", stderr(&output));
+    for name in watermark_scenarios::names() {
+        let row = text
+            .lines()
+            .find(|line| line.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("no row for {name}:\n{text}"));
+        assert!(row.trim_end().ends_with("PASS"), "{row}");
+    }
+}
+
+/// The headline check, through the binary: acks=1 loses an acknowledged write at
+/// seed 7, and that is exactly what the scenario expects.
+#[test]
+fn acks1_at_seed_7_reports_lost_write_and_passes() {
+    let output = watermark(&[
+        "run",
+        "acks1-leader-crash-loses-acked-write",
+        "--seed",
+        "7",
+        "--json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let report: serde_json::Value = serde_json::from_str(stdout(&output).trim()).unwrap();
+    assert_eq!(report["passed"], true);
+    assert_eq!(report["observed"], "at-most-once");
+    let checkers: Vec<&str> = report["violations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|violation| violation["checker"].as_str())
+        .collect();
+    assert!(checkers.contains(&"lost-write"), "{checkers:?}");
+}
+
+/// A bug switch turns the safe swarm into a failing sweep: exit 1 and a replay command.
+#[test]
+fn a_sweep_with_a_bug_switch_fails_and_prints_the_replay_command() {
+    let output = watermark(&[
+        "sweep",
+        "safe-acks-all-swarm",
+        "--seeds",
+        "0..40",
+        "--bug",
+        "ack-before-isr",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(
+        text.contains("cargo run --release -- run safe-acks-all-swarm --seed ")
+            && text.contains("--bug ack-before-isr"),
+        "{text}"
+    );
+}
