@@ -88,3 +88,30 @@ fn an_unknown_fault_kind_is_refused() {
     let error = parse_toml(text, "bad.toml").unwrap_err();
     assert!(error.contains("explode"), "{error}");
 }
+
+/// Every example file in `examples/` loads and meets its own expectation on a few seeds, so
+/// the files a user copies from are known to work.
+#[test]
+fn every_example_file_loads_and_meets_its_expectation() {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples");
+    let mut paths: Vec<_> = std::fs::read_dir(directory)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "toml"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 3, "{paths:?}");
+    for path in paths {
+        let scenario = watermark_scenarios::load_file(&path).unwrap();
+        for seed in 0..3 {
+            let report = watermark_sim::runner::run(&scenario, seed, Default::default());
+            assert!(
+                report.passed,
+                "{} seed {seed}: {:?} {:?}",
+                path.display(),
+                report.failures,
+                report.violations.first()
+            );
+        }
+    }
+}
