@@ -536,15 +536,14 @@ mod tests {
                 .or_default()
                 .push((o(offset), value));
         }
-        let started = std::time::Instant::now();
+        // A large clean history raises no false alarm. (How fast the checkers are is a
+        // benchmark's business, not a test's: `watermark bench` covers them inside every run.)
         let violations = check_history(&history.build(), &final_state);
         assert!(
             violations.is_empty(),
             "{:?}",
             &violations[..violations.len().min(3)]
         );
-        // Generous: this takes tens of milliseconds; a quadratic checker would take minutes.
-        assert!(started.elapsed() < std::time::Duration::from_secs(10));
     }
 
     #[test]
