@@ -509,7 +509,7 @@ mod tests {
     }
 
     #[test]
-    fn a_fifty_thousand_operation_history_is_checked_in_one_pass() {
+    fn a_fifty_thousand_operation_clean_history_raises_no_alarm() {
         let mut history = HistoryBuilder::new();
         let mut log = Vec::new();
         for value in 0..25_000u64 {
