@@ -9,6 +9,7 @@ compile_error!(
 );
 
 pub mod checkers;
+pub mod convergence;
 pub mod disk;
 pub mod fault;
 pub mod history;
@@ -19,6 +20,7 @@ pub mod runner;
 pub mod scenario;
 pub mod sweep;
 pub mod trace;
+pub mod trigger;
 pub mod verdict;
 pub mod violation;
 pub mod world;

@@ -1,0 +1,137 @@
+//! The end of a run: when the cluster counts as converged after the liveness phase (every
+//! node up, every partition led with a full ISR, every replica equal to the leader, producers
+//! done, consumers caught up), and what the replicas hold then, for the checkers.
+
+use crate::checkers::ClusterView;
+use crate::world::{NodeActor, NodesView, World};
+use std::collections::BTreeMap;
+use watermark_broker_core::ids::{NodeId, Offset, PartitionId};
+use watermark_broker_core::replica_view::ReplicaRole;
+
+impl World {
+    /// Why the cluster has not converged yet, or `None` once it has: every node up, every
+    /// partition led with a full ISR, every replica equal to the leader up to its high
+    /// watermark, producers done, consumers caught up.
+    pub fn convergence_gap(&self) -> Option<String> {
+        for (node, slot) in &self.nodes {
+            if slot.actor.is_none() {
+                return Some(format!("{node} is down"));
+            }
+            if slot.paused {
+                return Some(format!("{node} is paused"));
+            }
+        }
+        let Some(NodeActor::Controller(controller)) =
+            self.nodes[&NodeId::Controller].actor.as_ref()
+        else {
+            return Some("controller is down".to_string());
+        };
+        let image = controller.metadata();
+        let view = NodesView(&self.nodes);
+        for partition in (0..self.scenario.topic.partitions).map(PartitionId) {
+            let Some(state) = image.partition(partition) else {
+                return Some(format!("{partition} does not exist yet"));
+            };
+            let Some(leader) = state.leader else {
+                return Some(format!("{partition} has no leader"));
+            };
+            let mut isr = state.isr.clone();
+            isr.sort();
+            let mut replicas = state.replicas.clone();
+            replicas.sort();
+            if isr != replicas {
+                return Some(format!("{partition} isr {:?} is not all replicas", isr));
+            }
+            let Some(leader_view) = view.replica(leader, partition) else {
+                return Some(format!("{partition} leader {leader} has no replica"));
+            };
+            if leader_view.role != ReplicaRole::Leader {
+                return Some(format!(
+                    "{partition} leader {leader} does not act as leader yet"
+                ));
+            }
+            if leader_view.high_watermark != leader_view.log_end_offset {
+                return Some(format!("{partition} leader hw is below its log end"));
+            }
+            for replica in &state.replicas {
+                let Some(replica_view) = view.replica(*replica, partition) else {
+                    return Some(format!("{partition} replica {replica} missing"));
+                };
+                if replica_view.log_end_offset != leader_view.log_end_offset
+                    || replica_view.high_watermark != leader_view.high_watermark
+                {
+                    return Some(format!("{partition} replica {replica} is behind"));
+                }
+            }
+            for (node, slot) in &self.nodes {
+                if let (NodeId::Consumer(_), Some(NodeActor::Consumer(consumer))) =
+                    (node, slot.actor.as_ref())
+                {
+                    if let Some(position) = consumer.position(partition) {
+                        if position < leader_view.high_watermark {
+                            return Some(format!("{node} has not consumed {partition} to the end"));
+                        }
+                    } else if self.consumer_assigned(*node, partition) {
+                        return Some(format!("{node} has no position on {partition}"));
+                    }
+                }
+            }
+        }
+        for (node, slot) in &self.nodes {
+            if let Some(NodeActor::Producer(producer)) = slot.actor.as_ref() {
+                let unsent = slot
+                    .application
+                    .as_ref()
+                    .map_or(0, |application| application.remaining);
+                if unsent > 0 || producer.unfinished_sends() > 0 {
+                    return Some(format!("{node} still has records to deliver"));
+                }
+            }
+        }
+        None
+    }
+
+    fn consumer_assigned(&self, node: NodeId, partition: PartitionId) -> bool {
+        let NodeId::Consumer(client) = node else {
+            return false;
+        };
+        let workload = &self.scenario.consumers[client.0 as usize];
+        workload.partitions.is_empty() || workload.partitions.contains(&partition)
+    }
+
+    /// What the replicas hold at the end: per partition, the records below the high
+    /// watermark of the leader (or, without one, of the live replica with the highest high
+    /// watermark).
+    pub fn final_logs(&self) -> BTreeMap<PartitionId, Vec<(Offset, u64)>> {
+        let view = NodesView(&self.nodes);
+        let mut logs = BTreeMap::new();
+        for partition in (0..self.scenario.topic.partitions).map(PartitionId) {
+            let leader = self
+                .leader_of(partition)
+                .filter(|leader| view.replica(*leader, partition).is_some());
+            let chosen = leader.or_else(|| {
+                view.live_brokers()
+                    .into_iter()
+                    .filter_map(|broker| {
+                        view.replica(broker, partition)
+                            .map(|replica| (replica.high_watermark, broker))
+                    })
+                    .max()
+                    .map(|(_, broker)| broker)
+            });
+            let records = chosen
+                .and_then(|broker| view.replica(broker, partition))
+                .map(|replica| {
+                    replica
+                        .records
+                        .iter()
+                        .filter(|record| record.offset < replica.high_watermark)
+                        .map(|record| (record.offset, record.value))
+                        .collect()
+                })
+                .unwrap_or_default();
+            logs.insert(partition, records);
+        }
+        logs
+    }
+}

@@ -1,0 +1,151 @@
+//! Nemesis triggers: which protocol events fire which trigger conditions, and how a
+//! condition reads in the trace. Triggers make a demonstration exact on every seed ("crash the
+//! leader right after it acks offset 20").
+
+use crate::fault::Condition;
+use watermark_broker_core::event::Event;
+
+pub fn condition_matches(condition: &Condition, event: &Event) -> bool {
+    match (condition, event) {
+        (
+            Condition::LeaderAcked {
+                partition,
+                offset_at_least,
+            },
+            Event::ProduceAnswered {
+                partition: answered,
+                last_offset: Some(last_offset),
+                result: Ok(()),
+                ..
+            },
+        ) => partition == answered && last_offset >= offset_at_least,
+        (
+            Condition::IsrShrunkTo { partition, size },
+            Event::IsrUpdated {
+                partition: updated,
+                from,
+                to,
+            },
+        ) => partition == updated && to.len() == *size && to.len() < from.len(),
+        (
+            Condition::HighWatermarkReached { partition, offset },
+            Event::HighWatermarkUpdated {
+                partition: updated,
+                to,
+                ..
+            },
+        ) => partition == updated && to >= offset,
+        // The controller's first election gives epoch 1; a change is any later election of
+        // an actual leader.
+        (
+            Condition::LeaderChanged { partition },
+            Event::LeaderElected {
+                partition: elected,
+                leader: Some(_),
+                leader_epoch,
+                ..
+            },
+        ) => partition == elected && leader_epoch.0 > 1,
+        _ => false,
+    }
+}
+
+/// A trigger's condition as a trace reads it.
+pub fn describe_condition(condition: &Condition) -> String {
+    match condition {
+        Condition::LeaderAcked {
+            partition,
+            offset_at_least,
+        } => format!("leader-acked {partition} offset>={offset_at_least}"),
+        Condition::IsrShrunkTo { partition, size } => {
+            format!("isr-shrunk-to {partition} size={size}")
+        }
+        Condition::HighWatermarkReached { partition, offset } => {
+            format!("high-watermark-reached {partition} offset>={offset}")
+        }
+        Condition::LeaderChanged { partition } => format!("leader-changed {partition}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watermark_broker_core::ids::{BrokerId, LeaderEpoch, Offset, PartitionEpoch, PartitionId};
+    use watermark_broker_core::protocol::Acks;
+
+    const P0: PartitionId = PartitionId(0);
+
+    fn answered(last_offset: u64, result: Result<(), watermark_broker_core::ErrorCode>) -> Event {
+        Event::ProduceAnswered {
+            partition: P0,
+            acks: Acks::Leader,
+            base_offset: Some(Offset(last_offset)),
+            last_offset: Some(Offset(last_offset)),
+            result,
+        }
+    }
+
+    fn elected(leader: Option<u32>, epoch: u32) -> Event {
+        Event::LeaderElected {
+            partition: P0,
+            leader: leader.map(BrokerId),
+            leader_epoch: LeaderEpoch(epoch),
+            isr: vec![BrokerId(1)],
+            partition_epoch: PartitionEpoch(epoch),
+            unclean: false,
+        }
+    }
+
+    #[test]
+    fn leader_acked_fires_only_on_a_successful_answer_reaching_the_offset() {
+        let condition = Condition::LeaderAcked {
+            partition: P0,
+            offset_at_least: Offset(20),
+        };
+        assert!(!condition_matches(&condition, &answered(19, Ok(()))));
+        assert!(condition_matches(&condition, &answered(20, Ok(()))));
+        assert!(!condition_matches(
+            &condition,
+            &answered(25, Err(watermark_broker_core::ErrorCode::NotEnoughReplicas))
+        ));
+    }
+
+    #[test]
+    fn isr_shrunk_to_fires_on_a_shrink_to_that_size_not_on_a_growth() {
+        let condition = Condition::IsrShrunkTo {
+            partition: P0,
+            size: 2,
+        };
+        let change = |from: &[u32], to: &[u32]| Event::IsrUpdated {
+            partition: P0,
+            from: from.iter().copied().map(BrokerId).collect(),
+            to: to.iter().copied().map(BrokerId).collect(),
+        };
+        assert!(condition_matches(&condition, &change(&[1, 2, 3], &[1, 2])));
+        assert!(!condition_matches(&condition, &change(&[1], &[1, 2])));
+        assert!(!condition_matches(&condition, &change(&[1, 2, 3], &[1])));
+    }
+
+    #[test]
+    fn leader_changed_ignores_the_first_election_and_offline_partitions() {
+        let condition = Condition::LeaderChanged { partition: P0 };
+        assert!(!condition_matches(&condition, &elected(Some(1), 1)));
+        assert!(!condition_matches(&condition, &elected(None, 2)));
+        assert!(condition_matches(&condition, &elected(Some(2), 2)));
+    }
+
+    #[test]
+    fn high_watermark_reached_fires_at_the_offset() {
+        let condition = Condition::HighWatermarkReached {
+            partition: P0,
+            offset: Offset(5),
+        };
+        let moved = |to: u64| Event::HighWatermarkUpdated {
+            partition: P0,
+            from: Offset(0),
+            to: Offset(to),
+        };
+        assert!(!condition_matches(&condition, &moved(4)));
+        assert!(condition_matches(&condition, &moved(5)));
+    }
+}
