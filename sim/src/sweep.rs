@@ -39,7 +39,8 @@ impl Shard {
         Ok(Shard { index, count })
     }
 
-    /// The seeds of `range` that belong to this shard: every N-th, starting at the K-th.
+    /// The seeds of `range` that belong to this shard: those whose number modulo N is K−1,
+    /// so a seed belongs to the same shard whatever range it is swept in.
     pub fn seeds(&self, range: std::ops::Range<u64>) -> Vec<u64> {
         range
             .filter(|seed| seed % self.count == self.index - 1)
