@@ -5,7 +5,7 @@
 
 use crate::fault::{Fault, FaultKind, ScriptedFault, Swarm, Target};
 use crate::node::{now_ms, sleep_until_ms};
-use crate::world::{broker_ids, PendingFault, SharedWorld};
+use crate::world::{broker_ids, PendingFault, SharedWorld, World};
 use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
@@ -318,8 +318,12 @@ impl Nemesis {
 
     fn note(&self, text: String) {
         let mut world = self.world.lock();
-        let now = now_ms(self.start);
-        world.trace.note(now, "nemesis", &text);
+        self.note_locked(&mut world, &text);
+    }
+
+    /// A trace note from the nemesis, for callers already holding the world.
+    fn note_locked(&self, world: &mut World, text: &str) {
+        world.trace.note(now_ms(self.start), "nemesis", text);
     }
 
     /// Applies one fault now.
@@ -360,8 +364,7 @@ impl Nemesis {
                         if let Some(slot) = world.nodes.get_mut(&node) {
                             slot.paused = true;
                         }
-                        let now = now_ms(self.start);
-                        world.trace.note(now, "nemesis", &format!("pause {node}"));
+                        self.note_locked(&mut world, &format!("pause {node}"));
                         drop(world);
                         self.handle.pause(self.madsim_nodes[&node]);
                     }
@@ -376,16 +379,8 @@ impl Nemesis {
                 let isolated = self.resolve(target, source);
                 let mut world = self.world.lock();
                 let all: Vec<NodeId> = world.nodes.keys().copied().collect();
-                for node in &isolated {
-                    for other in &all {
-                        world.network.cut(*node, *other);
-                        world.network.cut(*other, *node);
-                    }
-                }
-                let now = now_ms(self.start);
-                world
-                    .trace
-                    .note(now, "nemesis", &format!("isolate {}", names(&isolated)));
+                cut_both_ways(&mut world, &isolated, &all);
+                self.note_locked(&mut world, &format!("isolate {}", names(&isolated)));
             }
             Fault::PartitionAway { side } => {
                 let side_nodes: Vec<NodeId> = side
@@ -399,16 +394,9 @@ impl Nemesis {
                     .copied()
                     .filter(|node| !side_nodes.contains(node))
                     .collect();
-                for node in &side_nodes {
-                    for other in &others {
-                        world.network.cut(*node, *other);
-                        world.network.cut(*other, *node);
-                    }
-                }
-                let now = now_ms(self.start);
-                world.trace.note(
-                    now,
-                    "nemesis",
+                cut_both_ways(&mut world, &side_nodes, &others);
+                self.note_locked(
+                    &mut world,
                     &format!("partition {} | rest", names(&side_nodes)),
                 );
             }
@@ -421,10 +409,8 @@ impl Nemesis {
                         world.network.cut(*sender, *receiver);
                     }
                 }
-                let now = now_ms(self.start);
-                world.trace.note(
-                    now,
-                    "nemesis",
+                self.note_locked(
+                    &mut world,
                     &format!("cut {} -> {}", names(&from_nodes), names(&to_nodes)),
                 );
             }
@@ -434,10 +420,8 @@ impl Nemesis {
                 for node in &nodes {
                     world.network.set_slow(*node, *latency_ms);
                 }
-                let now = now_ms(self.start);
-                world.trace.note(
-                    now,
-                    "nemesis",
+                self.note_locked(
+                    &mut world,
                     &format!("slow links {} +{latency_ms}ms", names(&nodes)),
                 );
             }
@@ -465,8 +449,7 @@ impl Nemesis {
                 for disk in world.disks.values() {
                     disk.set_fsync_latency_ms(fsync_latency_ms);
                 }
-                let now = now_ms(self.start);
-                world.trace.note(now, "nemesis", "heal all");
+                self.note_locked(&mut world, "heal all");
                 world.wake_all();
             }
         }
@@ -493,11 +476,20 @@ impl Nemesis {
             if let Some(slot) = world.nodes.get_mut(&node) {
                 slot.paused = false;
             }
-            let now = now_ms(self.start);
-            world.trace.note(now, "nemesis", &format!("resume {node}"));
+            self.note_locked(&mut world, &format!("resume {node}"));
             drop(world);
             self.handle.resume(self.madsim_nodes[&node]);
             self.world.lock().wake_all();
+        }
+    }
+}
+
+/// Cuts every link between a node of `side` and a node of `others`, in both directions.
+fn cut_both_ways(world: &mut World, side: &[NodeId], others: &[NodeId]) {
+    for node in side {
+        for other in others {
+            world.network.cut(*node, *other);
+            world.network.cut(*other, *node);
         }
     }
 }

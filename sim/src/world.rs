@@ -495,7 +495,8 @@ impl World {
         }
         if let NodeId::Controller = node {
             if let Some(NodeActor::Controller(controller)) = &self.nodes[&node].actor {
-                if controller.metadata().version >= self.last_metadata.version {
+                // Copy only a newer image: the controller steps on every heartbeat.
+                if controller.metadata().version > self.last_metadata.version {
                     self.last_metadata = controller.metadata().clone();
                 }
             }
@@ -638,31 +639,29 @@ impl World {
         }
     }
 
-    /// The current leader of a partition: the controller's view if it is up, else the last
-    /// image it published.
-    pub fn leader_of(&self, partition: PartitionId) -> Option<BrokerId> {
-        let image = match self
+    /// The newest metadata: the controller's image if it is up, else the last one it
+    /// published (so `leader` targets resolve while the controller is down).
+    fn metadata_image(&self) -> &MetadataImage {
+        match self
             .nodes
             .get(&NodeId::Controller)
             .and_then(|slot| slot.actor.as_ref())
         {
             Some(NodeActor::Controller(controller)) => controller.metadata(),
             _ => &self.last_metadata,
-        };
-        image.partition(partition).and_then(|state| state.leader)
+        }
+    }
+
+    /// The current leader of a partition, from the newest metadata.
+    pub fn leader_of(&self, partition: PartitionId) -> Option<BrokerId> {
+        self.metadata_image()
+            .partition(partition)
+            .and_then(|state| state.leader)
     }
 
     /// The replicas of a partition, from the latest metadata.
     pub fn replicas_of(&self, partition: PartitionId) -> Vec<BrokerId> {
-        let image = match self
-            .nodes
-            .get(&NodeId::Controller)
-            .and_then(|slot| slot.actor.as_ref())
-        {
-            Some(NodeActor::Controller(controller)) => controller.metadata(),
-            _ => &self.last_metadata,
-        };
-        image
+        self.metadata_image()
             .partition(partition)
             .map(|state| state.replicas.clone())
             .unwrap_or_default()
