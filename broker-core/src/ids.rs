@@ -49,6 +49,18 @@ newtype!(
     ProducerId(u64), "pid"
 );
 newtype!(
+    /// The epoch of a producer id, bumped when a transactional producer with the same
+    /// `transactional.id` starts again, fencing the earlier instance. Kafka stores it as an
+    /// `int16` in a record batch, -1 meaning none.
+    ProducerEpoch(u16), "pepoch"
+);
+newtype!(
+    /// The per-partition sequence number of a record from an idempotent producer (Kafka's
+    /// `baseSequence + i` in a record batch), by which the leader drops duplicates and
+    /// detects gaps. Kafka stores it as an `int32`, -1 meaning none.
+    Sequence(u32), "seq"
+);
+newtype!(
     /// Matches a response to its request on one connection.
     CorrelationId(u64), "c"
 );

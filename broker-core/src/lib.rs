@@ -23,6 +23,7 @@ pub mod partitioner;
 pub mod producer;
 pub mod protocol;
 pub mod record;
+pub mod record_batch;
 pub mod replica_view;
 pub mod storage;
 
