@@ -2,9 +2,12 @@
 //! inputs with the current simulated time and executes the effects it returns; the machine
 //! itself does no I/O, reads no clock and draws no random numbers (STYLE.md, rule 1).
 
+use crate::controller::ControllerTimer;
 use crate::event::Event;
 use crate::ids::NodeId;
 use crate::protocol::Message;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
 /// What a node reacts to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -14,8 +17,26 @@ pub enum Input {
     Start,
     /// A message arrived from `from`.
     Message { from: NodeId, message: Message },
-    /// The time returned by [`Actor::next_deadline_ms`] has come (or passed).
-    Tick,
+    /// The time returned by [`Actor::next_deadline_ms`] has come (or passed): these timers,
+    /// read from the actor's table by the caller ([`Actor::due_timers`]), are due.
+    Timers(Vec<Timer>),
+}
+
+/// The name of a deadline, per actor (docs/STYLE.md, rule 14). The trace says which fired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Timer {
+    Controller(ControllerTimer),
+    /// A deadline of an actor whose timers have no names yet: its computed next deadline.
+    Deadline,
+}
+
+impl fmt::Display for Timer {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timer::Controller(timer) => write!(formatter, "{timer}"),
+            Timer::Deadline => formatter.write_str("deadline"),
+        }
+    }
 }
 
 /// What a node asks its shell to do, in order.
@@ -35,6 +56,17 @@ pub trait Actor {
     /// Reacts to one input at simulated time `now_ms`.
     fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Effect>;
 
-    /// The next time this node wants a [`Input::Tick`], if any. Called after every `handle`.
+    /// The next time this node wants an [`Input::Timers`], if any. Called after every
+    /// `handle`.
     fn next_deadline_ms(&self) -> Option<u64>;
+
+    /// The timers due at `now_ms`, in the order the actor's table keeps them.
+    fn due_timers(&self, now_ms: u64) -> Vec<Timer>;
+}
+
+/// Hands `actor` the timers due at `now_ms`, as the simulator does when a deadline comes;
+/// for tests and tools that drive an actor by hand.
+pub fn fire_due_timers(actor: &mut dyn Actor, now_ms: u64) -> Vec<Effect> {
+    let due = actor.due_timers(now_ms);
+    actor.handle(now_ms, Input::Timers(due))
 }

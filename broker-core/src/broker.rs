@@ -7,7 +7,7 @@
 //! `log_start_offset ≤ high_watermark ≤ log_end_offset`, and every deadline the broker reports
 //! is strictly after the time of the step that produced it (so a Tick always makes progress).
 
-use crate::actor::{Actor, Effect, Input};
+use crate::actor::{Actor, Effect, Input, Timer};
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::error::ErrorCode;
@@ -18,6 +18,12 @@ use crate::log::Log;
 use crate::metadata::MetadataImage;
 use crate::partition::{answer_produce, Context, Partition};
 use crate::protocol::{Acks, Message};
+use crate::protocol::{
+    AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, FetchRequest, FetchResponse,
+    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse, MetadataUpdate,
+    OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, ProduceRequest,
+};
 use crate::replica_view::ReplicaView;
 use crate::storage::Storage;
 use std::collections::BTreeMap;
@@ -236,10 +242,10 @@ impl Broker {
     fn send_registration(&mut self, effects: &mut Vec<Effect>) {
         effects.push(Effect::Send {
             to: NodeId::Controller,
-            message: Message::BrokerRegistration {
+            message: Message::BrokerRegistration(BrokerRegistrationRequest {
                 broker: self.id,
                 incarnation: self.incarnation,
-            },
+            }),
         });
     }
 
@@ -248,11 +254,11 @@ impl Broker {
             None => self.send_registration(effects),
             Some(broker_epoch) => effects.push(Effect::Send {
                 to: NodeId::Controller,
-                message: Message::BrokerHeartbeat {
+                message: Message::BrokerHeartbeat(BrokerHeartbeatRequest {
                     broker: self.id,
                     broker_epoch,
                     metadata_version: self.metadata.version,
-                },
+                }),
             }),
         }
         self.next_controller_contact_ms = now_ms + self.heartbeat_interval_ms();
@@ -300,15 +306,17 @@ impl Broker {
     ) {
         let from_controller = from == NodeId::Controller;
         match message {
-            Message::BrokerRegistrationResponse {
+            Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                 broker_epoch,
                 metadata,
-            } if from_controller => {
+            }) if from_controller => {
                 self.broker_epoch = Some(broker_epoch);
                 self.next_controller_contact_ms = now_ms + self.heartbeat_interval_ms();
                 self.apply_metadata(now_ms, metadata, effects);
             }
-            Message::BrokerHeartbeatResponse { result, metadata } if from_controller => {
+            Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse { result, metadata })
+                if from_controller =>
+            {
                 if result == Err(ErrorCode::StaleBrokerEpoch) {
                     self.broker_epoch = None;
                     self.contact_controller(now_ms, effects);
@@ -316,31 +324,33 @@ impl Broker {
                     self.apply_metadata(now_ms, metadata, effects);
                 }
             }
-            Message::MetadataUpdate { metadata } if from_controller => {
+            Message::MetadataUpdate(MetadataUpdate { metadata }) if from_controller => {
                 self.apply_metadata(now_ms, metadata, effects);
             }
-            Message::AlterPartitionResponse { partition, result } if from_controller => {
+            Message::AlterPartitionResponse(AlterPartitionResponse { partition, result })
+                if from_controller =>
+            {
                 let (mut context, partitions) = self.split(now_ms, effects);
                 if let Some(replica) = partitions.get_mut(&partition) {
                     replica.handle_alter_partition_response(&mut context, result);
                 }
             }
-            Message::MetadataRequest { correlation } => {
+            Message::Metadata(MetadataRequest { correlation }) => {
                 effects.push(Effect::Send {
                     to: from,
-                    message: Message::MetadataResponse {
+                    message: Message::MetadataResponse(MetadataResponse {
                         correlation,
                         metadata: self.metadata.clone(),
-                    },
+                    }),
                 });
             }
-            Message::ProduceRequest {
+            Message::Produce(ProduceRequest {
                 correlation,
                 partition,
                 acks,
                 timeout_ms,
                 records,
-            } => {
+            }) => {
                 let (mut context, partitions) = self.split(now_ms, effects);
                 match partitions.get_mut(&partition) {
                     Some(replica) => replica.handle_produce(
@@ -363,25 +373,25 @@ impl Broker {
                     None => {}
                 }
             }
-            Message::ListOffsetsRequest {
+            Message::ListOffsets(ListOffsetsRequest {
                 correlation,
                 partition,
                 spec,
-            } => {
+            }) => {
                 let result = match self.partitions.get(&partition) {
                     Some(replica) => replica.handle_list_offsets(spec),
                     None => Err(ErrorCode::NotLeaderOrFollower),
                 };
                 effects.push(Effect::Send {
                     to: from,
-                    message: Message::ListOffsetsResponse {
+                    message: Message::ListOffsetsResponse(ListOffsetsResponse {
                         correlation,
                         partition,
                         result,
-                    },
+                    }),
                 });
             }
-            Message::FetchRequest {
+            Message::Fetch(FetchRequest {
                 correlation,
                 partition,
                 replica,
@@ -390,7 +400,7 @@ impl Broker {
                 last_fetched_epoch: _,
                 max_records,
                 max_wait_ms,
-            } => {
+            }) => {
                 let (mut context, partitions) = self.split(now_ms, effects);
                 match partitions.get_mut(&partition) {
                     Some(local) => local.handle_fetch(
@@ -405,31 +415,31 @@ impl Broker {
                     ),
                     None => effects.push(Effect::Send {
                         to: from,
-                        message: Message::FetchResponse {
+                        message: Message::FetchResponse(FetchResponse {
                             correlation,
                             partition,
                             result: Err(ErrorCode::NotLeaderOrFollower),
-                        },
+                        }),
                     }),
                 }
             }
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation,
                 partition,
                 result,
-            } => {
+            }) => {
                 let (mut context, partitions) = self.split(now_ms, effects);
                 if let Some(replica) = partitions.get_mut(&partition) {
                     replica.handle_fetch_response(&mut context, from, correlation, result);
                 }
             }
-            Message::OffsetsForLeaderEpochRequest {
+            Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                 correlation,
                 partition,
                 replica: _,
                 current_leader_epoch,
                 leader_epoch,
-            } => {
+            }) => {
                 let (mut context, partitions) = self.split(now_ms, effects);
                 let result = match partitions.get(&partition) {
                     Some(replica) => replica.handle_offsets_for_leader_epoch(
@@ -441,11 +451,11 @@ impl Broker {
                 };
                 respond(effects, from, correlation, partition, result);
             }
-            Message::OffsetsForLeaderEpochResponse {
+            Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
                 correlation,
                 partition,
                 result,
-            } => {
+            }) => {
                 let (mut context, partitions) = self.split(now_ms, effects);
                 if let Some(replica) = partitions.get_mut(&partition) {
                     replica.handle_offsets_for_leader_epoch_response(
@@ -513,28 +523,40 @@ fn respond(
 ) {
     effects.push(Effect::Send {
         to,
-        message: Message::OffsetsForLeaderEpochResponse {
+        message: Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
             correlation,
             partition,
             result,
-        },
+        }),
     });
 }
 
 impl Actor for Broker {
     fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Effect> {
         let mut effects = Vec::new();
-        let after_tick = input == Input::Tick;
+        let after_tick = matches!(input, Input::Timers(_));
         match input {
             Input::Start => self.start(now_ms, &mut effects),
-            Input::Tick if self.started => self.on_tick(now_ms, &mut effects),
+            Input::Timers(_) if self.started => self.on_tick(now_ms, &mut effects),
             Input::Message { from, message } if self.started => {
                 self.on_message(now_ms, from, message, &mut effects)
             }
-            Input::Tick | Input::Message { .. } => {}
+            Input::Timers(_) | Input::Message { .. } => {}
         }
         self.check_invariants(now_ms, after_tick);
         effects
+    }
+
+    /// Until this actor's timers have names, its one timer is its computed deadline.
+    fn due_timers(&self, now_ms: u64) -> Vec<Timer> {
+        if self
+            .next_deadline_ms()
+            .is_some_and(|deadline_ms| deadline_ms <= now_ms)
+        {
+            vec![Timer::Deadline]
+        } else {
+            Vec::new()
+        }
     }
 
     fn next_deadline_ms(&self) -> Option<u64> {
@@ -557,9 +579,11 @@ impl Actor for Broker {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Timer;
     use crate::event::RecordSummary;
     use crate::ids::{ClientId, LeaderEpoch, PartitionEpoch};
     use crate::metadata::PartitionState;
+    use crate::protocol::{AlterPartitionRequest, ProduceResponse};
     use crate::protocol::{EpochEndOffset, FetchData, OffsetSpec};
     use crate::record::{ProducerRecord, Record};
     use crate::storage::MemoryStorage;
@@ -673,10 +697,12 @@ mod tests {
         let mut effects = broker.handle(0, Input::Start);
         effects.extend(broker.handle(
             0,
-            controller(Message::BrokerRegistrationResponse {
-                broker_epoch: BrokerEpoch(7),
-                metadata,
-            }),
+            controller(Message::BrokerRegistrationResponse(
+                BrokerRegistrationResponse {
+                    broker_epoch: BrokerEpoch(7),
+                    metadata,
+                },
+            )),
         ));
         (broker, effects)
     }
@@ -702,13 +728,13 @@ mod tests {
     fn produce(correlation: u64, acks: Acks, record_values: &[u64]) -> Input {
         Input::Message {
             from: PRODUCER,
-            message: Message::ProduceRequest {
+            message: Message::Produce(ProduceRequest {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 acks,
                 timeout_ms: 1_000,
                 records: values(record_values),
-            },
+            }),
         }
     }
 
@@ -721,7 +747,7 @@ mod tests {
     ) -> Input {
         Input::Message {
             from,
-            message: Message::FetchRequest {
+            message: Message::Fetch(FetchRequest {
                 correlation: CorrelationId(offset + 100),
                 partition: P0,
                 replica: replica.map(BrokerId),
@@ -730,7 +756,7 @@ mod tests {
                 last_fetched_epoch: None,
                 max_records: 500,
                 max_wait_ms,
-            },
+            }),
         }
     }
 
@@ -778,11 +804,11 @@ mod tests {
         sends(effects)
             .into_iter()
             .filter_map(|(_, message)| match message {
-                Message::ProduceResponse {
+                Message::ProduceResponse(ProduceResponse {
                     correlation,
                     result,
                     ..
-                } => Some((correlation, result)),
+                }) => Some((correlation, result)),
                 _ => None,
             })
             .collect()
@@ -792,7 +818,7 @@ mod tests {
         sends(effects)
             .into_iter()
             .filter_map(|(_, message)| match message {
-                Message::FetchResponse { result, .. } => Some(result),
+                Message::FetchResponse(FetchResponse { result, .. }) => Some(result),
                 _ => None,
             })
             .collect()
@@ -810,7 +836,7 @@ mod tests {
     fn run_until(broker: &mut Broker, until_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
         while let Some(deadline_ms) = broker.next_deadline_ms().filter(|&due| due <= until_ms) {
-            effects.extend(broker.handle(deadline_ms, Input::Tick));
+            effects.extend(broker.handle(deadline_ms, Input::Timers(vec![Timer::Deadline])));
         }
         effects
     }
@@ -855,10 +881,10 @@ mod tests {
             Box::new(storage),
         );
         assert_eq!(broker.next_deadline_ms(), None);
-        let registration = Message::BrokerRegistration {
+        let registration = Message::BrokerRegistration(BrokerRegistrationRequest {
             broker: BrokerId(2),
             incarnation: 5,
-        };
+        });
         assert_eq!(
             broker.handle(0, Input::Start),
             vec![Effect::Send {
@@ -873,28 +899,30 @@ mod tests {
         );
         broker.handle(
             2_001,
-            controller(Message::BrokerRegistrationResponse {
-                broker_epoch: BrokerEpoch(9),
-                metadata: MetadataImage::default(),
-            }),
+            controller(Message::BrokerRegistrationResponse(
+                BrokerRegistrationResponse {
+                    broker_epoch: BrokerEpoch(9),
+                    metadata: MetadataImage::default(),
+                },
+            )),
         );
         assert_eq!(
             sends(&run_until(&mut broker, 4_001)),
             vec![(
                 NodeId::Controller,
-                Message::BrokerHeartbeat {
+                Message::BrokerHeartbeat(BrokerHeartbeatRequest {
                     broker: BrokerId(2),
                     broker_epoch: BrokerEpoch(9),
                     metadata_version: 0
-                }
+                })
             )]
         );
         let effects = broker.handle(
             4_002,
-            controller(Message::BrokerHeartbeatResponse {
+            controller(Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 result: Err(ErrorCode::StaleBrokerEpoch),
                 metadata: None,
-            }),
+            })),
         );
         assert_eq!(sends(&effects), vec![(NodeId::Controller, registration)]);
         assert_eq!(broker.broker_epoch(), None);
@@ -914,11 +942,11 @@ mod tests {
                 }),
                 Effect::Send {
                     to: PRODUCER,
-                    message: Message::ProduceResponse {
+                    message: Message::ProduceResponse(ProduceResponse {
                         correlation: CorrelationId(1),
                         partition: P0,
                         result: Ok(Offset(0)),
-                    },
+                    }),
                 },
                 Effect::Event(Event::ProduceAnswered {
                     partition: P0,
@@ -1014,9 +1042,9 @@ mod tests {
         // watermark passes the record, but the ISR is below min.insync.replicas.
         let effects = broker.handle(
             20,
-            controller(Message::MetadataUpdate {
+            controller(Message::MetadataUpdate(MetadataUpdate {
                 metadata: image(2, state(Some(1), 1, &[1], 2)),
-            }),
+            })),
         );
         assert_eq!(
             produce_responses(&effects),
@@ -1090,11 +1118,11 @@ mod tests {
         broker.handle(11, follower_fetch(2, 1));
         let list = |spec| Input::Message {
             from: CONSUMER,
-            message: Message::ListOffsetsRequest {
+            message: Message::ListOffsets(ListOffsetsRequest {
                 correlation: CorrelationId(3),
                 partition: P0,
                 spec,
-            },
+            }),
         };
         let answers: Vec<_> = [OffsetSpec::Earliest, OffsetSpec::Latest]
             .into_iter()
@@ -1102,7 +1130,7 @@ mod tests {
             .map(|(_, message)| message)
             .collect();
         let result = |message: &Message| match message {
-            Message::ListOffsetsResponse { result, .. } => *result,
+            Message::ListOffsetsResponse(ListOffsetsResponse { result, .. }) => *result,
             _ => panic!("unexpected {message:?}"),
         };
         assert_eq!(result(&answers[0]), Ok(Offset(0)));
@@ -1120,16 +1148,22 @@ mod tests {
         );
         let ask = |leader_epoch| Input::Message {
             from: NodeId::Broker(BrokerId(2)),
-            message: Message::OffsetsForLeaderEpochRequest {
+            message: Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                 correlation: CorrelationId(1),
                 partition: P0,
                 replica: Some(BrokerId(2)),
                 current_leader_epoch: LeaderEpoch(4),
                 leader_epoch: LeaderEpoch(leader_epoch),
-            },
+            }),
         };
         let answer = |effects: Vec<Effect>| match sends(&effects).pop() {
-            Some((_, Message::OffsetsForLeaderEpochResponse { result, .. })) => result,
+            Some((
+                _,
+                Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
+                    result,
+                    ..
+                }),
+            )) => result,
             other => panic!("unexpected {other:?}"),
         };
         let end = |epoch, offset| {
@@ -1182,12 +1216,12 @@ mod tests {
         let leader = NodeId::Broker(BrokerId(3));
         let (to, request) = sends(&effects).pop().unwrap();
         assert_eq!(to, leader);
-        let Message::OffsetsForLeaderEpochRequest {
+        let Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
             correlation,
             leader_epoch,
             current_leader_epoch,
             ..
-        } = request
+        }) = request
         else {
             panic!("expected OffsetsForLeaderEpoch, got {request:?}");
         };
@@ -1199,14 +1233,14 @@ mod tests {
             5,
             Input::Message {
                 from: leader,
-                message: Message::OffsetsForLeaderEpochResponse {
+                message: Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
                     correlation,
                     partition: P0,
                     result: Ok(EpochEndOffset {
                         leader_epoch: LeaderEpoch(2),
                         end_offset: Offset(4),
                     }),
-                },
+                }),
             },
         );
         assert_eq!(
@@ -1222,7 +1256,7 @@ mod tests {
         let sent = sends(&effects);
         assert!(matches!(
             &sent[..],
-            [(to, Message::FetchRequest { fetch_offset: Offset(4), last_fetched_epoch: Some(LeaderEpoch(2)), .. })] if *to == leader
+            [(to, Message::Fetch(FetchRequest { fetch_offset: Offset(4), last_fetched_epoch: Some(LeaderEpoch(2)), .. }))] if *to == leader
         ));
         assert_eq!(broker.replica_view(P0).unwrap().log_end_offset, Offset(4));
     }
@@ -1241,11 +1275,11 @@ mod tests {
         let leader = NodeId::Broker(BrokerId(3));
         let answer = |broker: &mut Broker, effects: &[Effect], epoch: u32, end: u64| {
             let (_, request) = sends(effects).pop().unwrap();
-            let Message::OffsetsForLeaderEpochRequest {
+            let Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                 correlation,
                 leader_epoch,
                 ..
-            } = request
+            }) = request
             else {
                 panic!("expected OffsetsForLeaderEpoch, got {request:?}");
             };
@@ -1253,14 +1287,16 @@ mod tests {
                 5,
                 Input::Message {
                     from: leader,
-                    message: Message::OffsetsForLeaderEpochResponse {
-                        correlation,
-                        partition: P0,
-                        result: Ok(EpochEndOffset {
-                            leader_epoch: LeaderEpoch(epoch),
-                            end_offset: Offset(end),
-                        }),
-                    },
+                    message: Message::OffsetsForLeaderEpochResponse(
+                        OffsetsForLeaderEpochResponse {
+                            correlation,
+                            partition: P0,
+                            result: Ok(EpochEndOffset {
+                                leader_epoch: LeaderEpoch(epoch),
+                                end_offset: Offset(end),
+                            }),
+                        },
+                    ),
                 },
             );
             (leader_epoch, effects)
@@ -1276,10 +1312,10 @@ mod tests {
             &sends(&effects)[..],
             [(
                 _,
-                Message::FetchRequest {
+                Message::Fetch(FetchRequest {
                     fetch_offset: Offset(2),
                     ..
-                }
+                })
             )]
         ));
     }
@@ -1295,11 +1331,11 @@ mod tests {
         );
         // An empty log fetches at once.
         let (_, request) = sends(&effects).pop().unwrap();
-        let Message::FetchRequest {
+        let Message::Fetch(FetchRequest {
             correlation,
             fetch_offset,
             ..
-        } = request
+        }) = request
         else {
             panic!("expected Fetch, got {request:?}");
         };
@@ -1317,7 +1353,7 @@ mod tests {
             3,
             Input::Message {
                 from: NodeId::Broker(BrokerId(1)),
-                message: Message::FetchResponse {
+                message: Message::FetchResponse(FetchResponse {
                     correlation,
                     partition: P0,
                     result: Ok(FetchData {
@@ -1326,7 +1362,7 @@ mod tests {
                         log_start_offset: Offset(0),
                         log_end_offset: Offset(3),
                     }),
-                },
+                }),
             },
         );
         let view = broker.replica_view(P0).unwrap();
@@ -1343,20 +1379,20 @@ mod tests {
             &sends(&effects)[..],
             [(
                 _,
-                Message::FetchRequest {
+                Message::Fetch(FetchRequest {
                     fetch_offset: Offset(3),
                     ..
-                }
+                })
             )]
         ));
         // Unanswered past replica_socket_timeout_ms: the fetch is sent again.
         let effects = run_until(&mut broker, 3 + config().replica_socket_timeout_ms);
         assert!(sends(&effects).iter().any(|(_, message)| matches!(
             message,
-            Message::FetchRequest {
+            Message::Fetch(FetchRequest {
                 fetch_offset: Offset(3),
                 ..
-            }
+            })
         )));
     }
 
@@ -1369,7 +1405,7 @@ mod tests {
             BugSwitches::default(),
             image(1, state(Some(1), 1, &[1, 2], 1)),
         );
-        let (_, Message::OffsetsForLeaderEpochRequest { correlation, .. }) =
+        let (_, Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest { correlation, .. })) =
             sends(&effects).pop().unwrap()
         else {
             panic!("expected OffsetsForLeaderEpoch");
@@ -1378,11 +1414,11 @@ mod tests {
             1,
             Input::Message {
                 from: NodeId::Broker(BrokerId(1)),
-                message: Message::OffsetsForLeaderEpochResponse {
+                message: Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
                     correlation,
                     partition: P0,
                     result: Err(ErrorCode::UnknownLeaderEpoch),
-                },
+                }),
             },
         );
         assert!(sends(&effects).is_empty());
@@ -1391,7 +1427,10 @@ mod tests {
             sends(effects)
                 .into_iter()
                 .filter(|(_, message)| {
-                    matches!(message, Message::OffsetsForLeaderEpochRequest { .. })
+                    matches!(
+                        message,
+                        Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest { .. })
+                    )
                 })
                 .count()
         };
@@ -1407,9 +1446,9 @@ mod tests {
         assert_eq!(marks(&effects), vec!["fetch_parked"]);
         let effects = broker.handle(
             20,
-            controller(Message::MetadataUpdate {
+            controller(Message::MetadataUpdate(MetadataUpdate {
                 metadata: image(2, state(Some(2), 2, &[1, 2], 2)),
-            }),
+            })),
         );
         assert_eq!(
             produce_responses(&effects),
@@ -1434,19 +1473,20 @@ mod tests {
         // Broker 2 keeps up; broker 3 never fetches.
         broker.handle(9_000, follower_fetch(2, 1));
         let effects = run_until(&mut broker, 10_000);
-        assert!(!sends(&effects)
-            .iter()
-            .any(|(_, message)| matches!(message, Message::AlterPartition { .. })));
+        assert!(!sends(&effects).iter().any(|(_, message)| matches!(
+            message,
+            Message::AlterPartition(AlterPartitionRequest { .. })
+        )));
         broker.handle(14_000, follower_fetch(2, 1));
         let effects = run_until(&mut broker, 15_000);
-        let alter = Message::AlterPartition {
+        let alter = Message::AlterPartition(AlterPartitionRequest {
             broker: BrokerId(1),
             broker_epoch: BrokerEpoch(7),
             partition: P0,
             leader_epoch: LeaderEpoch(1),
             partition_epoch: PartitionEpoch(1),
             new_isr: brokers(&[1, 2]),
-        };
+        });
         assert!(sends(&effects).contains(&(NodeId::Controller, alter.clone())));
         assert_eq!(
             broker.partition(P0).unwrap().pending_isr(),
@@ -1457,10 +1497,10 @@ mod tests {
         assert!(sends(&effects).contains(&(NodeId::Controller, alter)));
         let effects = broker.handle(
             17_500,
-            controller(Message::AlterPartitionResponse {
+            controller(Message::AlterPartitionResponse(AlterPartitionResponse {
                 partition: P0,
                 result: Ok(state(Some(1), 1, &[1, 2], 2)),
-            }),
+            })),
         );
         assert!(events(&effects).contains(&Event::IsrUpdated {
             partition: P0,
@@ -1478,27 +1518,28 @@ mod tests {
         broker.handle(2, follower_fetch(2, 2));
         // Broker 3 behind the high watermark: not yet.
         let effects = broker.handle(3, follower_fetch(3, 1));
-        assert!(!sends(&effects)
-            .iter()
-            .any(|(_, message)| matches!(message, Message::AlterPartition { .. })));
+        assert!(!sends(&effects).iter().any(|(_, message)| matches!(
+            message,
+            Message::AlterPartition(AlterPartitionRequest { .. })
+        )));
         let effects = broker.handle(4, follower_fetch(3, 2));
         assert!(sends(&effects).contains(&(
             NodeId::Controller,
-            Message::AlterPartition {
+            Message::AlterPartition(AlterPartitionRequest {
                 broker: BrokerId(1),
                 broker_epoch: BrokerEpoch(7),
                 partition: P0,
                 leader_epoch: LeaderEpoch(1),
                 partition_epoch: PartitionEpoch(1),
                 new_isr: brokers(&[1, 2, 3]),
-            }
+            })
         )));
         let effects = broker.handle(
             5,
-            controller(Message::AlterPartitionResponse {
+            controller(Message::AlterPartitionResponse(AlterPartitionResponse {
                 partition: P0,
                 result: Ok(state(Some(1), 1, &[1, 2, 3], 2)),
-            }),
+            })),
         );
         assert!(marks(&effects).contains(&"isr_expanded"));
         assert_eq!(
@@ -1582,10 +1623,10 @@ mod tests {
                 _,
                 (
                     _,
-                    Message::FetchRequest {
+                    Message::Fetch(FetchRequest {
                         fetch_offset: Offset(2),
                         ..
-                    }
+                    })
                 )
             ]
         ));
@@ -1603,10 +1644,10 @@ mod tests {
                 _,
                 (
                     _,
-                    Message::OffsetsForLeaderEpochRequest {
+                    Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                         leader_epoch: LeaderEpoch(1),
                         ..
-                    }
+                    })
                 )
             ]
         ));
@@ -1631,10 +1672,12 @@ mod tests {
         broker.handle(0, Input::Start);
         broker.handle(
             0,
-            controller(Message::BrokerRegistrationResponse {
-                broker_epoch: BrokerEpoch(7),
-                metadata: image(1, state(Some(1), 1, &[1, 2], 1)),
-            }),
+            controller(Message::BrokerRegistrationResponse(
+                BrokerRegistrationResponse {
+                    broker_epoch: BrokerEpoch(7),
+                    metadata: image(1, state(Some(1), 1, &[1, 2], 1)),
+                },
+            )),
         );
         let file = Log::file_name(P0);
         broker.handle(1, produce(1, Acks::Leader, &[1]));
@@ -1665,7 +1708,7 @@ mod tests {
         broker.handle(2, fetch(CONSUMER, None, 1, 0, 700));
         let mut ticks = 0;
         while let Some(deadline_ms) = broker.next_deadline_ms().filter(|&due| due <= 60_000) {
-            broker.handle(deadline_ms, Input::Tick);
+            broker.handle(deadline_ms, Input::Timers(vec![Timer::Deadline]));
             assert!(broker.next_deadline_ms().unwrap() > deadline_ms);
             ticks += 1;
         }
@@ -1745,7 +1788,9 @@ mod tests {
         let answers: Vec<_> = elsewhere
             .iter()
             .filter_map(|(to, message)| match message {
-                Message::ProduceResponse { result, .. } if *to == PRODUCER => Some(*result),
+                Message::ProduceResponse(ProduceResponse { result, .. }) if *to == PRODUCER => {
+                    Some(*result)
+                }
                 _ => None,
             })
             .collect();
@@ -1771,9 +1816,9 @@ mod tests {
         for (index, node) in nodes.iter_mut().enumerate() {
             let effects = node.handle(
                 now_ms,
-                controller(Message::MetadataUpdate {
+                controller(Message::MetadataUpdate(MetadataUpdate {
                     metadata: metadata.clone(),
-                }),
+                })),
             );
             route(
                 NodeId::Broker(BrokerId(index as u32 + 1)),

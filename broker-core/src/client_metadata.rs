@@ -21,6 +21,7 @@ use crate::actor::Effect;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, PartitionId};
 use crate::metadata::{MetadataImage, PartitionState};
 use crate::protocol::Message;
+use crate::protocol::MetadataRequest;
 
 /// The outstanding metadata request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,7 +147,7 @@ impl ClientMetadata {
         self.next_request_ms = None;
         Some(Effect::Send {
             to: NodeId::Broker(broker),
-            message: Message::MetadataRequest { correlation },
+            message: Message::Metadata(MetadataRequest { correlation }),
         })
     }
 
@@ -241,9 +242,9 @@ mod tests {
             metadata.maybe_send_request(0, &mut correlation),
             Some(Effect::Send {
                 to: NodeId::Broker(BrokerId(1)),
-                message: Message::MetadataRequest {
+                message: Message::Metadata(MetadataRequest {
                     correlation: CorrelationId(1)
-                },
+                }),
             })
         );
         assert_eq!(metadata.next_deadline_ms(), Some(100));
@@ -253,9 +254,9 @@ mod tests {
             metadata.maybe_send_request(100, &mut correlation),
             Some(Effect::Send {
                 to: NodeId::Broker(BrokerId(2)),
-                message: Message::MetadataRequest {
+                message: Message::Metadata(MetadataRequest {
                     correlation: CorrelationId(2)
-                },
+                }),
             })
         );
     }
@@ -284,9 +285,9 @@ mod tests {
             metadata.maybe_send_request(20, &mut correlation),
             Some(Effect::Send {
                 to: NodeId::Broker(BrokerId(2)),
-                message: Message::MetadataRequest {
+                message: Message::Metadata(MetadataRequest {
                     correlation: CorrelationId(3)
-                },
+                }),
             })
         );
     }

@@ -23,13 +23,17 @@
 //! - after a failure a partition waits `retry_backoff_ms` before its next request, and
 //!   metadata requests are `retry_backoff_ms` apart, so a consumer never spins.
 
-use crate::actor::{Actor, Effect, Input};
+use crate::actor::{Actor, Effect, Input, Timer};
 use crate::client_metadata::{ClientMetadata, MetadataApplied};
 use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerId, ClientId, CorrelationId, LeaderEpoch, NodeId, Offset, PartitionId};
 use crate::protocol::{EpochEndOffset, FetchData, Message, OffsetSpec};
+use crate::protocol::{
+    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataResponse,
+    OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Coverage marks of the consumer.
@@ -235,22 +239,23 @@ impl Consumer {
                         AutoOffsetReset::Latest => OffsetSpec::Latest,
                         AutoOffsetReset::Earliest | AutoOffsetReset::None => OffsetSpec::Earliest,
                     };
-                    let message = Message::ListOffsetsRequest {
+                    let message = Message::ListOffsets(ListOffsetsRequest {
                         correlation,
                         partition,
                         spec,
-                    };
+                    });
                     (RequestKind::ListOffsets, message)
                 }
                 PositionState::AwaitingValidation => match assigned.last_consumed_epoch {
                     Some(last_consumed_epoch) => {
-                        let message = Message::OffsetsForLeaderEpochRequest {
-                            correlation,
-                            partition,
-                            replica: None,
-                            current_leader_epoch: leader_epoch,
-                            leader_epoch: last_consumed_epoch,
-                        };
+                        let message =
+                            Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
+                                correlation,
+                                partition,
+                                replica: None,
+                                current_leader_epoch: leader_epoch,
+                                leader_epoch: last_consumed_epoch,
+                            });
                         (RequestKind::OffsetsForLeaderEpoch, message)
                     }
                     // Nothing consumed, nothing to validate (Kafka skips validation when the
@@ -292,7 +297,7 @@ impl Consumer {
         current_leader_epoch: LeaderEpoch,
         assigned: &AssignedPartition,
     ) -> (RequestKind, Message) {
-        let message = Message::FetchRequest {
+        let message = Message::Fetch(FetchRequest {
             correlation,
             partition,
             replica: None,
@@ -301,7 +306,7 @@ impl Consumer {
             last_fetched_epoch: assigned.last_consumed_epoch,
             max_records: self.config.max_poll_records,
             max_wait_ms: self.config.fetch_max_wait_ms,
-        };
+        });
         (RequestKind::Fetch, message)
     }
 
@@ -496,12 +501,12 @@ impl Actor for Consumer {
     fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Effect> {
         let mut effects = Vec::new();
         match input {
-            Input::Start | Input::Tick => {}
+            Input::Start | Input::Timers(_) => {}
             Input::Message { from, message } => match message {
-                Message::MetadataResponse {
+                Message::MetadataResponse(MetadataResponse {
                     correlation,
                     metadata,
-                } => {
+                }) => {
                     let applied = self
                         .metadata
                         .on_response(now_ms, from, correlation, metadata);
@@ -509,25 +514,25 @@ impl Actor for Consumer {
                         self.on_metadata_applied(&mut effects);
                     }
                 }
-                Message::ListOffsetsResponse {
+                Message::ListOffsetsResponse(ListOffsetsResponse {
                     correlation,
                     partition,
                     result,
-                } if self.take_request(from, correlation, partition, RequestKind::ListOffsets) => {
+                }) if self.take_request(from, correlation, partition, RequestKind::ListOffsets) => {
                     self.on_list_offsets_response(now_ms, partition, result, &mut effects);
                 }
-                Message::FetchResponse {
+                Message::FetchResponse(FetchResponse {
                     correlation,
                     partition,
                     result,
-                } if self.take_request(from, correlation, partition, RequestKind::Fetch) => {
+                }) if self.take_request(from, correlation, partition, RequestKind::Fetch) => {
                     self.on_fetch_response(now_ms, partition, result, &mut effects);
                 }
-                Message::OffsetsForLeaderEpochResponse {
+                Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
                     correlation,
                     partition,
                     result,
-                } if self.take_request(
+                }) if self.take_request(
                     from,
                     correlation,
                     partition,
@@ -554,6 +559,18 @@ impl Actor for Consumer {
     /// request's timeout, and the end of the backoff of every partition that has a request to
     /// make to a known leader. After every `handle` everything due has been done, so this is
     /// always in the future.
+    /// Until this actor's timers have names, its one timer is its computed deadline.
+    fn due_timers(&self, now_ms: u64) -> Vec<Timer> {
+        if self
+            .next_deadline_ms()
+            .is_some_and(|deadline_ms| deadline_ms <= now_ms)
+        {
+            vec![Timer::Deadline]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn next_deadline_ms(&self) -> Option<u64> {
         let requests = self.in_flight.values().map(|request| request.deadline_ms);
         let backoffs = self
@@ -575,8 +592,10 @@ impl Actor for Consumer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Timer;
     use crate::ids::PartitionEpoch;
     use crate::metadata::{MetadataImage, PartitionState};
+    use crate::protocol::{MetadataRequest, ProduceResponse};
     use crate::record::Record;
 
     const CLIENT: ClientId = ClientId(1);
@@ -630,41 +649,41 @@ mod tests {
     fn metadata_request(to: u32, correlation: u64) -> Effect {
         send_to(
             to,
-            Message::MetadataRequest {
+            Message::Metadata(MetadataRequest {
                 correlation: CorrelationId(correlation),
-            },
+            }),
         )
     }
 
     fn metadata_response(from: u32, correlation: u64, metadata: MetadataImage) -> Input {
         message_from(
             from,
-            Message::MetadataResponse {
+            Message::MetadataResponse(MetadataResponse {
                 correlation: CorrelationId(correlation),
                 metadata,
-            },
+            }),
         )
     }
 
     fn list_offsets(to: u32, correlation: u64, spec: OffsetSpec) -> Effect {
         send_to(
             to,
-            Message::ListOffsetsRequest {
+            Message::ListOffsets(ListOffsetsRequest {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 spec,
-            },
+            }),
         )
     }
 
     fn list_offsets_response(from: u32, correlation: u64, offset: u64) -> Input {
         message_from(
             from,
-            Message::ListOffsetsResponse {
+            Message::ListOffsetsResponse(ListOffsetsResponse {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 result: Ok(Offset(offset)),
-            },
+            }),
         )
     }
 
@@ -677,7 +696,7 @@ mod tests {
     ) -> Effect {
         send_to(
             to,
-            Message::FetchRequest {
+            Message::Fetch(FetchRequest {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 replica: None,
@@ -686,7 +705,7 @@ mod tests {
                 last_fetched_epoch: last_fetched_epoch.map(LeaderEpoch),
                 max_records: 100,
                 max_wait_ms: 500,
-            },
+            }),
         )
     }
 
@@ -707,7 +726,7 @@ mod tests {
             .map_or(Offset(0), |record| record.offset.next());
         message_from(
             from,
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 result: Ok(FetchData {
@@ -716,45 +735,45 @@ mod tests {
                     log_start_offset: Offset(0),
                     log_end_offset: end,
                 }),
-            },
+            }),
         )
     }
 
     fn fetch_error(from: u32, correlation: u64, error: ErrorCode) -> Input {
         message_from(
             from,
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 result: Err(error),
-            },
+            }),
         )
     }
 
     fn validate(to: u32, correlation: u64, current_epoch: u32, last_epoch: u32) -> Effect {
         send_to(
             to,
-            Message::OffsetsForLeaderEpochRequest {
+            Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 replica: None,
                 current_leader_epoch: LeaderEpoch(current_epoch),
                 leader_epoch: LeaderEpoch(last_epoch),
-            },
+            }),
         )
     }
 
     fn validation_response(from: u32, correlation: u64, epoch: u32, end_offset: u64) -> Input {
         message_from(
             from,
-            Message::OffsetsForLeaderEpochResponse {
+            Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 result: Ok(EpochEndOffset {
                     leader_epoch: LeaderEpoch(epoch),
                     end_offset: Offset(end_offset),
                 }),
-            },
+            }),
         )
     }
 
@@ -847,7 +866,7 @@ mod tests {
         // The partition backs off until 300, then validates its position with the new leader.
         assert_eq!(consumer.next_deadline_ms(), Some(300));
         assert_eq!(
-            consumer.handle(300, Input::Tick),
+            consumer.handle(300, Input::Timers(vec![Timer::Deadline])),
             vec![validate(2, 6, 1, 0)]
         );
         assert_eq!(
@@ -872,7 +891,7 @@ mod tests {
         // that fetch is dropped.
         assert_eq!(consumer.next_deadline_ms(), Some(501));
         assert_eq!(
-            consumer.handle(501, Input::Tick),
+            consumer.handle(501, Input::Timers(vec![Timer::Deadline])),
             vec![metadata_request(1, 5)]
         );
         assert_eq!(
@@ -937,7 +956,7 @@ mod tests {
     fn consumer_fetch_timeout_backs_off_and_refreshes_metadata() {
         let mut consumer = consumer_at_offset_3();
         assert_eq!(
-            consumer.handle(1_003, Input::Tick),
+            consumer.handle(1_003, Input::Timers(vec![Timer::Deadline])),
             vec![metadata_request(2, 5)]
         );
         assert_eq!(consumer.next_deadline_ms(), Some(1_103));
@@ -946,7 +965,7 @@ mod tests {
             vec![]
         );
         assert_eq!(
-            consumer.handle(1_103, Input::Tick),
+            consumer.handle(1_103, Input::Timers(vec![Timer::Deadline])),
             vec![fetch(1, 6, 0, 3, Some(0))]
         );
         // The timed-out fetch's late answer is ignored.
@@ -962,11 +981,11 @@ mod tests {
         let mut consumer = consumer_at_offset_3();
         let stray = message_from(
             3,
-            Message::ProduceResponse {
+            Message::ProduceResponse(ProduceResponse {
                 correlation: CorrelationId(4),
                 partition: P0,
                 result: Ok(Offset(0)),
-            },
+            }),
         );
         assert_eq!(consumer.handle(5, stray), vec![]);
         assert_eq!(
@@ -1045,7 +1064,9 @@ mod tests {
                     ticks += 1;
                     assert!(ticks < 10_000, "consumer spins");
                     self.now_ms = deadline_ms;
-                    let effects = self.consumer.handle(self.now_ms, Input::Tick);
+                    let effects = self
+                        .consumer
+                        .handle(self.now_ms, Input::Timers(vec![Timer::Deadline]));
                     self.apply(effects);
                 }
                 self.now_ms = self.now_ms.max(target_ms);
@@ -1059,33 +1080,33 @@ mod tests {
                     _ => None,
                 };
                 Some(match message {
-                    Message::MetadataRequest { correlation } => {
+                    Message::Metadata(MetadataRequest { correlation }) => {
                         self.version += 1;
                         if choice % 2 == 1 {
                             self.leader_epoch += 1;
                         }
                         let leader = 1 + self.leader_epoch % 3;
-                        Message::MetadataResponse {
+                        Message::MetadataResponse(MetadataResponse {
                             correlation,
                             metadata: image(self.version, leader, self.leader_epoch),
-                        }
+                        })
                     }
-                    Message::ListOffsetsRequest {
+                    Message::ListOffsets(ListOffsetsRequest {
                         correlation,
                         partition,
                         ..
-                    } => Message::ListOffsetsResponse {
+                    }) => Message::ListOffsetsResponse(ListOffsetsResponse {
                         correlation,
                         partition,
                         result: error.map_or(Ok(Offset(u64::from(choice))), Err),
-                    },
-                    Message::FetchRequest {
+                    }),
+                    Message::Fetch(FetchRequest {
                         correlation,
                         partition,
                         fetch_offset,
                         current_leader_epoch,
                         ..
-                    } => {
+                    }) => {
                         let records = (0..u64::from(choice % 4))
                             .map(|index| Record {
                                 offset: Offset(fetch_offset.0 + index),
@@ -1101,18 +1122,18 @@ mod tests {
                             log_start_offset: Offset(0),
                             log_end_offset: fetch_offset,
                         };
-                        Message::FetchResponse {
+                        Message::FetchResponse(FetchResponse {
                             correlation,
                             partition,
                             result: error.map_or(Ok(data), Err),
-                        }
+                        })
                     }
-                    Message::OffsetsForLeaderEpochRequest {
+                    Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                         correlation,
                         partition,
                         leader_epoch,
                         ..
-                    } => Message::OffsetsForLeaderEpochResponse {
+                    }) => Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
                         correlation,
                         partition,
                         result: error.map_or(
@@ -1122,7 +1143,7 @@ mod tests {
                             }),
                             Err,
                         ),
-                    },
+                    }),
                     _ => return None,
                 })
             }

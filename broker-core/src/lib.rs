@@ -10,7 +10,6 @@ pub mod client_metadata;
 pub mod config;
 pub mod consumer;
 pub mod controller;
-pub mod controller_state;
 pub mod error;
 pub mod event;
 pub mod ids;
@@ -26,6 +25,7 @@ pub mod record;
 pub mod record_batch;
 pub mod replica_view;
 pub mod storage;
+pub mod timer;
 
 pub use actor::{Actor, Effect, Input};
 pub use bugs::{BugSwitch, BugSwitches};

@@ -23,6 +23,10 @@ use crate::ids::{
 use crate::log::Log;
 use crate::metadata::PartitionState;
 use crate::protocol::{Acks, EpochEndOffset, FetchData, Message, OffsetSpec};
+use crate::protocol::{
+    AlterPartitionRequest, FetchRequest, FetchResponse, OffsetsForLeaderEpochRequest,
+    ProduceResponse,
+};
 use crate::record::{ProducerRecord, Record};
 use crate::replica_view::{ReplicaRole, ReplicaView};
 use crate::storage::Storage;
@@ -84,11 +88,11 @@ pub(crate) fn answer_produce(
     if acks != Acks::None {
         context.send(
             to,
-            Message::ProduceResponse {
+            Message::ProduceResponse(ProduceResponse {
                 correlation,
                 partition,
                 result,
-            },
+            }),
         );
     }
     context.event(Event::ProduceAnswered {
@@ -442,13 +446,13 @@ impl Partition {
         let correlation = context.correlation();
         context.send(
             NodeId::Broker(leader),
-            Message::OffsetsForLeaderEpochRequest {
+            Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                 correlation,
                 partition: self.id,
                 replica: Some(context.local),
                 current_leader_epoch,
                 leader_epoch: latest_epoch,
-            },
+            }),
         );
         self.role = Role::Follower(FetcherStage::Truncating {
             correlation,
@@ -464,7 +468,7 @@ impl Partition {
         let correlation = context.correlation();
         context.send(
             NodeId::Broker(leader),
-            Message::FetchRequest {
+            Message::Fetch(FetchRequest {
                 correlation,
                 partition: self.id,
                 replica: Some(context.local),
@@ -473,7 +477,7 @@ impl Partition {
                 last_fetched_epoch: self.log.last_record_epoch(),
                 max_records: context.config.replica_fetch_max_records,
                 max_wait_ms: context.config.replica_fetch_wait_max_ms,
-            },
+            }),
         );
         self.role = Role::Follower(FetcherStage::Fetching {
             correlation,
@@ -772,11 +776,11 @@ impl Partition {
         let respond = |context: &mut Context<'_>, result| {
             context.send(
                 from,
-                Message::FetchResponse {
+                Message::FetchResponse(FetchResponse {
                     correlation,
                     partition,
                     result,
-                },
+                }),
             );
         };
         if let Err(error) = self.check_leader_epoch(context, current_leader_epoch) {
@@ -859,11 +863,11 @@ impl Partition {
             if answer {
                 context.send(
                     fetch.from,
-                    Message::FetchResponse {
+                    Message::FetchResponse(FetchResponse {
                         correlation: fetch.correlation,
                         partition: self.id,
                         result: Ok(data),
-                    },
+                    }),
                 );
             } else {
                 still_parked.push(fetch);
@@ -1028,14 +1032,14 @@ impl Partition {
         };
         context.send(
             NodeId::Controller,
-            Message::AlterPartition {
+            Message::AlterPartition(AlterPartitionRequest {
                 broker: context.local,
                 broker_epoch,
                 partition: self.id,
                 leader_epoch,
                 partition_epoch,
                 new_isr: new_isr.clone(),
-            },
+            }),
         );
         state.pending_alter_partition = Some(PendingAlterPartition {
             new_isr,

@@ -30,7 +30,7 @@
 //! `retries` and that same deadline. (Kafka bounds the accumulator by `buffer.memory` and
 //! blocks `send`; records here have no size.)
 
-use crate::actor::{Actor, Effect, Input};
+use crate::actor::{Actor, Effect, Input, Timer};
 use crate::client_metadata::{ClientMetadata, MetadataApplied};
 use crate::config::ProducerConfig;
 use crate::error::ErrorCode;
@@ -38,6 +38,7 @@ use crate::event::{Event, SendFailure};
 use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, Offset, PartitionId};
 use crate::partitioner::Partitioner;
 use crate::protocol::{Acks, Message};
+use crate::protocol::{MetadataResponse, ProduceRequest, ProduceResponse};
 use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
@@ -372,13 +373,13 @@ impl Producer {
         batch.attempts = batch.attempts.saturating_add(1);
         effects.push(Effect::Send {
             to: NodeId::Broker(leader),
-            message: Message::ProduceRequest {
+            message: Message::Produce(ProduceRequest {
                 correlation,
                 partition: batch.partition,
                 acks: self.config.acks,
                 timeout_ms: self.config.request_timeout_ms,
                 records: batch.records.clone(),
-            },
+            }),
         });
         if self.config.acks == Acks::None {
             // acks=0: the producer never hears back; Kafka completes the batch once written.
@@ -509,12 +510,12 @@ impl Actor for Producer {
     fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Effect> {
         let mut effects = Vec::new();
         match input {
-            Input::Start | Input::Tick => {}
+            Input::Start | Input::Timers(_) => {}
             Input::Message { from, message } => match message {
-                Message::MetadataResponse {
+                Message::MetadataResponse(MetadataResponse {
                     correlation,
                     metadata,
-                } => {
+                }) => {
                     let applied = self
                         .metadata
                         .on_response(now_ms, from, correlation, metadata);
@@ -522,11 +523,11 @@ impl Actor for Producer {
                         effects.push(Effect::Mark(marks::PRODUCER_METADATA_REFRESHED));
                     }
                 }
-                Message::ProduceResponse {
+                Message::ProduceResponse(ProduceResponse {
                     correlation,
                     partition,
                     result,
-                } => {
+                }) => {
                     self.on_produce_response(
                         now_ms,
                         from,
@@ -548,6 +549,18 @@ impl Actor for Producer {
     /// request's timeout, every batch's delivery timeout, and the time the front batch of a
     /// partition becomes ready when nothing else holds it back (known leader, free slot).
     /// After every `handle` everything due has been done, so this is always in the future.
+    /// Until this actor's timers have names, its one timer is its computed deadline.
+    fn due_timers(&self, now_ms: u64) -> Vec<Timer> {
+        if self
+            .next_deadline_ms()
+            .is_some_and(|deadline_ms| deadline_ms <= now_ms)
+        {
+            vec![Timer::Deadline]
+        } else {
+            Vec::new()
+        }
+    }
+
     fn next_deadline_ms(&self) -> Option<u64> {
         let metadata = self.metadata.next_deadline_ms();
         let requests = self.in_flight.values().flat_map(|request| {
@@ -581,10 +594,12 @@ impl Actor for Producer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::actor::Timer;
     use crate::config::Partitioner as PartitionerConfig;
     use crate::ids::LeaderEpoch;
     use crate::ids::PartitionEpoch;
     use crate::metadata::{MetadataImage, PartitionState};
+    use crate::protocol::{MetadataRequest, MetadataUpdate};
 
     const CLIENT: ClientId = ClientId(1);
     const P0: PartitionId = PartitionId(0);
@@ -634,26 +649,26 @@ mod tests {
     fn metadata_request(to: u32, correlation: u64) -> Effect {
         Effect::Send {
             to: NodeId::Broker(b(to)),
-            message: Message::MetadataRequest {
+            message: Message::Metadata(MetadataRequest {
                 correlation: CorrelationId(correlation),
-            },
+            }),
         }
     }
 
     fn metadata_response(from: u32, correlation: u64, metadata: MetadataImage) -> Input {
         Input::Message {
             from: NodeId::Broker(b(from)),
-            message: Message::MetadataResponse {
+            message: Message::MetadataResponse(MetadataResponse {
                 correlation: CorrelationId(correlation),
                 metadata,
-            },
+            }),
         }
     }
 
     fn produce(to: u32, correlation: u64, acks: Acks, values: &[u64]) -> Effect {
         Effect::Send {
             to: NodeId::Broker(b(to)),
-            message: Message::ProduceRequest {
+            message: Message::Produce(ProduceRequest {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 acks,
@@ -666,18 +681,18 @@ mod tests {
                         producer_stamp: None,
                     })
                     .collect(),
-            },
+            }),
         }
     }
 
     fn produce_response(from: u32, correlation: u64, result: Result<Offset, ErrorCode>) -> Input {
         Input::Message {
             from: NodeId::Broker(b(from)),
-            message: Message::ProduceResponse {
+            message: Message::ProduceResponse(ProduceResponse {
                 correlation: CorrelationId(correlation),
                 partition: P0,
                 result,
-            },
+            }),
         }
     }
 
@@ -780,10 +795,13 @@ mod tests {
             vec![produce(1, 2, Acks::Leader, &[7])]
         );
         assert_eq!(producer.next_deadline_ms(), Some(1_010));
-        assert_eq!(producer.handle(1_009, Input::Tick), vec![]);
+        assert_eq!(
+            producer.handle(1_009, Input::Timers(vec![Timer::Deadline])),
+            vec![]
+        );
         // The connection to b1 is closed; metadata is asked of the other bootstrap broker.
         assert_eq!(
-            producer.handle(1_010, Input::Tick),
+            producer.handle(1_010, Input::Timers(vec![Timer::Deadline])),
             vec![
                 mark(marks::PRODUCER_REQUEST_TIMED_OUT),
                 mark(marks::PRODUCER_RETRIED),
@@ -796,7 +814,7 @@ mod tests {
             vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
         );
         assert_eq!(
-            producer.handle(1_110, Input::Tick),
+            producer.handle(1_110, Input::Timers(vec![Timer::Deadline])),
             vec![produce(1, 4, Acks::Leader, &[7])]
         );
         // The first attempt's answer comes too late: its connection is gone.
@@ -828,7 +846,7 @@ mod tests {
         // The metadata refresh backoff counts from the last request, at 0.
         assert_eq!(producer.next_deadline_ms(), Some(100));
         assert_eq!(
-            producer.handle(100, Input::Tick),
+            producer.handle(100, Input::Timers(vec![Timer::Deadline])),
             vec![metadata_request(1, 3)]
         );
         assert_eq!(
@@ -837,7 +855,7 @@ mod tests {
         );
         assert_eq!(producer.next_deadline_ms(), Some(120));
         assert_eq!(
-            producer.handle(120, Input::Tick),
+            producer.handle(120, Input::Timers(vec![Timer::Deadline])),
             vec![produce(2, 4, Acks::Leader, &[7])]
         );
         assert_eq!(
@@ -875,7 +893,7 @@ mod tests {
             vec![acked(2, 0)]
         );
         assert_eq!(
-            producer.handle(100, Input::Tick),
+            producer.handle(100, Input::Timers(vec![Timer::Deadline])),
             vec![metadata_request(1, 4)]
         );
         assert_eq!(
@@ -883,7 +901,7 @@ mod tests {
             vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
         );
         assert_eq!(
-            producer.handle(120, Input::Tick),
+            producer.handle(120, Input::Timers(vec![Timer::Deadline])),
             vec![produce(1, 5, Acks::All, &[1])]
         );
         assert_eq!(
@@ -905,7 +923,7 @@ mod tests {
             vec![produce(1, 2, Acks::Leader, &[7])]
         );
         assert_eq!(
-            producer.handle(1_010, Input::Tick),
+            producer.handle(1_010, Input::Timers(vec![Timer::Deadline])),
             vec![
                 mark(marks::PRODUCER_REQUEST_TIMED_OUT),
                 mark(marks::PRODUCER_RETRIED),
@@ -917,13 +935,13 @@ mod tests {
             vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
         );
         assert_eq!(
-            producer.handle(1_110, Input::Tick),
+            producer.handle(1_110, Input::Timers(vec![Timer::Deadline])),
             vec![produce(1, 4, Acks::Leader, &[7])]
         );
         // The delivery timeout (10 + 1500) comes before the second request's (2110).
         assert_eq!(producer.next_deadline_ms(), Some(1_510));
         assert_eq!(
-            producer.handle(1_510, Input::Tick),
+            producer.handle(1_510, Input::Timers(vec![Timer::Deadline])),
             vec![
                 failed(7, ErrorCode::DeliveryTimeout, false),
                 mark(marks::PRODUCER_GAVE_UP),
@@ -948,14 +966,14 @@ mod tests {
         let mut producer = Producer::new(CLIENT, config, vec![b(1)], 1);
         assert_eq!(producer.send(0, 7, None), vec![metadata_request(1, 1)]);
         assert_eq!(
-            producer.handle(1_000, Input::Tick),
+            producer.handle(1_000, Input::Timers(vec![Timer::Deadline])),
             vec![
                 mark(marks::PRODUCER_REQUEST_TIMED_OUT),
                 metadata_request(1, 2),
             ]
         );
         assert_eq!(
-            producer.handle(1_500, Input::Tick),
+            producer.handle(1_500, Input::Timers(vec![Timer::Deadline])),
             vec![
                 failed(7, ErrorCode::DeliveryTimeout, true),
                 mark(marks::PRODUCER_GAVE_UP),
@@ -983,7 +1001,7 @@ mod tests {
             vec![mark(marks::PRODUCER_RETRIED)]
         );
         assert_eq!(
-            producer.handle(100, Input::Tick),
+            producer.handle(100, Input::Timers(vec![Timer::Deadline])),
             vec![metadata_request(1, 3)]
         );
         assert_eq!(
@@ -991,7 +1009,7 @@ mod tests {
             vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
         );
         assert_eq!(
-            producer.handle(120, Input::Tick),
+            producer.handle(120, Input::Timers(vec![Timer::Deadline])),
             vec![produce(1, 4, Acks::All, &[7])]
         );
         assert_eq!(
@@ -1062,9 +1080,12 @@ mod tests {
         assert_eq!(producer.send(10, 1, None), vec![]);
         assert_eq!(producer.next_deadline_ms(), Some(60));
         assert_eq!(producer.send(20, 2, None), vec![]);
-        assert_eq!(producer.handle(59, Input::Tick), vec![]);
         assert_eq!(
-            producer.handle(60, Input::Tick),
+            producer.handle(59, Input::Timers(vec![Timer::Deadline])),
+            vec![]
+        );
+        assert_eq!(
+            producer.handle(60, Input::Timers(vec![Timer::Deadline])),
             vec![produce(1, 2, Acks::Leader, &[1, 2])]
         );
         assert_eq!(producer.send(70, 3, None), vec![]);
@@ -1125,9 +1146,9 @@ mod tests {
         let mut producer = producer_with_metadata(config(), &[1], 1);
         let stray = Input::Message {
             from: NodeId::Broker(b(3)),
-            message: Message::MetadataUpdate {
+            message: Message::MetadataUpdate(MetadataUpdate {
                 metadata: MetadataImage::default(),
-            },
+            }),
         };
         assert_eq!(producer.handle(5, stray), vec![]);
         assert_eq!(
@@ -1213,7 +1234,9 @@ mod tests {
                     ticks += 1;
                     assert!(ticks < 10_000, "producer spins");
                     self.now_ms = deadline_ms;
-                    let effects = self.producer.handle(self.now_ms, Input::Tick);
+                    let effects = self
+                        .producer
+                        .handle(self.now_ms, Input::Timers(vec![Timer::Deadline]));
                     self.apply(effects);
                 }
                 self.now_ms = self.now_ms.max(target_ms);
@@ -1260,12 +1283,12 @@ mod tests {
                         Step::Advance { ms } => harness.advance_to(harness.now_ms + ms),
                         Step::AnswerMetadata { index, leader } => {
                             let found = harness.wire.iter().enumerate()
-                                .filter(|(_, (_, message))| matches!(message, Message::MetadataRequest { .. }))
+                                .filter(|(_, (_, message))| matches!(message, Message::Metadata(MetadataRequest { .. })))
                                 .map(|(position, _)| position)
                                 .nth(index);
                             if let Some(position) = found {
                                 let (to, message) = harness.wire.remove(position);
-                                if let Message::MetadataRequest { correlation } = message {
+                                if let Message::Metadata(MetadataRequest { correlation }) = message {
                                     harness.version += 1;
                                     let input = metadata_response(to, correlation.0, image(harness.version, 2, leader, 0));
                                     let effects = harness.producer.handle(harness.now_ms, input);
@@ -1275,12 +1298,12 @@ mod tests {
                         }
                         Step::AnswerProduce { index, outcome } => {
                             let found = harness.wire.iter().enumerate()
-                                .filter(|(_, (_, message))| matches!(message, Message::ProduceRequest { .. }))
+                                .filter(|(_, (_, message))| matches!(message, Message::Produce(ProduceRequest { .. })))
                                 .map(|(position, _)| position)
                                 .nth(index);
                             if let Some(position) = found {
                                 let (to, message) = harness.wire.remove(position);
-                                if let Message::ProduceRequest { correlation, partition, .. } = message {
+                                if let Message::Produce(ProduceRequest { correlation, partition, .. }) = message {
                                     let result = match outcome {
                                         0 | 1 => Ok(Offset(u64::from(outcome) * 10)),
                                         2 => Err(ErrorCode::NotLeaderOrFollower),
@@ -1290,7 +1313,7 @@ mod tests {
                                     };
                                     let input = Input::Message {
                                         from: NodeId::Broker(b(to)),
-                                        message: Message::ProduceResponse { correlation, partition, result },
+                                        message: Message::ProduceResponse(ProduceResponse { correlation, partition, result }),
                                     };
                                     let effects = harness.producer.handle(harness.now_ms, input);
                                     harness.apply(effects);

@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::actor::{Actor, Effect, Input};
+use watermark_broker_core::actor::{fire_due_timers, Actor, Effect, Input};
 use watermark_broker_core::broker::Broker;
 use watermark_broker_core::bugs::BugSwitches;
 use watermark_broker_core::config::{
@@ -21,6 +21,12 @@ use watermark_broker_core::ids::*;
 use watermark_broker_core::metadata::{MetadataImage, PartitionState};
 use watermark_broker_core::producer::Producer;
 use watermark_broker_core::protocol::{Acks, EpochEndOffset, FetchData, Message, OffsetSpec};
+use watermark_broker_core::protocol::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, FetchRequest, FetchResponse,
+    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse, MetadataUpdate,
+    OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, ProduceRequest, ProduceResponse,
+};
 use watermark_broker_core::record::{ProducerRecord, Record};
 use watermark_broker_core::storage::MemoryStorage;
 
@@ -117,26 +123,30 @@ fn acks() -> impl Strategy<Value = Acks> {
 /// with the actor's real state often.
 fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (broker_id(), 0u64..4).prop_map(|(broker, incarnation)| Message::BrokerRegistration {
-            broker,
-            incarnation
-        }),
-        (0u64..6, image()).prop_map(|(epoch, metadata)| Message::BrokerRegistrationResponse {
-            broker_epoch: BrokerEpoch(epoch),
-            metadata,
-        }),
+        (broker_id(), 0u64..4).prop_map(|(broker, incarnation)| Message::BrokerRegistration(
+            BrokerRegistrationRequest {
+                broker,
+                incarnation
+            }
+        )),
+        (0u64..6, image()).prop_map(|(epoch, metadata)| Message::BrokerRegistrationResponse(
+            BrokerRegistrationResponse {
+                broker_epoch: BrokerEpoch(epoch),
+                metadata,
+            }
+        )),
         (broker_id(), 0u64..6, 0u64..8).prop_map(|(broker, epoch, metadata_version)| {
-            Message::BrokerHeartbeat {
+            Message::BrokerHeartbeat(BrokerHeartbeatRequest {
                 broker,
                 broker_epoch: BrokerEpoch(epoch),
                 metadata_version,
-            }
+            })
         }),
         (prop::option::of(error()), prop::option::of(image())).prop_map(|(error, metadata)| {
-            Message::BrokerHeartbeatResponse {
+            Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 result: error.map_or(Ok(()), Err),
                 metadata,
-            }
+            })
         }),
         (
             broker_id(),
@@ -148,27 +158,31 @@ fn message() -> impl Strategy<Value = Message> {
         )
             .prop_map(
                 |(broker, broker_epoch, partition, leader_epoch, partition_epoch, new_isr)| {
-                    Message::AlterPartition {
+                    Message::AlterPartition(AlterPartitionRequest {
                         broker,
                         broker_epoch: BrokerEpoch(broker_epoch),
                         partition,
                         leader_epoch,
                         partition_epoch: PartitionEpoch(partition_epoch),
                         new_isr,
-                    }
+                    })
                 }
             ),
         (
             partition(),
             prop::result::maybe_ok(partition_state(), error())
         )
-            .prop_map(|(partition, result)| Message::AlterPartitionResponse { partition, result }),
-        image().prop_map(|metadata| Message::MetadataUpdate { metadata }),
-        correlation().prop_map(|correlation| Message::MetadataRequest { correlation }),
-        (correlation(), image()).prop_map(|(correlation, metadata)| Message::MetadataResponse {
-            correlation,
-            metadata
-        }),
+            .prop_map(|(partition, result)| Message::AlterPartitionResponse(
+                AlterPartitionResponse { partition, result }
+            )),
+        image().prop_map(|metadata| Message::MetadataUpdate(MetadataUpdate { metadata })),
+        correlation().prop_map(|correlation| Message::Metadata(MetadataRequest { correlation })),
+        (correlation(), image()).prop_map(|(correlation, metadata)| Message::MetadataResponse(
+            MetadataResponse {
+                correlation,
+                metadata
+            }
+        )),
         (
             correlation(),
             partition(),
@@ -177,7 +191,7 @@ fn message() -> impl Strategy<Value = Message> {
             prop::collection::vec(0u64..1000, 0..4)
         )
             .prop_map(|(correlation, partition, acks, timeout_ms, values)| {
-                Message::ProduceRequest {
+                Message::Produce(ProduceRequest {
                     correlation,
                     partition,
                     acks,
@@ -190,22 +204,22 @@ fn message() -> impl Strategy<Value = Message> {
                             producer_stamp: None,
                         })
                         .collect(),
-                }
+                })
             }),
         (
             correlation(),
             partition(),
             prop::result::maybe_ok(offset(), error())
         )
-            .prop_map(
-                |(correlation, partition, result)| Message::ProduceResponse {
+            .prop_map(|(correlation, partition, result)| Message::ProduceResponse(
+                ProduceResponse {
                     correlation,
                     partition,
                     result,
                 }
-            ),
+            )),
         (correlation(), partition(), any::<bool>()).prop_map(|(correlation, partition, latest)| {
-            Message::ListOffsetsRequest {
+            Message::ListOffsets(ListOffsetsRequest {
                 correlation,
                 partition,
                 spec: if latest {
@@ -213,7 +227,7 @@ fn message() -> impl Strategy<Value = Message> {
                 } else {
                     OffsetSpec::Earliest
                 },
-            }
+            })
         }),
         (
             correlation(),
@@ -221,11 +235,13 @@ fn message() -> impl Strategy<Value = Message> {
             prop::result::maybe_ok(offset(), error())
         )
             .prop_map(
-                |(correlation, partition, result)| Message::ListOffsetsResponse {
-                    correlation,
-                    partition,
-                    result,
-                }
+                |(correlation, partition, result)| Message::ListOffsetsResponse(
+                    ListOffsetsResponse {
+                        correlation,
+                        partition,
+                        result,
+                    }
+                )
             ),
         (
             correlation(),
@@ -246,7 +262,7 @@ fn message() -> impl Strategy<Value = Message> {
                     last,
                     wait,
                 )| {
-                    Message::FetchRequest {
+                    Message::Fetch(FetchRequest {
                         correlation,
                         partition,
                         replica,
@@ -255,7 +271,7 @@ fn message() -> impl Strategy<Value = Message> {
                         last_fetched_epoch: last,
                         max_records: 10,
                         max_wait_ms: wait,
-                    }
+                    })
                 }
             ),
         (
@@ -263,16 +279,18 @@ fn message() -> impl Strategy<Value = Message> {
             partition(),
             prop::result::maybe_ok((records(), offset(), offset()), error())
         )
-            .prop_map(|(correlation, partition, result)| Message::FetchResponse {
-                correlation,
-                partition,
-                result: result.map(|(records, high_watermark, log_end_offset)| FetchData {
-                    records,
-                    high_watermark,
-                    log_start_offset: Offset(0),
-                    log_end_offset,
-                }),
-            }),
+            .prop_map(|(correlation, partition, result)| Message::FetchResponse(
+                FetchResponse {
+                    correlation,
+                    partition,
+                    result: result.map(|(records, high_watermark, log_end_offset)| FetchData {
+                        records,
+                        high_watermark,
+                        log_start_offset: Offset(0),
+                        log_end_offset,
+                    }),
+                }
+            )),
         (
             correlation(),
             partition(),
@@ -282,13 +300,13 @@ fn message() -> impl Strategy<Value = Message> {
         )
             .prop_map(
                 |(correlation, partition, replica, current_leader_epoch, leader_epoch)| {
-                    Message::OffsetsForLeaderEpochRequest {
+                    Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
                         correlation,
                         partition,
                         replica,
                         current_leader_epoch,
                         leader_epoch,
-                    }
+                    })
                 }
             ),
         (
@@ -297,14 +315,14 @@ fn message() -> impl Strategy<Value = Message> {
             prop::result::maybe_ok((epoch(), offset()), error())
         )
             .prop_map(|(correlation, partition, result)| {
-                Message::OffsetsForLeaderEpochResponse {
+                Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
                     correlation,
                     partition,
                     result: result.map(|(leader_epoch, end_offset)| EpochEndOffset {
                         leader_epoch,
                         end_offset,
                     }),
-                }
+                })
             }),
     ]
 }
@@ -359,7 +377,7 @@ fn survive(actor: &mut dyn Actor, steps: Vec<Step>) -> BTreeSet<&'static str> {
                 for _ in 0..100 {
                     match actor.next_deadline_ms() {
                         Some(deadline_ms) if deadline_ms <= now_ms => {
-                            note(actor.handle(now_ms, Input::Tick));
+                            note(fire_due_timers(actor, now_ms));
                         }
                         _ => break,
                     }

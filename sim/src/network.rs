@@ -196,16 +196,17 @@ mod tests {
     use super::*;
     use rand::SeedableRng;
     use watermark_broker_core::ids::{BrokerId, CorrelationId};
+    use watermark_broker_core::protocol::MetadataRequest;
 
     fn request(number: u64) -> Message {
-        Message::MetadataRequest {
+        Message::Metadata(MetadataRequest {
             correlation: CorrelationId(number),
-        }
+        })
     }
 
     fn correlation(message: &Message) -> u64 {
         match message {
-            Message::MetadataRequest { correlation } => correlation.0,
+            Message::Metadata(MetadataRequest { correlation }) => correlation.0,
             other => panic!("unexpected {other:?}"),
         }
     }

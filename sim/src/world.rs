@@ -20,7 +20,7 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use watermark_broker_core::actor::{Actor, Effect, Input};
+use watermark_broker_core::actor::{Actor, Effect, Input, Timer};
 use watermark_broker_core::broker::Broker;
 use watermark_broker_core::consumer::Consumer;
 use watermark_broker_core::controller::Controller;
@@ -54,6 +54,15 @@ impl NodeActor {
             NodeActor::Controller(controller) => controller.next_deadline_ms(),
             NodeActor::Producer(producer) => producer.next_deadline_ms(),
             NodeActor::Consumer(consumer) => consumer.next_deadline_ms(),
+        }
+    }
+
+    fn due_timers(&self, now_ms: u64) -> Vec<Timer> {
+        match self {
+            NodeActor::Broker(broker) => broker.due_timers(now_ms),
+            NodeActor::Controller(controller) => controller.due_timers(now_ms),
+            NodeActor::Producer(producer) => producer.due_timers(now_ms),
+            NodeActor::Consumer(consumer) => consumer.due_timers(now_ms),
         }
     }
 }
@@ -373,7 +382,12 @@ impl World {
             }
             let deadline = slot.actor.as_ref().and_then(NodeActor::next_deadline_ms);
             if deadline.is_some_and(|deadline_ms| deadline_ms <= now_ms) {
-                self.feed(node, now_ms, Input::Tick);
+                let due = slot
+                    .actor
+                    .as_ref()
+                    .map(|actor| actor.due_timers(now_ms))
+                    .unwrap_or_default();
+                self.feed(node, now_ms, Input::Timers(due));
                 // A deadline that does not move after its tick would spin; the shell always
                 // waits at least a millisecond between steps, so progress is guaranteed.
                 let still_due = self.nodes[&node]

@@ -1,0 +1,41 @@
+//! Fetch: followers pull records from the leader to replicate them, consumers to read them.
+
+use crate::error::ErrorCode;
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, PartitionId};
+use crate::record::Record;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchRequest {
+    pub correlation: CorrelationId,
+    pub partition: PartitionId,
+    /// `Some` for a follower's fetch, `None` for a consumer's.
+    pub replica: Option<BrokerId>,
+    /// The leader epoch the fetcher believes current (KIP-320); checked by the leader.
+    pub current_leader_epoch: LeaderEpoch,
+    pub fetch_offset: Offset,
+    /// The epoch of the fetcher's last record, for divergence checks; `None` if its log is
+    /// empty.
+    pub last_fetched_epoch: Option<LeaderEpoch>,
+    pub max_records: u32,
+    /// How long the leader may hold the fetch waiting for new data.
+    pub max_wait_ms: u64,
+}
+
+/// The records and positions a successful fetch returns.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchData {
+    /// Records from the fetch offset on. For a consumer, only records below the high
+    /// watermark; for a follower, up to the leader's log end offset.
+    pub records: Vec<Record>,
+    pub high_watermark: Offset,
+    pub log_start_offset: Offset,
+    pub log_end_offset: Offset,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchResponse {
+    pub correlation: CorrelationId,
+    pub partition: PartitionId,
+    pub result: Result<FetchData, ErrorCode>,
+}

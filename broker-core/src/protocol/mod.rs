@@ -1,0 +1,81 @@
+//! The wire protocol between nodes: Kafka's requests and responses as structs shaped like
+//! Kafka's message schemas, reduced to the fields the replication and delivery semantics
+//! depend on, one file per API family. A [`Message`] is delivered in order per
+//! (sender, receiver) link, or not at all. Handlers take a request whole
+//! (docs/STYLE.md, rule 13).
+
+mod alter_partition;
+mod broker_lifecycle;
+mod fetch;
+mod list_offsets;
+mod metadata;
+mod offsets_for_leader_epoch;
+mod produce;
+
+pub use alter_partition::{AlterPartitionRequest, AlterPartitionResponse};
+pub use broker_lifecycle::{
+    BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
+    BrokerRegistrationResponse,
+};
+pub use fetch::{FetchData, FetchRequest, FetchResponse};
+pub use list_offsets::{ListOffsetsRequest, ListOffsetsResponse, OffsetSpec};
+pub use metadata::{MetadataRequest, MetadataResponse, MetadataUpdate};
+pub use offsets_for_leader_epoch::{
+    EpochEndOffset, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
+};
+pub use produce::{Acks, ProduceRequest, ProduceResponse};
+
+use serde::{Deserialize, Serialize};
+
+/// Every message a node can send: one variant per request or response type.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    // ---- broker ↔ controller (KRaft's broker lifecycle and AlterPartition) ----
+    BrokerRegistration(BrokerRegistrationRequest),
+    BrokerRegistrationResponse(BrokerRegistrationResponse),
+    BrokerHeartbeat(BrokerHeartbeatRequest),
+    BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+    AlterPartition(AlterPartitionRequest),
+    AlterPartitionResponse(AlterPartitionResponse),
+    MetadataUpdate(MetadataUpdate),
+
+    // ---- clients ↔ brokers ----
+    Metadata(MetadataRequest),
+    MetadataResponse(MetadataResponse),
+    Produce(ProduceRequest),
+    ProduceResponse(ProduceResponse),
+    ListOffsets(ListOffsetsRequest),
+    ListOffsetsResponse(ListOffsetsResponse),
+
+    // ---- fetch: followers and consumers ----
+    Fetch(FetchRequest),
+    FetchResponse(FetchResponse),
+    OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest),
+    OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse),
+}
+
+impl Message {
+    /// A short name for traces and per-link message counts: Kafka's API name for a request,
+    /// with `Response` appended for its answer.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::BrokerRegistration(_) => "BrokerRegistration",
+            Message::BrokerRegistrationResponse(_) => "BrokerRegistrationResponse",
+            Message::BrokerHeartbeat(_) => "BrokerHeartbeat",
+            Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeatResponse",
+            Message::AlterPartition(_) => "AlterPartition",
+            Message::AlterPartitionResponse(_) => "AlterPartitionResponse",
+            Message::MetadataUpdate(_) => "MetadataUpdate",
+            Message::Metadata(_) => "Metadata",
+            Message::MetadataResponse(_) => "MetadataResponse",
+            Message::Produce(_) => "Produce",
+            Message::ProduceResponse(_) => "ProduceResponse",
+            Message::ListOffsets(_) => "ListOffsets",
+            Message::ListOffsetsResponse(_) => "ListOffsetsResponse",
+            Message::Fetch(_) => "Fetch",
+            Message::FetchResponse(_) => "FetchResponse",
+            Message::OffsetsForLeaderEpoch(_) => "OffsetsForLeaderEpoch",
+            Message::OffsetsForLeaderEpochResponse(_) => "OffsetsForLeaderEpochResponse",
+        }
+    }
+}
