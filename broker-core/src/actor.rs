@@ -2,6 +2,7 @@
 //! inputs with the current simulated time and executes the effects it returns; the machine
 //! itself does no I/O, reads no clock and draws no random numbers (STYLE.md, rule 1).
 
+use crate::broker::BrokerTimer;
 use crate::controller::ControllerTimer;
 use crate::event::Event;
 use crate::ids::NodeId;
@@ -25,6 +26,7 @@ pub enum Input {
 /// The name of a deadline, per actor (docs/STYLE.md, rule 14). The trace says which fired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
+    Broker(BrokerTimer),
     Controller(ControllerTimer),
     /// A deadline of an actor whose timers have no names yet: its computed next deadline.
     Deadline,
@@ -33,6 +35,7 @@ pub enum Timer {
 impl fmt::Display for Timer {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Timer::Broker(timer) => write!(formatter, "{timer}"),
             Timer::Controller(timer) => write!(formatter, "{timer}"),
             Timer::Deadline => formatter.write_str("deadline"),
         }

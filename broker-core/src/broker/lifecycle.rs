@@ -1,0 +1,174 @@
+//! The broker's life cycle: recovery on start, registration and heartbeats with the
+//! controller (KRaft's `BrokerLifecycleManager`), and applying the metadata images it pushes.
+
+use super::{Broker, BrokerTimer};
+use crate::actor::Effect;
+use crate::error::ErrorCode;
+use crate::event::{Event, TruncationReason};
+use crate::ids::{NodeId, PartitionId};
+use crate::leader_epoch::LeaderEpochCache;
+use crate::log::Log;
+use crate::metadata::MetadataImage;
+use crate::partition::Partition;
+use crate::protocol::{BrokerHeartbeatRequest, BrokerRegistrationRequest, Message};
+
+impl Broker {
+    pub(super) fn start(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        self.started = true;
+        self.broker_epoch = None;
+        self.metadata = MetadataImage::default();
+        self.partitions.clear();
+        self.timers.clear();
+        let checkpoint = self.read_high_watermark_checkpoint();
+        let candidates = (0..self.topic.partitions)
+            .map(PartitionId)
+            .chain(checkpoint.keys().copied());
+        let flush_interval_messages = self.topic.flush_interval_messages;
+        for partition in candidates {
+            if self.partitions.contains_key(&partition) {
+                continue;
+            }
+            let has_files = !self.storage.read(&Log::file_name(partition)).is_empty()
+                || !self
+                    .storage
+                    .read(&LeaderEpochCache::file_name(partition))
+                    .is_empty()
+                || checkpoint.contains_key(&partition);
+            if !has_files {
+                continue;
+            }
+            let (log, truncation) = Log::recover(
+                partition,
+                self.storage.as_mut(),
+                checkpoint.get(&partition).copied(),
+                flush_interval_messages,
+            );
+            if let Some(truncation) = truncation {
+                effects.push(Effect::Event(Event::LogTruncated {
+                    partition,
+                    from_log_end_offset: truncation.from_log_end_offset,
+                    to_offset: truncation.to_offset,
+                    reason: TruncationReason::Recovery,
+                }));
+                effects.push(Effect::Mark("truncated_on_recovery"));
+            }
+            effects.push(Effect::Event(Event::LogRecovered {
+                partition,
+                log_end_offset: log.log_end_offset(),
+                high_watermark: log.high_watermark(),
+                latest_epoch: log.latest_epoch(),
+            }));
+            self.partitions.insert(partition, Partition::new(log));
+        }
+        self.send_registration(effects);
+        self.timers.set(
+            BrokerTimer::ControllerContact,
+            now_ms + self.heartbeat_interval_ms(),
+        );
+        self.timers.set(
+            BrokerTimer::HighWatermarkCheckpoint,
+            now_ms + self.config.high_watermark_checkpoint_interval_ms.max(1),
+        );
+        self.timers.set(
+            BrokerTimer::IsrShrinkCheck,
+            now_ms + self.isr_shrink_check_interval_ms(),
+        );
+    }
+
+    pub(super) fn heartbeat_interval_ms(&self) -> u64 {
+        self.config.broker_heartbeat_interval_ms.max(1)
+    }
+
+    pub(super) fn send_registration(&mut self, effects: &mut Vec<Effect>) {
+        effects.push(Effect::Send {
+            to: NodeId::Controller,
+            message: Message::BrokerRegistration(BrokerRegistrationRequest {
+                broker: self.id,
+                incarnation: self.incarnation,
+            }),
+        });
+    }
+
+    pub(super) fn contact_controller(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        match self.broker_epoch {
+            None => self.send_registration(effects),
+            Some(broker_epoch) => effects.push(Effect::Send {
+                to: NodeId::Controller,
+                message: Message::BrokerHeartbeat(BrokerHeartbeatRequest {
+                    broker: self.id,
+                    broker_epoch,
+                    metadata_version: self.metadata.version,
+                }),
+            }),
+        }
+        self.timers.set(
+            BrokerTimer::ControllerContact,
+            now_ms + self.heartbeat_interval_ms(),
+        );
+    }
+
+    /// Applies a metadata image if it is newer than the one applied, partition by partition.
+    pub(super) fn apply_metadata(
+        &mut self,
+        now_ms: u64,
+        image: MetadataImage,
+        effects: &mut Vec<Effect>,
+    ) {
+        if image.version <= self.metadata.version && self.metadata.version > 0 {
+            return;
+        }
+        let local = self.id;
+        let flush_interval_messages = self.topic.flush_interval_messages;
+        let states: Vec<_> = image
+            .partitions
+            .values()
+            .filter(|state| state.replicas.contains(&local))
+            .cloned()
+            .collect();
+        self.metadata = image;
+        let (mut context, partitions) = self.split(now_ms, effects);
+        for state in states {
+            let replica = partitions.entry(state.partition).or_insert_with(|| {
+                let (log, _) = Log::recover(
+                    state.partition,
+                    context.storage,
+                    None,
+                    flush_interval_messages,
+                );
+                Partition::new(log)
+            });
+            replica.apply_partition_state(&mut context, &state);
+        }
+    }
+
+    /// Registration and heartbeat answers and metadata pushes from the controller.
+    pub(super) fn on_controller_message(
+        &mut self,
+        now_ms: u64,
+        message: Message,
+        effects: &mut Vec<Effect>,
+    ) {
+        match message {
+            Message::BrokerRegistrationResponse(response) => {
+                self.broker_epoch = Some(response.broker_epoch);
+                self.timers.set(
+                    BrokerTimer::ControllerContact,
+                    now_ms + self.heartbeat_interval_ms(),
+                );
+                self.apply_metadata(now_ms, response.metadata, effects);
+            }
+            Message::BrokerHeartbeatResponse(response) => {
+                if response.result == Err(ErrorCode::StaleBrokerEpoch) {
+                    self.broker_epoch = None;
+                    self.contact_controller(now_ms, effects);
+                } else if let Some(metadata) = response.metadata {
+                    self.apply_metadata(now_ms, metadata, effects);
+                }
+            }
+            Message::MetadataUpdate(update) => {
+                self.apply_metadata(now_ms, update.metadata, effects)
+            }
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,277 @@
+//! A broker process (Kafka's `BrokerServer` + `ReplicaManager`, reduced): a host for the
+//! replicas (and, later, the coordinators) it serves. It recovers its partitions' logs on
+//! start, registers and heartbeats with the controller, applies metadata images
+//! (`lifecycle.rs`), routes each request to what serves it (`routing.rs`), checkpoints high
+//! watermarks (`high_watermark_checkpoint.rs`), and keeps one table of named timers for
+//! itself and its partitions.
+//!
+//! Invariants, asserted after every `handle`: each log keeps
+//! `log_start_offset ≤ high_watermark ≤ log_end_offset`, and every deadline the broker reports
+//! after its timers fired is strictly after the time of that step (so timers always make
+//! progress).
+
+mod high_watermark_checkpoint;
+mod lifecycle;
+mod routing;
+#[cfg(test)]
+mod tests;
+
+pub use high_watermark_checkpoint::HIGH_WATERMARK_CHECKPOINT_FILE;
+
+use crate::actor::{Actor, Effect, Input, Timer};
+use crate::bugs::BugSwitches;
+use crate::config::{BrokerConfig, TopicConfig};
+use crate::ids::{BrokerEpoch, BrokerId, PartitionId};
+use crate::metadata::MetadataImage;
+use crate::partition::{Context, LocalCompletion, Partition, PartitionTimer};
+use crate::replica_view::ReplicaView;
+use crate::storage::Storage;
+use crate::timer::TimerTable;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The broker's named deadlines, its partitions' included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum BrokerTimer {
+    /// The next registration attempt (unregistered) or heartbeat (registered).
+    ControllerContact,
+    /// The next write of `replication-offset-checkpoint`.
+    HighWatermarkCheckpoint,
+    /// Kafka's ISR-expiration task, every `replica_lag_time_max_ms / 2`.
+    IsrShrinkCheck,
+    Partition(PartitionId, PartitionTimer),
+}
+
+impl fmt::Display for BrokerTimer {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BrokerTimer::ControllerContact => formatter.write_str("controller-contact"),
+            BrokerTimer::HighWatermarkCheckpoint => {
+                formatter.write_str("high-watermark-checkpoint")
+            }
+            BrokerTimer::IsrShrinkCheck => formatter.write_str("isr-shrink-check"),
+            BrokerTimer::Partition(partition, timer) => write!(formatter, "{partition} {timer}"),
+        }
+    }
+}
+
+/// One broker.
+pub struct Broker {
+    id: BrokerId,
+    incarnation: u64,
+    config: BrokerConfig,
+    topic: TopicConfig,
+    bugs: BugSwitches,
+    storage: Box<dyn Storage>,
+    /// Whether `Input::Start` has come; nothing happens before it.
+    started: bool,
+    /// The epoch of the controller's latest accepted registration; `None` while registering.
+    broker_epoch: Option<BrokerEpoch>,
+    metadata: MetadataImage,
+    partitions: BTreeMap<PartitionId, Partition>,
+    timers: TimerTable<BrokerTimer>,
+    next_correlation: u64,
+    next_delayed_operation: u64,
+    /// Local appends that completed and wait to be picked up by their waiter.
+    local_completions: Vec<LocalCompletion>,
+}
+
+impl Broker {
+    /// `incarnation` increases on every process start (used in BrokerRegistration).
+    pub fn new(
+        broker: BrokerId,
+        incarnation: u64,
+        config: BrokerConfig,
+        topic: TopicConfig,
+        bugs: BugSwitches,
+        storage: Box<dyn Storage>,
+    ) -> Broker {
+        Broker {
+            id: broker,
+            incarnation,
+            config,
+            topic,
+            bugs,
+            storage,
+            started: false,
+            broker_epoch: None,
+            metadata: MetadataImage::default(),
+            partitions: BTreeMap::new(),
+            timers: TimerTable::default(),
+            next_correlation: 0,
+            next_delayed_operation: 0,
+            local_completions: Vec::new(),
+        }
+    }
+
+    pub fn broker_id(&self) -> BrokerId {
+        self.id
+    }
+
+    /// None if this broker holds no replica of the partition (no log and no metadata for it).
+    pub fn replica_view(&self, partition: PartitionId) -> Option<ReplicaView<'_>> {
+        self.partitions.get(&partition).map(Partition::view)
+    }
+
+    /// The partition's replica, for tests and tools that need more than the view.
+    pub fn partition(&self, partition: PartitionId) -> Option<&Partition> {
+        self.partitions.get(&partition)
+    }
+
+    /// The broker epoch of the accepted registration, if any.
+    pub fn broker_epoch(&self) -> Option<BrokerEpoch> {
+        self.broker_epoch
+    }
+
+    /// The newest metadata image applied.
+    pub fn metadata(&self) -> &MetadataImage {
+        &self.metadata
+    }
+
+    /// The broker's disk.
+    pub fn storage(&self) -> &dyn Storage {
+        self.storage.as_ref()
+    }
+
+    /// Splits the broker into a partition context and the partitions, so a partition can act
+    /// while the broker's other fields are borrowed for it.
+    fn split<'a>(
+        &'a mut self,
+        now_ms: u64,
+        effects: &'a mut Vec<Effect>,
+    ) -> (Context<'a>, &'a mut BTreeMap<PartitionId, Partition>) {
+        let Broker {
+            id,
+            config,
+            topic,
+            bugs,
+            storage,
+            broker_epoch,
+            metadata,
+            partitions,
+            timers,
+            next_correlation,
+            next_delayed_operation,
+            local_completions,
+            ..
+        } = self;
+        let context = Context {
+            now_ms,
+            local: *id,
+            broker_epoch: *broker_epoch,
+            config,
+            topic,
+            bugs: *bugs,
+            live_brokers: &metadata.live_brokers,
+            storage: &mut **storage,
+            next_correlation,
+            next_delayed_operation,
+            timers,
+            effects,
+            local_completions,
+        };
+        (context, partitions)
+    }
+
+    /// Handles the due timers in a fixed order: controller contact, the high-watermark
+    /// checkpoint, then every partition in turn (its ISR shrink check when that timer fired,
+    /// then its own timers).
+    fn on_timers(&mut self, now_ms: u64, fired: &[BrokerTimer], effects: &mut Vec<Effect>) {
+        // A fired timer is done; whatever still needs a deadline sets a new one.
+        for timer in fired {
+            self.timers.cancel(*timer);
+        }
+        if fired.contains(&BrokerTimer::ControllerContact) {
+            self.contact_controller(now_ms, effects);
+        }
+        if fired.contains(&BrokerTimer::HighWatermarkCheckpoint) {
+            self.write_high_watermark_checkpoint();
+            self.timers.set(
+                BrokerTimer::HighWatermarkCheckpoint,
+                now_ms + self.config.high_watermark_checkpoint_interval_ms.max(1),
+            );
+        }
+        let shrink_check = fired.contains(&BrokerTimer::IsrShrinkCheck);
+        if shrink_check {
+            self.timers.set(
+                BrokerTimer::IsrShrinkCheck,
+                now_ms + self.isr_shrink_check_interval_ms(),
+            );
+        }
+        let (mut context, partitions) = self.split(now_ms, effects);
+        for (id, replica) in partitions.iter_mut() {
+            if shrink_check {
+                replica.maybe_shrink_isr(&mut context);
+            }
+            let partition_fired: Vec<PartitionTimer> = fired
+                .iter()
+                .filter_map(|timer| match timer {
+                    BrokerTimer::Partition(partition, timer) if partition == id => Some(*timer),
+                    _ => None,
+                })
+                .collect();
+            replica.on_timers(&mut context, &partition_fired);
+        }
+    }
+
+    /// Kafka runs its ISR-expiration task every `replica.lag.time.max.ms / 2`.
+    fn isr_shrink_check_interval_ms(&self) -> u64 {
+        (self.config.replica_lag_time_max_ms / 2).max(1)
+    }
+
+    /// Local appends whose wait ended since the last call, for the coordinator that made
+    /// them.
+    pub fn take_local_completions(&mut self) -> Vec<LocalCompletion> {
+        std::mem::take(&mut self.local_completions)
+    }
+
+    fn check_invariants(&self, now_ms: u64, after_timers: bool) {
+        for replica in self.partitions.values() {
+            replica.log().check_invariants();
+        }
+        // A message may arrive after a deadline passed and before its timers fire, so only fired timers
+        // must leave every deadline in the future.
+        if let Some(deadline_ms) = self.next_deadline_ms().filter(|_| after_timers) {
+            assert!(
+                deadline_ms > now_ms,
+                "{}: next deadline {deadline_ms} is not after now {now_ms}: its timers would spin",
+                self.id
+            );
+        }
+    }
+}
+
+impl Actor for Broker {
+    fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let after_timers = matches!(input, Input::Timers(_));
+        match input {
+            Input::Start => self.start(now_ms, &mut effects),
+            Input::Timers(fired) if self.started => {
+                let fired: Vec<BrokerTimer> = fired
+                    .into_iter()
+                    .filter_map(|timer| match timer {
+                        Timer::Broker(timer) => Some(timer),
+                        _ => None,
+                    })
+                    .collect();
+                self.on_timers(now_ms, &fired, &mut effects);
+            }
+            Input::Message { from, message } if self.started => {
+                self.on_message(now_ms, from, message, &mut effects)
+            }
+            Input::Timers(_) | Input::Message { .. } => {}
+        }
+        self.check_invariants(now_ms, after_timers);
+        effects
+    }
+
+    fn next_deadline_ms(&self) -> Option<u64> {
+        self.timers.next_deadline_ms()
+    }
+
+    fn due_timers(&self, now_ms: u64) -> Vec<Timer> {
+        self.timers.due(now_ms).map(Timer::Broker).collect()
+    }
+}

@@ -1,0 +1,180 @@
+//! Where each message a broker receives goes (Kafka's `KafkaApis`, reduced): controller
+//! traffic to the broker's life cycle, partition requests and responses to the partition
+//! they name, metadata requests to the broker itself. A request for a partition this broker
+//! does not host is answered NotLeaderOrFollower; anything else it cannot serve is dropped,
+//! as a broker drops what it cannot route.
+
+use super::Broker;
+use crate::actor::Effect;
+use crate::error::ErrorCode;
+use crate::ids::{NodeId, PartitionId};
+use crate::partition::Completion;
+use crate::protocol::{
+    Acks, FetchResponse, ListOffsetsResponse, Message, MetadataResponse,
+    OffsetsForLeaderEpochResponse,
+};
+
+/// What serves a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    /// The broker's life cycle: registration, heartbeat and metadata from the controller.
+    Lifecycle,
+    /// The broker's metadata cache, for clients.
+    MetadataCache,
+    /// One hosted partition.
+    Partition(PartitionId),
+    /// Nothing on a broker serves it (controller requests, client responses).
+    Nowhere,
+}
+
+/// The route of `message` from `from`. Controller messages count only from the controller.
+pub fn route(from: NodeId, message: &Message) -> Route {
+    let from_controller = from == NodeId::Controller;
+    match message {
+        Message::BrokerRegistrationResponse(_)
+        | Message::BrokerHeartbeatResponse(_)
+        | Message::MetadataUpdate(_)
+            if from_controller =>
+        {
+            Route::Lifecycle
+        }
+        Message::AlterPartitionResponse(response) if from_controller => {
+            Route::Partition(response.partition)
+        }
+        Message::Metadata(_) => Route::MetadataCache,
+        Message::Produce(request) => Route::Partition(request.partition),
+        Message::ListOffsets(request) => Route::Partition(request.partition),
+        Message::Fetch(request) => Route::Partition(request.partition),
+        Message::FetchResponse(response) => Route::Partition(response.partition),
+        Message::OffsetsForLeaderEpoch(request) => Route::Partition(request.partition),
+        Message::OffsetsForLeaderEpochResponse(response) => Route::Partition(response.partition),
+        _ => Route::Nowhere,
+    }
+}
+
+impl Broker {
+    pub(super) fn on_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        message: Message,
+        effects: &mut Vec<Effect>,
+    ) {
+        match route(from, &message) {
+            Route::Lifecycle => self.on_controller_message(now_ms, message, effects),
+            Route::MetadataCache => {
+                if let Message::Metadata(request) = message {
+                    effects.push(Effect::Send {
+                        to: from,
+                        message: Message::MetadataResponse(MetadataResponse {
+                            correlation: request.correlation,
+                            metadata: self.metadata.clone(),
+                        }),
+                    });
+                }
+            }
+            Route::Partition(partition) => {
+                self.on_partition_message(now_ms, from, partition, &message, effects)
+            }
+            Route::Nowhere => {}
+        }
+    }
+
+    /// A message for one partition: to the hosted replica, or answered NotLeaderOrFollower.
+    fn on_partition_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        partition: PartitionId,
+        message: &Message,
+        effects: &mut Vec<Effect>,
+    ) {
+        let (mut context, partitions) = self.split(now_ms, effects);
+        let Some(replica) = partitions.get_mut(&partition) else {
+            not_hosted(&mut context, from, partition, message);
+            return;
+        };
+        match message {
+            Message::AlterPartitionResponse(response) => {
+                replica.handle_alter_partition_response(&mut context, response)
+            }
+            Message::Produce(request) => replica.handle_produce(&mut context, from, request),
+            Message::ListOffsets(request) => {
+                let result = replica.handle_list_offsets(request);
+                context.effects.push(Effect::Send {
+                    to: from,
+                    message: Message::ListOffsetsResponse(ListOffsetsResponse {
+                        correlation: request.correlation,
+                        partition,
+                        result,
+                    }),
+                });
+            }
+            Message::Fetch(request) => replica.handle_fetch(&mut context, from, request),
+            Message::FetchResponse(response) => {
+                replica.handle_fetch_response(&mut context, from, response)
+            }
+            Message::OffsetsForLeaderEpoch(request) => {
+                let result = replica.handle_offsets_for_leader_epoch(&mut context, request);
+                context.effects.push(Effect::Send {
+                    to: from,
+                    message: Message::OffsetsForLeaderEpochResponse(
+                        OffsetsForLeaderEpochResponse {
+                            correlation: request.correlation,
+                            partition,
+                            result,
+                        },
+                    ),
+                });
+            }
+            Message::OffsetsForLeaderEpochResponse(response) => {
+                replica.handle_offsets_for_leader_epoch_response(&mut context, from, response)
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The answer to a request for a partition this broker does not host; responses and
+/// acks=0 produces get none.
+fn not_hosted(
+    context: &mut crate::partition::Context<'_>,
+    from: NodeId,
+    partition: PartitionId,
+    message: &Message,
+) {
+    let error = ErrorCode::NotLeaderOrFollower;
+    let response = match message {
+        Message::Produce(request) if request.acks != Acks::None => {
+            let reply = Completion::Reply {
+                to: from,
+                correlation: request.correlation,
+                acks: request.acks,
+            };
+            crate::partition::complete(context, partition, &reply, None, Err(error));
+            return;
+        }
+        Message::ListOffsets(request) => Message::ListOffsetsResponse(ListOffsetsResponse {
+            correlation: request.correlation,
+            partition,
+            result: Err(error),
+        }),
+        Message::Fetch(request) => Message::FetchResponse(FetchResponse {
+            correlation: request.correlation,
+            partition,
+            result: Err(error),
+        }),
+        Message::OffsetsForLeaderEpoch(request) => {
+            Message::OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse {
+                correlation: request.correlation,
+                partition,
+                result: Err(error),
+            })
+        }
+        _ => return,
+    };
+    context.effects.push(Effect::Send {
+        to: from,
+        message: response,
+    });
+}

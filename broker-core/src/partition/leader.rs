@@ -1,0 +1,594 @@
+//! The leader half of a partition (Kafka's `Partition.scala` as leader): produce and fetch
+//! serving, the followers' fetch state, ISR expansion and shrinking through one
+//! AlterPartition at a time (KIP-497), and the high watermark over the maximal ISR.
+//!
+//! Invariants: the high watermark never decreases; while an AlterPartition is pending its
+//! retry timer is set, and it is cancelled when the proposal is answered or dropped.
+
+use super::purgatory::{complete, Completion, DelayedFetch, DelayedProduce, WakeReason};
+use super::{summaries, Context, Partition, PartitionTimer, Role};
+use crate::error::ErrorCode;
+use crate::event::Event;
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
+use crate::protocol::{
+    Acks, AlterPartitionRequest, AlterPartitionResponse, EpochEndOffset, FetchData, FetchRequest,
+    FetchResponse, ListOffsetsRequest, Message, OffsetSpec, OffsetsForLeaderEpochRequest,
+    ProduceRequest,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The leader's view of one follower (Kafka's `Replica` state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FollowerReplica {
+    /// The follower's log end offset: the offset of its last fetch. Unknown until it fetches
+    /// from this leader in this epoch.
+    pub log_end_offset: Option<Offset>,
+    /// The last time the follower was known to be caught up to the leader's log end offset.
+    pub last_caught_up_time_ms: u64,
+    /// The leader's log end offset when the follower's previous fetch arrived.
+    pub last_fetch_leader_log_end_offset: Option<Offset>,
+    pub last_fetch_time_ms: u64,
+}
+
+/// An ISR change sent to the controller and not answered yet.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct PendingAlterPartition {
+    pub(super) new_isr: Vec<BrokerId>,
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct LeaderState {
+    /// Where this leader's epoch starts: a follower must have reached it to join the ISR.
+    leader_epoch_start_offset: Offset,
+    followers: BTreeMap<BrokerId, FollowerReplica>,
+    pending_alter_partition: Option<PendingAlterPartition>,
+    pub(super) purgatory: Vec<DelayedProduce>,
+    pub(super) parked_fetches: Vec<DelayedFetch>,
+}
+
+impl LeaderState {
+    /// A new leadership starting at `log_end_offset`: every follower caught up as of now
+    /// (Kafka resets the followers' state on `makeLeader`), and what a previous leadership
+    /// of the same replica left waiting carried over.
+    pub(super) fn new(
+        context: &Context<'_>,
+        replicas: &[BrokerId],
+        log_end_offset: Offset,
+        previous: Option<LeaderState>,
+    ) -> LeaderState {
+        let followers = replicas
+            .iter()
+            .filter(|&&replica| replica != context.local)
+            .map(|&replica| {
+                let follower = FollowerReplica {
+                    log_end_offset: None,
+                    last_caught_up_time_ms: context.now_ms,
+                    last_fetch_leader_log_end_offset: None,
+                    last_fetch_time_ms: context.now_ms,
+                };
+                (replica, follower)
+            })
+            .collect();
+        let (purgatory, parked_fetches) = previous
+            .map(|previous| (previous.purgatory, previous.parked_fetches))
+            .unwrap_or_default();
+        LeaderState {
+            leader_epoch_start_offset: log_end_offset,
+            followers,
+            pending_alter_partition: None,
+            purgatory,
+            parked_fetches,
+        }
+    }
+}
+
+impl Partition {
+    /// The leader's view of a follower, when this replica leads.
+    pub fn follower_replica(&self, follower: BrokerId) -> Option<FollowerReplica> {
+        match &self.role {
+            Role::Leader(state) => state.followers.get(&follower).copied(),
+            _ => None,
+        }
+    }
+
+    /// The ISR proposed to the controller and not yet answered, when this replica leads.
+    pub fn pending_isr(&self) -> Option<&[BrokerId]> {
+        match &self.role {
+            Role::Leader(state) => state
+                .pending_alter_partition
+                .as_ref()
+                .map(|pending| pending.new_isr.as_slice()),
+            _ => None,
+        }
+    }
+
+    /// How many acks=all produces wait in the purgatory.
+    pub fn purgatory_len(&self) -> usize {
+        match &self.role {
+            Role::Leader(state) => state.purgatory.len(),
+            _ => 0,
+        }
+    }
+
+    /// Leaves leadership: what waited is failed or dropped, the proposal is forgotten.
+    pub(super) fn resign_leadership(&mut self, context: &mut Context<'_>, previous: LeaderState) {
+        context.cancel_timer(self.id, PartitionTimer::AlterPartitionRetry);
+        self.abandon_purgatory(context, previous.purgatory, previous.parked_fetches);
+    }
+
+    /// KIP-320's epoch check, in Kafka's order: an older epoch is fenced, a newer one unknown,
+    /// and only then must this replica lead.
+    fn check_leader_epoch(
+        &self,
+        context: &mut Context<'_>,
+        requested: LeaderEpoch,
+    ) -> Result<(), ErrorCode> {
+        let Some(current) = self.leader_epoch else {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        };
+        if requested < current {
+            context.mark("fenced_leader_epoch_rejected");
+            return Err(ErrorCode::FencedLeaderEpoch);
+        }
+        if requested > current {
+            return Err(ErrorCode::UnknownLeaderEpoch);
+        }
+        if !self.is_leader() {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        Ok(())
+    }
+
+    /// A produce: check leadership and `min_insync_replicas`, append in the current epoch,
+    /// answer per `acks`.
+    pub fn handle_produce(
+        &mut self,
+        context: &mut Context<'_>,
+        from: NodeId,
+        request: &ProduceRequest,
+    ) {
+        let acks = request.acks;
+        let reply = Completion::Reply {
+            to: from,
+            correlation: request.correlation,
+            acks,
+        };
+        let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
+            if acks != Acks::None {
+                complete(
+                    context,
+                    self.id,
+                    &reply,
+                    None,
+                    Err(ErrorCode::NotLeaderOrFollower),
+                );
+            }
+            return;
+        };
+        if acks == Acks::All
+            && (self.isr.len() as u64) < u64::from(context.topic.min_insync_replicas)
+        {
+            context.mark("produce_rejected_not_enough_replicas");
+            complete(
+                context,
+                self.id,
+                &reply,
+                None,
+                Err(ErrorCode::NotEnoughReplicas),
+            );
+            return;
+        }
+        let Some((base_offset, last_offset)) =
+            self.log
+                .append_as_leader(context.storage, leader_epoch, &request.records)
+        else {
+            // An empty batch appends nothing; Kafka would reject it as invalid, and there is
+            // no such error here, so it is answered at the log end offset.
+            let log_end_offset = self.log.log_end_offset();
+            complete(context, self.id, &reply, None, Ok(log_end_offset));
+            return;
+        };
+        let appended = self.log.read(base_offset, last_offset.next(), u32::MAX);
+        context.event(Event::RecordsAppended {
+            partition: self.id,
+            as_leader: true,
+            records: summaries(&appended),
+        });
+        let offsets = (base_offset, last_offset);
+        match acks {
+            Acks::None | Acks::Leader => {
+                complete(context, self.id, &reply, Some(offsets), Ok(base_offset));
+            }
+            Acks::All if context.bugs.ack_before_isr => {
+                context.mark("acks_all_answered_before_isr");
+                complete(context, self.id, &reply, Some(offsets), Ok(base_offset));
+            }
+            Acks::All => self.delay_produce(context, reply, offsets, request.timeout_ms),
+        }
+        self.maybe_increment_high_watermark(context);
+        self.wake_parked_fetches(context, WakeReason::NewData, &[]);
+    }
+
+    /// A fetch from a follower (`replica: Some`) or a consumer (`replica: None`).
+    pub fn handle_fetch(
+        &mut self,
+        context: &mut Context<'_>,
+        from: NodeId,
+        request: &FetchRequest,
+    ) {
+        let partition = self.id;
+        let correlation = request.correlation;
+        let respond = |context: &mut Context<'_>, result| {
+            context.send(
+                from,
+                Message::FetchResponse(FetchResponse {
+                    correlation,
+                    partition,
+                    result,
+                }),
+            );
+        };
+        if let Err(error) = self.check_leader_epoch(context, request.current_leader_epoch) {
+            respond(context, Err(error));
+            return;
+        }
+        if let Some(follower) = request.replica {
+            if follower == context.local || !self.replicas.contains(&follower) {
+                respond(context, Err(ErrorCode::NotLeaderOrFollower));
+                return;
+            }
+        }
+        let fetch_offset = request.fetch_offset;
+        if fetch_offset < self.log.log_start_offset() || fetch_offset > self.log.log_end_offset() {
+            respond(context, Err(ErrorCode::OffsetOutOfRange));
+            return;
+        }
+        let mut high_watermark_moved = false;
+        if let Some(follower) = request.replica {
+            self.update_follower_fetch_state(follower, fetch_offset, context.now_ms);
+            self.maybe_expand_isr(context, follower);
+            high_watermark_moved = self.maybe_increment_high_watermark(context);
+        }
+        let data = self.read_for(request.replica, fetch_offset, request.max_records);
+        // A high watermark this very fetch moved is news for the follower: answer at once
+        // rather than hold it, so followers learn the high watermark without a wait.
+        if data.records.is_empty() && request.max_wait_ms > 0 && !high_watermark_moved {
+            let parked = DelayedFetch {
+                id: Default::default(),
+                from,
+                correlation,
+                replica: request.replica,
+                fetch_offset,
+                max_records: request.max_records,
+            };
+            if self.delay_fetch(context, parked, request.max_wait_ms) {
+                context.mark("fetch_parked");
+                return;
+            }
+        }
+        respond(context, Ok(data));
+    }
+
+    /// What a fetch sees: a follower up to the log end offset, a consumer below the high
+    /// watermark.
+    pub(super) fn read_for(
+        &self,
+        replica: Option<BrokerId>,
+        fetch_offset: Offset,
+        max_records: u32,
+    ) -> FetchData {
+        let upper_bound = if replica.is_some() {
+            self.log.log_end_offset()
+        } else {
+            self.log.high_watermark()
+        };
+        FetchData {
+            records: self.log.read(fetch_offset, upper_bound, max_records),
+            high_watermark: self.log.high_watermark(),
+            log_start_offset: self.log.log_start_offset(),
+            log_end_offset: self.log.log_end_offset(),
+        }
+    }
+
+    /// `ListOffsets`: the log start offset or the high watermark, from the leader only.
+    pub fn handle_list_offsets(&self, request: &ListOffsetsRequest) -> Result<Offset, ErrorCode> {
+        if !self.is_leader() {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        Ok(match request.spec {
+            OffsetSpec::Earliest => self.log.log_start_offset(),
+            OffsetSpec::Latest => self.log.high_watermark(),
+        })
+    }
+
+    /// `OffsetsForLeaderEpoch` on the leader: the largest epoch ≤ the asked one and its end.
+    pub fn handle_offsets_for_leader_epoch(
+        &self,
+        context: &mut Context<'_>,
+        request: &OffsetsForLeaderEpochRequest,
+    ) -> Result<EpochEndOffset, ErrorCode> {
+        self.check_leader_epoch(context, request.current_leader_epoch)?;
+        // `None` (an epoch newer than any here) cannot happen once the epoch check passed,
+        // since a leader's latest epoch is its current one; answer as Kafka's undefined epoch
+        // would make a client retry.
+        let (epoch, end_offset) = self
+            .log
+            .end_offset_for_epoch(request.leader_epoch)
+            .ok_or(ErrorCode::UnknownLeaderEpoch)?;
+        Ok(EpochEndOffset {
+            leader_epoch: epoch,
+            end_offset,
+        })
+    }
+
+    /// Kafka's `Replica.updateFetchState`: the follower's log end offset is its fetch offset;
+    /// it was caught up *now* if it asked for the leader's log end offset, or at its previous
+    /// fetch if it asked for at least what the leader had then.
+    fn update_follower_fetch_state(
+        &mut self,
+        follower: BrokerId,
+        fetch_offset: Offset,
+        now_ms: u64,
+    ) {
+        let leader_log_end_offset = self.log.log_end_offset();
+        let Role::Leader(state) = &mut self.role else {
+            return;
+        };
+        let Some(replica) = state.followers.get_mut(&follower) else {
+            return;
+        };
+        if fetch_offset >= leader_log_end_offset {
+            replica.last_caught_up_time_ms = replica.last_caught_up_time_ms.max(now_ms);
+        } else if replica
+            .last_fetch_leader_log_end_offset
+            .is_some_and(|previous| fetch_offset >= previous)
+        {
+            replica.last_caught_up_time_ms = replica
+                .last_caught_up_time_ms
+                .max(replica.last_fetch_time_ms);
+        }
+        replica.log_end_offset = Some(fetch_offset);
+        replica.last_fetch_leader_log_end_offset = Some(leader_log_end_offset);
+        replica.last_fetch_time_ms = now_ms;
+    }
+
+    /// Proposes adding `follower` to the ISR when it has reached the high watermark and the
+    /// start of this leader's epoch (Kafka's `isFollowerInSync`) and is not fenced.
+    pub fn maybe_expand_isr(&mut self, context: &mut Context<'_>, follower: BrokerId) -> bool {
+        let high_watermark = self.log.high_watermark();
+        let Role::Leader(state) = &self.role else {
+            return false;
+        };
+        if state.pending_alter_partition.is_some()
+            || self.isr.contains(&follower)
+            || context.broker_epoch.is_none()
+        {
+            return false;
+        }
+        let Some(log_end_offset) = state
+            .followers
+            .get(&follower)
+            .and_then(|replica| replica.log_end_offset)
+        else {
+            return false;
+        };
+        let live = context.live_brokers.is_empty() || context.live_brokers.contains(&follower);
+        if log_end_offset < high_watermark
+            || log_end_offset < state.leader_epoch_start_offset
+            || !live
+        {
+            return false;
+        }
+        let mut new_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
+        new_isr.insert(follower);
+        self.send_alter_partition(context, new_isr.into_iter().collect());
+        true
+    }
+
+    /// Proposes removing ISR followers that have not caught up for `replica_lag_time_max_ms`
+    /// (Kafka's `getOutOfSyncReplicas`: not at the leader's log end offset, and last caught
+    /// up too long ago).
+    pub fn maybe_shrink_isr(&mut self, context: &mut Context<'_>) -> bool {
+        let leader_log_end_offset = self.log.log_end_offset();
+        let Role::Leader(state) = &self.role else {
+            return false;
+        };
+        if state.pending_alter_partition.is_some() || context.broker_epoch.is_none() {
+            return false;
+        }
+        let lag_max_ms = context.config.replica_lag_time_max_ms;
+        let out_of_sync: BTreeSet<BrokerId> = self
+            .isr
+            .iter()
+            .copied()
+            .filter(|&member| member != context.local)
+            .filter(|member| match state.followers.get(member) {
+                Some(replica) => {
+                    replica.log_end_offset != Some(leader_log_end_offset)
+                        && context
+                            .now_ms
+                            .saturating_sub(replica.last_caught_up_time_ms)
+                            > lag_max_ms
+                }
+                None => false,
+            })
+            .collect();
+        if out_of_sync.is_empty() {
+            return false;
+        }
+        let new_isr = self
+            .isr
+            .iter()
+            .copied()
+            .filter(|member| !out_of_sync.contains(member))
+            .collect();
+        self.send_alter_partition(context, new_isr);
+        true
+    }
+
+    fn send_alter_partition(&mut self, context: &mut Context<'_>, new_isr: Vec<BrokerId>) {
+        let (Some(broker_epoch), Some(leader_epoch), Some(partition_epoch)) = (
+            context.broker_epoch,
+            self.leader_epoch,
+            self.partition_epoch,
+        ) else {
+            return;
+        };
+        let Role::Leader(state) = &mut self.role else {
+            return;
+        };
+        context.send(
+            NodeId::Controller,
+            Message::AlterPartition(AlterPartitionRequest {
+                broker: context.local,
+                broker_epoch,
+                partition: self.id,
+                leader_epoch,
+                partition_epoch,
+                new_isr: new_isr.clone(),
+            }),
+        );
+        state.pending_alter_partition = Some(PendingAlterPartition { new_isr });
+        let retry_at_ms = context
+            .now_ms
+            .saturating_add(context.alter_partition_retry_ms());
+        context.set_timer(self.id, PartitionTimer::AlterPartitionRetry, retry_at_ms);
+    }
+
+    /// Forgets the pending proposal (answered, or overtaken by metadata) and its retry.
+    pub(super) fn take_pending_alter_partition(
+        &mut self,
+        context: &mut Context<'_>,
+    ) -> Option<PendingAlterPartition> {
+        let Role::Leader(state) = &mut self.role else {
+            return None;
+        };
+        let pending = state.pending_alter_partition.take()?;
+        context.cancel_timer(self.id, PartitionTimer::AlterPartitionRetry);
+        Some(pending)
+    }
+
+    /// The controller's answer to the pending AlterPartition. Accepted: adopt the state. Any
+    /// error: drop the proposal; the next fetch or shrink check proposes again from the
+    /// metadata the controller pushes.
+    pub fn handle_alter_partition_response(
+        &mut self,
+        context: &mut Context<'_>,
+        response: &AlterPartitionResponse,
+    ) {
+        if !self.is_leader() {
+            return;
+        }
+        let Some(pending) = self.take_pending_alter_partition(context) else {
+            return;
+        };
+        if let Ok(accepted) = &response.result {
+            let current = Some(accepted.leader_epoch) == self.leader_epoch
+                && accepted.leader == Some(context.local)
+                && self
+                    .partition_epoch
+                    .is_none_or(|epoch| accepted.partition_epoch > epoch);
+            if current {
+                let ours = accepted.isr == pending.new_isr;
+                self.adopt_isr(
+                    context,
+                    accepted.isr.clone(),
+                    accepted.partition_epoch,
+                    ours,
+                );
+            }
+        }
+        self.maybe_increment_high_watermark(context);
+    }
+
+    pub(super) fn adopt_isr(
+        &mut self,
+        context: &mut Context<'_>,
+        new_isr: Vec<BrokerId>,
+        partition_epoch: PartitionEpoch,
+        proposed_here: bool,
+    ) {
+        self.partition_epoch = Some(partition_epoch);
+        if new_isr == self.isr {
+            return;
+        }
+        let from = std::mem::replace(&mut self.isr, new_isr);
+        if proposed_here {
+            if from.iter().any(|member| !self.isr.contains(member)) {
+                context.mark("isr_shrunk");
+            }
+            if self.isr.iter().any(|member| !from.contains(member)) {
+                context.mark("isr_expanded");
+            }
+        }
+        context.event(Event::IsrUpdated {
+            partition: self.id,
+            from,
+            to: self.isr.clone(),
+        });
+    }
+
+    /// Kafka's `maybeIncrementLeaderHW`: the high watermark becomes the smallest log end
+    /// offset over the maximal ISR (current ∪ pending proposal, KIP-497), if that is higher.
+    /// A member whose log end offset is unknown holds it where it is. On a rise: event, and
+    /// the purgatory and parked fetches are re-examined.
+    pub fn maybe_increment_high_watermark(&mut self, context: &mut Context<'_>) -> bool {
+        let Role::Leader(state) = &self.role else {
+            return false;
+        };
+        let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
+        if let Some(pending) = &state.pending_alter_partition {
+            maximal_isr.extend(pending.new_isr.iter().copied());
+        }
+        let mut new_high_watermark = self.log.log_end_offset();
+        for member in maximal_isr {
+            if member == context.local {
+                continue;
+            }
+            match state
+                .followers
+                .get(&member)
+                .and_then(|replica| replica.log_end_offset)
+            {
+                Some(log_end_offset) => {
+                    new_high_watermark = new_high_watermark.min(log_end_offset);
+                }
+                None => return false,
+            }
+        }
+        let Some((from, to)) = self.log.maybe_increment_high_watermark(new_high_watermark) else {
+            return false;
+        };
+        context.event(Event::HighWatermarkUpdated {
+            partition: self.id,
+            from,
+            to,
+        });
+        context.mark("high_watermark_advanced");
+        self.complete_purgatory(context);
+        self.wake_parked_fetches(context, WakeReason::HighWatermark, &[]);
+        true
+    }
+
+    /// A leader's due timers: expired appends, then expired parked fetches, then the
+    /// AlterPartition retry (sent again once registered; until then the proposal waits
+    /// another interval).
+    pub(super) fn on_leader_timers(&mut self, context: &mut Context<'_>, fired: &[PartitionTimer]) {
+        let retry = fired
+            .contains(&PartitionTimer::AlterPartitionRetry)
+            .then(|| self.pending_isr().map(<[BrokerId]>::to_vec))
+            .flatten();
+        self.expire_purgatory(context, fired);
+        self.wake_parked_fetches(context, WakeReason::Expiry, fired);
+        if let Some(new_isr) = retry {
+            if context.broker_epoch.is_some() {
+                self.send_alter_partition(context, new_isr);
+            } else {
+                let retry_at_ms = context
+                    .now_ms
+                    .saturating_add(context.alter_partition_retry_ms());
+                context.set_timer(self.id, PartitionTimer::AlterPartitionRetry, retry_at_ms);
+            }
+        }
+    }
+}
