@@ -21,9 +21,11 @@ pub use high_watermark_checkpoint::HIGH_WATERMARK_CHECKPOINT_FILE;
 use crate::actor::{Actor, Effect, Input, Timer};
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
+use crate::error::ErrorCode;
 use crate::ids::{BrokerEpoch, BrokerId, PartitionId};
 use crate::metadata::MetadataImage;
-use crate::partition::{Context, LocalCompletion, Partition, PartitionTimer};
+use crate::partition::{Context, LocalCompletion, LocalWaiter, Partition, PartitionTimer};
+use crate::record::ProducerRecord;
 use crate::replica_view::ReplicaView;
 use crate::storage::Storage;
 use crate::timer::TimerTable;
@@ -218,6 +220,33 @@ impl Broker {
     /// Kafka runs its ISR-expiration task every `replica.lag.time.max.ms / 2`.
     fn isr_shrink_check_interval_ms(&self) -> u64 {
         (self.config.replica_lag_time_max_ms / 2).max(1)
+    }
+
+    /// Appends `records` to a partition this broker leads on behalf of something the broker
+    /// hosts (a coordinator writing its internal topic). The outcome comes back through
+    /// [`Broker::take_local_completions`] once the append is committed (the high watermark
+    /// passed it), failed (not the leader, too few in-sync replicas, leadership lost) or
+    /// timed out after `timeout_ms`.
+    pub fn append_local(
+        &mut self,
+        now_ms: u64,
+        partition: PartitionId,
+        waiter: LocalWaiter,
+        records: &[ProducerRecord],
+        timeout_ms: u64,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        let (mut context, partitions) = self.split(now_ms, &mut effects);
+        match partitions.get_mut(&partition) {
+            Some(replica) => replica.append_local(&mut context, waiter, records, timeout_ms),
+            None => context.local_completions.push(LocalCompletion {
+                partition,
+                waiter,
+                result: Err(ErrorCode::NotLeaderOrFollower),
+            }),
+        }
+        self.check_invariants(now_ms, false);
+        effects
     }
 
     /// Local appends whose wait ended since the last call, for the coordinator that made

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::actor::fire_due_timers;
+use crate::actor::Timer;
 use crate::error::ErrorCode;
 use crate::event::RecordSummary;
 use crate::event::{Event, TruncationReason};
@@ -10,6 +11,7 @@ use crate::ids::{ClientId, LeaderEpoch, PartitionEpoch};
 use crate::ids::{CorrelationId, NodeId, Offset};
 use crate::log::Log;
 use crate::metadata::PartitionState;
+use crate::partition::{LocalCompletion, LocalWaiter, PartitionTimer};
 use crate::protocol::{
     Acks, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
     BrokerRegistrationRequest, BrokerRegistrationResponse, FetchRequest, FetchResponse,
@@ -1266,4 +1268,120 @@ fn leader_and_follower_replicate_end_to_end_and_the_high_watermark_advances() {
         (leader_view.high_watermark, follower_view.high_watermark),
         (Offset(4), Offset(4))
     );
+}
+
+// ---- local appends: a coordinator's write to its own partition, continued in the broker ----
+
+const WAITER: LocalWaiter = LocalWaiter { token: 42 };
+
+#[test]
+fn a_local_append_completes_once_the_high_watermark_passes_it() {
+    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
+    let effects = broker.append_local(10, P0, WAITER, &values(&[500, 501]), 1_000);
+    assert!(
+        produce_responses(&effects).is_empty(),
+        "no client is answered"
+    );
+    assert_eq!(broker.take_local_completions(), vec![]);
+    broker.handle(11, follower_fetch(2, 1));
+    assert_eq!(
+        broker.take_local_completions(),
+        vec![],
+        "offset 1 is not committed yet"
+    );
+    broker.handle(12, follower_fetch(2, 2));
+    assert_eq!(
+        broker.take_local_completions(),
+        vec![LocalCompletion {
+            partition: P0,
+            waiter: WAITER,
+            result: Ok(Offset(0)),
+        }]
+    );
+    assert_eq!(broker.take_local_completions(), vec![], "handed over once");
+}
+
+#[test]
+fn a_local_append_fails_with_not_leader_when_leadership_moves_away() {
+    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
+    broker.append_local(10, P0, WAITER, &values(&[500]), 1_000);
+    broker.handle(
+        11,
+        controller(Message::MetadataUpdate(MetadataUpdate {
+            metadata: image(2, state(Some(2), 2, &[2], 2)),
+        })),
+    );
+    assert_eq!(
+        broker.take_local_completions(),
+        vec![LocalCompletion {
+            partition: P0,
+            waiter: WAITER,
+            result: Err(ErrorCode::NotLeaderOrFollower),
+        }]
+    );
+}
+
+#[test]
+fn a_local_append_times_out_like_an_acks_all_produce() {
+    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
+    broker.append_local(10, P0, WAITER, &values(&[500]), 300);
+    assert!(broker.due_timers(310).iter().any(|timer| matches!(
+        timer,
+        Timer::Broker(BrokerTimer::Partition(_, PartitionTimer::DelayedProduce(_)))
+    )));
+    run_until(&mut broker, 310);
+    assert_eq!(
+        broker.take_local_completions(),
+        vec![LocalCompletion {
+            partition: P0,
+            waiter: WAITER,
+            result: Err(ErrorCode::RequestTimedOut),
+        }]
+    );
+}
+
+#[test]
+fn a_local_append_is_refused_below_min_insync_and_for_a_partition_not_hosted() {
+    let (mut broker, _) = leader(&[1], BugSwitches::default());
+    broker.append_local(10, P0, WAITER, &values(&[500]), 1_000);
+    broker.append_local(10, PartitionId(9), WAITER, &values(&[501]), 1_000);
+    let results: Vec<_> = broker
+        .take_local_completions()
+        .into_iter()
+        .map(|completion| (completion.partition, completion.result))
+        .collect();
+    assert_eq!(
+        results,
+        vec![
+            (P0, Err(ErrorCode::NotEnoughReplicas)),
+            (PartitionId(9), Err(ErrorCode::NotLeaderOrFollower)),
+        ]
+    );
+    assert_eq!(
+        broker.partition(P0).unwrap().log().log_end_offset(),
+        Offset(0)
+    );
+}
+
+#[test]
+fn every_message_kind_is_routed_to_what_serves_it() {
+    use super::routing::{route, Route};
+    let producer_request = produce(1, Acks::All, &[1]);
+    let Input::Message { message, .. } = producer_request else {
+        unreachable!()
+    };
+    assert_eq!(route(PRODUCER, &message), Route::Partition(P0));
+    let update = Message::MetadataUpdate(MetadataUpdate {
+        metadata: image(1, state(Some(1), 1, &[1], 1)),
+    });
+    assert_eq!(route(NodeId::Controller, &update), Route::Lifecycle);
+    assert_eq!(
+        route(PRODUCER, &update),
+        Route::Nowhere,
+        "only from the controller"
+    );
+    let metadata = Message::Metadata(crate::protocol::MetadataRequest {
+        correlation: CorrelationId(1),
+    });
+    assert_eq!(route(CONSUMER, &metadata), Route::MetadataCache);
 }

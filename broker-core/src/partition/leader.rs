@@ -15,6 +15,7 @@ use crate::protocol::{
     FetchResponse, ListOffsetsRequest, Message, OffsetSpec, OffsetsForLeaderEpochRequest,
     ProduceRequest,
 };
+use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The leader's view of one follower (Kafka's `Replica` state).
@@ -147,18 +148,53 @@ impl Partition {
         from: NodeId,
         request: &ProduceRequest,
     ) {
-        let acks = request.acks;
         let reply = Completion::Reply {
             to: from,
             correlation: request.correlation,
-            acks,
+            acks: request.acks,
         };
+        self.append_and_complete(
+            context,
+            reply,
+            request.acks,
+            &request.records,
+            request.timeout_ms,
+        );
+    }
+
+    /// An append made inside the broker (a coordinator writing its internal partition),
+    /// completed like an acks=all produce: once the high watermark passes it, the waiter gets
+    /// a [`super::LocalCompletion`] through the broker.
+    pub fn append_local(
+        &mut self,
+        context: &mut Context<'_>,
+        waiter: super::LocalWaiter,
+        records: &[ProducerRecord],
+        timeout_ms: u64,
+    ) {
+        self.append_and_complete(
+            context,
+            Completion::Local(waiter),
+            Acks::All,
+            records,
+            timeout_ms,
+        );
+    }
+
+    fn append_and_complete(
+        &mut self,
+        context: &mut Context<'_>,
+        completion: Completion,
+        acks: Acks,
+        records: &[ProducerRecord],
+        timeout_ms: u64,
+    ) {
         let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
             if acks != Acks::None {
                 complete(
                     context,
                     self.id,
-                    &reply,
+                    &completion,
                     None,
                     Err(ErrorCode::NotLeaderOrFollower),
                 );
@@ -172,7 +208,7 @@ impl Partition {
             complete(
                 context,
                 self.id,
-                &reply,
+                &completion,
                 None,
                 Err(ErrorCode::NotEnoughReplicas),
             );
@@ -180,12 +216,12 @@ impl Partition {
         }
         let Some((base_offset, last_offset)) =
             self.log
-                .append_as_leader(context.storage, leader_epoch, &request.records)
+                .append_as_leader(context.storage, leader_epoch, records)
         else {
             // An empty batch appends nothing; Kafka would reject it as invalid, and there is
             // no such error here, so it is answered at the log end offset.
             let log_end_offset = self.log.log_end_offset();
-            complete(context, self.id, &reply, None, Ok(log_end_offset));
+            complete(context, self.id, &completion, None, Ok(log_end_offset));
             return;
         };
         let appended = self.log.read(base_offset, last_offset.next(), u32::MAX);
@@ -197,13 +233,25 @@ impl Partition {
         let offsets = (base_offset, last_offset);
         match acks {
             Acks::None | Acks::Leader => {
-                complete(context, self.id, &reply, Some(offsets), Ok(base_offset));
+                complete(
+                    context,
+                    self.id,
+                    &completion,
+                    Some(offsets),
+                    Ok(base_offset),
+                );
             }
             Acks::All if context.bugs.ack_before_isr => {
                 context.mark("acks_all_answered_before_isr");
-                complete(context, self.id, &reply, Some(offsets), Ok(base_offset));
+                complete(
+                    context,
+                    self.id,
+                    &completion,
+                    Some(offsets),
+                    Ok(base_offset),
+                );
             }
-            Acks::All => self.delay_produce(context, reply, offsets, request.timeout_ms),
+            Acks::All => self.delay_produce(context, completion, offsets, timeout_ms),
         }
         self.maybe_increment_high_watermark(context);
         self.wake_parked_fetches(context, WakeReason::NewData, &[]);
