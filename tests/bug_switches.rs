@@ -30,7 +30,7 @@ fn summarize(reports: &[RunReport]) -> String {
             let checkers: std::collections::BTreeSet<&str> = report
                 .violations
                 .iter()
-                .map(|violation| violation.checker)
+                .map(|violation| violation.checker.name())
                 .collect();
             format!("seed {} {:?}", report.seed, checkers)
         })
@@ -72,7 +72,7 @@ fn truncate_to_high_watermark_loses_committed_records_on_pinned_seeds() {
             report
                 .violations
                 .iter()
-                .any(|violation| violation.checker == "NoCommittedRecordLost"),
+                .any(|violation| violation.checker.name() == "NoCommittedRecordLost"),
             "{}",
             common::explain(&report)
         );
@@ -89,7 +89,7 @@ fn ack_before_isr_loses_acknowledged_writes_on_pinned_seeds() {
             report
                 .violations
                 .iter()
-                .any(|violation| violation.checker == "lost-write"),
+                .any(|violation| violation.checker.name() == "lost-write"),
             "{}",
             common::explain(&report)
         );

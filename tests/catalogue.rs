@@ -5,6 +5,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use watermark_broker_core::mark::Mark;
 use watermark_scenarios::find;
 use watermark_sim::runner::RunOptions;
 use watermark_sim::sweep::sweep;
@@ -48,7 +49,7 @@ fn assert_scenario_passes_on(name: &str, default_seeds: std::ops::Range<u64>) {
                 report
                     .violations
                     .iter()
-                    .any(|violation| violation.checker == anomaly),
+                    .any(|violation| violation.checker == *anomaly),
                 "{name} seed {} did not show {anomaly}",
                 report.seed
             );
@@ -123,7 +124,7 @@ fn the_safe_configuration_holds_at_least_once_under_the_swarm() {
 
 /// "Sometimes" properties (after stateright): over the pinned seeds, the runs reach the
 /// moments the guarantees are about, so a pass is not vacuous.
-fn marks_reached(name: &str, default_seeds: std::ops::Range<u64>) -> (BTreeSet<String>, u64) {
+fn marks_reached(name: &str, default_seeds: std::ops::Range<u64>) -> (BTreeSet<Mark>, u64) {
     let scenario = find(name).unwrap();
     let reports = sweep(
         &scenario,
@@ -147,20 +148,20 @@ fn marks_reached(name: &str, default_seeds: std::ops::Range<u64>) -> (BTreeSet<S
 fn the_swarm_sometimes_reaches_every_failover_path() {
     let (marks, _) = marks_reached("safe-acks-all-swarm", 0..200);
     for mark in [
-        "isr_shrunk",
-        "isr_expanded",
-        "broker_fenced",
-        "partition_offline",
-        "controller_recovered",
-        "truncated_by_leader_epoch",
-        "fenced_leader_epoch_rejected",
-        "produce_rejected_not_enough_replicas",
-        "not_enough_replicas_after_append",
-        "alter_partition_rejected",
-        "producer_request_timed_out",
+        Mark::IsrShrunk,
+        Mark::IsrExpanded,
+        Mark::BrokerFenced,
+        Mark::PartitionOffline,
+        Mark::ControllerRecovered,
+        Mark::TruncatedByLeaderEpoch,
+        Mark::FencedLeaderEpochRejected,
+        Mark::ProduceRejectedNotEnoughReplicas,
+        Mark::NotEnoughReplicasAfterAppend,
+        Mark::AlterPartitionRejected,
+        Mark::ProducerRequestTimedOut,
     ] {
         assert!(
-            marks.contains(mark),
+            marks.contains(&mark),
             "the swarm never reached {mark}: {marks:?}"
         );
     }
@@ -170,5 +171,5 @@ fn the_swarm_sometimes_reaches_every_failover_path() {
 fn power_loss_without_fsync_sometimes_tears_a_write_that_recovery_cuts() {
     let (marks, torn_runs) = marks_reached("power-loss-without-fsync-loses-acked", 0..16);
     assert!(torn_runs > 0, "no power loss tore a write");
-    assert!(marks.contains("truncated_on_recovery"), "{marks:?}");
+    assert!(marks.contains(&Mark::TruncatedOnRecovery), "{marks:?}");
 }

@@ -106,6 +106,43 @@ fn run_malformed_toml_exits_2_with_line() {
 }
 
 #[test]
+fn a_misspelled_mark_exits_2_with_the_closest_name() {
+    let dir = temp_dir("misspelled-mark");
+    let path = write(
+        &dir,
+        "mark.toml",
+        "name = \"x\"\n\n[expect]\nmarks = [\"isr-shrank\"]\n",
+    );
+    assert_bad_input(
+        &watermark(&["run", &path]),
+        "unknown coverage mark `isr-shrank`; did you mean `isr-shrunk`?",
+    );
+}
+
+#[test]
+fn checkers_lists_every_checker_with_its_source_and_file_and_marks_lists_every_mark() {
+    let output = watermark(&["checkers"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    for info in watermark::sim::checkers::REGISTRY {
+        assert!(
+            text.lines().any(|line| line.starts_with(info.name)),
+            "{}",
+            info.name
+        );
+        assert!(text.contains(info.source), "{}", info.source);
+        assert!(text.contains(info.file), "{}", info.file);
+    }
+    let marks = stdout(&watermark(&["checkers", "--marks"]));
+    for mark in watermark::broker_core::mark::Mark::ALL {
+        assert!(
+            marks.lines().any(|line| line.starts_with(mark.name())),
+            "{mark}"
+        );
+    }
+}
+
+#[test]
 fn run_impossible_config_exits_2() {
     let dir = temp_dir("impossible");
     let cases = [

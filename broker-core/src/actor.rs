@@ -6,6 +6,7 @@ use crate::broker::BrokerTimer;
 use crate::controller::ControllerTimer;
 use crate::event::Event;
 use crate::ids::NodeId;
+use crate::mark::Mark;
 use crate::protocol::Message;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -51,7 +52,7 @@ pub enum Effect {
     Event(Event),
     /// A coverage mark: an interesting moment was reached (STYLE.md, rule 9). Scenarios assert
     /// the marks they rely on, so a scenario that stops reaching its path fails loudly.
-    Mark(&'static str),
+    Mark(Mark),
 }
 
 /// A node's logic.

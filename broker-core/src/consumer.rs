@@ -38,12 +38,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Coverage marks of the consumer.
 pub mod marks {
+    use crate::mark::Mark;
     /// A fetch answered `OffsetOutOfRange` and the position is reset by `auto_offset_reset`.
-    pub const CONSUMER_OFFSET_RESET: &str = "consumer_offset_reset";
+    pub const CONSUMER_OFFSET_RESET: Mark = Mark::ConsumerOffsetReset;
     /// KIP-320 validation found the new leader's log shorter than the position.
-    pub const CONSUMER_TRUNCATION_DETECTED: &str = "consumer_truncation_detected";
+    pub const CONSUMER_TRUNCATION_DETECTED: Mark = Mark::ConsumerTruncationDetected;
     /// Metadata named a newer leader epoch for an assigned partition.
-    pub const CONSUMER_LEADER_CHANGED: &str = "consumer_leader_changed";
+    pub const CONSUMER_LEADER_CHANGED: Mark = Mark::ConsumerLeaderChanged;
 }
 
 /// Where a partition's position stands (Kafka's `SubscriptionState.FetchStates`).

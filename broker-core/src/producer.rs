@@ -44,15 +44,16 @@ use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Coverage marks of the producer.
 pub mod marks {
+    use crate::mark::Mark;
     /// A failed batch was queued to be sent again.
-    pub const PRODUCER_RETRIED: &str = "producer_retried";
+    pub const PRODUCER_RETRIED: Mark = Mark::ProducerRetried;
     /// A request got no answer within `request_timeout_ms`; its connection was closed.
-    pub const PRODUCER_REQUEST_TIMED_OUT: &str = "producer_request_timed_out";
+    pub const PRODUCER_REQUEST_TIMED_OUT: Mark = Mark::ProducerRequestTimedOut;
     /// A metadata image replaced an earlier one.
-    pub const PRODUCER_METADATA_REFRESHED: &str = "producer_metadata_refreshed";
+    pub const PRODUCER_METADATA_REFRESHED: Mark = Mark::ProducerMetadataRefreshed;
     /// A batch failed for good (retries exhausted, a non-retriable error, or the delivery
     /// timeout).
-    pub const PRODUCER_GAVE_UP: &str = "producer_gave_up";
+    pub const PRODUCER_GAVE_UP: Mark = Mark::ProducerGaveUp;
 }
 
 /// Records of one partition that travel together in one `ProduceRequest`
@@ -712,7 +713,7 @@ mod tests {
         completed(value, Err(SendFailure { error, definite }))
     }
 
-    fn mark(name: &'static str) -> Effect {
+    fn mark(name: crate::mark::Mark) -> Effect {
         Effect::Mark(name)
     }
 

@@ -18,6 +18,7 @@ use watermark_broker_core::consumer::Consumer;
 use watermark_broker_core::controller::Controller;
 use watermark_broker_core::error::ErrorCode;
 use watermark_broker_core::ids::*;
+use watermark_broker_core::mark::Mark;
 use watermark_broker_core::metadata::{MetadataImage, PartitionState};
 use watermark_broker_core::producer::Producer;
 use watermark_broker_core::protocol::{Acks, EpochEndOffset, FetchData, Message, OffsetSpec};
@@ -355,7 +356,7 @@ fn steps() -> impl Strategy<Value = Vec<Step>> {
 
 /// Drives an actor through the steps; any panic fails the property. Returns the coverage
 /// marks it reached, so a test can show the sequences are not vacuous.
-fn survive(actor: &mut dyn Actor, steps: Vec<Step>) -> BTreeSet<&'static str> {
+fn survive(actor: &mut dyn Actor, steps: Vec<Step>) -> BTreeSet<Mark> {
     let mut marks = BTreeSet::new();
     let mut note = |effects: Vec<Effect>| {
         for effect in effects {
@@ -421,12 +422,12 @@ fn hostile_sequences_reach_the_interesting_broker_states() {
         ));
     }
     for mark in [
-        "became_leader",
-        "became_follower",
-        "high_watermark_advanced",
-        "fenced_leader_epoch_rejected",
+        Mark::BecameLeader,
+        Mark::BecameFollower,
+        Mark::HighWatermarkAdvanced,
+        Mark::FencedLeaderEpochRejected,
     ] {
-        assert!(reached.contains(mark), "never reached {mark}: {reached:?}");
+        assert!(reached.contains(&mark), "never reached {mark}: {reached:?}");
     }
 }
 

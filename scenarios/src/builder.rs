@@ -15,7 +15,9 @@
 
 use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::{BrokerConfig, ControllerConfig, ProducerConfig};
+use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::Acks;
+use watermark_sim::checkers::Checker;
 use watermark_sim::fault::{Condition, Fault, ScriptedFault, Swarm, Target, Trigger};
 use watermark_sim::scenario::{ConsumerWorkload, ProducerWorkload, Scenario};
 use watermark_sim::verdict::Guarantee;
@@ -182,23 +184,23 @@ impl ScenarioBuilder {
     }
 
     /// A checker that must fire: what the scenario demonstrates.
-    pub fn expect_anomaly(mut self, checker: &str) -> Self {
-        self.scenario.expect.anomalies.push(checker.to_string());
+    pub fn expect_anomaly(mut self, checker: Checker) -> Self {
+        self.scenario.expect.anomalies.push(checker);
         self
     }
 
     /// A replica invariant this scenario is allowed to break.
-    pub fn allow_invariant_violation(mut self, checker: &str) -> Self {
+    pub fn allow_invariant_violation(mut self, checker: Checker) -> Self {
         self.scenario
             .expect
             .allowed_invariant_violations
-            .push(checker.to_string());
+            .push(checker);
         self
     }
 
     /// A coverage mark the run must reach.
-    pub fn expect_mark(mut self, mark: &str) -> Self {
-        self.scenario.expect.marks.push(mark.to_string());
+    pub fn expect_mark(mut self, mark: Mark) -> Self {
+        self.scenario.expect.marks.push(mark);
         self
     }
 

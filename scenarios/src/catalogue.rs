@@ -7,7 +7,9 @@
 
 use crate::builder::ScenarioBuilder;
 use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
+use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::Acks;
+use watermark_sim::checkers::Checker;
 use watermark_sim::fault::{Condition, Fault, FaultKind, Swarm, Target};
 use watermark_sim::scenario::Scenario;
 use watermark_sim::verdict::Guarantee;
@@ -106,8 +108,8 @@ fn acks0_fire_and_forget() -> Result<Scenario, String> {
             },
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly("lost-write")
-        .expect_mark("clean_election")
+        .expect_anomaly(Checker::LostWrite)
+        .expect_mark(Mark::CleanElection)
         .build()
 }
 
@@ -125,9 +127,9 @@ fn acks1_leader_crash_loses_acked_write() -> Result<Scenario, String> {
             .acks(Acks::Leader),
     )
     .expect(Guarantee::AtMostOnce)
-    .expect_anomaly("lost-write")
-    .expect_mark("clean_election")
-    .expect_mark("truncated_by_leader_epoch")
+    .expect_anomaly(Checker::LostWrite)
+    .expect_mark(Mark::CleanElection)
+    .expect_mark(Mark::TruncatedByLeaderEpoch)
     .build()
 }
 
@@ -146,7 +148,7 @@ fn acks_all_leader_crash_no_loss() -> Result<Scenario, String> {
             .min_insync_replicas(2),
     )
     .expect(Guarantee::AtLeastOnce)
-    .expect_mark("clean_election")
+    .expect_mark(Mark::CleanElection)
     .build()
 }
 
@@ -172,9 +174,9 @@ fn min_insync_rejects_when_isr_shrinks() -> Result<Scenario, String> {
         .cut_between(3_000, leader(), followers())
         .fault_at(22_000, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
-        .expect_mark("isr_shrunk")
-        .expect_mark("produce_rejected_not_enough_replicas")
-        .expect_mark("isr_expanded")
+        .expect_mark(Mark::IsrShrunk)
+        .expect_mark(Mark::ProduceRejectedNotEnoughReplicas)
+        .expect_mark(Mark::IsrExpanded)
         .build()
 }
 
@@ -204,10 +206,10 @@ fn isr_shrunk_to_leader_unclean_loses_writes() -> Result<Scenario, String> {
             }],
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly("lost-write")
-        .allow_invariant_violation("NoCommittedRecordLost")
-        .expect_mark("isr_shrunk")
-        .expect_mark("unclean_election")
+        .expect_anomaly(Checker::LostWrite)
+        .allow_invariant_violation(Checker::NoCommittedRecordLost)
+        .expect_mark(Mark::IsrShrunk)
+        .expect_mark(Mark::UncleanElection)
         .build()
 }
 
@@ -247,10 +249,10 @@ fn unclean_election_loses_committed() -> Result<Scenario, String> {
             ],
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly("lost-write")
-        .allow_invariant_violation("NoCommittedRecordLost")
-        .expect_mark("isr_shrunk")
-        .expect_mark("unclean_election")
+        .expect_anomaly(Checker::LostWrite)
+        .allow_invariant_violation(Checker::NoCommittedRecordLost)
+        .expect_mark(Mark::IsrShrunk)
+        .expect_mark(Mark::UncleanElection)
         .build()
 }
 
@@ -269,9 +271,9 @@ fn zombie_leader_acks1_loses_writes() -> Result<Scenario, String> {
         .cut_between(3_000, leader(), followers())
         .fault_at(20_000, Fault::HealAll)
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly("lost-write")
-        .expect_mark("broker_fenced")
-        .expect_mark("truncated_by_leader_epoch")
+        .expect_anomaly(Checker::LostWrite)
+        .expect_mark(Mark::BrokerFenced)
+        .expect_mark(Mark::TruncatedByLeaderEpoch)
         .build()
 }
 
@@ -306,9 +308,9 @@ fn retry_after_lost_ack_duplicates() -> Result<Scenario, String> {
             vec![Fault::HealAll],
         )
         .expect(Guarantee::AtLeastOnce)
-        .expect_anomaly("duplicate")
-        .expect_mark("producer_request_timed_out")
-        .expect_mark("producer_retried")
+        .expect_anomaly(Checker::Duplicate)
+        .expect_mark(Mark::ProducerRequestTimedOut)
+        .expect_mark(Mark::ProducerRetried)
         .build()
 }
 
@@ -338,8 +340,8 @@ fn in_flight_retries_reorder() -> Result<Scenario, String> {
         )
         .fault_at(2_030, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
-        .expect_anomaly("nonmonotonic-send")
-        .expect_mark("producer_retried")
+        .expect_anomaly(Checker::NonmonotonicSend)
+        .expect_mark(Mark::ProducerRetried)
         .build()
 }
 
@@ -368,9 +370,9 @@ fn power_loss_without_fsync_loses_acked() -> Result<Scenario, String> {
             },
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly("lost-write")
-        .allow_invariant_violation("NoCommittedRecordLost")
-        .expect_mark("broker_fenced")
+        .expect_anomaly(Checker::LostWrite)
+        .allow_invariant_violation(Checker::NoCommittedRecordLost)
+        .expect_mark(Mark::BrokerFenced)
         .build()
 }
 
@@ -424,8 +426,8 @@ fn slow_follower_leaves_and_rejoins_isr() -> Result<Scenario, String> {
         )
         .fault_at(20_000, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
-        .expect_mark("isr_shrunk")
-        .expect_mark("isr_expanded")
+        .expect_mark(Mark::IsrShrunk)
+        .expect_mark(Mark::IsrExpanded)
         .build()
 }
 

@@ -118,3 +118,49 @@ fn every_example_file_loads_and_meets_its_expectation() {
         }
     }
 }
+
+#[test]
+fn a_misspelled_mark_checker_or_allowed_invariant_is_refused_with_the_closest_name() {
+    let cases = [
+        (
+            "[expect]\nmarks = [\"isr-shrank\"]\n",
+            "unknown coverage mark `isr-shrank`; did you mean `isr-shrunk`?",
+        ),
+        (
+            "[expect]\nanomalies = [\"lost-writes\"]\n",
+            "unknown checker `lost-writes`; did you mean `lost-write`?",
+        ),
+        (
+            "[expect]\nallowed_invariant_violations = [\"no-committed-records-lost\"]\n",
+            "did you mean `no-committed-record-lost`?",
+        ),
+    ];
+    for (expect, message) in cases {
+        let text = format!("name = \"x\"\n\n{expect}");
+        let error = parse_toml(&text, "f.toml").unwrap_err();
+        assert!(error.starts_with("f.toml:4: "), "{error}");
+        assert!(error.contains(message), "{error}");
+        assert!(!error.contains('\n'), "one line: {error}");
+    }
+}
+
+#[test]
+fn marks_and_checkers_read_in_kebab_case_in_the_sources_spelling_and_the_old_snake_case() {
+    let text = "name = \"x\"\n\n[expect]\nmarks = [\"isr-shrunk\", \"isr_expanded\"]\n\
+                allowed_invariant_violations = [\"NoCommittedRecordLost\", \"log-matching\"]\n";
+    let scenario = parse_toml(text, "f.toml").unwrap();
+    let marks: Vec<&str> = scenario
+        .expect
+        .marks
+        .iter()
+        .map(|mark| mark.name())
+        .collect();
+    assert_eq!(marks, ["isr-shrunk", "isr-expanded"]);
+    let allowed: Vec<&str> = scenario
+        .expect
+        .allowed_invariant_violations
+        .iter()
+        .map(|checker| checker.name())
+        .collect();
+    assert_eq!(allowed, ["NoCommittedRecordLost", "LogMatching"]);
+}

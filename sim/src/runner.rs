@@ -3,7 +3,7 @@
 //! runtime seeded with the run's seed. A panic anywhere in the run becomes a report that
 //! names the seed, never a crash of the caller.
 
-use crate::checkers::{check_history, FinalState, INFORMATIONAL_CHECKERS, REPLICA_CHECKERS};
+use crate::checkers::{check_history, Checker, CheckerKind, FinalState};
 use crate::nemesis::Nemesis;
 use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::scenario::Scenario;
@@ -12,13 +12,11 @@ use crate::verdict::{observed_guarantee, Guarantee};
 use crate::violation::Violation;
 use crate::world::{node_ids, NodesView, SharedWorld, World};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use watermark_broker_core::ids::NodeId;
-
-/// The checker name for a cluster that did not converge in the liveness phase.
-pub const LIVENESS_CHECKER: &str = "liveness";
+use watermark_broker_core::mark::Mark;
 
 /// How often the liveness phase looks for convergence.
 const CONVERGENCE_POLL_MS: u64 = 50;
@@ -57,7 +55,7 @@ pub struct RunReport {
     pub sim_time_ms: u64,
     pub wall_ms: u64,
     pub converged: bool,
-    pub marks: BTreeMap<String, u64>,
+    pub marks: BTreeMap<Mark, u64>,
     pub bugs: Vec<String>,
     pub counters: RunCounters,
     /// The panic message, if the run panicked.
@@ -246,7 +244,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         );
         world.trace.note(end_ms, "sim", &description);
         violations.push(Violation {
-            checker: LIVENESS_CHECKER,
+            checker: Checker::Liveness,
             partition: None,
             offsets: Vec::new(),
             values: Vec::new(),
@@ -264,16 +262,12 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
     };
     violations.extend(check_history(&world.history, &final_state));
     for violation in &violations {
-        if violation.checker != LIVENESS_CHECKER {
+        if violation.checker != Checker::Liveness {
             world.trace.note(end_ms, "checker", &violation.to_string());
         }
     }
     let observed = observed_guarantee(&violations);
-    let marks: BTreeMap<String, u64> = world
-        .marks
-        .iter()
-        .map(|(mark, count)| ((*mark).to_string(), *count))
-        .collect();
+    let marks = world.marks.clone();
     let failures = judge(&scenario, observed, &violations, &marks);
     let passed = failures.is_empty();
     world.trace.note(
@@ -316,7 +310,7 @@ pub fn judge(
     scenario: &Scenario,
     observed: Guarantee,
     violations: &[Violation],
-    marks: &BTreeMap<String, u64>,
+    marks: &BTreeMap<Mark, u64>,
 ) -> Vec<String> {
     let expect = &scenario.expect;
     let mut failures = Vec::new();
@@ -326,23 +320,21 @@ pub fn judge(
             expect.guarantee
         ));
     }
-    let reported: BTreeSet<&str> = violations
+    // By name, so the failures read in the same order whatever the registry's order.
+    let reported: BTreeMap<&str, Checker> = violations
         .iter()
-        .map(|violation| violation.checker)
+        .map(|violation| (violation.checker.name(), violation.checker))
         .collect();
     for anomaly in &expect.anomalies {
-        if !reported.contains(anomaly.as_str()) {
+        if !reported.contains_key(anomaly.name()) {
             failures.push(format!("expected anomaly {anomaly} was not observed"));
         }
     }
-    for checker in &reported {
-        let is_invariant = REPLICA_CHECKERS.contains(checker) || *checker == LIVENESS_CHECKER;
-        let allowed = expect
-            .allowed_invariant_violations
-            .iter()
-            .any(|allowed| allowed == checker)
-            || expect.anomalies.iter().any(|anomaly| anomaly == checker);
-        if is_invariant && !allowed && !INFORMATIONAL_CHECKERS.contains(checker) {
+    for checker in reported.values() {
+        let is_invariant = checker.kind() != CheckerKind::ClientHistory;
+        let allowed = expect.allowed_invariant_violations.contains(checker)
+            || expect.anomalies.contains(checker);
+        if is_invariant && !allowed && !checker.info().informational {
             failures.push(format!("invariant {checker} violated"));
         }
     }

@@ -2,6 +2,7 @@
 //! schedule and expectation. The `scenarios` crate builds these with a Rust builder or loads
 //! them from TOML; the runner turns one scenario and one seed into one run.
 
+use crate::checkers::Checker;
 use crate::fault::{ScriptedFault, Swarm, Trigger};
 use crate::verdict::Guarantee;
 use serde::{Deserialize, Serialize};
@@ -10,6 +11,7 @@ use watermark_broker_core::config::{
     BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig, TopicConfig,
 };
 use watermark_broker_core::ids::PartitionId;
+use watermark_broker_core::mark::Mark;
 
 /// One producer application: sends `records` unique values, one every `interval_ms` from
 /// `start_ms`.
@@ -129,12 +131,12 @@ pub struct Expectation {
     /// satisfies at-most-once).
     pub guarantee: Guarantee,
     /// Checkers that must report at least one violation: what the scenario demonstrates.
-    pub anomalies: Vec<String>,
+    pub anomalies: Vec<Checker>,
     /// Replica-invariant checkers allowed to fire (e.g. `NoCommittedRecordLost` after an
     /// unclean election). Any other replica-invariant violation fails the run.
-    pub allowed_invariant_violations: Vec<String>,
+    pub allowed_invariant_violations: Vec<Checker>,
     /// Coverage marks the run must reach.
-    pub marks: Vec<String>,
+    pub marks: Vec<Mark>,
 }
 
 impl Default for Expectation {

@@ -7,6 +7,7 @@
 //! at-most-once expectation. What a scenario must *demonstrate* (a loss, a duplicate) it
 //! lists as required anomalies instead.
 
+use crate::checkers::GuaranteeEffect;
 use crate::violation::Violation;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -83,18 +84,15 @@ impl FromStr for Guarantee {
     }
 }
 
-/// Checkers whose findings mean a record the producer was told is safe is gone.
-pub const LOSS_CHECKERS: [&str; 1] = ["lost-write"];
-/// Checkers whose findings mean a record was stored or processed more than once.
-pub const DUPLICATION_CHECKERS: [&str; 2] = ["duplicate", "duplicate-consume"];
-
-/// The guarantee the violations leave standing.
+/// The guarantee the violations leave standing: a finding of a checker whose registry entry
+/// says `Loss` breaks at-least-once, one that says `Duplication` breaks at-most-once.
 pub fn observed_guarantee(violations: &[Violation]) -> Guarantee {
-    let lost = violations
-        .iter()
-        .any(|violation| LOSS_CHECKERS.contains(&violation.checker));
-    let duplicated = violations
-        .iter()
-        .any(|violation| DUPLICATION_CHECKERS.contains(&violation.checker));
+    let breaks = |effect: GuaranteeEffect| {
+        violations
+            .iter()
+            .any(|violation| violation.checker.info().effect == effect)
+    };
+    let lost = breaks(GuaranteeEffect::Loss);
+    let duplicated = breaks(GuaranteeEffect::Duplication);
     Guarantee::from_anomalies(lost, duplicated)
 }

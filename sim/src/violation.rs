@@ -1,5 +1,6 @@
 //! A checker's finding: which property broke, where, and when.
 
+use crate::checkers::Checker;
 use serde::Serialize;
 use std::fmt;
 use watermark_broker_core::ids::{Offset, PartitionId};
@@ -7,9 +8,9 @@ use watermark_broker_core::ids::{Offset, PartitionId};
 /// One anomaly or invariant violation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Violation {
-    /// The checker's name, e.g. `lost-write` or `LogMatching` (names from Jepsen and Kafka's
-    /// KRaft simulation test, so results compare with theirs).
-    pub checker: &'static str,
+    /// The checker, printed as its source names it, e.g. `lost-write` or `LogMatching`
+    /// (names from Jepsen and Kafka's KRaft simulation test, so results compare with theirs).
+    pub checker: Checker,
     pub partition: Option<PartitionId>,
     pub offsets: Vec<Offset>,
     pub values: Vec<u64>,

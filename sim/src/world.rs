@@ -26,6 +26,7 @@ use watermark_broker_core::consumer::Consumer;
 use watermark_broker_core::controller::Controller;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, ClientId, NodeId, PartitionId};
+use watermark_broker_core::mark::Mark;
 use watermark_broker_core::metadata::MetadataImage;
 use watermark_broker_core::producer::Producer;
 use watermark_broker_core::replica_view::ReplicaView;
@@ -118,7 +119,7 @@ pub struct World {
     pub history: History,
     pub replica_checkers: ReplicaCheckers,
     pub violations: Vec<Violation>,
-    pub marks: BTreeMap<&'static str, u64>,
+    pub marks: BTreeMap<Mark, u64>,
     pub triggers: Vec<(Trigger, bool)>,
     pub triggers_armed: bool,
     pub pending_faults: Vec<PendingFault>,

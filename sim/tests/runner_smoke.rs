@@ -47,5 +47,5 @@ fn a_scenario_without_brokers_fails_liveness_instead_of_panicking() {
     assert!(report
         .violations
         .iter()
-        .any(|violation| violation.checker == "liveness"));
+        .any(|violation| violation.checker.name() == "liveness"));
 }

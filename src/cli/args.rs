@@ -23,12 +23,23 @@ pub struct Cli {
 pub enum Command {
     /// One line per catalogue scenario: name, expected guarantee, summary.
     List,
+    /// Every checker: its name, its source, what it reads, its file (`--marks`: every
+    /// coverage mark).
+    Checkers(CheckersArgs),
     /// Run one scenario on one seed and print everything about the run.
     Run(RunArgs),
     /// Run many seeds of a scenario (or of the whole catalogue) in parallel.
     Sweep(SweepArgs),
     /// The standard performance figures (see BENCHMARKS.md).
     Bench(BenchArgs),
+}
+
+/// Options of `watermark checkers`.
+#[derive(Debug, Args)]
+pub struct CheckersArgs {
+    /// List the coverage marks scenarios can require instead.
+    #[arg(long)]
+    pub marks: bool,
 }
 
 /// Options of the tour (no subcommand).

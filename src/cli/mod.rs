@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod checkers;
 pub mod exit;
 pub mod list;
 pub mod output;
@@ -26,6 +27,7 @@ pub fn main() -> ExitCode {
     let outcome = match cli.command {
         None => tour::tour_command(&cli.tour),
         Some(Command::List) => Ok(list::list_command()),
+        Some(Command::Checkers(args)) => Ok(checkers::checkers_command(args.marks)),
         Some(Command::Run(args)) => run::run_command(&args),
         Some(Command::Sweep(args)) => sweep::sweep_command(&args),
         Some(Command::Bench(args)) => bench::bench_command(&args),

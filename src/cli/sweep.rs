@@ -87,7 +87,7 @@ impl Summary {
         let checkers: BTreeSet<&str> = report
             .violations
             .iter()
-            .map(|violation| violation.checker)
+            .map(|violation| violation.checker.name())
             .collect();
         for checker in &checkers {
             *self
@@ -362,7 +362,7 @@ mod tests {
                 violations: checkers
                     .iter()
                     .map(|checker| Violation {
-                        checker,
+                        checker: checker.parse().expect("a registered checker"),
                         partition: None,
                         offsets: vec![],
                         values: vec![],

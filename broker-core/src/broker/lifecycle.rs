@@ -8,6 +8,7 @@ use crate::event::{Event, TruncationReason};
 use crate::ids::{NodeId, PartitionId};
 use crate::leader_epoch::LeaderEpochCache;
 use crate::log::Log;
+use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::partition::Partition;
 use crate::protocol::{BrokerHeartbeatRequest, BrokerRegistrationRequest, Message};
@@ -50,7 +51,7 @@ impl Broker {
                     to_offset: truncation.to_offset,
                     reason: TruncationReason::Recovery,
                 }));
-                effects.push(Effect::Mark("truncated_on_recovery"));
+                effects.push(Effect::Mark(Mark::TruncatedOnRecovery));
             }
             effects.push(Effect::Event(Event::LogRecovered {
                 partition,

@@ -10,6 +10,7 @@ use crate::event::{Event, TruncationReason};
 use crate::ids::{ClientId, LeaderEpoch, PartitionEpoch};
 use crate::ids::{CorrelationId, NodeId, Offset};
 use crate::log::Log;
+use crate::mark::Mark;
 use crate::metadata::PartitionState;
 use crate::partition::{LocalCompletion, LocalWaiter, PartitionTimer};
 use crate::protocol::{
@@ -209,7 +210,7 @@ fn sends(effects: &[Effect]) -> Vec<(NodeId, Message)> {
         .collect()
 }
 
-fn marks(effects: &[Effect]) -> Vec<&'static str> {
+fn marks(effects: &[Effect]) -> Vec<Mark> {
     effects
         .iter()
         .filter_map(|effect| match effect {
@@ -428,7 +429,7 @@ fn acks_all_waits_for_isr_then_answers() {
         from: Offset(0),
         to: Offset(2)
     }));
-    assert!(marks(&effects).contains(&"high_watermark_advanced"));
+    assert!(marks(&effects).contains(&Mark::HighWatermarkAdvanced));
     assert_eq!(broker.partition(P0).unwrap().purgatory_len(), 0);
 }
 
@@ -442,7 +443,7 @@ fn acks_all_times_out_with_request_timed_out() {
         produce_responses(&effects),
         vec![(CorrelationId(1), Err(ErrorCode::RequestTimedOut))]
     );
-    assert!(marks(&effects).contains(&"produce_purgatory_timed_out"));
+    assert!(marks(&effects).contains(&Mark::ProducePurgatoryTimedOut));
 }
 
 #[test]
@@ -453,7 +454,7 @@ fn produce_with_isr_below_min_insync_is_rejected_with_not_enough_replicas() {
         produce_responses(&effects),
         vec![(CorrelationId(1), Err(ErrorCode::NotEnoughReplicas))]
     );
-    assert!(marks(&effects).contains(&"produce_rejected_not_enough_replicas"));
+    assert!(marks(&effects).contains(&Mark::ProduceRejectedNotEnoughReplicas));
     assert_eq!(broker.replica_view(P0).unwrap().log_end_offset, Offset(0));
     // acks=1 is not subject to min.insync.replicas.
     let effects = broker.handle(11, produce(2, Acks::Leader, &[501]));
@@ -482,7 +483,7 @@ fn acks_all_answers_not_enough_replicas_after_append_when_the_isr_shrank_meanwhi
             Err(ErrorCode::NotEnoughReplicasAfterAppend)
         )]
     );
-    assert!(marks(&effects).contains(&"not_enough_replicas_after_append"));
+    assert!(marks(&effects).contains(&Mark::NotEnoughReplicasAfterAppend));
 }
 
 #[test]
@@ -497,7 +498,7 @@ fn ack_before_isr_switch_answers_acks_all_at_once() {
         produce_responses(&effects),
         vec![(CorrelationId(1), Ok(Offset(0)))]
     );
-    assert!(marks(&effects).contains(&"acks_all_answered_before_isr"));
+    assert!(marks(&effects).contains(&Mark::AcksAllAnsweredBeforeIsr));
     assert_eq!(broker.replica_view(P0).unwrap().high_watermark, Offset(0));
 }
 
@@ -529,7 +530,7 @@ fn consumer_fetch_returns_only_records_below_high_watermark() {
     );
     // At the high watermark a consumer with max_wait parks until it moves.
     let effects = broker.handle(13, fetch(CONSUMER, None, 1, 2, 500));
-    assert_eq!(marks(&effects), vec!["fetch_parked"]);
+    assert_eq!(marks(&effects), vec![Mark::FetchParked]);
     let effects = broker.handle(14, follower_fetch(2, 3));
     let data: Vec<_> = fetch_data(&effects)
         .into_iter()
@@ -619,7 +620,7 @@ fn fenced_leader_epoch_rejected() {
         fetch_data(&effects),
         vec![Err(ErrorCode::FencedLeaderEpoch)]
     );
-    assert_eq!(marks(&effects), vec!["fenced_leader_epoch_rejected"]);
+    assert_eq!(marks(&effects), vec![Mark::FencedLeaderEpochRejected]);
     let effects = broker.handle(11, fetch(NodeId::Broker(BrokerId(2)), Some(2), 3, 0, 0));
     assert_eq!(
         fetch_data(&effects),
@@ -640,7 +641,7 @@ fn follower_truncates_to_epoch_end_offset_after_leader_change() {
         BugSwitches::default(),
         image(1, state(Some(3), 3, &[2, 3], 1)),
     );
-    assert!(marks(&effects).contains(&"became_follower"));
+    assert!(marks(&effects).contains(&Mark::BecameFollower));
     let leader = NodeId::Broker(BrokerId(3));
     let (to, request) = sends(&effects).pop().unwrap();
     assert_eq!(to, leader);
@@ -680,7 +681,7 @@ fn follower_truncates_to_epoch_end_offset_after_leader_change() {
             reason: TruncationReason::LeaderEpochDivergence,
         }]
     );
-    assert_eq!(marks(&effects), vec!["truncated_by_leader_epoch"]);
+    assert_eq!(marks(&effects), vec![Mark::TruncatedByLeaderEpoch]);
     let sent = sends(&effects);
     assert!(matches!(
         &sent[..],
@@ -869,7 +870,7 @@ fn becoming_follower_fails_the_purgatory_with_not_leader_or_follower() {
     let (mut broker, _) = leader(&[1, 2, 3], BugSwitches::default());
     broker.handle(10, produce(1, Acks::All, &[500]));
     let effects = broker.handle(11, fetch(NodeId::Broker(BrokerId(2)), Some(2), 1, 1, 500));
-    assert_eq!(marks(&effects), vec!["fetch_parked"]);
+    assert_eq!(marks(&effects), vec![Mark::FetchParked]);
     let effects = broker.handle(
         20,
         controller(Message::MetadataUpdate(MetadataUpdate {
@@ -884,7 +885,7 @@ fn becoming_follower_fails_the_purgatory_with_not_leader_or_follower() {
         fetch_data(&effects).is_empty(),
         "parked fetches are dropped"
     );
-    assert!(marks(&effects).contains(&"became_follower"));
+    assert!(marks(&effects).contains(&Mark::BecameFollower));
     let effects = broker.handle(21, produce(2, Acks::Leader, &[501]));
     assert_eq!(
         produce_responses(&effects),
@@ -933,7 +934,7 @@ fn isr_shrinks_after_replica_lag_time_max_ms() {
         from: brokers(&[1, 2, 3]),
         to: brokers(&[1, 2]),
     }));
-    assert!(marks(&effects).contains(&"isr_shrunk"));
+    assert!(marks(&effects).contains(&Mark::IsrShrunk));
     assert_eq!(broker.replica_view(P0).unwrap().isr, &brokers(&[1, 2])[..]);
 }
 
@@ -967,7 +968,7 @@ fn isr_expands_when_follower_catches_up() {
             result: Ok(state(Some(1), 1, &[1, 2, 3], 2)),
         })),
     );
-    assert!(marks(&effects).contains(&"isr_expanded"));
+    assert!(marks(&effects).contains(&Mark::IsrExpanded));
     assert_eq!(
         broker.replica_view(P0).unwrap().isr,
         &brokers(&[1, 2, 3])[..]
@@ -1022,7 +1023,7 @@ fn recovery_drops_torn_tail() {
             },
         ]
     );
-    assert_eq!(marks(&effects), vec!["truncated_on_recovery"]);
+    assert_eq!(marks(&effects), vec![Mark::TruncatedOnRecovery]);
     let records = crate::log_codec::decode_log(&storage.file(&file));
     assert_eq!(records.valid_length_bytes, storage.file(&file).len() as u64);
     assert_eq!(records.records.len(), 2);
@@ -1042,7 +1043,7 @@ fn truncate_to_high_watermark_switch_truncates_to_checkpointed_hw() {
         to_offset: Offset(2),
         reason: TruncationReason::HighWatermark,
     }));
-    assert!(marks(&effects).contains(&"truncated_to_high_watermark"));
+    assert!(marks(&effects).contains(&Mark::TruncatedToHighWatermark));
     assert!(matches!(
         &sends(&effects)[..],
         [

@@ -4,6 +4,7 @@
 use super::{Controller, Reply, Step};
 use crate::error::ErrorCode;
 use crate::ids::BrokerId;
+use crate::mark::Mark;
 use crate::protocol::AlterPartitionRequest;
 use std::collections::BTreeSet;
 
@@ -23,11 +24,11 @@ impl Controller {
                     false,
                     step,
                 );
-                step.mark("alter_partition_accepted");
+                step.mark(Mark::AlterPartitionAccepted);
                 Ok(())
             }
             Err(error) => {
-                step.mark("alter_partition_rejected");
+                step.mark(Mark::AlterPartitionRejected);
                 Err(error)
             }
         };

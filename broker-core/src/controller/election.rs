@@ -5,6 +5,7 @@
 use super::{Controller, ControllerTimer, Step};
 use crate::event::Event;
 use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
+use crate::mark::Mark;
 
 /// A leader choice (`PartitionChangeBuilder.BestLeader`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,9 +145,9 @@ impl Controller {
                 unclean,
             });
             step.mark(match (leader, unclean) {
-                (None, _) => "partition_offline",
-                (Some(_), false) => "clean_election",
-                (Some(_), true) => "unclean_election",
+                (None, _) => Mark::PartitionOffline,
+                (Some(_), false) => Mark::CleanElection,
+                (Some(_), true) => Mark::UncleanElection,
             });
         } else {
             step.event(Event::IsrAltered {

@@ -33,6 +33,7 @@ use crate::config::{ControllerConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, PartitionId};
+use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::protocol::{
     AlterPartitionResponse, BrokerHeartbeatResponse, BrokerRegistrationResponse, Message,
@@ -95,7 +96,7 @@ impl Step {
         self.effects.push(Effect::Event(event));
     }
 
-    fn mark(&mut self, name: &'static str) {
+    fn mark(&mut self, name: Mark) {
         self.effects.push(Effect::Mark(name));
     }
 }
@@ -171,7 +172,7 @@ impl Controller {
                         );
                     }
                 }
-                step.mark("controller_recovered");
+                step.mark(Mark::ControllerRecovered);
             }
             Ok(None) => step.state_changed = true,
             Err(error) => panic!("controller cannot recover: {error}"),

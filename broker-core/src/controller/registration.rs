@@ -6,6 +6,7 @@ use super::{Controller, ControllerTimer, Reply, Step};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerEpoch, BrokerId, PartitionId};
+use crate::mark::Mark;
 use crate::protocol::{BrokerHeartbeatRequest, BrokerRegistrationRequest};
 
 impl Controller {
@@ -62,7 +63,7 @@ impl Controller {
             broker,
             broker_epoch,
         });
-        step.mark("broker_registered");
+        step.mark(Mark::BrokerRegistered);
         Some(Reply::Registration {
             broker,
             broker_epoch,
@@ -117,7 +118,7 @@ impl Controller {
         step.image_changed = true;
         step.state_changed = true;
         step.event(Event::BrokerFenced { broker });
-        step.mark("broker_fenced");
+        step.mark(Mark::BrokerFenced);
 
         let partitions: Vec<PartitionId> = self.state.image.partitions.keys().copied().collect();
         for partition in partitions {
@@ -145,7 +146,7 @@ impl Controller {
                 self.apply_partition_change(partition, current.leader, isr, false, step);
             }
             if isr_shrunk {
-                step.mark("isr_shrunk_by_controller");
+                step.mark(Mark::IsrShrunkByController);
             }
         }
     }

@@ -4,6 +4,7 @@
 use super::*;
 use crate::actor::fire_due_timers;
 use crate::ids::PartitionEpoch;
+use crate::mark::Mark;
 use crate::metadata::PartitionState;
 use crate::protocol::MetadataRequest;
 use crate::protocol::{AlterPartitionRequest, BrokerHeartbeatRequest, BrokerRegistrationRequest};
@@ -197,14 +198,14 @@ fn registered(broker: u32, epoch: u64) -> Vec<Effect> {
             broker: b(broker),
             broker_epoch: BrokerEpoch(epoch),
         }),
-        Effect::Mark("broker_registered"),
+        Effect::Mark(Mark::BrokerRegistered),
     ]
 }
 
 fn fenced(broker: u32) -> Vec<Effect> {
     vec![
         Effect::Event(Event::BrokerFenced { broker: b(broker) }),
-        Effect::Mark("broker_fenced"),
+        Effect::Mark(Mark::BrokerFenced),
     ]
 }
 
@@ -284,7 +285,7 @@ fn first_election_picks_preferred_replica_once_registered() {
             registered(1, 2),
             vec![
                 elected(Some(1), 1, &[1, 2, 3], 1, false),
-                Effect::Mark("clean_election"),
+                Effect::Mark(Mark::CleanElection),
                 registration_response(&controller, b(1), BrokerEpoch(2)),
             ],
             pushes(&controller, &[1, 2]),
@@ -308,7 +309,7 @@ fn first_election_falls_back_to_any_isr_member_after_session_timeout() {
         concat(vec![
             vec![
                 elected(Some(2), 1, &[1, 2, 3], 1, false),
-                Effect::Mark("clean_election"),
+                Effect::Mark(Mark::CleanElection),
             ],
             pushes(&controller, &[2]),
         ])
@@ -339,8 +340,8 @@ fn session_expiry_fences_broker_and_elects_from_isr() {
             fenced(1),
             vec![
                 elected(Some(2), 2, &[2, 3], 2, false),
-                Effect::Mark("clean_election"),
-                Effect::Mark("isr_shrunk_by_controller"),
+                Effect::Mark(Mark::CleanElection),
+                Effect::Mark(Mark::IsrShrunkByController),
             ],
             pushes(&controller, &[2, 3]),
         ])
@@ -385,7 +386,7 @@ fn fencing_a_follower_shrinks_isr_without_a_leader_change() {
                     isr: brokers(&[1, 2]),
                     partition_epoch: PartitionEpoch(2),
                 }),
-                Effect::Mark("isr_shrunk_by_controller"),
+                Effect::Mark(Mark::IsrShrunkByController),
             ],
             pushes(&controller, &[1, 2]),
         ])
@@ -432,7 +433,7 @@ fn fencing_last_isr_member_leaves_partition_offline_and_keeps_isr() {
             fenced(1),
             vec![
                 elected(None, 2, &[1], 3, false),
-                Effect::Mark("partition_offline"),
+                Effect::Mark(Mark::PartitionOffline),
             ],
             pushes(&controller, &[2]),
         ])
@@ -450,7 +451,7 @@ fn unclean_election_picks_out_of_sync_replica_when_enabled() {
             fenced(1),
             vec![
                 elected(Some(2), 2, &[2], 3, true),
-                Effect::Mark("unclean_election"),
+                Effect::Mark(Mark::UncleanElection),
             ],
             pushes(&controller, &[2]),
         ])
@@ -471,7 +472,7 @@ fn offline_partition_is_elected_when_isr_member_returns() {
             registered(1, 3),
             vec![
                 elected(Some(1), 3, &[1], 4, false),
-                Effect::Mark("clean_election"),
+                Effect::Mark(Mark::CleanElection),
                 registration_response(&controller, b(1), BrokerEpoch(3)),
             ],
             pushes(&controller, &[1, 2]),
@@ -508,7 +509,7 @@ fn offline_partition_is_elected_unclean_when_a_replica_returns_and_unclean_is_en
             registered(2, 3),
             vec![
                 elected(Some(2), 3, &[2], 4, true),
-                Effect::Mark("unclean_election"),
+                Effect::Mark(Mark::UncleanElection),
                 registration_response(&controller, b(2), BrokerEpoch(3)),
             ],
             pushes(&controller, &[2]),
@@ -536,7 +537,7 @@ fn assert_rejected(
     assert_eq!(
         effects,
         vec![
-            Effect::Mark("alter_partition_rejected"),
+            Effect::Mark(Mark::AlterPartitionRejected),
             alter_response(sender, Err(error)),
         ]
     );
@@ -742,7 +743,7 @@ fn alter_partition_accepted_bumps_partition_epoch_and_pushes_metadata() {
                     isr: brokers(&[1, 2]),
                     partition_epoch: PartitionEpoch(2),
                 }),
-                Effect::Mark("alter_partition_accepted"),
+                Effect::Mark(Mark::AlterPartitionAccepted),
                 alter_response(1, Ok(expected_state.clone())),
             ],
             pushes(&controller, &[1, 2, 3]),
@@ -764,7 +765,7 @@ fn alter_partition_accepted_bumps_partition_epoch_and_pushes_metadata() {
         partition(&controller, P0).partition_epoch,
         PartitionEpoch(3)
     );
-    assert!(effects.contains(&Effect::Mark("alter_partition_accepted")));
+    assert!(effects.contains(&Effect::Mark(Mark::AlterPartitionAccepted)));
 }
 
 #[test]
@@ -777,8 +778,8 @@ fn reregistration_with_new_incarnation_fences_old_one() {
             fenced(1),
             vec![
                 elected(Some(2), 2, &[2, 3], 2, false),
-                Effect::Mark("clean_election"),
-                Effect::Mark("isr_shrunk_by_controller"),
+                Effect::Mark(Mark::CleanElection),
+                Effect::Mark(Mark::IsrShrunkByController),
             ],
             registered(1, 4),
             vec![registration_response(&controller, b(1), BrokerEpoch(4))],
@@ -864,7 +865,7 @@ fn controller_recovers_state_after_restart() {
     );
     assert_eq!(
         restarted.handle(20_000, Input::Start),
-        vec![Effect::Mark("controller_recovered")]
+        vec![Effect::Mark(Mark::ControllerRecovered)]
     );
     assert_eq!(*restarted.metadata(), image);
     // Every registered broker has a fresh session from the restart.

@@ -10,6 +10,7 @@ use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
 use crate::ids::{CorrelationId, NodeId};
+use crate::mark::Mark;
 use crate::protocol::{
     FetchRequest, FetchResponse, Message, OffsetsForLeaderEpochRequest,
     OffsetsForLeaderEpochResponse,
@@ -108,7 +109,7 @@ impl Partition {
                 to_offset: high_watermark,
                 reason: TruncationReason::HighWatermark,
             });
-            context.mark("truncated_to_high_watermark");
+            context.mark(Mark::TruncatedToHighWatermark);
         }
     }
 
@@ -242,7 +243,7 @@ impl Partition {
                 to_offset: truncate_to,
                 reason: TruncationReason::LeaderEpochDivergence,
             });
-            context.mark("truncated_by_leader_epoch");
+            context.mark(Mark::TruncatedByLeaderEpoch);
         }
         if completed {
             self.send_fetch(context);

@@ -10,6 +10,7 @@ use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
+use crate::mark::Mark;
 use crate::protocol::{
     Acks, AlterPartitionRequest, AlterPartitionResponse, EpochEndOffset, FetchData, FetchRequest,
     FetchResponse, ListOffsetsRequest, Message, OffsetSpec, OffsetsForLeaderEpochRequest,
@@ -128,7 +129,7 @@ impl Partition {
             return Err(ErrorCode::NotLeaderOrFollower);
         };
         if requested < current {
-            context.mark("fenced_leader_epoch_rejected");
+            context.mark(Mark::FencedLeaderEpochRejected);
             return Err(ErrorCode::FencedLeaderEpoch);
         }
         if requested > current {
@@ -204,7 +205,7 @@ impl Partition {
         if acks == Acks::All
             && (self.isr.len() as u64) < u64::from(context.topic.min_insync_replicas)
         {
-            context.mark("produce_rejected_not_enough_replicas");
+            context.mark(Mark::ProduceRejectedNotEnoughReplicas);
             complete(
                 context,
                 self.id,
@@ -242,7 +243,7 @@ impl Partition {
                 );
             }
             Acks::All if context.bugs.ack_before_isr => {
-                context.mark("acks_all_answered_before_isr");
+                context.mark(Mark::AcksAllAnsweredBeforeIsr);
                 complete(
                     context,
                     self.id,
@@ -310,7 +311,7 @@ impl Partition {
                 max_records: request.max_records,
             };
             if self.delay_fetch(context, parked, request.max_wait_ms) {
-                context.mark("fetch_parked");
+                context.mark(Mark::FetchParked);
                 return;
             }
         }
@@ -563,10 +564,10 @@ impl Partition {
         let from = std::mem::replace(&mut self.isr, new_isr);
         if proposed_here {
             if from.iter().any(|member| !self.isr.contains(member)) {
-                context.mark("isr_shrunk");
+                context.mark(Mark::IsrShrunk);
             }
             if self.isr.iter().any(|member| !from.contains(member)) {
-                context.mark("isr_expanded");
+                context.mark(Mark::IsrExpanded);
             }
         }
         context.event(Event::IsrUpdated {
@@ -612,7 +613,7 @@ impl Partition {
             from,
             to,
         });
-        context.mark("high_watermark_advanced");
+        context.mark(Mark::HighWatermarkAdvanced);
         self.complete_purgatory(context);
         self.wake_parked_fetches(context, WakeReason::HighWatermark, &[]);
         true

@@ -31,6 +31,7 @@ use crate::event::{Event, RecordSummary};
 use crate::ids::PartitionId;
 use crate::ids::{BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, PartitionEpoch};
 use crate::log::Log;
+use crate::mark::Mark;
 use crate::metadata::PartitionState;
 use crate::protocol::Message;
 use crate::record::Record;
@@ -110,7 +111,7 @@ impl Context<'_> {
         self.effects.push(Effect::Event(event));
     }
 
-    fn mark(&mut self, mark: &'static str) {
+    fn mark(&mut self, mark: Mark) {
         self.effects.push(Effect::Mark(mark));
     }
 
@@ -272,7 +273,7 @@ impl Partition {
             isr: self.isr.clone(),
             log_end_offset,
         });
-        context.mark("became_leader");
+        context.mark(Mark::BecameLeader);
         self.maybe_increment_high_watermark(context);
     }
 
@@ -293,7 +294,7 @@ impl Partition {
             leader_epoch: state.leader_epoch,
             leader: self.leader,
         });
-        context.mark("became_follower");
+        context.mark(Mark::BecameFollower);
         if self.leader.is_some() {
             if context.bugs.truncate_to_high_watermark {
                 self.truncate_to_high_watermark(context);

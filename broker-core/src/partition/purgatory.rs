@@ -13,6 +13,7 @@ use super::{Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerId, CorrelationId, NodeId, Offset, PartitionId};
+use crate::mark::Mark;
 use crate::protocol::{Acks, FetchResponse, Message, ProduceResponse};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -187,7 +188,7 @@ impl Partition {
             let result = if enough {
                 Ok(delayed.base_offset)
             } else {
-                context.mark("not_enough_replicas_after_append");
+                context.mark(Mark::NotEnoughReplicasAfterAppend);
                 Err(ErrorCode::NotEnoughReplicasAfterAppend)
             };
             complete(
@@ -213,7 +214,7 @@ impl Partition {
         state.purgatory = waiting;
         for delayed in expired {
             context.cancel_timer(self.id, PartitionTimer::DelayedProduce(delayed.id));
-            context.mark("produce_purgatory_timed_out");
+            context.mark(Mark::ProducePurgatoryTimedOut);
             complete(
                 context,
                 self.id,

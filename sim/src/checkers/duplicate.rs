@@ -8,11 +8,12 @@
 //! violation per value, listing every offset it was found at; the partition is the first one.
 
 use super::{final_positions, FinalState, Observations};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::{Offset, PartitionId};
 
-pub const NAME: &str = "duplicate";
+pub const NAME: Checker = Checker::Duplicate;
 
 /// Where one duplicated value was found.
 #[derive(Default)]

@@ -9,11 +9,12 @@
 //! delivery order), the value, and the time of the second delivery.
 
 use super::Observations;
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeMap;
 use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
 
-pub const NAME: &str = "duplicate-consume";
+pub const NAME: Checker = Checker::DuplicateConsume;
 
 struct Deliveries {
     partition: PartitionId,

@@ -6,11 +6,12 @@
 //! (partition, offset) with more than one value, listing the values ascending.
 
 use super::{FinalState, Observations};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::{Offset, PartitionId};
 
-pub const NAME: &str = "inconsistent-offsets";
+pub const NAME: Checker = Checker::InconsistentOffsets;
 
 pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Vec<Violation> {
     // (partition, offset) → (values, time the second value turned up).

@@ -13,12 +13,13 @@
 //! One violation per distinct (partition, speaker, kind of statement, leader, ISR).
 
 use super::{broker_set, is_leader, ClusterView};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, NodeId, PartitionId};
 
-pub const NAME: &str = "LeaderInIsr";
+pub const NAME: Checker = Checker::LeaderInIsr;
 
 #[derive(Debug, Default)]
 pub(crate) struct LeaderInIsr {
@@ -96,6 +97,7 @@ impl LeaderInIsr {
 #[cfg(test)]
 mod tests {
     use crate::checkers::test_support::*;
+    use crate::checkers::Checker;
     use crate::checkers::ReplicaCheckers;
     use watermark_broker_core::event::Event;
     use watermark_broker_core::ids::{NodeId, PartitionEpoch};
@@ -119,7 +121,7 @@ mod tests {
         let violations =
             checkers.observe(50, NodeId::Controller, &elected(Some(3), &[1, 2]), &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].checker, "LeaderInIsr");
+        assert_eq!(violations[0].checker, Checker::LeaderInIsr);
         assert_eq!(violations[0].partition, Some(p(0)));
         assert_eq!(violations[0].time_ms, 50);
         // The same statement again is the same anomaly, reported once.
@@ -147,7 +149,7 @@ mod tests {
         };
         let violations = checkers.observe(20, NodeId::Controller, &altered, &cluster);
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].checker, "LeaderInIsr");
+        assert_eq!(violations[0].checker, Checker::LeaderInIsr);
     }
 
     #[test]
@@ -163,7 +165,7 @@ mod tests {
         };
         let violations = checkers.observe(10, NodeId::Broker(b(1)), &became, &cluster);
         assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].checker, "LeaderInIsr");
+        assert_eq!(violations[0].checker, Checker::LeaderInIsr);
 
         let updated = Event::IsrUpdated {
             partition: p(0),

@@ -9,12 +9,13 @@
 //! leader epoch); values are `[reference, conflicting]`.
 
 use super::ClusterView;
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionId};
 
-pub const NAME: &str = "LogMatching";
+pub const NAME: Checker = Checker::LogMatching;
 
 #[derive(Debug, Default)]
 pub(crate) struct LogMatching {
@@ -101,6 +102,7 @@ impl LogMatching {
 #[cfg(test)]
 mod tests {
     use crate::checkers::test_support::*;
+    use crate::checkers::Checker;
     use crate::checkers::ReplicaCheckers;
     use watermark_broker_core::event::{Event, RecordSummary};
     use watermark_broker_core::ids::NodeId;
@@ -132,7 +134,7 @@ mod tests {
         let follower = appended(false, &[(0, 1, 10), (1, 1, 99)]);
         let violations = checkers.observe(20, NodeId::Broker(b(2)), &follower, &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].checker, "LogMatching");
+        assert_eq!(violations[0].checker, Checker::LogMatching);
         assert_eq!(violations[0].partition, Some(p(0)));
         assert_eq!(violations[0].offsets, vec![o(1)]);
         assert_eq!(violations[0].values, vec![11, 99]);

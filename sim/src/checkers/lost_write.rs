@@ -13,11 +13,12 @@
 //! acknowledgement (or of the first poll).
 
 use super::{FinalState, Observations};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::{Offset, PartitionId};
 
-pub const NAME: &str = "lost-write";
+pub const NAME: Checker = Checker::LostWrite;
 
 /// Why the checker believes a value was written.
 struct Evidence {
@@ -182,6 +183,6 @@ mod tests {
             violations[20]
         );
         assert_eq!(violations[20].partition, None);
-        assert_eq!(CLIENT_CHECKERS[0], "lost-write");
+        assert_eq!(CLIENT_CHECKERS[0].name(), "lost-write");
     }
 }

@@ -4,6 +4,7 @@
 
 use crate::history::History;
 use crate::violation::Violation;
+pub use registry::{Checker, CheckerInfo, CheckerKind, GuaranteeEffect, REGISTRY};
 use std::collections::BTreeMap;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
@@ -38,6 +39,7 @@ pub mod no_committed_record_lost;
 pub mod nonmonotonic_poll;
 pub mod nonmonotonic_send;
 pub mod poll_skip;
+pub mod registry;
 pub mod single_leader_per_epoch;
 pub mod strong_isr;
 pub mod unseen;
@@ -50,27 +52,26 @@ use std::collections::BTreeSet;
 use watermark_broker_core::ids::ClientId;
 use watermark_broker_core::record::Record;
 
-/// Names, in the fixed order the checkers run and report.
-pub const CLIENT_CHECKERS: [&str; 8] = [
-    "lost-write",
-    "duplicate",
-    "inconsistent-offsets",
-    "unseen",
-    "nonmonotonic-send",
-    "poll-skip",
-    "nonmonotonic-poll",
-    "duplicate-consume",
+/// The client-history checkers, in the fixed order they run and report.
+pub const CLIENT_CHECKERS: [Checker; 8] = [
+    Checker::LostWrite,
+    Checker::Duplicate,
+    Checker::InconsistentOffsets,
+    Checker::Unseen,
+    Checker::NonmonotonicSend,
+    Checker::PollSkip,
+    Checker::NonmonotonicPoll,
+    Checker::DuplicateConsume,
 ];
-pub const REPLICA_CHECKERS: [&str; 6] = [
-    "LeaderInIsr",
-    "SingleLeaderPerEpoch",
-    "MonotonicHighWatermark",
-    "LogMatching",
-    "StrongIsr",
-    "NoCommittedRecordLost",
+/// The replica-state checkers, in the fixed order they report.
+pub const REPLICA_CHECKERS: [Checker; 6] = [
+    Checker::LeaderInIsr,
+    Checker::SingleLeaderPerEpoch,
+    Checker::MonotonicHighWatermark,
+    Checker::LogMatching,
+    Checker::StrongIsr,
+    Checker::NoCommittedRecordLost,
 ];
-/// Checkers whose findings are informational and never fail a run on their own.
-pub const INFORMATIONAL_CHECKERS: [&str; 1] = ["unseen"];
 
 /// At most this many violations are reported per checker and run; the rest are counted in one
 /// summary violation, so a run that goes badly wrong still prints a readable report.
@@ -92,21 +93,11 @@ pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violati
             poll_skip::NAME => poll_skip::check(&observations, final_state),
             nonmonotonic_poll::NAME => nonmonotonic_poll::check(&observations),
             duplicate_consume::NAME => duplicate_consume::check(&observations),
-            other => unreachable!("client checker `{other}` has no implementation"),
+            other => unreachable!("`{other}` is not a client-history checker"),
         };
         violations.extend(sort_and_cap(checker, found));
     }
     violations
-}
-
-/// The position of a checker in the report order (client checkers first, then replica
-/// checkers); unknown names sort last.
-pub fn checker_rank(checker: &str) -> usize {
-    CLIENT_CHECKERS
-        .iter()
-        .chain(REPLICA_CHECKERS.iter())
-        .position(|name| *name == checker)
-        .unwrap_or(usize::MAX)
 }
 
 /// Sorts violations into the deterministic report order: (checker order, partition, offset,
@@ -115,7 +106,7 @@ pub fn sort_violations(violations: &mut [Violation]) {
     violations.sort_by(|left, right| {
         let key = |violation: &Violation| {
             (
-                checker_rank(violation.checker),
+                violation.checker,
                 violation.partition,
                 violation.offsets.first().copied(),
                 violation.values.first().copied(),
@@ -132,7 +123,7 @@ pub fn sort_violations(violations: &mut [Violation]) {
 
 /// Sorts one checker's violations, drops exact repeats and keeps the first
 /// [`VIOLATIONS_PER_CHECKER_MAX`], replacing the rest with one summary violation.
-fn sort_and_cap(checker: &'static str, mut violations: Vec<Violation>) -> Vec<Violation> {
+fn sort_and_cap(checker: Checker, mut violations: Vec<Violation>) -> Vec<Violation> {
     debug_assert!(violations
         .iter()
         .all(|violation| violation.checker == checker));
@@ -151,7 +142,7 @@ fn sort_and_cap(checker: &'static str, mut violations: Vec<Violation>) -> Vec<Vi
 }
 
 /// The violation that stands for the `omitted_count` violations a checker found beyond the cap.
-fn summary_violation(checker: &'static str, omitted_count: usize, time_ms: u64) -> Violation {
+fn summary_violation(checker: Checker, omitted_count: usize, time_ms: u64) -> Violation {
     Violation {
         checker,
         partition: None,
@@ -320,9 +311,9 @@ pub struct ReplicaCheckers {
     /// Every partition any event named, so `finish` knows which replicas to compare.
     partitions: BTreeSet<PartitionId>,
     /// How many violations each checker has reported so far this run.
-    reported_count: BTreeMap<&'static str, usize>,
+    reported_count: BTreeMap<Checker, usize>,
     /// Per checker, how many violations were held back by the cap and the latest time of one.
-    omitted: BTreeMap<&'static str, (usize, u64)>,
+    omitted: BTreeMap<Checker, (usize, u64)>,
 }
 
 impl ReplicaCheckers {
@@ -382,7 +373,7 @@ impl ReplicaCheckers {
                     .filter(|violation| violation.checker == checker)
                     .cloned(),
             );
-            if let Some((omitted_count, omitted_time_ms)) = self.omitted.remove(checker) {
+            if let Some((omitted_count, omitted_time_ms)) = self.omitted.remove(&checker) {
                 violations.push(summary_violation(checker, omitted_count, omitted_time_ms));
             }
         }
@@ -462,7 +453,7 @@ mod tests {
             .iter()
             .map(|violation| {
                 (
-                    violation.checker,
+                    violation.checker.name(),
                     violation.partition,
                     violation.values.clone(),
                 )
@@ -499,7 +490,7 @@ mod tests {
         assert_eq!(reported.len(), VIOLATIONS_PER_CHECKER_MAX);
         let finished = checkers.finish(1_000, &cluster);
         assert_eq!(finished.len(), 1, "{finished:?}");
-        assert_eq!(finished[0].checker, "MonotonicHighWatermark");
+        assert_eq!(finished[0].checker, Checker::MonotonicHighWatermark);
         assert!(
             finished[0].description.contains("and 10 more"),
             "{}",
@@ -547,23 +538,24 @@ mod tests {
     }
 
     #[test]
-    fn checker_names_are_unique_and_ranked_in_report_order() {
-        let all: BTreeSet<&str> = CLIENT_CHECKERS
+    fn client_and_replica_checkers_cover_their_kinds_in_registry_order() {
+        assert!(CLIENT_CHECKERS
             .iter()
-            .chain(REPLICA_CHECKERS.iter())
             .copied()
-            .collect();
-        assert_eq!(all.len(), CLIENT_CHECKERS.len() + REPLICA_CHECKERS.len());
-        assert_eq!(checker_rank("lost-write"), 0);
-        assert_eq!(checker_rank("NoCommittedRecordLost"), 13);
-        assert!(INFORMATIONAL_CHECKERS
+            .eq(Checker::of_kind(CheckerKind::ClientHistory)));
+        assert!(REPLICA_CHECKERS
             .iter()
-            .all(|name| CLIENT_CHECKERS.contains(name)));
-        for name in crate::verdict::LOSS_CHECKERS
-            .iter()
-            .chain(crate::verdict::DUPLICATION_CHECKERS.iter())
-        {
-            assert!(CLIENT_CHECKERS.contains(name), "{name}");
+            .copied()
+            .eq(Checker::of_kind(CheckerKind::ReplicaState)));
+        assert!(CLIENT_CHECKERS.windows(2).all(|pair| pair[0] < pair[1]));
+        assert!(
+            CLIENT_CHECKERS.last() < REPLICA_CHECKERS.first(),
+            "client findings first"
+        );
+        for info in REGISTRY {
+            if info.informational || info.effect != GuaranteeEffect::None {
+                assert_eq!(info.kind, CheckerKind::ClientHistory, "{}", info.name);
+            }
         }
     }
 }
@@ -621,7 +613,7 @@ mod properties {
             let (history, final_state) = correct_run(&sends_per_partition, &consumers);
             let violations = check_history(&history.build(), &final_state);
             prop_assert!(
-                violations.iter().all(|violation| violation.checker == "unseen"),
+                violations.iter().all(|violation| violation.checker == Checker::Unseen),
                 "{:?}", violations
             );
             prop_assert_eq!(observed_guarantee_of(&violations), crate::verdict::Guarantee::ExactlyOnce);

@@ -13,12 +13,13 @@
 //! broker stops ([`super::ReplicaCheckers::broker_stopped`]). One violation per distinct
 //! (broker, partition, from, to); offsets are `[from, to]`.
 
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
 
-pub const NAME: &str = "MonotonicHighWatermark";
+pub const NAME: Checker = Checker::MonotonicHighWatermark;
 
 #[derive(Debug, Default)]
 pub(crate) struct MonotonicHighWatermark {
@@ -90,6 +91,7 @@ impl MonotonicHighWatermark {
 #[cfg(test)]
 mod tests {
     use crate::checkers::test_support::*;
+    use crate::checkers::Checker;
     use crate::checkers::ReplicaCheckers;
     use watermark_broker_core::event::{Event, TruncationReason};
     use watermark_broker_core::ids::NodeId;
@@ -110,7 +112,7 @@ mod tests {
         assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
         let violations = checkers.observe(20, broker, &hw(5, 3), &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].checker, "MonotonicHighWatermark");
+        assert_eq!(violations[0].checker, Checker::MonotonicHighWatermark);
         assert_eq!(violations[0].partition, Some(p(0)));
         assert_eq!(violations[0].offsets, vec![o(5), o(3)]);
         assert_eq!(violations[0].time_ms, 20);

@@ -17,13 +17,14 @@
 //! offset is missing, `[committed, found]` when it holds another value.
 
 use super::{is_leader, record_at, records_in, ClusterView};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionId};
 use watermark_broker_core::replica_view::ReplicaRole;
 
-pub const NAME: &str = "NoCommittedRecordLost";
+pub const NAME: Checker = Checker::NoCommittedRecordLost;
 
 /// A record some leader exposed below its high watermark.
 #[derive(Clone, Copy, Debug)]
@@ -192,6 +193,7 @@ impl NoCommittedRecordLost {
 #[cfg(test)]
 mod tests {
     use crate::checkers::test_support::*;
+    use crate::checkers::Checker;
     use crate::checkers::ReplicaCheckers;
     use watermark_broker_core::event::Event;
     use watermark_broker_core::ids::NodeId;
@@ -243,7 +245,7 @@ mod tests {
         let (cluster, mut checkers) = committed_then_elected_behind();
         let violations = checkers.observe(20, NodeId::Broker(b(2)), &became_leader(2), &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].checker, "NoCommittedRecordLost");
+        assert_eq!(violations[0].checker, Checker::NoCommittedRecordLost);
         assert_eq!(violations[0].partition, Some(p(0)));
         assert_eq!(violations[0].offsets, vec![o(1)]);
         assert_eq!(violations[0].values, vec![11]);

@@ -8,11 +8,12 @@
 //! (`PositionReset`) is reported: the application did see those offsets again.
 
 use super::Observations;
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeMap;
 use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
 
-pub const NAME: &str = "nonmonotonic-poll";
+pub const NAME: Checker = Checker::NonmonotonicPoll;
 
 pub(crate) fn check(observations: &Observations) -> Vec<Violation> {
     let mut previous: BTreeMap<(ClientId, PartitionId), (Offset, u64)> = BTreeMap::new();

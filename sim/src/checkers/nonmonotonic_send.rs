@@ -9,11 +9,12 @@
 //! neighbours) and reports each descent once. Offsets and values are listed earlier send first.
 
 use super::Observations;
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeMap;
 use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
 
-pub const NAME: &str = "nonmonotonic-send";
+pub const NAME: Checker = Checker::NonmonotonicSend;
 
 /// An acknowledged send as this checker orders it: (invocation index, offset, value, ack time).
 type OrderedSend = (usize, Offset, u64, u64);

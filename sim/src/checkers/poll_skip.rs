@@ -10,11 +10,12 @@
 //! that jumps forward is reported here, as it is a skip the application saw).
 
 use super::{FinalState, Observations};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
 
-pub const NAME: &str = "poll-skip";
+pub const NAME: Checker = Checker::PollSkip;
 
 /// At most this many skipped offsets are spelled out in one description.
 const SKIPPED_LISTED_MAX: usize = 5;

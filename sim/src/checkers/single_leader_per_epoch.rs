@@ -7,12 +7,13 @@
 //! broker's `BecameLeader`. The first broker named for a (partition, leader epoch) owns it; a
 //! different broker named later is one violation per (partition, leader epoch).
 
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, PartitionId};
 
-pub const NAME: &str = "SingleLeaderPerEpoch";
+pub const NAME: Checker = Checker::SingleLeaderPerEpoch;
 
 #[derive(Debug, Default)]
 pub(crate) struct SingleLeaderPerEpoch {
@@ -66,6 +67,7 @@ impl SingleLeaderPerEpoch {
 #[cfg(test)]
 mod tests {
     use crate::checkers::test_support::*;
+    use crate::checkers::Checker;
     use crate::checkers::ReplicaCheckers;
     use watermark_broker_core::event::Event;
     use watermark_broker_core::ids::{NodeId, PartitionEpoch};
@@ -99,7 +101,7 @@ mod tests {
             .is_empty());
         let violations = checkers.observe(12, NodeId::Broker(b(2)), &became_leader(3), &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].checker, "SingleLeaderPerEpoch");
+        assert_eq!(violations[0].checker, Checker::SingleLeaderPerEpoch);
         assert_eq!(violations[0].partition, Some(p(0)));
         assert!(
             violations[0].description.contains("e3"),

@@ -15,12 +15,13 @@
 //! `[leader's, member's]`.
 
 use super::{broker_set, is_leader, record_at, records_in, ClusterView};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeSet;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
 
-pub const NAME: &str = "StrongIsr";
+pub const NAME: Checker = Checker::StrongIsr;
 
 #[derive(Debug, Default)]
 pub(crate) struct StrongIsr {
@@ -113,6 +114,7 @@ impl StrongIsr {
 #[cfg(test)]
 mod tests {
     use crate::checkers::test_support::*;
+    use crate::checkers::Checker;
     use crate::checkers::ReplicaCheckers;
     use watermark_broker_core::event::Event;
     use watermark_broker_core::ids::NodeId;
@@ -150,7 +152,7 @@ mod tests {
         let mut checkers = ReplicaCheckers::new();
         let violations = checkers.observe(10, NodeId::Broker(b(1)), &hw(0, 2), &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].checker, "StrongIsr");
+        assert_eq!(violations[0].checker, Checker::StrongIsr);
         assert_eq!(violations[0].partition, Some(p(0)));
         assert_eq!(violations[0].offsets, vec![o(1)]);
         assert_eq!(violations[0].values, vec![11]);

@@ -30,7 +30,7 @@ pub fn e(epoch: u32) -> LeaderEpoch {
 pub fn only(violations: &[Violation], checker: &str) -> Vec<Violation> {
     violations
         .iter()
-        .filter(|violation| violation.checker == checker)
+        .filter(|violation| violation.checker.name() == checker)
         .cloned()
         .collect()
 }
@@ -39,8 +39,8 @@ pub fn only(violations: &[Violation], checker: &str) -> Vec<Violation> {
 pub fn checkers_reporting(violations: &[Violation]) -> Vec<&'static str> {
     let mut names: Vec<&'static str> = Vec::new();
     for violation in violations {
-        if names.last() != Some(&violation.checker) {
-            names.push(violation.checker);
+        if names.last() != Some(&violation.checker.name()) {
+            names.push(violation.checker.name());
         }
     }
     names

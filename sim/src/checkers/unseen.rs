@@ -1,6 +1,6 @@
 //! `unseen`, after Jepsen's Kafka workload (`jepsen.tests.kafka`, the `:unseen` statistic):
 //! acknowledged values that no consumer ever read. Informational (listed in
-//! [`super::INFORMATIONAL_CHECKERS`]): a consumer may simply have stopped before reaching
+//! its registry entry): a consumer may simply have stopped before reaching
 //! them, so a finding never fails a run on its own.
 //!
 //! A value is unseen when a send of it completed `Ok`, the final log of its partition holds it,
@@ -9,11 +9,12 @@
 //! log; the time is the acknowledgement's.
 
 use super::{FinalState, Observations};
+use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::{Offset, PartitionId};
 
-pub const NAME: &str = "unseen";
+pub const NAME: Checker = Checker::Unseen;
 
 pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Vec<Violation> {
     let polled_partitions: BTreeSet<PartitionId> = observations
@@ -61,8 +62,8 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
 
 #[cfg(test)]
 mod tests {
+    use crate::checkers::check_history;
     use crate::checkers::test_support::*;
-    use crate::checkers::{check_history, INFORMATIONAL_CHECKERS};
     use crate::verdict::{observed_guarantee, Guarantee};
 
     #[test]
@@ -78,7 +79,7 @@ mod tests {
         assert_eq!(violations[0].partition, Some(p(0)));
         assert_eq!(violations[0].offsets, vec![o(1)]);
         assert_eq!(violations[0].values, vec![11]);
-        assert!(INFORMATIONAL_CHECKERS.contains(&violations[0].checker));
+        assert!(violations[0].checker.info().informational);
         assert_eq!(observed_guarantee(&violations), Guarantee::ExactlyOnce);
     }
 

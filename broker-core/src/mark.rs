@@ -1,0 +1,192 @@
+//! Coverage marks (docs/STYLE.md, rule 9): the interesting moments the actors report. A
+//! scenario lists the marks its story relies on, so a scenario that stops reaching its path
+//! fails instead of passing quietly. Marks are a closed set: scenario files name them in
+//! kebab-case (`isr-shrunk`), and a misspelled name is refused at load with the closest
+//! correct one (docs/STYLE.md, rule 16). The snake_case spelling of earlier files
+//! (`isr_shrunk`) is still read.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! marks {
+    ($($(#[doc = $doc:literal])+ $variant:ident = $name:literal,)+) => {
+        /// Every coverage mark an actor can report. Marks order by name, so reports list
+        /// them alphabetically.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Mark {
+            $($(#[doc = $doc])+ $variant,)+
+        }
+
+        impl Mark {
+            /// Every mark, in declaration order.
+            pub const ALL: &'static [Mark] = &[$(Mark::$variant,)+];
+
+            /// The name scenario files and reports use.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Mark::$variant => $name,)+
+                }
+            }
+
+            /// One sentence: the moment the mark records.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Mark::$variant => concat!($($doc),+).trim_start(),)+
+                }
+            }
+        }
+    };
+}
+
+marks! {
+    // ---- broker: partitions ----
+    /// A replica became the partition's leader.
+    BecameLeader = "became-leader",
+    /// A replica became a follower (or lost its leader).
+    BecameFollower = "became-follower",
+    /// A leader's high watermark advanced.
+    HighWatermarkAdvanced = "high-watermark-advanced",
+    /// A leader's ISR shrank through an AlterPartition it proposed.
+    IsrShrunk = "isr-shrunk",
+    /// A leader's ISR grew through an AlterPartition it proposed.
+    IsrExpanded = "isr-expanded",
+    /// A fetch with nothing to return was parked until data or its wait ran out.
+    FetchParked = "fetch-parked",
+    /// A request carrying an older leader epoch was refused (KIP-320).
+    FencedLeaderEpochRejected = "fenced-leader-epoch-rejected",
+    /// An acks=all produce was refused because the ISR was below min.insync.replicas.
+    ProduceRejectedNotEnoughReplicas = "produce-rejected-not-enough-replicas",
+    /// An acks=all append passed the high watermark after the ISR fell below min.insync.
+    NotEnoughReplicasAfterAppend = "not-enough-replicas-after-append",
+    /// An acks=all append waited in the purgatory until its timeout.
+    ProducePurgatoryTimedOut = "produce-purgatory-timed-out",
+    /// The ack-before-isr bug switch answered acks=all right after the leader's append.
+    AcksAllAnsweredBeforeIsr = "acks-all-answered-before-isr",
+    /// A follower cut its log where OffsetsForLeaderEpoch showed it diverged (KIP-101).
+    TruncatedByLeaderEpoch = "truncated-by-leader-epoch",
+    /// The truncate-to-high-watermark bug switch cut a log to its high watermark.
+    TruncatedToHighWatermark = "truncated-to-high-watermark",
+    /// Log recovery cut a torn or corrupt tail.
+    TruncatedOnRecovery = "truncated-on-recovery",
+    // ---- controller ----
+    /// The controller recovered its state from disk after a restart.
+    ControllerRecovered = "controller-recovered",
+    /// A broker registered (first start or restart).
+    BrokerRegistered = "broker-registered",
+    /// A broker's session expired or a new incarnation replaced it: it was fenced.
+    BrokerFenced = "broker-fenced",
+    /// The controller removed a fenced broker from an ISR.
+    IsrShrunkByController = "isr-shrunk-by-controller",
+    /// A leader was elected from the ISR.
+    CleanElection = "clean-election",
+    /// A leader was elected from outside the ISR (unclean.leader.election.enable).
+    UncleanElection = "unclean-election",
+    /// A partition lost its leader and no replica could take over.
+    PartitionOffline = "partition-offline",
+    /// The controller accepted an AlterPartition.
+    AlterPartitionAccepted = "alter-partition-accepted",
+    /// The controller refused an AlterPartition.
+    AlterPartitionRejected = "alter-partition-rejected",
+    // ---- producer ----
+    /// A failed batch was queued to be sent again.
+    ProducerRetried = "producer-retried",
+    /// A request got no answer within request.timeout.ms; its connection was closed.
+    ProducerRequestTimedOut = "producer-request-timed-out",
+    /// A metadata image replaced an earlier one.
+    ProducerMetadataRefreshed = "producer-metadata-refreshed",
+    /// A batch failed for good (retries exhausted, a non-retriable error, or the delivery
+    /// timeout).
+    ProducerGaveUp = "producer-gave-up",
+    // ---- consumer ----
+    /// A fetch answered OffsetOutOfRange and the position was reset by auto.offset.reset.
+    ConsumerOffsetReset = "consumer-offset-reset",
+    /// KIP-320 validation found the new leader's log shorter than the position.
+    ConsumerTruncationDetected = "consumer-truncation-detected",
+    /// Metadata named a newer leader epoch for an assigned partition.
+    ConsumerLeaderChanged = "consumer-leader-changed",
+}
+
+impl Ord for Mark {
+    fn cmp(&self, other: &Mark) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl PartialOrd for Mark {
+    fn partial_cmp(&self, other: &Mark) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Mark {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+impl FromStr for Mark {
+    type Err = String;
+
+    /// Reads a mark's kebab-case name (or the snake_case of earlier files); an unknown name
+    /// is refused with the closest correct one.
+    fn from_str(name: &str) -> Result<Mark, String> {
+        let normalised = name.replace('_', "-");
+        Mark::ALL
+            .iter()
+            .copied()
+            .find(|mark| mark.name() == normalised)
+            .ok_or_else(|| {
+                crate::spelling::unknown_name(
+                    "coverage mark",
+                    name,
+                    Mark::ALL.iter().map(|mark| mark.name()),
+                )
+            })
+    }
+}
+
+impl Serialize for Mark {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Mark {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Mark, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_mark_reads_back_from_its_name_and_from_the_old_snake_case() {
+        for mark in Mark::ALL {
+            assert_eq!(mark.name().parse::<Mark>(), Ok(*mark));
+            assert_eq!(mark.name().replace('-', "_").parse::<Mark>(), Ok(*mark));
+            assert!(!mark.description().is_empty());
+        }
+    }
+
+    #[test]
+    fn a_misspelled_mark_is_refused_with_the_closest_name() {
+        let error = "isr-shrank".parse::<Mark>().unwrap_err();
+        assert!(
+            error.contains("unknown coverage mark `isr-shrank`"),
+            "{error}"
+        );
+        assert!(error.contains("did you mean `isr-shrunk`?"), "{error}");
+    }
+
+    #[test]
+    fn names_are_unique() {
+        let mut names: Vec<&str> = Mark::ALL.iter().map(|mark| mark.name()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Mark::ALL.len());
+    }
+}

@@ -1,0 +1,272 @@
+//! The registry of checkers: every property Watermark judges, with the name its source gives
+//! it, where the definition comes from, its file and what it reads. Reports print the
+//! source's spelling (`lost-write`, `LeaderInIsr`), so results compare with Jepsen's and
+//! Kafka's; scenario files write the kebab-case name (`leader-in-isr`) or the source's
+//! spelling, and a misspelled name is refused at load with the closest correct one.
+//! `watermark checkers` prints this table.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::str::FromStr;
+
+/// What a checker reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CheckerKind {
+    /// The client history (Jepsen style) and the final logs, once the run is over.
+    ClientHistory,
+    /// Every broker and controller event as it happens, and the replicas' logs then.
+    ReplicaState,
+    /// Whether the cluster converged in the liveness phase.
+    Liveness,
+}
+
+/// What a finding does to the observed delivery guarantee.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GuaranteeEffect {
+    /// Something acknowledged is gone: at-least-once is broken.
+    Loss,
+    /// Something was stored or processed twice: at-most-once is broken.
+    Duplication,
+    /// Reported, judged by the scenario's expectation, but not part of the guarantee.
+    None,
+}
+
+/// One registry entry.
+#[derive(Clone, Copy, Debug)]
+pub struct CheckerInfo {
+    pub checker: Checker,
+    /// The name as the source spells it, as reports print it.
+    pub name: &'static str,
+    /// The kebab-case name scenario files use.
+    pub file_name: &'static str,
+    pub kind: CheckerKind,
+    /// Where the definition comes from.
+    pub source: &'static str,
+    /// The source file of the implementation, from the repository root.
+    pub file: &'static str,
+    /// Informational findings never fail a run on their own.
+    pub informational: bool,
+    pub effect: GuaranteeEffect,
+    /// One sentence: what a finding means.
+    pub definition: &'static str,
+}
+
+macro_rules! checkers {
+    ($($variant:ident {
+        name: $name:literal, file_name: $file_name:literal, kind: $kind:ident,
+        source: $source:literal, file: $file:literal, informational: $informational:literal,
+        effect: $effect:ident, definition: $definition:literal $(,)?
+    },)+) => {
+        /// Every checker, in the order they run and report.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum Checker {
+            $($variant,)+
+        }
+
+        /// The registry, in report order.
+        pub const REGISTRY: &[CheckerInfo] = &[$(CheckerInfo {
+            checker: Checker::$variant,
+            name: $name,
+            file_name: $file_name,
+            kind: CheckerKind::$kind,
+            source: $source,
+            file: $file,
+            informational: $informational,
+            effect: GuaranteeEffect::$effect,
+            definition: $definition,
+        },)+];
+    };
+}
+
+checkers! {
+    LostWrite {
+        name: "lost-write", file_name: "lost-write", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka :lost-write",
+        file: "sim/src/checkers/lost_write.rs", informational: false, effect: Loss,
+        definition: "a value the system said it had written is missing from the final log",
+    },
+    Duplicate {
+        name: "duplicate", file_name: "duplicate", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka :duplicate",
+        file: "sim/src/checkers/duplicate.rs", informational: false, effect: Duplication,
+        definition: "one value stored at more than one position of the log",
+    },
+    InconsistentOffsets {
+        name: "inconsistent-offsets", file_name: "inconsistent-offsets", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka :inconsistent-offsets",
+        file: "sim/src/checkers/inconsistent_offsets.rs", informational: false, effect: None,
+        definition: "clients disagree about which value sits at an offset",
+    },
+    Unseen {
+        name: "unseen", file_name: "unseen", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka :unseen",
+        file: "sim/src/checkers/unseen.rs", informational: true, effect: None,
+        definition: "acknowledged values that no consumer ever read",
+    },
+    NonmonotonicSend {
+        name: "nonmonotonic-send", file_name: "nonmonotonic-send", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka :nonmonotonic-send",
+        file: "sim/src/checkers/nonmonotonic_send.rs", informational: false, effect: None,
+        definition: "a producer's writes to one partition land out of the order it issued them",
+    },
+    PollSkip {
+        name: "poll-skip", file_name: "poll-skip", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka :poll-skip",
+        file: "sim/src/checkers/poll_skip.rs", informational: false, effect: None,
+        definition: "a consumer's position jumped over records that exist",
+    },
+    NonmonotonicPoll {
+        name: "nonmonotonic-poll", file_name: "nonmonotonic-poll", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka :nonmonotonic-poll",
+        file: "sim/src/checkers/nonmonotonic_poll.rs", informational: false, effect: None,
+        definition: "a consumer went backwards (or stood still) in a partition",
+    },
+    DuplicateConsume {
+        name: "duplicate-consume", file_name: "duplicate-consume", kind: ClientHistory,
+        source: "Watermark's own: end-to-end processing counts (KIP-98's exactly once)",
+        file: "sim/src/checkers/duplicate_consume.rs", informational: false,
+        effect: Duplication,
+        definition: "the application was handed the same value more than once",
+    },
+    LeaderInIsr {
+        name: "LeaderInIsr", file_name: "leader-in-isr", kind: ReplicaState,
+        source: "TLA+, hachikuji/kafka-specification KafkaReplication.tla LeaderInIsr",
+        file: "sim/src/checkers/leader_in_isr.rs", informational: false, effect: None,
+        definition: "a partition's leader is always a member of its ISR",
+    },
+    SingleLeaderPerEpoch {
+        name: "SingleLeaderPerEpoch", file_name: "single-leader-per-epoch", kind: ReplicaState,
+        source: "Kafka RaftEventSimulationTest SingleLeader, for partition leader epochs",
+        file: "sim/src/checkers/single_leader_per_epoch.rs", informational: false,
+        effect: None,
+        definition: "no two brokers lead the same partition in the same leader epoch",
+    },
+    MonotonicHighWatermark {
+        name: "MonotonicHighWatermark", file_name: "monotonic-high-watermark",
+        kind: ReplicaState,
+        source: "Kafka RaftEventSimulationTest MonotonicHighWatermark",
+        file: "sim/src/checkers/monotonic_high_watermark.rs", informational: false,
+        effect: None,
+        definition: "a replica's high watermark never goes backwards",
+    },
+    LogMatching {
+        name: "LogMatching", file_name: "log-matching", kind: ReplicaState,
+        source: "Raft Log Matching (Ongaro 5.3) over KIP-101 leader epochs; \
+                 RaftEventSimulationTest ConsistentCommittedData",
+        file: "sim/src/checkers/log_matching.rs", informational: false, effect: None,
+        definition: "two replicas never hold different values at one offset and leader epoch",
+    },
+    StrongIsr {
+        name: "StrongIsr", file_name: "strong-isr", kind: ReplicaState,
+        source: "TLA+, hachikuji/kafka-specification KafkaReplication.tla StrongIsr",
+        file: "sim/src/checkers/strong_isr.rs", informational: false, effect: None,
+        definition: "everything below a leader's high watermark is on every ISR member",
+    },
+    NoCommittedRecordLost {
+        name: "NoCommittedRecordLost", file_name: "no-committed-record-lost",
+        kind: ReplicaState,
+        source: "TLA+, hachikuji/kafka-specification KafkaReplication.tla durability; \
+                 KIP-101, KIP-279",
+        file: "sim/src/checkers/no_committed_record_lost.rs", informational: false,
+        effect: None,
+        definition: "a record below a leader's high watermark is never missing from a later leader",
+    },
+    Liveness {
+        name: "liveness", file_name: "liveness", kind: Liveness,
+        source: "Watermark's own: the liveness phase (TigerBeetle's VOPR)",
+        file: "sim/src/convergence.rs", informational: false, effect: None,
+        definition: "after healing every fault the cluster did not converge within the bound",
+    },
+}
+
+impl Checker {
+    /// This checker's registry entry.
+    pub fn info(self) -> &'static CheckerInfo {
+        &REGISTRY[self as usize]
+    }
+
+    /// The name as the source spells it.
+    pub fn name(self) -> &'static str {
+        self.info().name
+    }
+
+    pub fn kind(self) -> CheckerKind {
+        self.info().kind
+    }
+
+    /// Every checker of one kind, in report order.
+    pub fn of_kind(kind: CheckerKind) -> impl Iterator<Item = Checker> {
+        REGISTRY
+            .iter()
+            .filter(move |info| info.kind == kind)
+            .map(|info| info.checker)
+    }
+}
+
+impl fmt::Display for Checker {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.name())
+    }
+}
+
+impl FromStr for Checker {
+    type Err = String;
+
+    /// Reads the kebab-case name or the source's spelling; an unknown name is refused with
+    /// the closest correct one.
+    fn from_str(name: &str) -> Result<Checker, String> {
+        REGISTRY
+            .iter()
+            .find(|info| info.file_name == name || info.name == name)
+            .map(|info| info.checker)
+            .ok_or_else(|| {
+                watermark_broker_core::spelling::unknown_name(
+                    "checker",
+                    name,
+                    REGISTRY.iter().map(|info| info.file_name),
+                )
+            })
+    }
+}
+
+impl Serialize for Checker {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Checker {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Checker, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_registry_is_in_declaration_order_and_every_name_reads_back() {
+        for (index, info) in REGISTRY.iter().enumerate() {
+            assert_eq!(info.checker as usize, index, "{}", info.name);
+            assert_eq!(info.name.parse::<Checker>(), Ok(info.checker));
+            assert_eq!(info.file_name.parse::<Checker>(), Ok(info.checker));
+            assert!(std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("..")
+                .join(info.file)
+                .exists());
+        }
+    }
+
+    #[test]
+    fn a_misspelled_checker_is_refused_with_the_closest_name() {
+        let error = "lost-writes".parse::<Checker>().unwrap_err();
+        assert_eq!(
+            error,
+            "unknown checker `lost-writes`; did you mean `lost-write`?"
+        );
+        let error = "no-commited-record-lost".parse::<Checker>().unwrap_err();
+        assert!(error.contains("`no-committed-record-lost`"), "{error}");
+    }
+}
