@@ -358,6 +358,10 @@ class Build:
     description: str  # what the user asked for, for the report
     binary: Path  # a private copy, named by its sha256
     sha256: str
+    # The source tree the binary was built from (None for a given binary): each side sweeps
+    # the example files of its own tree, since an example may be respelled between
+    # revisions (the restructuring renamed marks to kebab-case).
+    tree: Path | None = None
 
 
 def log(message: str) -> None:
@@ -473,15 +477,19 @@ def snapshot_binary(repo: Path, binary: Path) -> tuple[Path, str]:
 
 def prepare_build(repo: Path, side: str, revision: str | None, binary: str | None,
                   built: dict) -> Build:
+    tree = None
     if binary is not None:
         path, description = Path(binary).resolve(), f"binary {binary}"
     elif revision == WORKTREE:
         path, description = build_worktree(repo, built), "the working tree"
+        tree = repo
     else:
         path, description = build_revision(repo, revision, built), f"revision {revision}"
+        # build_revision puts the binary in target/compare/targets/<sha>/release/.
+        tree = repo / "target" / "compare" / "worktrees" / path.parent.parent.name
     copy, digest = snapshot_binary(repo, path)
     log(f"{side}: {description}, binary sha256 {digest[:16]}")
-    return Build(side=side, description=description, binary=copy, sha256=digest)
+    return Build(side=side, description=description, binary=copy, sha256=digest, tree=tree)
 
 
 # ---------------------------------------------------------------------------------------
@@ -544,8 +552,14 @@ class SweepOutcome:
 def sweep(build: Build, target: Target, seeds: tuple[int, int], jobs: int,
           repo: Path, use_cache: bool) -> SweepOutcome:
     first, end = seeds
+    argument, slug = target.argument, target.slug
+    if target.is_example and build.tree is not None and (build.tree / target.argument).is_file():
+        own_file = build.tree / target.argument
+        argument = str(own_file)
+        content_hash = hashlib.sha256(own_file.read_bytes()).hexdigest()[:12]
+        slug = f"example-{re.sub(r'[^A-Za-z0-9._-]', '_', own_file.stem)}-{content_hash}"
     cache = (repo / "target" / "compare" / "results" / build.sha256[:16]
-             / f"{target.slug}-{first}-{end}.jsonl")
+             / f"{slug}-{first}-{end}.jsonl")
     if use_cache and cache.is_file():
         try:
             results = parse_sweep_output(cache.read_text(), seeds)
@@ -554,7 +568,7 @@ def sweep(build: Build, target: Target, seeds: tuple[int, int], jobs: int,
         except SweepOutputError as error:
             log(f"  {build.side:<6} {target.name}: ignoring a bad cache file {cache}: {error}")
 
-    command = [str(build.binary), "sweep", target.argument, "--seeds", f"{first}..{end}",
+    command = [str(build.binary), "sweep", argument, "--seeds", f"{first}..{end}",
                "--json", "--jobs", str(jobs)]
     started = time.monotonic()
     process = subprocess.run(command, cwd=repo, capture_output=True, text=True, check=False)

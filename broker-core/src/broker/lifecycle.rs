@@ -6,7 +6,7 @@ use crate::actor::Effect;
 use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
 use crate::ids::{NodeId, PartitionId};
-use crate::leader_epoch::LeaderEpochCache;
+use crate::log::leader_epoch::LeaderEpochCache;
 use crate::log::Log;
 use crate::mark::Mark;
 use crate::metadata::MetadataImage;

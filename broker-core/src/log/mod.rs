@@ -1,5 +1,6 @@
 //! A partition's replica log (Kafka's `UnifiedLog`, reduced): records with consecutive
-//! offsets, the high watermark, the leader-epoch cache, and the flush policy.
+//! offsets, the high watermark, the leader-epoch cache (`leader_epoch.rs`), and the flush
+//! policy, over a file of Kafka-shaped record batches (`record_batch.rs`, `batch_file.rs`).
 //!
 //! Invariants, asserted by [`Log::check_invariants`] after every broker step:
 //! `log_start_offset ≤ high_watermark ≤ log_end_offset`; record `i` has offset
@@ -7,10 +8,14 @@
 //! epoch cache at or before its offset. Retention is not modelled, so `log_start_offset` is 0.
 
 use crate::ids::{LeaderEpoch, Offset, PartitionId};
-use crate::leader_epoch::LeaderEpochCache;
-use crate::log_codec::{decode_log, encode_record};
 use crate::record::{ProducerRecord, Record};
 use crate::storage::Storage;
+use batch_file::BatchSpan;
+use leader_epoch::LeaderEpochCache;
+
+pub mod batch_file;
+pub mod leader_epoch;
+pub mod record_batch;
 
 /// What recovery cut from a log file's tail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +46,8 @@ pub struct Log {
     partition: PartitionId,
     file_name: String,
     records: Vec<Record>,
-    /// The byte position of each record's frame in the file, parallel to `records`.
-    frame_starts_bytes: Vec<u64>,
+    /// The file's batches, in offset order: where each starts.
+    batches: Vec<BatchSpan>,
     size_bytes: u64,
     log_start_offset: Offset,
     high_watermark: Offset,
@@ -71,33 +76,14 @@ impl Log {
     ) -> (Log, Option<RecoveryTruncation>) {
         let file_name = Self::file_name(partition);
         let bytes = storage.read(&file_name);
-        let mut decoded = decode_log(&bytes);
         let log_start_offset = Offset(0);
-        // Frames that pass their checksum but break the log's order are also a corrupt tail.
-        let mut keep = 0usize;
-        let mut previous_epoch: Option<LeaderEpoch> = None;
-        for (index, record) in decoded.records.iter().enumerate() {
-            let in_order = record.offset == Offset(log_start_offset.0 + index as u64)
-                && previous_epoch.is_none_or(|previous| record.leader_epoch >= previous);
-            if !in_order {
-                break;
-            }
-            previous_epoch = Some(record.leader_epoch);
-            keep = index + 1;
-        }
-        let mut valid_length_bytes = decoded.valid_length_bytes;
-        let mut dropped_frames = decoded.dropped_frames;
-        if keep < decoded.records.len() {
-            dropped_frames += (decoded.records.len() - keep) as u64;
-            valid_length_bytes = decoded.frame_starts_bytes[keep];
-            decoded.records.truncate(keep);
-            decoded.frame_starts_bytes.truncate(keep);
-        }
+        let decoded = batch_file::decode(&bytes, log_start_offset);
+        let valid_length_bytes = decoded.valid_length_bytes;
         let log_end_offset = Offset(log_start_offset.0 + decoded.records.len() as u64);
         let truncation = if valid_length_bytes < bytes.len() as u64 {
             storage.truncate(&file_name, valid_length_bytes);
             Some(RecoveryTruncation {
-                from_log_end_offset: Offset(log_end_offset.0 + dropped_frames),
+                from_log_end_offset: Offset(log_end_offset.0 + decoded.dropped_batches),
                 to_offset: log_end_offset,
                 dropped_bytes: bytes.len() as u64 - valid_length_bytes,
             })
@@ -123,7 +109,7 @@ impl Log {
             partition,
             file_name,
             records: decoded.records,
-            frame_starts_bytes: decoded.frame_starts_bytes,
+            batches: decoded.batches,
             size_bytes: valid_length_bytes,
             log_start_offset,
             high_watermark,
@@ -265,26 +251,30 @@ impl Log {
         Ok(())
     }
 
+    /// Appends records to the file as batches (one per run of records sharing an epoch
+    /// and a producer) and applies the flush policy.
     fn write_records(&mut self, storage: &mut dyn Storage, records: Vec<Record>) {
-        let mut bytes = Vec::new();
-        for record in &records {
-            self.frame_starts_bytes
-                .push(self.size_bytes + bytes.len() as u64);
-            bytes.extend(encode_record(record));
-        }
-        if bytes.is_empty() {
+        if records.is_empty() {
             return;
         }
-        storage.append(&self.file_name, &bytes);
-        self.size_bytes += bytes.len() as u64;
         self.unflushed_messages += records.len() as u64;
-        self.records.extend(records);
+        self.append_batches(storage, records);
         if let Some(interval) = self.flush_interval_messages {
             if self.unflushed_messages >= interval.max(1) {
                 storage.sync(&self.file_name);
                 self.unflushed_messages = 0;
             }
         }
+    }
+
+    /// Appends records to the file as batches, without the flush policy.
+    fn append_batches(&mut self, storage: &mut dyn Storage, records: Vec<Record>) {
+        let mut bytes = Vec::new();
+        let spans = batch_file::encode_records(&records, self.size_bytes, &mut bytes);
+        storage.append(&self.file_name, &bytes);
+        self.size_bytes += bytes.len() as u64;
+        self.batches.extend(spans);
+        self.records.extend(records);
     }
 
     /// Cuts the log so that `offset` becomes the log end offset (nothing happens if the log is
@@ -298,13 +288,25 @@ impl Log {
         if offset >= before {
             return None;
         }
+        // The batch holding `offset` goes from the file; the part of it before `offset` is
+        // written again as a batch of its own (a model that truncates to a record, where
+        // Kafka truncates whole batches: docs/PROTOCOL.md).
         let keep = (offset.0 - self.log_start_offset.0) as usize;
-        let cut_bytes = self.frame_starts_bytes[keep];
-        self.records.truncate(keep);
-        self.frame_starts_bytes.truncate(keep);
-        self.size_bytes = cut_bytes;
+        let batch_index = self
+            .batches
+            .partition_point(|batch| batch.base_offset <= offset)
+            .saturating_sub(1);
+        let batch = self.batches[batch_index];
+        let kept_of_batch =
+            self.records[(batch.base_offset.0 - self.log_start_offset.0) as usize..keep].to_vec();
+        self.batches.truncate(batch_index);
+        self.records.truncate(keep - kept_of_batch.len());
+        self.size_bytes = batch.frame_start_bytes;
+        storage.truncate(&self.file_name, batch.frame_start_bytes);
         self.unflushed_messages = self.unflushed_messages.min(keep as u64);
-        storage.truncate(&self.file_name, cut_bytes);
+        if !kept_of_batch.is_empty() {
+            self.append_batches(storage, kept_of_batch);
+        }
         Some(before)
     }
 
@@ -335,7 +337,18 @@ impl Log {
             self.high_watermark,
             log_end_offset
         );
-        assert_eq!(self.records.len(), self.frame_starts_bytes.len());
+        assert_eq!(
+            self.records.is_empty(),
+            self.batches.is_empty(),
+            "{}: records and batches disagree",
+            self.file_name
+        );
+        if let Some(first) = self.batches.first() {
+            assert_eq!(first.base_offset, self.log_start_offset);
+        }
+        if let (Some(batch), Some(last)) = (self.batches.last(), self.records.last()) {
+            assert!(batch.base_offset <= last.offset && batch.frame_start_bytes < self.size_bytes);
+        }
         if let Some(last) = self.records.last() {
             assert_eq!(
                 last.offset.next(),
@@ -384,144 +397,4 @@ impl Log {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::storage::MemoryStorage;
-    use proptest::prelude::*;
-
-    const P0: PartitionId = PartitionId(0);
-
-    #[derive(Clone, Debug)]
-    enum Operation {
-        NewEpoch(u32),
-        Append(u64),
-        TruncateBack(u64),
-        RaiseHighWatermark(u64),
-    }
-
-    fn operation() -> impl Strategy<Value = Operation> {
-        prop_oneof![
-            (1u32..3).prop_map(Operation::NewEpoch),
-            (0u64..4).prop_map(Operation::Append),
-            (0u64..4).prop_map(Operation::TruncateBack),
-            (0u64..20).prop_map(Operation::RaiseHighWatermark),
-        ]
-    }
-
-    fn producer_records(count: u64, first_value: u64) -> Vec<ProducerRecord> {
-        (0..count)
-            .map(|index| ProducerRecord {
-                value: first_value + index,
-                key: None,
-                producer_stamp: None,
-            })
-            .collect()
-    }
-
-    #[test]
-    fn truncate_to_cuts_records_epochs_and_the_high_watermark() {
-        let mut storage = MemoryStorage::default();
-        let (mut log, _) = Log::recover(P0, &mut storage, None, None);
-        log.append_as_leader(&mut storage, LeaderEpoch(1), &producer_records(3, 0));
-        log.append_as_leader(&mut storage, LeaderEpoch(2), &producer_records(2, 10));
-        log.maybe_increment_high_watermark(Offset(5));
-        assert_eq!(log.truncate_to(&mut storage, Offset(2)), Some(Offset(5)));
-        assert_eq!(log.log_end_offset(), Offset(2));
-        assert_eq!(log.high_watermark(), Offset(2));
-        assert_eq!(log.latest_epoch(), Some(LeaderEpoch(1)));
-        let (recovered, truncation) = Log::recover(P0, &mut storage, Some(Offset(2)), None);
-        assert_eq!(truncation, None);
-        assert_eq!(recovered.records(), log.records());
-    }
-
-    #[test]
-    fn follower_append_rejects_a_gap_and_an_epoch_going_backwards() {
-        let mut storage = MemoryStorage::default();
-        let (mut log, _) = Log::recover(P0, &mut storage, None, None);
-        log.append_as_leader(&mut storage, LeaderEpoch(2), &producer_records(1, 0));
-        let record = |offset, epoch| Record {
-            offset: Offset(offset),
-            leader_epoch: LeaderEpoch(epoch),
-            value: 0,
-            key: None,
-            producer_stamp: None,
-        };
-        assert!(log
-            .append_as_follower(&mut storage, &[record(2, 2)])
-            .is_err());
-        assert!(log
-            .append_as_follower(&mut storage, &[record(1, 1)])
-            .is_err());
-        assert_eq!(log.log_end_offset(), Offset(1));
-    }
-
-    proptest! {
-        /// Random appends, epochs, truncations and high-watermark moves keep the log's
-        /// invariants; reopening the file gives back the same log, and reopening any byte
-        /// prefix of it gives back a prefix of the records with the invariants intact.
-        #[test]
-        fn log_and_epoch_cache_survive_random_operations_and_any_torn_tail(
-            operations in proptest::collection::vec(operation(), 0..40),
-            cut_fraction in 0.0f64..1.0,
-        ) {
-            let mut storage = MemoryStorage::default();
-            let (mut log, _) = Log::recover(P0, &mut storage, None, None);
-            let mut epoch = LeaderEpoch(0);
-            let mut next_value = 0;
-            for operation in operations {
-                match operation {
-                    Operation::NewEpoch(step) => {
-                        epoch = LeaderEpoch(epoch.0 + step);
-                        log.assign_epoch_at_log_end(&mut storage, epoch);
-                    }
-                    Operation::Append(count) => {
-                        log.append_as_leader(&mut storage, epoch, &producer_records(count, next_value));
-                        next_value += count;
-                    }
-                    Operation::TruncateBack(back) => {
-                        let target = Offset(log.log_end_offset().0.saturating_sub(back));
-                        log.truncate_to(&mut storage, target);
-                    }
-                    Operation::RaiseHighWatermark(to) => {
-                        log.maybe_increment_high_watermark(Offset(to));
-                    }
-                }
-                log.check_invariants_full();
-            }
-
-            let (recovered, truncation) =
-                Log::recover(P0, &mut storage.clone(), Some(log.high_watermark()), None);
-            prop_assert_eq!(truncation, None);
-            prop_assert_eq!(recovered.records(), log.records());
-            prop_assert_eq!(recovered.high_watermark(), log.high_watermark());
-            let log_end_offset = log.log_end_offset();
-            let expected_entries: Vec<_> = log
-                .epoch_cache()
-                .entries()
-                .into_iter()
-                .filter(|&(_, start)| start < log_end_offset)
-                .collect();
-            prop_assert_eq!(recovered.epoch_cache().entries(), expected_entries);
-
-            let file = Log::file_name(P0);
-            let length = storage.read(&file).len();
-            let cut = (length as f64 * cut_fraction) as u64;
-            let mut torn = storage.clone();
-            torn.truncate(&file, cut);
-            let (recovered, truncation) =
-                Log::recover(P0, &mut torn, Some(log.high_watermark()), None);
-            recovered.check_invariants_full();
-            let kept = recovered.records().len();
-            prop_assert_eq!(recovered.records(), &log.records()[..kept]);
-            if let Some(truncation) = truncation {
-                prop_assert_eq!(truncation.to_offset, recovered.log_end_offset());
-                prop_assert!(truncation.from_log_end_offset > truncation.to_offset);
-            }
-            prop_assert!(recovered.high_watermark() <= recovered.log_end_offset());
-            // The file was cut back to exactly the valid prefix, so a second recovery is clean.
-            let (again, second_truncation) = Log::recover(P0, &mut torn, None, None);
-            prop_assert_eq!(second_truncation, None);
-            prop_assert_eq!(again.records(), recovered.records());
-        }
-    }
-}
+mod tests;

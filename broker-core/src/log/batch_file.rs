@@ -1,0 +1,155 @@
+//! A partition's log file as Kafka lays it out: a sequence of record batches
+//! ([`super::record_batch`], CRC-32C framed), each written by one append. This file turns
+//! the log's records into batches and back: consecutive records go in one batch while they
+//! share the leader epoch and the producer (with consecutive sequences), as a batch has one
+//! partition leader epoch and one producer.
+//!
+//! Log recovery (`LogSegment.recover` in Kafka) trusts the longest prefix of whole, valid
+//! batches whose records also continue the log: consecutive offsets and non-decreasing
+//! epochs. A torn batch is lost whole.
+
+use super::record_batch::{self, RecordBatch};
+use crate::ids::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence};
+use crate::record::{ProducerStamp, Record};
+
+/// Where one batch of the file starts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchSpan {
+    pub base_offset: Offset,
+    pub frame_start_bytes: u64,
+}
+
+/// The valid prefix of a log file, as records.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DecodedLog {
+    pub records: Vec<Record>,
+    pub batches: Vec<BatchSpan>,
+    /// Everything after this is a torn, corrupt or out-of-order tail.
+    pub valid_length_bytes: u64,
+    /// How many batches the invalid tail seems to hold (an estimate, for the trace).
+    pub dropped_batches: u64,
+}
+
+/// Appends `records` to `out` as batches; returns where each batch starts, with
+/// `file_length_bytes` the length of the file `out` will be appended to.
+pub fn encode_records(
+    records: &[Record],
+    file_length_bytes: u64,
+    out: &mut Vec<u8>,
+) -> Vec<BatchSpan> {
+    let mut spans = Vec::new();
+    let mut start = 0;
+    while start < records.len() {
+        let end = start + batch_length(&records[start..]);
+        spans.push(BatchSpan {
+            base_offset: records[start].offset,
+            frame_start_bytes: file_length_bytes + out.len() as u64,
+        });
+        record_batch::encode_batch(&to_batch(&records[start..end]), out);
+        start = end;
+    }
+    spans
+}
+
+/// How many records from the start of `records` belong in one batch.
+fn batch_length(records: &[Record]) -> usize {
+    let first = &records[0];
+    1 + records
+        .windows(2)
+        .take_while(|pair| {
+            let (previous, next) = (&pair[0], &pair[1]);
+            next.leader_epoch == first.leader_epoch
+                && match (previous.producer_stamp, next.producer_stamp) {
+                    (None, None) => true,
+                    (Some(previous), Some(next)) => {
+                        next.producer_id == previous.producer_id
+                            && next.producer_epoch == previous.producer_epoch
+                            && next.sequence == previous.sequence.wrapping_add(1)
+                    }
+                    _ => false,
+                }
+        })
+        .count()
+}
+
+fn to_batch(records: &[Record]) -> RecordBatch {
+    let first = &records[0];
+    let stamp = first.producer_stamp;
+    RecordBatch {
+        base_offset: first.offset,
+        partition_leader_epoch: first.leader_epoch,
+        producer_id: stamp.map(|stamp| stamp.producer_id),
+        producer_epoch: stamp.map(|stamp| ProducerEpoch(stamp.producer_epoch)),
+        base_sequence: stamp.map(|stamp| Sequence(stamp.sequence)),
+        is_transactional: false,
+        is_control: false,
+        records: records
+            .iter()
+            .map(|record| record_batch::Record::from_application_value(record.value, record.key))
+            .collect(),
+    }
+}
+
+/// The log records of a batch, or `None` if a record is not an application record (which
+/// the log does not write).
+fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
+    batch
+        .records_with_offsets()
+        .enumerate()
+        .map(|(index, (offset, record))| {
+            let stamp = match (
+                batch.producer_id,
+                batch.producer_epoch,
+                batch.sequence_of(index),
+            ) {
+                (Some(producer_id), Some(producer_epoch), Some(sequence)) => Some(ProducerStamp {
+                    producer_id: ProducerId(producer_id.0),
+                    producer_epoch: producer_epoch.0,
+                    sequence: sequence.0,
+                }),
+                _ => None,
+            };
+            Some(Record {
+                offset,
+                leader_epoch: batch.partition_leader_epoch,
+                value: record.application_value()?,
+                key: match record.key {
+                    None => None,
+                    Some(_) => Some(record.application_key()?),
+                },
+                producer_stamp: stamp,
+            })
+        })
+        .collect()
+}
+
+/// The valid prefix of a file that should start at `log_start_offset`.
+pub fn decode(bytes: &[u8], log_start_offset: Offset) -> DecodedLog {
+    let decoded = record_batch::decode_log(bytes);
+    let mut log = DecodedLog {
+        valid_length_bytes: decoded.valid_length_bytes,
+        dropped_batches: decoded.dropped_frames,
+        ..DecodedLog::default()
+    };
+    let mut previous_epoch: Option<LeaderEpoch> = None;
+    for (index, batch) in decoded.batches.iter().enumerate() {
+        let expected = Offset(log_start_offset.0 + log.records.len() as u64);
+        let records = from_batch(batch).filter(|_| {
+            batch.base_offset == expected
+                && previous_epoch.is_none_or(|previous| batch.partition_leader_epoch >= previous)
+        });
+        let Some(records) = records else {
+            // A whole batch that does not continue the log is a corrupt tail as well.
+            log.valid_length_bytes = decoded.frame_starts_bytes[index];
+            log.dropped_batches += (decoded.batches.len() - index) as u64;
+            break;
+        };
+        previous_epoch = Some(batch.partition_leader_epoch);
+        log.batches.push(BatchSpan {
+            base_offset: batch.base_offset,
+            frame_start_bytes: decoded.frame_starts_bytes[index],
+        });
+        log.records.extend(records);
+    }
+    log
+}
