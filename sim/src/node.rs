@@ -3,7 +3,7 @@
 //! No protocol decision is made here (STYLE.md, rule 2). One madsim node runs one shell; a
 //! kill ends it, a restart runs it again with a fresh actor over the same disk.
 
-use crate::world::SharedWorld;
+use crate::world::{SharedWorld, Waker};
 use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
@@ -37,6 +37,9 @@ pub async fn run_node(
         sleep_until_ms(start, start_at_ms).await;
     }
     let (waker, mut wakeups) = mpsc::unbounded::<()>();
+    let waker: Waker = Box::new(move || {
+        let _ = waker.unbounded_send(());
+    });
     world.lock().start_node(node, now_ms(start), waker);
     // The pending sleep and the time it ends. Most steps (a message handled) leave the next
     // wake-up where it was; reusing the sleep then spares madsim's timer heap a new entry.

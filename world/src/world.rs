@@ -31,6 +31,11 @@ use watermark_broker_core::metadata::MetadataImage;
 use watermark_broker_core::producer::Producer;
 use watermark_broker_core::replica_view::ReplicaView;
 
+/// Tells whoever drives a node (or the nemesis) that there is work for it: a message due
+/// before its planned wake-up, a trigger that fired. The driver decides what waking means
+/// (the madsim shell sends on a channel); dropping the waker tells it the process stopped.
+pub type Waker = Box<dyn Fn() + Send>;
+
 /// The logic running on a node.
 pub enum NodeActor {
     Broker(Box<Broker>),
@@ -89,7 +94,7 @@ pub struct NodeSlot {
     pub frozen: bool,
     pub paused: bool,
     /// Wakes the node's shell when a message arrives for it.
-    pub waker: Option<futures::channel::mpsc::UnboundedSender<()>>,
+    pub waker: Option<Waker>,
     /// When the shell will next step on its own (`None`: not until woken). A message due
     /// later than this needs no wake-up: the shell will look at it when it next steps.
     pub planned_wake_ms: Option<u64>,
@@ -123,7 +128,7 @@ pub struct World {
     pub triggers: Vec<(Trigger, bool)>,
     pub triggers_armed: bool,
     pub pending_faults: Vec<PendingFault>,
-    pub nemesis_waker: Option<futures::channel::mpsc::UnboundedSender<()>>,
+    pub nemesis_waker: Option<Waker>,
     /// The last metadata image the controller published, for resolving `leader` targets
     /// while the controller is down.
     pub last_metadata: MetadataImage,
@@ -251,12 +256,7 @@ impl World {
     }
 
     /// Builds the node's actor for a new process and feeds it `Start`.
-    pub fn start_node(
-        &mut self,
-        node: NodeId,
-        now_ms: u64,
-        waker: futures::channel::mpsc::UnboundedSender<()>,
-    ) {
+    pub fn start_node(&mut self, node: NodeId, now_ms: u64, waker: Waker) {
         let scenario = Arc::clone(&self.scenario);
         let incarnation = {
             let slot = self.slot_mut(node);
@@ -531,13 +531,13 @@ impl World {
         }
         slot.planned_wake_ms = Some(delivery_ms);
         if let Some(waker) = slot.waker.as_ref() {
-            let _ = waker.unbounded_send(());
+            waker();
         }
     }
 
     fn wake(&self, node: NodeId) {
         if let Some(waker) = self.nodes.get(&node).and_then(|slot| slot.waker.as_ref()) {
-            let _ = waker.unbounded_send(());
+            waker();
         }
     }
 
@@ -632,7 +632,7 @@ impl World {
                 });
             }
             if let Some(waker) = &self.nemesis_waker {
-                let _ = waker.unbounded_send(());
+                waker();
             }
         }
     }
