@@ -106,6 +106,50 @@ fn run_malformed_toml_exits_2_with_line() {
 }
 
 #[test]
+fn rust_log_shows_the_step_records_as_tracing_events() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_watermark"))
+        .args(["run", "acks1-leader-crash-loses-acked-write", "--seed", "7"])
+        .env("RUST_LOG", "watermark::nemesis=info,watermark::step=debug")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    let log = stderr(&output);
+    assert!(log.contains("Crash"), "{log}");
+    assert!(
+        log.contains("node{node=b1 t_ms="),
+        "one span per node: {log}"
+    );
+    assert!(log.contains("Timers"), "{log}");
+    let quiet = watermark(&["run", "acks1-leader-crash-loses-acked-write", "--seed", "7"]);
+    assert!(stderr(&quiet).is_empty(), "nothing without RUST_LOG");
+}
+
+#[test]
+fn run_records_prints_one_json_record_per_line_before_the_report() {
+    let output = watermark(&[
+        "run",
+        "acks1-leader-crash-loses-acked-write",
+        "--seed",
+        "7",
+        "--records",
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    let records: Vec<serde_json::Value> = text
+        .lines()
+        .take_while(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert!(records.len() > 100);
+    for kind in ["step", "dropped", "nemesis", "finding"] {
+        assert!(
+            records.iter().any(|record| record["record"] == kind),
+            "no {kind} record"
+        );
+    }
+}
+
+#[test]
 fn a_misspelled_mark_exits_2_with_the_closest_name() {
     let dir = temp_dir("misspelled-mark");
     let path = write(

@@ -35,6 +35,7 @@ fn keeping_the_trace_does_not_change_its_hash() {
         11,
         RunOptions {
             trace_mode: TraceMode::Text,
+            keep_records: false,
         },
     );
     let as_json = run(
@@ -42,6 +43,7 @@ fn keeping_the_trace_does_not_change_its_hash() {
         11,
         RunOptions {
             trace_mode: TraceMode::Json,
+            keep_records: false,
         },
     );
     assert_eq!(hashed.trace_hash, kept.trace_hash);

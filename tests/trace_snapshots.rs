@@ -13,6 +13,7 @@ fn story(name: &str, seed: u64) -> String {
         seed,
         RunOptions {
             trace_mode: TraceMode::Text,
+            keep_records: false,
         },
     );
     assert!(report.passed, "{:?}", report.failures);

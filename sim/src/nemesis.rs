@@ -5,6 +5,7 @@
 
 use crate::fault::{Fault, ScriptedFault, Target};
 use crate::node::{now_ms, sleep_until_ms};
+use crate::step_record::NemesisAction;
 pub use crate::swarm::swarm_schedule;
 use crate::world::{broker_ids, PendingFault, SharedWorld, World};
 use futures::channel::mpsc;
@@ -127,9 +128,7 @@ impl Nemesis {
             world.triggers_armed = false;
             world.pending_faults.clear();
             let now = now_ms(self.start);
-            world
-                .trace
-                .note(now, "nemesis", "liveness phase: heal, resume, restart");
+            world.record_nemesis(now, NemesisAction::LivenessPhase);
             world
                 .nodes
                 .iter()
@@ -198,14 +197,15 @@ impl Nemesis {
         .collect()
     }
 
-    fn note(&self, text: String) {
+    fn act(&self, action: NemesisAction) {
         let mut world = self.world.lock();
-        self.note_locked(&mut world, &text);
+        self.act_locked(&mut world, action);
     }
 
-    /// A trace note from the nemesis, for callers already holding the world.
-    fn note_locked(&self, world: &mut World, text: &str) {
-        world.trace.note(now_ms(self.start), "nemesis", text);
+    /// Records a nemesis action (its trace line included), for callers already holding the
+    /// world.
+    fn act_locked(&self, world: &mut World, action: NemesisAction) {
+        world.record_nemesis(now_ms(self.start), action);
     }
 
     /// Applies one fault now.
@@ -214,14 +214,14 @@ impl Nemesis {
             Fault::Crash { target } => {
                 for node in self.resolve(target, source) {
                     if self.world.lock().is_up(node) {
-                        self.note(format!("crash {node}"));
+                        self.act(NemesisAction::Crash { node });
                         self.kill(node);
                     }
                 }
             }
             Fault::PowerLoss { target } => {
                 for node in self.resolve(target, source) {
-                    self.note(format!("power loss {node}"));
+                    self.act(NemesisAction::PowerLoss { node });
                     {
                         let mut world = self.world.lock();
                         let torn_writes = world.scenario.disk.torn_writes;
@@ -246,7 +246,7 @@ impl Nemesis {
                         if let Some(slot) = world.nodes.get_mut(&node) {
                             slot.paused = true;
                         }
-                        self.note_locked(&mut world, &format!("pause {node}"));
+                        self.act_locked(&mut world, NemesisAction::Pause { node });
                         drop(world);
                         self.handle.pause(self.madsim_nodes[&node]);
                     }
@@ -262,7 +262,7 @@ impl Nemesis {
                 let mut world = self.world.lock();
                 let all: Vec<NodeId> = world.nodes.keys().copied().collect();
                 cut_both_ways(&mut world, &isolated, &all);
-                self.note_locked(&mut world, &format!("isolate {}", names(&isolated)));
+                self.act_locked(&mut world, NemesisAction::Isolate { nodes: isolated });
             }
             Fault::PartitionAway { side } => {
                 let side_nodes: Vec<NodeId> = side
@@ -277,10 +277,7 @@ impl Nemesis {
                     .filter(|node| !side_nodes.contains(node))
                     .collect();
                 cut_both_ways(&mut world, &side_nodes, &others);
-                self.note_locked(
-                    &mut world,
-                    &format!("partition {} | rest", names(&side_nodes)),
-                );
+                self.act_locked(&mut world, NemesisAction::Partition { side: side_nodes });
             }
             Fault::CutOneWay { from, to } => {
                 let from_nodes = self.resolve(from, source);
@@ -291,9 +288,12 @@ impl Nemesis {
                         world.network.cut(*sender, *receiver);
                     }
                 }
-                self.note_locked(
+                self.act_locked(
                     &mut world,
-                    &format!("cut {} -> {}", names(&from_nodes), names(&to_nodes)),
+                    NemesisAction::CutOneWay {
+                        from: from_nodes,
+                        to: to_nodes,
+                    },
                 );
             }
             Fault::SlowLinks { target, latency_ms } => {
@@ -302,9 +302,12 @@ impl Nemesis {
                 for node in &nodes {
                     world.network.set_slow(*node, *latency_ms);
                 }
-                self.note_locked(
+                self.act_locked(
                     &mut world,
-                    &format!("slow links {} +{latency_ms}ms", names(&nodes)),
+                    NemesisAction::SlowLinks {
+                        nodes,
+                        latency_ms: *latency_ms,
+                    },
                 );
             }
             Fault::SlowDisk {
@@ -319,10 +322,10 @@ impl Nemesis {
                     }
                 }
                 drop(world);
-                self.note(format!(
-                    "slow disk {} fsync {fsync_latency_ms}ms",
-                    names(&nodes)
-                ));
+                self.act(NemesisAction::SlowDisk {
+                    nodes,
+                    fsync_latency_ms: *fsync_latency_ms,
+                });
             }
             Fault::HealAll => {
                 let mut world = self.world.lock();
@@ -331,7 +334,7 @@ impl Nemesis {
                 for disk in world.disks.values() {
                     disk.set_fsync_latency_ms(fsync_latency_ms);
                 }
-                self.note_locked(&mut world, "heal all");
+                self.act_locked(&mut world, NemesisAction::HealAll);
                 world.wake_all();
             }
         }
@@ -339,14 +342,16 @@ impl Nemesis {
 
     fn kill(&mut self, node: NodeId) {
         self.handle.kill(self.madsim_nodes[&node]);
-        self.world.lock().stop_node(node);
+        let mut world = self.world.lock();
+        world.stop_node(node);
+        world.record_network_drops(now_ms(self.start));
     }
 
     fn restart(&mut self, node: NodeId) {
         if self.world.lock().is_up(node) {
             return;
         }
-        self.note(format!("restart {node}"));
+        self.act(NemesisAction::Restart { node });
         // Kill first: madsim's restart keeps what the old incarnation left behind otherwise.
         self.handle.kill(self.madsim_nodes[&node]);
         self.handle.restart(self.madsim_nodes[&node]);
@@ -358,7 +363,7 @@ impl Nemesis {
             if let Some(slot) = world.nodes.get_mut(&node) {
                 slot.paused = false;
             }
-            self.note_locked(&mut world, &format!("resume {node}"));
+            self.act_locked(&mut world, NemesisAction::Resume { node });
             drop(world);
             self.handle.resume(self.madsim_nodes[&node]);
             self.world.lock().wake_all();
@@ -374,9 +379,4 @@ fn cut_both_ways(world: &mut World, side: &[NodeId], others: &[NodeId]) {
             world.network.cut(*other, *node);
         }
     }
-}
-
-fn names(nodes: &[NodeId]) -> String {
-    let names: Vec<String> = nodes.iter().map(ToString::to_string).collect();
-    format!("{{{}}}", names.join(","))
 }

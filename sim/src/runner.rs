@@ -7,6 +7,7 @@ use crate::checkers::{check_history, Checker, CheckerKind, FinalState};
 use crate::nemesis::Nemesis;
 use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::scenario::Scenario;
+use crate::step_record::Record;
 use crate::trace::TraceMode;
 use crate::verdict::{observed_guarantee, Guarantee};
 use crate::violation::Violation;
@@ -63,12 +64,17 @@ pub struct RunReport {
     /// The trace lines, when asked for.
     #[serde(skip)]
     pub trace: Vec<String>,
+    /// Every record of the run (steps, drops, nemesis actions, findings), when asked for.
+    #[serde(skip)]
+    pub records: Vec<Record>,
 }
 
 /// Options that do not change what happens in a run, only what is kept.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {
     pub trace_mode: TraceMode,
+    /// Keep every step record (for teaching views and `run --records`).
+    pub keep_records: bool,
 }
 
 /// Runs one seed of a scenario on a fresh thread. Never panics.
@@ -140,6 +146,7 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         counters: RunCounters::default(),
         panic: Some(message),
         trace: Vec::new(),
+        records: Vec::new(),
     }
 }
 
@@ -154,7 +161,11 @@ fn run_on_this_thread(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -
 
 async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> RunReport {
     let start = madsim::time::Instant::now();
-    let world = SharedWorld::new(World::new(Arc::clone(&scenario), seed, options.trace_mode));
+    let mut new_world = World::new(Arc::clone(&scenario), seed, options.trace_mode);
+    if options.keep_records {
+        new_world.records = Some(Vec::new());
+    }
+    let world = SharedWorld::new(new_world);
     {
         let mut locked = world.lock();
         let bugs: Vec<&str> = scenario
@@ -235,6 +246,7 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
 fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> RunReport {
     let scenario = Arc::clone(&world.scenario);
     let mut violations = std::mem::take(&mut world.violations);
+    let found_during_run = violations.len();
     if converged {
         world.trace.note(end_ms, "sim", "converged");
     } else {
@@ -261,10 +273,17 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         time_ms: end_ms,
     };
     violations.extend(check_history(&world.history, &final_state));
+    // The trace lists every finding again at the end; the record holds each once.
     for violation in &violations {
         if violation.checker != Checker::Liveness {
             world.trace.note(end_ms, "checker", &violation.to_string());
         }
+    }
+    for violation in &violations[found_during_run..] {
+        world.emit(Record::Finding {
+            time_ms: end_ms,
+            violation: violation.clone(),
+        });
     }
     let observed = observed_guarantee(&violations);
     let marks = world.marks.clone();
@@ -302,6 +321,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         counters,
         panic: None,
         trace: world.trace.take_lines(),
+        records: world.records.take().unwrap_or_default(),
     }
 }
 

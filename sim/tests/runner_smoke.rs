@@ -15,6 +15,7 @@ fn a_quiet_run_converges_with_exactly_once() {
         3,
         RunOptions {
             trace_mode: TraceMode::Text,
+            keep_records: false,
         },
     );
     if std::env::var("SMOKE_PRINT").is_ok() {

@@ -75,6 +75,12 @@ pub struct RunArgs {
     /// Print the report as one JSON object (with --trace: the trace as JSON lines first).
     #[arg(long)]
     pub json: bool,
+
+    /// Print every step record first, one JSON object per line: what each node was fed
+    /// (with message ids and fired timers), what it sent (and whether it was delivered or
+    /// dropped), its events and marks; nemesis actions and checker findings.
+    #[arg(long)]
+    pub records: bool,
 }
 
 #[derive(Debug, Args)]

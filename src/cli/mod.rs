@@ -24,6 +24,7 @@ use std::process::ExitCode;
 pub fn main() -> ExitCode {
     // clap exits with 2 on usage errors and 0 for --help and --version, as documented.
     let cli = Cli::parse();
+    install_tracing();
     let outcome = match cli.command {
         None => tour::tour_command(&cli.tour),
         Some(Command::List) => Ok(list::list_command()),
@@ -39,6 +40,21 @@ pub fn main() -> ExitCode {
             Exit::BadInput.into()
         }
     }
+}
+
+/// With `RUST_LOG` set, every step record is also a `tracing` event (one span per node,
+/// simulated time as a field), written to stderr; the hashed trace stays the source of truth.
+fn install_tracing() {
+    if std::env::var_os("RUST_LOG").is_none() {
+        return;
+    }
+    let filter = tracing_subscriber::EnvFilter::from_default_env();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .without_time()
+        .try_init();
 }
 
 /// Writes to stdout. A closed pipe (`watermark sweep … | head`) is not an error worth a

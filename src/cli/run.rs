@@ -17,9 +17,20 @@ pub fn run_command(args: &RunArgs) -> Result<Exit, BadInput> {
         (true, false) => TraceMode::Text,
         (true, true) => TraceMode::Json,
     };
-    let report = run(&resolved.scenario, args.seed, RunOptions { trace_mode });
+    let options = RunOptions {
+        trace_mode,
+        keep_records: args.records,
+    };
+    let report = run(&resolved.scenario, args.seed, options);
     let replay = replay_command(&resolved.target, args.seed, &resolved.extra_bugs);
     let mut out = String::new();
+    for record in &report.records {
+        match serde_json::to_string(record) {
+            Ok(line) => out.push_str(&line),
+            Err(error) => out.push_str(&format!("{{\"error\":\"{error}\"}}")),
+        }
+        out.push('\n');
+    }
     for line in &report.trace {
         out.push_str(line);
         out.push('\n');

@@ -378,6 +378,7 @@ mod tests {
                 counters: Default::default(),
                 panic: panicked.then(|| "boom".to_string()),
                 trace: vec![],
+                records: vec![],
             },
             replay: format!("replay {seed}"),
         }

@@ -12,6 +12,7 @@ pub mod fault;
 pub mod history;
 pub mod network;
 pub mod scenario;
+pub mod step_record;
 pub mod swarm;
 pub mod trace;
 pub mod trigger;

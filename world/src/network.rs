@@ -4,6 +4,7 @@
 //! timeouts. madsim's own datagrams reorder and its latency is global only, so the simulator
 //! carries messages itself and uses madsim for time, scheduling and node lifecycles.
 
+use crate::step_record::{DropReason, MessageId, SendOutcome};
 use rand::rngs::StdRng;
 use rand::Rng;
 use std::collections::{BTreeMap, BTreeSet};
@@ -13,8 +14,18 @@ use watermark_broker_core::protocol::Message;
 /// A message on its way.
 #[derive(Clone, Debug)]
 pub struct Envelope {
+    pub id: MessageId,
     pub from: NodeId,
     pub message: Message,
+}
+
+/// A message dropped after it was sent.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DroppedMessage {
+    pub id: MessageId,
+    pub from: NodeId,
+    pub to: NodeId,
+    pub reason: DropReason,
 }
 
 /// Messages counted on one link.
@@ -41,8 +52,11 @@ pub struct Network {
     up: BTreeSet<NodeId>,
     latency_ms_min: u64,
     latency_ms_max: u64,
-    next_sequence: u64,
+    /// The id of the next message sent; ids also order messages due at the same time.
+    next_message_id: u64,
     counters: BTreeMap<(NodeId, NodeId), LinkCounters>,
+    /// Messages dropped in flight since the world last took them, for its record.
+    dropped: Vec<DroppedMessage>,
 }
 
 impl Network {
@@ -63,15 +77,23 @@ impl Network {
     /// arrives.
     pub fn node_down(&mut self, node: NodeId) {
         self.up.remove(&node);
-        self.drop_in_flight(|from, to| from == node || to == node);
+        self.drop_in_flight(|from, to| {
+            if to == node {
+                Some(DropReason::ReceiverDown)
+            } else if from == node {
+                Some(DropReason::SenderDown)
+            } else {
+                None
+            }
+        });
     }
 
     pub fn is_up(&self, node: NodeId) -> bool {
         self.up.contains(&node)
     }
 
-    /// Sends a message leaving `from` at `departure_ms`. Returns the delivery time, or `None`
-    /// if the message was dropped.
+    /// Sends a message leaving `from` at `departure_ms`: its id and when it is due, or why
+    /// it was dropped.
     pub fn send(
         &mut self,
         random: &mut StdRng,
@@ -79,12 +101,23 @@ impl Network {
         from: NodeId,
         to: NodeId,
         message: Message,
-    ) -> Option<u64> {
+    ) -> (MessageId, SendOutcome) {
+        let id = MessageId(self.next_message_id);
+        self.next_message_id += 1;
         let counters = self.counters.entry((from, to)).or_default();
         counters.sent += 1;
-        if self.cut.contains(&(from, to)) || !self.up.contains(&to) || !self.up.contains(&from) {
+        let dropped = if self.cut.contains(&(from, to)) {
+            Some(DropReason::LinkCut)
+        } else if !self.up.contains(&to) {
+            Some(DropReason::ReceiverDown)
+        } else if !self.up.contains(&from) {
+            Some(DropReason::SenderDown)
+        } else {
+            None
+        };
+        if let Some(reason) = dropped {
             counters.dropped += 1;
-            return None;
+            return (id, SendOutcome::Dropped { reason });
         }
         let base_latency_ms = random.gen_range(self.latency_ms_min..=self.latency_ms_max);
         let slow_ms = self.slow_node_latency_ms.get(&from).copied().unwrap_or(0)
@@ -93,13 +126,11 @@ impl Network {
         let last = self.last_delivery_ms.entry((from, to)).or_insert(0);
         let delivery_ms = earliest_ms.max(*last);
         *last = delivery_ms;
-        let sequence = self.next_sequence;
-        self.next_sequence += 1;
         self.in_flight
             .entry(to)
             .or_default()
-            .insert((delivery_ms, sequence), Envelope { from, message });
-        Some(delivery_ms)
+            .insert((delivery_ms, id.0), Envelope { id, from, message });
+        (id, SendOutcome::InFlight { delivery_ms })
     }
 
     /// When the next message for `node` arrives, if any is in flight.
@@ -131,7 +162,9 @@ impl Network {
             return;
         }
         self.cut.insert((from, to));
-        self.drop_in_flight(|source, target| source == from && target == to);
+        self.drop_in_flight(|source, target| {
+            (source == from && target == to).then_some(DropReason::LinkCut)
+        });
     }
 
     pub fn is_cut(&self, from: NodeId, to: NodeId) -> bool {
@@ -172,27 +205,47 @@ impl Network {
             })
     }
 
-    fn drop_in_flight(&mut self, doomed: impl Fn(NodeId, NodeId) -> bool) {
+    /// Messages dropped in flight since the last call, in the order they were dropped.
+    pub fn take_dropped(&mut self) -> Vec<DroppedMessage> {
+        std::mem::take(&mut self.dropped)
+    }
+
+    /// Drops every message in flight on a link `doomed` gives a reason for.
+    fn drop_in_flight(&mut self, doomed: impl Fn(NodeId, NodeId) -> Option<DropReason>) {
         for (&to, queue) in self.in_flight.iter_mut() {
             let before = queue.len();
-            let mut dropped_from: Vec<NodeId> = Vec::new();
-            queue.retain(|_, envelope| {
-                let keep = !doomed(envelope.from, to);
-                if !keep {
-                    dropped_from.push(envelope.from);
+            let mut dropped: Vec<DroppedMessage> = Vec::new();
+            queue.retain(|_, envelope| match doomed(envelope.from, to) {
+                Some(reason) => {
+                    dropped.push(DroppedMessage {
+                        id: envelope.id,
+                        from: envelope.from,
+                        to,
+                        reason,
+                    });
+                    false
                 }
-                keep
+                None => true,
             });
-            debug_assert_eq!(before - queue.len(), dropped_from.len());
-            for from in dropped_from {
-                self.counters.entry((from, to)).or_default().dropped += 1;
+            debug_assert_eq!(before - queue.len(), dropped.len());
+            for message in &dropped {
+                self.counters.entry((message.from, to)).or_default().dropped += 1;
             }
+            self.dropped.extend(dropped);
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    /// The delivery time of a send, or `None` if it was dropped.
+    fn delivery((_, outcome): (MessageId, SendOutcome)) -> Option<u64> {
+        match outcome {
+            SendOutcome::InFlight { delivery_ms } => Some(delivery_ms),
+            SendOutcome::Dropped { .. } => None,
+        }
+    }
+
     use super::*;
     use rand::SeedableRng;
     use watermark_broker_core::ids::{BrokerId, CorrelationId};
@@ -238,10 +291,13 @@ mod tests {
     fn cutting_a_link_drops_in_flight_and_later_messages_one_way_only() {
         let (mut network, a, b) = two_nodes(5);
         let mut random = StdRng::seed_from_u64(3);
-        network.send(&mut random, 0, a, b, request(1));
-        network.send(&mut random, 0, b, a, request(2));
+        delivery(network.send(&mut random, 0, a, b, request(1)));
+        delivery(network.send(&mut random, 0, b, a, request(2)));
         network.cut(a, b);
-        assert_eq!(network.send(&mut random, 1, a, b, request(3)), None);
+        assert_eq!(
+            delivery(network.send(&mut random, 1, a, b, request(3))),
+            None
+        );
         assert!(network.take_due(b, u64::MAX).is_none());
         assert_eq!(
             correlation(&network.take_due(a, u64::MAX).unwrap().message),
@@ -249,7 +305,7 @@ mod tests {
         );
         assert_eq!(network.counters()[&(a, b)].dropped, 2);
         network.heal_all();
-        assert!(network.send(&mut random, 2, a, b, request(4)).is_some());
+        assert!(delivery(network.send(&mut random, 2, a, b, request(4))).is_some());
     }
 
     #[test]
@@ -257,9 +313,15 @@ mod tests {
         let (mut network, a, b) = two_nodes(1);
         let mut random = StdRng::seed_from_u64(3);
         network.set_slow(b, 300);
-        assert_eq!(network.send(&mut random, 0, a, b, request(1)), Some(301));
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, request(1))),
+            Some(301)
+        );
         network.node_down(b);
         assert!(network.next_delivery_ms(b).is_none());
-        assert_eq!(network.send(&mut random, 0, a, b, request(2)), None);
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, request(2))),
+            None
+        );
     }
 }

@@ -13,6 +13,7 @@ use crate::fault::{Fault, Trigger};
 use crate::history::{History, OpBody, OpType};
 use crate::network::Network;
 use crate::scenario::Scenario;
+use crate::step_record::{NemesisAction, Record, SendOutcome, SentMessage, StepInput, StepRecord};
 use crate::trace::{Trace, TraceMode};
 use crate::trigger::{condition_matches, describe_condition};
 use crate::violation::Violation;
@@ -134,6 +135,8 @@ pub struct World {
     pub last_metadata: MetadataImage,
     next_value: u64,
     pub events: u64,
+    /// Every record of the run, when kept (teaching views and `--records`).
+    pub records: Option<Vec<Record>>,
 }
 
 /// The world behind a lock, shared by the node shells and the nemesis.
@@ -252,6 +255,7 @@ impl World {
             last_metadata: MetadataImage::default(),
             next_value: 1,
             events: 0,
+            records: None,
         }
     }
 
@@ -327,7 +331,7 @@ impl World {
                 &format!("process start #{incarnation}"),
             );
         }
-        self.feed(node, now_ms, Input::Start);
+        self.feed(node, now_ms, StepInput::Start { incarnation }, Input::Start);
     }
 
     /// The process died: forget its actor and its connections.
@@ -371,9 +375,15 @@ impl World {
                 return Some(busy_until_ms);
             }
             if let Some(envelope) = self.network.take_due(node, now_ms) {
+                let input = StepInput::Message {
+                    id: envelope.id,
+                    from: envelope.from,
+                    kind: envelope.message.kind(),
+                };
                 self.feed(
                     node,
                     now_ms,
+                    input,
                     Input::Message {
                         from: envelope.from,
                         message: envelope.message,
@@ -388,7 +398,8 @@ impl World {
                     .as_ref()
                     .map(|actor| actor.due_timers(now_ms))
                     .unwrap_or_default();
-                self.feed(node, now_ms, Input::Timers(due));
+                let input = StepInput::Timers { fired: due.clone() };
+                self.feed(node, now_ms, input, Input::Timers(due));
                 // A deadline that does not move after its tick would spin; the shell always
                 // waits at least a millisecond between steps, so progress is guaranteed.
                 let still_due = self.nodes[&node]
@@ -459,6 +470,7 @@ impl World {
         };
         let effects = producer.send(now_ms, value, key);
         self.next_value += 1;
+        let input = StepInput::ApplicationSend { value };
         self.history.push(
             now_ms,
             client,
@@ -470,20 +482,31 @@ impl World {
                 error: None,
             },
         );
-        self.execute(node, now_ms, effects);
+        self.execute(node, now_ms, input, effects);
         true
     }
 
-    /// Hands one input to the node's actor and executes what it asks for.
-    pub fn feed(&mut self, node: NodeId, now_ms: u64, input: Input) {
+    /// Hands one input to the node's actor and executes what it asks for; `step_input` is
+    /// how the step record names the input.
+    fn feed(&mut self, node: NodeId, now_ms: u64, step_input: StepInput, input: Input) {
         let Some(actor) = self.slot_mut(node).actor.as_mut() else {
             return;
         };
         let effects = actor.as_actor().handle(now_ms, input);
-        self.execute(node, now_ms, effects);
+        self.execute(node, now_ms, step_input, effects);
     }
 
-    fn execute(&mut self, node: NodeId, now_ms: u64, effects: Vec<Effect>) {
+    /// Executes a step's effects in order — messages onto links, marks counted, events to
+    /// the observers (trace, checkers, history, triggers) — and records the step.
+    fn execute(&mut self, node: NodeId, now_ms: u64, input: StepInput, effects: Vec<Effect>) {
+        let mut record = StepRecord {
+            time_ms: now_ms,
+            node,
+            input,
+            sent: Vec::new(),
+            events: Vec::new(),
+            marks: Vec::new(),
+        };
         // fsyncs done while handling this input delay everything the node sends until they
         // complete, as Kafka's synchronous flush in the append path does.
         let sync_cost_ms = self
@@ -497,17 +520,31 @@ impl World {
         for effect in effects {
             match effect {
                 Effect::Send { to, message } => {
-                    if let Some(delivery_ms) =
+                    let kind = message.kind();
+                    let (id, outcome) =
                         self.network
-                            .send(&mut self.random, departure_ms, node, to, message)
-                    {
+                            .send(&mut self.random, departure_ms, node, to, message);
+                    if let SendOutcome::InFlight { delivery_ms } = outcome {
                         self.wake_for_delivery(to, delivery_ms);
                     }
+                    record.sent.push(SentMessage {
+                        id,
+                        to,
+                        kind,
+                        outcome,
+                    });
                 }
-                Effect::Mark(mark) => *self.marks.entry(mark).or_default() += 1,
-                Effect::Event(event) => self.record_event(node, now_ms, event),
+                Effect::Mark(mark) => {
+                    *self.marks.entry(mark).or_default() += 1;
+                    record.marks.push(mark);
+                }
+                Effect::Event(event) => {
+                    self.record_event(node, now_ms, &event);
+                    record.events.push(event);
+                }
             }
         }
+        self.emit(Record::Step(record));
         if let NodeId::Controller = node {
             if let Some(NodeActor::Controller(controller)) = &self.nodes[&node].actor {
                 // Copy only a newer image: the controller steps on every heartbeat.
@@ -541,26 +578,28 @@ impl World {
         }
     }
 
-    fn record_event(&mut self, node: NodeId, now_ms: u64, event: Event) {
+    /// Hands one event of a step to the observers, in a fixed order: the trace, then the
+    /// replica checkers (whose findings are recorded at once) and the triggers for broker and
+    /// controller events, the history for client events.
+    fn record_event(&mut self, node: NodeId, now_ms: u64, event: &Event) {
         self.events += 1;
-        self.trace.event(now_ms, node, &event);
+        self.trace.event(now_ms, node, event);
         match node {
             NodeId::Broker(_) | NodeId::Controller => {
                 let view = NodesView(&self.nodes);
-                let found = self.replica_checkers.observe(now_ms, node, &event, &view);
+                let found = self.replica_checkers.observe(now_ms, node, event, &view);
                 for mut violation in found {
                     violation.time_ms = violation.time_ms.max(now_ms);
-                    self.trace.note(now_ms, "checker", &violation.to_string());
-                    self.violations.push(violation);
+                    self.record_finding(now_ms, violation);
                 }
-                self.maybe_fire_triggers(node, now_ms, &event);
+                self.maybe_fire_triggers(node, now_ms, event);
             }
             NodeId::Producer(client) => {
                 if let Event::SendCompleted {
                     value,
                     partition,
                     result,
-                } = event
+                } = *event
                 {
                     let (op_type, offset, error) = match result {
                         Ok(offset) => (OpType::Ok, offset, None),
@@ -589,11 +628,57 @@ impl World {
                             now_ms,
                             client,
                             OpType::Ok,
-                            OpBody::Poll { partition, records },
+                            OpBody::Poll {
+                                partition: *partition,
+                                records: records.clone(),
+                            },
                         );
                     }
                 }
             }
+        }
+    }
+
+    /// A checker's finding: into the trace and the run's violations, and recorded.
+    pub fn record_finding(&mut self, now_ms: u64, violation: Violation) {
+        self.trace.note(now_ms, "checker", &violation.to_string());
+        self.emit(Record::Finding {
+            time_ms: now_ms,
+            violation: violation.clone(),
+        });
+        self.violations.push(violation);
+    }
+
+    /// Records a nemesis action: its trace line, its record, and the messages it dropped.
+    pub fn record_nemesis(&mut self, now_ms: u64, action: NemesisAction) {
+        self.trace.note(now_ms, "nemesis", &action.to_string());
+        self.emit(Record::Nemesis {
+            time_ms: now_ms,
+            action,
+        });
+        self.record_network_drops(now_ms);
+    }
+
+    /// Records the messages the network dropped in flight since the last call (a link cut
+    /// or a process died under them).
+    pub fn record_network_drops(&mut self, now_ms: u64) {
+        for dropped in self.network.take_dropped() {
+            self.emit(Record::Dropped {
+                time_ms: now_ms,
+                id: dropped.id,
+                from: dropped.from,
+                to: dropped.to,
+                reason: dropped.reason,
+            });
+        }
+    }
+
+    /// Hands a finished record to the record keepers: the run's kept records (when asked
+    /// for) and `tracing` (one span per node, simulated time as a field).
+    pub fn emit(&mut self, record: Record) {
+        emit_tracing(&record);
+        if let Some(records) = self.records.as_mut() {
+            records.push(record);
         }
     }
 
@@ -609,13 +694,12 @@ impl World {
             }
         }
         for trigger in fired {
-            self.trace.note(
+            self.record_nemesis(
                 now_ms,
-                "nemesis",
-                &format!(
-                    "trigger {} fired on {node}",
-                    describe_condition(&trigger.condition)
-                ),
+                NemesisAction::TriggerFired {
+                    condition: describe_condition(&trigger.condition),
+                    source: node,
+                },
             );
             if trigger.delay_ms == 0 {
                 // Nothing more may happen on the source before the nemesis acts: "crash the
@@ -680,5 +764,33 @@ impl World {
             .partition(partition)
             .map(|state| state.replicas.clone())
             .unwrap_or_default()
+    }
+}
+
+/// Emits a record as a `tracing` event in a span named after its node, with the simulated
+/// time as a field, so `RUST_LOG` and any `tracing-subscriber` layer see the run. The fields
+/// are only formatted when a subscriber wants them.
+fn emit_tracing(record: &Record) {
+    match record {
+        Record::Step(step) => {
+            let span = tracing::debug_span!(target: "watermark::step", "node", node = %step.node, t_ms = step.time_ms);
+            let _entered = span.enter();
+            tracing::debug!(target: "watermark::step", input = ?step.input, sent = ?step.sent, events = ?step.events, marks = ?step.marks);
+        }
+        Record::Dropped {
+            time_ms,
+            id,
+            from,
+            to,
+            reason,
+        } => {
+            tracing::debug!(target: "watermark::network", t_ms = time_ms, %id, %from, %to, ?reason, "dropped")
+        }
+        Record::Nemesis { time_ms, action } => {
+            tracing::info!(target: "watermark::nemesis", t_ms = time_ms, ?action)
+        }
+        Record::Finding { time_ms, violation } => {
+            tracing::warn!(target: "watermark::checker", t_ms = time_ms, %violation)
+        }
     }
 }

@@ -1,0 +1,215 @@
+//! One record of what happened (docs/STYLE.md, rule 17): every simulator step yields a
+//! [`StepRecord`] — simulated time, node, the input it was fed (with the message's id or the
+//! timers that fired), the messages it sent (each with an id that pairs it with its delivery
+//! or its drop), its events and its coverage marks. Messages dropped after they were sent,
+//! nemesis actions and checker findings are typed records too. The trace, the history, the
+//! checkers and the triggers observe the same records as they are made, so they can never
+//! disagree; teaching views and `tracing` subscribers read them as well.
+
+use crate::violation::Violation;
+use serde::Serialize;
+use std::fmt;
+use watermark_broker_core::actor::Timer;
+use watermark_broker_core::event::Event;
+use watermark_broker_core::ids::NodeId;
+use watermark_broker_core::mark::Mark;
+
+/// Names one message of a run, from its send to its delivery or drop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
+pub struct MessageId(pub u64);
+
+impl fmt::Display for MessageId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "m{}", self.0)
+    }
+}
+
+/// Why a message never arrived.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropReason {
+    /// The link from sender to receiver is cut (a partition or one-way cut).
+    LinkCut,
+    /// The receiving process is down: its connections are reset.
+    ReceiverDown,
+    /// The sending process went down while the message was in flight.
+    SenderDown,
+}
+
+/// What a node was fed in one step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StepInput {
+    /// The process started (first boot or restart).
+    Start { incarnation: u64 },
+    /// A message arrived; `id` pairs it with its send.
+    Message {
+        id: MessageId,
+        from: NodeId,
+        kind: &'static str,
+    },
+    /// Deadlines came: these timers fired.
+    Timers { fired: Vec<Timer> },
+    /// The producer application handed the producer a value to send.
+    ApplicationSend { value: u64 },
+}
+
+/// Where a sent message went.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SendOutcome {
+    /// On its way; due at the receiver then (unless dropped later).
+    InFlight { delivery_ms: u64 },
+    /// Dropped at once.
+    Dropped { reason: DropReason },
+}
+
+/// One message a step sent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct SentMessage {
+    pub id: MessageId,
+    pub to: NodeId,
+    pub kind: &'static str,
+    pub outcome: SendOutcome,
+}
+
+/// Everything one step of one node did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StepRecord {
+    pub time_ms: u64,
+    pub node: NodeId,
+    pub input: StepInput,
+    pub sent: Vec<SentMessage>,
+    pub events: Vec<Event>,
+    pub marks: Vec<Mark>,
+}
+
+/// A fault the nemesis applied (with its targets resolved), a trigger that fired, or the
+/// start of the liveness phase. Its text form is the trace line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "action")]
+pub enum NemesisAction {
+    Crash {
+        node: NodeId,
+    },
+    PowerLoss {
+        node: NodeId,
+    },
+    Restart {
+        node: NodeId,
+    },
+    Pause {
+        node: NodeId,
+    },
+    Resume {
+        node: NodeId,
+    },
+    /// Every link to and from these nodes cut.
+    Isolate {
+        nodes: Vec<NodeId>,
+    },
+    /// Every link between `side` and the rest cut, both ways.
+    Partition {
+        side: Vec<NodeId>,
+    },
+    /// Links from `from` to `to` cut, one way.
+    CutOneWay {
+        from: Vec<NodeId>,
+        to: Vec<NodeId>,
+    },
+    SlowLinks {
+        nodes: Vec<NodeId>,
+        latency_ms: u64,
+    },
+    SlowDisk {
+        nodes: Vec<NodeId>,
+        fsync_latency_ms: u64,
+    },
+    HealAll,
+    /// A trigger's condition was met by an event of `source`.
+    TriggerFired {
+        condition: String,
+        source: NodeId,
+    },
+    /// The safety phase ended: everything is healed, resumed and restarted.
+    LivenessPhase,
+}
+
+/// `{b1,b2}`: a node set as the trace prints it.
+pub fn node_set(nodes: &[NodeId]) -> String {
+    let names: Vec<String> = nodes.iter().map(ToString::to_string).collect();
+    format!("{{{}}}", names.join(","))
+}
+
+impl fmt::Display for NemesisAction {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NemesisAction::Crash { node } => write!(formatter, "crash {node}"),
+            NemesisAction::PowerLoss { node } => write!(formatter, "power loss {node}"),
+            NemesisAction::Restart { node } => write!(formatter, "restart {node}"),
+            NemesisAction::Pause { node } => write!(formatter, "pause {node}"),
+            NemesisAction::Resume { node } => write!(formatter, "resume {node}"),
+            NemesisAction::Isolate { nodes } => write!(formatter, "isolate {}", node_set(nodes)),
+            NemesisAction::Partition { side } => {
+                write!(formatter, "partition {} | rest", node_set(side))
+            }
+            NemesisAction::CutOneWay { from, to } => {
+                write!(formatter, "cut {} -> {}", node_set(from), node_set(to))
+            }
+            NemesisAction::SlowLinks { nodes, latency_ms } => {
+                write!(formatter, "slow links {} +{latency_ms}ms", node_set(nodes))
+            }
+            NemesisAction::SlowDisk {
+                nodes,
+                fsync_latency_ms,
+            } => write!(
+                formatter,
+                "slow disk {} fsync {fsync_latency_ms}ms",
+                node_set(nodes)
+            ),
+            NemesisAction::HealAll => formatter.write_str("heal all"),
+            NemesisAction::TriggerFired { condition, source } => {
+                write!(formatter, "trigger {condition} fired on {source}")
+            }
+            NemesisAction::LivenessPhase => {
+                formatter.write_str("liveness phase: heal, resume, restart")
+            }
+        }
+    }
+}
+
+/// One entry of the run's record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case", tag = "record")]
+pub enum Record {
+    Step(StepRecord),
+    /// A message dropped after it was sent (a link cut or a process died under it).
+    Dropped {
+        time_ms: u64,
+        id: MessageId,
+        from: NodeId,
+        to: NodeId,
+        reason: DropReason,
+    },
+    Nemesis {
+        time_ms: u64,
+        action: NemesisAction,
+    },
+    /// A checker's finding.
+    Finding {
+        time_ms: u64,
+        violation: Violation,
+    },
+}
+
+impl Record {
+    /// When it happened, in simulated milliseconds.
+    pub fn time_ms(&self) -> u64 {
+        match self {
+            Record::Step(step) => step.time_ms,
+            Record::Dropped { time_ms, .. }
+            | Record::Nemesis { time_ms, .. }
+            | Record::Finding { time_ms, .. } => *time_ms,
+        }
+    }
+}
