@@ -2,9 +2,11 @@
 //! inputs with the current simulated time and executes the effects it returns; the machine
 //! itself does no I/O, reads no clock and draws no random numbers (STYLE.md, rule 1).
 
+use crate::consumer::ConsumerTimer;
 use crate::controller::ControllerTimer;
 use crate::event::Event;
 use crate::ids::NodeId;
+use crate::producer::ProducerTimer;
 use crate::protocol::Message;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -26,6 +28,8 @@ pub enum Input {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
     Controller(ControllerTimer),
+    Producer(ProducerTimer),
+    Consumer(ConsumerTimer),
     /// A deadline of an actor whose timers have no names yet: its computed next deadline.
     Deadline,
 }
@@ -34,6 +38,8 @@ impl fmt::Display for Timer {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Timer::Controller(timer) => write!(formatter, "{timer}"),
+            Timer::Producer(timer) => write!(formatter, "{timer}"),
+            Timer::Consumer(timer) => write!(formatter, "{timer}"),
             Timer::Deadline => formatter.write_str("deadline"),
         }
     }
