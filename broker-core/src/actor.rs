@@ -3,10 +3,12 @@
 //! itself does no I/O, reads no clock and draws no random numbers (STYLE.md, rule 1).
 
 use crate::broker::BrokerTimer;
+use crate::consumer::ConsumerTimer;
 use crate::controller::ControllerTimer;
 use crate::event::Event;
 use crate::ids::NodeId;
 use crate::mark::Mark;
+use crate::producer::ProducerTimer;
 use crate::protocol::Message;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -29,8 +31,8 @@ pub enum Input {
 pub enum Timer {
     Broker(BrokerTimer),
     Controller(ControllerTimer),
-    /// A deadline of an actor whose timers have no names yet: its computed next deadline.
-    Deadline,
+    Producer(ProducerTimer),
+    Consumer(ConsumerTimer),
 }
 
 impl fmt::Display for Timer {
@@ -38,7 +40,8 @@ impl fmt::Display for Timer {
         match self {
             Timer::Broker(timer) => write!(formatter, "{timer}"),
             Timer::Controller(timer) => write!(formatter, "{timer}"),
-            Timer::Deadline => formatter.write_str("deadline"),
+            Timer::Producer(timer) => write!(formatter, "{timer}"),
+            Timer::Consumer(timer) => write!(formatter, "{timer}"),
         }
     }
 }

@@ -3,15 +3,23 @@
 //! Kafka's `Metadata` + `NetworkClient.DefaultMetadataUpdater`, reduced to what the simulated
 //! clients need.
 //!
-//! Invariants:
-//! - at most one `MetadataRequest` is outstanding, and it has a deadline
-//!   (`request_timeout_ms` after it was sent);
+//! Invariants (asserted by [`ClientMetadata::check_timers`]):
+//! - at most one `MetadataRequest` is outstanding, and it has a deadline: the timer
+//!   [`MetadataTimer::RequestTimeout`], set `request_timeout_ms` after the request was sent and
+//!   set exactly while the request is outstanding;
+//! - the timer [`MetadataTimer::Refresh`] is set exactly while no request is outstanding and
+//!   a next request is scheduled, at that time (a refresh asked for while a request is
+//!   outstanding is remembered and waits for the request to end);
 //! - an image older than the applied one (smaller `version`) is never applied, so a client
 //!   never moves back to a leader it already saw replaced (Kafka checks leader epochs for the
 //!   same reason, KIP-320);
 //! - two requests are at least `retry_backoff_ms` apart unless a timeout forced the second
 //!   (Kafka's `metadata.refresh.backoff`), so a partition without a leader never makes the
 //!   client spin.
+//!
+//! The timers live in the client's own table (one [`TimerTable`] per actor, docs/STYLE.md,
+//! rule 14); the client's timer enum wraps [`MetadataTimer`], and every method that can move
+//! a deadline takes that table.
 //!
 //! Where to ask: the bootstrap brokers, in order, moving to the next one when a request times
 //! out or returns an image older than the one applied (a broker cut off from the controller
@@ -20,15 +28,37 @@
 use crate::actor::Effect;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, PartitionId};
 use crate::metadata::{MetadataImage, PartitionState};
-use crate::protocol::Message;
-use crate::protocol::MetadataRequest;
+use crate::protocol::{Message, MetadataRequest, MetadataResponse};
+use crate::timer::TimerTable;
+use serde::{Deserialize, Serialize};
+use std::fmt;
 
-/// The outstanding metadata request.
+/// The metadata tracker's named deadlines, wrapped by each client's timer enum.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum MetadataTimer {
+    /// The outstanding `MetadataRequest` gets no answer by then: its connection is closed.
+    RequestTimeout,
+    /// The next `MetadataRequest` is due (first request, periodic refresh after
+    /// `metadata_max_age_ms`, or a refresh asked for after an error, held back by the
+    /// refresh backoff).
+    Refresh,
+}
+
+impl fmt::Display for MetadataTimer {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            MetadataTimer::RequestTimeout => formatter.write_str("metadata-request-timeout"),
+            MetadataTimer::Refresh => formatter.write_str("metadata-refresh"),
+        }
+    }
+}
+
+/// The outstanding metadata request. Its deadline is the timer
+/// [`MetadataTimer::RequestTimeout`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct PendingMetadataRequest {
     correlation: CorrelationId,
     broker: BrokerId,
-    deadline_ms: u64,
 }
 
 /// What applying a `MetadataResponse` did.
@@ -50,8 +80,10 @@ pub struct ClientMetadata {
     next_bootstrap_index: usize,
     image: Option<MetadataImage>,
     pending: Option<PendingMetadataRequest>,
-    /// When the next request should be sent (if none is pending). `None` only when there is
-    /// no bootstrap broker at all.
+    /// When the next request should be sent. `None` only when there is no bootstrap broker
+    /// at all, or right after a request was sent. While a request is outstanding this is
+    /// only remembered; otherwise the timer [`MetadataTimer::Refresh`] mirrors it (see
+    /// [`ClientMetadata::sync_refresh_timer`]).
     next_request_ms: Option<u64>,
     /// When the last request was sent, for the refresh backoff.
     last_request_ms: Option<u64>,
@@ -61,19 +93,21 @@ pub struct ClientMetadata {
 }
 
 impl ClientMetadata {
-    /// A client that knows nothing yet and wants metadata at once.
-    pub fn new(
+    /// A client that knows nothing yet and wants metadata at once: sets
+    /// [`MetadataTimer::Refresh`] to 0 in the client's `timers`.
+    pub fn new<T: Ord + Copy + From<MetadataTimer>>(
         bootstrap_brokers: Vec<BrokerId>,
         request_timeout_ms: u64,
         retry_backoff_ms: u64,
         metadata_max_age_ms: u64,
+        timers: &mut TimerTable<T>,
     ) -> ClientMetadata {
         let next_request_ms = if bootstrap_brokers.is_empty() {
             None
         } else {
             Some(0)
         };
-        ClientMetadata {
+        let metadata = ClientMetadata {
             bootstrap_brokers,
             next_bootstrap_index: 0,
             image: None,
@@ -84,7 +118,9 @@ impl ClientMetadata {
             request_timeout_ms: request_timeout_ms.max(1),
             retry_backoff_ms,
             metadata_max_age_ms: metadata_max_age_ms.max(1),
-        }
+        };
+        metadata.sync_refresh_timer(timers);
+        metadata
     }
 
     /// The applied image's state for `partition`.
@@ -107,7 +143,11 @@ impl ClientMetadata {
 
     /// Asks for a refresh as soon as the refresh backoff allows (after an error, or when a
     /// partition has no known leader). Kafka's `Metadata.requestUpdate`.
-    pub fn request_update(&mut self, now_ms: u64) {
+    pub fn request_update<T: Ord + Copy + From<MetadataTimer>>(
+        &mut self,
+        now_ms: u64,
+        timers: &mut TimerTable<T>,
+    ) {
         if self.bootstrap_brokers.is_empty() {
             return;
         }
@@ -119,20 +159,19 @@ impl ClientMetadata {
             Some(scheduled_ms) => scheduled_ms.min(earliest_ms),
             None => earliest_ms,
         });
+        self.sync_refresh_timer(timers);
     }
 
-    /// Sends a `MetadataRequest` when one is due and none is outstanding. `next_correlation`
-    /// is the client's correlation counter; it is advanced only when a request is sent.
-    pub fn maybe_send_request(
+    /// Sends a `MetadataRequest` when [`MetadataTimer::Refresh`] is due (so none is
+    /// outstanding). `next_correlation` is the client's correlation counter; it is advanced
+    /// only when a request is sent. Sets [`MetadataTimer::RequestTimeout`].
+    pub fn maybe_send_request<T: Ord + Copy + From<MetadataTimer>>(
         &mut self,
         now_ms: u64,
         next_correlation: &mut u64,
+        timers: &mut TimerTable<T>,
     ) -> Option<Effect> {
-        if self.pending.is_some() {
-            return None;
-        }
-        let due_ms = self.next_request_ms?;
-        if due_ms > now_ms {
+        if self.pending.is_some() || !timers.is_due(MetadataTimer::Refresh.into(), now_ms) {
             return None;
         }
         let broker = *self.bootstrap_brokers.get(self.next_bootstrap_index)?;
@@ -141,10 +180,14 @@ impl ClientMetadata {
         self.pending = Some(PendingMetadataRequest {
             correlation,
             broker,
-            deadline_ms: now_ms.saturating_add(self.request_timeout_ms),
         });
+        timers.set(
+            MetadataTimer::RequestTimeout.into(),
+            now_ms.saturating_add(self.request_timeout_ms),
+        );
         self.last_request_ms = Some(now_ms);
         self.next_request_ms = None;
+        self.sync_refresh_timer(timers);
         Some(Effect::Send {
             to: NodeId::Broker(broker),
             message: Message::Metadata(MetadataRequest { correlation }),
@@ -152,43 +195,49 @@ impl ClientMetadata {
     }
 
     /// Applies a `MetadataResponse` if it answers the outstanding request.
-    pub fn on_response(
+    pub fn on_response<T: Ord + Copy + From<MetadataTimer>>(
         &mut self,
         now_ms: u64,
         from: NodeId,
-        correlation: CorrelationId,
-        metadata: MetadataImage,
+        response: &MetadataResponse,
+        timers: &mut TimerTable<T>,
     ) -> MetadataApplied {
         let Some(pending) = self.pending else {
             return MetadataApplied::Ignored;
         };
-        if pending.correlation != correlation || from != NodeId::Broker(pending.broker) {
+        if pending.correlation != response.correlation || from != NodeId::Broker(pending.broker) {
             return MetadataApplied::Ignored;
         }
-        self.pending = None;
+        self.end_request(timers);
         let current_version = self.image.as_ref().map(|image| image.version);
-        if current_version.is_some_and(|version| metadata.version < version) {
+        if current_version.is_some_and(|version| response.metadata.version < version) {
             self.rotate_bootstrap();
-            self.request_update(now_ms);
+            self.request_update(now_ms, timers);
             return MetadataApplied::Stale;
         }
         let refreshed = self.image.is_some();
-        self.image = Some(metadata);
+        self.image = Some(response.metadata.clone());
         self.next_request_ms = Some(now_ms.saturating_add(self.metadata_max_age_ms));
+        self.sync_refresh_timer(timers);
         MetadataApplied::Applied { refreshed }
     }
 
-    /// Handles the request deadline. Returns the broker whose connection is closed because
-    /// the request to it timed out (the caller fails its other requests to that broker, as
-    /// Kafka's `NetworkClient` does on a disconnect).
-    pub fn on_tick(&mut self, now_ms: u64) -> Option<BrokerId> {
+    /// Handles [`MetadataTimer::RequestTimeout`] if it is due. Returns the broker whose
+    /// connection is closed because the request to it timed out (the caller fails its other
+    /// requests to that broker, as Kafka's `NetworkClient` does on a disconnect).
+    pub fn on_request_timeout<T: Ord + Copy + From<MetadataTimer>>(
+        &mut self,
+        now_ms: u64,
+        timers: &mut TimerTable<T>,
+    ) -> Option<BrokerId> {
         let pending = self.pending?;
-        if pending.deadline_ms > now_ms {
+        if !timers.is_due(MetadataTimer::RequestTimeout.into(), now_ms) {
             return None;
         }
-        self.pending = None;
+        self.end_request(timers);
         self.rotate_bootstrap();
         self.next_request_ms = Some(now_ms);
+        self.sync_refresh_timer(timers);
         Some(pending.broker)
     }
 
@@ -196,22 +245,55 @@ impl ClientMetadata {
     /// outstanding metadata request to it is lost too, and goes to the next broker at once.
     /// The next request also avoids that broker when it would have been the next one asked
     /// (Kafka's `leastLoadedNode` skips a node in reconnect backoff).
-    pub fn on_connection_closed(&mut self, now_ms: u64, broker: BrokerId) {
+    pub fn on_connection_closed<T: Ord + Copy + From<MetadataTimer>>(
+        &mut self,
+        now_ms: u64,
+        broker: BrokerId,
+        timers: &mut TimerTable<T>,
+    ) {
         if self.pending.is_some_and(|pending| pending.broker == broker) {
-            self.pending = None;
+            self.end_request(timers);
             self.rotate_bootstrap();
             self.next_request_ms = Some(now_ms);
+            self.sync_refresh_timer(timers);
         } else if self.bootstrap_brokers.get(self.next_bootstrap_index) == Some(&broker) {
             self.rotate_bootstrap();
         }
     }
 
-    /// The next time this tracker needs a tick: the outstanding request's deadline, else the
-    /// scheduled request.
-    pub fn next_deadline_ms(&self) -> Option<u64> {
-        match self.pending {
-            Some(pending) => Some(pending.deadline_ms),
-            None => self.next_request_ms,
+    /// Asserts that the client's table holds exactly the timers the invariants above call
+    /// for.
+    pub fn check_timers<T: Ord + Copy + From<MetadataTimer>>(&self, timers: &TimerTable<T>) {
+        let request_timeout = timers.deadline_ms(MetadataTimer::RequestTimeout.into());
+        assert_eq!(
+            request_timeout.is_some(),
+            self.pending.is_some(),
+            "metadata request timeout {request_timeout:?} disagrees with pending {:?}",
+            self.pending
+        );
+        let refresh = timers.deadline_ms(MetadataTimer::Refresh.into());
+        let expected = self.next_request_ms.filter(|_| self.pending.is_none());
+        assert_eq!(
+            refresh, expected,
+            "metadata refresh timer disagrees with the schedule"
+        );
+    }
+
+    /// The outstanding request ended (answered, timed out, or its connection closed).
+    fn end_request<T: Ord + Copy + From<MetadataTimer>>(&mut self, timers: &mut TimerTable<T>) {
+        self.pending = None;
+        timers.cancel(MetadataTimer::RequestTimeout.into());
+    }
+
+    /// The one place that keeps [`MetadataTimer::Refresh`] in step with `next_request_ms`:
+    /// it is set only while no request is outstanding (an outstanding request's timeout is
+    /// the tracker's only deadline then), so it never wakes the client for nothing.
+    fn sync_refresh_timer<T: Ord + Copy + From<MetadataTimer>>(&self, timers: &mut TimerTable<T>) {
+        match self.next_request_ms.filter(|_| self.pending.is_none()) {
+            Some(at_ms) => timers.set(MetadataTimer::Refresh.into(), at_ms),
+            None => {
+                timers.cancel(MetadataTimer::Refresh.into());
+            }
         }
     }
 
@@ -224,71 +306,5 @@ impl ClientMetadata {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn image(version: u64) -> MetadataImage {
-        MetadataImage {
-            version,
-            ..MetadataImage::default()
-        }
-    }
-
-    #[test]
-    fn metadata_request_rotates_to_next_bootstrap_broker_on_timeout() {
-        let mut metadata = ClientMetadata::new(vec![BrokerId(1), BrokerId(2)], 100, 10, 1_000);
-        let mut correlation = 1;
-        assert_eq!(
-            metadata.maybe_send_request(0, &mut correlation),
-            Some(Effect::Send {
-                to: NodeId::Broker(BrokerId(1)),
-                message: Message::Metadata(MetadataRequest {
-                    correlation: CorrelationId(1)
-                }),
-            })
-        );
-        assert_eq!(metadata.next_deadline_ms(), Some(100));
-        assert_eq!(metadata.on_tick(99), None);
-        assert_eq!(metadata.on_tick(100), Some(BrokerId(1)));
-        assert_eq!(
-            metadata.maybe_send_request(100, &mut correlation),
-            Some(Effect::Send {
-                to: NodeId::Broker(BrokerId(2)),
-                message: Message::Metadata(MetadataRequest {
-                    correlation: CorrelationId(2)
-                }),
-            })
-        );
-    }
-
-    #[test]
-    fn stale_image_is_not_applied_and_next_broker_is_asked_after_backoff() {
-        let mut metadata = ClientMetadata::new(vec![BrokerId(1), BrokerId(2)], 100, 10, 1_000);
-        let mut correlation = 1;
-        metadata.maybe_send_request(0, &mut correlation);
-        let from = NodeId::Broker(BrokerId(1));
-        assert_eq!(
-            metadata.on_response(5, from, CorrelationId(1), image(7)),
-            MetadataApplied::Applied { refreshed: false }
-        );
-        assert_eq!(metadata.next_deadline_ms(), Some(1_005));
-        metadata.request_update(6);
-        assert_eq!(metadata.next_deadline_ms(), Some(10));
-        assert_eq!(metadata.maybe_send_request(6, &mut correlation), None);
-        metadata.maybe_send_request(10, &mut correlation);
-        assert_eq!(
-            metadata.on_response(12, from, CorrelationId(2), image(6)),
-            MetadataApplied::Stale
-        );
-        assert_eq!(metadata.next_deadline_ms(), Some(20));
-        assert_eq!(
-            metadata.maybe_send_request(20, &mut correlation),
-            Some(Effect::Send {
-                to: NodeId::Broker(BrokerId(2)),
-                message: Message::Metadata(MetadataRequest {
-                    correlation: CorrelationId(3)
-                }),
-            })
-        );
-    }
-}
+#[path = "client_metadata_tests.rs"]
+mod tests;

@@ -1,0 +1,436 @@
+//! The fetcher: per assigned partition, the position and the request that moves it. Kafka's
+//! `Fetcher`/`AbstractFetch`, `OffsetFetcher` and the position state machine of
+//! `SubscriptionState`.
+//!
+//! Each assigned partition is in one of three states:
+//! - *awaiting reset*: no valid position; `ListOffsets` by `auto_offset_reset` gives one
+//!   (event `PositionReset`);
+//! - *awaiting validation*: the leader changed after records were consumed; KIP-320's
+//!   `OffsetsForLeaderEpoch` for the epoch of the last consumed record says whether the new
+//!   leader's log still has the position (else: truncation, reset to the leader's end offset
+//!   for that epoch);
+//! - *fetching*: `Fetch` from the leader at the position; records go to the application
+//!   (event `Polled`) and advance the position.
+//!
+//! Invariants:
+//! - at most one request per partition is in flight, and it has the timer
+//!   [`ConsumerTimer::RequestTimeout`], set when it is sent and cancelled when it leaves
+//!   `in_flight` (answered, dropped at a leader change, or failed with its connection);
+//! - a response is used only if it answers the partition's current request (a late one, or
+//!   one for a request dropped at a leader change, is ignored);
+//! - the position moves forward only by consuming records, and otherwise only through a
+//!   `PositionReset` event, so the checkers see every jump.
+
+use super::{marks, Consumer, ConsumerTimer};
+use crate::actor::Effect;
+use crate::config::AutoOffsetReset;
+use crate::error::ErrorCode;
+use crate::event::Event;
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, PartitionId};
+use crate::protocol::{
+    FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, Message, OffsetSpec,
+    OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
+};
+
+/// Where a partition's position stands (Kafka's `SubscriptionState.FetchStates`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum PositionState {
+    /// No valid position: ask `ListOffsets` (Kafka's `AWAIT_RESET`). With
+    /// `AutoOffsetReset::None` and no position at all, the partition waits here for good.
+    AwaitingReset,
+    /// The position must be checked against the new leader (Kafka's `AWAIT_VALIDATION`).
+    AwaitingValidation,
+    /// The position is valid: fetch (Kafka's `FETCHING`).
+    Fetching,
+}
+
+/// The kind of request a partition has in flight.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum RequestKind {
+    ListOffsets,
+    OffsetsForLeaderEpoch,
+    Fetch,
+}
+
+/// A request waiting for its answer. Its deadline is the timer
+/// [`ConsumerTimer::RequestTimeout`] of its correlation id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct InFlightRequest {
+    pub(super) partition: PartitionId,
+    pub(super) broker: BrokerId,
+    kind: RequestKind,
+}
+
+/// One assigned partition.
+#[derive(Clone, Debug)]
+pub(super) struct AssignedPartition {
+    state: PositionState,
+    /// The offset of the next record to consume.
+    pub(super) position: Option<Offset>,
+    /// The leader epoch of the last consumed record: KIP-320's `offsetEpoch`, sent as
+    /// `last_fetched_epoch` and validated after a leader change.
+    last_consumed_epoch: Option<LeaderEpoch>,
+    /// The leader epoch the consumer last saw for the partition in metadata.
+    known_leader_epoch: Option<LeaderEpoch>,
+    in_flight: Option<CorrelationId>,
+    /// No request before then (after a failure; 0 before any). While the partition wants a
+    /// request from a known leader, the timer [`ConsumerTimer::RetryBackoff`] mirrors it.
+    pub(super) backoff_until_ms: u64,
+}
+
+impl AssignedPartition {
+    /// A partition without a position, before any metadata.
+    pub(super) fn new() -> AssignedPartition {
+        AssignedPartition {
+            state: PositionState::AwaitingReset,
+            position: None,
+            last_consumed_epoch: None,
+            known_leader_epoch: None,
+            in_flight: None,
+            backoff_until_ms: 0,
+        }
+    }
+}
+
+impl Consumer {
+    fn request_timeout_ms(&self) -> u64 {
+        self.config.request_timeout_ms.max(1)
+    }
+
+    /// Whether the partition has a request to make once backoff and leader allow.
+    pub(super) fn wants_request(&self, assigned: &AssignedPartition) -> bool {
+        if assigned.in_flight.is_some() {
+            return false;
+        }
+        match assigned.state {
+            PositionState::AwaitingReset => self.config.auto_offset_reset != AutoOffsetReset::None,
+            PositionState::AwaitingValidation => true,
+            PositionState::Fetching => assigned.position.is_some(),
+        }
+    }
+
+    /// The partition's request failed: wait `retry_backoff_ms` and refresh metadata.
+    pub(super) fn back_off(&mut self, now_ms: u64, partition: PartitionId) {
+        if let Some(assigned) = self.partitions.get_mut(&partition) {
+            assigned.in_flight = None;
+            assigned.backoff_until_ms = now_ms.saturating_add(self.config.retry_backoff_ms);
+        }
+        self.metadata.request_update(now_ms, &mut self.timers);
+    }
+
+    /// Sends the request each partition needs once its [`ConsumerTimer::RetryBackoff`] is
+    /// due (set only while it wants a request and its leader is known).
+    pub(super) fn send_requests(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        let partitions: Vec<PartitionId> = self.partitions.keys().copied().collect();
+        for partition in partitions {
+            self.sync_backoff_timer(partition);
+            if !self
+                .timers
+                .is_due(ConsumerTimer::RetryBackoff(partition), now_ms)
+            {
+                continue;
+            }
+            let Some(assigned) = self.partitions.get(&partition) else {
+                continue;
+            };
+            let Some((leader, leader_epoch)) = self.metadata.leader(partition) else {
+                continue;
+            };
+            let correlation = CorrelationId(self.next_correlation);
+            let (kind, message) =
+                self.request_message(partition, correlation, leader_epoch, assigned);
+            self.next_correlation += 1;
+            self.timers.set(
+                ConsumerTimer::RequestTimeout(correlation),
+                now_ms.saturating_add(self.request_timeout_ms()),
+            );
+            self.in_flight.insert(
+                correlation,
+                InFlightRequest {
+                    partition,
+                    broker: leader,
+                    kind,
+                },
+            );
+            if let Some(assigned) = self.partitions.get_mut(&partition) {
+                assigned.in_flight = Some(correlation);
+                if kind == RequestKind::Fetch {
+                    assigned.state = PositionState::Fetching;
+                }
+            }
+            self.sync_backoff_timer(partition);
+            effects.push(Effect::Send {
+                to: NodeId::Broker(leader),
+                message,
+            });
+        }
+    }
+
+    /// The request `partition` needs in its state.
+    fn request_message(
+        &self,
+        partition: PartitionId,
+        correlation: CorrelationId,
+        current_leader_epoch: LeaderEpoch,
+        assigned: &AssignedPartition,
+    ) -> (RequestKind, Message) {
+        match assigned.state {
+            PositionState::AwaitingReset => {
+                let spec = match self.config.auto_offset_reset {
+                    AutoOffsetReset::Latest => OffsetSpec::Latest,
+                    AutoOffsetReset::Earliest | AutoOffsetReset::None => OffsetSpec::Earliest,
+                };
+                let message = Message::ListOffsets(ListOffsetsRequest {
+                    correlation,
+                    partition,
+                    spec,
+                });
+                (RequestKind::ListOffsets, message)
+            }
+            PositionState::AwaitingValidation => match assigned.last_consumed_epoch {
+                Some(last_consumed_epoch) => {
+                    let message = Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
+                        correlation,
+                        partition,
+                        replica: None,
+                        current_leader_epoch,
+                        leader_epoch: last_consumed_epoch,
+                    });
+                    (RequestKind::OffsetsForLeaderEpoch, message)
+                }
+                // Nothing consumed, nothing to validate (Kafka skips validation when the
+                // position has no epoch).
+                None => self.fetch_message(partition, correlation, current_leader_epoch, assigned),
+            },
+            PositionState::Fetching => {
+                self.fetch_message(partition, correlation, current_leader_epoch, assigned)
+            }
+        }
+    }
+
+    fn fetch_message(
+        &self,
+        partition: PartitionId,
+        correlation: CorrelationId,
+        current_leader_epoch: LeaderEpoch,
+        assigned: &AssignedPartition,
+    ) -> (RequestKind, Message) {
+        let message = Message::Fetch(FetchRequest {
+            correlation,
+            partition,
+            replica: None,
+            current_leader_epoch,
+            fetch_offset: assigned.position.unwrap_or_default(),
+            last_fetched_epoch: assigned.last_consumed_epoch,
+            max_records: self.config.max_poll_records,
+            max_wait_ms: self.config.fetch_max_wait_ms,
+        });
+        (RequestKind::Fetch, message)
+    }
+
+    /// Applies a new metadata image: a newer leader epoch for a partition drops its request
+    /// to the old leader, and, if records were consumed, makes it validate its position
+    /// (Kafka's `SubscriptionState.maybeValidatePositionForCurrentLeader`).
+    pub(super) fn on_metadata_applied(&mut self, effects: &mut Vec<Effect>) {
+        let partitions: Vec<PartitionId> = self.partitions.keys().copied().collect();
+        for partition in partitions {
+            let Some(image_epoch) = self
+                .metadata
+                .partition(partition)
+                .map(|state| state.leader_epoch)
+            else {
+                continue;
+            };
+            let Some(assigned) = self.partitions.get_mut(&partition) else {
+                continue;
+            };
+            match assigned.known_leader_epoch {
+                None => assigned.known_leader_epoch = Some(image_epoch),
+                Some(known_epoch) if image_epoch > known_epoch => {
+                    assigned.known_leader_epoch = Some(image_epoch);
+                    effects.push(Effect::Mark(marks::CONSUMER_LEADER_CHANGED));
+                    if let Some(correlation) = assigned.in_flight.take() {
+                        self.in_flight.remove(&correlation);
+                        self.timers
+                            .cancel(ConsumerTimer::RequestTimeout(correlation));
+                    }
+                    if assigned.state == PositionState::Fetching
+                        && assigned.last_consumed_epoch.is_some()
+                    {
+                        assigned.state = PositionState::AwaitingValidation;
+                    }
+                }
+                Some(_) => {}
+            }
+        }
+    }
+
+    /// Whether the answer `correlation` from `from` is `partition`'s current request of
+    /// `kind`; if it is a request in flight to `from` at all, it leaves `in_flight`.
+    fn take_request(
+        &mut self,
+        from: NodeId,
+        correlation: CorrelationId,
+        partition: PartitionId,
+        kind: RequestKind,
+    ) -> bool {
+        let matches = self.in_flight.get(&correlation).is_some_and(|request| {
+            NodeId::Broker(request.broker) == from
+                && request.partition == partition
+                && request.kind == kind
+        });
+        if !matches {
+            return false;
+        }
+        self.end_request(correlation);
+        match self.partitions.get_mut(&partition) {
+            Some(assigned) if assigned.in_flight == Some(correlation) => {
+                assigned.in_flight = None;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(super) fn on_list_offsets_response(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        response: &ListOffsetsResponse,
+        effects: &mut Vec<Effect>,
+    ) {
+        let partition = response.partition;
+        if !self.take_request(
+            from,
+            response.correlation,
+            partition,
+            RequestKind::ListOffsets,
+        ) {
+            return;
+        }
+        let offset = match response.result {
+            Ok(offset) => offset,
+            Err(_) => return self.back_off(now_ms, partition),
+        };
+        let Some(assigned) = self.partitions.get_mut(&partition) else {
+            return;
+        };
+        if assigned.state != PositionState::AwaitingReset {
+            return;
+        }
+        let from = assigned.position;
+        assigned.position = Some(offset);
+        assigned.last_consumed_epoch = None;
+        assigned.state = PositionState::Fetching;
+        effects.push(Effect::Event(Event::PositionReset {
+            partition,
+            from,
+            to: offset,
+        }));
+    }
+
+    pub(super) fn on_fetch_response(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        response: &FetchResponse,
+        effects: &mut Vec<Effect>,
+    ) {
+        let partition = response.partition;
+        if !self.take_request(from, response.correlation, partition, RequestKind::Fetch) {
+            return;
+        }
+        let data = match &response.result {
+            Ok(data) => data,
+            Err(ErrorCode::OffsetOutOfRange) => {
+                return self.on_offset_out_of_range(now_ms, partition, effects);
+            }
+            // Epoch errors, NotLeaderOrFollower and anything else: our metadata is stale or
+            // the leader is in transition (Kafka's `FetchCollector.handleInitializeErrors`).
+            Err(_) => return self.back_off(now_ms, partition),
+        };
+        let Some(assigned) = self.partitions.get_mut(&partition) else {
+            return;
+        };
+        let Some(mut position) = assigned.position else {
+            return;
+        };
+        let mut polled = Vec::new();
+        // Records below the position were already consumed (Kafka drops them too); checking
+        // against the moving position also keeps the position strictly increasing.
+        for record in &data.records {
+            if record.offset < position {
+                continue;
+            }
+            polled.push((record.offset, record.value));
+            position = record.offset.next();
+            assigned.last_consumed_epoch = Some(record.leader_epoch);
+        }
+        assigned.position = Some(position);
+        if !polled.is_empty() {
+            effects.push(Effect::Event(Event::Polled {
+                partition,
+                records: polled,
+            }));
+        }
+    }
+
+    /// `OffsetOutOfRange`: the position is outside the leader's log. Reset by
+    /// `auto_offset_reset`; Kafka's `none` throws to the application, which here means the
+    /// position stays and the fetch is retried after the backoff.
+    fn on_offset_out_of_range(
+        &mut self,
+        now_ms: u64,
+        partition: PartitionId,
+        effects: &mut Vec<Effect>,
+    ) {
+        if self.config.auto_offset_reset == AutoOffsetReset::None {
+            return self.back_off(now_ms, partition);
+        }
+        if let Some(assigned) = self.partitions.get_mut(&partition) {
+            assigned.state = PositionState::AwaitingReset;
+            effects.push(Effect::Mark(marks::CONSUMER_OFFSET_RESET));
+        }
+    }
+
+    /// KIP-320 validation (Kafka's `SubscriptionState.maybeCompleteValidation`): when the
+    /// leader's end offset for the epoch of the last consumed record is below the position,
+    /// the records from there on were truncated away; continue from that end offset.
+    pub(super) fn on_offsets_for_leader_epoch_response(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        response: &OffsetsForLeaderEpochResponse,
+        effects: &mut Vec<Effect>,
+    ) {
+        let partition = response.partition;
+        let kind = RequestKind::OffsetsForLeaderEpoch;
+        if !self.take_request(from, response.correlation, partition, kind) {
+            return;
+        }
+        let epoch_end_offset = match response.result {
+            Ok(epoch_end_offset) => epoch_end_offset,
+            Err(_) => return self.back_off(now_ms, partition),
+        };
+        let Some(assigned) = self.partitions.get_mut(&partition) else {
+            return;
+        };
+        if assigned.state != PositionState::AwaitingValidation {
+            return;
+        }
+        assigned.state = PositionState::Fetching;
+        let Some(position) = assigned.position else {
+            return;
+        };
+        if epoch_end_offset.end_offset < position {
+            assigned.position = Some(epoch_end_offset.end_offset);
+            assigned.last_consumed_epoch = Some(epoch_end_offset.leader_epoch);
+            effects.push(Effect::Mark(marks::CONSUMER_TRUNCATION_DETECTED));
+            effects.push(Effect::Event(Event::PositionReset {
+                partition,
+                from: Some(position),
+                to: epoch_end_offset.end_offset,
+            }));
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The consumer in assign mode: a fixed list of partitions, no group, no commits. Kafka's
+//! `KafkaConsumer` with `assign()`, as a sans-IO state machine.
+//!
+//! This file is the actor: its state, its named timers, its connections, and the order in
+//! which one input is handled. What each partition asks for and what each answer does to its
+//! position is the fetcher's (`fetcher.rs`). Every input is followed by one pass of
+//! [`Consumer::run_once`] (Kafka's `ConsumerNetworkClient.poll` followed by sending what is
+//! due), which handles every timer due by then, in a fixed order.
+//!
+//! Invariants (asserted after every input by [`Consumer::check_invariants`]):
+//! - a request that times out closes its connection, failing every other request to that
+//!   broker (as Kafka's `NetworkClient` does);
+//! - after a failure a partition waits `retry_backoff_ms` before its next request, and
+//!   metadata requests are `retry_backoff_ms` apart, so a consumer never spins;
+//! - the timer table holds exactly: a [`ConsumerTimer::RequestTimeout`] per request in
+//!   flight, the metadata tracker's timers (see [`crate::client_metadata`]), and a
+//!   [`ConsumerTimer::RetryBackoff`] for each partition that wants a request and whose
+//!   leader is known, at the end of its backoff. So the next deadline is the table's
+//!   earliest, and after every input it lies in the future.
+
+mod fetcher;
+#[cfg(test)]
+mod schedule_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod timer_tests;
+
+use crate::actor::{Actor, Effect, Input, Timer};
+use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
+use crate::config::ConsumerConfig;
+use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, Offset, PartitionId};
+use crate::protocol::{Message, MetadataResponse};
+use crate::timer::TimerTable;
+use fetcher::{AssignedPartition, InFlightRequest};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+
+/// Coverage marks of the consumer.
+pub mod marks {
+    use crate::mark::Mark;
+    /// A fetch answered `OffsetOutOfRange` and the position is reset by `auto_offset_reset`.
+    pub const CONSUMER_OFFSET_RESET: Mark = Mark::ConsumerOffsetReset;
+    /// KIP-320 validation found the new leader's log shorter than the position.
+    pub const CONSUMER_TRUNCATION_DETECTED: Mark = Mark::ConsumerTruncationDetected;
+    /// Metadata named a newer leader epoch for an assigned partition.
+    pub const CONSUMER_LEADER_CHANGED: Mark = Mark::ConsumerLeaderChanged;
+}
+
+/// The consumer's named deadlines (docs/STYLE.md, rule 14), in the order
+/// [`Consumer::run_once`] handles their kinds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ConsumerTimer {
+    /// The request with this correlation id gets no answer by then: its connection is
+    /// closed. Set when the request is sent; cancelled when it is answered, dropped at a
+    /// leader change, or failed with its connection.
+    RequestTimeout(CorrelationId),
+    /// The metadata tracker's request timeout and refresh.
+    Metadata(MetadataTimer),
+    /// The partition's retry backoff ends and its next request may go (Kafka's
+    /// `nextRetryTimeMs`; 0 for a partition that never failed). Set only while the
+    /// partition wants a request and its leader is known.
+    RetryBackoff(PartitionId),
+}
+
+impl From<MetadataTimer> for ConsumerTimer {
+    fn from(timer: MetadataTimer) -> Self {
+        ConsumerTimer::Metadata(timer)
+    }
+}
+
+impl fmt::Display for ConsumerTimer {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConsumerTimer::RequestTimeout(correlation) => {
+                write!(formatter, "request-timeout-{correlation}")
+            }
+            ConsumerTimer::Metadata(timer) => write!(formatter, "{timer}"),
+            ConsumerTimer::RetryBackoff(partition) => {
+                write!(formatter, "retry-backoff-{partition}")
+            }
+        }
+    }
+}
+
+/// The consumer actor, node `NodeId::Consumer(client)`.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    client: ClientId,
+    config: ConsumerConfig,
+    metadata: ClientMetadata,
+    partitions: BTreeMap<PartitionId, AssignedPartition>,
+    in_flight: BTreeMap<CorrelationId, InFlightRequest>,
+    next_correlation: u64,
+    /// Every deadline of the consumer, by name.
+    timers: TimerTable<ConsumerTimer>,
+}
+
+impl Consumer {
+    pub fn new(
+        client: ClientId,
+        config: ConsumerConfig,
+        bootstrap_brokers: Vec<BrokerId>,
+        partitions: Vec<PartitionId>,
+    ) -> Consumer {
+        let mut timers = TimerTable::default();
+        let metadata = ClientMetadata::new(
+            bootstrap_brokers,
+            config.request_timeout_ms,
+            config.retry_backoff_ms,
+            config.metadata_max_age_ms,
+            &mut timers,
+        );
+        let partitions = partitions
+            .into_iter()
+            .map(|partition| (partition, AssignedPartition::new()))
+            .collect();
+        Consumer {
+            client,
+            config,
+            metadata,
+            partitions,
+            in_flight: BTreeMap::new(),
+            next_correlation: 1,
+            timers,
+        }
+    }
+
+    /// This consumer's node id.
+    pub fn node(&self) -> NodeId {
+        NodeId::Consumer(self.client)
+    }
+
+    /// The offset of the next record the consumer will return for `partition`, if it has one.
+    pub fn position(&self, partition: PartitionId) -> Option<Offset> {
+        self.partitions.get(&partition)?.position
+    }
+
+    /// Handles every timer due by now, and sends what a new input may have made possible:
+    /// request timeouts, the metadata request's timeout, metadata (asked for when a
+    /// partition that wants a request has no known leader, sent when
+    /// [`MetadataTimer::Refresh`] is due), then every partition's request whose
+    /// [`ConsumerTimer::RetryBackoff`] is due. Each step sees the timers the steps before it
+    /// set or cancelled.
+    fn run_once(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        let timed_out: BTreeSet<BrokerId> = self
+            .timers
+            .due(now_ms)
+            .filter_map(|timer| match timer {
+                ConsumerTimer::RequestTimeout(correlation) => {
+                    Some(self.in_flight_broker(correlation))
+                }
+                _ => None,
+            })
+            .collect();
+        for broker in timed_out {
+            self.metadata
+                .on_connection_closed(now_ms, broker, &mut self.timers);
+            self.close_connection(now_ms, broker);
+        }
+        if let Some(broker) = self.metadata.on_request_timeout(now_ms, &mut self.timers) {
+            self.close_connection(now_ms, broker);
+        }
+        let leaderless = self.partitions.iter().any(|(partition, assigned)| {
+            self.wants_request(assigned) && self.metadata.leader(*partition).is_none()
+        });
+        if leaderless && self.metadata.has_image() {
+            self.metadata.request_update(now_ms, &mut self.timers);
+        }
+        if let Some(effect) =
+            self.metadata
+                .maybe_send_request(now_ms, &mut self.next_correlation, &mut self.timers)
+        {
+            effects.push(effect);
+        }
+        self.send_requests(now_ms, effects);
+    }
+
+    fn in_flight_broker(&self, correlation: CorrelationId) -> BrokerId {
+        match self.in_flight.get(&correlation) {
+            Some(request) => request.broker,
+            None => panic!(
+                "consumer {}: request timeout of {correlation}, which is not in flight",
+                self.client
+            ),
+        }
+    }
+
+    /// Fails every request in flight to `broker` (its connection closed): each partition
+    /// backs off and metadata is refreshed, as after any fetch error.
+    fn close_connection(&mut self, now_ms: u64, broker: BrokerId) {
+        let correlations: Vec<CorrelationId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, request)| request.broker == broker)
+            .map(|(correlation, _)| *correlation)
+            .collect();
+        for correlation in correlations {
+            if let Some(request) = self.end_request(correlation) {
+                self.back_off(now_ms, request.partition);
+            }
+        }
+    }
+
+    /// Removes a request from `in_flight` and cancels its timeout.
+    fn end_request(&mut self, correlation: CorrelationId) -> Option<InFlightRequest> {
+        self.timers
+            .cancel(ConsumerTimer::RequestTimeout(correlation));
+        self.in_flight.remove(&correlation)
+    }
+
+    fn on_metadata_response(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        response: &MetadataResponse,
+        effects: &mut Vec<Effect>,
+    ) {
+        let applied = self
+            .metadata
+            .on_response(now_ms, from, response, &mut self.timers);
+        if matches!(applied, MetadataApplied::Applied { .. }) {
+            self.on_metadata_applied(effects);
+        }
+    }
+
+    /// The end of `partition`'s backoff while it wants a request and its leader is known;
+    /// otherwise it has no reason to wake the consumer.
+    fn wanted_backoff_timer(&self, partition: PartitionId) -> Option<u64> {
+        let assigned = self.partitions.get(&partition)?;
+        (self.wants_request(assigned) && self.metadata.leader(partition).is_some())
+            .then_some(assigned.backoff_until_ms)
+    }
+
+    /// The one place that sets and cancels [`ConsumerTimer::RetryBackoff`], which depends on
+    /// the partition's state and on the metadata, both of which other inputs change. The
+    /// pass that sends requests calls it for every partition.
+    fn sync_backoff_timer(&mut self, partition: PartitionId) {
+        let timer = ConsumerTimer::RetryBackoff(partition);
+        match self.wanted_backoff_timer(partition) {
+            Some(at_ms) => self.timers.set(timer, at_ms),
+            None => {
+                self.timers.cancel(timer);
+            }
+        }
+    }
+
+    /// Asserts the invariants in the module header: the table holds exactly the timers the
+    /// state calls for, with the deadlines the state implies.
+    fn check_invariants(&self) {
+        self.timers.check_invariants();
+        self.metadata.check_timers(&self.timers);
+        for (timer, at_ms) in self.timers.iter() {
+            let expected = match timer {
+                ConsumerTimer::RequestTimeout(correlation) => {
+                    self.in_flight.contains_key(&correlation)
+                }
+                ConsumerTimer::Metadata(_) => true,
+                ConsumerTimer::RetryBackoff(partition) => {
+                    self.wanted_backoff_timer(partition) == Some(at_ms)
+                }
+            };
+            assert!(
+                expected,
+                "consumer {}: timer {timer} at {at_ms} matches no state",
+                self.client
+            );
+        }
+        for correlation in self.in_flight.keys() {
+            assert!(
+                self.timers
+                    .deadline_ms(ConsumerTimer::RequestTimeout(*correlation))
+                    .is_some(),
+                "consumer {}: request {correlation} has no timeout",
+                self.client
+            );
+        }
+        for partition in self.partitions.keys() {
+            let timer = ConsumerTimer::RetryBackoff(*partition);
+            assert_eq!(
+                self.timers.deadline_ms(timer),
+                self.wanted_backoff_timer(*partition),
+                "consumer {}: timer {timer}",
+                self.client
+            );
+        }
+    }
+}
+
+impl Actor for Consumer {
+    fn handle(&mut self, now_ms: u64, input: Input) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        match input {
+            // The timers named in `Input::Timers` were read from this table just before; the
+            // pass below handles them, with every other timer due by now. The table is the
+            // authority on deadlines: a name it no longer holds as due is stale and changes
+            // nothing.
+            Input::Start | Input::Timers(_) => {}
+            Input::Message { from, message } => match &message {
+                Message::MetadataResponse(response) => {
+                    self.on_metadata_response(now_ms, from, response, &mut effects);
+                }
+                Message::ListOffsetsResponse(response) => {
+                    self.on_list_offsets_response(now_ms, from, response, &mut effects);
+                }
+                Message::FetchResponse(response) => {
+                    self.on_fetch_response(now_ms, from, response, &mut effects);
+                }
+                Message::OffsetsForLeaderEpochResponse(response) => {
+                    self.on_offsets_for_leader_epoch_response(now_ms, from, response, &mut effects);
+                }
+                // Anything not addressed to a consumer: ignore rather than panic. Late
+                // answers and answers to dropped requests are ignored by their handlers.
+                _ => {}
+            },
+        }
+        self.run_once(now_ms, &mut effects);
+        self.check_invariants();
+        effects
+    }
+
+    /// The earliest timer in the table (see the module header for what it holds). After
+    /// every `handle` everything due has been done, so this is always in the future.
+    fn next_deadline_ms(&self) -> Option<u64> {
+        self.timers.next_deadline_ms()
+    }
+
+    fn due_timers(&self, now_ms: u64) -> Vec<Timer> {
+        self.timers.due(now_ms).map(Timer::Consumer).collect()
+    }
+}
