@@ -26,10 +26,11 @@
 //! keeps answering with a stale image; staying on it would trap the client).
 
 use crate::actor::Effect;
-use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, PartitionId};
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId};
 use crate::metadata::{MetadataImage, PartitionState};
 use crate::protocol::{Message, MetadataRequest, MetadataResponse};
 use crate::timer::TimerTable;
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -124,14 +125,14 @@ impl ClientMetadata {
     }
 
     /// The applied image's state for `partition`.
-    pub fn partition(&self, partition: PartitionId) -> Option<&PartitionState> {
+    pub fn partition(&self, partition: TopicPartition) -> Option<&PartitionState> {
         self.image
             .as_ref()
             .and_then(|image| image.partition(partition))
     }
 
     /// The leader of `partition` and its epoch, when the applied image names one.
-    pub fn leader(&self, partition: PartitionId) -> Option<(BrokerId, LeaderEpoch)> {
+    pub fn leader(&self, partition: TopicPartition) -> Option<(BrokerId, LeaderEpoch)> {
         let state = self.partition(partition)?;
         state.leader.map(|leader| (leader, state.leader_epoch))
     }

@@ -3,13 +3,15 @@
 
 use crate::ids::PartitionId;
 use crate::protocol::Acks;
+use crate::topic::TopicName;
 use serde::{Deserialize, Serialize};
 
-/// The single topic's settings, shared by the controller (placement, election) and the
-/// brokers (ISR rules, flush policy).
+/// A topic's settings, shared by the controller (placement, election) and the brokers (ISR
+/// rules, flush policy).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TopicConfig {
+    pub name: TopicName,
     pub partitions: u32,
     pub replication_factor: u32,
     /// `min.insync.replicas`: acks=all writes are refused while the ISR is smaller.
@@ -24,6 +26,7 @@ pub struct TopicConfig {
 impl Default for TopicConfig {
     fn default() -> Self {
         TopicConfig {
+            name: TopicName::default(),
             partitions: 1,
             replication_factor: 3,
             min_insync_replicas: 1,

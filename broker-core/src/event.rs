@@ -3,8 +3,9 @@
 //! trace line can be printed and hashed the same way on every machine.
 
 use crate::error::ErrorCode;
-use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, Offset, PartitionEpoch, PartitionId};
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, Offset, PartitionEpoch};
 use crate::protocol::Acks;
+use crate::topic::TopicPartition;
 use serde::Serialize;
 
 /// Why a replica cut its log.
@@ -32,32 +33,32 @@ pub enum Event {
     // ---- broker: replica state ----
     /// The broker recovered its log from storage on start.
     LogRecovered {
-        partition: PartitionId,
+        partition: TopicPartition,
         log_end_offset: Offset,
         high_watermark: Offset,
         /// The latest epoch in its leader-epoch cache.
         latest_epoch: Option<LeaderEpoch>,
     },
     BecameLeader {
-        partition: PartitionId,
+        partition: TopicPartition,
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
         log_end_offset: Offset,
     },
     BecameFollower {
-        partition: PartitionId,
+        partition: TopicPartition,
         leader_epoch: LeaderEpoch,
         leader: Option<BrokerId>,
     },
     /// Records were written to the local log (as leader from a produce, or as follower from a
     /// fetch).
     RecordsAppended {
-        partition: PartitionId,
+        partition: TopicPartition,
         as_leader: bool,
         records: Vec<RecordSummary>,
     },
     LogTruncated {
-        partition: PartitionId,
+        partition: TopicPartition,
         /// The log end offset before the cut.
         from_log_end_offset: Offset,
         /// The new log end offset.
@@ -65,20 +66,20 @@ pub enum Event {
         reason: TruncationReason,
     },
     HighWatermarkUpdated {
-        partition: PartitionId,
+        partition: TopicPartition,
         from: Offset,
         to: Offset,
     },
     /// The leader's view of the ISR changed (after the controller accepted it, or on a
     /// metadata update).
     IsrUpdated {
-        partition: PartitionId,
+        partition: TopicPartition,
         from: Vec<BrokerId>,
         to: Vec<BrokerId>,
     },
     /// The leader answered a produce request.
     ProduceAnswered {
-        partition: PartitionId,
+        partition: TopicPartition,
         acks: Acks,
         /// Offsets of the batch, when it was appended.
         base_offset: Option<Offset>,
@@ -96,7 +97,7 @@ pub enum Event {
     },
     /// The controller chose a leader (or none) for a partition.
     LeaderElected {
-        partition: PartitionId,
+        partition: TopicPartition,
         leader: Option<BrokerId>,
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
@@ -106,7 +107,7 @@ pub enum Event {
     },
     /// The controller accepted an AlterPartition.
     IsrAltered {
-        partition: PartitionId,
+        partition: TopicPartition,
         isr: Vec<BrokerId>,
         partition_epoch: PartitionEpoch,
     },
@@ -115,20 +116,20 @@ pub enum Event {
     /// The producer learned the outcome of a record it was asked to send.
     SendCompleted {
         value: u64,
-        partition: PartitionId,
+        partition: TopicPartition,
         /// `Ok(offset)` when acknowledged; with acks=0 the producer never learns an offset and
         /// reports `Ok(None)`.
         result: Result<Option<Offset>, SendFailure>,
     },
     /// A consumer returned records to the application.
     Polled {
-        partition: PartitionId,
+        partition: TopicPartition,
         records: Vec<(Offset, u64)>,
     },
     /// A consumer moved its position other than by consuming: `auto_offset_reset` or a
     /// detected log truncation.
     PositionReset {
-        partition: PartitionId,
+        partition: TopicPartition,
         from: Option<Offset>,
         to: Offset,
     },

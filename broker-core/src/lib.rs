@@ -25,6 +25,7 @@ pub mod replica_view;
 pub mod spelling;
 pub mod storage;
 pub mod timer;
+pub mod topic;
 
 pub use actor::{Actor, Effect, Input};
 pub use bugs::{BugSwitch, BugSwitches};
@@ -32,3 +33,4 @@ pub use error::ErrorCode;
 pub use event::Event;
 pub use ids::*;
 pub use mark::Mark;
+pub use topic::{TopicName, TopicPartition};

@@ -2,14 +2,15 @@
 //! with which ISR. Brokers and clients act on the newest image they have seen, which may be
 //! stale; that staleness is where zombie leaders come from.
 
-use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
+use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch};
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// One partition's registration in the controller (KRaft's `PartitionRegistration`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PartitionState {
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     /// All assigned replicas, in preference order; the first is the preferred leader.
     pub replicas: Vec<BrokerId>,
     /// `None` while the partition is offline (no eligible leader).
@@ -27,12 +28,12 @@ pub struct MetadataImage {
     pub version: u64,
     /// Brokers registered and not fenced.
     pub live_brokers: Vec<BrokerId>,
-    pub partitions: BTreeMap<PartitionId, PartitionState>,
+    pub partitions: BTreeMap<TopicPartition, PartitionState>,
 }
 
 impl MetadataImage {
     /// The partition's state, if the topic has that partition.
-    pub fn partition(&self, partition: PartitionId) -> Option<&PartitionState> {
+    pub fn partition(&self, partition: TopicPartition) -> Option<&PartitionState> {
         self.partitions.get(&partition)
     }
 }

@@ -30,13 +30,19 @@ use watermark_broker_core::protocol::{
 };
 use watermark_broker_core::record::{ProducerRecord, Record};
 use watermark_broker_core::storage::MemoryStorage;
+use watermark_broker_core::topic::{TopicName, TopicPartition};
 
 fn broker_id() -> impl Strategy<Value = BrokerId> {
     (0u32..5).prop_map(BrokerId)
 }
 
-fn partition() -> impl Strategy<Value = PartitionId> {
-    (0u32..3).prop_map(PartitionId)
+/// Partitions of the configured topic, and of a topic no one declared.
+fn partition() -> impl Strategy<Value = TopicPartition> {
+    (
+        prop_oneof![9 => Just("events"), 1 => Just("stranger")],
+        0u32..3,
+    )
+        .prop_map(|(topic, index)| TopicPartition::new(TopicName::new(topic), PartitionId(index)))
 }
 
 fn offset() -> impl Strategy<Value = Offset> {
@@ -397,10 +403,10 @@ fn new_broker(switches: BugSwitches, flush: bool) -> Broker {
         BrokerId(1),
         1,
         BrokerConfig::default(),
-        TopicConfig {
+        vec![TopicConfig {
             flush_interval_messages: flush.then_some(1),
             ..topic()
-        },
+        }],
         switches,
         Box::new(MemoryStorage::default()),
     )
@@ -456,7 +462,7 @@ proptest! {
     fn a_controller_survives_any_sequence_of_messages(steps in steps()) {
         let mut controller = Controller::new(
             ControllerConfig::default(),
-            topic(),
+            vec![topic()],
             vec![BrokerId(1), BrokerId(2), BrokerId(3)],
             Box::new(MemoryStorage::default()),
         );
@@ -466,7 +472,13 @@ proptest! {
     #[test]
     fn a_producer_survives_any_sequence_of_messages(steps in steps(), acks in acks()) {
         let config = ProducerConfig { acks, ..ProducerConfig::default() };
-        let mut producer = Producer::new(ClientId(0), config, vec![BrokerId(1), BrokerId(2)], 3);
+        let mut producer = Producer::new(
+            ClientId(0),
+            config,
+            vec![BrokerId(1), BrokerId(2)],
+            TopicName::default(),
+            3,
+        );
         for value in 0..5 {
             producer.send(0, value, Some(value));
         }
@@ -479,7 +491,7 @@ proptest! {
             ClientId(0),
             ConsumerConfig::default(),
             vec![BrokerId(1), BrokerId(2)],
-            vec![PartitionId(0), PartitionId(1)],
+            vec![TopicPartition::of_default_topic(0), TopicPartition::of_default_topic(1)],
         );
         survive(&mut consumer, steps);
     }

@@ -54,29 +54,44 @@ impl ScenarioBuilder {
         self
     }
 
+    /// The first topic, which the topic settings below change: the only one unless
+    /// [`ScenarioBuilder::add_topic`] added more.
+    fn first_topic(&mut self) -> &mut watermark_broker_core::config::TopicConfig {
+        if self.scenario.topics.is_empty() {
+            self.scenario.topics.push(Default::default());
+        }
+        &mut self.scenario.topics[0]
+    }
+
+    /// Another topic, with its own settings.
+    pub fn add_topic(mut self, topic: watermark_broker_core::config::TopicConfig) -> Self {
+        self.scenario.topics.push(topic);
+        self
+    }
+
     pub fn partitions(mut self, partitions: u32) -> Self {
-        self.scenario.topic.partitions = partitions;
+        self.first_topic().partitions = partitions;
         self
     }
 
     pub fn replication_factor(mut self, replication_factor: u32) -> Self {
-        self.scenario.topic.replication_factor = replication_factor;
+        self.first_topic().replication_factor = replication_factor;
         self
     }
 
     pub fn min_insync_replicas(mut self, min_insync_replicas: u32) -> Self {
-        self.scenario.topic.min_insync_replicas = min_insync_replicas;
+        self.first_topic().min_insync_replicas = min_insync_replicas;
         self
     }
 
     pub fn unclean_leader_election_enable(mut self, enabled: bool) -> Self {
-        self.scenario.topic.unclean_leader_election_enable = enabled;
+        self.first_topic().unclean_leader_election_enable = enabled;
         self
     }
 
     /// `Some(n)`: fsync every n messages; `None`: never (Kafka's default).
     pub fn flush_interval_messages(mut self, flush_interval_messages: Option<u64>) -> Self {
-        self.scenario.topic.flush_interval_messages = flush_interval_messages;
+        self.first_topic().flush_interval_messages = flush_interval_messages;
         self
     }
 

@@ -10,11 +10,11 @@ use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::Acks;
 use watermark_sim::checkers::Checker;
-use watermark_sim::fault::{Condition, Fault, FaultKind, Swarm, Target};
+use watermark_sim::fault::{Condition, Fault, FaultKind, PartitionRef, Swarm, Target};
 use watermark_sim::scenario::Scenario;
 use watermark_sim::verdict::Guarantee;
 
-const P0: PartitionId = PartitionId(0);
+const P0: PartitionRef = PartitionRef::Index(PartitionId(0));
 
 fn leader() -> Target {
     Target::Leader(P0)

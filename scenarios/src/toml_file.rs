@@ -6,7 +6,7 @@ use watermark_sim::scenario::Scenario;
 
 /// Parses a scenario from TOML text. `origin` names the source in error messages.
 pub fn parse_toml(text: &str, origin: &str) -> Result<Scenario, String> {
-    let scenario: Scenario = toml::from_str(text).map_err(|error| {
+    let mut scenario: Scenario = toml::from_str(text).map_err(|error| {
         let line = error
             .span()
             .map(|span| text[..span.start.min(text.len())].matches('\n').count() + 1);
@@ -16,6 +16,9 @@ pub fn parse_toml(text: &str, origin: &str) -> Result<Scenario, String> {
             None => format!("{origin}: {message}"),
         }
     })?;
+    scenario
+        .take_legacy_topic()
+        .map_err(|problem| format!("{origin}: {problem}"))?;
     let problems = scenario.validate();
     if problems.is_empty() {
         Ok(scenario)

@@ -168,17 +168,19 @@ impl Nemesis {
 
     fn resolve(&self, target: &Target, source: Option<NodeId>) -> Vec<NodeId> {
         let world = self.world.lock();
+        let default_topic = world.scenario.default_topic();
         match target {
             Target::Broker(broker) => vec![NodeId::Broker(*broker)],
             Target::Controller => vec![NodeId::Controller],
             Target::Leader(partition) => world
-                .leader_of(*partition)
+                .leader_of(partition.resolve(default_topic))
                 .map(|leader| vec![NodeId::Broker(leader)])
                 .unwrap_or_default(),
             Target::Followers(partition) => {
-                let leader = world.leader_of(*partition);
+                let partition = partition.resolve(default_topic);
+                let leader = world.leader_of(partition);
                 world
-                    .replicas_of(*partition)
+                    .replicas_of(partition)
                     .into_iter()
                     .filter(|replica| Some(*replica) != leader)
                     .map(NodeId::Broker)

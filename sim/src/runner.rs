@@ -16,8 +16,10 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use watermark_broker_core::config::TopicConfig;
 use watermark_broker_core::ids::NodeId;
 use watermark_broker_core::mark::Mark;
+use watermark_broker_core::topic::DEFAULT_TOPIC;
 
 /// How often the liveness phase looks for convergence.
 const CONVERGENCE_POLL_MS: u64 = 50;
@@ -174,20 +176,18 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
             .iter()
             .map(|bug| bug.name())
             .collect();
+        let topics: Vec<String> = scenario.topics.iter().map(topic_settings).collect();
+        let topics = match topics.as_slice() {
+            [only] => only.clone(),
+            _ => format!("topics [{}]", topics.join("; ")),
+        };
         locked.trace.note(
             0,
             "sim",
             &format!(
-                "scenario {} seed {seed} brokers {} rf {} min.insync {} unclean {} flush {} bugs [{}]",
+                "scenario {} seed {seed} brokers {} {topics} bugs [{}]",
                 scenario.name,
                 scenario.brokers,
-                scenario.topic.replication_factor,
-                scenario.topic.min_insync_replicas,
-                scenario.topic.unclean_leader_election_enable,
-                scenario
-                    .topic
-                    .flush_interval_messages
-                    .map_or("never".to_string(), |messages| messages.to_string()),
                 bugs.join(",")
             ),
         );
@@ -364,6 +364,24 @@ pub fn judge(
         }
     }
     failures
+}
+
+/// A topic's settings as the run's first trace line prints them.
+fn topic_settings(topic: &TopicConfig) -> String {
+    let settings = format!(
+        "rf {} min.insync {} unclean {} flush {}",
+        topic.replication_factor,
+        topic.min_insync_replicas,
+        topic.unclean_leader_election_enable,
+        topic
+            .flush_interval_messages
+            .map_or("never".to_string(), |messages| messages.to_string())
+    );
+    if topic.name.as_str() == DEFAULT_TOPIC {
+        settings
+    } else {
+        format!("{} {settings}", topic.name)
+    }
 }
 
 fn counters(world: &World) -> RunCounters {

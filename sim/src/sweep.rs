@@ -148,10 +148,10 @@ mod tests {
             producers: Vec::new(),
             consumers: Vec::new(),
             brokers: 1,
-            topic: watermark_broker_core::config::TopicConfig {
+            topics: vec![watermark_broker_core::config::TopicConfig {
                 replication_factor: 1,
                 ..Default::default()
-            },
+            }],
             phases: crate::scenario::Phases {
                 safety_ms: 100,
                 liveness_ms_max: 100,

@@ -7,6 +7,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use watermark_broker_core::bugs::BugSwitch;
+use watermark_broker_core::config::TopicConfig;
 use watermark_broker_core::protocol::Acks;
 use watermark_sim::runner::RunReport;
 use watermark_sim::scenario::Scenario;
@@ -55,6 +56,11 @@ pub fn acks_name(acks: Acks) -> &'static str {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DerivedOptions {
     pub brokers: u32,
+    /// Every topic's settings.
+    pub topics: Vec<TopicConfig>,
+    /// `partitions`, `replication_factor`, `min_insync_replicas`,
+    /// `unclean_leader_election_enable` and `flush_interval_messages` are the first topic's:
+    /// the only one in most scenarios.
     pub partitions: u32,
     pub replication_factor: u32,
     pub min_insync_replicas: u32,
@@ -77,11 +83,13 @@ pub struct DerivedOptions {
 
 pub fn derived_options(scenario: &Scenario) -> DerivedOptions {
     let producers = &scenario.producers;
+    let first = scenario.topics.first().cloned().unwrap_or_default();
     DerivedOptions {
         brokers: scenario.brokers,
-        partitions: scenario.topic.partitions,
-        replication_factor: scenario.topic.replication_factor,
-        min_insync_replicas: scenario.topic.min_insync_replicas,
+        topics: scenario.topics.clone(),
+        partitions: first.partitions,
+        replication_factor: first.replication_factor,
+        min_insync_replicas: first.min_insync_replicas,
         acks: producers
             .iter()
             .map(|producer| acks_name(producer.config.acks).to_string())
@@ -96,8 +104,8 @@ pub fn derived_options(scenario: &Scenario) -> DerivedOptions {
             .collect(),
         records: producers.iter().map(|producer| producer.records).collect(),
         consumers: scenario.consumers.len(),
-        unclean_leader_election_enable: scenario.topic.unclean_leader_election_enable,
-        flush_interval_messages: scenario.topic.flush_interval_messages,
+        unclean_leader_election_enable: first.unclean_leader_election_enable,
+        flush_interval_messages: first.flush_interval_messages,
         bugs: scenario
             .bugs
             .enabled()
@@ -126,8 +134,43 @@ fn per_producer<T: ToString + PartialEq>(values: &[T]) -> String {
 }
 
 /// One line of derived options, e.g.
-/// `brokers 3 rf 3 min.insync 2 acks all unclean false flush never bugs none`.
+/// `brokers 3 rf 3 min.insync 2 acks all unclean false flush never bugs none`; a scenario
+/// with several topics names each with its settings instead of the first's.
 pub fn options_line(options: &DerivedOptions) -> String {
+    if options.topics.len() > 1 {
+        let topics: Vec<String> = options
+            .topics
+            .iter()
+            .map(|topic| {
+                format!(
+                    "{} partitions {} rf {} min.insync {} unclean {} flush {}",
+                    topic.name,
+                    topic.partitions,
+                    topic.replication_factor,
+                    topic.min_insync_replicas,
+                    topic.unclean_leader_election_enable,
+                    topic
+                        .flush_interval_messages
+                        .map_or("never".to_string(), |every| format!(
+                            "every {every} messages"
+                        ))
+                )
+            })
+            .collect();
+        return format!(
+            "brokers {} topics [{}] acks {} idempotence {} max.in.flight {} bugs {}",
+            options.brokers,
+            topics.join("; "),
+            per_producer(&options.acks),
+            per_producer(&options.enable_idempotence),
+            per_producer(&options.max_in_flight_requests_per_connection),
+            if options.bugs.is_empty() {
+                "none".to_string()
+            } else {
+                options.bugs.join(",")
+            },
+        );
+    }
     format!(
         "brokers {} partitions {} rf {} min.insync {} acks {} idempotence {} max.in.flight {} \
          unclean {} flush {} bugs {}",

@@ -5,8 +5,9 @@
 use crate::checkers::ClusterView;
 use crate::world::{NodeActor, NodesView, World};
 use std::collections::BTreeMap;
-use watermark_broker_core::ids::{NodeId, Offset, PartitionId};
+use watermark_broker_core::ids::{NodeId, Offset};
 use watermark_broker_core::replica_view::ReplicaRole;
+use watermark_broker_core::topic::TopicPartition;
 
 impl World {
     /// Why the cluster has not converged yet, or `None` once it has: every node up, every
@@ -28,7 +29,7 @@ impl World {
         };
         let image = controller.metadata();
         let view = NodesView(&self.nodes);
-        for partition in (0..self.scenario.topic.partitions).map(PartitionId) {
+        for partition in self.scenario.all_partitions() {
             let Some(state) = image.partition(partition) else {
                 return Some(format!("{partition} does not exist yet"));
             };
@@ -91,21 +92,22 @@ impl World {
         None
     }
 
-    fn consumer_assigned(&self, node: NodeId, partition: PartitionId) -> bool {
+    fn consumer_assigned(&self, node: NodeId, partition: TopicPartition) -> bool {
         let NodeId::Consumer(client) = node else {
             return false;
         };
-        let workload = &self.scenario.consumers[client.0 as usize];
-        workload.partitions.is_empty() || workload.partitions.contains(&partition)
+        self.scenario
+            .consumer_assignment(client.0 as usize)
+            .contains(&partition)
     }
 
     /// What the replicas hold at the end: per partition, the records below the high
     /// watermark of the leader (or, without one, of the live replica with the highest high
     /// watermark).
-    pub fn final_logs(&self) -> BTreeMap<PartitionId, Vec<(Offset, u64)>> {
+    pub fn final_logs(&self) -> BTreeMap<TopicPartition, Vec<(Offset, u64)>> {
         let view = NodesView(&self.nodes);
         let mut logs = BTreeMap::new();
-        for partition in (0..self.scenario.topic.partitions).map(PartitionId) {
+        for partition in self.scenario.all_partitions() {
             let leader = self
                 .leader_of(partition)
                 .filter(|leader| view.replica(*leader, partition).is_some());

@@ -1,7 +1,57 @@
 //! The nemesis's vocabulary: faults, their targets, event triggers and the random swarm.
 
 use serde::{Deserialize, Serialize};
+use std::fmt;
 use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
+use watermark_broker_core::topic::{TopicName, TopicPartition};
+
+/// A partition as a scenario names it: an index (`0`: partition 0 of the scenario's first
+/// topic) or a topic and an index (`{ topic = "orders", partition = 0 }`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PartitionRef {
+    Index(PartitionId),
+    Named {
+        topic: TopicName,
+        partition: PartitionId,
+    },
+}
+
+impl PartitionRef {
+    /// The partition it names, with `default_topic` for a bare index.
+    pub fn resolve(self, default_topic: TopicName) -> TopicPartition {
+        match self {
+            PartitionRef::Index(partition) => TopicPartition::new(default_topic, partition),
+            PartitionRef::Named { topic, partition } => TopicPartition::new(topic, partition),
+        }
+    }
+}
+
+impl From<TopicPartition> for PartitionRef {
+    fn from(partition: TopicPartition) -> PartitionRef {
+        PartitionRef::Named {
+            topic: partition.topic,
+            partition: partition.partition,
+        }
+    }
+}
+
+impl From<PartitionId> for PartitionRef {
+    fn from(partition: PartitionId) -> PartitionRef {
+        PartitionRef::Index(partition)
+    }
+}
+
+impl fmt::Display for PartitionRef {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PartitionRef::Index(partition) => write!(formatter, "{partition}"),
+            PartitionRef::Named { topic, partition } => {
+                write!(formatter, "{topic}-{}", partition.0)
+            }
+        }
+    }
+}
 
 /// Which node a fault hits. Roles (`leader`, `follower`) are resolved when the fault fires,
 /// from the controller's metadata, so a script can say "crash the leader" without knowing
@@ -12,9 +62,9 @@ pub enum Target {
     Broker(BrokerId),
     Controller,
     /// The current leader of the partition.
-    Leader(PartitionId),
+    Leader(PartitionRef),
     /// Every replica of the partition except the current leader.
-    Followers(PartitionId),
+    Followers(PartitionRef),
     /// Every broker.
     AllBrokers,
     /// The node whose event fired the trigger (only meaningful inside a trigger).
@@ -90,18 +140,21 @@ pub struct ScriptedFault {
 pub enum Condition {
     /// A leader answered a produce successfully for a batch reaching this offset.
     LeaderAcked {
-        partition: PartitionId,
+        partition: PartitionRef,
         offset_at_least: Offset,
     },
     /// A leader's ISR became exactly this many replicas.
-    IsrShrunkTo { partition: PartitionId, size: usize },
+    IsrShrunkTo {
+        partition: PartitionRef,
+        size: usize,
+    },
     /// A leader's high watermark reached this offset.
     HighWatermarkReached {
-        partition: PartitionId,
+        partition: PartitionRef,
         offset: Offset,
     },
     /// The controller elected a new leader for the partition (not the first election).
-    LeaderChanged { partition: PartitionId },
+    LeaderChanged { partition: PartitionRef },
 }
 
 /// "When this happens, do that": faults fired by protocol events, so a demonstration is exact

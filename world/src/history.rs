@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 use watermark_broker_core::error::ErrorCode;
-use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
+use watermark_broker_core::ids::{ClientId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 /// Jepsen's operation types.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -26,14 +27,14 @@ pub enum OpBody {
     /// broker put it (`offset` is `None` for acks=0, where the producer never learns it).
     Send {
         value: u64,
-        partition: Option<PartitionId>,
+        partition: Option<TopicPartition>,
         offset: Option<Offset>,
         error: Option<ErrorCode>,
     },
     /// A consumer's poll of one partition: the records handed to the application, in order.
     /// Polls are recorded as `Ok` only (an empty poll is not recorded).
     Poll {
-        partition: PartitionId,
+        partition: TopicPartition,
         records: Vec<(Offset, u64)>,
     },
 }

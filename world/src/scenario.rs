@@ -12,12 +12,16 @@ use watermark_broker_core::config::{
 };
 use watermark_broker_core::ids::PartitionId;
 use watermark_broker_core::mark::Mark;
+use watermark_broker_core::topic::{TopicName, TopicPartition};
 
-/// One producer application: sends `records` unique values, one every `interval_ms` from
-/// `start_ms`.
+/// One producer application: sends `records` unique values to `topic`, one every
+/// `interval_ms` from `start_ms`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProducerWorkload {
+    /// The topic it writes to; `None`: the scenario's first topic.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<TopicName>,
     pub config: ProducerConfig,
     pub records: u64,
     pub start_ms: u64,
@@ -29,6 +33,7 @@ pub struct ProducerWorkload {
 impl Default for ProducerWorkload {
     fn default() -> Self {
         ProducerWorkload {
+            topic: None,
             config: ProducerConfig::default(),
             records: 200,
             start_ms: 1_000,
@@ -43,7 +48,10 @@ impl Default for ProducerWorkload {
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerWorkload {
     pub config: ConsumerConfig,
-    /// Assigned partitions; empty means all.
+    /// The topics it reads; empty means every topic.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub topics: Vec<TopicName>,
+    /// Assigned partition indexes, in each of its topics; empty means all.
     pub partitions: Vec<PartitionId>,
     pub start_ms: u64,
 }
@@ -52,6 +60,7 @@ impl Default for ConsumerWorkload {
     fn default() -> Self {
         ConsumerWorkload {
             config: ConsumerConfig::default(),
+            topics: Vec::new(),
             partitions: Vec::new(),
             start_ms: 1_000,
         }
@@ -160,7 +169,12 @@ pub struct Scenario {
     /// A few sentences: why the guarantee holds or breaks. The catalogue is a textbook.
     pub explanation: String,
     pub brokers: u32,
-    pub topic: TopicConfig,
+    /// The topics (`[[topics]]`), each with its own settings.
+    pub topics: Vec<TopicConfig>,
+    /// A single `[topic]` table, the form of files written before topics had names: read as
+    /// the one topic, named `events` unless it says otherwise. Never written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub topic: Option<TopicConfig>,
     pub broker: BrokerConfig,
     pub controller: ControllerConfig,
     pub producers: Vec<ProducerWorkload>,
@@ -180,7 +194,8 @@ impl Default for Scenario {
             summary: String::new(),
             explanation: String::new(),
             brokers: 3,
-            topic: TopicConfig::default(),
+            topics: vec![TopicConfig::default()],
+            topic: None,
             broker: BrokerConfig::default(),
             controller: ControllerConfig::default(),
             producers: vec![ProducerWorkload::default()],
@@ -196,6 +211,79 @@ impl Default for Scenario {
 }
 
 impl Scenario {
+    /// Moves a single `[topic]` table into `topics`; refuses a file with both.
+    pub fn take_legacy_topic(&mut self) -> Result<(), String> {
+        let Some(topic) = self.topic.take() else {
+            return Ok(());
+        };
+        if self.topics != vec![TopicConfig::default()] {
+            return Err(
+                "the scenario has both a [topic] table and [[topics]]: use [[topics]] only"
+                    .to_string(),
+            );
+        }
+        self.topics = vec![topic];
+        Ok(())
+    }
+
+    /// The topic producers write and partition references name when they do not say.
+    pub fn default_topic(&self) -> TopicName {
+        self.topics
+            .first()
+            .map(|topic| topic.name)
+            .unwrap_or_default()
+    }
+
+    /// The settings of the topic named `name`.
+    pub fn topic_config(&self, name: TopicName) -> Option<&TopicConfig> {
+        self.topics.iter().find(|topic| topic.name == name)
+    }
+
+    /// The topic producer `index` writes to.
+    pub fn producer_topic(&self, index: usize) -> TopicName {
+        self.producers[index]
+            .topic
+            .unwrap_or_else(|| self.default_topic())
+    }
+
+    /// The partitions consumer `index` is assigned, in topic then partition order.
+    pub fn consumer_assignment(&self, index: usize) -> Vec<TopicPartition> {
+        let workload = &self.consumers[index];
+        let topics: Vec<&TopicConfig> = if workload.topics.is_empty() {
+            self.topics.iter().collect()
+        } else {
+            workload
+                .topics
+                .iter()
+                .filter_map(|name| self.topic_config(*name))
+                .collect()
+        };
+        topics
+            .into_iter()
+            .flat_map(|topic| {
+                let partitions: Vec<PartitionId> = if workload.partitions.is_empty() {
+                    (0..topic.partitions).map(PartitionId).collect()
+                } else {
+                    workload.partitions.clone()
+                };
+                partitions
+                    .into_iter()
+                    .map(move |partition| TopicPartition::new(topic.name, partition))
+            })
+            .collect()
+    }
+
+    /// Every partition of every topic, in topic then partition order.
+    pub fn all_partitions(&self) -> Vec<TopicPartition> {
+        self.topics
+            .iter()
+            .flat_map(|topic| {
+                (0..topic.partitions)
+                    .map(|index| TopicPartition::new(topic.name, PartitionId(index)))
+            })
+            .collect()
+    }
+
     /// Every way this scenario cannot run, one sentence each. Empty means runnable.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -211,69 +299,29 @@ impl Scenario {
                 self.brokers
             ));
         }
-        if self.topic.partitions == 0 {
-            problems.push("topic.partitions must be at least 1".to_string());
+        if self.topic.is_some() {
+            problems.push("the [topic] table must be moved into [[topics]]".to_string());
         }
-        if self.topic.replication_factor == 0 {
-            problems.push("topic.replication_factor must be at least 1".to_string());
+        if self.topics.is_empty() {
+            problems.push("the scenario has no topic".to_string());
         }
-        if self.topic.replication_factor > self.brokers {
-            problems.push(format!(
-                "topic.replication_factor = {} is more than brokers = {}",
-                self.topic.replication_factor, self.brokers
-            ));
+        for (index, topic) in self.topics.iter().enumerate() {
+            if self.topics[..index]
+                .iter()
+                .any(|earlier| earlier.name == topic.name)
+            {
+                problems.push(format!("two topics are named `{}`", topic.name));
+            }
+            self.validate_topic(topic, &mut problems);
         }
-        if self.topic.min_insync_replicas == 0 {
-            problems.push("topic.min_insync_replicas must be at least 1".to_string());
+        for (index, producer) in self.producers.iter().enumerate() {
+            self.validate_producer(index, producer, &mut problems);
         }
-        if self.topic.min_insync_replicas > self.topic.replication_factor {
-            problems.push(format!(
-                "topic.min_insync_replicas = {} is more than topic.replication_factor = {}",
-                self.topic.min_insync_replicas, self.topic.replication_factor
-            ));
-        }
-        if self.topic.flush_interval_messages == Some(0) {
-            problems.push(
-                "topic.flush_interval_messages must be at least 1 (omit it for never)".to_string(),
-            );
+        for (index, consumer) in self.consumers.iter().enumerate() {
+            self.validate_consumer(index, consumer, &mut problems);
         }
         if self.network.latency_ms_min > self.network.latency_ms_max {
             problems.push("network.latency_ms_min is more than network.latency_ms_max".to_string());
-        }
-        for (index, producer) in self.producers.iter().enumerate() {
-            if producer.config.max_in_flight_requests_per_connection == 0 {
-                problems.push(format!(
-                    "producers[{index}].config.max_in_flight_requests_per_connection must be at least 1"
-                ));
-            }
-            if producer.config.batch_size_records == 0 {
-                problems.push(format!(
-                    "producers[{index}].config.batch_size_records must be at least 1"
-                ));
-            }
-            if producer.key_space == Some(0) {
-                problems.push(format!("producers[{index}].key_space must be at least 1"));
-            }
-            if let watermark_broker_core::config::Partitioner::Explicit(partition) =
-                producer.config.partitioner
-            {
-                if partition.0 >= self.topic.partitions {
-                    problems.push(format!(
-                        "producers[{index}] writes to partition {} but the topic has {}",
-                        partition.0, self.topic.partitions
-                    ));
-                }
-            }
-        }
-        for (index, consumer) in self.consumers.iter().enumerate() {
-            for partition in &consumer.partitions {
-                if partition.0 >= self.topic.partitions {
-                    problems.push(format!(
-                        "consumers[{index}] is assigned partition {} but the topic has {}",
-                        partition.0, self.topic.partitions
-                    ));
-                }
-            }
         }
         if let Some(swarm) = &self.faults.swarm {
             if swarm.kinds.is_empty() {
@@ -288,5 +336,110 @@ impl Scenario {
             }
         }
         problems
+    }
+
+    /// A topic's settings, in the words of the `[topic]` table when the scenario has only
+    /// that one, `topic `name`: ...` otherwise.
+    fn validate_topic(&self, topic: &TopicConfig, problems: &mut Vec<String>) {
+        let prefix = if self.topics.len() == 1 {
+            "topic.".to_string()
+        } else {
+            format!("topic `{}`: ", topic.name)
+        };
+        if topic.name.as_str().is_empty() {
+            problems.push("a topic has an empty name".to_string());
+        }
+        if topic.partitions == 0 {
+            problems.push(format!("{prefix}partitions must be at least 1"));
+        }
+        if topic.replication_factor == 0 {
+            problems.push(format!("{prefix}replication_factor must be at least 1"));
+        }
+        if topic.replication_factor > self.brokers {
+            problems.push(format!(
+                "{prefix}replication_factor = {} is more than brokers = {}",
+                topic.replication_factor, self.brokers
+            ));
+        }
+        if topic.min_insync_replicas == 0 {
+            problems.push(format!("{prefix}min_insync_replicas must be at least 1"));
+        }
+        if topic.min_insync_replicas > topic.replication_factor {
+            problems.push(format!(
+                "{prefix}min_insync_replicas = {} is more than {prefix}replication_factor = {}",
+                topic.min_insync_replicas, topic.replication_factor
+            ));
+        }
+        if topic.flush_interval_messages == Some(0) {
+            problems.push(format!(
+                "{prefix}flush_interval_messages must be at least 1 (omit it for never)"
+            ));
+        }
+    }
+
+    fn validate_producer(
+        &self,
+        index: usize,
+        producer: &ProducerWorkload,
+        problems: &mut Vec<String>,
+    ) {
+        if producer.config.max_in_flight_requests_per_connection == 0 {
+            problems.push(format!(
+                "producers[{index}].config.max_in_flight_requests_per_connection must be at least 1"
+            ));
+        }
+        if producer.config.batch_size_records == 0 {
+            problems.push(format!(
+                "producers[{index}].config.batch_size_records must be at least 1"
+            ));
+        }
+        if producer.key_space == Some(0) {
+            problems.push(format!("producers[{index}].key_space must be at least 1"));
+        }
+        let topic_name = producer.topic.unwrap_or_else(|| self.default_topic());
+        let Some(topic) = self.topic_config(topic_name) else {
+            problems.push(format!(
+                "producers[{index}] writes to topic `{topic_name}`, which the scenario does not declare"
+            ));
+            return;
+        };
+        if let watermark_broker_core::config::Partitioner::Explicit(partition) =
+            producer.config.partitioner
+        {
+            if partition.0 >= topic.partitions {
+                problems.push(format!(
+                    "producers[{index}] writes to partition {} but the topic has {}",
+                    partition.0, topic.partitions
+                ));
+            }
+        }
+    }
+
+    fn validate_consumer(
+        &self,
+        index: usize,
+        consumer: &ConsumerWorkload,
+        problems: &mut Vec<String>,
+    ) {
+        for topic_name in &consumer.topics {
+            if self.topic_config(*topic_name).is_none() {
+                problems.push(format!(
+                    "consumers[{index}] reads topic `{topic_name}`, which the scenario does not declare"
+                ));
+            }
+        }
+        for partition in &consumer.partitions {
+            let too_few = self
+                .topics
+                .iter()
+                .filter(|topic| consumer.topics.is_empty() || consumer.topics.contains(&topic.name))
+                .find(|topic| partition.0 >= topic.partitions);
+            if let Some(topic) = too_few {
+                problems.push(format!(
+                    "consumers[{index}] is assigned partition {} but the topic has {}",
+                    partition.0, topic.partitions
+                ));
+            }
+        }
     }
 }

@@ -340,7 +340,6 @@ pub fn describe_event(out: &mut String, event: &Event) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use watermark_broker_core::ids::PartitionId;
 
     #[test]
     fn isr_change_reads_as_the_design_shows() {
@@ -349,7 +348,7 @@ mod tests {
             1204,
             NodeId::Broker(BrokerId(2)),
             &Event::IsrUpdated {
-                partition: PartitionId(0),
+                partition: watermark_broker_core::topic::TopicPartition::of_default_topic(0),
                 from: vec![BrokerId(1), BrokerId(2), BrokerId(3)],
                 to: vec![BrokerId(1), BrokerId(2)],
             },
@@ -384,7 +383,7 @@ mod tests {
                 time_ms,
                 NodeId::Broker(BrokerId(broker)),
                 &Event::IsrUpdated {
-                    partition: PartitionId(0),
+                    partition: watermark_broker_core::topic::TopicPartition::of_default_topic(0),
                     from: vec![BrokerId(1), BrokerId(2)],
                     to: to.into_iter().map(BrokerId).collect(),
                 },

@@ -4,8 +4,12 @@
 
 use crate::fault::Condition;
 use watermark_broker_core::event::Event;
+use watermark_broker_core::topic::TopicName;
 
-pub fn condition_matches(condition: &Condition, event: &Event) -> bool {
+/// Whether `event` meets `condition`; a partition given by index alone is one of
+/// `default_topic`.
+pub fn condition_matches(condition: &Condition, default_topic: TopicName, event: &Event) -> bool {
+    let named = |partition: &crate::fault::PartitionRef| partition.resolve(default_topic);
     match (condition, event) {
         (
             Condition::LeaderAcked {
@@ -18,7 +22,7 @@ pub fn condition_matches(condition: &Condition, event: &Event) -> bool {
                 result: Ok(()),
                 ..
             },
-        ) => partition == answered && last_offset >= offset_at_least,
+        ) => named(partition) == *answered && last_offset >= offset_at_least,
         (
             Condition::IsrShrunkTo { partition, size },
             Event::IsrUpdated {
@@ -26,7 +30,7 @@ pub fn condition_matches(condition: &Condition, event: &Event) -> bool {
                 from,
                 to,
             },
-        ) => partition == updated && to.len() == *size && to.len() < from.len(),
+        ) => named(partition) == *updated && to.len() == *size && to.len() < from.len(),
         (
             Condition::HighWatermarkReached { partition, offset },
             Event::HighWatermarkUpdated {
@@ -34,7 +38,7 @@ pub fn condition_matches(condition: &Condition, event: &Event) -> bool {
                 to,
                 ..
             },
-        ) => partition == updated && to >= offset,
+        ) => named(partition) == *updated && to >= offset,
         // The controller's first election gives epoch 1; a change is any later election of
         // an actual leader.
         (
@@ -45,35 +49,51 @@ pub fn condition_matches(condition: &Condition, event: &Event) -> bool {
                 leader_epoch,
                 ..
             },
-        ) => partition == elected && leader_epoch.0 > 1,
+        ) => named(partition) == *elected && leader_epoch.0 > 1,
         _ => false,
     }
 }
 
 /// A trigger's condition as a trace reads it.
-pub fn describe_condition(condition: &Condition) -> String {
+pub fn describe_condition(condition: &Condition, default_topic: TopicName) -> String {
+    let named = |partition: &crate::fault::PartitionRef| partition.resolve(default_topic);
     match condition {
         Condition::LeaderAcked {
             partition,
             offset_at_least,
-        } => format!("leader-acked {partition} offset>={offset_at_least}"),
+        } => format!(
+            "leader-acked {} offset>={offset_at_least}",
+            named(partition)
+        ),
         Condition::IsrShrunkTo { partition, size } => {
-            format!("isr-shrunk-to {partition} size={size}")
+            format!("isr-shrunk-to {} size={size}", named(partition))
         }
         Condition::HighWatermarkReached { partition, offset } => {
-            format!("high-watermark-reached {partition} offset>={offset}")
+            format!(
+                "high-watermark-reached {} offset>={offset}",
+                named(partition)
+            )
         }
-        Condition::LeaderChanged { partition } => format!("leader-changed {partition}"),
+        Condition::LeaderChanged { partition } => {
+            format!("leader-changed {}", named(partition))
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fault::PartitionRef;
     use watermark_broker_core::ids::{BrokerId, LeaderEpoch, Offset, PartitionEpoch, PartitionId};
     use watermark_broker_core::protocol::Acks;
+    use watermark_broker_core::topic::TopicPartition;
 
-    const P0: PartitionId = PartitionId(0);
+    const P0: TopicPartition = TopicPartition::of_default_topic(0);
+    const INDEX0: PartitionRef = PartitionRef::Index(PartitionId(0));
+
+    fn matches(condition: &Condition, event: &Event) -> bool {
+        condition_matches(condition, TopicName::default(), event)
+    }
 
     fn answered(last_offset: u64, result: Result<(), watermark_broker_core::ErrorCode>) -> Event {
         Event::ProduceAnswered {
@@ -99,12 +119,12 @@ mod tests {
     #[test]
     fn leader_acked_fires_only_on_a_successful_answer_reaching_the_offset() {
         let condition = Condition::LeaderAcked {
-            partition: P0,
+            partition: INDEX0,
             offset_at_least: Offset(20),
         };
-        assert!(!condition_matches(&condition, &answered(19, Ok(()))));
-        assert!(condition_matches(&condition, &answered(20, Ok(()))));
-        assert!(!condition_matches(
+        assert!(!matches(&condition, &answered(19, Ok(()))));
+        assert!(matches(&condition, &answered(20, Ok(()))));
+        assert!(!matches(
             &condition,
             &answered(25, Err(watermark_broker_core::ErrorCode::NotEnoughReplicas))
         ));
@@ -113,7 +133,7 @@ mod tests {
     #[test]
     fn isr_shrunk_to_fires_on_a_shrink_to_that_size_not_on_a_growth() {
         let condition = Condition::IsrShrunkTo {
-            partition: P0,
+            partition: INDEX0,
             size: 2,
         };
         let change = |from: &[u32], to: &[u32]| Event::IsrUpdated {
@@ -121,23 +141,23 @@ mod tests {
             from: from.iter().copied().map(BrokerId).collect(),
             to: to.iter().copied().map(BrokerId).collect(),
         };
-        assert!(condition_matches(&condition, &change(&[1, 2, 3], &[1, 2])));
-        assert!(!condition_matches(&condition, &change(&[1], &[1, 2])));
-        assert!(!condition_matches(&condition, &change(&[1, 2, 3], &[1])));
+        assert!(matches(&condition, &change(&[1, 2, 3], &[1, 2])));
+        assert!(!matches(&condition, &change(&[1], &[1, 2])));
+        assert!(!matches(&condition, &change(&[1, 2, 3], &[1])));
     }
 
     #[test]
     fn leader_changed_ignores_the_first_election_and_offline_partitions() {
-        let condition = Condition::LeaderChanged { partition: P0 };
-        assert!(!condition_matches(&condition, &elected(Some(1), 1)));
-        assert!(!condition_matches(&condition, &elected(None, 2)));
-        assert!(condition_matches(&condition, &elected(Some(2), 2)));
+        let condition = Condition::LeaderChanged { partition: INDEX0 };
+        assert!(!matches(&condition, &elected(Some(1), 1)));
+        assert!(!matches(&condition, &elected(None, 2)));
+        assert!(matches(&condition, &elected(Some(2), 2)));
     }
 
     #[test]
     fn high_watermark_reached_fires_at_the_offset() {
         let condition = Condition::HighWatermarkReached {
-            partition: P0,
+            partition: INDEX0,
             offset: Offset(5),
         };
         let moved = |to: u64| Event::HighWatermarkUpdated {
@@ -145,7 +165,26 @@ mod tests {
             from: Offset(0),
             to: Offset(to),
         };
-        assert!(!condition_matches(&condition, &moved(4)));
-        assert!(condition_matches(&condition, &moved(5)));
+        assert!(!matches(&condition, &moved(4)));
+        assert!(matches(&condition, &moved(5)));
+    }
+
+    #[test]
+    fn a_named_partition_matches_only_its_topic() {
+        let condition = Condition::HighWatermarkReached {
+            partition: PartitionRef::Named {
+                topic: TopicName::new("orders"),
+                partition: PartitionId(0),
+            },
+            offset: Offset(1),
+        };
+        let moved = |partition| Event::HighWatermarkUpdated {
+            partition,
+            from: Offset(0),
+            to: Offset(1),
+        };
+        assert!(!matches(&condition, &moved(P0)));
+        let orders = TopicPartition::new(TopicName::new("orders"), PartitionId(0));
+        assert!(matches(&condition, &moved(orders)));
     }
 }

@@ -3,7 +3,8 @@
 use crate::checkers::Checker;
 use serde::Serialize;
 use std::fmt;
-use watermark_broker_core::ids::{Offset, PartitionId};
+use watermark_broker_core::ids::Offset;
+use watermark_broker_core::topic::TopicPartition;
 
 /// One anomaly or invariant violation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -11,7 +12,7 @@ pub struct Violation {
     /// The checker, printed as its source names it, e.g. `lost-write` or `LogMatching`
     /// (names from Jepsen and Kafka's KRaft simulation test, so results compare with theirs).
     pub checker: Checker,
-    pub partition: Option<PartitionId>,
+    pub partition: Option<TopicPartition>,
     pub offsets: Vec<Offset>,
     pub values: Vec<u64>,
     /// When the violation happened or was detected, in simulated milliseconds.

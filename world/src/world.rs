@@ -26,11 +26,12 @@ use watermark_broker_core::broker::Broker;
 use watermark_broker_core::consumer::Consumer;
 use watermark_broker_core::controller::Controller;
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, ClientId, NodeId, PartitionId};
+use watermark_broker_core::ids::{BrokerId, ClientId, NodeId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::metadata::MetadataImage;
 use watermark_broker_core::producer::Producer;
 use watermark_broker_core::replica_view::ReplicaView;
+use watermark_broker_core::topic::TopicPartition;
 
 /// Tells whoever drives a node (or the nemesis) that there is work for it: a message due
 /// before its planned wake-up, a trigger that fired. The driver decides what waking means
@@ -189,7 +190,7 @@ impl ClusterView for NodesView<'_> {
             .collect()
     }
 
-    fn replica(&self, broker: BrokerId, partition: PartitionId) -> Option<ReplicaView<'_>> {
+    fn replica(&self, broker: BrokerId, partition: TopicPartition) -> Option<ReplicaView<'_>> {
         match self.0.get(&NodeId::Broker(broker))?.actor.as_ref()? {
             NodeActor::Broker(actor) => actor.replica_view(partition),
             _ => None,
@@ -271,7 +272,7 @@ impl World {
         let actor = match node {
             NodeId::Controller => NodeActor::Controller(Box::new(Controller::new(
                 scenario.controller.clone(),
-                scenario.topic.clone(),
+                scenario.topics.clone(),
                 brokers,
                 self.disks[&node].storage(),
             ))),
@@ -279,7 +280,7 @@ impl World {
                 broker,
                 incarnation,
                 scenario.broker.clone(),
-                scenario.topic.clone(),
+                scenario.topics.clone(),
                 scenario.bugs,
                 self.disks[&node].storage(),
             ))),
@@ -293,20 +294,21 @@ impl World {
                         key_space: workload.key_space,
                     });
                 }
+                let topic = scenario.producer_topic(client.0 as usize);
+                let partition_count = scenario
+                    .topic_config(topic)
+                    .map_or(1, |config| config.partitions);
                 NodeActor::Producer(Box::new(Producer::new(
                     client,
                     workload.config.clone(),
                     brokers,
-                    scenario.topic.partitions,
+                    topic,
+                    partition_count,
                 )))
             }
             NodeId::Consumer(client) => {
                 let workload = &scenario.consumers[client.0 as usize];
-                let partitions = if workload.partitions.is_empty() {
-                    (0..scenario.topic.partitions).map(PartitionId).collect()
-                } else {
-                    workload.partitions.clone()
-                };
+                let partitions = scenario.consumer_assignment(client.0 as usize);
                 NodeActor::Consumer(Box::new(Consumer::new(
                     client,
                     workload.config.clone(),
@@ -686,9 +688,10 @@ impl World {
         if !self.triggers_armed {
             return;
         }
+        let default_topic = self.scenario.default_topic();
         let mut fired = Vec::new();
         for (trigger, already) in self.triggers.iter_mut() {
-            if !*already && condition_matches(&trigger.condition, event) {
+            if !*already && condition_matches(&trigger.condition, default_topic, event) {
                 *already = true;
                 fired.push(trigger.clone());
             }
@@ -697,7 +700,7 @@ impl World {
             self.record_nemesis(
                 now_ms,
                 NemesisAction::TriggerFired {
-                    condition: describe_condition(&trigger.condition),
+                    condition: describe_condition(&trigger.condition, default_topic),
                     source: node,
                 },
             );
@@ -752,14 +755,14 @@ impl World {
     }
 
     /// The current leader of a partition, from the newest metadata.
-    pub fn leader_of(&self, partition: PartitionId) -> Option<BrokerId> {
+    pub fn leader_of(&self, partition: TopicPartition) -> Option<BrokerId> {
         self.metadata_image()
             .partition(partition)
             .and_then(|state| state.leader)
     }
 
     /// The replicas of a partition, from the latest metadata.
-    pub fn replicas_of(&self, partition: PartitionId) -> Vec<BrokerId> {
+    pub fn replicas_of(&self, partition: TopicPartition) -> Vec<BrokerId> {
         self.metadata_image()
             .partition(partition)
             .map(|state| state.replicas.clone())

@@ -12,6 +12,7 @@ use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::partition::Partition;
 use crate::protocol::{BrokerHeartbeatRequest, BrokerRegistrationRequest, Message};
+use crate::topic::TopicPartition;
 
 impl Broker {
     pub(super) fn start(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
@@ -21,10 +22,15 @@ impl Broker {
         self.partitions.clear();
         self.timers.clear();
         let checkpoint = self.read_high_watermark_checkpoint();
-        let candidates = (0..self.topic.partitions)
-            .map(PartitionId)
-            .chain(checkpoint.keys().copied());
-        let flush_interval_messages = self.topic.flush_interval_messages;
+        let configured: Vec<TopicPartition> = self
+            .topics
+            .values()
+            .flat_map(|topic| {
+                (0..topic.partitions)
+                    .map(|index| TopicPartition::new(topic.name, PartitionId(index)))
+            })
+            .collect();
+        let candidates = configured.into_iter().chain(checkpoint.keys().copied());
         for partition in candidates {
             if self.partitions.contains_key(&partition) {
                 continue;
@@ -38,11 +44,12 @@ impl Broker {
             if !has_files {
                 continue;
             }
+            let topic = self.topic_config(partition);
             let (log, truncation) = Log::recover(
                 partition,
                 self.storage.as_mut(),
                 checkpoint.get(&partition).copied(),
-                flush_interval_messages,
+                topic.flush_interval_messages,
             );
             if let Some(truncation) = truncation {
                 effects.push(Effect::Event(Event::LogTruncated {
@@ -59,7 +66,8 @@ impl Broker {
                 high_watermark: log.high_watermark(),
                 latest_epoch: log.latest_epoch(),
             }));
-            self.partitions.insert(partition, Partition::new(log));
+            self.partitions
+                .insert(partition, Partition::new(log, topic));
         }
         self.send_registration(effects);
         self.timers.set(
@@ -119,24 +127,24 @@ impl Broker {
             return;
         }
         let local = self.id;
-        let flush_interval_messages = self.topic.flush_interval_messages;
         let states: Vec<_> = image
             .partitions
             .values()
             .filter(|state| state.replicas.contains(&local))
-            .cloned()
+            .map(|state| (state.clone(), self.topic_config(state.partition)))
             .collect();
         self.metadata = image;
         let (mut context, partitions) = self.split(now_ms, effects);
-        for state in states {
+        for (state, topic) in states {
             let replica = partitions.entry(state.partition).or_insert_with(|| {
+                let flush_interval_messages = topic.flush_interval_messages;
                 let (log, _) = Log::recover(
                     state.partition,
                     context.storage,
                     None,
                     flush_interval_messages,
                 );
-                Partition::new(log)
+                Partition::new(log, topic)
             });
             replica.apply_partition_state(&mut context, &state);
         }

@@ -22,13 +22,15 @@ use crate::actor::{Actor, Effect, Input, Timer};
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::error::ErrorCode;
-use crate::ids::{BrokerEpoch, BrokerId, PartitionId};
+use crate::ids::{BrokerEpoch, BrokerId};
 use crate::metadata::MetadataImage;
 use crate::partition::{Context, LocalCompletion, LocalWaiter, Partition, PartitionTimer};
 use crate::record::ProducerRecord;
 use crate::replica_view::ReplicaView;
 use crate::storage::Storage;
 use crate::timer::TimerTable;
+use crate::topic::TopicName;
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,7 +44,7 @@ pub enum BrokerTimer {
     HighWatermarkCheckpoint,
     /// Kafka's ISR-expiration task, every `replica_lag_time_max_ms / 2`.
     IsrShrinkCheck,
-    Partition(PartitionId, PartitionTimer),
+    Partition(TopicPartition, PartitionTimer),
 }
 
 impl fmt::Display for BrokerTimer {
@@ -63,7 +65,9 @@ pub struct Broker {
     id: BrokerId,
     incarnation: u64,
     config: BrokerConfig,
-    topic: TopicConfig,
+    /// Every topic's settings, by name (Kafka brokers learn them from the metadata log;
+    /// here they are the scenario's, fixed for the run).
+    topics: BTreeMap<TopicName, TopicConfig>,
     bugs: BugSwitches,
     storage: Box<dyn Storage>,
     /// Whether `Input::Start` has come; nothing happens before it.
@@ -71,7 +75,7 @@ pub struct Broker {
     /// The epoch of the controller's latest accepted registration; `None` while registering.
     broker_epoch: Option<BrokerEpoch>,
     metadata: MetadataImage,
-    partitions: BTreeMap<PartitionId, Partition>,
+    partitions: BTreeMap<TopicPartition, Partition>,
     timers: TimerTable<BrokerTimer>,
     next_correlation: u64,
     next_delayed_operation: u64,
@@ -85,7 +89,7 @@ impl Broker {
         broker: BrokerId,
         incarnation: u64,
         config: BrokerConfig,
-        topic: TopicConfig,
+        topics: Vec<TopicConfig>,
         bugs: BugSwitches,
         storage: Box<dyn Storage>,
     ) -> Broker {
@@ -93,7 +97,10 @@ impl Broker {
             id: broker,
             incarnation,
             config,
-            topic,
+            topics: topics
+                .into_iter()
+                .map(|topic| (topic.name, topic))
+                .collect(),
             bugs,
             storage,
             started: false,
@@ -112,12 +119,12 @@ impl Broker {
     }
 
     /// None if this broker holds no replica of the partition (no log and no metadata for it).
-    pub fn replica_view(&self, partition: PartitionId) -> Option<ReplicaView<'_>> {
+    pub fn replica_view(&self, partition: TopicPartition) -> Option<ReplicaView<'_>> {
         self.partitions.get(&partition).map(Partition::view)
     }
 
     /// The partition's replica, for tests and tools that need more than the view.
-    pub fn partition(&self, partition: PartitionId) -> Option<&Partition> {
+    pub fn partition(&self, partition: TopicPartition) -> Option<&Partition> {
         self.partitions.get(&partition)
     }
 
@@ -142,11 +149,10 @@ impl Broker {
         &'a mut self,
         now_ms: u64,
         effects: &'a mut Vec<Effect>,
-    ) -> (Context<'a>, &'a mut BTreeMap<PartitionId, Partition>) {
+    ) -> (Context<'a>, &'a mut BTreeMap<TopicPartition, Partition>) {
         let Broker {
             id,
             config,
-            topic,
             bugs,
             storage,
             broker_epoch,
@@ -163,7 +169,6 @@ impl Broker {
             local: *id,
             broker_epoch: *broker_epoch,
             config,
-            topic,
             bugs: *bugs,
             live_brokers: &metadata.live_brokers,
             storage: &mut **storage,
@@ -217,6 +222,18 @@ impl Broker {
         }
     }
 
+    /// The settings of `partition`'s topic; a topic the scenario did not declare (only a
+    /// hostile peer names one) gets the defaults.
+    fn topic_config(&self, partition: TopicPartition) -> TopicConfig {
+        self.topics
+            .get(&partition.topic)
+            .cloned()
+            .unwrap_or_else(|| TopicConfig {
+                name: partition.topic,
+                ..TopicConfig::default()
+            })
+    }
+
     /// Kafka runs its ISR-expiration task every `replica.lag.time.max.ms / 2`.
     fn isr_shrink_check_interval_ms(&self) -> u64 {
         (self.config.replica_lag_time_max_ms / 2).max(1)
@@ -230,7 +247,7 @@ impl Broker {
     pub fn append_local(
         &mut self,
         now_ms: u64,
-        partition: PartitionId,
+        partition: TopicPartition,
         waiter: LocalWaiter,
         records: &[ProducerRecord],
         timeout_ms: u64,

@@ -7,12 +7,13 @@
 use super::Broker;
 use crate::actor::Effect;
 use crate::error::ErrorCode;
-use crate::ids::{NodeId, PartitionId};
+use crate::ids::NodeId;
 use crate::partition::Completion;
 use crate::protocol::{
     Acks, FetchResponse, ListOffsetsResponse, Message, MetadataResponse,
     OffsetsForLeaderEpochResponse,
 };
+use crate::topic::TopicPartition;
 
 /// What serves a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub enum Route {
     /// The broker's metadata cache, for clients.
     MetadataCache,
     /// One hosted partition.
-    Partition(PartitionId),
+    Partition(TopicPartition),
     /// Nothing on a broker serves it (controller requests, client responses).
     Nowhere,
 }
@@ -85,7 +86,7 @@ impl Broker {
         &mut self,
         now_ms: u64,
         from: NodeId,
-        partition: PartitionId,
+        partition: TopicPartition,
         message: &Message,
         effects: &mut Vec<Effect>,
     ) {
@@ -140,7 +141,7 @@ impl Broker {
 fn not_hosted(
     context: &mut crate::partition::Context<'_>,
     from: NodeId,
-    partition: PartitionId,
+    partition: TopicPartition,
     message: &Message,
 ) {
     let error = ErrorCode::NotLeaderOrFollower;

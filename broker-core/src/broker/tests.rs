@@ -23,10 +23,11 @@ use crate::protocol::{AlterPartitionRequest, ProduceResponse};
 use crate::protocol::{EpochEndOffset, FetchData, OffsetSpec};
 use crate::record::{ProducerRecord, Record};
 use crate::storage::MemoryStorage;
+use crate::topic::TopicPartition;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-const P0: PartitionId = PartitionId(0);
+const P0: TopicPartition = TopicPartition::of_default_topic(0);
 const PRODUCER: NodeId = NodeId::Producer(ClientId(1));
 const CONSUMER: NodeId = NodeId::Consumer(ClientId(1));
 
@@ -65,6 +66,7 @@ impl Storage for SharedStorage {
 
 fn topic() -> TopicConfig {
     TopicConfig {
+        name: crate::topic::TopicName::default(),
         partitions: 1,
         replication_factor: 3,
         min_insync_replicas: 2,
@@ -126,7 +128,7 @@ fn started(
         BrokerId(id),
         1,
         config(),
-        topic(),
+        vec![topic()],
         bugs,
         Box::new(storage.clone()),
     );
@@ -297,7 +299,7 @@ fn disk_with(runs: &[(u32, u64)], checkpointed_high_watermark: Option<u64>) -> S
     if let Some(high_watermark) = checkpointed_high_watermark {
         storage.replace(
             HIGH_WATERMARK_CHECKPOINT_FILE,
-            format!("{{\"0\":{high_watermark}}}").as_bytes(),
+            format!("0\n1\nevents 0 {high_watermark}\n").as_bytes(),
         );
     }
     storage
@@ -310,7 +312,7 @@ fn broker_registers_on_start_then_heartbeats_and_registers_again_on_stale_epoch(
         BrokerId(2),
         5,
         config(),
-        topic(),
+        vec![topic()],
         BugSwitches::default(),
         Box::new(storage),
     );
@@ -1005,7 +1007,7 @@ fn recovery_drops_torn_tail() {
         BrokerId(1),
         2,
         config(),
-        topic(),
+        vec![topic()],
         BugSwitches::default(),
         Box::new(storage.clone()),
     );
@@ -1096,7 +1098,7 @@ fn flush_interval_messages_syncs_the_log_every_n_records() {
         BrokerId(1),
         1,
         config(),
-        topic,
+        vec![topic],
         BugSwitches::default(),
         Box::new(storage.clone()),
     );
@@ -1128,7 +1130,11 @@ fn high_watermark_checkpoint_is_written_every_interval() {
     run_until(&mut broker, interval_ms - 1);
     assert!(storage.file(HIGH_WATERMARK_CHECKPOINT_FILE).is_empty());
     run_until(&mut broker, interval_ms);
-    assert_eq!(storage.file(HIGH_WATERMARK_CHECKPOINT_FILE), b"{\"0\":2}");
+    assert_eq!(
+        storage.file(HIGH_WATERMARK_CHECKPOINT_FILE),
+        b"0\n1\nevents 0 2\n",
+        "Kafka's checkpoint format: version, count, then topic partition offset"
+    );
     assert_eq!(storage.sync_count(HIGH_WATERMARK_CHECKPOINT_FILE), 1);
 }
 
@@ -1349,7 +1355,13 @@ fn a_local_append_times_out_like_an_acks_all_produce() {
 fn a_local_append_is_refused_below_min_insync_and_for_a_partition_not_hosted() {
     let (mut broker, _) = leader(&[1], BugSwitches::default());
     broker.append_local(10, P0, WAITER, &values(&[500]), 1_000);
-    broker.append_local(10, PartitionId(9), WAITER, &values(&[501]), 1_000);
+    broker.append_local(
+        10,
+        TopicPartition::of_default_topic(9),
+        WAITER,
+        &values(&[501]),
+        1_000,
+    );
     let results: Vec<_> = broker
         .take_local_completions()
         .into_iter()
@@ -1359,7 +1371,10 @@ fn a_local_append_is_refused_below_min_insync_and_for_a_partition_not_hosted() {
         results,
         vec![
             (P0, Err(ErrorCode::NotEnoughReplicas)),
-            (PartitionId(9), Err(ErrorCode::NotLeaderOrFollower)),
+            (
+                TopicPartition::of_default_topic(9),
+                Err(ErrorCode::NotLeaderOrFollower)
+            ),
         ]
     );
     assert_eq!(

@@ -26,11 +26,12 @@ use crate::actor::Effect;
 use crate::config::AutoOffsetReset;
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, PartitionId};
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset};
 use crate::protocol::{
     FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, Message, OffsetSpec,
     OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
 };
+use crate::topic::TopicPartition;
 
 /// Where a partition's position stands (Kafka's `SubscriptionState.FetchStates`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +57,7 @@ pub(super) enum RequestKind {
 /// [`ConsumerTimer::RequestTimeout`] of its correlation id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct InFlightRequest {
-    pub(super) partition: PartitionId,
+    pub(super) partition: TopicPartition,
     pub(super) broker: BrokerId,
     kind: RequestKind,
 }
@@ -110,7 +111,7 @@ impl Consumer {
     }
 
     /// The partition's request failed: wait `retry_backoff_ms` and refresh metadata.
-    pub(super) fn back_off(&mut self, now_ms: u64, partition: PartitionId) {
+    pub(super) fn back_off(&mut self, now_ms: u64, partition: TopicPartition) {
         if let Some(assigned) = self.partitions.get_mut(&partition) {
             assigned.in_flight = None;
             assigned.backoff_until_ms = now_ms.saturating_add(self.config.retry_backoff_ms);
@@ -121,7 +122,7 @@ impl Consumer {
     /// Sends the request each partition needs once its [`ConsumerTimer::RetryBackoff`] is
     /// due (set only while it wants a request and its leader is known).
     pub(super) fn send_requests(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
-        let partitions: Vec<PartitionId> = self.partitions.keys().copied().collect();
+        let partitions: Vec<TopicPartition> = self.partitions.keys().copied().collect();
         for partition in partitions {
             self.sync_backoff_timer(partition);
             if !self
@@ -169,7 +170,7 @@ impl Consumer {
     /// The request `partition` needs in its state.
     fn request_message(
         &self,
-        partition: PartitionId,
+        partition: TopicPartition,
         correlation: CorrelationId,
         current_leader_epoch: LeaderEpoch,
         assigned: &AssignedPartition,
@@ -210,7 +211,7 @@ impl Consumer {
 
     fn fetch_message(
         &self,
-        partition: PartitionId,
+        partition: TopicPartition,
         correlation: CorrelationId,
         current_leader_epoch: LeaderEpoch,
         assigned: &AssignedPartition,
@@ -232,7 +233,7 @@ impl Consumer {
     /// to the old leader, and, if records were consumed, makes it validate its position
     /// (Kafka's `SubscriptionState.maybeValidatePositionForCurrentLeader`).
     pub(super) fn on_metadata_applied(&mut self, effects: &mut Vec<Effect>) {
-        let partitions: Vec<PartitionId> = self.partitions.keys().copied().collect();
+        let partitions: Vec<TopicPartition> = self.partitions.keys().copied().collect();
         for partition in partitions {
             let Some(image_epoch) = self
                 .metadata
@@ -271,7 +272,7 @@ impl Consumer {
         &mut self,
         from: NodeId,
         correlation: CorrelationId,
-        partition: PartitionId,
+        partition: TopicPartition,
         kind: RequestKind,
     ) -> bool {
         let matches = self.in_flight.get(&correlation).is_some_and(|request| {
@@ -381,7 +382,7 @@ impl Consumer {
     fn on_offset_out_of_range(
         &mut self,
         now_ms: u64,
-        partition: PartitionId,
+        partition: TopicPartition,
         effects: &mut Vec<Effect>,
     ) {
         if self.config.auto_offset_reset == AutoOffsetReset::None {

@@ -31,9 +31,10 @@ mod timer_tests;
 use crate::actor::{Actor, Effect, Input, Timer};
 use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
 use crate::config::ConsumerConfig;
-use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, Offset, PartitionId};
+use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, Offset};
 use crate::protocol::{Message, MetadataResponse};
 use crate::timer::TimerTable;
+use crate::topic::TopicPartition;
 use fetcher::{AssignedPartition, InFlightRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,7 +64,7 @@ pub enum ConsumerTimer {
     /// The partition's retry backoff ends and its next request may go (Kafka's
     /// `nextRetryTimeMs`; 0 for a partition that never failed). Set only while the
     /// partition wants a request and its leader is known.
-    RetryBackoff(PartitionId),
+    RetryBackoff(TopicPartition),
 }
 
 impl From<MetadataTimer> for ConsumerTimer {
@@ -92,7 +93,7 @@ pub struct Consumer {
     client: ClientId,
     config: ConsumerConfig,
     metadata: ClientMetadata,
-    partitions: BTreeMap<PartitionId, AssignedPartition>,
+    partitions: BTreeMap<TopicPartition, AssignedPartition>,
     in_flight: BTreeMap<CorrelationId, InFlightRequest>,
     next_correlation: u64,
     /// Every deadline of the consumer, by name.
@@ -104,7 +105,7 @@ impl Consumer {
         client: ClientId,
         config: ConsumerConfig,
         bootstrap_brokers: Vec<BrokerId>,
-        partitions: Vec<PartitionId>,
+        partitions: Vec<TopicPartition>,
     ) -> Consumer {
         let mut timers = TimerTable::default();
         let metadata = ClientMetadata::new(
@@ -135,7 +136,7 @@ impl Consumer {
     }
 
     /// The offset of the next record the consumer will return for `partition`, if it has one.
-    pub fn position(&self, partition: PartitionId) -> Option<Offset> {
+    pub fn position(&self, partition: TopicPartition) -> Option<Offset> {
         self.partitions.get(&partition)?.position
     }
 
@@ -229,7 +230,7 @@ impl Consumer {
 
     /// The end of `partition`'s backoff while it wants a request and its leader is known;
     /// otherwise it has no reason to wake the consumer.
-    fn wanted_backoff_timer(&self, partition: PartitionId) -> Option<u64> {
+    fn wanted_backoff_timer(&self, partition: TopicPartition) -> Option<u64> {
         let assigned = self.partitions.get(&partition)?;
         (self.wants_request(assigned) && self.metadata.leader(partition).is_some())
             .then_some(assigned.backoff_until_ms)
@@ -238,7 +239,7 @@ impl Consumer {
     /// The one place that sets and cancels [`ConsumerTimer::RetryBackoff`], which depends on
     /// the partition's state and on the metadata, both of which other inputs change. The
     /// pass that sends requests calls it for every partition.
-    fn sync_backoff_timer(&mut self, partition: PartitionId) {
+    fn sync_backoff_timer(&mut self, partition: TopicPartition) {
         let timer = ConsumerTimer::RetryBackoff(partition);
         match self.wanted_backoff_timer(partition) {
             Some(at_ms) => self.timers.set(timer, at_ms),

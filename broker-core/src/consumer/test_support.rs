@@ -13,9 +13,10 @@ use crate::protocol::{
     OffsetsForLeaderEpochResponse,
 };
 use crate::record::Record;
+use crate::topic::TopicPartition;
 
 pub(super) const CLIENT: ClientId = ClientId(1);
-pub(super) const P0: PartitionId = PartitionId(0);
+pub(super) const P0: TopicPartition = TopicPartition::of_default_topic(0);
 
 pub(super) fn b(id: u32) -> BrokerId {
     BrokerId(id)

@@ -14,7 +14,7 @@ fn consumer_starts_at_earliest_and_polls_records() {
     let consumer = consumer_at_offset_3();
     assert_eq!(consumer.node(), NodeId::Consumer(CLIENT));
     assert_eq!(consumer.position(P0), Some(Offset(3)));
-    assert_eq!(consumer.position(PartitionId(7)), None);
+    assert_eq!(consumer.position(TopicPartition::of_default_topic(7)), None);
     // Next: the fetch's timeout.
     assert_eq!(consumer.next_deadline_ms(), Some(1_003));
 }

@@ -4,8 +4,9 @@
 
 use super::{Controller, ControllerTimer, Step};
 use crate::event::Event;
-use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
+use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch};
 use crate::mark::Mark;
+use crate::topic::TopicPartition;
 
 /// A leader choice (`PartitionChangeBuilder.BestLeader`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +22,7 @@ impl Controller {
     /// unfenced replica (unclean), else none (`PartitionChangeBuilder.BestLeader`).
     pub(super) fn choose_leader(
         &self,
+        partition: TopicPartition,
         replicas: &[BrokerId],
         isr: &[BrokerId],
     ) -> Option<LeaderChoice> {
@@ -33,7 +35,11 @@ impl Controller {
                 unclean: false,
             });
         }
-        if !self.topic.unclean_leader_election_enable {
+        let unclean_enabled = self
+            .topics
+            .get(&partition.topic)
+            .is_some_and(|topic| topic.unclean_leader_election_enable);
+        if !unclean_enabled {
             return None;
         }
         replicas
@@ -49,7 +55,7 @@ impl Controller {
     /// may hold records it lacks, and it cannot know which (this is where data is lost).
     pub(super) fn elect(
         &mut self,
-        partition: PartitionId,
+        partition: TopicPartition,
         choice: LeaderChoice,
         isr: Vec<BrokerId>,
         step: &mut Step,
@@ -67,7 +73,7 @@ impl Controller {
     /// has passed; after that, and for every partition that lost its leader, the usual rule
     /// applies (clean from the ISR, else unclean if enabled).
     pub(super) fn maybe_elect_offline_partitions(&mut self, step: &mut Step) {
-        let partitions: Vec<PartitionId> = self.state.image.partitions.keys().copied().collect();
+        let partitions: Vec<TopicPartition> = self.state.image.partitions.keys().copied().collect();
         for partition in partitions {
             let current = self.state.image.partitions[&partition].clone();
             if current.leader.is_some() {
@@ -91,7 +97,7 @@ impl Controller {
                         unclean: false,
                     })
             } else {
-                self.choose_leader(&current.replicas, &current.isr)
+                self.choose_leader(partition, &current.replicas, &current.isr)
             };
             if let Some(choice) = choice {
                 self.elect(partition, choice, current.isr.clone(), step);
@@ -104,7 +110,7 @@ impl Controller {
     /// `LeaderElected` (leader changed) or `IsrAltered` (ISR only). No change, no effect.
     pub(super) fn apply_partition_change(
         &mut self,
-        partition: PartitionId,
+        partition: TopicPartition,
         leader: Option<BrokerId>,
         isr: Vec<BrokerId>,
         unclean: bool,

@@ -32,7 +32,7 @@ use crate::actor::{Actor, Effect, Input, Timer};
 use crate::config::{ControllerConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, PartitionId};
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId};
 use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::protocol::{
@@ -41,9 +41,10 @@ use crate::protocol::{
 };
 use crate::storage::Storage;
 use crate::timer::TimerTable;
+use crate::topic::{TopicName, TopicPartition};
 use serde::{Deserialize, Serialize};
 use state::{ControllerState, CONTROLLER_STATE_FILE};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The controller's named deadlines. Their order is the order due timers are applied in.
@@ -68,7 +69,8 @@ impl fmt::Display for ControllerTimer {
 /// The KRaft-style active controller of the simulated cluster.
 pub struct Controller {
     config: ControllerConfig,
-    topic: TopicConfig,
+    /// Every topic's settings, by name.
+    topics: BTreeMap<TopicName, TopicConfig>,
     /// Every broker id of the cluster. Registrations from other ids are ignored: they could
     /// never be a replica.
     cluster_brokers: BTreeSet<BrokerId>,
@@ -115,7 +117,7 @@ enum Reply {
     },
     AlterPartition {
         broker: BrokerId,
-        partition: PartitionId,
+        partition: TopicPartition,
         result: Result<(), ErrorCode>,
     },
 }
@@ -124,16 +126,19 @@ impl Controller {
     /// `brokers`: every broker id in the cluster (sorted or not; sorted internally).
     pub fn new(
         config: ControllerConfig,
-        topic: TopicConfig,
+        topics: Vec<TopicConfig>,
         brokers: Vec<BrokerId>,
         storage: Box<dyn Storage>,
     ) -> Controller {
         let cluster_brokers: BTreeSet<BrokerId> = brokers.into_iter().collect();
         let sorted: Vec<BrokerId> = cluster_brokers.iter().copied().collect();
-        let state = ControllerState::new_topic(topic.partitions, topic.replication_factor, &sorted);
+        let state = ControllerState::new_topics(&topics, &sorted);
         Controller {
             config,
-            topic,
+            topics: topics
+                .into_iter()
+                .map(|topic| (topic.name, topic))
+                .collect(),
             cluster_brokers,
             storage,
             state,

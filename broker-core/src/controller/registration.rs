@@ -5,9 +5,10 @@ use super::state::BrokerRegistrationState;
 use super::{Controller, ControllerTimer, Reply, Step};
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerEpoch, BrokerId, PartitionId};
+use crate::ids::{BrokerEpoch, BrokerId};
 use crate::mark::Mark;
 use crate::protocol::{BrokerHeartbeatRequest, BrokerRegistrationRequest};
+use crate::topic::TopicPartition;
 
 impl Controller {
     /// A (re)registration (`ClusterControlManager.registerBroker`): a new broker epoch,
@@ -120,7 +121,7 @@ impl Controller {
         step.event(Event::BrokerFenced { broker });
         step.mark(Mark::BrokerFenced);
 
-        let partitions: Vec<PartitionId> = self.state.image.partitions.keys().copied().collect();
+        let partitions: Vec<TopicPartition> = self.state.image.partitions.keys().copied().collect();
         for partition in partitions {
             let current = self.state.image.partitions[&partition].clone();
             let leads = current.leader == Some(broker);
@@ -138,7 +139,7 @@ impl Controller {
             }
             let isr_shrunk = isr.len() < current.isr.len();
             if leads {
-                match self.choose_leader(&current.replicas, &isr) {
+                match self.choose_leader(partition, &current.replicas, &isr) {
                     Some(choice) => self.elect(partition, choice, isr, step),
                     None => self.apply_partition_change(partition, None, isr, false, step),
                 }

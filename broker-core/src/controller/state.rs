@@ -13,8 +13,10 @@
 //! - `image.live_brokers` is exactly the registered, unfenced brokers, sorted;
 //! - every registered broker's epoch is below `next_broker_epoch`.
 
+use crate::config::TopicConfig;
 use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
 use crate::metadata::{MetadataImage, PartitionState};
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -59,32 +61,39 @@ struct EncodedControllerState {
 }
 
 impl ControllerState {
-    /// The state of a freshly created topic: partition `p` is placed on brokers
-    /// `(p + i) % n` for `i in 0..replication_factor` (brokers sorted), offline, with every
-    /// replica in the ISR because every log is empty. Version 1, so that a broker, which
-    /// starts at version 0, applies it.
-    pub fn new_topic(partitions: u32, replication_factor: u32, brokers: &[BrokerId]) -> Self {
+    /// A fresh cluster state with `topics` created on `brokers` (sorted): the `k`-th
+    /// partition created, counting across topics in order, is placed on brokers
+    /// `(k + i) % n` for `i in 0..replication_factor`, each partition one broker further
+    /// than the one before (Kafka's striped placement spreads leaders the same way). Every
+    /// partition starts offline with every replica in the ISR, because every log is empty.
+    /// Version 1, so that a broker, which starts at version 0, applies it.
+    pub fn new_topics(topics: &[TopicConfig], brokers: &[BrokerId]) -> Self {
         let mut sorted_brokers = brokers.to_vec();
         sorted_brokers.sort();
         sorted_brokers.dedup();
         let broker_count = sorted_brokers.len();
-        // A replication factor of 0, or above the broker count (which would place one
-        // broker twice), is refused by Kafka (InvalidReplicationFactorException). Here it is
-        // clamped into 1..=brokers instead, because a simulation run has no one to report
-        // the error to, and an empty replica list would break the ISR invariant.
-        let replica_count = usize::try_from(replication_factor)
-            .unwrap_or(usize::MAX)
-            .clamp(1, broker_count.max(1));
         let mut partition_states = BTreeMap::new();
-        if broker_count > 0 {
-            for partition in 0..partitions {
-                let first = usize::try_from(partition).unwrap_or(0) % broker_count;
+        let mut placed = 0usize;
+        for topic in topics {
+            // A replication factor of 0, or above the broker count (which would place one
+            // broker twice), is refused by Kafka (InvalidReplicationFactorException). Here it
+            // is clamped into 1..=brokers instead, because a simulation run has no one to
+            // report the error to, and an empty replica list would break the ISR invariant.
+            let replica_count = usize::try_from(topic.replication_factor)
+                .unwrap_or(usize::MAX)
+                .clamp(1, broker_count.max(1));
+            if broker_count == 0 {
+                continue;
+            }
+            for index in 0..topic.partitions {
+                let first = placed % broker_count;
+                placed += 1;
                 let replicas: Vec<BrokerId> = (0..replica_count)
-                    .map(|index| sorted_brokers[(first + index) % broker_count])
+                    .map(|offset| sorted_brokers[(first + offset) % broker_count])
                     .collect();
                 let mut isr = replicas.clone();
                 isr.sort();
-                let partition = PartitionId(partition);
+                let partition = TopicPartition::new(topic.name, PartitionId(index));
                 partition_states.insert(
                     partition,
                     PartitionState {
@@ -224,10 +233,25 @@ impl ControllerState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topic::TopicName;
+
+    /// One topic of the default name.
+    fn topic(partitions: u32, replication_factor: u32) -> Vec<TopicConfig> {
+        vec![TopicConfig {
+            partitions,
+            replication_factor,
+            ..TopicConfig::default()
+        }]
+    }
+
+    fn p(index: u32) -> TopicPartition {
+        TopicPartition::of_default_topic(index)
+    }
 
     #[test]
     fn topic_places_partition_p_on_brokers_p_plus_i_modulo_n() {
-        let state = ControllerState::new_topic(3, 2, &[BrokerId(3), BrokerId(1), BrokerId(2)]);
+        let state =
+            ControllerState::new_topics(&topic(3, 2), &[BrokerId(3), BrokerId(1), BrokerId(2)]);
         let replicas: Vec<Vec<BrokerId>> = state
             .image
             .partitions
@@ -242,7 +266,7 @@ mod tests {
                 vec![BrokerId(3), BrokerId(1)],
             ]
         );
-        let third = &state.image.partitions[&PartitionId(2)];
+        let third = &state.image.partitions[&p(2)];
         assert_eq!(third.isr, vec![BrokerId(1), BrokerId(3)]);
         assert_eq!(third.leader, None);
         assert_eq!(state.image.version, 1);
@@ -250,24 +274,56 @@ mod tests {
 
     #[test]
     fn replication_factor_is_clamped_to_the_broker_count_and_at_least_one() {
-        let too_many = ControllerState::new_topic(1, 5, &[BrokerId(1), BrokerId(2)]);
+        let too_many = ControllerState::new_topics(&topic(1, 5), &[BrokerId(1), BrokerId(2)]);
         assert_eq!(
-            too_many.image.partitions[&PartitionId(0)].replicas,
+            too_many.image.partitions[&p(0)].replicas,
             vec![BrokerId(1), BrokerId(2)]
         );
-        let zero = ControllerState::new_topic(1, 0, &[BrokerId(1), BrokerId(2)]);
-        assert_eq!(
-            zero.image.partitions[&PartitionId(0)].replicas,
-            vec![BrokerId(1)]
-        );
+        let zero = ControllerState::new_topics(&topic(1, 0), &[BrokerId(1), BrokerId(2)]);
+        assert_eq!(zero.image.partitions[&p(0)].replicas, vec![BrokerId(1)]);
         zero.assert_invariants();
-        let no_brokers = ControllerState::new_topic(2, 3, &[]);
+        let no_brokers = ControllerState::new_topics(&topic(2, 3), &[]);
         assert!(no_brokers.image.partitions.is_empty());
     }
 
     #[test]
+    fn placement_continues_across_topics() {
+        let topics = vec![
+            TopicConfig {
+                name: TopicName::new("first"),
+                partitions: 2,
+                replication_factor: 1,
+                ..TopicConfig::default()
+            },
+            TopicConfig {
+                name: TopicName::new("second"),
+                partitions: 2,
+                replication_factor: 2,
+                ..TopicConfig::default()
+            },
+        ];
+        let state = ControllerState::new_topics(&topics, &[BrokerId(1), BrokerId(2), BrokerId(3)]);
+        let placed: Vec<(String, Vec<BrokerId>)> = state
+            .image
+            .partitions
+            .values()
+            .map(|state| (state.partition.directory(), state.replicas.clone()))
+            .collect();
+        assert_eq!(
+            placed,
+            vec![
+                ("first-0".to_string(), vec![BrokerId(1)]),
+                ("first-1".to_string(), vec![BrokerId(2)]),
+                ("second-0".to_string(), vec![BrokerId(3), BrokerId(1)]),
+                ("second-1".to_string(), vec![BrokerId(1), BrokerId(2)]),
+            ]
+        );
+    }
+
+    #[test]
     fn encoded_state_decodes_to_the_same_state() {
-        let mut state = ControllerState::new_topic(2, 3, &[BrokerId(1), BrokerId(2), BrokerId(3)]);
+        let mut state =
+            ControllerState::new_topics(&topic(2, 3), &[BrokerId(1), BrokerId(2), BrokerId(3)]);
         state.brokers.insert(
             BrokerId(2),
             BrokerRegistrationState {

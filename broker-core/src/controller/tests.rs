@@ -9,12 +9,13 @@ use crate::metadata::PartitionState;
 use crate::protocol::MetadataRequest;
 use crate::protocol::{AlterPartitionRequest, BrokerHeartbeatRequest, BrokerRegistrationRequest};
 use crate::storage::MemoryStorage;
+use crate::topic::TopicPartition;
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 const SESSION_TIMEOUT_MS: u64 = 9_000;
-const P0: PartitionId = PartitionId(0);
+const P0: TopicPartition = TopicPartition::of_default_topic(0);
 
 /// A disk the test keeps a handle on, so it can read sync counts and restart the
 /// controller over a copy of what was written.
@@ -81,7 +82,7 @@ fn started(topic: TopicConfig, broker_count: u32) -> (Controller, SharedStorage)
     let disk = SharedStorage::default();
     // Given unsorted on purpose: the controller sorts.
     let ids: Vec<BrokerId> = (1..=broker_count).rev().map(BrokerId).collect();
-    let mut controller = Controller::new(config(), topic, ids, Box::new(disk.clone()));
+    let mut controller = Controller::new(config(), vec![topic], ids, Box::new(disk.clone()));
     assert_eq!(controller.next_deadline_ms(), None);
     assert_eq!(controller.handle(0, Input::Start), vec![]);
     assert_eq!(disk.sync_count(), 1, "the created topic is persisted");
@@ -163,7 +164,7 @@ fn broker_epoch(controller: &Controller, broker: BrokerId) -> BrokerEpoch {
     controller.state.brokers[&broker].broker_epoch
 }
 
-fn partition(controller: &Controller, partition: PartitionId) -> PartitionState {
+fn partition(controller: &Controller, partition: TopicPartition) -> PartitionState {
     controller.metadata().partitions[&partition].clone()
 }
 
@@ -859,7 +860,7 @@ fn controller_recovers_state_after_restart() {
     let restarted_disk = SharedStorage(Arc::new(Mutex::new(disk.snapshot())));
     let mut restarted = Controller::new(
         config(),
-        topic(1, 3, false),
+        vec![topic(1, 3, false)],
         brokers(&[1, 2, 3]),
         Box::new(restarted_disk.clone()),
     );
@@ -967,7 +968,7 @@ fn messages_from_unknown_or_mismatched_senders_never_panic() {
 fn inputs_before_start_are_ignored() {
     let mut controller = Controller::new(
         config(),
-        topic(1, 3, false),
+        vec![topic(1, 3, false)],
         brokers(&[1, 2, 3]),
         Box::new(MemoryStorage::default()),
     );
@@ -1065,14 +1066,14 @@ proptest! {
         let ids: Vec<BrokerId> = (1..=WALK_BROKERS).map(BrokerId).collect();
         let mut disk = SharedStorage::default();
         let mut controller =
-            Controller::new(config(), topic.clone(), ids.clone(), Box::new(disk.clone()));
+            Controller::new(config(), vec![topic.clone()], ids.clone(), Box::new(disk.clone()));
         let mut now_ms = 0;
         controller.handle(now_ms, Input::Start);
         let mut walk_brokers: BTreeMap<u32, WalkBroker> =
             (1..=WALK_BROKERS).map(|broker| (broker, WalkBroker::default())).collect();
-        let mut leaders_by_epoch: BTreeMap<(PartitionId, LeaderEpoch), Option<BrokerId>> =
+        let mut leaders_by_epoch: BTreeMap<(TopicPartition, LeaderEpoch), Option<BrokerId>> =
             BTreeMap::new();
-        let mut last_epochs: BTreeMap<PartitionId, (LeaderEpoch, PartitionEpoch)> =
+        let mut last_epochs: BTreeMap<TopicPartition, (LeaderEpoch, PartitionEpoch)> =
             BTreeMap::new();
         let mut last_version = controller.metadata().version;
 
@@ -1109,7 +1110,7 @@ proptest! {
                     stale_leader_epoch,
                     stale_partition_epoch,
                 } => {
-                    let current = controller.metadata().partitions[&PartitionId(partition)].clone();
+                    let current = controller.metadata().partitions[&TopicPartition::of_default_topic(partition)].clone();
                     let broker = match current.leader {
                         Some(leader) if from_leader => leader.0,
                         _ => broker,
@@ -1144,7 +1145,7 @@ proptest! {
                             Message::AlterPartition(AlterPartitionRequest {
                                 broker: b(broker),
                                 broker_epoch: epoch,
-                                partition: PartitionId(partition),
+                                partition: TopicPartition::of_default_topic(partition),
                                 leader_epoch,
                                 partition_epoch,
                                 new_isr,
@@ -1156,7 +1157,7 @@ proptest! {
                     disk = SharedStorage(Arc::new(Mutex::new(disk.snapshot())));
                     controller = Controller::new(
                         config(),
-                        topic.clone(),
+                        vec![topic.clone()],
                         ids.clone(),
                         Box::new(disk.clone()),
                     );

@@ -9,8 +9,9 @@
 //! `leader-epoch-checkpoint-p{p}` with `replace` + `sync`, as Kafka flushes its checkpoint
 //! file on every change.
 
-use crate::ids::{LeaderEpoch, Offset, PartitionId};
+use crate::ids::{LeaderEpoch, Offset};
 use crate::storage::Storage;
+use crate::topic::TopicPartition;
 use std::collections::BTreeMap;
 
 /// One partition's leader-epoch cache.
@@ -23,14 +24,14 @@ pub struct LeaderEpochCache {
 
 impl LeaderEpochCache {
     /// The checkpoint file of a partition's cache.
-    pub fn file_name(partition: PartitionId) -> String {
-        format!("leader-epoch-checkpoint-p{}", partition.0)
+    pub fn file_name(partition: TopicPartition) -> String {
+        format!("{}/leader-epoch-checkpoint", partition.directory())
     }
 
     /// Loads the cache from its checkpoint file. An unreadable file, or entries that break the
     /// monotonic order, are dropped from the first bad entry on: the file is only ever
     /// replaced atomically, so this happens only if something outside the broker wrote it.
-    pub fn load(partition: PartitionId, storage: &dyn Storage) -> LeaderEpochCache {
+    pub fn load(partition: TopicPartition, storage: &dyn Storage) -> LeaderEpochCache {
         let file_name = Self::file_name(partition);
         let bytes = storage.read(&file_name);
         let stored: Vec<(u32, u64)> = if bytes.is_empty() {
@@ -184,7 +185,7 @@ mod tests {
     use crate::storage::MemoryStorage;
 
     fn cache_with(storage: &mut MemoryStorage, entries: &[(u32, u64)]) -> LeaderEpochCache {
-        let mut cache = LeaderEpochCache::load(PartitionId(0), storage);
+        let mut cache = LeaderEpochCache::load(TopicPartition::of_default_topic(0), storage);
         for &(epoch, start) in entries {
             cache.assign(storage, LeaderEpoch(epoch), Offset(start));
         }
@@ -237,9 +238,12 @@ mod tests {
         let mut storage = MemoryStorage::default();
         let mut cache = cache_with(&mut storage, &[(1, 0), (2, 4), (5, 8)]);
         assert!(cache.truncate_from_end(&mut storage, Offset(8)));
-        let file = LeaderEpochCache::file_name(PartitionId(0));
+        let file = LeaderEpochCache::file_name(TopicPartition::of_default_topic(0));
         assert_eq!(storage.sync_counts[&file], 4);
-        assert_eq!(LeaderEpochCache::load(PartitionId(0), &storage), cache);
+        assert_eq!(
+            LeaderEpochCache::load(TopicPartition::of_default_topic(0), &storage),
+            cache
+        );
         assert_eq!(cache.latest_epoch(), Some(LeaderEpoch(2)));
     }
 }

@@ -7,9 +7,10 @@
 //! `log_start_offset + i`; record epochs never decrease; every record's epoch is known to the
 //! epoch cache at or before its offset. Retention is not modelled, so `log_start_offset` is 0.
 
-use crate::ids::{LeaderEpoch, Offset, PartitionId};
+use crate::ids::{LeaderEpoch, Offset};
 use crate::record::{ProducerRecord, Record};
 use crate::storage::Storage;
+use crate::topic::TopicPartition;
 use batch_file::BatchSpan;
 use leader_epoch::LeaderEpochCache;
 
@@ -43,7 +44,7 @@ pub enum AppendError {
 /// One partition's replica log.
 #[derive(Clone, Debug)]
 pub struct Log {
-    partition: PartitionId,
+    partition: TopicPartition,
     file_name: String,
     records: Vec<Record>,
     /// The file's batches, in offset order: where each starts.
@@ -59,8 +60,9 @@ pub struct Log {
 
 impl Log {
     /// The file a partition's records live in.
-    pub fn file_name(partition: PartitionId) -> String {
-        format!("log-p{}", partition.0)
+    pub fn file_name(partition: TopicPartition) -> String {
+        // One segment per partition: retention is not modelled, so the log never rolls.
+        format!("{}/00000000000000000000.log", partition.directory())
     }
 
     /// Opens a partition's log from storage, as Kafka's log recovery does: keep the longest
@@ -69,7 +71,7 @@ impl Log {
     /// end, re-assign the epochs the records carry, and cap the checkpointed high watermark at
     /// the log end offset. An absent file is an empty log.
     pub fn recover(
-        partition: PartitionId,
+        partition: TopicPartition,
         storage: &mut dyn Storage,
         checkpointed_high_watermark: Option<Offset>,
         flush_interval_messages: Option<u64>,
@@ -121,7 +123,7 @@ impl Log {
         (log, truncation)
     }
 
-    pub fn partition(&self) -> PartitionId {
+    pub fn partition(&self) -> TopicPartition {
         self.partition
     }
 

@@ -3,9 +3,10 @@
 
 use super::*;
 use crate::storage::MemoryStorage;
+use crate::topic::TopicPartition;
 use proptest::prelude::*;
 
-const P0: PartitionId = PartitionId(0);
+const P0: TopicPartition = TopicPartition::of_default_topic(0);
 
 #[derive(Clone, Debug)]
 enum Operation {

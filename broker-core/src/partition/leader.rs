@@ -202,8 +202,7 @@ impl Partition {
             }
             return;
         };
-        if acks == Acks::All
-            && (self.isr.len() as u64) < u64::from(context.topic.min_insync_replicas)
+        if acks == Acks::All && (self.isr.len() as u64) < u64::from(self.topic.min_insync_replicas)
         {
             context.mark(Mark::ProduceRejectedNotEnoughReplicas);
             complete(

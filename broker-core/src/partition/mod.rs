@@ -28,7 +28,6 @@ use crate::broker::BrokerTimer;
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::event::{Event, RecordSummary};
-use crate::ids::PartitionId;
 use crate::ids::{BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, PartitionEpoch};
 use crate::log::Log;
 use crate::mark::Mark;
@@ -38,6 +37,7 @@ use crate::record::Record;
 use crate::replica_view::{ReplicaRole, ReplicaView};
 use crate::storage::Storage;
 use crate::timer::TimerTable;
+use crate::topic::TopicPartition;
 use follower::FetcherStage;
 use leader::LeaderState;
 use serde::{Deserialize, Serialize};
@@ -79,7 +79,6 @@ pub struct Context<'a> {
     /// `None` until the controller has accepted this broker's registration.
     pub broker_epoch: Option<BrokerEpoch>,
     pub config: &'a BrokerConfig,
-    pub topic: &'a TopicConfig,
     pub bugs: BugSwitches,
     /// Unfenced brokers in the newest metadata image (empty before the first image).
     pub live_brokers: &'a [BrokerId],
@@ -115,12 +114,12 @@ impl Context<'_> {
         self.effects.push(Effect::Mark(mark));
     }
 
-    fn set_timer(&mut self, partition: PartitionId, timer: PartitionTimer, at_ms: u64) {
+    fn set_timer(&mut self, partition: TopicPartition, timer: PartitionTimer, at_ms: u64) {
         self.timers
             .set(BrokerTimer::Partition(partition, timer), at_ms);
     }
 
-    fn cancel_timer(&mut self, partition: PartitionId, timer: PartitionTimer) {
+    fn cancel_timer(&mut self, partition: TopicPartition, timer: PartitionTimer) {
         self.timers.cancel(BrokerTimer::Partition(partition, timer));
     }
 
@@ -142,7 +141,7 @@ enum Role {
 /// One partition's replica on this broker.
 #[derive(Clone, Debug)]
 pub struct Partition {
-    id: PartitionId,
+    id: TopicPartition,
     log: Log,
     replicas: Vec<BrokerId>,
     isr: Vec<BrokerId>,
@@ -151,12 +150,15 @@ pub struct Partition {
     leader_epoch: Option<LeaderEpoch>,
     partition_epoch: Option<PartitionEpoch>,
     role: Role,
+    /// The settings of this partition's topic (`min_insync_replicas`).
+    topic: TopicConfig,
 }
 
 impl Partition {
     /// A replica over a recovered log, waiting for metadata to say what to do.
-    pub fn new(log: Log) -> Partition {
+    pub fn new(log: Log, topic: TopicConfig) -> Partition {
         Partition {
+            topic,
             id: log.partition(),
             log,
             replicas: Vec::new(),
@@ -168,7 +170,7 @@ impl Partition {
         }
     }
 
-    pub fn id(&self) -> PartitionId {
+    pub fn id(&self) -> TopicPartition {
         self.id
     }
 

@@ -12,9 +12,10 @@
 use super::{Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerId, CorrelationId, NodeId, Offset, PartitionId};
+use crate::ids::{BrokerId, CorrelationId, NodeId, Offset};
 use crate::mark::Mark;
 use crate::protocol::{Acks, FetchResponse, Message, ProduceResponse};
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -39,7 +40,7 @@ pub struct LocalWaiter {
 /// A local append's outcome, handed back to its waiter by the broker.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LocalCompletion {
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub waiter: LocalWaiter,
     /// The base offset once committed, or why the append may not be.
     pub result: Result<Offset, ErrorCode>,
@@ -91,7 +92,7 @@ pub(super) enum WakeReason {
 /// with `ProduceAnswered`, or hands a local append's outcome to its waiter.
 pub(crate) fn complete(
     context: &mut Context<'_>,
-    partition: PartitionId,
+    partition: TopicPartition,
     completion: &Completion,
     offsets: Option<(Offset, Offset)>,
     result: Result<Offset, ErrorCode>,
@@ -182,7 +183,7 @@ impl Partition {
             .drain(..)
             .partition(|delayed| delayed.last_offset < high_watermark);
         state.purgatory = waiting;
-        let enough = self.isr.len() as u64 >= u64::from(context.topic.min_insync_replicas);
+        let enough = self.isr.len() as u64 >= u64::from(self.topic.min_insync_replicas);
         for delayed in done {
             context.cancel_timer(self.id, PartitionTimer::DelayedProduce(delayed.id));
             let result = if enough {

@@ -19,8 +19,8 @@
 //! first sent, takes more records.
 
 use super::ProducerTimer;
-use crate::ids::PartitionId;
 use crate::record::ProducerRecord;
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
@@ -43,7 +43,7 @@ impl fmt::Display for BatchId {
 #[derive(Clone, Debug)]
 pub(super) struct ProducerBatch {
     pub(super) id: BatchId,
-    pub(super) partition: PartitionId,
+    pub(super) partition: TopicPartition,
     pub(super) records: Vec<ProducerRecord>,
     /// When the first record was added: linger and delivery timeout count from here.
     pub(super) created_ms: u64,
@@ -59,7 +59,7 @@ pub(super) struct ProducerBatch {
 /// Per partition, the batches not yet sent (or waiting to be sent again), oldest first.
 #[derive(Clone, Debug)]
 pub(super) struct RecordAccumulator {
-    queues: BTreeMap<PartitionId, VecDeque<ProducerBatch>>,
+    queues: BTreeMap<TopicPartition, VecDeque<ProducerBatch>>,
     next_batch_id: u64,
     batch_size_records: usize,
     linger_ms: u64,
@@ -80,7 +80,7 @@ impl RecordAccumulator {
     pub(super) fn append(
         &mut self,
         now_ms: u64,
-        partition: PartitionId,
+        partition: TopicPartition,
         record: ProducerRecord,
     ) -> Option<BatchId> {
         let queue = self.queues.entry(partition).or_default();
@@ -112,7 +112,7 @@ impl RecordAccumulator {
     /// fires; `None` when the queue is empty. Kafka's `RecordAccumulator.ready`: a retried
     /// batch after its backoff; a full batch, or one with another batch behind it, at once;
     /// otherwise after `linger_ms`.
-    pub(super) fn ready_timer(&self, partition: PartitionId) -> Option<(ProducerTimer, u64)> {
+    pub(super) fn ready_timer(&self, partition: TopicPartition) -> Option<(ProducerTimer, u64)> {
         let queue = self.queues.get(&partition)?;
         let batch = queue.front()?;
         Some(if batch.attempts > 0 {
@@ -131,19 +131,19 @@ impl RecordAccumulator {
     }
 
     /// Every partition that has a queue (possibly emptied since), in partition order.
-    pub(super) fn partitions(&self) -> Vec<PartitionId> {
+    pub(super) fn partitions(&self) -> Vec<TopicPartition> {
         self.queues.keys().copied().collect()
     }
 
     /// Whether some partition with a batch waiting satisfies `predicate`.
-    pub(super) fn any_waiting(&self, mut predicate: impl FnMut(PartitionId) -> bool) -> bool {
+    pub(super) fn any_waiting(&self, mut predicate: impl FnMut(TopicPartition) -> bool) -> bool {
         self.queues
             .iter()
             .any(|(partition, queue)| !queue.is_empty() && predicate(*partition))
     }
 
     /// Takes `partition`'s front batch, to send it.
-    pub(super) fn pop_front(&mut self, partition: PartitionId) -> Option<ProducerBatch> {
+    pub(super) fn pop_front(&mut self, partition: TopicPartition) -> Option<ProducerBatch> {
         self.queues.get_mut(&partition)?.pop_front()
     }
 

@@ -53,11 +53,12 @@ pub use accumulator::BatchId;
 use crate::actor::{Actor, Effect, Input, Timer};
 use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
 use crate::config::ProducerConfig;
-use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, PartitionId};
+use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId};
 use crate::partitioner::Partitioner;
 use crate::protocol::{Message, MetadataResponse};
 use crate::record::ProducerRecord;
 use crate::timer::TimerTable;
+use crate::topic::{TopicName, TopicPartition};
 use accumulator::RecordAccumulator;
 use sender::InFlightProduce;
 use serde::{Deserialize, Serialize};
@@ -94,10 +95,10 @@ pub enum ProducerTimer {
     /// The partition's front batch, never sent, may leave: `linger_ms` after its creation,
     /// or at its creation when it is full or another batch queues behind it. Set only while
     /// the partition's leader is known and has a free in-flight slot.
-    Linger(PartitionId),
+    Linger(TopicPartition),
     /// The partition's front batch, a retry, may leave again: `retry_backoff_ms` after its
     /// last attempt failed. Set only while the leader is known and has a free slot.
-    RetryBackoff(PartitionId),
+    RetryBackoff(TopicPartition),
 }
 
 impl From<MetadataTimer> for ProducerTimer {
@@ -133,15 +134,19 @@ pub struct Producer {
     in_flight: BTreeMap<CorrelationId, InFlightProduce>,
     next_correlation: u64,
     unfinished_sends: usize,
+    /// The topic the application's records go to.
+    topic: TopicName,
     /// Every deadline of the producer, by name.
     timers: TimerTable<ProducerTimer>,
 }
 
 impl Producer {
+    /// A producer that writes to `topic`, which has `partition_count` partitions.
     pub fn new(
         client: ClientId,
         config: ProducerConfig,
         bootstrap_brokers: Vec<BrokerId>,
+        topic: TopicName,
         partition_count: u32,
     ) -> Producer {
         let mut timers = TimerTable::default();
@@ -154,6 +159,7 @@ impl Producer {
         );
         Producer {
             client,
+            topic,
             partitioner: Partitioner::new(config.partitioner, partition_count),
             accumulator: RecordAccumulator::new(config.batch_size_records, config.linger_ms),
             config,
@@ -172,7 +178,7 @@ impl Producer {
 
     /// The application sends one record (value unique per run). Returns effects to execute now.
     pub fn send(&mut self, now_ms: u64, value: u64, key: Option<u64>) -> Vec<Effect> {
-        let partition = self.partitioner.partition(key);
+        let partition = TopicPartition::new(self.topic, self.partitioner.partition(key));
         let record = ProducerRecord {
             value,
             key,
@@ -244,7 +250,7 @@ impl Producer {
     /// [`RecordAccumulator::ready_timer`]) while its leader is known and has a free in-flight
     /// slot, otherwise none (the batch could not leave, so its readiness must not wake the
     /// producer).
-    fn wanted_readiness_timer(&self, partition: PartitionId) -> Option<(ProducerTimer, u64)> {
+    fn wanted_readiness_timer(&self, partition: TopicPartition) -> Option<(ProducerTimer, u64)> {
         let (leader, _) = self.metadata.leader(partition)?;
         if !self.has_capacity(leader) {
             return None;
@@ -255,7 +261,7 @@ impl Producer {
     /// The one place that sets and cancels the readiness timers, which depend on the leader,
     /// its free slots and the front batch, all of which other inputs change. The drain calls
     /// it for every partition it looks at.
-    fn sync_readiness_timer(&mut self, partition: PartitionId) {
+    fn sync_readiness_timer(&mut self, partition: TopicPartition) {
         let wanted = self.wanted_readiness_timer(partition);
         for timer in [
             ProducerTimer::Linger(partition),

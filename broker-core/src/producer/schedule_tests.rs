@@ -107,7 +107,7 @@ proptest! {
             ..config()
         };
         let mut harness = Harness {
-            producer: Producer::new(CLIENT, config, vec![b(1), b(2)], 2),
+            producer: Producer::new(CLIENT, config, vec![b(1), b(2)], crate::topic::TopicName::default(), 2),
             now_ms: 0,
             wire: Vec::new(),
             completions: BTreeMap::new(),

@@ -19,8 +19,9 @@ use super::{marks, Producer, ProducerTimer};
 use crate::actor::Effect;
 use crate::error::ErrorCode;
 use crate::event::{Event, SendFailure};
-use crate::ids::{BrokerId, CorrelationId, NodeId, Offset, PartitionId};
+use crate::ids::{BrokerId, CorrelationId, NodeId, Offset};
 use crate::protocol::{Acks, Message, ProduceRequest, ProduceResponse};
+use crate::topic::TopicPartition;
 use std::collections::BTreeSet;
 
 /// A `ProduceRequest` waiting for its answer. Its deadline is the timer
@@ -189,7 +190,7 @@ impl Producer {
         self.accumulator.remove_empty_queues();
     }
 
-    fn is_ready(&self, partition: PartitionId, now_ms: u64) -> bool {
+    fn is_ready(&self, partition: TopicPartition, now_ms: u64) -> bool {
         self.timers.is_due(ProducerTimer::Linger(partition), now_ms)
             || self
                 .timers

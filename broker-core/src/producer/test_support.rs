@@ -8,9 +8,10 @@ use crate::event::{Event, SendFailure};
 use crate::ids::{LeaderEpoch, Offset, PartitionEpoch};
 use crate::metadata::{MetadataImage, PartitionState};
 use crate::protocol::{Acks, MetadataRequest, MetadataResponse, ProduceRequest, ProduceResponse};
+use crate::topic::TopicPartition;
 
 pub(super) const CLIENT: ClientId = ClientId(1);
-pub(super) const P0: PartitionId = PartitionId(0);
+pub(super) const P0: TopicPartition = TopicPartition::of_default_topic(0);
 
 pub(super) fn b(id: u32) -> BrokerId {
     BrokerId(id)
@@ -26,7 +27,7 @@ pub(super) fn config() -> ProducerConfig {
         max_in_flight_requests_per_connection: 5,
         linger_ms: 0,
         batch_size_records: 16,
-        partitioner: PartitionerConfig::Explicit(P0),
+        partitioner: PartitionerConfig::Explicit(P0.partition),
         metadata_max_age_ms: 60_000,
         enable_idempotence: false,
     }
@@ -37,14 +38,14 @@ pub(super) fn image(version: u64, partition_count: u32, leader: u32, epoch: u32)
     let partitions = (0..partition_count)
         .map(|partition| {
             let state = PartitionState {
-                partition: PartitionId(partition),
+                partition: TopicPartition::of_default_topic(partition),
                 replicas: vec![b(1), b(2), b(3)],
                 leader: Some(b(leader)),
                 leader_epoch: LeaderEpoch(epoch),
                 isr: vec![b(1), b(2), b(3)],
                 partition_epoch: PartitionEpoch(epoch),
             };
-            (PartitionId(partition), state)
+            (TopicPartition::of_default_topic(partition), state)
         })
         .collect();
     MetadataImage {
@@ -135,7 +136,13 @@ pub(super) fn producer_with_metadata(
     leader: u32,
 ) -> Producer {
     let bootstrap = bootstrap.iter().map(|&id| b(id)).collect();
-    let mut producer = Producer::new(CLIENT, config, bootstrap, 1);
+    let mut producer = Producer::new(
+        CLIENT,
+        config,
+        bootstrap,
+        crate::topic::TopicName::default(),
+        1,
+    );
     assert_eq!(
         producer.handle(0, Input::Start),
         vec![metadata_request(1, 1)]

@@ -14,7 +14,13 @@ use crate::protocol::{Acks, MetadataUpdate};
 
 #[test]
 fn producer_sends_batch_to_leader_after_metadata() {
-    let mut producer = Producer::new(CLIENT, config(), vec![b(1), b(2)], 1);
+    let mut producer = Producer::new(
+        CLIENT,
+        config(),
+        vec![b(1), b(2)],
+        crate::topic::TopicName::default(),
+        1,
+    );
     assert_eq!(producer.node(), NodeId::Producer(CLIENT));
     assert_eq!(
         producer.handle(0, Input::Start),
@@ -51,7 +57,13 @@ fn acks0_reports_success_without_response() {
 
 #[test]
 fn acks1_ok_reports_offsets_per_record() {
-    let mut producer = Producer::new(CLIENT, config(), vec![b(1)], 1);
+    let mut producer = Producer::new(
+        CLIENT,
+        config(),
+        vec![b(1)],
+        crate::topic::TopicName::default(),
+        1,
+    );
     producer.handle(0, Input::Start);
     producer.send(1, 7, None);
     producer.send(1, 8, None);
@@ -241,7 +253,13 @@ fn delivery_timeout_is_definite_when_no_leader_was_ever_known() {
         delivery_timeout_ms: 1_500,
         ..config()
     };
-    let mut producer = Producer::new(CLIENT, config, vec![b(1)], 1);
+    let mut producer = Producer::new(
+        CLIENT,
+        config,
+        vec![b(1)],
+        crate::topic::TopicName::default(),
+        1,
+    );
     assert_eq!(producer.send(0, 7, None), vec![metadata_request(1, 1)]);
     assert_eq!(
         fire_due_timers(&mut producer, 1_000),
@@ -404,13 +422,27 @@ fn key_hash_partitioner_is_stable() {
         (0..8u64)
             .flat_map(|key| producer.send(2, 100 + key, Some(key)))
             .filter_map(|effect| match effect {
-                Effect::Event(Event::SendCompleted { partition, .. }) => Some(partition.0),
+                Effect::Event(Event::SendCompleted { partition, .. }) => {
+                    Some(partition.partition.0)
+                }
                 _ => None,
             })
             .collect()
     };
-    let first = partitions_of(Producer::new(CLIENT, config.clone(), vec![b(1)], 3));
-    let second = partitions_of(Producer::new(ClientId(2), config, vec![b(1)], 3));
+    let first = partitions_of(Producer::new(
+        CLIENT,
+        config.clone(),
+        vec![b(1)],
+        crate::topic::TopicName::default(),
+        3,
+    ));
+    let second = partitions_of(Producer::new(
+        ClientId(2),
+        config,
+        vec![b(1)],
+        crate::topic::TopicName::default(),
+        3,
+    ));
     assert_eq!(first, second);
     // Kafka's murmur2 of the key's eight big-endian bytes, pinned.
     assert_eq!(first, vec![2, 0, 0, 1, 0, 1, 1, 2]);

@@ -9,6 +9,7 @@ use crate::actor::fire_due_timers;
 use crate::error::ErrorCode;
 use crate::ids::Offset;
 use crate::protocol::Acks;
+use crate::topic::TopicPartition;
 
 const REFRESH: ProducerTimer = ProducerTimer::Metadata(MetadataTimer::Refresh);
 const METADATA_TIMEOUT: ProducerTimer = ProducerTimer::Metadata(MetadataTimer::RequestTimeout);
@@ -36,7 +37,7 @@ fn timer_names_read_as_kebab_case_words() {
         ),
         (ProducerTimer::Linger(P0), "linger-p0"),
         (
-            ProducerTimer::RetryBackoff(PartitionId(2)),
+            ProducerTimer::RetryBackoff(TopicPartition::of_default_topic(2)),
             "retry-backoff-p2",
         ),
     ];
@@ -47,7 +48,13 @@ fn timer_names_read_as_kebab_case_words() {
 
 #[test]
 fn a_new_producer_wants_metadata_at_once_and_names_that_timer_when_due() {
-    let producer = Producer::new(CLIENT, config(), vec![b(1)], 1);
+    let producer = Producer::new(
+        CLIENT,
+        config(),
+        vec![b(1)],
+        crate::topic::TopicName::default(),
+        1,
+    );
     assert_eq!(timers_of(&producer), [(REFRESH, 0)]);
     assert_eq!(producer.next_deadline_ms(), Some(0));
     assert_eq!(producer.due_timers(0), [Timer::Producer(REFRESH)]);
@@ -138,7 +145,13 @@ fn linger_is_in_the_table_only_once_the_leader_is_known() {
         linger_ms: 50,
         ..config()
     };
-    let mut producer = Producer::new(CLIENT, config, vec![b(1)], 1);
+    let mut producer = Producer::new(
+        CLIENT,
+        config,
+        vec![b(1)],
+        crate::topic::TopicName::default(),
+        1,
+    );
     producer.handle(0, Input::Start);
     producer.send(10, 1, None);
     // The batch lingers until 60, but without a leader it could not leave then.

@@ -2,15 +2,16 @@
 //! leader epoch and the partition epoch, then publishes the change.
 
 use crate::error::ErrorCode;
-use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch};
 use crate::metadata::PartitionState;
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlterPartitionRequest {
     pub broker: BrokerId,
     pub broker_epoch: BrokerEpoch,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub leader_epoch: LeaderEpoch,
     pub partition_epoch: PartitionEpoch,
     pub new_isr: Vec<BrokerId>,
@@ -18,6 +19,6 @@ pub struct AlterPartitionRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlterPartitionResponse {
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub result: Result<PartitionState, ErrorCode>,
 }

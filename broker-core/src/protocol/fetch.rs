@@ -1,14 +1,15 @@
 //! Fetch: followers pull records from the leader to replicate them, consumers to read them.
 
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, PartitionId};
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset};
 use crate::record::Record;
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchRequest {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     /// `Some` for a follower's fetch, `None` for a consumer's.
     pub replica: Option<BrokerId>,
     /// The leader epoch the fetcher believes current (KIP-320); checked by the leader.
@@ -36,6 +37,6 @@ pub struct FetchData {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FetchResponse {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub result: Result<FetchData, ErrorCode>,
 }

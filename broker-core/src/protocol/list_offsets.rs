@@ -1,7 +1,8 @@
 //! ListOffsets: where a consumer without a position starts (`auto_offset_reset`).
 
 use crate::error::ErrorCode;
-use crate::ids::{CorrelationId, Offset, PartitionId};
+use crate::ids::{CorrelationId, Offset};
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 
 /// Which offset `ListOffsets` asks for.
@@ -16,13 +17,13 @@ pub enum OffsetSpec {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListOffsetsRequest {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub spec: OffsetSpec,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ListOffsetsResponse {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub result: Result<Offset, ErrorCode>,
 }

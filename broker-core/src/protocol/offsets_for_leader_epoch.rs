@@ -3,13 +3,14 @@
 //! after a leader change (KIP-320).
 
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset, PartitionId};
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset};
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffsetsForLeaderEpochRequest {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     /// `Some` for a follower, `None` for a consumer validating its position (KIP-320).
     pub replica: Option<BrokerId>,
     pub current_leader_epoch: LeaderEpoch,
@@ -30,6 +31,6 @@ pub struct EpochEndOffset {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OffsetsForLeaderEpochResponse {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub result: Result<EpochEndOffset, ErrorCode>,
 }

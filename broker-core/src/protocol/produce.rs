@@ -2,8 +2,9 @@
 //! according to `acks`.
 
 use crate::error::ErrorCode;
-use crate::ids::{CorrelationId, Offset, PartitionId};
+use crate::ids::{CorrelationId, Offset};
 use crate::record::ProducerRecord;
+use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 
 /// How many replicas must have a record before the producer hears back.
@@ -23,7 +24,7 @@ pub enum Acks {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProduceRequest {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub acks: Acks,
     /// How long the leader may hold an acks=all request in purgatory.
     pub timeout_ms: u64,
@@ -33,7 +34,7 @@ pub struct ProduceRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProduceResponse {
     pub correlation: CorrelationId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     /// The base offset of the appended batch.
     pub result: Result<Offset, ErrorCode>,
 }

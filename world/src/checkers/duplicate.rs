@@ -11,14 +11,15 @@ use super::{final_positions, FinalState, Observations};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::ids::{Offset, PartitionId};
+use watermark_broker_core::ids::Offset;
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::Duplicate;
 
 /// Where one duplicated value was found.
 #[derive(Default)]
 struct Duplicated {
-    positions: BTreeSet<(PartitionId, Offset)>,
+    positions: BTreeSet<(TopicPartition, Offset)>,
     /// The earliest time the duplication was visible.
     time_ms: Option<u64>,
     /// How it was found: stored in the final log, polled, or both.
@@ -28,7 +29,7 @@ struct Duplicated {
 impl Duplicated {
     fn add(
         &mut self,
-        positions: BTreeSet<(PartitionId, Offset)>,
+        positions: BTreeSet<(TopicPartition, Offset)>,
         time_ms: u64,
         source: &'static str,
     ) {
@@ -40,7 +41,7 @@ impl Duplicated {
 
 pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Vec<Violation> {
     let stored = final_positions(final_state);
-    let mut polled: BTreeMap<u64, (BTreeSet<(PartitionId, Offset)>, u64)> = BTreeMap::new();
+    let mut polled: BTreeMap<u64, (BTreeSet<(TopicPartition, Offset)>, u64)> = BTreeMap::new();
     for record in &observations.polled {
         let (positions, time_ms) = polled.entry(record.value).or_default();
         if positions.insert((record.partition, record.offset)) && positions.len() == 2 {

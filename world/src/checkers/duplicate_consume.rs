@@ -12,12 +12,13 @@ use super::Observations;
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeMap;
-use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
+use watermark_broker_core::ids::{ClientId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::DuplicateConsume;
 
 struct Deliveries {
-    partition: PartitionId,
+    partition: TopicPartition,
     offsets: Vec<Offset>,
     second_time_ms: u64,
 }

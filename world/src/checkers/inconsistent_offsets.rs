@@ -9,14 +9,15 @@ use super::{FinalState, Observations};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::ids::{Offset, PartitionId};
+use watermark_broker_core::ids::Offset;
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::InconsistentOffsets;
 
 pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Vec<Violation> {
     // (partition, offset) → (values, time the second value turned up).
-    let mut bound: BTreeMap<(PartitionId, Offset), (BTreeSet<u64>, u64)> = BTreeMap::new();
-    let mut bind = |partition: PartitionId, offset: Offset, value: u64, time_ms: u64| {
+    let mut bound: BTreeMap<(TopicPartition, Offset), (BTreeSet<u64>, u64)> = BTreeMap::new();
+    let mut bind = |partition: TopicPartition, offset: Offset, value: u64, time_ms: u64| {
         let (values, first_conflict_ms) = bound.entry((partition, offset)).or_default();
         if values.insert(value) && values.len() == 2 {
             *first_conflict_ms = time_ms;

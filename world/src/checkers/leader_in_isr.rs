@@ -17,15 +17,22 @@ use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, NodeId, PartitionId};
+use watermark_broker_core::ids::{BrokerId, NodeId};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::LeaderInIsr;
 
 #[derive(Debug, Default)]
 pub(crate) struct LeaderInIsr {
     /// The leader the controller last elected, per partition.
-    controller_leaders: BTreeMap<PartitionId, Option<BrokerId>>,
-    reported: BTreeSet<(PartitionId, NodeId, &'static str, BrokerId, Vec<BrokerId>)>,
+    controller_leaders: BTreeMap<TopicPartition, Option<BrokerId>>,
+    reported: BTreeSet<(
+        TopicPartition,
+        NodeId,
+        &'static str,
+        BrokerId,
+        Vec<BrokerId>,
+    )>,
 }
 
 impl LeaderInIsr {

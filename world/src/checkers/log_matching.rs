@@ -13,15 +13,16 @@ use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionId};
+use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::LogMatching;
 
 #[derive(Debug, Default)]
 pub(crate) struct LogMatching {
     /// The first value appended at each (partition, offset, leader epoch), and by whom.
-    appended: BTreeMap<(PartitionId, Offset, LeaderEpoch), (u64, BrokerId)>,
-    reported: BTreeSet<(PartitionId, Offset, LeaderEpoch)>,
+    appended: BTreeMap<(TopicPartition, Offset, LeaderEpoch), (u64, BrokerId)>,
+    reported: BTreeSet<(TopicPartition, Offset, LeaderEpoch)>,
 }
 
 impl LogMatching {
@@ -48,7 +49,7 @@ impl LogMatching {
     pub fn finish(
         &mut self,
         time_ms: u64,
-        partitions: &BTreeSet<PartitionId>,
+        partitions: &BTreeSet<TopicPartition>,
         cluster: &dyn ClusterView,
         out: &mut Vec<Violation>,
     ) {
@@ -75,7 +76,7 @@ impl LogMatching {
     fn report(
         &mut self,
         time_ms: u64,
-        key: (PartitionId, Offset, LeaderEpoch),
+        key: (TopicPartition, Offset, LeaderEpoch),
         reference: (u64, BrokerId),
         conflicting: (u64, BrokerId),
         out: &mut Vec<Violation>,

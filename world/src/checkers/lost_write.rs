@@ -16,14 +16,15 @@ use super::{FinalState, Observations};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::ids::{Offset, PartitionId};
+use watermark_broker_core::ids::Offset;
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::LostWrite;
 
 /// Why the checker believes a value was written.
 struct Evidence {
     /// `None` only for a send whose completion and invocation both left the partition out.
-    partition: Option<PartitionId>,
+    partition: Option<TopicPartition>,
     offset: Option<Offset>,
     time_ms: u64,
     acknowledged: bool,
@@ -50,7 +51,7 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
         });
     }
 
-    let final_values: BTreeMap<PartitionId, BTreeSet<u64>> = final_state
+    let final_values: BTreeMap<TopicPartition, BTreeSet<u64>> = final_state
         .logs
         .iter()
         .map(|(partition, log)| (*partition, log.iter().map(|(_, value)| *value).collect()))

@@ -7,15 +7,16 @@ use crate::violation::Violation;
 pub use registry::{Checker, CheckerInfo, CheckerKind, GuaranteeEffect, REGISTRY};
 use std::collections::BTreeMap;
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
+use watermark_broker_core::ids::{BrokerId, NodeId, Offset};
 use watermark_broker_core::replica_view::ReplicaView;
+use watermark_broker_core::topic::TopicPartition;
 
 /// What the replicas hold at the end of the run, after the liveness phase.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FinalState {
     /// Per partition, the committed log of the final leader: every record below its high
     /// watermark, in offset order, as (offset, value).
-    pub logs: BTreeMap<PartitionId, Vec<(Offset, u64)>>,
+    pub logs: BTreeMap<TopicPartition, Vec<(Offset, u64)>>,
     /// The simulated time the final state was read.
     pub time_ms: u64,
 }
@@ -25,7 +26,7 @@ pub trait ClusterView {
     /// Brokers whose process is up, ascending.
     fn live_brokers(&self) -> Vec<BrokerId>;
     /// The state of `broker`'s replica of `partition`, if the broker is up and hosts it.
-    fn replica(&self, broker: BrokerId, partition: PartitionId) -> Option<ReplicaView<'_>>;
+    fn replica(&self, broker: BrokerId, partition: TopicPartition) -> Option<ReplicaView<'_>>;
 }
 
 pub mod duplicate;
@@ -167,7 +168,7 @@ pub(crate) struct AckedSend {
     /// The producer.
     pub client: ClientId,
     /// From the completion, or from the invocation when the completion does not say.
-    pub partition: Option<PartitionId>,
+    pub partition: Option<TopicPartition>,
     /// `None` for acks=0.
     pub offset: Option<Offset>,
     /// The history index of the send's invocation (of the completion when no invocation was
@@ -182,7 +183,7 @@ pub(crate) struct AckedSend {
 pub(crate) struct PolledRecord {
     /// The consumer.
     pub client: ClientId,
-    pub partition: PartitionId,
+    pub partition: TopicPartition,
     pub offset: Offset,
     pub value: u64,
     pub time_ms: u64,
@@ -201,7 +202,7 @@ impl Observations {
     pub fn from_history(history: &History) -> Observations {
         // Values are unique within a run, so a value identifies its send's invocation even
         // when a producer has several sends in flight.
-        let mut invocations: BTreeMap<u64, (usize, Option<PartitionId>)> = BTreeMap::new();
+        let mut invocations: BTreeMap<u64, (usize, Option<TopicPartition>)> = BTreeMap::new();
         let mut observations = Observations::default();
         for operation in &history.operations {
             match (&operation.body, operation.op_type) {
@@ -257,8 +258,8 @@ impl Observations {
 /// Every place a value sits in the final logs: value → {(partition, offset)}.
 pub(crate) fn final_positions(
     final_state: &FinalState,
-) -> BTreeMap<u64, BTreeSet<(PartitionId, Offset)>> {
-    let mut positions: BTreeMap<u64, BTreeSet<(PartitionId, Offset)>> = BTreeMap::new();
+) -> BTreeMap<u64, BTreeSet<(TopicPartition, Offset)>> {
+    let mut positions: BTreeMap<u64, BTreeSet<(TopicPartition, Offset)>> = BTreeMap::new();
     for (partition, log) in &final_state.logs {
         for (offset, value) in log {
             positions
@@ -309,7 +310,7 @@ pub struct ReplicaCheckers {
     strong_isr: strong_isr::StrongIsr,
     no_committed_record_lost: no_committed_record_lost::NoCommittedRecordLost,
     /// Every partition any event named, so `finish` knows which replicas to compare.
-    partitions: BTreeSet<PartitionId>,
+    partitions: BTreeSet<TopicPartition>,
     /// How many violations each checker has reported so far this run.
     reported_count: BTreeMap<Checker, usize>,
     /// Per checker, how many violations were held back by the cap and the latest time of one.
@@ -401,7 +402,7 @@ impl ReplicaCheckers {
 }
 
 /// The partition an event is about, if any.
-fn event_partition(event: &Event) -> Option<PartitionId> {
+fn event_partition(event: &Event) -> Option<TopicPartition> {
     match event {
         Event::LogRecovered { partition, .. }
         | Event::BecameLeader { partition, .. }
@@ -424,7 +425,7 @@ fn event_partition(event: &Event) -> Option<PartitionId> {
 pub(crate) fn is_leader(
     cluster: &dyn ClusterView,
     broker: BrokerId,
-    partition: PartitionId,
+    partition: TopicPartition,
 ) -> bool {
     cluster.replica(broker, partition).is_some_and(|replica| {
         replica.role == watermark_broker_core::replica_view::ReplicaRole::Leader
@@ -597,7 +598,7 @@ mod properties {
                     .map(|(offset, value)| (offset.0, *value))
                     .collect();
                 for records in records.chunks((*chunk).max(1)) {
-                    history.poll(100 + consumer as u32, partition.0, records, 1_000);
+                    history.poll(100 + consumer as u32, partition.partition.0, records, 1_000);
                 }
             }
         }
@@ -625,7 +626,7 @@ mod properties {
             pick in any::<prop::sample::Index>(),
         ) {
             let (history, mut final_state) = correct_run(&sends_per_partition, &[]);
-            let all: Vec<(PartitionId, usize)> = final_state
+            let all: Vec<(TopicPartition, usize)> = final_state
                 .logs
                 .iter()
                 .flat_map(|(partition, log)| (0..log.len()).map(move |index| (*partition, index)))

@@ -17,15 +17,16 @@ use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
+use watermark_broker_core::ids::{BrokerId, NodeId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::MonotonicHighWatermark;
 
 #[derive(Debug, Default)]
 pub(crate) struct MonotonicHighWatermark {
     /// The high watermark each live broker incarnation last reported, per partition.
-    last_high_watermark: BTreeMap<(BrokerId, PartitionId), Offset>,
-    reported: BTreeSet<(BrokerId, PartitionId, Offset, Offset)>,
+    last_high_watermark: BTreeMap<(BrokerId, TopicPartition), Offset>,
+    reported: BTreeSet<(BrokerId, TopicPartition, Offset, Offset)>,
 }
 
 impl MonotonicHighWatermark {

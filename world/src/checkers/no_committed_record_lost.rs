@@ -21,8 +21,9 @@ use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionId};
+use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset};
 use watermark_broker_core::replica_view::ReplicaRole;
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::NoCommittedRecordLost;
 
@@ -39,8 +40,8 @@ struct CommittedRecord {
 
 #[derive(Debug, Default)]
 pub(crate) struct NoCommittedRecordLost {
-    committed: BTreeMap<PartitionId, BTreeMap<Offset, CommittedRecord>>,
-    reported: BTreeSet<(PartitionId, Offset)>,
+    committed: BTreeMap<TopicPartition, BTreeMap<Offset, CommittedRecord>>,
+    reported: BTreeSet<(TopicPartition, Offset)>,
 }
 
 impl NoCommittedRecordLost {
@@ -72,7 +73,7 @@ impl NoCommittedRecordLost {
     pub fn finish(
         &mut self,
         time_ms: u64,
-        partitions: &BTreeSet<PartitionId>,
+        partitions: &BTreeSet<TopicPartition>,
         cluster: &dyn ClusterView,
         out: &mut Vec<Violation>,
     ) {
@@ -93,7 +94,7 @@ impl NoCommittedRecordLost {
         &mut self,
         time_ms: u64,
         leader: BrokerId,
-        partition: PartitionId,
+        partition: TopicPartition,
         from: Offset,
         to: Offset,
         cluster: &dyn ClusterView,
@@ -139,7 +140,7 @@ impl NoCommittedRecordLost {
         &mut self,
         time_ms: u64,
         leader: BrokerId,
-        partition: PartitionId,
+        partition: TopicPartition,
         cluster: &dyn ClusterView,
         out: &mut Vec<Violation>,
     ) {

@@ -11,12 +11,13 @@ use super::Observations;
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeMap;
-use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
+use watermark_broker_core::ids::{ClientId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::NonmonotonicPoll;
 
 pub(crate) fn check(observations: &Observations) -> Vec<Violation> {
-    let mut previous: BTreeMap<(ClientId, PartitionId), (Offset, u64)> = BTreeMap::new();
+    let mut previous: BTreeMap<(ClientId, TopicPartition), (Offset, u64)> = BTreeMap::new();
     let mut violations = Vec::new();
     for record in &observations.polled {
         let key = (record.client, record.partition);

@@ -12,7 +12,8 @@ use super::Observations;
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeMap;
-use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
+use watermark_broker_core::ids::{ClientId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::NonmonotonicSend;
 
@@ -21,7 +22,7 @@ type OrderedSend = (usize, Offset, u64, u64);
 
 pub(crate) fn check(observations: &Observations) -> Vec<Violation> {
     // (producer, partition) → [(invocation index, offset, value, ack time)].
-    let mut sends: BTreeMap<(ClientId, PartitionId), Vec<OrderedSend>> = BTreeMap::new();
+    let mut sends: BTreeMap<(ClientId, TopicPartition), Vec<OrderedSend>> = BTreeMap::new();
     for send in &observations.acked_sends {
         if let (Some(partition), Some(offset)) = (send.partition, send.offset) {
             sends.entry((send.client, partition)).or_default().push((

@@ -13,7 +13,8 @@ use super::{FinalState, Observations};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::ids::{ClientId, Offset, PartitionId};
+use watermark_broker_core::ids::{ClientId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::PollSkip;
 
@@ -21,14 +22,14 @@ pub const NAME: Checker = Checker::PollSkip;
 const SKIPPED_LISTED_MAX: usize = 5;
 
 pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Vec<Violation> {
-    let final_offsets: BTreeMap<PartitionId, BTreeSet<Offset>> = final_state
+    let final_offsets: BTreeMap<TopicPartition, BTreeSet<Offset>> = final_state
         .logs
         .iter()
         .map(|(partition, log)| (*partition, log.iter().map(|(offset, _)| *offset).collect()))
         .collect();
     let empty = BTreeSet::new();
 
-    let mut previous: BTreeMap<(ClientId, PartitionId), (Offset, u64)> = BTreeMap::new();
+    let mut previous: BTreeMap<(ClientId, TopicPartition), (Offset, u64)> = BTreeMap::new();
     let mut violations = Vec::new();
     for record in &observations.polled {
         let key = (record.client, record.partition);

@@ -11,14 +11,15 @@ use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, PartitionId};
+use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::SingleLeaderPerEpoch;
 
 #[derive(Debug, Default)]
 pub(crate) struct SingleLeaderPerEpoch {
-    leaders: BTreeMap<(PartitionId, LeaderEpoch), BrokerId>,
-    reported: BTreeSet<(PartitionId, LeaderEpoch)>,
+    leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId>,
+    reported: BTreeSet<(TopicPartition, LeaderEpoch)>,
 }
 
 impl SingleLeaderPerEpoch {

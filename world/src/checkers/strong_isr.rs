@@ -19,13 +19,14 @@ use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::BTreeSet;
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, NodeId, Offset, PartitionId};
+use watermark_broker_core::ids::{BrokerId, NodeId, Offset};
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::StrongIsr;
 
 #[derive(Debug, Default)]
 pub(crate) struct StrongIsr {
-    reported: BTreeSet<(PartitionId, BrokerId, Offset)>,
+    reported: BTreeSet<(TopicPartition, BrokerId, Offset)>,
 }
 
 impl StrongIsr {

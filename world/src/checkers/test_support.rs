@@ -6,12 +6,13 @@ use crate::history::{History, OpBody, OpType};
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::error::ErrorCode;
-use watermark_broker_core::ids::{BrokerId, ClientId, LeaderEpoch, Offset, PartitionId};
+use watermark_broker_core::ids::{BrokerId, ClientId, LeaderEpoch, Offset};
 use watermark_broker_core::record::Record;
 use watermark_broker_core::replica_view::{ReplicaRole, ReplicaView};
+use watermark_broker_core::topic::TopicPartition;
 
-pub fn p(partition: u32) -> PartitionId {
-    PartitionId(partition)
+pub fn p(partition: u32) -> TopicPartition {
+    TopicPartition::of_default_topic(partition)
 }
 
 pub fn o(offset: u64) -> Offset {
@@ -211,7 +212,7 @@ pub struct FakeReplica {
 #[derive(Clone, Debug, Default)]
 pub struct FakeCluster {
     pub live: BTreeSet<BrokerId>,
-    pub replicas: BTreeMap<(BrokerId, PartitionId), FakeReplica>,
+    pub replicas: BTreeMap<(BrokerId, TopicPartition), FakeReplica>,
 }
 
 /// A record with the given offset, epoch and value.
@@ -282,7 +283,7 @@ impl ClusterView for FakeCluster {
         self.live.iter().copied().collect()
     }
 
-    fn replica(&self, broker: BrokerId, partition: PartitionId) -> Option<ReplicaView<'_>> {
+    fn replica(&self, broker: BrokerId, partition: TopicPartition) -> Option<ReplicaView<'_>> {
         if !self.live.contains(&broker) {
             return None;
         }

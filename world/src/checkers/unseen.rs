@@ -12,12 +12,13 @@ use super::{FinalState, Observations};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::ids::{Offset, PartitionId};
+use watermark_broker_core::ids::Offset;
+use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::Unseen;
 
 pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Vec<Violation> {
-    let polled_partitions: BTreeSet<PartitionId> = observations
+    let polled_partitions: BTreeSet<TopicPartition> = observations
         .polled
         .iter()
         .map(|record| record.partition)
@@ -28,7 +29,7 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
         .map(|record| record.value)
         .collect();
     // Only partitions someone read can have unseen values; index just those.
-    let mut final_offsets: BTreeMap<u64, (PartitionId, Offset)> = BTreeMap::new();
+    let mut final_offsets: BTreeMap<u64, (TopicPartition, Offset)> = BTreeMap::new();
     for partition in &polled_partitions {
         for (offset, value) in final_state.logs.get(partition).into_iter().flatten() {
             final_offsets.entry(*value).or_insert((*partition, *offset));

@@ -1,0 +1,159 @@
+//! Topics and topic-partitions (Kafka's `TopicPartition`): every partition is named by its
+//! topic and its index. Topic names are interned for the life of the process — a scenario has
+//! a handful — so a [`TopicPartition`] is a small `Copy` value, as Kafka's is an immutable
+//! one. Names compare by their text, never by where they were interned, so nothing depends on
+//! the order in which threads first saw them.
+
+use crate::ids::PartitionId;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::Mutex;
+
+/// The topic a scenario file without `[[topics]]` gets (its single `[topic]` table).
+pub const DEFAULT_TOPIC: &str = "events";
+
+/// A topic's name.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TopicName(&'static str);
+
+/// Every topic name seen by this process.
+static INTERNED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+
+impl TopicName {
+    pub fn new(name: &str) -> TopicName {
+        let mut interned = INTERNED
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(existing) = interned.get(name) {
+            return TopicName(existing);
+        }
+        let leaked: &'static str = Box::leak(name.to_string().into_boxed_str());
+        interned.insert(leaked);
+        TopicName(leaked)
+    }
+
+    /// A name known at compile time (no interning needed: names compare by their text).
+    pub const fn from_static(name: &'static str) -> TopicName {
+        TopicName(name)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl Default for TopicName {
+    fn default() -> Self {
+        TopicName::from_static(DEFAULT_TOPIC)
+    }
+}
+
+impl fmt::Display for TopicName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(self.0)
+    }
+}
+
+impl fmt::Debug for TopicName {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{:?}", self.0)
+    }
+}
+
+impl Serialize for TopicName {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for TopicName {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<TopicName, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        Ok(TopicName::new(&name))
+    }
+}
+
+/// One partition of one topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+pub struct TopicPartition {
+    pub topic: TopicName,
+    pub partition: PartitionId,
+}
+
+impl TopicPartition {
+    pub const fn new(topic: TopicName, partition: PartitionId) -> TopicPartition {
+        TopicPartition { topic, partition }
+    }
+
+    /// The partition's directory on a broker's disk, as Kafka names it: `orders-0`.
+    pub fn directory(self) -> String {
+        format!("{}-{}", self.topic, self.partition.0)
+    }
+
+    /// Partition `index` of the default topic.
+    pub const fn of_default_topic(index: u32) -> TopicPartition {
+        TopicPartition::new(TopicName::from_static(DEFAULT_TOPIC), PartitionId(index))
+    }
+}
+
+impl fmt::Display for TopicPartition {
+    /// Until the trace encoding changes in one commit of its own, the trace keeps naming a
+    /// partition by its index alone (`p0`), so traces and their hashes stay as they were.
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(formatter, "{}", self.partition)
+    }
+}
+
+impl Serialize for TopicPartition {
+    /// Readable formats (JSON) get the topic and the index. The trace hash's binary encoding
+    /// keeps only the index until the trace encoding changes in one commit of its own.
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if serializer.is_human_readable() {
+            use serde::ser::SerializeStruct;
+            let mut state = serializer.serialize_struct("TopicPartition", 2)?;
+            state.serialize_field("topic", &self.topic)?;
+            state.serialize_field("partition", &self.partition)?;
+            state.end()
+        } else {
+            self.partition.serialize(serializer)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_intern_once_and_compare_by_text() {
+        let first = TopicName::new("orders");
+        let again = TopicName::new(&String::from("orders"));
+        assert_eq!(first, again);
+        assert!(std::ptr::eq(first.as_str(), again.as_str()));
+        assert!(TopicName::new("alpha") < TopicName::new("beta"));
+        let sorted: Vec<TopicPartition> = [
+            TopicPartition::new(TopicName::new("b"), PartitionId(0)),
+            TopicPartition::new(TopicName::new("a"), PartitionId(1)),
+            TopicPartition::new(TopicName::new("a"), PartitionId(0)),
+        ]
+        .into_iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+        assert_eq!(sorted[0].partition, PartitionId(0));
+        assert_eq!(sorted[0].topic.as_str(), "a");
+        assert_eq!(sorted[2].topic.as_str(), "b");
+    }
+
+    #[test]
+    fn a_topic_partition_reads_back_from_json() {
+        let topic_partition = TopicPartition::new(TopicName::new("orders"), PartitionId(3));
+        let text = serde_json::to_string(&topic_partition).unwrap();
+        assert_eq!(text, r#"{"topic":"orders","partition":3}"#);
+        assert_eq!(
+            serde_json::from_str::<TopicPartition>(&text).unwrap(),
+            topic_partition
+        );
+    }
+}
