@@ -98,26 +98,19 @@ impl TopicPartition {
 }
 
 impl fmt::Display for TopicPartition {
-    /// Until the trace encoding changes in one commit of its own, the trace keeps naming a
-    /// partition by its index alone (`p0`), so traces and their hashes stay as they were.
+    /// Kafka's spelling: `orders-0`.
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(formatter, "{}", self.partition)
+        write!(formatter, "{}-{}", self.topic, self.partition.0)
     }
 }
 
 impl Serialize for TopicPartition {
-    /// Readable formats (JSON) get the topic and the index. The trace hash's binary encoding
-    /// keeps only the index until the trace encoding changes in one commit of its own.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if serializer.is_human_readable() {
-            use serde::ser::SerializeStruct;
-            let mut state = serializer.serialize_struct("TopicPartition", 2)?;
-            state.serialize_field("topic", &self.topic)?;
-            state.serialize_field("partition", &self.partition)?;
-            state.end()
-        } else {
-            self.partition.serialize(serializer)
-        }
+        use serde::ser::SerializeStruct;
+        let mut state = serializer.serialize_struct("TopicPartition", 2)?;
+        state.serialize_field("topic", &self.topic)?;
+        state.serialize_field("partition", &self.partition)?;
+        state.end()
     }
 }
 

@@ -276,7 +276,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
     // The trace lists every finding again at the end; the record holds each once.
     for violation in &violations {
         if violation.checker != Checker::Liveness {
-            world.trace.note(end_ms, "checker", &violation.to_string());
+            world.trace.finding(end_ms, violation);
         }
     }
     for violation in &violations[found_during_run..] {

@@ -1,17 +1,20 @@
-//! The trace: one line per event in simulated time, e.g.
-//! `t=12.204s b2 p0 isr {1,2,3}->{1,2}`, optionally kept for printing (text or JSON lines),
-//! and always hashed. The hash covers every entry — its time, its node and the event's every
-//! field in postcard's canonical, platform-independent encoding — so the same seed and the
-//! same code give the same hash on any machine, with any number of worker threads and
+//! The trace: one line per event, nemesis action, finding or note in simulated time, e.g.
+//! `t=12.204s b2 orders-0 isr {1,2,3}->{1,2}`, optionally kept for printing (text or JSON
+//! lines), and always hashed. The hash is XXH3-64 over every entry — its kind, time, node and
+//! every field in postcard's canonical, platform-independent encoding — so the same seed and
+//! the same code give the same hash on any machine, with any number of worker threads and
 //! whether or not the text is kept; a different hash means the run took a different path.
 //! Hashing the encoding rather than the text keeps sweeps from formatting lines nobody reads
 //! (that was a tenth of a run's time).
 
+use crate::step_record::NemesisAction;
+use crate::violation::Violation;
 use serde::Serialize;
 use std::fmt::Write as _;
 use watermark_broker_core::event::{Event, SendFailure};
 use watermark_broker_core::ids::{BrokerId, NodeId};
 use watermark_broker_core::protocol::Acks;
+use xxhash_rust::xxh3::Xxh3;
 
 /// What to keep besides the hash.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -38,39 +41,58 @@ struct JsonLine<'a> {
 #[serde(untagged)]
 enum JsonWhat<'a> {
     Event { event: &'a Event },
+    Nemesis { nemesis: &'a NemesisAction },
+    Finding { finding: &'a Violation },
     Note { note: &'a str },
 }
 
 /// The trace of one run.
-#[derive(Debug)]
 pub struct Trace {
     mode: TraceMode,
-    hash: u64,
+    hasher: Xxh3,
+    /// The encoding of the entry being hashed, reused between entries.
+    encoded: Vec<u8>,
     lines: Vec<String>,
     line_count: u64,
 }
 
-const FNV_OFFSET_BASIS: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-/// Entry kinds in the hashed encoding, so an event and a note never encode alike.
-const ENTRY_EVENT: u8 = 0;
-const ENTRY_NOTE: u8 = 1;
-
-/// A postcard output that folds every byte into an FNV-1a hash instead of storing it.
-struct HashingFlavor {
-    hash: u64,
+impl std::fmt::Debug for Trace {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Trace")
+            .field("mode", &self.mode)
+            .field("hash", &self.hash_hex())
+            .field("line_count", &self.line_count)
+            .finish()
+    }
 }
 
-impl postcard::ser_flavors::Flavor for HashingFlavor {
-    type Output = u64;
+/// Entry kinds in the hashed encoding, so entries of different kinds never encode alike.
+const ENTRY_EVENT: u8 = 0;
+const ENTRY_NOTE: u8 = 1;
+const ENTRY_NEMESIS: u8 = 2;
+const ENTRY_FINDING: u8 = 3;
+
+/// A postcard output that appends to a borrowed buffer.
+struct AppendFlavor<'a> {
+    bytes: &'a mut Vec<u8>,
+}
+
+impl postcard::ser_flavors::Flavor for AppendFlavor<'_> {
+    type Output = ();
 
     fn try_push(&mut self, byte: u8) -> postcard::Result<()> {
-        self.hash = (self.hash ^ u64::from(byte)).wrapping_mul(FNV_PRIME);
+        self.bytes.push(byte);
         Ok(())
     }
 
-    fn finalize(self) -> postcard::Result<u64> {
-        Ok(self.hash)
+    fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
+        self.bytes.extend_from_slice(bytes);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
     }
 }
 
@@ -78,7 +100,8 @@ impl Trace {
     pub fn new(mode: TraceMode) -> Trace {
         Trace {
             mode,
-            hash: FNV_OFFSET_BASIS,
+            hasher: Xxh3::new(),
+            encoded: Vec::new(),
             lines: Vec::new(),
             line_count: 0,
         }
@@ -116,12 +139,55 @@ impl Trace {
         }
     }
 
+    /// Records a nemesis action: its text is the action's own.
+    pub fn nemesis(&mut self, time_ms: u64, action: &NemesisAction) {
+        self.hash_entry(&(ENTRY_NEMESIS, time_ms, action));
+        self.line_count += 1;
+        match self.mode {
+            TraceMode::HashOnly => {}
+            TraceMode::Text => {
+                let mut line = String::new();
+                write_time_and_node(&mut line, time_ms, "nemesis");
+                let _ = write!(line, "{action}");
+                self.lines.push(line);
+            }
+            TraceMode::Json => self.push_json(
+                time_ms,
+                "nemesis".to_string(),
+                JsonWhat::Nemesis { nemesis: action },
+            ),
+        }
+    }
+
+    /// Records a checker's finding.
+    pub fn finding(&mut self, time_ms: u64, violation: &Violation) {
+        self.hash_entry(&(ENTRY_FINDING, time_ms, violation));
+        self.line_count += 1;
+        match self.mode {
+            TraceMode::HashOnly => {}
+            TraceMode::Text => {
+                let mut line = String::new();
+                write_time_and_node(&mut line, time_ms, "checker");
+                let _ = write!(line, "{violation}");
+                self.lines.push(line);
+            }
+            TraceMode::Json => self.push_json(
+                time_ms,
+                "checker".to_string(),
+                JsonWhat::Finding { finding: violation },
+            ),
+        }
+    }
+
     fn hash_entry(&mut self, entry: &impl Serialize) {
-        let flavor = HashingFlavor { hash: self.hash };
-        // The hashing flavor never refuses a byte, so encoding cannot fail; if a type ever
-        // could not be encoded, the entry would simply not change the hash.
-        if let Ok(hash) = postcard::serialize_with_flavor(entry, flavor) {
-            self.hash = hash;
+        self.encoded.clear();
+        let flavor = AppendFlavor {
+            bytes: &mut self.encoded,
+        };
+        // The flavor never refuses a byte, so encoding cannot fail; if a type ever could not
+        // be encoded, the entry would simply not change the hash.
+        if postcard::serialize_with_flavor(entry, flavor).is_ok() {
+            self.hasher.update(&self.encoded);
         }
     }
 
@@ -137,9 +203,9 @@ impl Trace {
         );
     }
 
-    /// The hash of every line so far, as 16 hex digits.
+    /// The hash of every entry so far, as 16 hex digits.
     pub fn hash_hex(&self) -> String {
-        format!("{:016x}", self.hash)
+        format!("{:016x}", self.hasher.digest())
     }
 
     pub fn line_count(&self) -> u64 {
@@ -342,20 +408,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn isr_change_reads_as_the_design_shows() {
+    fn isr_change_reads_as_the_architecture_shows() {
         let mut trace = Trace::new(TraceMode::Text);
         trace.event(
             1204,
             NodeId::Broker(BrokerId(2)),
             &Event::IsrUpdated {
-                partition: watermark_broker_core::topic::TopicPartition::of_default_topic(0),
+                partition: watermark_broker_core::topic::TopicPartition::new(
+                    watermark_broker_core::topic::TopicName::new("orders"),
+                    watermark_broker_core::ids::PartitionId(0),
+                ),
                 from: vec![BrokerId(1), BrokerId(2), BrokerId(3)],
                 to: vec![BrokerId(1), BrokerId(2)],
             },
         );
         assert_eq!(
             trace.take_lines(),
-            vec!["t=1.204s b2 p0 isr {1,2,3}->{1,2}"]
+            vec!["t=1.204s b2 orders-0 isr {1,2,3}->{1,2}"]
         );
     }
 

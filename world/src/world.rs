@@ -643,7 +643,7 @@ impl World {
 
     /// A checker's finding: into the trace and the run's violations, and recorded.
     pub fn record_finding(&mut self, now_ms: u64, violation: Violation) {
-        self.trace.note(now_ms, "checker", &violation.to_string());
+        self.trace.finding(now_ms, &violation);
         self.emit(Record::Finding {
             time_ms: now_ms,
             violation: violation.clone(),
@@ -653,7 +653,7 @@ impl World {
 
     /// Records a nemesis action: its trace line, its record, and the messages it dropped.
     pub fn record_nemesis(&mut self, now_ms: u64, action: NemesisAction) {
-        self.trace.note(now_ms, "nemesis", &action.to_string());
+        self.trace.nemesis(now_ms, &action);
         self.emit(Record::Nemesis {
             time_ms: now_ms,
             action,

@@ -38,7 +38,7 @@ fn timer_names_read_as_kebab_case_words() {
         (request_timeout(4), "request-timeout-c4"),
         (METADATA_TIMEOUT, "metadata-request-timeout"),
         (REFRESH, "metadata-refresh"),
-        (BACKOFF_P0, "retry-backoff-p0"),
+        (BACKOFF_P0, "retry-backoff-events-0"),
     ];
     for (timer, name) in names {
         assert_eq!(Timer::Consumer(timer).to_string(), name);

@@ -35,10 +35,10 @@ fn timer_names_read_as_kebab_case_words() {
             ProducerTimer::DeliveryTimeout(BatchId(3)),
             "delivery-timeout-batch3",
         ),
-        (ProducerTimer::Linger(P0), "linger-p0"),
+        (ProducerTimer::Linger(P0), "linger-events-0"),
         (
             ProducerTimer::RetryBackoff(TopicPartition::of_default_topic(2)),
-            "retry-backoff-p2",
+            "retry-backoff-events-2",
         ),
     ];
     for (timer, name) in names {
