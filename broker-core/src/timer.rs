@@ -4,66 +4,64 @@
 //! when it comes, the simulator reads the due timers from the table and hands their names
 //! back in [`crate::actor::Input::Timers`], so the trace can say which timer fired.
 //!
-//! Invariant: each timer name is set at most once (setting it again moves it), and the two
-//! indexes below always hold the same entries.
+//! Invariant: each timer name is set at most once (setting it again moves it), and the
+//! entries stay sorted by (deadline, name).
 
-use std::collections::{BTreeMap, BTreeSet};
-
-/// A set of named deadlines, in simulated milliseconds.
+/// A set of named deadlines, in simulated milliseconds. An actor has a handful at a time, so
+/// they sit in one vector kept sorted by (deadline, name): the next deadline is its first
+/// entry, and setting or cancelling one shifts a few entries, cheaper than a tree on every
+/// step of every node.
 #[derive(Clone, Debug)]
 pub struct TimerTable<T: Ord + Copy> {
-    deadlines_ms: BTreeMap<T, u64>,
-    /// The same entries ordered by deadline, then by name: the first is the next to fire.
-    by_deadline: BTreeSet<(u64, T)>,
+    by_deadline: Vec<(u64, T)>,
 }
 
 impl<T: Ord + Copy> Default for TimerTable<T> {
     fn default() -> Self {
         TimerTable {
-            deadlines_ms: BTreeMap::new(),
-            by_deadline: BTreeSet::new(),
+            by_deadline: Vec::new(),
         }
     }
 }
 
 impl<T: Ord + Copy> TimerTable<T> {
+    fn position(&self, timer: T) -> Option<usize> {
+        self.by_deadline.iter().position(|(_, name)| *name == timer)
+    }
+
     /// Sets `timer` to fire at `at_ms`, replacing any earlier setting of the same timer.
     pub fn set(&mut self, timer: T, at_ms: u64) {
-        if let Some(previous_ms) = self.deadlines_ms.insert(timer, at_ms) {
-            self.by_deadline.remove(&(previous_ms, timer));
+        if let Some(index) = self.position(timer) {
+            if self.by_deadline[index].0 == at_ms {
+                return;
+            }
+            self.by_deadline.remove(index);
         }
-        self.by_deadline.insert((at_ms, timer));
+        let index = self
+            .by_deadline
+            .partition_point(|entry| *entry < (at_ms, timer));
+        self.by_deadline.insert(index, (at_ms, timer));
     }
 
     /// Cancels `timer`; returns its deadline if it was set.
     pub fn cancel(&mut self, timer: T) -> Option<u64> {
-        let at_ms = self.deadlines_ms.remove(&timer)?;
-        self.by_deadline.remove(&(at_ms, timer));
-        Some(at_ms)
+        let index = self.position(timer)?;
+        Some(self.by_deadline.remove(index).0)
     }
 
     /// Cancels every timer `matches` selects (e.g. all timers of one partition).
     pub fn cancel_where(&mut self, mut matches: impl FnMut(&T) -> bool) {
-        let doomed: Vec<T> = self
-            .deadlines_ms
-            .keys()
-            .filter(|timer| matches(timer))
-            .copied()
-            .collect();
-        for timer in doomed {
-            self.cancel(timer);
-        }
+        self.by_deadline.retain(|(_, timer)| !matches(timer));
     }
 
     /// Cancels every timer.
     pub fn clear(&mut self) {
-        self.deadlines_ms.clear();
         self.by_deadline.clear();
     }
 
     /// When `timer` fires, if it is set.
     pub fn deadline_ms(&self, timer: T) -> Option<u64> {
-        self.deadlines_ms.get(&timer).copied()
+        self.position(timer).map(|index| self.by_deadline[index].0)
     }
 
     /// Whether `timer` is set and due at `now_ms`.
@@ -87,24 +85,36 @@ impl<T: Ord + Copy> TimerTable<T> {
 
     /// Every timer and its deadline, in name order.
     pub fn iter(&self) -> impl Iterator<Item = (T, u64)> + '_ {
-        self.deadlines_ms
+        let mut entries: Vec<(T, u64)> = self
+            .by_deadline
             .iter()
-            .map(|(timer, at_ms)| (*timer, *at_ms))
+            .map(|(at_ms, timer)| (*timer, *at_ms))
+            .collect();
+        entries.sort_unstable();
+        entries.into_iter()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.deadlines_ms.is_empty()
+        self.by_deadline.is_empty()
     }
 
-    /// Asserts that both indexes agree.
+    /// Asserts that the entries are sorted and each timer is set at most once. The second
+    /// is quadratic, so only test builds (debug assertions) check it; `set` keeps it anyway.
     pub fn check_invariants(&self) {
-        assert_eq!(
-            self.deadlines_ms.len(),
-            self.by_deadline.len(),
-            "timer indexes disagree"
+        assert!(
+            self.by_deadline.windows(2).all(|pair| pair[0] < pair[1]),
+            "timer table out of order"
         );
-        for (timer, at_ms) in &self.deadlines_ms {
-            assert!(self.by_deadline.contains(&(*at_ms, *timer)));
+        if !cfg!(debug_assertions) {
+            return;
+        }
+        for (index, (_, timer)) in self.by_deadline.iter().enumerate() {
+            assert!(
+                self.by_deadline[index + 1..]
+                    .iter()
+                    .all(|(_, other)| other != timer),
+                "a timer is set twice"
+            );
         }
     }
 }

@@ -87,7 +87,11 @@ impl postcard::ser_flavors::Flavor for AppendFlavor<'_> {
     }
 
     fn try_extend(&mut self, bytes: &[u8]) -> postcard::Result<()> {
-        self.bytes.extend_from_slice(bytes);
+        // Postcard extends a few bytes at a time (one varint); a plain loop beats a call to
+        // the C library's memcpy for each.
+        for &byte in bytes {
+            self.bytes.push(byte);
+        }
         Ok(())
     }
 

@@ -138,6 +138,9 @@ pub struct World {
     pub events: u64,
     /// Every record of the run, when kept (teaching views and `--records`).
     pub records: Option<Vec<Record>>,
+    /// Whether a `tracing` subscriber wants step records (asked once per run: subscribers
+    /// are installed when the process starts).
+    tracing_steps: bool,
 }
 
 /// The world behind a lock, shared by the node shells and the nemesis.
@@ -257,6 +260,7 @@ impl World {
             next_value: 1,
             events: 0,
             records: None,
+            tracing_steps: tracing::enabled!(target: "watermark::step", tracing::Level::DEBUG),
         }
     }
 
@@ -333,7 +337,12 @@ impl World {
                 &format!("process start #{incarnation}"),
             );
         }
-        self.feed(node, now_ms, StepInput::Start { incarnation }, Input::Start);
+        self.feed(
+            node,
+            now_ms,
+            || StepInput::Start { incarnation },
+            Input::Start,
+        );
     }
 
     /// The process died: forget its actor and its connections.
@@ -377,15 +386,11 @@ impl World {
                 return Some(busy_until_ms);
             }
             if let Some(envelope) = self.network.take_due(node, now_ms) {
-                let input = StepInput::Message {
-                    id: envelope.id,
-                    from: envelope.from,
-                    kind: envelope.message.kind(),
-                };
+                let (id, from, kind) = (envelope.id, envelope.from, envelope.message.kind());
                 self.feed(
                     node,
                     now_ms,
-                    input,
+                    || StepInput::Message { id, from, kind },
                     Input::Message {
                         from: envelope.from,
                         message: envelope.message,
@@ -400,8 +405,18 @@ impl World {
                     .as_ref()
                     .map(|actor| actor.due_timers(now_ms))
                     .unwrap_or_default();
-                let input = StepInput::Timers { fired: due.clone() };
-                self.feed(node, now_ms, input, Input::Timers(due));
+                // The fired timers are named in the step record only when one is made.
+                let fired = if self.is_recording() {
+                    due.clone()
+                } else {
+                    Vec::new()
+                };
+                self.feed(
+                    node,
+                    now_ms,
+                    move || StepInput::Timers { fired },
+                    Input::Timers(due),
+                );
                 // A deadline that does not move after its tick would spin; the shell always
                 // waits at least a millisecond between steps, so progress is guaranteed.
                 let still_due = self.nodes[&node]
@@ -472,7 +487,7 @@ impl World {
         };
         let effects = producer.send(now_ms, value, key);
         self.next_value += 1;
-        let input = StepInput::ApplicationSend { value };
+        let input = || StepInput::ApplicationSend { value };
         self.history.push(
             now_ms,
             client,
@@ -490,7 +505,13 @@ impl World {
 
     /// Hands one input to the node's actor and executes what it asks for; `step_input` is
     /// how the step record names the input.
-    fn feed(&mut self, node: NodeId, now_ms: u64, step_input: StepInput, input: Input) {
+    fn feed(
+        &mut self,
+        node: NodeId,
+        now_ms: u64,
+        step_input: impl FnOnce() -> StepInput,
+        input: Input,
+    ) {
         let Some(actor) = self.slot_mut(node).actor.as_mut() else {
             return;
         };
@@ -499,16 +520,24 @@ impl World {
     }
 
     /// Executes a step's effects in order — messages onto links, marks counted, events to
-    /// the observers (trace, checkers, history, triggers) — and records the step.
-    fn execute(&mut self, node: NodeId, now_ms: u64, input: StepInput, effects: Vec<Effect>) {
-        let mut record = StepRecord {
+    /// the observers (trace, checkers, history, triggers) — and records the step when
+    /// someone keeps or reads the records (building one costs on every step of a sweep).
+    fn execute(
+        &mut self,
+        node: NodeId,
+        now_ms: u64,
+        input: impl FnOnce() -> StepInput,
+        effects: Vec<Effect>,
+    ) {
+        let recording = self.is_recording();
+        let mut record = recording.then(|| StepRecord {
             time_ms: now_ms,
             node,
-            input,
+            input: input(),
             sent: Vec::new(),
             events: Vec::new(),
             marks: Vec::new(),
-        };
+        });
         // fsyncs done while handling this input delay everything the node sends until they
         // complete, as Kafka's synchronous flush in the append path does.
         let sync_cost_ms = self
@@ -529,24 +558,32 @@ impl World {
                     if let SendOutcome::InFlight { delivery_ms } = outcome {
                         self.wake_for_delivery(to, delivery_ms);
                     }
-                    record.sent.push(SentMessage {
-                        id,
-                        to,
-                        kind,
-                        outcome,
-                    });
+                    if let Some(record) = record.as_mut() {
+                        record.sent.push(SentMessage {
+                            id,
+                            to,
+                            kind,
+                            outcome,
+                        });
+                    }
                 }
                 Effect::Mark(mark) => {
                     *self.marks.entry(mark).or_default() += 1;
-                    record.marks.push(mark);
+                    if let Some(record) = record.as_mut() {
+                        record.marks.push(mark);
+                    }
                 }
                 Effect::Event(event) => {
                     self.record_event(node, now_ms, &event);
-                    record.events.push(event);
+                    if let Some(record) = record.as_mut() {
+                        record.events.push(event);
+                    }
                 }
             }
         }
-        self.emit(Record::Step(record));
+        if let Some(record) = record {
+            self.emit(Record::Step(record));
+        }
         if let NodeId::Controller = node {
             if let Some(NodeActor::Controller(controller)) = &self.nodes[&node].actor {
                 // Copy only a newer image: the controller steps on every heartbeat.
@@ -673,6 +710,11 @@ impl World {
                 reason: dropped.reason,
             });
         }
+    }
+
+    /// Whether step records are wanted: kept for the run, or read by a `tracing` subscriber.
+    fn is_recording(&self) -> bool {
+        self.records.is_some() || self.tracing_steps
     }
 
     /// Hands a finished record to the record keepers: the run's kept records (when asked

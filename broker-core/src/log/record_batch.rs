@@ -323,11 +323,62 @@ impl RecordBatch {
 // ----------------------------------------------------------------------------------------
 // Encoding
 
-/// The exact number of bytes [`encode_batch`] appends for `batch`.
+/// A batch's header fields: everything but its records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchHeader {
+    pub base_offset: Offset,
+    pub partition_leader_epoch: LeaderEpoch,
+    pub producer_id: Option<ProducerId>,
+    pub producer_epoch: Option<ProducerEpoch>,
+    pub base_sequence: Option<Sequence>,
+    pub is_transactional: bool,
+    pub is_control: bool,
+}
+
+/// A record to encode, borrowed from wherever its bytes live, so a log can frame its own
+/// records without building a [`RecordBatch`] (and a `Bytes` per key and value) first.
+#[derive(Clone, Copy, Debug)]
+pub struct RecordRef<'a> {
+    pub key: Option<&'a [u8]>,
+    pub value: Option<&'a [u8]>,
+    pub headers: &'a [Header],
+}
+
+impl RecordBatch {
+    /// The batch's header fields.
+    pub fn header(&self) -> BatchHeader {
+        BatchHeader {
+            base_offset: self.base_offset,
+            partition_leader_epoch: self.partition_leader_epoch,
+            producer_id: self.producer_id,
+            producer_epoch: self.producer_epoch,
+            base_sequence: self.base_sequence,
+            is_transactional: self.is_transactional,
+            is_control: self.is_control,
+        }
+    }
+
+    fn record_refs(&self) -> Vec<RecordRef<'_>> {
+        self.records
+            .iter()
+            .map(|record| RecordRef {
+                key: record.key.as_deref(),
+                value: record.value.as_deref(),
+                headers: &record.headers,
+            })
+            .collect()
+    }
+}
+
+/// The exact length of the frame `encode_batch` writes for `batch`.
 pub fn frame_bytes(batch: &RecordBatch) -> usize {
+    records_frame_bytes(&batch.record_refs())
+}
+
+fn records_frame_bytes(records: &[RecordRef<'_>]) -> usize {
     FRAME_HEADER_BYTES
         + (0..)
-            .zip(&batch.records)
+            .zip(records)
             .map(|(index, record)| {
                 let body = record_body_bytes(record, index);
                 length_varint_bytes(body) + body
@@ -343,18 +394,24 @@ pub fn frame_bytes(batch: &RecordBatch) -> usize {
 /// offset, epoch, producer id, producer epoch or sequence beyond the signed Kafka type it is
 /// stored as (`i64`, `i32`, `i64`, `i16`, `i32`). A log never holds such a batch.
 pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
+    encode_frame(&batch.header(), &batch.record_refs(), out);
+}
+
+/// Appends one frame of `records` under `header` to `out`; the bytes [`encode_batch`]
+/// writes for the same batch. Panics as [`encode_batch`] does.
+pub fn encode_frame(header: &BatchHeader, records: &[RecordRef<'_>], out: &mut Vec<u8>) {
     assert!(
-        !batch.records.is_empty(),
+        !records.is_empty(),
         "a record batch holds at least one record"
     );
-    let frame_length = frame_bytes(batch);
+    let frame_length = records_frame_bytes(records);
     assert!(
         frame_length <= FRAME_BATCH_BYTES_MAX,
         "a record batch of {frame_length} bytes exceeds the frame limit {FRAME_BATCH_BYTES_MAX}"
     );
     let batch_length = bounded_i32(frame_length - LOG_OVERHEAD_BYTES);
-    let last_offset_delta = bounded_i32(batch.records.len() - 1);
-    let base_offset = i64::try_from(batch.base_offset.0).expect("an offset is an int64");
+    let last_offset_delta = bounded_i32(records.len() - 1);
+    let base_offset = i64::try_from(header.base_offset.0).expect("an offset is an int64");
     assert!(
         base_offset
             .checked_add(i64::from(last_offset_delta))
@@ -362,21 +419,21 @@ pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
         "the batch's last offset exceeds int64"
     );
     let partition_leader_epoch =
-        i32::try_from(batch.partition_leader_epoch.0).expect("a leader epoch is an int32");
-    let producer_id = batch.producer_id.map_or(-1, |id| {
+        i32::try_from(header.partition_leader_epoch.0).expect("a leader epoch is an int32");
+    let producer_id = header.producer_id.map_or(-1, |id| {
         i64::try_from(id.0).expect("a producer id is a non-negative int64")
     });
-    let producer_epoch = batch.producer_epoch.map_or(-1, |epoch| {
+    let producer_epoch = header.producer_epoch.map_or(-1, |epoch| {
         i16::try_from(epoch.0).expect("a producer epoch is a non-negative int16")
     });
-    let base_sequence = batch.base_sequence.map_or(-1, |sequence| {
+    let base_sequence = header.base_sequence.map_or(-1, |sequence| {
         i32::try_from(sequence.0).expect("a sequence is a non-negative int32")
     });
     let mut attributes = 0i16;
-    if batch.is_transactional {
+    if header.is_transactional {
         attributes |= ATTRIBUTE_TRANSACTIONAL;
     }
-    if batch.is_control {
+    if header.is_control {
         attributes |= ATTRIBUTE_CONTROL;
     }
 
@@ -393,7 +450,7 @@ pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
     out.extend_from_slice(&producer_epoch.to_be_bytes());
     out.extend_from_slice(&base_sequence.to_be_bytes());
     out.extend_from_slice(&(last_offset_delta + 1).to_be_bytes());
-    for (index, record) in (0..).zip(&batch.records) {
+    for (index, record) in (0..).zip(records) {
         encode_record(record, index, out);
     }
     debug_assert_eq!(out.len() - start, frame_length);
@@ -401,15 +458,15 @@ pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
     out[start + CRC_START..start + ATTRIBUTES_START].copy_from_slice(&crc.to_be_bytes());
 }
 
-fn encode_record(record: &Record, index: usize, out: &mut Vec<u8>) {
+fn encode_record(record: &RecordRef<'_>, index: usize, out: &mut Vec<u8>) {
     put_length(out, record_body_bytes(record, index));
     out.push(0); // attributes
     put_varlong(out, 0); // timestampDelta
     put_length(out, index); // offsetDelta
-    put_nullable_bytes(out, record.key.as_deref());
-    put_nullable_bytes(out, record.value.as_deref());
+    put_nullable_bytes(out, record.key);
+    put_nullable_bytes(out, record.value);
     put_length(out, record.headers.len());
-    for header in &record.headers {
+    for header in record.headers {
         put_length(out, header.key.len());
         out.extend_from_slice(header.key.as_bytes());
         put_nullable_bytes(out, header.value.as_deref());
@@ -417,7 +474,7 @@ fn encode_record(record: &Record, index: usize, out: &mut Vec<u8>) {
 }
 
 /// The bytes of a record after its length field.
-fn record_body_bytes(record: &Record, index: usize) -> usize {
+fn record_body_bytes(record: &RecordRef<'_>, index: usize) -> usize {
     let headers: usize = record
         .headers
         .iter()
@@ -428,8 +485,8 @@ fn record_body_bytes(record: &Record, index: usize) -> usize {
         })
         .sum();
     2 + length_varint_bytes(index)
-        + nullable_bytes_bytes(record.key.as_deref())
-        + nullable_bytes_bytes(record.value.as_deref())
+        + nullable_bytes_bytes(record.key)
+        + nullable_bytes_bytes(record.value)
         + length_varint_bytes(record.headers.len())
         + headers
 }

@@ -62,7 +62,7 @@ use crate::topic::{TopicName, TopicPartition};
 use accumulator::RecordAccumulator;
 use sender::InFlightProduce;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// Coverage marks of the producer.
@@ -277,24 +277,31 @@ impl Producer {
     }
 
     /// Asserts the invariants in the module header: the table holds exactly the timers the
-    /// state calls for, with the deadlines the state implies.
+    /// state calls for, with the deadlines the state implies. The cross-check walks every
+    /// timer and every request after every input, so only test builds (debug assertions)
+    /// run it; release sweeps keep the table's own ordering check.
     fn check_invariants(&self) {
         self.timers.check_invariants();
+        if !cfg!(debug_assertions) {
+            return;
+        }
         self.metadata.check_timers(&self.timers);
-        let mut batches: BTreeSet<BatchId> =
-            self.accumulator.batches().map(|batch| batch.id).collect();
-        batches.extend(
-            self.in_flight
-                .values()
-                .filter_map(|request| request.batch.as_ref().map(|batch| batch.id)),
-        );
+        // Every batch not yet completed: queued or in flight. Scanned, not collected: this
+        // check runs after every input.
+        let batches = || {
+            self.accumulator.batches().map(|batch| batch.id).chain(
+                self.in_flight
+                    .values()
+                    .filter_map(|request| request.batch.as_ref().map(|batch| batch.id)),
+            )
+        };
         for (timer, at_ms) in self.timers.iter() {
             let expected = match timer {
                 ProducerTimer::RequestTimeout(correlation) => {
                     self.in_flight.contains_key(&correlation)
                 }
                 ProducerTimer::Metadata(_) => true,
-                ProducerTimer::DeliveryTimeout(batch) => batches.contains(&batch),
+                ProducerTimer::DeliveryTimeout(batch) => batches().any(|id| id == batch),
                 ProducerTimer::Linger(partition) | ProducerTimer::RetryBackoff(partition) => {
                     self.wanted_readiness_timer(partition) == Some((timer, at_ms))
                 }
@@ -314,10 +321,10 @@ impl Producer {
                 self.client
             );
         }
-        for batch in &batches {
+        for batch in batches() {
             assert!(
                 self.timers
-                    .deadline_ms(ProducerTimer::DeliveryTimeout(*batch))
+                    .deadline_ms(ProducerTimer::DeliveryTimeout(batch))
                     .is_some(),
                 "producer {}: {batch} has no delivery timeout",
                 self.client
