@@ -164,6 +164,11 @@ impl RecordAccumulator {
     ) -> Vec<ProducerBatch> {
         let mut expired = Vec::new();
         for queue in self.queues.values_mut() {
+            // Runs after every input; most of the time nothing expired, and then nothing is
+            // rebuilt.
+            if !queue.iter().any(&is_expired) {
+                continue;
+            }
             let mut kept = VecDeque::with_capacity(queue.len());
             for batch in queue.drain(..) {
                 if is_expired(&batch) {
