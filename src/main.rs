@@ -1,4 +1,4 @@
-//! The `watermark` command: see `watermark --help` and DESIGN.md, "The CLI: watermark".
+//! The `watermark` command: see `watermark --help` and docs/ARCHITECTURE.md, "The command line".
 
 fn main() -> std::process::ExitCode {
     watermark::cli::main()

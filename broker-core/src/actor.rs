@@ -1,6 +1,6 @@
 //! The shape every node's logic takes: a synchronous state machine. The caller feeds it
 //! inputs with the current simulated time and executes the effects it returns; the machine
-//! itself does no I/O, reads no clock and draws no random numbers (STYLE.md, rule 1).
+//! itself does no I/O, reads no clock and draws no random numbers (docs/STYLE.md, rule 1).
 
 use crate::broker::BrokerTimer;
 use crate::consumer::ConsumerTimer;
@@ -53,7 +53,7 @@ pub enum Effect {
     Send { to: NodeId, message: Message },
     /// Something happened that the trace, the checkers or a trigger may care about.
     Event(Event),
-    /// A coverage mark: an interesting moment was reached (STYLE.md, rule 9). Scenarios assert
+    /// A coverage mark: an interesting moment was reached (docs/STYLE.md, rule 9). Scenarios assert
     /// the marks they rely on, so a scenario that stops reaching its path fails loudly.
     Mark(Mark),
 }

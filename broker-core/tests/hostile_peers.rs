@@ -1,4 +1,4 @@
-//! Nothing a peer sends may crash an actor: errors a peer can cause are values (STYLE.md,
+//! Nothing a peer sends may crash an actor: errors a peer can cause are values (docs/STYLE.md,
 //! rule 7), and the internal assertions must hold whatever arrives. These properties feed
 //! each actor random, mutually inconsistent messages — records at wrong offsets, epochs from
 //! the past and the future, images naming unknown brokers, responses to requests never

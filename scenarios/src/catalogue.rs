@@ -1,4 +1,4 @@
-//! The catalogue: one scenario per documented Kafka guarantee (DESIGN.md's table), each with
+//! The catalogue: one scenario per documented Kafka guarantee (docs/ARCHITECTURE.md, "Scenarios and the catalogue"), each with
 //! the expectation it must meet on every seed, the coverage marks it relies on, and an
 //! explanation of why the guarantee holds or breaks.
 //!

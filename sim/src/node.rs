@@ -1,6 +1,6 @@
 //! The node shell: a thin loop that waits for the next thing due on this node (a message, the
 //! actor's deadline, the application's next send), lets the world run it, and waits again.
-//! No protocol decision is made here (STYLE.md, rule 2). One madsim node runs one shell; a
+//! No protocol decision is made here (docs/STYLE.md, rule 2). One madsim node runs one shell; a
 //! kill ends it, a restart runs it again with a fresh actor over the same disk.
 
 use crate::world::{SharedWorld, Waker};

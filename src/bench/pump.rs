@@ -6,7 +6,7 @@
 //! Watermark adds on top of madsim.
 //!
 //! Like the runner, each pump gets a fresh OS thread and a fresh runtime seeded with its
-//! seed (MADSIM-NOTES.md, "Running seeds"), so the thread start is in both measurements.
+//! seed (docs/SIMULATOR-NOTES.md, "Running seeds"), so the thread start is in both measurements.
 
 use madsim::net::Endpoint;
 use madsim::runtime::{Handle, Runtime};

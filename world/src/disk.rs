@@ -1,5 +1,5 @@
 //! The simulated disk. madsim's file system keeps every byte through every crash (see
-//! MADSIM-NOTES.md), so the simulator owns its own model behind `broker-core`'s `Storage`:
+//! docs/SIMULATOR-NOTES.md, "Disk"), so the simulator owns its own model behind `broker-core`'s `Storage`:
 //!
 //! - writes land in the page cache and are what the process reads back;
 //! - `sync` (fsync) makes a file's current content durable and costs `fsync_latency_ms`,

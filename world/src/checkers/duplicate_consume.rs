@@ -1,5 +1,5 @@
 //! `duplicate-consume`: end-to-end consume counts, the consumer-side half of the delivery
-//! guarantee (DESIGN.md, "Checkers": how many times the application processed each value; the
+//! guarantee (docs/ARCHITECTURE.md, "Checkers": how many times the application processed each value; the
 //! end-to-end exactly-once of KIP-98 is exactly one). It complements Jepsen's `duplicate`,
 //! which looks at where values are stored, with what the application was handed.
 //!

@@ -1,0 +1,108 @@
+//! The controller state's tests: placement, clamping and the persisted encoding.
+use super::*;
+use crate::topic::TopicName;
+
+/// One topic of the default name.
+fn topic(partitions: u32, replication_factor: u32) -> Vec<TopicConfig> {
+    vec![TopicConfig {
+        partitions,
+        replication_factor,
+        ..TopicConfig::default()
+    }]
+}
+
+fn p(index: u32) -> TopicPartition {
+    TopicPartition::of_default_topic(index)
+}
+
+#[test]
+fn topic_places_partition_p_on_brokers_p_plus_i_modulo_n() {
+    let state = ControllerState::new_topics(&topic(3, 2), &[BrokerId(3), BrokerId(1), BrokerId(2)]);
+    let replicas: Vec<Vec<BrokerId>> = state
+        .image
+        .partitions
+        .values()
+        .map(|partition| partition.replicas.clone())
+        .collect();
+    assert_eq!(
+        replicas,
+        vec![
+            vec![BrokerId(1), BrokerId(2)],
+            vec![BrokerId(2), BrokerId(3)],
+            vec![BrokerId(3), BrokerId(1)],
+        ]
+    );
+    let third = &state.image.partitions[&p(2)];
+    assert_eq!(third.isr, vec![BrokerId(1), BrokerId(3)]);
+    assert_eq!(third.leader, None);
+    assert_eq!(state.image.version, 1);
+}
+
+#[test]
+fn replication_factor_is_clamped_to_the_broker_count_and_at_least_one() {
+    let too_many = ControllerState::new_topics(&topic(1, 5), &[BrokerId(1), BrokerId(2)]);
+    assert_eq!(
+        too_many.image.partitions[&p(0)].replicas,
+        vec![BrokerId(1), BrokerId(2)]
+    );
+    let zero = ControllerState::new_topics(&topic(1, 0), &[BrokerId(1), BrokerId(2)]);
+    assert_eq!(zero.image.partitions[&p(0)].replicas, vec![BrokerId(1)]);
+    zero.assert_invariants();
+    let no_brokers = ControllerState::new_topics(&topic(2, 3), &[]);
+    assert!(no_brokers.image.partitions.is_empty());
+}
+
+#[test]
+fn placement_continues_across_topics() {
+    let topics = vec![
+        TopicConfig {
+            name: TopicName::new("first"),
+            partitions: 2,
+            replication_factor: 1,
+            ..TopicConfig::default()
+        },
+        TopicConfig {
+            name: TopicName::new("second"),
+            partitions: 2,
+            replication_factor: 2,
+            ..TopicConfig::default()
+        },
+    ];
+    let state = ControllerState::new_topics(&topics, &[BrokerId(1), BrokerId(2), BrokerId(3)]);
+    let placed: Vec<(String, Vec<BrokerId>)> = state
+        .image
+        .partitions
+        .values()
+        .map(|state| (state.partition.directory(), state.replicas.clone()))
+        .collect();
+    assert_eq!(
+        placed,
+        vec![
+            ("first-0".to_string(), vec![BrokerId(1)]),
+            ("first-1".to_string(), vec![BrokerId(2)]),
+            ("second-0".to_string(), vec![BrokerId(3), BrokerId(1)]),
+            ("second-1".to_string(), vec![BrokerId(1), BrokerId(2)]),
+        ]
+    );
+}
+
+#[test]
+fn encoded_state_decodes_to_the_same_state() {
+    let mut state =
+        ControllerState::new_topics(&topic(2, 3), &[BrokerId(1), BrokerId(2), BrokerId(3)]);
+    state.brokers.insert(
+        BrokerId(2),
+        BrokerRegistrationState {
+            broker: BrokerId(2),
+            incarnation: 4,
+            broker_epoch: BrokerEpoch(7),
+            fenced: false,
+        },
+    );
+    state.next_broker_epoch = BrokerEpoch(8);
+    state.refresh_live_brokers();
+    let decoded = ControllerState::decode(&state.encode()).unwrap();
+    assert_eq!(decoded, Some(state));
+    assert_eq!(ControllerState::decode(&[]), Ok(None));
+    assert!(ControllerState::decode(b"{not json").is_err());
+}
