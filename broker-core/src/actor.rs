@@ -26,7 +26,7 @@ pub enum Input {
     Timers(Vec<Timer>),
 }
 
-/// The name of a deadline, per actor (docs/STYLE.md, rule 14). The trace says which fired.
+/// The name of a deadline, per actor (docs/STYLE.md, rule 14). Step records name the ones that fired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Timer {
     Broker(BrokerTimer),

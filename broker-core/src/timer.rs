@@ -2,7 +2,7 @@
 //! set where the state that needs it is entered, and cancelled where that state is left, so
 //! each deadline formula is written once. The actor's next deadline is the table's minimum;
 //! when it comes, the simulator reads the due timers from the table and hands their names
-//! back in [`crate::actor::Input::Timers`], so the trace can say which timer fired.
+//! back in [`crate::actor::Input::Timers`], so the step record (`run --records`) names the timers that fired.
 //!
 //! Invariant: each timer name is set at most once (setting it again moves it), and the
 //! entries stay sorted by (deadline, name).

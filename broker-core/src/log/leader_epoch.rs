@@ -6,7 +6,7 @@
 //! Invariants (checked by [`LeaderEpochCache::check_invariants`]): epochs and start offsets
 //! both strictly increase along the cache, and no start offset is beyond the log end offset
 //! of the log that owns the cache. Every change is written to
-//! `leader-epoch-checkpoint-p{p}` with `replace` + `sync`, as Kafka flushes its checkpoint
+//! `topic-partition/leader-epoch-checkpoint` with `replace` + `sync`, as Kafka flushes its checkpoint
 //! file on every change.
 
 use crate::ids::{LeaderEpoch, Offset};
