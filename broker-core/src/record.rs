@@ -1,7 +1,11 @@
-//! A record as stored in a partition's log. Every value a workload produces is unique within a
-//! run, which is what lets the checkers recognise a record wherever it turns up.
+//! A record as a producer sends it and as a partition's log holds it: Kafka's key, value and
+//! headers, all bytes. A workload's records carry a unique `u64` as their value (8
+//! big-endian bytes, and the key likewise), which is what lets the checkers recognise a
+//! record wherever it turns up; internal topics will store keyed, encoded values.
 
 use crate::ids::{LeaderEpoch, Offset, ProducerId};
+use crate::log::record_batch::Header;
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// The identity of a record from an idempotent producer: its producer id, epoch and the
@@ -16,12 +20,29 @@ pub struct ProducerStamp {
 /// What a producer sends: the record before the leader gives it an offset and epoch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProducerRecord {
-    /// The workload's value, unique within a run.
-    pub value: u64,
     /// The key the partitioner hashed, if any.
-    pub key: Option<u64>,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<Header>,
     /// Set only by an idempotent producer.
     pub producer_stamp: Option<ProducerStamp>,
+}
+
+impl ProducerRecord {
+    /// A workload's record: its unique value and its key, each as 8 big-endian bytes.
+    pub fn application(value: u64, key: Option<u64>) -> ProducerRecord {
+        ProducerRecord {
+            key: key.map(application_bytes),
+            value: Some(application_bytes(value)),
+            headers: Vec::new(),
+            producer_stamp: None,
+        }
+    }
+
+    /// The workload's value, if the value is one (exactly 8 bytes).
+    pub fn application_value(&self) -> Option<u64> {
+        application_u64(self.value.as_deref())
+    }
 }
 
 /// A record in a log: a producer record stamped by the leader that appended it.
@@ -30,7 +51,65 @@ pub struct Record {
     pub offset: Offset,
     /// The leader epoch of the leader that first appended this record.
     pub leader_epoch: LeaderEpoch,
-    pub value: u64,
-    pub key: Option<u64>,
+    pub key: Option<Bytes>,
+    pub value: Option<Bytes>,
+    pub headers: Vec<Header>,
     pub producer_stamp: Option<ProducerStamp>,
+    /// The attributes of the batch the record was written in (Kafka keeps them per batch;
+    /// the log keeps them per record, and writes records that share them as one batch).
+    pub is_transactional: bool,
+    /// A control record (a transaction's COMMIT or ABORT marker): it takes an offset, and
+    /// consumers never see it.
+    pub is_control: bool,
+}
+
+impl Record {
+    /// A producer record at `offset`, appended in `leader_epoch`.
+    pub fn stamped(record: &ProducerRecord, offset: Offset, leader_epoch: LeaderEpoch) -> Record {
+        Record {
+            offset,
+            leader_epoch,
+            key: record.key.clone(),
+            value: record.value.clone(),
+            headers: record.headers.clone(),
+            producer_stamp: record.producer_stamp,
+            is_transactional: false,
+            is_control: false,
+        }
+    }
+
+    /// A workload's record at `offset` (tests and tools).
+    pub fn application(offset: Offset, leader_epoch: LeaderEpoch, value: u64) -> Record {
+        Record::stamped(
+            &ProducerRecord::application(value, None),
+            offset,
+            leader_epoch,
+        )
+    }
+
+    /// The workload's value, if the value is one (exactly 8 bytes).
+    pub fn application_value(&self) -> Option<u64> {
+        application_u64(self.value.as_deref())
+    }
+
+    /// The workload's value as the checkers and the trace identify a record. Every record
+    /// Watermark writes today is a workload's; a value that is not one (an internal topic's,
+    /// later) reads as `u64::MAX`, which no workload sends.
+    pub fn value_id(&self) -> u64 {
+        self.application_value().unwrap_or(u64::MAX)
+    }
+
+    /// The workload's key, if the key is one (exactly 8 bytes).
+    pub fn application_key(&self) -> Option<u64> {
+        application_u64(self.key.as_deref())
+    }
+}
+
+/// A workload's value or key as bytes.
+pub fn application_bytes(value: u64) -> Bytes {
+    Bytes::copy_from_slice(&value.to_be_bytes())
+}
+
+fn application_u64(bytes: Option<&[u8]>) -> Option<u64> {
+    Some(u64::from_be_bytes(bytes?.try_into().ok()?))
 }

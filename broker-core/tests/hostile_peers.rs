@@ -110,9 +110,12 @@ fn records() -> impl Strategy<Value = Vec<Record>> {
             .map(|(offset, leader_epoch, value)| Record {
                 offset,
                 leader_epoch,
-                value,
+                value: Some(watermark_broker_core::record::application_bytes(value)),
                 key: None,
                 producer_stamp: None,
+                headers: Vec::new(),
+                is_transactional: false,
+                is_control: false,
             })
             .collect()
     })
@@ -206,9 +209,10 @@ fn message() -> impl Strategy<Value = Message> {
                     records: values
                         .into_iter()
                         .map(|value| ProducerRecord {
-                            value,
-                            key: Some(value),
+                            value: Some(watermark_broker_core::record::application_bytes(value)),
+                            key: Some(watermark_broker_core::record::application_bytes(value)),
                             producer_stamp: None,
+                            headers: Vec::new(),
                         })
                         .collect(),
                 })

@@ -128,7 +128,7 @@ impl World {
                         .records
                         .iter()
                         .filter(|record| record.offset < replica.high_watermark)
-                        .map(|record| (record.offset, record.value))
+                        .map(|record| (record.offset, record.value_id()))
                         .collect()
                 })
                 .unwrap_or_default();

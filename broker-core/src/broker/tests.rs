@@ -156,9 +156,10 @@ fn values(values: &[u64]) -> Vec<ProducerRecord> {
     values
         .iter()
         .map(|&value| ProducerRecord {
-            value,
+            value: Some(crate::record::application_bytes(value)),
             key: None,
             producer_stamp: None,
+            headers: Vec::new(),
         })
         .collect()
 }
@@ -284,9 +285,12 @@ fn disk_with(runs: &[(u32, u64)], checkpointed_high_watermark: Option<u64>) -> S
             .map(|index| Record {
                 offset: Offset(offset + index),
                 leader_epoch: LeaderEpoch(epoch),
-                value: 1_000 + offset + index,
+                value: Some(crate::record::application_bytes(1_000 + offset + index)),
                 key: None,
                 producer_stamp: None,
+                headers: Vec::new(),
+                is_transactional: false,
+                is_control: false,
             })
             .collect();
         offset += count;
@@ -544,7 +548,7 @@ fn consumer_fetch_returns_only_records_below_high_watermark() {
         .collect();
     assert!(data
         .iter()
-        .any(|data| data.records.len() == 1 && data.records[0].value == 502));
+        .any(|data| data.records.len() == 1 && data.records[0].application_value() == Some(502)));
 }
 
 #[test]
@@ -777,9 +781,12 @@ fn follower_appends_fetched_records_and_follows_the_leader_high_watermark() {
         .map(|offset| Record {
             offset: Offset(offset),
             leader_epoch: LeaderEpoch(1),
-            value: 10 + offset,
+            value: Some(crate::record::application_bytes(10 + offset)),
             key: None,
             producer_stamp: None,
+            headers: Vec::new(),
+            is_transactional: false,
+            is_control: false,
         })
         .collect();
     let effects = broker.handle(

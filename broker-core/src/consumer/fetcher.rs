@@ -363,9 +363,14 @@ impl Consumer {
             if record.offset < position {
                 continue;
             }
-            polled.push((record.offset, record.value));
             position = record.offset.next();
             assigned.last_consumed_epoch = Some(record.leader_epoch);
+            // A control record (a transaction marker) moves the position but is never handed
+            // to the application, as in Kafka's consumer.
+            if record.is_control {
+                continue;
+            }
+            polled.push((record.offset, record.value_id()));
         }
         assigned.position = Some(position);
         if !polled.is_empty() {

@@ -122,9 +122,12 @@ impl Harness {
                     .map(|index| Record {
                         offset: Offset(fetch_offset.0 + index),
                         leader_epoch: current_leader_epoch,
-                        value: fetch_offset.0 + index,
+                        value: Some(crate::record::application_bytes(fetch_offset.0 + index)),
                         key: None,
                         producer_stamp: None,
+                        headers: Vec::new(),
+                        is_transactional: false,
+                        is_control: false,
                     })
                     .collect();
                 let data = FetchData {

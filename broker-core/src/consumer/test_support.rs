@@ -133,9 +133,12 @@ pub(super) fn fetch_response(from: u32, correlation: u64, records: &[(u64, u32, 
         .map(|&(offset, epoch, value)| Record {
             offset: Offset(offset),
             leader_epoch: LeaderEpoch(epoch),
-            value,
+            value: Some(crate::record::application_bytes(value)),
             key: None,
             producer_stamp: None,
+            headers: Vec::new(),
+            is_transactional: false,
+            is_control: false,
         })
         .collect();
     let end = records

@@ -59,6 +59,8 @@ fn batch_length(records: &[Record]) -> usize {
         .take_while(|pair| {
             let (previous, next) = (&pair[0], &pair[1]);
             next.leader_epoch == first.leader_epoch
+                && (next.is_transactional, next.is_control)
+                    == (first.is_transactional, first.is_control)
                 && match (previous.producer_stamp, next.producer_stamp) {
                     (None, None) => true,
                     (Some(previous), Some(next)) => {
@@ -83,28 +85,21 @@ fn encode_run(records: &[Record], out: &mut Vec<u8>) {
         producer_id: stamp.map(|stamp| stamp.producer_id),
         producer_epoch: stamp.map(|stamp| ProducerEpoch(stamp.producer_epoch)),
         base_sequence: stamp.map(|stamp| Sequence(stamp.sequence)),
-        is_transactional: false,
-        is_control: false,
+        is_transactional: first.is_transactional,
+        is_control: first.is_control,
     };
-    // Application values and keys are eight big-endian bytes
-    // (`record_batch::Record::from_application_value`).
-    let bytes: Vec<([u8; 8], Option<[u8; 8]>)> = records
+    let refs: Vec<RecordRef<'_>> = records
         .iter()
-        .map(|record| (record.value.to_be_bytes(), record.key.map(u64::to_be_bytes)))
-        .collect();
-    let refs: Vec<RecordRef<'_>> = bytes
-        .iter()
-        .map(|(value, key)| RecordRef {
-            key: key.as_ref().map(|key| &key[..]),
-            value: Some(&value[..]),
-            headers: &[],
+        .map(|record| RecordRef {
+            key: record.key.as_deref(),
+            value: record.value.as_deref(),
+            headers: &record.headers,
         })
         .collect();
     record_batch::encode_frame(&header, &refs, out);
 }
 
-/// The log records of a batch, or `None` if a record is not an application record (which
-/// the log does not write).
+/// The log records of a batch, each carrying the batch's attributes.
 fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
     batch
         .records_with_offsets()
@@ -125,12 +120,12 @@ fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
             Some(Record {
                 offset,
                 leader_epoch: batch.partition_leader_epoch,
-                value: record.application_value()?,
-                key: match record.key {
-                    None => None,
-                    Some(_) => Some(record.application_key()?),
-                },
+                key: record.key.clone(),
+                value: record.value.clone(),
+                headers: record.headers.clone(),
                 producer_stamp: stamp,
+                is_transactional: batch.is_transactional,
+                is_control: batch.is_control,
             })
         })
         .collect()
@@ -178,13 +173,16 @@ mod tests {
             .map(|index| Record {
                 offset: Offset(10 + index),
                 leader_epoch: LeaderEpoch(4),
-                value: 500 + index,
-                key: (index % 2 == 0).then_some(index),
+                value: Some(crate::record::application_bytes(500 + index)),
+                key: ((index % 2 == 0).then_some(index)).map(crate::record::application_bytes),
                 producer_stamp: Some(ProducerStamp {
                     producer_id: ProducerId(7),
                     producer_epoch: 1,
                     sequence: 20 + index as u32,
                 }),
+                headers: Vec::new(),
+                is_transactional: false,
+                is_control: false,
             })
             .collect();
         let mut direct = Vec::new();
@@ -200,7 +198,10 @@ mod tests {
             records: records
                 .iter()
                 .map(|record| {
-                    record_batch::Record::from_application_value(record.value, record.key)
+                    record_batch::Record::from_application_value(
+                        record.application_value().unwrap(),
+                        record.application_key(),
+                    )
                 })
                 .collect(),
         };

@@ -196,12 +196,8 @@ impl Log {
         let stamped: Vec<Record> = records
             .iter()
             .enumerate()
-            .map(|(index, record)| Record {
-                offset: Offset(base_offset.0 + index as u64),
-                leader_epoch,
-                value: record.value,
-                key: record.key,
-                producer_stamp: record.producer_stamp,
+            .map(|(index, record)| {
+                Record::stamped(record, Offset(base_offset.0 + index as u64), leader_epoch)
             })
             .collect();
         let last_offset = stamped.last()?.offset;

@@ -28,9 +28,10 @@ fn operation() -> impl Strategy<Value = Operation> {
 fn producer_records(count: u64, first_value: u64) -> Vec<ProducerRecord> {
     (0..count)
         .map(|index| ProducerRecord {
-            value: first_value + index,
+            value: Some(crate::record::application_bytes(first_value + index)),
             key: None,
             producer_stamp: None,
+            headers: Vec::new(),
         })
         .collect()
 }
@@ -59,9 +60,12 @@ fn follower_append_rejects_a_gap_and_an_epoch_going_backwards() {
     let record = |offset, epoch| Record {
         offset: Offset(offset),
         leader_epoch: LeaderEpoch(epoch),
-        value: 0,
+        value: Some(crate::record::application_bytes(0)),
         key: None,
         producer_stamp: None,
+        headers: Vec::new(),
+        is_transactional: false,
+        is_control: false,
     };
     assert!(log
         .append_as_follower(&mut storage, &[record(2, 2)])
@@ -76,13 +80,16 @@ fn stamped(offset: u64, epoch: u32, sequence: u32) -> Record {
     Record {
         offset: Offset(offset),
         leader_epoch: LeaderEpoch(epoch),
-        value: 7_000 + offset,
-        key: Some(offset % 3),
+        value: Some(crate::record::application_bytes(7_000 + offset)),
+        key: Some(crate::record::application_bytes(offset % 3)),
         producer_stamp: Some(crate::record::ProducerStamp {
             producer_id: crate::ids::ProducerId(9),
             producer_epoch: 2,
             sequence,
         }),
+        headers: Vec::new(),
+        is_transactional: false,
+        is_control: false,
     }
 }
 
@@ -213,5 +220,63 @@ proptest! {
         let (again, second_truncation) = Log::recover(P0, &mut torn, None, None);
         prop_assert_eq!(second_truncation, None);
         prop_assert_eq!(again.records(), recovered.records());
+    }
+}
+
+/// A record of an internal topic: a keyed, encoded value with a header, no workload value.
+fn encoded(offset: u64, transactional: bool, control: bool) -> Record {
+    Record {
+        offset: Offset(offset),
+        leader_epoch: LeaderEpoch(3),
+        key: Some(bytes::Bytes::from_static(b"group-a/orders/0")),
+        value: if control {
+            Some(bytes::Bytes::from_static(&[0, 0, 0, 0, 0, 7]))
+        } else {
+            Some(bytes::Bytes::from(vec![offset as u8; 13]))
+        },
+        headers: vec![crate::log::record_batch::Header {
+            key: "origin".to_string(),
+            value: None,
+        }],
+        producer_stamp: transactional.then_some(crate::record::ProducerStamp {
+            producer_id: crate::ids::ProducerId(4),
+            producer_epoch: 1,
+            sequence: offset as u32,
+        }),
+        is_transactional: transactional,
+        is_control: control,
+    }
+}
+
+#[test]
+fn keyed_encoded_transactional_and_control_records_survive_recovery_and_a_torn_tail() {
+    let mut storage = MemoryStorage::default();
+    let (mut log, _) = Log::recover(P0, &mut storage, None, None);
+    let records = vec![
+        encoded(0, false, false),
+        encoded(1, true, false),
+        encoded(2, true, false),
+        encoded(3, true, true),
+        encoded(4, false, false),
+    ];
+    log.append_as_follower(&mut storage, &records).unwrap();
+    let file = Log::file_name(P0);
+    let decoded = batch_file::decode(&storage.read(&file), Offset(0));
+    let bases: Vec<u64> = decoded
+        .batches
+        .iter()
+        .map(|batch| batch.base_offset.0)
+        .collect();
+    assert_eq!(bases, [0, 1, 3, 4], "a batch never mixes attributes");
+    let (recovered, truncation) = Log::recover(P0, &mut storage.clone(), None, None);
+    assert_eq!(truncation, None);
+    assert_eq!(recovered.records(), records.as_slice());
+    for cut in 0..storage.read(&file).len() {
+        let mut torn = storage.clone();
+        torn.truncate(&file, cut as u64);
+        let (recovered, _) = Log::recover(P0, &mut torn, None, None);
+        let kept = recovered.records().len();
+        assert_eq!(recovered.records(), &records[..kept], "cut at {cut}");
+        assert!(bases.contains(&(kept as u64)) || kept == records.len());
     }
 }

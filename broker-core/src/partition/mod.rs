@@ -326,7 +326,7 @@ fn summaries(records: &[Record]) -> Vec<RecordSummary> {
         .map(|record| RecordSummary {
             offset: record.offset,
             leader_epoch: record.leader_epoch,
-            value: record.value,
+            value: record.value_id(),
         })
         .collect()
 }

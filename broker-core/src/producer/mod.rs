@@ -179,11 +179,7 @@ impl Producer {
     /// The application sends one record (value unique per run). Returns effects to execute now.
     pub fn send(&mut self, now_ms: u64, value: u64, key: Option<u64>) -> Vec<Effect> {
         let partition = TopicPartition::new(self.topic, self.partitioner.partition(key));
-        let record = ProducerRecord {
-            value,
-            key,
-            producer_stamp: None,
-        };
+        let record = ProducerRecord::application(value, key);
         if let Some(batch) = self.accumulator.append(now_ms, partition, record) {
             self.timers.set(
                 ProducerTimer::DeliveryTimeout(batch),

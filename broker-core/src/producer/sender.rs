@@ -337,7 +337,8 @@ impl Producer {
     ) {
         for (index, record) in (0u64..).zip(&batch.records) {
             effects.push(Effect::Event(Event::SendCompleted {
-                value: record.value,
+                // The producer only sends workload records, whose value is their identity.
+                value: record.application_value().unwrap_or(u64::MAX),
                 partition: batch.partition,
                 result: result_of(index),
             }));

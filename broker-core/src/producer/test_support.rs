@@ -85,9 +85,10 @@ pub(super) fn produce(to: u32, correlation: u64, acks: Acks, values: &[u64]) -> 
             records: values
                 .iter()
                 .map(|&value| ProducerRecord {
-                    value,
+                    value: Some(crate::record::application_bytes(value)),
                     key: None,
                     producer_stamp: None,
+                    headers: Vec::new(),
                 })
                 .collect(),
         }),

@@ -63,10 +63,16 @@ impl LogMatching {
                 for record in replica.records {
                     let (value, holder) = *held
                         .entry((record.offset, record.leader_epoch))
-                        .or_insert((record.value, *broker));
-                    if value != record.value {
+                        .or_insert((record.value_id(), *broker));
+                    if value != record.value_id() {
                         let key = (*partition, record.offset, record.leader_epoch);
-                        self.report(time_ms, key, (value, holder), (record.value, *broker), out);
+                        self.report(
+                            time_ms,
+                            key,
+                            (value, holder),
+                            (record.value_id(), *broker),
+                            out,
+                        );
                     }
                 }
             }

@@ -106,18 +106,20 @@ impl NoCommittedRecordLost {
         let committed = self.committed.entry(partition).or_default();
         for record in records_in(replica.records, from, to) {
             let reference = *committed.entry(record.offset).or_insert(CommittedRecord {
-                value: record.value,
+                value: record.value_id(),
                 leader_epoch: record.leader_epoch,
                 committed_in_epoch: replica.leader_epoch,
                 committed_by: leader,
                 time_ms,
             });
-            if reference.value != record.value && self.reported.insert((partition, record.offset)) {
+            if reference.value != record.value_id()
+                && self.reported.insert((partition, record.offset))
+            {
                 out.push(Violation {
                     checker: NAME,
                     partition: Some(partition),
                     offsets: vec![record.offset],
-                    values: vec![reference.value, record.value],
+                    values: vec![reference.value, record.value_id()],
                     time_ms,
                     description: format!(
                         "offset {} of {partition} was committed with value {} (epoch {}) by {} \
@@ -127,7 +129,7 @@ impl NoCommittedRecordLost {
                         reference.leader_epoch,
                         reference.committed_by,
                         reference.time_ms,
-                        record.value
+                        record.value_id()
                     ),
                 });
             }
@@ -155,7 +157,7 @@ impl NoCommittedRecordLost {
                 continue;
             }
             let held = record_at(replica.records, *offset);
-            if held.is_some_and(|held| held.value == reference.value) {
+            if held.is_some_and(|held| held.value_id() == reference.value) {
                 continue;
             }
             if !self.reported.insert((partition, *offset)) {
@@ -163,10 +165,11 @@ impl NoCommittedRecordLost {
             }
             let (values, what) = match held {
                 Some(held) => (
-                    vec![reference.value, held.value],
+                    vec![reference.value, held.value_id()],
                     format!(
                         "holds value {} (epoch {}) there",
-                        held.value, held.leader_epoch
+                        held.value_id(),
+                        held.leader_epoch
                     ),
                 ),
                 None => (vec![reference.value], "does not have it".to_string()),

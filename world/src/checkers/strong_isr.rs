@@ -71,7 +71,7 @@ impl StrongIsr {
                 }
                 match record_at(member_replica.records, record.offset) {
                     Some(held)
-                        if held.value == record.value
+                        if held.value_id() == record.value_id()
                             && held.leader_epoch == record.leader_epoch =>
                     {
                         None
@@ -87,10 +87,14 @@ impl StrongIsr {
             }
             let (values, what) = match held {
                 Some(held) => (
-                    vec![record.value, held.value],
-                    format!("holds value {} (epoch {})", held.value, held.leader_epoch),
+                    vec![record.value_id(), held.value_id()],
+                    format!(
+                        "holds value {} (epoch {})",
+                        held.value_id(),
+                        held.leader_epoch
+                    ),
                 ),
-                None => (vec![record.value], "holds nothing".to_string()),
+                None => (vec![record.value_id()], "holds nothing".to_string()),
             };
             out.push(Violation {
                 checker: NAME,
@@ -104,7 +108,7 @@ impl StrongIsr {
                      {}) ISR member {member} {what}",
                     broker_set(leader_replica.isr),
                     record.offset,
-                    record.value,
+                    record.value_id(),
                     record.leader_epoch
                 ),
             });

@@ -220,9 +220,12 @@ pub fn record(offset: u64, epoch: u32, value: u64) -> Record {
     Record {
         offset: Offset(offset),
         leader_epoch: LeaderEpoch(epoch),
-        value,
+        value: Some(watermark_broker_core::record::application_bytes(value)),
         key: None,
         producer_stamp: None,
+        headers: Vec::new(),
+        is_transactional: false,
+        is_control: false,
     }
 }
 
