@@ -75,7 +75,7 @@ impl Broker {
                 }
             }
             Route::Partition(partition) => {
-                self.on_partition_message(now_ms, from, partition, &message, effects)
+                self.on_partition_message(now_ms, from, partition, message, effects)
             }
             Route::Nowhere => {}
         }
@@ -87,21 +87,21 @@ impl Broker {
         now_ms: u64,
         from: NodeId,
         partition: TopicPartition,
-        message: &Message,
+        message: Message,
         effects: &mut Vec<Effect>,
     ) {
         let (mut context, partitions) = self.split(now_ms, effects);
         let Some(replica) = partitions.get_mut(&partition) else {
-            not_hosted(&mut context, from, partition, message);
+            not_hosted(&mut context, from, partition, &message);
             return;
         };
         match message {
             Message::AlterPartitionResponse(response) => {
-                replica.handle_alter_partition_response(&mut context, response)
+                replica.handle_alter_partition_response(&mut context, &response)
             }
-            Message::Produce(request) => replica.handle_produce(&mut context, from, request),
+            Message::Produce(request) => replica.handle_produce(&mut context, from, &request),
             Message::ListOffsets(request) => {
-                let result = replica.handle_list_offsets(request);
+                let result = replica.handle_list_offsets(&request);
                 context.effects.push(Effect::Send {
                     to: from,
                     message: Message::ListOffsetsResponse(ListOffsetsResponse {
@@ -111,12 +111,12 @@ impl Broker {
                     }),
                 });
             }
-            Message::Fetch(request) => replica.handle_fetch(&mut context, from, request),
+            Message::Fetch(request) => replica.handle_fetch(&mut context, from, &request),
             Message::FetchResponse(response) => {
                 replica.handle_fetch_response(&mut context, from, response)
             }
             Message::OffsetsForLeaderEpoch(request) => {
-                let result = replica.handle_offsets_for_leader_epoch(&mut context, request);
+                let result = replica.handle_offsets_for_leader_epoch(&mut context, &request);
                 context.effects.push(Effect::Send {
                     to: from,
                     message: Message::OffsetsForLeaderEpochResponse(
@@ -129,7 +129,7 @@ impl Broker {
                 });
             }
             Message::OffsetsForLeaderEpochResponse(response) => {
-                replica.handle_offsets_for_leader_epoch_response(&mut context, from, response)
+                replica.handle_offsets_for_leader_epoch_response(&mut context, from, &response)
             }
             _ => {}
         }

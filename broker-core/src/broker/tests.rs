@@ -297,7 +297,7 @@ fn disk_with(runs: &[(u32, u64)], checkpointed_high_watermark: Option<u64>) -> S
         // One record at a time, so each record is a batch of its own and a torn write
         // loses the last record only.
         for record in records {
-            log.append_as_follower(&mut storage, &[record]).unwrap();
+            log.append_as_follower(&mut storage, vec![record]).unwrap();
         }
     }
     if let Some(high_watermark) = checkpointed_high_watermark {

@@ -10,7 +10,7 @@
 
 use super::record_batch::{self, BatchHeader, RecordBatch, RecordRef};
 use crate::ids::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence};
-use crate::record::{ProducerStamp, Record};
+use crate::record::{ProducerStamp, Record, RecordBytes};
 
 /// Where one batch of the file starts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,8 +120,8 @@ fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
             Some(Record {
                 offset,
                 leader_epoch: batch.partition_leader_epoch,
-                key: record.key.clone(),
-                value: record.value.clone(),
+                key: record.key.as_deref().map(RecordBytes::from_slice),
+                value: record.value.as_deref().map(RecordBytes::from_slice),
                 headers: record.headers.clone(),
                 producer_stamp: stamp,
                 is_transactional: batch.is_transactional,

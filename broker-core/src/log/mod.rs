@@ -218,11 +218,11 @@ impl Log {
     pub fn append_as_follower(
         &mut self,
         storage: &mut dyn Storage,
-        records: &[Record],
+        records: Vec<Record>,
     ) -> Result<(), AppendError> {
         let mut expected = self.log_end_offset();
         let mut previous_epoch = self.last_record_epoch();
-        for record in records {
+        for record in &records {
             if record.offset != expected {
                 return Err(AppendError::NonConsecutiveOffsets {
                     expected,
@@ -241,11 +241,11 @@ impl Log {
             previous_epoch = Some(record.leader_epoch);
             expected = expected.next();
         }
-        for record in records {
+        for record in &records {
             self.epoch_cache
                 .assign(storage, record.leader_epoch, record.offset);
         }
-        self.write_records(storage, records.to_vec());
+        self.write_records(storage, records);
         Ok(())
     }
 

@@ -68,10 +68,10 @@ fn follower_append_rejects_a_gap_and_an_epoch_going_backwards() {
         is_control: false,
     };
     assert!(log
-        .append_as_follower(&mut storage, &[record(2, 2)])
+        .append_as_follower(&mut storage, vec![record(2, 2)])
         .is_err());
     assert!(log
-        .append_as_follower(&mut storage, &[record(1, 1)])
+        .append_as_follower(&mut storage, vec![record(1, 1)])
         .is_err());
     assert_eq!(log.log_end_offset(), Offset(1));
 }
@@ -104,7 +104,8 @@ fn keys_and_producer_stamps_survive_recovery_in_batches_split_by_epoch_and_seque
         stamped(2, 1, 5),
         stamped(3, 2, 6),
     ];
-    log.append_as_follower(&mut storage, &records).unwrap();
+    log.append_as_follower(&mut storage, records.clone())
+        .unwrap();
     let decoded = batch_file::decode(&storage.read(&Log::file_name(P0)), Offset(0));
     let bases: Vec<u64> = decoded
         .batches
@@ -228,11 +229,11 @@ fn encoded(offset: u64, transactional: bool, control: bool) -> Record {
     Record {
         offset: Offset(offset),
         leader_epoch: LeaderEpoch(3),
-        key: Some(bytes::Bytes::from_static(b"group-a/orders/0")),
+        key: Some(crate::record::RecordBytes::from_slice(b"group-a/orders/0")),
         value: if control {
-            Some(bytes::Bytes::from_static(&[0, 0, 0, 0, 0, 7]))
+            Some(crate::record::RecordBytes::from_slice(&[0, 0, 0, 0, 0, 7]))
         } else {
-            Some(bytes::Bytes::from(vec![offset as u8; 13]))
+            Some(crate::record::RecordBytes::from_slice(&[offset as u8; 29]))
         },
         headers: vec![crate::log::record_batch::Header {
             key: "origin".to_string(),
@@ -259,7 +260,8 @@ fn keyed_encoded_transactional_and_control_records_survive_recovery_and_a_torn_t
         encoded(3, true, true),
         encoded(4, false, false),
     ];
-    log.append_as_follower(&mut storage, &records).unwrap();
+    log.append_as_follower(&mut storage, records.clone())
+        .unwrap();
     let file = Log::file_name(P0);
     let decoded = batch_file::decode(&storage.read(&file), Offset(0));
     let bases: Vec<u64> = decoded

@@ -262,12 +262,12 @@ impl Partition {
         &mut self,
         context: &mut Context<'_>,
         from: NodeId,
-        response: &FetchResponse,
+        response: FetchResponse,
     ) {
         if !self.is_outstanding(from, response.correlation, true) {
             return;
         }
-        let data = match &response.result {
+        let data = match response.result {
             Ok(data) => data,
             Err(ErrorCode::OffsetOutOfRange) => {
                 // With the switch on, Kafka before KIP-101 asked the leader for its log end
@@ -285,20 +285,21 @@ impl Partition {
                 return;
             }
         };
+        let appended = (!data.records.is_empty()).then(|| summaries(&data.records));
         if self
             .log
-            .append_as_follower(context.storage, &data.records)
+            .append_as_follower(context.storage, data.records)
             .is_err()
         {
             // The leader's records do not continue this log: redo the handshake.
             self.back_off(context, AfterBackoff::Truncate);
             return;
         }
-        if !data.records.is_empty() {
+        if let Some(records) = appended {
             context.event(Event::RecordsAppended {
                 partition: self.id,
                 as_leader: false,
-                records: summaries(&data.records),
+                records,
             });
         }
         let new_high_watermark = data.high_watermark.min(self.log.log_end_offset());
