@@ -21,12 +21,13 @@
 //! - the position moves forward only by consuming records, and otherwise only through a
 //!   `PositionReset` event, so the checkers see every jump.
 
-use super::{marks, Consumer, ConsumerTimer};
+use super::{Consumer, ConsumerTimer};
 use crate::actor::Effect;
 use crate::config::AutoOffsetReset;
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset};
+use crate::mark::Mark;
 use crate::protocol::{
     FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, Message, OffsetSpec,
     OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
@@ -249,7 +250,7 @@ impl Consumer {
                 None => assigned.known_leader_epoch = Some(image_epoch),
                 Some(known_epoch) if image_epoch > known_epoch => {
                     assigned.known_leader_epoch = Some(image_epoch);
-                    effects.push(Effect::Mark(marks::CONSUMER_LEADER_CHANGED));
+                    effects.push(Effect::Mark(Mark::ConsumerLeaderChanged));
                     if let Some(correlation) = assigned.in_flight.take() {
                         self.in_flight.remove(&correlation);
                         self.timers
@@ -395,7 +396,7 @@ impl Consumer {
         }
         if let Some(assigned) = self.partitions.get_mut(&partition) {
             assigned.state = PositionState::AwaitingReset;
-            effects.push(Effect::Mark(marks::CONSUMER_OFFSET_RESET));
+            effects.push(Effect::Mark(Mark::ConsumerOffsetReset));
         }
     }
 
@@ -431,7 +432,7 @@ impl Consumer {
         if epoch_end_offset.end_offset < position {
             assigned.position = Some(epoch_end_offset.end_offset);
             assigned.last_consumed_epoch = Some(epoch_end_offset.leader_epoch);
-            effects.push(Effect::Mark(marks::CONSUMER_TRUNCATION_DETECTED));
+            effects.push(Effect::Mark(Mark::ConsumerTruncationDetected));
             effects.push(Effect::Event(Event::PositionReset {
                 partition,
                 from: Some(position),

@@ -40,17 +40,6 @@ use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
-/// Coverage marks of the consumer.
-pub mod marks {
-    use crate::mark::Mark;
-    /// A fetch answered `OffsetOutOfRange` and the position is reset by `auto_offset_reset`.
-    pub const CONSUMER_OFFSET_RESET: Mark = Mark::ConsumerOffsetReset;
-    /// KIP-320 validation found the new leader's log shorter than the position.
-    pub const CONSUMER_TRUNCATION_DETECTED: Mark = Mark::ConsumerTruncationDetected;
-    /// Metadata named a newer leader epoch for an assigned partition.
-    pub const CONSUMER_LEADER_CHANGED: Mark = Mark::ConsumerLeaderChanged;
-}
-
 /// The consumer's named deadlines (docs/STYLE.md, rule 14), in the order
 /// [`Consumer::run_once`] handles their kinds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

@@ -7,6 +7,7 @@ use super::*;
 use crate::actor::fire_due_timers;
 use crate::config::AutoOffsetReset;
 use crate::error::ErrorCode;
+use crate::mark::Mark;
 use crate::protocol::{OffsetSpec, ProduceResponse};
 
 #[test]
@@ -42,7 +43,7 @@ fn consumer_follows_leader_change() {
     );
     assert_eq!(
         consumer.handle(205, metadata_response(1, 5, image(2, 2, 1))),
-        vec![Effect::Mark(marks::CONSUMER_LEADER_CHANGED)]
+        vec![Effect::Mark(Mark::ConsumerLeaderChanged)]
     );
     // The partition backs off until 300, then validates its position with the new leader.
     assert_eq!(consumer.next_deadline_ms(), Some(300));
@@ -78,7 +79,7 @@ fn consumer_detects_truncation_via_offsets_for_leader_epoch() {
     assert_eq!(
         consumer.handle(502, metadata_response(1, 5, image(2, 2, 1))),
         vec![
-            Effect::Mark(marks::CONSUMER_LEADER_CHANGED),
+            Effect::Mark(Mark::ConsumerLeaderChanged),
             validate(2, 6, 1, 0),
         ]
     );
@@ -91,7 +92,7 @@ fn consumer_detects_truncation_via_offsets_for_leader_epoch() {
     assert_eq!(
         consumer.handle(504, validation_response(2, 6, 0, 1)),
         vec![
-            Effect::Mark(marks::CONSUMER_TRUNCATION_DETECTED),
+            Effect::Mark(Mark::ConsumerTruncationDetected),
             position_reset(Some(3), 1),
             fetch(2, 7, 1, 1, Some(0)),
         ]
@@ -105,7 +106,7 @@ fn consumer_resets_on_offset_out_of_range() {
     assert_eq!(
         consumer.handle(10, fetch_error(1, 4, ErrorCode::OffsetOutOfRange)),
         vec![
-            Effect::Mark(marks::CONSUMER_OFFSET_RESET),
+            Effect::Mark(Mark::ConsumerOffsetReset),
             list_offsets(1, 5, OffsetSpec::Earliest),
         ]
     );

@@ -54,6 +54,7 @@ use crate::actor::{Actor, Effect, Input, Timer};
 use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
 use crate::config::ProducerConfig;
 use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId};
+use crate::mark::Mark;
 use crate::partitioner::Partitioner;
 use crate::protocol::{Message, MetadataResponse};
 use crate::record::ProducerRecord;
@@ -64,20 +65,6 @@ use sender::InFlightProduce;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-
-/// Coverage marks of the producer.
-pub mod marks {
-    use crate::mark::Mark;
-    /// A failed batch was queued to be sent again.
-    pub const PRODUCER_RETRIED: Mark = Mark::ProducerRetried;
-    /// A request got no answer within `request_timeout_ms`; its connection was closed.
-    pub const PRODUCER_REQUEST_TIMED_OUT: Mark = Mark::ProducerRequestTimedOut;
-    /// A metadata image replaced an earlier one.
-    pub const PRODUCER_METADATA_REFRESHED: Mark = Mark::ProducerMetadataRefreshed;
-    /// A batch failed for good (retries exhausted, a non-retriable error, or the delivery
-    /// timeout).
-    pub const PRODUCER_GAVE_UP: Mark = Mark::ProducerGaveUp;
-}
 
 /// The producer's named deadlines (docs/STYLE.md, rule 14), in the order
 /// [`Producer::run_once`] handles their kinds.
@@ -208,7 +195,7 @@ impl Producer {
     fn run_once(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
         self.time_out_requests(now_ms, effects);
         if let Some(broker) = self.metadata.on_request_timeout(now_ms, &mut self.timers) {
-            effects.push(Effect::Mark(marks::PRODUCER_REQUEST_TIMED_OUT));
+            effects.push(Effect::Mark(Mark::ProducerRequestTimedOut));
             self.close_connection(now_ms, broker, effects);
         }
         self.expire_batches(now_ms, effects);
@@ -238,7 +225,7 @@ impl Producer {
             .metadata
             .on_response(now_ms, from, response, &mut self.timers);
         if applied == (MetadataApplied::Applied { refreshed: true }) {
-            effects.push(Effect::Mark(marks::PRODUCER_METADATA_REFRESHED));
+            effects.push(Effect::Mark(Mark::ProducerMetadataRefreshed));
         }
     }
 

@@ -15,11 +15,12 @@
 //! - a failure is reported *definite* only if no attempt of the batch can have been appended.
 
 use super::accumulator::ProducerBatch;
-use super::{marks, Producer, ProducerTimer};
+use super::{Producer, ProducerTimer};
 use crate::actor::Effect;
 use crate::error::ErrorCode;
 use crate::event::{Event, SendFailure};
 use crate::ids::{BrokerId, CorrelationId, NodeId, Offset};
+use crate::mark::Mark;
 use crate::protocol::{Acks, Message, ProduceRequest, ProduceResponse};
 use crate::topic::TopicPartition;
 use std::collections::BTreeSet;
@@ -82,7 +83,7 @@ impl Producer {
             })
             .collect();
         for broker in timed_out {
-            effects.push(Effect::Mark(marks::PRODUCER_REQUEST_TIMED_OUT));
+            effects.push(Effect::Mark(Mark::ProducerRequestTimedOut));
             self.metadata
                 .on_connection_closed(now_ms, broker, &mut self.timers);
             self.close_connection(now_ms, broker, effects);
@@ -310,7 +311,7 @@ impl Producer {
                 .is_due(ProducerTimer::DeliveryTimeout(batch.id), now_ms);
         if can_retry {
             batch.retry_not_before_ms = now_ms.saturating_add(self.config.retry_backoff_ms);
-            effects.push(Effect::Mark(marks::PRODUCER_RETRIED));
+            effects.push(Effect::Mark(Mark::ProducerRetried));
             Some(batch)
         } else {
             self.give_up(batch, error, effects);
@@ -324,7 +325,7 @@ impl Producer {
             definite: !batch.possibly_appended,
         };
         self.complete(&batch, |_| Err(failure), effects);
-        effects.push(Effect::Mark(marks::PRODUCER_GAVE_UP));
+        effects.push(Effect::Mark(Mark::ProducerGaveUp));
     }
 
     /// Reports the outcome of every record of `batch` (`result_of(i)` for record `i`) and

@@ -9,6 +9,7 @@ use crate::config::Partitioner as PartitionerConfig;
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::Offset;
+use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::protocol::{Acks, MetadataUpdate};
 
@@ -93,15 +94,15 @@ fn request_timeout_retries_after_backoff_and_refreshes_metadata() {
     assert_eq!(
         fire_due_timers(&mut producer, 1_010),
         vec![
-            mark(marks::PRODUCER_REQUEST_TIMED_OUT),
-            mark(marks::PRODUCER_RETRIED),
+            mark(Mark::ProducerRequestTimedOut),
+            mark(Mark::ProducerRetried),
             metadata_request(2, 3),
         ]
     );
     assert_eq!(producer.next_deadline_ms(), Some(1_110));
     assert_eq!(
         producer.handle(1_020, metadata_response(2, 3, image(2, 1, 1, 0))),
-        vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
+        vec![mark(Mark::ProducerMetadataRefreshed)]
     );
     assert_eq!(
         fire_due_timers(&mut producer, 1_110),
@@ -131,7 +132,7 @@ fn not_leader_error_refreshes_metadata_and_retries_to_new_leader() {
             20,
             produce_response(1, 2, Err(ErrorCode::NotLeaderOrFollower))
         ),
-        vec![mark(marks::PRODUCER_RETRIED)]
+        vec![mark(Mark::ProducerRetried)]
     );
     // The metadata refresh backoff counts from the last request, at 0.
     assert_eq!(producer.next_deadline_ms(), Some(100));
@@ -141,7 +142,7 @@ fn not_leader_error_refreshes_metadata_and_retries_to_new_leader() {
     );
     assert_eq!(
         producer.handle(105, metadata_response(1, 3, image(2, 1, 2, 1))),
-        vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
+        vec![mark(Mark::ProducerMetadataRefreshed)]
     );
     assert_eq!(producer.next_deadline_ms(), Some(120));
     assert_eq!(
@@ -176,7 +177,7 @@ fn retried_batch_lands_behind_later_batch_with_max_in_flight_5() {
             20,
             produce_response(1, 2, Err(ErrorCode::NotEnoughReplicas))
         ),
-        vec![mark(marks::PRODUCER_RETRIED)]
+        vec![mark(Mark::ProducerRetried)]
     );
     assert_eq!(
         producer.handle(30, produce_response(1, 3, Ok(Offset(0)))),
@@ -188,7 +189,7 @@ fn retried_batch_lands_behind_later_batch_with_max_in_flight_5() {
     );
     assert_eq!(
         producer.handle(101, metadata_response(1, 4, image(2, 1, 1, 0))),
-        vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
+        vec![mark(Mark::ProducerMetadataRefreshed)]
     );
     assert_eq!(
         fire_due_timers(&mut producer, 120),
@@ -215,14 +216,14 @@ fn delivery_timeout_fails_records_indefinitely_after_a_timeout() {
     assert_eq!(
         fire_due_timers(&mut producer, 1_010),
         vec![
-            mark(marks::PRODUCER_REQUEST_TIMED_OUT),
-            mark(marks::PRODUCER_RETRIED),
+            mark(Mark::ProducerRequestTimedOut),
+            mark(Mark::ProducerRetried),
             metadata_request(1, 3),
         ]
     );
     assert_eq!(
         producer.handle(1_015, metadata_response(1, 3, image(2, 1, 1, 0))),
-        vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
+        vec![mark(Mark::ProducerMetadataRefreshed)]
     );
     assert_eq!(
         fire_due_timers(&mut producer, 1_110),
@@ -234,7 +235,7 @@ fn delivery_timeout_fails_records_indefinitely_after_a_timeout() {
         fire_due_timers(&mut producer, 1_510),
         vec![
             failed(7, ErrorCode::DeliveryTimeout, false),
-            mark(marks::PRODUCER_GAVE_UP),
+            mark(Mark::ProducerGaveUp),
         ]
     );
     assert_eq!(producer.unfinished_sends(), 0);
@@ -263,16 +264,13 @@ fn delivery_timeout_is_definite_when_no_leader_was_ever_known() {
     assert_eq!(producer.send(0, 7, None), vec![metadata_request(1, 1)]);
     assert_eq!(
         fire_due_timers(&mut producer, 1_000),
-        vec![
-            mark(marks::PRODUCER_REQUEST_TIMED_OUT),
-            metadata_request(1, 2),
-        ]
+        vec![mark(Mark::ProducerRequestTimedOut), metadata_request(1, 2),]
     );
     assert_eq!(
         fire_due_timers(&mut producer, 1_500),
         vec![
             failed(7, ErrorCode::DeliveryTimeout, true),
-            mark(marks::PRODUCER_GAVE_UP),
+            mark(Mark::ProducerGaveUp),
         ]
     );
 }
@@ -294,7 +292,7 @@ fn not_enough_replicas_failure_is_definite_when_retries_exhausted() {
             20,
             produce_response(1, 2, Err(ErrorCode::NotEnoughReplicas))
         ),
-        vec![mark(marks::PRODUCER_RETRIED)]
+        vec![mark(Mark::ProducerRetried)]
     );
     assert_eq!(
         fire_due_timers(&mut producer, 100),
@@ -302,7 +300,7 @@ fn not_enough_replicas_failure_is_definite_when_retries_exhausted() {
     );
     assert_eq!(
         producer.handle(105, metadata_response(1, 3, image(2, 1, 1, 0))),
-        vec![mark(marks::PRODUCER_METADATA_REFRESHED)]
+        vec![mark(Mark::ProducerMetadataRefreshed)]
     );
     assert_eq!(
         fire_due_timers(&mut producer, 120),
@@ -315,7 +313,7 @@ fn not_enough_replicas_failure_is_definite_when_retries_exhausted() {
         ),
         vec![
             failed(7, ErrorCode::NotEnoughReplicas, true),
-            mark(marks::PRODUCER_GAVE_UP),
+            mark(Mark::ProducerGaveUp),
         ]
     );
     assert_eq!(producer.unfinished_sends(), 0);
@@ -337,7 +335,7 @@ fn not_enough_replicas_after_append_makes_the_failure_indefinite() {
         ),
         vec![
             failed(7, ErrorCode::NotEnoughReplicasAfterAppend, false),
-            mark(marks::PRODUCER_GAVE_UP),
+            mark(Mark::ProducerGaveUp),
         ]
     );
 }
@@ -359,7 +357,7 @@ fn not_leader_is_definite_with_acks1_and_indefinite_with_acks_all() {
             ),
             vec![
                 failed(7, ErrorCode::NotLeaderOrFollower, definite),
-                mark(marks::PRODUCER_GAVE_UP),
+                mark(Mark::ProducerGaveUp),
             ]
         );
     }
