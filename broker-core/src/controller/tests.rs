@@ -134,7 +134,6 @@ fn heartbeat(
     )
 }
 
-#[allow(clippy::too_many_arguments)]
 fn alter_partition(
     controller: &mut Controller,
     now_ms: u64,

@@ -106,8 +106,8 @@ fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
         .enumerate()
         .map(|(index, (offset, record))| {
             let stamp = match (
-                batch.producer_id,
-                batch.producer_epoch,
+                batch.header.producer_id,
+                batch.header.producer_epoch,
                 batch.sequence_of(index),
             ) {
                 (Some(producer_id), Some(producer_epoch), Some(sequence)) => Some(ProducerStamp {
@@ -119,13 +119,13 @@ fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
             };
             Some(Record {
                 offset,
-                leader_epoch: batch.partition_leader_epoch,
+                leader_epoch: batch.header.partition_leader_epoch,
                 key: record.key.as_deref().map(RecordBytes::from_slice),
                 value: record.value.as_deref().map(RecordBytes::from_slice),
                 headers: record.headers.clone(),
                 producer_stamp: stamp,
-                is_transactional: batch.is_transactional,
-                is_control: batch.is_control,
+                is_transactional: batch.header.is_transactional,
+                is_control: batch.header.is_control,
             })
         })
         .collect()
@@ -143,8 +143,9 @@ pub fn decode(bytes: &[u8], log_start_offset: Offset) -> DecodedLog {
     for (index, batch) in decoded.batches.iter().enumerate() {
         let expected = Offset(log_start_offset.0 + log.records.len() as u64);
         let records = from_batch(batch).filter(|_| {
-            batch.base_offset == expected
-                && previous_epoch.is_none_or(|previous| batch.partition_leader_epoch >= previous)
+            batch.header.base_offset == expected
+                && previous_epoch
+                    .is_none_or(|previous| batch.header.partition_leader_epoch >= previous)
         });
         let Some(records) = records else {
             // A whole batch that does not continue the log is a corrupt tail as well.
@@ -152,9 +153,9 @@ pub fn decode(bytes: &[u8], log_start_offset: Offset) -> DecodedLog {
             log.dropped_batches += (decoded.batches.len() - index) as u64;
             break;
         };
-        previous_epoch = Some(batch.partition_leader_epoch);
+        previous_epoch = Some(batch.header.partition_leader_epoch);
         log.batches.push(BatchSpan {
-            base_offset: batch.base_offset,
+            base_offset: batch.header.base_offset,
             frame_start_bytes: decoded.frame_starts_bytes[index],
         });
         log.records.extend(records);
@@ -188,13 +189,15 @@ mod tests {
         let mut direct = Vec::new();
         encode_run(&records, &mut direct);
         let batch = RecordBatch {
-            base_offset: Offset(10),
-            partition_leader_epoch: LeaderEpoch(4),
-            producer_id: Some(ProducerId(7)),
-            producer_epoch: Some(ProducerEpoch(1)),
-            base_sequence: Some(Sequence(20)),
-            is_transactional: false,
-            is_control: false,
+            header: BatchHeader {
+                base_offset: Offset(10),
+                partition_leader_epoch: LeaderEpoch(4),
+                producer_id: Some(ProducerId(7)),
+                producer_epoch: Some(ProducerEpoch(1)),
+                base_sequence: Some(Sequence(20)),
+                is_transactional: false,
+                is_control: false,
+            },
             records: records
                 .iter()
                 .map(|record| {

@@ -157,9 +157,10 @@ pub struct ControlMarker {
 /// Control records' key and value schema version; the only one written or read.
 const CONTROL_VERSION: i16 = 0;
 
-/// A batch of records appended as one unit, Kafka's `RecordBatch` (v2) without timestamps.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordBatch {
+/// A batch's header fields: everything Kafka's `RecordBatch` (v2) holds but its records and
+/// timestamps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchHeader {
     pub base_offset: Offset,
     /// The epoch of the leader that appended the batch.
     pub partition_leader_epoch: LeaderEpoch,
@@ -171,7 +172,13 @@ pub struct RecordBatch {
     pub base_sequence: Option<Sequence>,
     pub is_transactional: bool,
     pub is_control: bool,
-    /// Record `i` has offset `base_offset + i`. Never empty in a batch that is encoded.
+}
+
+/// A batch of records appended as one unit, Kafka's `RecordBatch` (v2) without timestamps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordBatch {
+    pub header: BatchHeader,
+    /// Record `i` has offset `header.base_offset + i`. Never empty in a batch that is encoded.
     pub records: Vec<Record>,
 }
 
@@ -183,13 +190,15 @@ impl RecordBatch {
         records: Vec<Record>,
     ) -> RecordBatch {
         RecordBatch {
-            base_offset,
-            partition_leader_epoch,
-            producer_id: None,
-            producer_epoch: None,
-            base_sequence: None,
-            is_transactional: false,
-            is_control: false,
+            header: BatchHeader {
+                base_offset,
+                partition_leader_epoch,
+                producer_id: None,
+                producer_epoch: None,
+                base_sequence: None,
+                is_transactional: false,
+                is_control: false,
+            },
             records,
         }
     }
@@ -219,13 +228,15 @@ impl RecordBatch {
         value.extend_from_slice(&CONTROL_VERSION.to_be_bytes());
         value.extend_from_slice(&coordinator_epoch.to_be_bytes());
         RecordBatch {
-            base_offset,
-            partition_leader_epoch,
-            producer_id: Some(producer_id),
-            producer_epoch: Some(producer_epoch),
-            base_sequence: None,
-            is_transactional: true,
-            is_control: true,
+            header: BatchHeader {
+                base_offset,
+                partition_leader_epoch,
+                producer_id: Some(producer_id),
+                producer_epoch: Some(producer_epoch),
+                base_sequence: None,
+                is_transactional: true,
+                is_control: true,
+            },
             records: vec![Record {
                 key: Some(Bytes::from(key)),
                 value: Some(Bytes::from(value)),
@@ -241,7 +252,7 @@ impl RecordBatch {
 
     /// The offset after the batch's last record.
     pub fn next_offset(&self) -> Offset {
-        Offset(self.base_offset.0 + self.records.len() as u64)
+        Offset(self.header.base_offset.0 + self.records.len() as u64)
     }
 
     /// The offset of the batch's last record.
@@ -259,7 +270,7 @@ impl RecordBatch {
 
     /// Each record with its offset.
     pub fn records_with_offsets(&self) -> impl Iterator<Item = (Offset, &Record)> + '_ {
-        let base = self.base_offset.0;
+        let base = self.header.base_offset.0;
         (base..)
             .zip(&self.records)
             .map(|(offset, record)| (Offset(offset), record))
@@ -267,7 +278,7 @@ impl RecordBatch {
 
     /// The record at `offset`, if the batch holds it.
     pub fn record_at(&self, offset: Offset) -> Option<&Record> {
-        let index = offset.0.checked_sub(self.base_offset.0)?;
+        let index = offset.0.checked_sub(self.header.base_offset.0)?;
         self.records.get(usize::try_from(index).ok()?)
     }
 
@@ -275,7 +286,7 @@ impl RecordBatch {
     /// `i32::MAX` to 0 as Kafka's `DefaultRecordBatch.incrementSequence` does. `None` if the
     /// batch has no sequence or no such record.
     pub fn sequence_of(&self, index: usize) -> Option<Sequence> {
-        let base = self.base_sequence?;
+        let base = self.header.base_sequence?;
         if index >= self.records.len() {
             return None;
         }
@@ -307,7 +318,7 @@ impl RecordBatch {
         let [record] = self.records.as_slice() else {
             return None;
         };
-        if !self.is_control {
+        if !self.header.is_control {
             return None;
         }
         let key: [u8; 4] = record.key.as_deref()?.try_into().ok()?;
@@ -323,18 +334,6 @@ impl RecordBatch {
 // ----------------------------------------------------------------------------------------
 // Encoding
 
-/// A batch's header fields: everything but its records.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct BatchHeader {
-    pub base_offset: Offset,
-    pub partition_leader_epoch: LeaderEpoch,
-    pub producer_id: Option<ProducerId>,
-    pub producer_epoch: Option<ProducerEpoch>,
-    pub base_sequence: Option<Sequence>,
-    pub is_transactional: bool,
-    pub is_control: bool,
-}
-
 /// A record to encode, borrowed from wherever its bytes live, so a log can frame its own
 /// records without building a [`RecordBatch`] (and a `Bytes` per key and value) first.
 #[derive(Clone, Copy, Debug)]
@@ -345,19 +344,6 @@ pub struct RecordRef<'a> {
 }
 
 impl RecordBatch {
-    /// The batch's header fields.
-    pub fn header(&self) -> BatchHeader {
-        BatchHeader {
-            base_offset: self.base_offset,
-            partition_leader_epoch: self.partition_leader_epoch,
-            producer_id: self.producer_id,
-            producer_epoch: self.producer_epoch,
-            base_sequence: self.base_sequence,
-            is_transactional: self.is_transactional,
-            is_control: self.is_control,
-        }
-    }
-
     fn record_refs(&self) -> Vec<RecordRef<'_>> {
         self.records
             .iter()
@@ -394,7 +380,7 @@ fn records_frame_bytes(records: &[RecordRef<'_>]) -> usize {
 /// offset, epoch, producer id, producer epoch or sequence beyond the signed Kafka type it is
 /// stored as (`i64`, `i32`, `i64`, `i16`, `i32`). A log never holds such a batch.
 pub fn encode_batch(batch: &RecordBatch, out: &mut Vec<u8>) {
-    encode_frame(&batch.header(), &batch.record_refs(), out);
+    encode_frame(&batch.header, &batch.record_refs(), out);
 }
 
 /// Appends one frame of `records` under `header` to `out`; the bytes [`encode_batch`]
@@ -662,13 +648,15 @@ fn decode_frame(file: &Bytes, start: usize) -> Option<(RecordBatch, usize)> {
         return None;
     }
     let batch = RecordBatch {
-        base_offset: Offset(u64::try_from(base_offset).ok()?),
-        partition_leader_epoch: LeaderEpoch(partition_leader_epoch),
-        producer_id,
-        producer_epoch,
-        base_sequence,
-        is_transactional: attributes & ATTRIBUTE_TRANSACTIONAL != 0,
-        is_control: attributes & ATTRIBUTE_CONTROL != 0,
+        header: BatchHeader {
+            base_offset: Offset(u64::try_from(base_offset).ok()?),
+            partition_leader_epoch: LeaderEpoch(partition_leader_epoch),
+            producer_id,
+            producer_epoch,
+            base_sequence,
+            is_transactional: attributes & ATTRIBUTE_TRANSACTIONAL != 0,
+            is_control: attributes & ATTRIBUTE_CONTROL != 0,
+        },
         records,
     };
     Some((batch, frame_length))

@@ -44,9 +44,9 @@ fn data_batch(base_offset: u64, values: &[u64]) -> RecordBatch {
 
 fn three_batches() -> Vec<RecordBatch> {
     let mut idempotent = data_batch(2, &[12, 13, 14]);
-    idempotent.producer_id = Some(ProducerId(7));
-    idempotent.producer_epoch = Some(ProducerEpoch(1));
-    idempotent.base_sequence = Some(Sequence(40));
+    idempotent.header.producer_id = Some(ProducerId(7));
+    idempotent.header.producer_epoch = Some(ProducerEpoch(1));
+    idempotent.header.base_sequence = Some(Sequence(40));
     idempotent.records[1].key = Some(Bytes::from_static(b"k"));
     idempotent.records[2].headers.push(Header {
         key: "trace".to_string(),
@@ -254,11 +254,11 @@ fn the_attributes_carry_the_transactional_and_control_bits() {
         i16::from_be_bytes([bytes[ATTRIBUTES_START], bytes[ATTRIBUTES_START + 1]])
     };
     assert_eq!(attributes_of(&batch), 0);
-    batch.is_transactional = true;
+    batch.header.is_transactional = true;
     assert_eq!(attributes_of(&batch), 0x10);
-    batch.is_control = true;
+    batch.header.is_control = true;
     assert_eq!(attributes_of(&batch), 0x30);
-    batch.is_transactional = false;
+    batch.header.is_transactional = false;
     assert_eq!(attributes_of(&batch), 0x20);
 }
 
@@ -321,13 +321,15 @@ fn batch() -> impl Strategy<Value = RecordBatch> {
                 records,
             )| {
                 RecordBatch {
-                    base_offset: Offset(base),
-                    partition_leader_epoch: LeaderEpoch(epoch as u32),
-                    producer_id: producer_id.map(ProducerId),
-                    producer_epoch: producer_epoch.map(|epoch| ProducerEpoch(epoch as u16)),
-                    base_sequence: sequence.map(|sequence| Sequence(sequence as u32)),
-                    is_transactional: transactional,
-                    is_control: control,
+                    header: BatchHeader {
+                        base_offset: Offset(base),
+                        partition_leader_epoch: LeaderEpoch(epoch as u32),
+                        producer_id: producer_id.map(ProducerId),
+                        producer_epoch: producer_epoch.map(|epoch| ProducerEpoch(epoch as u16)),
+                        base_sequence: sequence.map(|sequence| Sequence(sequence as u32)),
+                        is_transactional: transactional,
+                        is_control: control,
+                    },
                     records,
                 }
             },
@@ -398,10 +400,10 @@ fn offsets_and_sequences_follow_from_a_records_position() {
     assert_eq!(batch.record_at(Offset(13)), None);
 
     assert_eq!(batch.sequence_of(0), None, "no base sequence, no sequences");
-    batch.base_sequence = Some(Sequence(5));
+    batch.header.base_sequence = Some(Sequence(5));
     assert_eq!(batch.sequence_of(2), Some(Sequence(7)));
     assert_eq!(batch.sequence_of(3), None, "no such record");
-    batch.base_sequence = Some(Sequence(i32::MAX as u32 - 1));
+    batch.header.base_sequence = Some(Sequence(i32::MAX as u32 - 1));
     let sequences: Vec<_> = (0..3).map(|index| batch.sequence_of(index)).collect();
     assert_eq!(
         sequences,
@@ -457,10 +459,10 @@ fn a_control_batch_carries_its_marker_and_coordinator_epoch_through_the_codec() 
         let decoded = decode_log(&encode_all(std::slice::from_ref(&batch)));
         assert_eq!(decoded.batches, vec![batch.clone()]);
         let decoded = &decoded.batches[0];
-        assert!(decoded.is_control && decoded.is_transactional);
-        assert_eq!(decoded.producer_id, Some(ProducerId(9)));
-        assert_eq!(decoded.producer_epoch, Some(ProducerEpoch(4)));
-        assert_eq!(decoded.base_sequence, None);
+        assert!(decoded.header.is_control && decoded.header.is_transactional);
+        assert_eq!(decoded.header.producer_id, Some(ProducerId(9)));
+        assert_eq!(decoded.header.producer_epoch, Some(ProducerEpoch(4)));
+        assert_eq!(decoded.header.base_sequence, None);
         assert_eq!(decoded.control_record_type(), Some(record_type));
         assert_eq!(
             decoded.control_marker(),
@@ -489,7 +491,7 @@ fn only_a_control_batch_of_one_well_formed_marker_has_a_control_record_type() {
         2,
     );
     let mut not_control = marker.clone();
-    not_control.is_control = false;
+    not_control.header.is_control = false;
     assert_eq!(not_control.control_record_type(), None);
     assert_eq!(data_batch(0, &[1]).control_record_type(), None);
     let mut two_records = marker.clone();
@@ -582,8 +584,11 @@ fn the_crc_leaves_base_offset_and_leader_epoch_uncovered_as_kafkas_does() {
     bytes[second_start + 15] ^= 0x01;
     let decoded = decode_log(&bytes);
     assert_eq!(decoded.batches.len(), 3);
-    assert_eq!(decoded.batches[1].base_offset, Offset(2 ^ 0x10));
-    assert_eq!(decoded.batches[1].partition_leader_epoch, LeaderEpoch(0));
+    assert_eq!(decoded.batches[1].header.base_offset, Offset(2 ^ 0x10));
+    assert_eq!(
+        decoded.batches[1].header.partition_leader_epoch,
+        LeaderEpoch(0)
+    );
 }
 
 #[test]
@@ -624,21 +629,23 @@ fn unrepresentable_batches_are_refused_by_the_encoder() {
     };
     assert!(!too_far(|_| {}));
     assert!(too_far(|batch| batch.records.clear()));
-    assert!(too_far(|batch| batch.base_offset = Offset(i64::MAX as u64)));
+    assert!(too_far(
+        |batch| batch.header.base_offset = Offset(i64::MAX as u64)
+    ));
     assert!(!too_far(
-        |batch| batch.base_offset = Offset(i64::MAX as u64 - 1)
+        |batch| batch.header.base_offset = Offset(i64::MAX as u64 - 1)
     ));
     assert!(too_far(
-        |batch| batch.partition_leader_epoch = LeaderEpoch(1 << 31)
+        |batch| batch.header.partition_leader_epoch = LeaderEpoch(1 << 31)
     ));
     assert!(too_far(
-        |batch| batch.producer_id = Some(ProducerId(u64::MAX))
+        |batch| batch.header.producer_id = Some(ProducerId(u64::MAX))
     ));
     assert!(too_far(
-        |batch| batch.producer_epoch = Some(ProducerEpoch(1 << 15))
+        |batch| batch.header.producer_epoch = Some(ProducerEpoch(1 << 15))
     ));
     assert!(too_far(
-        |batch| batch.base_sequence = Some(Sequence(1 << 31))
+        |batch| batch.header.base_sequence = Some(Sequence(1 << 31))
     ));
 }
 
