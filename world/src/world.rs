@@ -574,10 +574,11 @@ impl World {
                     }
                 }
                 Effect::Event(event) => {
-                    self.record_event(node, now_ms, &event);
+                    // Cloned only for a step record: the observers take the event itself.
                     if let Some(record) = record.as_mut() {
-                        record.events.push(event);
+                        record.events.push(event.clone());
                     }
+                    self.record_event(node, now_ms, event);
                 }
             }
         }
@@ -620,25 +621,25 @@ impl World {
     /// Hands one event of a step to the observers, in a fixed order: the trace, then the
     /// replica checkers (whose findings are recorded at once) and the triggers for broker and
     /// controller events, the history for client events.
-    fn record_event(&mut self, node: NodeId, now_ms: u64, event: &Event) {
+    fn record_event(&mut self, node: NodeId, now_ms: u64, event: Event) {
         self.events += 1;
-        self.trace.event(now_ms, node, event);
+        self.trace.event(now_ms, node, &event);
         match node {
             NodeId::Broker(_) | NodeId::Controller => {
                 let view = NodesView(&self.nodes);
-                let found = self.replica_checkers.observe(now_ms, node, event, &view);
+                let found = self.replica_checkers.observe(now_ms, node, &event, &view);
                 for mut violation in found {
                     violation.time_ms = violation.time_ms.max(now_ms);
                     self.record_finding(now_ms, violation);
                 }
-                self.maybe_fire_triggers(node, now_ms, event);
+                self.maybe_fire_triggers(node, now_ms, &event);
             }
             NodeId::Producer(client) => {
                 if let Event::SendCompleted {
                     value,
                     partition,
                     result,
-                } = *event
+                } = event
                 {
                     let (op_type, offset, error) = match result {
                         Ok(offset) => (OpType::Ok, offset, None),
@@ -667,10 +668,7 @@ impl World {
                             now_ms,
                             client,
                             OpType::Ok,
-                            OpBody::Poll {
-                                partition: *partition,
-                                records: records.clone(),
-                            },
+                            OpBody::Poll { partition, records },
                         );
                     }
                 }
