@@ -156,7 +156,9 @@ fn the_swarm_sometimes_reaches_every_failover_path() {
         Mark::TruncatedByLeaderEpoch,
         Mark::FencedLeaderEpochRejected,
         Mark::ProduceRejectedNotEnoughReplicas,
-        Mark::NotEnoughReplicasAfterAppend,
+        // Strict min ISR (KAFKA-15583) holds the high watermark instead of letting an append
+        // pass it under min.insync, so NotEnoughReplicasAfterAppend needs the older switch.
+        Mark::HighWatermarkHeldUnderMinIsr,
         Mark::AlterPartitionRejected,
         Mark::ProducerRequestTimedOut,
     ] {

@@ -1,6 +1,9 @@
-//! Historical Kafka bugs behind explicit switches, all off by default. A switch turns the
-//! faithful code path into the historical one and changes nothing else, so a sweep with a
-//! switch on shows what the fix was for.
+//! Older Kafka behaviour and planted bugs behind explicit switches, all off by default. The
+//! model follows Kafka 4.1+; a switch turns one faithful code path into an older (or a
+//! planted, wrong) one and changes nothing else, so a sweep with a switch on shows what the
+//! change was for. Each switch says what it is ([`SwitchKind`]), the KIP or JIRA that changed
+//! the behaviour and the first Kafka release without it; the command line accepts either
+//! its name or that KIP/JIRA.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -17,18 +20,72 @@ pub enum BugSwitch {
     /// The leader answers acks=all as soon as it has appended, before the ISR has the record:
     /// acks=all degrades to acks=1.
     AckBeforeIsr,
+    /// Before KAFKA-15583 (Kafka 3.7) a leader advanced its high watermark while the ISR was
+    /// smaller than min.insync.replicas, so records became committed (and readable) on fewer
+    /// replicas than the topic asks for.
+    HwAdvancesUnderMinIsr,
+}
+
+/// What turning a switch on does to a run's guarantees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SwitchKind {
+    /// A defect (historical or planted): the safe swarm's checkers must catch it.
+    Bug,
+    /// Behaviour an older Kafka had on purpose: weaker or different, but not a checker
+    /// violation under the settings the safe swarm uses.
+    OlderBehaviour,
 }
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 2] = [BugSwitch::TruncateToHighWatermark, BugSwitch::AckBeforeIsr];
+    pub const ALL: [BugSwitch; 3] = [
+        BugSwitch::TruncateToHighWatermark,
+        BugSwitch::AckBeforeIsr,
+        BugSwitch::HwAdvancesUnderMinIsr,
+    ];
 
     /// The name used on the command line and in scenario files.
     pub fn name(self) -> &'static str {
         match self {
             BugSwitch::TruncateToHighWatermark => "truncate-to-high-watermark",
             BugSwitch::AckBeforeIsr => "ack-before-isr",
+            BugSwitch::HwAdvancesUnderMinIsr => "hw-advances-under-min-isr",
         }
+    }
+
+    /// Whether the switch plants a defect or restores older, intended behaviour.
+    pub fn kind(self) -> SwitchKind {
+        match self {
+            BugSwitch::TruncateToHighWatermark | BugSwitch::AckBeforeIsr => SwitchKind::Bug,
+            BugSwitch::HwAdvancesUnderMinIsr => SwitchKind::OlderBehaviour,
+        }
+    }
+
+    /// The KIP or JIRA that changed the behaviour; `None` for a bug planted here that no
+    /// Kafka release had.
+    pub fn changed_by(self) -> Option<&'static str> {
+        match self {
+            BugSwitch::TruncateToHighWatermark => Some("KIP-101"),
+            BugSwitch::AckBeforeIsr => None,
+            BugSwitch::HwAdvancesUnderMinIsr => Some("KAFKA-15583"),
+        }
+    }
+
+    /// The first Kafka release with the change (`None` with [`BugSwitch::changed_by`]).
+    pub fn fixed_in(self) -> Option<&'static str> {
+        match self {
+            BugSwitch::TruncateToHighWatermark => Some("0.11.0"),
+            BugSwitch::AckBeforeIsr => None,
+            BugSwitch::HwAdvancesUnderMinIsr => Some("3.7.0"),
+        }
+    }
+
+    /// The switches a sweep of the safe swarm must catch.
+    pub fn bugs() -> impl Iterator<Item = BugSwitch> {
+        BugSwitch::ALL
+            .into_iter()
+            .filter(|switch| switch.kind() == SwitchKind::Bug)
     }
 
     /// One line on what the switch does.
@@ -38,6 +95,9 @@ impl BugSwitch {
                 "followers truncate to their high watermark on restart or demotion (pre-KIP-101)"
             }
             BugSwitch::AckBeforeIsr => "acks=all is answered once the leader alone has appended",
+            BugSwitch::HwAdvancesUnderMinIsr => {
+                "the high watermark advances while the ISR is below min.insync.replicas (pre-KAFKA-15583)"
+            }
         }
     }
 }
@@ -51,14 +111,31 @@ impl fmt::Display for BugSwitch {
 impl FromStr for BugSwitch {
     type Err = String;
 
+    /// A switch's name, or the KIP/JIRA that changed it when exactly one switch names it
+    /// (`KAFKA-15583`, any case).
     fn from_str(name: &str) -> Result<Self, Self::Err> {
-        BugSwitch::ALL
+        if let Some(switch) = BugSwitch::ALL
             .into_iter()
             .find(|switch| switch.name() == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = BugSwitch::ALL.iter().map(|switch| switch.name()).collect();
-                format!("unknown bug switch `{name}` (known: {})", known.join(", "))
+        {
+            return Ok(switch);
+        }
+        let by_change: Vec<BugSwitch> = BugSwitch::ALL
+            .into_iter()
+            .filter(|switch| {
+                switch
+                    .changed_by()
+                    .is_some_and(|change| change.eq_ignore_ascii_case(name))
             })
+            .collect();
+        if let [switch] = by_change[..] {
+            return Ok(switch);
+        }
+        let known: Vec<&str> = BugSwitch::ALL.iter().map(|switch| switch.name()).collect();
+        Err(format!(
+            "unknown bug switch `{name}` (known: {}; a KIP or JIRA that names one switch is also accepted)",
+            known.join(", ")
+        ))
     }
 }
 
@@ -67,6 +144,7 @@ impl FromStr for BugSwitch {
 pub struct BugSwitches {
     pub truncate_to_high_watermark: bool,
     pub ack_before_isr: bool,
+    pub hw_advances_under_min_isr: bool,
 }
 
 impl BugSwitches {
@@ -75,6 +153,7 @@ impl BugSwitches {
         match switch {
             BugSwitch::TruncateToHighWatermark => self.truncate_to_high_watermark = true,
             BugSwitch::AckBeforeIsr => self.ack_before_isr = true,
+            BugSwitch::HwAdvancesUnderMinIsr => self.hw_advances_under_min_isr = true,
         }
     }
 
@@ -85,7 +164,34 @@ impl BugSwitches {
             .filter(|switch| match switch {
                 BugSwitch::TruncateToHighWatermark => self.truncate_to_high_watermark,
                 BugSwitch::AckBeforeIsr => self.ack_before_isr,
+                BugSwitch::HwAdvancesUnderMinIsr => self.hw_advances_under_min_isr,
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_switch_reads_back_from_its_name_and_turns_on_alone() {
+        for switch in BugSwitch::ALL {
+            assert_eq!(switch.name().parse::<BugSwitch>(), Ok(switch));
+            let mut switches = BugSwitches::default();
+            switches.enable(switch);
+            assert_eq!(switches.enabled(), vec![switch]);
+            assert_eq!(switch.changed_by().is_some(), switch.fixed_in().is_some());
+        }
+    }
+
+    #[test]
+    fn a_jira_names_its_switch_and_an_unknown_name_lists_the_known_ones() {
+        assert_eq!(
+            "kafka-15583".parse::<BugSwitch>(),
+            Ok(BugSwitch::HwAdvancesUnderMinIsr)
+        );
+        let error = "kafka-1".parse::<BugSwitch>().unwrap_err();
+        assert!(error.contains("hw-advances-under-min-isr"), "{error}");
     }
 }

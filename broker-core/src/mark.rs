@@ -47,6 +47,9 @@ marks! {
     BecameFollower = "became-follower",
     /// A leader's high watermark advanced.
     HighWatermarkAdvanced = "high-watermark-advanced",
+    /// A leader's high watermark would have advanced, but its ISR is below the effective
+    /// min.insync.replicas (KAFKA-15583).
+    HighWatermarkHeldUnderMinIsr = "high-watermark-held-under-min-isr",
     /// A leader's ISR shrank through an AlterPartition it proposed.
     IsrShrunk = "isr-shrunk",
     /// A leader's ISR grew through an AlterPartition it proposed.

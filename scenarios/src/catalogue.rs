@@ -154,15 +154,17 @@ fn acks_all_leader_crash_no_loss() -> Result<Scenario, String> {
 
 fn min_insync_rejects_when_isr_shrinks() -> Result<Scenario, String> {
     ScenarioBuilder::new("min-insync-rejects-when-isr-shrinks")
-        .summary("followers fall out of the ISR: acks=all writes get NotEnoughReplicas")
+        .summary("followers fall out of the ISR: acks=all writes wait, then get NotEnoughReplicas")
         .explanation(
             "The followers are cut off from the leader (not from the controller), so after \
-             replica_lag_time_max_ms the leader shrinks the ISR to itself. With \
-             min.insync.replicas=2 it now refuses acks=all writes with NotEnoughReplicas \
-             before appending them: the producer sees definite failures instead of \
-             acknowledgements that one disk failure could erase. After the heal the followers \
-             catch up, rejoin the ISR, and writes are accepted again; nothing acknowledged is \
-             lost.",
+             replica_lag_time_max_ms the leader shrinks the ISR to itself. Since Kafka 3.7 \
+             (KAFKA-15583) the high watermark does not move while the ISR is smaller than \
+             min.insync.replicas=2: the acks=all writes already appended wait in the \
+             purgatory and time out (an indefinite failure: they may still commit), and every \
+             later write is refused with NotEnoughReplicas before it is appended (a definite \
+             failure). Nothing is acknowledged that one disk failure could erase. After the \
+             heal the followers catch up, rejoin the ISR, the held high watermark moves, and \
+             writes are accepted again; nothing acknowledged is lost.",
         )
         .acks(Acks::All)
         .min_insync_replicas(2)
@@ -170,11 +172,16 @@ fn min_insync_rejects_when_isr_shrinks() -> Result<Scenario, String> {
         .producer_config(|producer| {
             producer.retries = 3;
             producer.retry_backoff_ms = 1_000;
+            // Short enough that the writes held in the purgatory give up and are retried
+            // into the NotEnoughReplicas check before the heal.
+            producer.request_timeout_ms = 4_000;
         })
         .cut_between(3_000, leader(), followers())
         .fault_at(22_000, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
         .expect_mark(Mark::IsrShrunk)
+        .expect_mark(Mark::HighWatermarkHeldUnderMinIsr)
+        .expect_mark(Mark::ProducePurgatoryTimedOut)
         .expect_mark(Mark::ProduceRejectedNotEnoughReplicas)
         .expect_mark(Mark::IsrExpanded)
         .build()

@@ -64,6 +64,10 @@ fn impossible_configurations_are_refused_with_the_reason() {
             "replication_factor = 3 is more than brokers = 2",
         ),
         ("name = \"x\"\nbrokers = 0\n", "brokers must be at least 1"),
+        (
+            "name = \"x\"\n[[producers]]\nrecords = 1\n[producers.config]\nenable_idempotence = true\n",
+            "enable_idempotence = true is not supported yet",
+        ),
     ];
     for (text, expected) in cases {
         let error = parse_toml(text, "bad.toml").unwrap_err();

@@ -132,6 +132,12 @@ fn started(
         bugs,
         Box::new(storage.clone()),
     );
+    let effects = register(&mut broker, metadata);
+    (broker, effects)
+}
+
+/// Starts `broker` at t=0 and registers it with broker epoch 7 and this image.
+fn register(broker: &mut Broker, metadata: MetadataImage) -> Vec<Effect> {
     let mut effects = broker.handle(0, Input::Start);
     effects.extend(broker.handle(
         0,
@@ -142,7 +148,7 @@ fn started(
             },
         )),
     ));
-    (broker, effects)
+    effects
 }
 
 /// Broker 1 leading p0 in epoch 1 with this ISR.
@@ -474,18 +480,66 @@ fn produce_with_isr_below_min_insync_is_rejected_with_not_enough_replicas() {
     );
 }
 
-#[test]
-fn acks_all_answers_not_enough_replicas_after_append_when_the_isr_shrank_meanwhile() {
-    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
-    broker.handle(10, produce(1, Acks::All, &[500]));
-    // The controller shrinks the ISR to the leader (say broker 2 was fenced): the high
-    // watermark passes the record, but the ISR is below min.insync.replicas.
-    let effects = broker.handle(
-        20,
+/// The controller shrinks the ISR to the leader (say broker 2 was fenced) while an acks=all
+/// append waits for broker 2.
+fn shrink_to_leader_alone(broker: &mut Broker, now_ms: u64) -> Vec<Effect> {
+    broker.handle(
+        now_ms,
         controller(Message::MetadataUpdate(MetadataUpdate {
             metadata: image(2, state(Some(1), 1, &[1], 2)),
         })),
+    )
+}
+
+/// KAFKA-15583 (Kafka 3.7): with the ISR below min.insync.replicas the high watermark stays,
+/// so the waiting append is neither committed nor answered until its timeout.
+#[test]
+fn strict_min_isr_holds_the_high_watermark_and_the_append_waits_for_its_timeout() {
+    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
+    broker.handle(10, produce(1, Acks::All, &[500]));
+    let effects = shrink_to_leader_alone(&mut broker, 20);
+    assert!(produce_responses(&effects).is_empty());
+    assert!(marks(&effects).contains(&Mark::HighWatermarkHeldUnderMinIsr));
+    assert!(broker.partition(P0).unwrap().is_under_min_isr());
+    assert_eq!(broker.replica_view(P0).unwrap().high_watermark, Offset(0));
+    // acks=1 appends too, but nothing becomes readable.
+    broker.handle(30, produce(2, Acks::Leader, &[501]));
+    assert_eq!(broker.replica_view(P0).unwrap().high_watermark, Offset(0));
+    let effects = run_until(&mut broker, 1_010);
+    assert_eq!(
+        produce_responses(&effects),
+        vec![(CorrelationId(1), Err(ErrorCode::RequestTimedOut))]
     );
+    assert_eq!(broker.replica_view(P0).unwrap().high_watermark, Offset(0));
+}
+
+/// Once the ISR is back at min.insync.replicas the held high watermark moves at once.
+#[test]
+fn the_held_high_watermark_moves_when_the_isr_reaches_min_insync_again() {
+    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
+    broker.handle(10, produce(1, Acks::All, &[500]));
+    shrink_to_leader_alone(&mut broker, 20);
+    broker.handle(30, follower_fetch(2, 1));
+    broker.handle(
+        40,
+        controller(Message::MetadataUpdate(MetadataUpdate {
+            metadata: image(3, state(Some(1), 1, &[1, 2], 3)),
+        })),
+    );
+    assert_eq!(broker.replica_view(P0).unwrap().high_watermark, Offset(1));
+}
+
+/// The old behaviour behind `hw-advances-under-min-isr`: the high watermark passes the record
+/// on the leader alone, and the append is answered NotEnoughReplicasAfterAppend.
+#[test]
+fn hw_advances_under_min_isr_switch_answers_not_enough_replicas_after_append() {
+    let bugs = BugSwitches {
+        hw_advances_under_min_isr: true,
+        ..BugSwitches::default()
+    };
+    let (mut broker, _) = leader(&[1, 2], bugs);
+    broker.handle(10, produce(1, Acks::All, &[500]));
+    let effects = shrink_to_leader_alone(&mut broker, 20);
     assert_eq!(
         produce_responses(&effects),
         vec![(
@@ -494,6 +548,36 @@ fn acks_all_answers_not_enough_replicas_after_append_when_the_isr_shrank_meanwhi
         )]
     );
     assert!(marks(&effects).contains(&Mark::NotEnoughReplicasAfterAppend));
+    assert_eq!(broker.replica_view(P0).unwrap().high_watermark, Offset(1));
+}
+
+/// Kafka's `effectiveMinIsr`: min.insync.replicas above the replication factor counts as the
+/// replication factor, so such a topic still takes acks=all writes with a full ISR.
+#[test]
+fn min_insync_above_the_replication_factor_counts_as_the_replication_factor() {
+    let storage = SharedStorage::default();
+    let mut topic = topic();
+    topic.min_insync_replicas = 5;
+    let mut broker = Broker::new(
+        BrokerId(1),
+        1,
+        config(),
+        vec![topic],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    register(&mut broker, image(1, state(Some(1), 1, &[1, 2, 3], 1)));
+    let effects = broker.handle(10, produce(1, Acks::All, &[500]));
+    assert!(
+        produce_responses(&effects).is_empty(),
+        "appended and waiting"
+    );
+    broker.handle(20, follower_fetch(2, 1));
+    let effects = broker.handle(30, follower_fetch(3, 1));
+    assert_eq!(
+        produce_responses(&effects),
+        vec![(CorrelationId(1), Ok(Offset(0)))]
+    );
 }
 
 #[test]

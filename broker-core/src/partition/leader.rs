@@ -112,6 +112,19 @@ impl Partition {
         }
     }
 
+    /// Kafka's `effectiveMinIsr`: min.insync.replicas, capped at the replication factor (a
+    /// topic may ask for more in-sync replicas than it has).
+    pub(super) fn effective_min_insync_replicas(&self) -> usize {
+        let min_insync = usize::try_from(self.topic.min_insync_replicas).unwrap_or(usize::MAX);
+        min_insync.min(self.replicas.len().max(1))
+    }
+
+    /// Kafka's `isUnderMinIsr`: this replica leads and its committed ISR is smaller than the
+    /// effective min.insync.replicas.
+    pub fn is_under_min_isr(&self) -> bool {
+        self.is_leader() && self.isr.len() < self.effective_min_insync_replicas()
+    }
+
     /// Leaves leadership: what waited is failed or dropped, the proposal is forgotten.
     pub(super) fn resign_leadership(&mut self, context: &mut Context<'_>, previous: LeaderState) {
         context.cancel_timer(self.id, PartitionTimer::AlterPartitionRetry);
@@ -202,8 +215,7 @@ impl Partition {
             }
             return;
         };
-        if acks == Acks::All && (self.isr.len() as u64) < u64::from(self.topic.min_insync_replicas)
-        {
+        if acks == Acks::All && self.isr.len() < self.effective_min_insync_replicas() {
             context.mark(Mark::ProduceRejectedNotEnoughReplicas);
             complete(
                 context,
@@ -584,6 +596,11 @@ impl Partition {
         let Role::Leader(state) = &self.role else {
             return false;
         };
+        // KAFKA-15583 (Kafka 3.7): nothing becomes committed while the ISR is below the
+        // effective min.insync.replicas, so no record is committed on fewer replicas than
+        // the topic asks for. Kafka returns before computing; the mark wants to know whether
+        // the watermark was actually held, so the guard sits after the computation below.
+        let under_min_isr = self.is_under_min_isr() && !context.bugs.hw_advances_under_min_isr;
         let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
         if let Some(pending) = &state.pending_alter_partition {
             maximal_isr.extend(pending.new_isr.iter().copied());
@@ -603,6 +620,12 @@ impl Partition {
                 }
                 None => return false,
             }
+        }
+        if under_min_isr {
+            if new_high_watermark > self.log.high_watermark() {
+                context.mark(Mark::HighWatermarkHeldUnderMinIsr);
+            }
+            return false;
         }
         let Some((from, to)) = self.log.maybe_increment_high_watermark(new_high_watermark) else {
             return false;

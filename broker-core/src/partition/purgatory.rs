@@ -17,6 +17,7 @@ use crate::mark::Mark;
 use crate::protocol::{Acks, FetchResponse, Message, ProduceResponse};
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// Names one waiting operation within a broker, so its expiry timer can be named.
@@ -172,9 +173,13 @@ impl Partition {
 
     /// Answers every acks=all append the high watermark has passed (Kafka's
     /// `checkEnoughReplicasReachOffset`): ok, or NotEnoughReplicasAfterAppend when the ISR
-    /// is by now below `min_insync_replicas`.
+    /// (maximal, as Kafka counts it: current ∪ pending, KIP-497) is by now below the
+    /// effective `min_insync_replicas`.
     pub(super) fn complete_purgatory(&mut self, context: &mut Context<'_>) {
         let high_watermark = self.log.high_watermark();
+        let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
+        maximal_isr.extend(self.pending_isr().unwrap_or_default().iter().copied());
+        let enough = maximal_isr.len() >= self.effective_min_insync_replicas();
         let Role::Leader(state) = &mut self.role else {
             return;
         };
@@ -183,7 +188,6 @@ impl Partition {
             .drain(..)
             .partition(|delayed| delayed.last_offset < high_watermark);
         state.purgatory = waiting;
-        let enough = self.isr.len() as u64 >= u64::from(self.topic.min_insync_replicas);
         for delayed in done {
             context.cancel_timer(self.id, PartitionTimer::DelayedProduce(delayed.id));
             let result = if enough {

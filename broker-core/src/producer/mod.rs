@@ -29,8 +29,9 @@
 //! appended before an earlier one that is retried: reordering, and duplicates when the failed
 //! attempt had in fact been appended.
 //!
-//! `enable_idempotence` is not implemented yet: the setting is accepted and ignored, every
-//! record goes out with `producer_stamp: None`.
+//! The idempotent producer is not modelled yet: every record goes out with
+//! `producer_stamp: None`, and a scenario asking for `enable_idempotence = true` is refused
+//! at load (Kafka ≥ 3.0 turns it on by default; docs/PROTOCOL.md lists the difference).
 //!
 //! The queues are bounded by time rather than by count: every batch leaves the accumulator
 //! at the latest `delivery_timeout_ms` after its creation, and retries are bounded by
