@@ -31,6 +31,7 @@ pub fn catalogue() -> Vec<Scenario> {
         acks1_leader_crash_loses_acked_write(),
         acks_all_leader_crash_no_loss(),
         min_insync_rejects_when_isr_shrinks(),
+        hw_held_below_min_isr(),
         isr_shrunk_to_leader_unclean_loses_writes(),
         unclean_election_loses_committed(),
         zombie_leader_acks1_loses_writes(),
@@ -183,6 +184,32 @@ fn min_insync_rejects_when_isr_shrinks() -> Result<Scenario, String> {
         .expect_mark(Mark::HighWatermarkHeldUnderMinIsr)
         .expect_mark(Mark::ProducePurgatoryTimedOut)
         .expect_mark(Mark::ProduceRejectedNotEnoughReplicas)
+        .expect_mark(Mark::IsrExpanded)
+        .build()
+}
+
+fn hw_held_below_min_isr() -> Result<Scenario, String> {
+    ScenarioBuilder::new("hw-held-below-min-isr")
+        .summary("acks=1 under min.insync=2: the leader acks alone, but nothing is readable")
+        .explanation(
+            "acks=1 writes go on while both followers are cut off from the leader. After \
+             replica_lag_time_max_ms the leader shrinks the ISR to itself; from then on it \
+             still appends and acknowledges every acks=1 write, but since Kafka 3.7 \
+             (KAFKA-15583) its high watermark does not move while the ISR is smaller than \
+             min.insync.replicas=2, so the consumer reads none of those records: they are \
+             not committed. After the heal the followers catch up, rejoin the ISR, and the \
+             high watermark jumps over everything they copied. Before 3.7 (switch \
+             hw-advances-under-min-isr) the high watermark followed the leader alone, and \
+             consumers read records that one disk held.",
+        )
+        .acks(Acks::Leader)
+        .min_insync_replicas(2)
+        .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
+        .cut_between(3_000, leader(), followers())
+        .fault_at(20_000, Fault::HealAll)
+        .expect(Guarantee::AtLeastOnce)
+        .expect_mark(Mark::IsrShrunk)
+        .expect_mark(Mark::HighWatermarkHeldUnderMinIsr)
         .expect_mark(Mark::IsrExpanded)
         .build()
 }
