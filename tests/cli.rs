@@ -187,6 +187,35 @@ fn checkers_lists_every_checker_with_its_source_and_file_and_marks_lists_every_m
 }
 
 #[test]
+fn switches_lists_every_switch_with_its_kind_and_origin_and_a_jira_selects_one() {
+    let output = watermark(&["switches"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = stdout(&output);
+    for switch in watermark::broker_core::bugs::BugSwitch::ALL {
+        assert!(
+            text.lines().any(|line| line.starts_with(switch.name())),
+            "{switch}"
+        );
+        if let Some(change) = switch.changed_by() {
+            assert!(text.contains(change), "{change}");
+        }
+    }
+    let output = watermark(&[
+        "run",
+        "hw-held-below-min-isr",
+        "--seed",
+        "1",
+        "--bug",
+        "KAFKA-15583",
+    ]);
+    assert!(
+        stdout(&output).contains("bugs hw-advances-under-min-isr"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
 fn run_impossible_config_exits_2() {
     let dir = temp_dir("impossible");
     let cases = [

@@ -26,6 +26,9 @@ pub enum Command {
     /// Every checker: its name, its source, what it reads, its file (`--marks`: every
     /// coverage mark).
     Checkers(CheckersArgs),
+    /// Every switch `--bug` accepts: a planted bug or older Kafka behaviour, the KIP or JIRA
+    /// that changed it and the release it changed in.
+    Switches,
     /// Run one scenario on one seed and print everything about the run.
     Run(RunArgs),
     /// Run many seeds of a scenario (or of the whole catalogue) in parallel.

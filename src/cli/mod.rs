@@ -12,6 +12,7 @@ pub mod progress;
 pub mod run;
 pub mod source;
 pub mod sweep;
+pub mod switches;
 pub mod tour;
 
 use crate::cli::args::{Cli, Command};
@@ -29,6 +30,7 @@ pub fn main() -> ExitCode {
         None => tour::tour_command(&cli.tour),
         Some(Command::List) => Ok(list::list_command()),
         Some(Command::Checkers(args)) => Ok(checkers::checkers_command(args.marks)),
+        Some(Command::Switches) => Ok(switches::switches_command()),
         Some(Command::Run(args)) => run::run_command(&args),
         Some(Command::Sweep(args)) => sweep::sweep_command(&args),
         Some(Command::Bench(args)) => bench::bench_command(&args),
