@@ -466,4 +466,85 @@ mod tests {
             None
         );
     }
+
+    fn news(network: &mut Network, node: NodeId) -> Vec<(NodeId, &'static str)> {
+        let mut news = Vec::new();
+        while let Some(envelope) = network.take_due(node, u64::MAX) {
+            let kind = match envelope.delivery {
+                Delivery::Message(_) => "message",
+                Delivery::ConnectionClosed => "closed",
+                Delivery::ConnectionEstablished => "established",
+            };
+            news.push((envelope.from, kind));
+        }
+        news
+    }
+
+    #[test]
+    fn a_stopped_process_closes_its_connections_and_its_live_peers_learn_at_once() {
+        let (mut network, a, b) = two_nodes(5);
+        let c = NodeId::Broker(BrokerId(3));
+        let d = NodeId::Broker(BrokerId(4));
+        network.node_up(c);
+        network.node_up(d);
+        let mut random = StdRng::seed_from_u64(3);
+        // a talked with b and c; d never talked with a.
+        network.send(&mut random, 0, a, b, request(1));
+        network.send(&mut random, 0, c, a, request(2));
+        network.send(&mut random, 0, d, b, request(3));
+        assert!(network.is_connected(a, b) && network.is_connected(c, a));
+        assert_eq!(network.node_down(a, 2), vec![b, c]);
+        assert!(!network.is_connected(a, b));
+        // At the very moment of the stop, after what was already due for it.
+        assert_eq!(network.next_delivery_ms(c), Some(2));
+        assert_eq!(news(&mut network, c), vec![(a, "closed")]);
+        assert_eq!(news(&mut network, b), vec![(d, "message"), (a, "closed")]);
+        assert_eq!(news(&mut network, d), vec![]);
+        // The message a sent is gone; closing news is not counted as traffic.
+        assert_eq!(network.counters()[&(a, b)].dropped, 1);
+        assert_eq!(network.counters()[&(a, b)].delivered, 0);
+    }
+
+    #[test]
+    fn a_cut_link_closes_nothing_and_no_one_is_told() {
+        let (mut network, a, b) = two_nodes(5);
+        let mut random = StdRng::seed_from_u64(3);
+        network.send(&mut random, 0, a, b, request(1));
+        network.cut(a, b);
+        network.cut(b, a);
+        assert!(network.is_connected(a, b));
+        assert_eq!(news(&mut network, a), vec![]);
+        assert_eq!(news(&mut network, b), vec![]);
+        // Nor does a connection attempt across the cut get any answer.
+        assert_eq!(network.connect(&mut random, 1, a, b), None);
+        assert_eq!(news(&mut network, a), vec![]);
+    }
+
+    #[test]
+    fn closing_a_connection_drops_what_is_in_flight_both_ways_and_tells_the_peer() {
+        let (mut network, a, b) = two_nodes(5);
+        let mut random = StdRng::seed_from_u64(3);
+        network.send(&mut random, 0, a, b, request(1));
+        network.send(&mut random, 0, b, a, request(2));
+        assert!(network.close_connection(b, a, 1));
+        assert_eq!(news(&mut network, a), vec![(b, "closed")]);
+        assert_eq!(news(&mut network, b), vec![]);
+        let dropped: Vec<DropReason> = network.take_dropped().iter().map(|d| d.reason).collect();
+        assert_eq!(dropped, vec![DropReason::ConnectionClosed; 2]);
+        // Closed already: closing again tells no one.
+        assert!(!network.close_connection(b, a, 2));
+    }
+
+    #[test]
+    fn a_connection_attempt_is_established_by_a_live_process_and_refused_by_a_stopped_one() {
+        let (mut network, a, b) = two_nodes(1);
+        let mut random = StdRng::seed_from_u64(3);
+        assert_eq!(network.connect(&mut random, 0, a, b), Some(1));
+        assert_eq!(news(&mut network, a), vec![(b, "established")]);
+        network.node_down(b, 2);
+        assert_eq!(news(&mut network, a), vec![(b, "closed")]);
+        assert_eq!(network.connect(&mut random, 3, a, b), Some(4));
+        assert_eq!(news(&mut network, a), vec![(b, "closed")]);
+        assert!(!network.is_connected(a, b));
+    }
 }

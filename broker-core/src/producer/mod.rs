@@ -38,6 +38,8 @@
 //! blocks `send`; records here have no size.)
 
 mod accumulator;
+#[cfg(test)]
+mod connection_tests;
 mod connections;
 #[cfg(test)]
 mod schedule_tests;
