@@ -24,6 +24,16 @@ pub enum Input {
     /// The time returned by [`Actor::next_deadline_ms`] has come (or passed): these timers,
     /// read from the actor's table by the caller ([`Actor::due_timers`]), are due.
     Timers(Vec<Timer>),
+    /// The TCP connection with `peer` is gone: `peer`'s process stopped (crash, power loss,
+    /// restart), `peer` closed it ([`Effect::CloseConnection`]), or a connection this node
+    /// asked for ([`Effect::Connect`]) was refused because nothing listens there. Every
+    /// request in flight on it is lost, and so is every answer to one. A cut link closes
+    /// nothing: its packets vanish and only timeouts tell. Kafka's `NetworkClient` learns this
+    /// from the socket (`Selector.disconnected()`) and fails those requests at once.
+    ConnectionClosed { peer: NodeId },
+    /// A connection this node asked for with [`Effect::Connect`] is established: requests to
+    /// `peer` can go (Kafka's `NetworkClient.ready` becomes true).
+    ConnectionEstablished { peer: NodeId },
 }
 
 /// The name of a deadline, per actor (docs/STYLE.md, rule 14). Step records name the ones that fired.
@@ -56,6 +66,17 @@ pub enum Effect {
     /// A coverage mark: an interesting moment was reached (docs/STYLE.md, rule 9). Scenarios assert
     /// the marks they rely on, so a scenario that stops reaching its path fails loudly.
     Mark(Mark),
+    /// Close the connection with `peer`: what is in flight between the two is lost, both
+    /// ways, and `peer` gets [`Input::ConnectionClosed`]. Kafka's broker does this when it
+    /// cannot answer a request that expects no answer (an acks=0 produce to a broker that is
+    /// not the leader, `KafkaApis.handleProduceRequest`), so the client notices.
+    CloseConnection { peer: NodeId },
+    /// Open a connection to `peer`. The answer comes back as [`Input::ConnectionEstablished`]
+    /// or, when no process listens there, [`Input::ConnectionClosed`] (refused); across a cut
+    /// link nothing comes back, and the asker times out (`socket.connection.setup.timeout.ms`).
+    /// Only clients that wait for a ready connection before sending ask (the producer); a
+    /// plain [`Effect::Send`] uses the connection implicitly.
+    Connect { peer: NodeId },
 }
 
 /// A node's logic.

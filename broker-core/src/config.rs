@@ -58,6 +58,9 @@ pub struct BrokerConfig {
     /// How often the high watermark is written to the checkpoint file
     /// (`replica.high.watermark.checkpoint.interval.ms`).
     pub high_watermark_checkpoint_interval_ms: u64,
+    /// After its connection to the controller closes, the broker contacts the controller
+    /// again this much later (`reconnect.backoff.ms` of the broker-to-controller channel).
+    pub reconnect_backoff_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -70,6 +73,7 @@ impl Default for BrokerConfig {
             replica_fetch_max_records: 500,
             broker_heartbeat_interval_ms: 2_000,
             high_watermark_checkpoint_interval_ms: 5_000,
+            reconnect_backoff_ms: 50,
         }
     }
 }
@@ -119,6 +123,16 @@ pub struct ProducerConfig {
     pub partitioner: Partitioner,
     pub metadata_max_age_ms: u64,
     pub enable_idempotence: bool,
+    /// After a connection to a broker closes, no new attempt before this long
+    /// (`reconnect.backoff.ms`), doubling with each consecutive failure up to
+    /// `reconnect_backoff_max_ms` (Kafka adds 20% jitter; the model does not).
+    pub reconnect_backoff_ms: u64,
+    /// `reconnect.backoff.max.ms`.
+    pub reconnect_backoff_max_ms: u64,
+    /// A connection attempt with no answer by then fails
+    /// (`socket.connection.setup.timeout.ms`; Kafka also grows it up to
+    /// `socket.connection.setup.timeout.max.ms`, the model does not).
+    pub socket_connection_setup_timeout_ms: u64,
 }
 
 impl Default for ProducerConfig {
@@ -135,6 +149,9 @@ impl Default for ProducerConfig {
             partitioner: Partitioner::RoundRobin,
             metadata_max_age_ms: 300_000,
             enable_idempotence: false,
+            reconnect_backoff_ms: 50,
+            reconnect_backoff_max_ms: 1_000,
+            socket_connection_setup_timeout_ms: 10_000,
         }
     }
 }

@@ -72,6 +72,16 @@ marks! {
     TruncatedToHighWatermark = "truncated-to-high-watermark",
     /// Log recovery cut a torn or corrupt tail.
     TruncatedOnRecovery = "truncated-on-recovery",
+    /// A leader that stopped leading answered its parked fetches NotLeaderOrFollower.
+    ParkedFetchAnsweredNotLeader = "parked-fetch-answered-not-leader",
+    /// An acks=0 produce failed (not the leader), so the broker closed the client's
+    /// connection, as `KafkaApis` does: there is no response to carry the error.
+    Acks0ErrorClosedConnection = "acks0-error-closed-connection",
+    /// A follower's connection to its leader closed; it backs off, then fetches again.
+    FollowerLeaderConnectionClosed = "follower-leader-connection-closed",
+    /// A broker's connection to the controller closed; it contacts the controller again
+    /// after a backoff.
+    BrokerControllerConnectionClosed = "broker-controller-connection-closed",
     // ---- controller ----
     /// The controller recovered its state from disk after a restart.
     ControllerRecovered = "controller-recovered",
@@ -101,6 +111,10 @@ marks! {
     /// A batch failed for good (retries exhausted, a non-retriable error, or the delivery
     /// timeout).
     ProducerGaveUp = "producer-gave-up",
+    /// A producer's connection to a broker closed (the broker's process stopped, it closed
+    /// the connection, or it refused a new one): requests in flight on it failed as
+    /// indefinite, and metadata is refreshed.
+    ProducerDisconnected = "producer-disconnected",
     // ---- consumer ----
     /// A fetch answered OffsetOutOfRange and the position was reset by auto.offset.reset.
     ConsumerOffsetReset = "consumer-offset-reset",
@@ -108,6 +122,9 @@ marks! {
     ConsumerTruncationDetected = "consumer-truncation-detected",
     /// Metadata named a newer leader epoch for an assigned partition.
     ConsumerLeaderChanged = "consumer-leader-changed",
+    /// A consumer's connection to a broker closed: its requests there failed, and metadata
+    /// is refreshed.
+    ConsumerDisconnected = "consumer-disconnected",
 }
 
 impl Ord for Mark {

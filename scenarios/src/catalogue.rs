@@ -91,27 +91,35 @@ fn crash_leader_right_after_ack(builder: ScenarioBuilder) -> ScenarioBuilder {
 }
 
 fn acks0_fire_and_forget() -> Result<Scenario, String> {
-    ScenarioBuilder::new("acks0-fire-and-forget")
-        .summary("acks=0: the producer never hears back; records sent to a dead leader vanish")
-        .explanation(
-            "With acks=0 the producer counts a record as sent the moment it is on the wire. \
-             When the leader crashes, everything sent to it until the producer's metadata \
-             names the new leader is gone, and the producer never learns it: at most once. \
-             Nothing is ever written twice, because nothing is ever retried.",
-        )
-        .acks(Acks::None)
-        .records(200, 50)
-        .fault_at(4_000, Fault::Crash { target: leader() })
-        .fault_at(
-            20_000,
-            Fault::Restart {
-                target: Target::AllBrokers,
-            },
-        )
-        .expect(Guarantee::AtMostOnce)
-        .expect_anomaly(Checker::LostWrite)
-        .expect_mark(Mark::CleanElection)
-        .build()
+    crash_leader_right_after_ack(
+        ScenarioBuilder::new("acks0-fire-and-forget")
+            .summary(
+                "acks=0: the producer never hears back; what the dead leader had not replicated vanishes",
+            )
+            .explanation(
+                "With acks=0 the producer counts a record as sent the moment it is on the \
+                 wire. The leader appends records that no follower has fetched yet, then \
+                 dies: those records, and any still on the wire, are gone, and the producer \
+                 never learns it: at most once. The crash closes the producer's connection, \
+                 so from then on its batches wait in the accumulator until metadata names \
+                 the new leader (Kafka's NetworkClient is not ready for a broker it cannot \
+                 connect to); only what was unreplicated or on the wire is lost. Nothing is \
+                 ever written twice, because nothing is ever retried.",
+            )
+            .acks(Acks::None)
+            .records(200, 50),
+    )
+    .fault_at(
+        20_000,
+        Fault::Restart {
+            target: Target::AllBrokers,
+        },
+    )
+    .expect(Guarantee::AtMostOnce)
+    .expect_anomaly(Checker::LostWrite)
+    .expect_mark(Mark::CleanElection)
+    .expect_mark(Mark::ProducerDisconnected)
+    .build()
 }
 
 fn acks1_leader_crash_loses_acked_write() -> Result<Scenario, String> {

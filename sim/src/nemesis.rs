@@ -345,8 +345,9 @@ impl Nemesis {
     fn kill(&mut self, node: NodeId) {
         self.handle.kill(self.madsim_nodes[&node]);
         let mut world = self.world.lock();
-        world.stop_node(node);
-        world.record_network_drops(now_ms(self.start));
+        let now = now_ms(self.start);
+        world.stop_node(node, now);
+        world.record_network_drops(now);
     }
 
     fn restart(&mut self, node: NodeId) {

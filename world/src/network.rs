@@ -1,8 +1,18 @@
 //! The simulated network. Links behave like TCP connections: per (source, target) FIFO, no
 //! duplication, per-link latency (a slow follower is a slow link). A cut link drops what is in
-//! flight on it and everything sent while it is cut; the connection is gone, so requesters see
-//! timeouts. madsim's own datagrams reorder and its latency is global only, so the simulator
-//! carries messages itself and uses madsim for time, scheduling and node lifecycles.
+//! flight on it and everything sent while it is cut, but resets nothing: the packets vanish
+//! and requesters see timeouts. madsim's own datagrams reorder and its latency is global only,
+//! so the simulator carries messages itself and uses madsim for time, scheduling and node
+//! lifecycles.
+//!
+//! Connections. Two nodes *have a connection* once a message has gone on its way between
+//! them (either direction) or one of them connected to the other ([`Network::connect`]),
+//! since either last started; one connection per pair of nodes stands for all the TCP
+//! connections between them. A connection ends when either process stops
+//! ([`Network::node_down`]) or one side closes it ([`Network::close_connection`]): the other
+//! side, if its process is up, is told with a [`Delivery::ConnectionClosed`] due at that very
+//! moment, queued with the messages so that the order is fixed (delivery time, then id). A
+//! cut closes nothing.
 
 use crate::step_record::{DropReason, MessageId, SendOutcome};
 use rand::rngs::StdRng;
@@ -11,12 +21,23 @@ use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::NodeId;
 use watermark_broker_core::protocol::Message;
 
-/// A message on its way.
+/// What arrives at a node: a message, or news about its connection with the sender.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    Message(Message),
+    /// The connection with `from` is gone (its process stopped, it closed the connection, or
+    /// it refused a connection attempt).
+    ConnectionClosed,
+    /// The connection this node asked `from` for is established.
+    ConnectionEstablished,
+}
+
+/// A message (or connection news) on its way.
 #[derive(Clone, Debug)]
 pub struct Envelope {
     pub id: MessageId,
     pub from: NodeId,
-    pub message: Message,
+    pub delivery: Delivery,
 }
 
 /// A message dropped after it was sent.
@@ -50,6 +71,8 @@ pub struct Network {
     slow_node_latency_ms: BTreeMap<NodeId, u64>,
     /// Nodes that accept messages (process up).
     up: BTreeSet<NodeId>,
+    /// Pairs of nodes that have a connection, the smaller id first (see the module header).
+    connections: BTreeSet<(NodeId, NodeId)>,
     latency_ms_min: u64,
     latency_ms_max: u64,
     /// The id of the next message sent; ids also order messages due at the same time.
@@ -73,9 +96,10 @@ impl Network {
         self.up.insert(node);
     }
 
-    /// The node's process died: its connections reset, so nothing in flight to or from it
-    /// arrives.
-    pub fn node_down(&mut self, node: NodeId) {
+    /// The node's process stopped (crash, power loss, or any other stop): its connections
+    /// close, so nothing in flight to or from it arrives, and every live peer it had a
+    /// connection with learns at `now_ms`. Returns those peers, in id order, for waking.
+    pub fn node_down(&mut self, node: NodeId, now_ms: u64) -> Vec<NodeId> {
         self.up.remove(&node);
         self.drop_in_flight(|from, to| {
             if to == node {
@@ -86,6 +110,113 @@ impl Network {
                 None
             }
         });
+        let peers: Vec<NodeId> = self
+            .connections
+            .iter()
+            .filter_map(|&(a, b)| match (a == node, b == node) {
+                (true, _) => Some(b),
+                (_, true) => Some(a),
+                _ => None,
+            })
+            .collect();
+        self.connections.retain(|&(a, b)| a != node && b != node);
+        self.forget_news(node, node);
+        let live: Vec<NodeId> = peers
+            .into_iter()
+            .filter(|peer| self.up.contains(peer))
+            .collect();
+        for &peer in &live {
+            self.notify(peer, node, now_ms, Delivery::ConnectionClosed);
+        }
+        live
+    }
+
+    /// `closer` closes its connection with `peer` at `now_ms` (Kafka's broker closing a
+    /// client's channel): what is in flight between them is dropped, both ways, and `peer`
+    /// learns at once. Returns whether `peer` was told (it had a connection and is up).
+    pub fn close_connection(&mut self, closer: NodeId, peer: NodeId, now_ms: u64) -> bool {
+        self.drop_in_flight(|from, to| {
+            ((from, to) == (closer, peer) || (from, to) == (peer, closer))
+                .then_some(DropReason::ConnectionClosed)
+        });
+        self.forget_news(closer, peer);
+        let had = self.connections.remove(&connection(closer, peer));
+        let told = had && self.up.contains(&peer);
+        if told {
+            self.notify(peer, closer, now_ms, Delivery::ConnectionClosed);
+        }
+        told
+    }
+
+    /// `from` connects to `to`, leaving at `departure_ms`. The answer comes back one link
+    /// latency later: established if `to`'s process is up, refused (closed) if it is down.
+    /// Across a cut, in either direction, nothing comes back. Returns when the answer is due.
+    pub fn connect(
+        &mut self,
+        random: &mut StdRng,
+        departure_ms: u64,
+        from: NodeId,
+        to: NodeId,
+    ) -> Option<u64> {
+        if self.cut.contains(&(from, to)) || self.cut.contains(&(to, from)) {
+            return None;
+        }
+        let answer_ms = departure_ms + self.latency_ms(random, from, to);
+        let answer = if self.up.contains(&to) {
+            self.connections.insert(connection(from, to));
+            Delivery::ConnectionEstablished
+        } else {
+            Delivery::ConnectionClosed
+        };
+        self.notify(from, to, answer_ms, answer);
+        Some(answer_ms)
+    }
+
+    /// Forgets connection news that a close between `a` and `b` makes void: news between
+    /// the two, either way. When `a == b` (its process stopped), all news for it (its next
+    /// incarnation starts with no connection) and every establishment it announced (it would
+    /// arrive after the close).
+    fn forget_news(&mut self, a: NodeId, b: NodeId) {
+        let stopped = a == b;
+        for (&to, queue) in self.in_flight.iter_mut() {
+            queue.retain(|_, envelope| {
+                let from = envelope.from;
+                let void = match envelope.delivery {
+                    Delivery::Message(_) => false,
+                    _ if stopped => to == a || from == a,
+                    _ => (to, from) == (a, b) || (to, from) == (b, a),
+                };
+                !void
+            });
+        }
+    }
+
+    /// Whether `a` and `b` have a connection.
+    pub fn is_connected(&self, a: NodeId, b: NodeId) -> bool {
+        self.connections.contains(&connection(a, b))
+    }
+
+    /// Queues connection news for `to` about `about`, due at `at_ms`. News is not a message:
+    /// the links' counters and FIFO clocks do not see it.
+    fn notify(&mut self, to: NodeId, about: NodeId, at_ms: u64, delivery: Delivery) {
+        let id = MessageId(self.next_message_id);
+        self.next_message_id += 1;
+        self.in_flight.entry(to).or_default().insert(
+            (at_ms, id.0),
+            Envelope {
+                id,
+                from: about,
+                delivery,
+            },
+        );
+    }
+
+    /// One message's latency on the link from `from` to `to`.
+    fn latency_ms(&self, random: &mut StdRng, from: NodeId, to: NodeId) -> u64 {
+        let base_latency_ms = random.gen_range(self.latency_ms_min..=self.latency_ms_max);
+        base_latency_ms
+            + self.slow_node_latency_ms.get(&from).copied().unwrap_or(0)
+            + self.slow_node_latency_ms.get(&to).copied().unwrap_or(0)
     }
 
     pub fn is_up(&self, node: NodeId) -> bool {
@@ -119,17 +250,19 @@ impl Network {
             counters.dropped += 1;
             return (id, SendOutcome::Dropped { reason });
         }
-        let base_latency_ms = random.gen_range(self.latency_ms_min..=self.latency_ms_max);
-        let slow_ms = self.slow_node_latency_ms.get(&from).copied().unwrap_or(0)
-            + self.slow_node_latency_ms.get(&to).copied().unwrap_or(0);
-        let earliest_ms = departure_ms + base_latency_ms + slow_ms;
+        self.connections.insert(connection(from, to));
+        let earliest_ms = departure_ms + self.latency_ms(random, from, to);
         let last = self.last_delivery_ms.entry((from, to)).or_insert(0);
         let delivery_ms = earliest_ms.max(*last);
         *last = delivery_ms;
-        self.in_flight
-            .entry(to)
-            .or_default()
-            .insert((delivery_ms, id.0), Envelope { id, from, message });
+        self.in_flight.entry(to).or_default().insert(
+            (delivery_ms, id.0),
+            Envelope {
+                id,
+                from,
+                delivery: Delivery::Message(message),
+            },
+        );
         (id, SendOutcome::InFlight { delivery_ms })
     }
 
@@ -149,10 +282,12 @@ impl Network {
             return None;
         }
         let envelope = queue.remove(&key)?;
-        self.counters
-            .entry((envelope.from, node))
-            .or_default()
-            .delivered += 1;
+        if let Delivery::Message(_) = envelope.delivery {
+            self.counters
+                .entry((envelope.from, node))
+                .or_default()
+                .delivered += 1;
+        }
         Some(envelope)
     }
 
@@ -216,6 +351,8 @@ impl Network {
             let before = queue.len();
             let mut dropped: Vec<DroppedMessage> = Vec::new();
             queue.retain(|_, envelope| match doomed(envelope.from, to) {
+                // Connection news is not traffic on the link: a cut or a close leaves it.
+                _ if !matches!(envelope.delivery, Delivery::Message(_)) => true,
                 Some(reason) => {
                     dropped.push(DroppedMessage {
                         id: envelope.id,
@@ -234,6 +371,11 @@ impl Network {
             self.dropped.extend(dropped);
         }
     }
+}
+
+/// A pair of nodes as [`Network::connections`] keys it.
+fn connection(a: NodeId, b: NodeId) -> (NodeId, NodeId) {
+    (a.min(b), a.max(b))
 }
 
 #[cfg(test)]
@@ -257,9 +399,9 @@ mod tests {
         })
     }
 
-    fn correlation(message: &Message) -> u64 {
-        match message {
-            Message::Metadata(MetadataRequest { correlation }) => correlation.0,
+    fn correlation(delivery: &Delivery) -> u64 {
+        match delivery {
+            Delivery::Message(Message::Metadata(MetadataRequest { correlation })) => correlation.0,
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -282,7 +424,7 @@ mod tests {
         }
         let mut received = Vec::new();
         while let Some(envelope) = network.take_due(b, u64::MAX) {
-            received.push(correlation(&envelope.message));
+            received.push(correlation(&envelope.delivery));
         }
         assert_eq!(received, (0..200).collect::<Vec<_>>());
     }
@@ -300,7 +442,7 @@ mod tests {
         );
         assert!(network.take_due(b, u64::MAX).is_none());
         assert_eq!(
-            correlation(&network.take_due(a, u64::MAX).unwrap().message),
+            correlation(&network.take_due(a, u64::MAX).unwrap().delivery),
             2
         );
         assert_eq!(network.counters()[&(a, b)].dropped, 2);
@@ -317,11 +459,92 @@ mod tests {
             delivery(network.send(&mut random, 0, a, b, request(1))),
             Some(301)
         );
-        network.node_down(b);
+        network.node_down(b, 0);
         assert!(network.next_delivery_ms(b).is_none());
         assert_eq!(
             delivery(network.send(&mut random, 0, a, b, request(2))),
             None
         );
+    }
+
+    fn news(network: &mut Network, node: NodeId) -> Vec<(NodeId, &'static str)> {
+        let mut news = Vec::new();
+        while let Some(envelope) = network.take_due(node, u64::MAX) {
+            let kind = match envelope.delivery {
+                Delivery::Message(_) => "message",
+                Delivery::ConnectionClosed => "closed",
+                Delivery::ConnectionEstablished => "established",
+            };
+            news.push((envelope.from, kind));
+        }
+        news
+    }
+
+    #[test]
+    fn a_stopped_process_closes_its_connections_and_its_live_peers_learn_at_once() {
+        let (mut network, a, b) = two_nodes(5);
+        let c = NodeId::Broker(BrokerId(3));
+        let d = NodeId::Broker(BrokerId(4));
+        network.node_up(c);
+        network.node_up(d);
+        let mut random = StdRng::seed_from_u64(3);
+        // a talked with b and c; d never talked with a.
+        network.send(&mut random, 0, a, b, request(1));
+        network.send(&mut random, 0, c, a, request(2));
+        network.send(&mut random, 0, d, b, request(3));
+        assert!(network.is_connected(a, b) && network.is_connected(c, a));
+        assert_eq!(network.node_down(a, 2), vec![b, c]);
+        assert!(!network.is_connected(a, b));
+        // At the very moment of the stop, after what was already due for it.
+        assert_eq!(network.next_delivery_ms(c), Some(2));
+        assert_eq!(news(&mut network, c), vec![(a, "closed")]);
+        assert_eq!(news(&mut network, b), vec![(d, "message"), (a, "closed")]);
+        assert_eq!(news(&mut network, d), vec![]);
+        // The message a sent is gone; closing news is not counted as traffic.
+        assert_eq!(network.counters()[&(a, b)].dropped, 1);
+        assert_eq!(network.counters()[&(a, b)].delivered, 0);
+    }
+
+    #[test]
+    fn a_cut_link_closes_nothing_and_no_one_is_told() {
+        let (mut network, a, b) = two_nodes(5);
+        let mut random = StdRng::seed_from_u64(3);
+        network.send(&mut random, 0, a, b, request(1));
+        network.cut(a, b);
+        network.cut(b, a);
+        assert!(network.is_connected(a, b));
+        assert_eq!(news(&mut network, a), vec![]);
+        assert_eq!(news(&mut network, b), vec![]);
+        // Nor does a connection attempt across the cut get any answer.
+        assert_eq!(network.connect(&mut random, 1, a, b), None);
+        assert_eq!(news(&mut network, a), vec![]);
+    }
+
+    #[test]
+    fn closing_a_connection_drops_what_is_in_flight_both_ways_and_tells_the_peer() {
+        let (mut network, a, b) = two_nodes(5);
+        let mut random = StdRng::seed_from_u64(3);
+        network.send(&mut random, 0, a, b, request(1));
+        network.send(&mut random, 0, b, a, request(2));
+        assert!(network.close_connection(b, a, 1));
+        assert_eq!(news(&mut network, a), vec![(b, "closed")]);
+        assert_eq!(news(&mut network, b), vec![]);
+        let dropped: Vec<DropReason> = network.take_dropped().iter().map(|d| d.reason).collect();
+        assert_eq!(dropped, vec![DropReason::ConnectionClosed; 2]);
+        // Closed already: closing again tells no one.
+        assert!(!network.close_connection(b, a, 2));
+    }
+
+    #[test]
+    fn a_connection_attempt_is_established_by_a_live_process_and_refused_by_a_stopped_one() {
+        let (mut network, a, b) = two_nodes(1);
+        let mut random = StdRng::seed_from_u64(3);
+        assert_eq!(network.connect(&mut random, 0, a, b), Some(1));
+        assert_eq!(news(&mut network, a), vec![(b, "established")]);
+        network.node_down(b, 2);
+        assert_eq!(news(&mut network, a), vec![(b, "closed")]);
+        assert_eq!(network.connect(&mut random, 3, a, b), Some(4));
+        assert_eq!(news(&mut network, a), vec![(b, "closed")]);
+        assert!(!network.is_connected(a, b));
     }
 }

@@ -34,6 +34,9 @@ pub enum DropReason {
     ReceiverDown,
     /// The sending process went down while the message was in flight.
     SenderDown,
+    /// One side closed the connection while the message was in flight
+    /// ([`watermark_broker_core::actor::Effect::CloseConnection`]).
+    ConnectionClosed,
 }
 
 /// What a node was fed in one step.
@@ -52,6 +55,11 @@ pub enum StepInput {
     Timers { fired: Vec<Timer> },
     /// The producer application handed the producer a value to send.
     ApplicationSend { value: u64 },
+    /// The connection with `peer` closed (its process stopped, it closed the connection, or
+    /// it refused this node's connection attempt); `id` names the news.
+    ConnectionClosed { id: MessageId, peer: NodeId },
+    /// The connection this node asked `peer` for is established.
+    ConnectionEstablished { id: MessageId, peer: NodeId },
 }
 
 /// Where a sent message went.
@@ -80,6 +88,10 @@ pub struct StepRecord {
     pub node: NodeId,
     pub input: StepInput,
     pub sent: Vec<SentMessage>,
+    /// The peers whose connection the step closed.
+    pub closed: Vec<NodeId>,
+    /// The peers the step asked for a connection to.
+    pub connects: Vec<NodeId>,
     pub events: Vec<Event>,
     pub marks: Vec<Mark>,
 }

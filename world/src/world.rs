@@ -11,7 +11,7 @@ use crate::checkers::{ClusterView, ReplicaCheckers};
 use crate::disk::Disk;
 use crate::fault::{Fault, Trigger};
 use crate::history::{History, OpBody, OpType};
-use crate::network::Network;
+use crate::network::{Delivery, Envelope, Network};
 use crate::scenario::Scenario;
 use crate::step_record::{NemesisAction, Record, SendOutcome, SentMessage, StepInput, StepRecord};
 use crate::trace::{Trace, TraceMode};
@@ -345,15 +345,21 @@ impl World {
         );
     }
 
-    /// The process died: forget its actor and its connections.
-    pub fn stop_node(&mut self, node: NodeId) {
+    /// The process stopped at `now_ms`, however it stopped (crash, power loss, and any
+    /// graceful stop): forget its actor and close its connections. Every live peer it had a
+    /// connection with gets `Input::ConnectionClosed` at `now_ms`, after whatever else is due
+    /// for it by then (see `network::Network::node_down`). The caller records the messages
+    /// the network dropped ([`World::record_network_drops`]).
+    pub fn stop_node(&mut self, node: NodeId, now_ms: u64) {
         let slot = self.slot_mut(node);
         slot.actor = None;
         slot.waker = None;
         slot.planned_wake_ms = None;
         slot.frozen = false;
         slot.paused = false;
-        self.network.node_down(node);
+        for peer in self.network.node_down(node, now_ms) {
+            self.wake_for_delivery(peer, now_ms);
+        }
         if let NodeId::Broker(broker) = node {
             self.replica_checkers.broker_stopped(broker);
         }
@@ -386,16 +392,7 @@ impl World {
                 return Some(busy_until_ms);
             }
             if let Some(envelope) = self.network.take_due(node, now_ms) {
-                let (id, from, kind) = (envelope.id, envelope.from, envelope.message.kind());
-                self.feed(
-                    node,
-                    now_ms,
-                    || StepInput::Message { id, from, kind },
-                    Input::Message {
-                        from: envelope.from,
-                        message: envelope.message,
-                    },
-                );
+                self.deliver(node, now_ms, envelope);
                 continue;
             }
             let deadline = slot.actor.as_ref().and_then(NodeActor::next_deadline_ms);
@@ -464,6 +461,48 @@ impl World {
         .flatten()
         .min()
         .map(|wake_ms| wake_ms.max(slot.busy_until_ms))
+    }
+
+    /// Hands `node` what the network brought it: a message or news about a connection.
+    fn deliver(&mut self, node: NodeId, now_ms: u64, envelope: Envelope) {
+        let (id, peer) = (envelope.id, envelope.from);
+        match envelope.delivery {
+            Delivery::Message(message) => {
+                let kind = message.kind();
+                self.feed(
+                    node,
+                    now_ms,
+                    || StepInput::Message {
+                        id,
+                        from: peer,
+                        kind,
+                    },
+                    Input::Message {
+                        from: peer,
+                        message,
+                    },
+                );
+            }
+            Delivery::ConnectionClosed => {
+                self.trace.note(
+                    now_ms,
+                    &node.to_string(),
+                    &format!("connection {peer} closed"),
+                );
+                self.feed(
+                    node,
+                    now_ms,
+                    || StepInput::ConnectionClosed { id, peer },
+                    Input::ConnectionClosed { peer },
+                );
+            }
+            Delivery::ConnectionEstablished => self.feed(
+                node,
+                now_ms,
+                || StepInput::ConnectionEstablished { id, peer },
+                Input::ConnectionEstablished { peer },
+            ),
+        }
     }
 
     /// The producer application sends its next value if one is due. Returns whether it did.
@@ -535,6 +574,8 @@ impl World {
             node,
             input: input(),
             sent: Vec::new(),
+            closed: Vec::new(),
+            connects: Vec::new(),
             events: Vec::new(),
             marks: Vec::new(),
         });
@@ -565,6 +606,24 @@ impl World {
                             kind,
                             outcome,
                         });
+                    }
+                }
+                Effect::CloseConnection { peer } => {
+                    if self.network.close_connection(node, peer, departure_ms) {
+                        self.wake_for_delivery(peer, departure_ms);
+                    }
+                    if let Some(record) = record.as_mut() {
+                        record.closed.push(peer);
+                    }
+                    self.record_network_drops(now_ms);
+                }
+                Effect::Connect { peer } => {
+                    // The answer is news for this very node, whose next wake-up the end of
+                    // its step computes from what is in flight for it.
+                    self.network
+                        .connect(&mut self.random, departure_ms, node, peer);
+                    if let Some(record) = record.as_mut() {
+                        record.connects.push(peer);
                     }
                 }
                 Effect::Mark(mark) => {

@@ -88,3 +88,52 @@ fn the_same_seed_drives_the_same_trace() {
     let second = drive(scenario(), 3, 20_000).trace.hash_hex();
     assert_eq!(first, second);
 }
+
+#[test]
+fn a_stopped_broker_closes_its_connections_and_its_peers_are_told_at_once() {
+    use watermark_broker_core::ids::BrokerId;
+    use watermark_world::step_record::{Record, StepInput};
+    let scenario = Scenario {
+        name: "by-hand".to_string(),
+        ..Scenario::default()
+    };
+    let mut world = drive(scenario, 7, 2_000);
+    world.records = Some(Vec::new());
+    let stopped = NodeId::Broker(BrokerId(1));
+    world.stop_node(stopped, 2_000);
+    let peers: Vec<NodeId> = world
+        .nodes
+        .keys()
+        .copied()
+        .filter(|node| *node != stopped)
+        .collect();
+    for node in &peers {
+        world.step(*node, 2_000);
+    }
+    let told: Vec<NodeId> = world
+        .records
+        .take()
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|record| match record {
+            Record::Step(step) => match step.input {
+                StepInput::ConnectionClosed { peer, .. } if peer == stopped => {
+                    assert_eq!(step.time_ms, 2_000, "told at the moment of the stop");
+                    Some(step.node)
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    // The controller (heartbeats), the other brokers (replication) and the producer
+    // (bootstrap metadata, produce) all had a connection with broker 1.
+    let mut once = told.clone();
+    once.dedup();
+    assert_eq!(once, told, "each peer is told once");
+    assert!(told.contains(&NodeId::Controller), "{told:?}");
+    assert!(
+        told.iter().any(|node| matches!(node, NodeId::Producer(_))),
+        "{told:?}"
+    );
+}

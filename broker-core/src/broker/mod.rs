@@ -22,7 +22,8 @@ use crate::actor::{Actor, Effect, Input, Timer};
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::error::ErrorCode;
-use crate::ids::{BrokerEpoch, BrokerId};
+use crate::ids::{BrokerEpoch, BrokerId, NodeId};
+use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::partition::{Context, LocalCompletion, LocalWaiter, Partition, PartitionTimer};
 use crate::record::ProducerRecord;
@@ -272,6 +273,33 @@ impl Broker {
         std::mem::take(&mut self.local_completions)
     }
 
+    /// The connection with `peer` closed. The controller's: the registration or heartbeat on
+    /// it is lost, so contact the controller again after `reconnect_backoff_ms` (Kafka's
+    /// `NodeToControllerRequestThread` puts a disconnected request back at the head of its
+    /// queue and sends it once it reaches a controller again). A leader's: its followers
+    /// here back off and fetch again. Clients' connections carry nothing the broker waits
+    /// for.
+    fn on_connection_closed(&mut self, now_ms: u64, peer: NodeId, effects: &mut Vec<Effect>) {
+        match peer {
+            NodeId::Controller => {
+                effects.push(Effect::Mark(Mark::BrokerControllerConnectionClosed));
+                let retry_ms = now_ms + self.config.reconnect_backoff_ms.max(1);
+                let next_ms = self
+                    .timers
+                    .deadline_ms(BrokerTimer::ControllerContact)
+                    .map_or(retry_ms, |at_ms| at_ms.min(retry_ms));
+                self.timers.set(BrokerTimer::ControllerContact, next_ms);
+            }
+            NodeId::Broker(leader) => {
+                let (mut context, partitions) = self.split(now_ms, effects);
+                for replica in partitions.values_mut() {
+                    replica.on_leader_connection_closed(&mut context, leader);
+                }
+            }
+            NodeId::Producer(_) | NodeId::Consumer(_) => {}
+        }
+    }
+
     fn check_invariants(&self, now_ms: u64, after_timers: bool) {
         for replica in self.partitions.values() {
             replica.log().check_invariants();
@@ -307,7 +335,13 @@ impl Actor for Broker {
             Input::Message { from, message } if self.started => {
                 self.on_message(now_ms, from, message, &mut effects)
             }
-            Input::Timers(_) | Input::Message { .. } => {}
+            Input::ConnectionClosed { peer } if self.started => {
+                self.on_connection_closed(now_ms, peer, &mut effects)
+            }
+            Input::Timers(_)
+            | Input::Message { .. }
+            | Input::ConnectionClosed { .. }
+            | Input::ConnectionEstablished { .. } => {}
         }
         self.check_invariants(now_ms, after_timers);
         effects

@@ -10,8 +10,7 @@ use crate::error::ErrorCode;
 use crate::ids::NodeId;
 use crate::partition::Completion;
 use crate::protocol::{
-    Acks, FetchResponse, ListOffsetsResponse, Message, MetadataResponse,
-    OffsetsForLeaderEpochResponse,
+    FetchResponse, ListOffsetsResponse, Message, MetadataResponse, OffsetsForLeaderEpochResponse,
 };
 use crate::topic::TopicPartition;
 
@@ -136,8 +135,8 @@ impl Broker {
     }
 }
 
-/// The answer to a request for a partition this broker does not host; responses and
-/// acks=0 produces get none.
+/// The answer to a request for a partition this broker does not host; responses get none,
+/// and an acks=0 produce closes the client's connection (see `partition::refuse`).
 fn not_hosted(
     context: &mut crate::partition::Context<'_>,
     from: NodeId,
@@ -146,13 +145,13 @@ fn not_hosted(
 ) {
     let error = ErrorCode::NotLeaderOrFollower;
     let response = match message {
-        Message::Produce(request) if request.acks != Acks::None => {
+        Message::Produce(request) => {
             let reply = Completion::Reply {
                 to: from,
                 correlation: request.correlation,
                 acks: request.acks,
             };
-            crate::partition::complete(context, partition, &reply, None, Err(error));
+            crate::partition::refuse(context, partition, &reply, error);
             return;
         }
         Message::ListOffsets(request) => Message::ListOffsetsResponse(ListOffsetsResponse {

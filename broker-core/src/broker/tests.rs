@@ -978,16 +978,159 @@ fn becoming_follower_fails_the_purgatory_with_not_leader_or_follower() {
         produce_responses(&effects),
         vec![(CorrelationId(1), Err(ErrorCode::NotLeaderOrFollower))]
     );
-    assert!(
-        fetch_data(&effects).is_empty(),
-        "parked fetches are dropped"
-    );
     assert!(marks(&effects).contains(&Mark::BecameFollower));
     let effects = broker.handle(21, produce(2, Acks::Leader, &[501]));
     assert_eq!(
         produce_responses(&effects),
         vec![(CorrelationId(2), Err(ErrorCode::NotLeaderOrFollower))]
     );
+}
+
+#[test]
+fn a_demoted_leader_answers_its_parked_fetches_not_leader_or_follower_at_once() {
+    let (mut broker, _) = leader(&[1, 2, 3], BugSwitches::default());
+    let effects = broker.handle(11, fetch(NodeId::Broker(BrokerId(2)), Some(2), 1, 0, 500));
+    assert_eq!(marks(&effects), vec![Mark::FetchParked]);
+    let effects = broker.handle(
+        20,
+        controller(Message::MetadataUpdate(MetadataUpdate {
+            metadata: image(2, state(Some(2), 2, &[1, 2], 2)),
+        })),
+    );
+    let answered: Vec<(NodeId, Message)> = sends(&effects)
+        .into_iter()
+        .filter(|(_, message)| matches!(message, Message::FetchResponse(_)))
+        .collect();
+    assert_eq!(
+        answered,
+        vec![(
+            NodeId::Broker(BrokerId(2)),
+            Message::FetchResponse(FetchResponse {
+                correlation: CorrelationId(100),
+                partition: P0,
+                result: Err(ErrorCode::NotLeaderOrFollower),
+            })
+        )]
+    );
+    assert!(marks(&effects).contains(&Mark::ParkedFetchAnsweredNotLeader));
+    // The parked fetch's expiry timer went with it: nothing is answered twice.
+    assert!(fetch_data(&run_until(&mut broker, 1_000)).is_empty());
+}
+
+#[test]
+fn an_acks0_produce_to_a_replica_that_is_not_the_leader_closes_the_connection() {
+    let storage = SharedStorage::default();
+    let (mut broker, _) = started(
+        1,
+        &storage,
+        BugSwitches::default(),
+        image(1, state(Some(2), 1, &[1, 2, 3], 1)),
+    );
+    let effects = broker.handle(10, produce(1, Acks::None, &[500]));
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Mark(Mark::Acks0ErrorClosedConnection),
+            Effect::CloseConnection { peer: PRODUCER },
+        ]
+    );
+    // acks=1 gets its answer instead: the connection stays.
+    let effects = broker.handle(11, produce(2, Acks::Leader, &[501]));
+    assert_eq!(
+        produce_responses(&effects),
+        vec![(CorrelationId(2), Err(ErrorCode::NotLeaderOrFollower))]
+    );
+    assert!(!effects.contains(&Effect::CloseConnection { peer: PRODUCER }));
+}
+
+#[test]
+fn an_acks0_produce_for_a_partition_not_hosted_closes_the_connection() {
+    let (mut broker, _) = leader(&[1, 2, 3], BugSwitches::default());
+    let mut request = produce(1, Acks::None, &[500]);
+    if let Input::Message {
+        message: Message::Produce(produce),
+        ..
+    } = &mut request
+    {
+        produce.partition = TopicPartition::of_default_topic(7);
+    }
+    assert_eq!(
+        broker.handle(10, request),
+        vec![
+            Effect::Mark(Mark::Acks0ErrorClosedConnection),
+            Effect::CloseConnection { peer: PRODUCER },
+        ]
+    );
+}
+
+#[test]
+fn a_follower_whose_leader_connection_closes_backs_off_then_fetches_again() {
+    let storage = SharedStorage::default();
+    // Broker 1 follows broker 2 with an empty log: it fetches at once.
+    let (mut broker, effects) = started(
+        1,
+        &storage,
+        BugSwitches::default(),
+        image(1, state(Some(2), 1, &[1, 2, 3], 1)),
+    );
+    let fetches = |effects: &[Effect]| {
+        sends(effects)
+            .into_iter()
+            .filter(|(to, message)| {
+                *to == NodeId::Broker(BrokerId(2)) && matches!(message, Message::Fetch(_))
+            })
+            .count()
+    };
+    assert_eq!(fetches(&effects), 1);
+    let effects = broker.handle(
+        100,
+        Input::ConnectionClosed {
+            peer: NodeId::Broker(BrokerId(2)),
+        },
+    );
+    assert_eq!(marks(&effects), vec![Mark::FollowerLeaderConnectionClosed]);
+    assert_eq!(fetches(&effects), 0);
+    let backoff_ms = config().replica_fetch_backoff_ms;
+    assert_eq!(fetches(&run_until(&mut broker, 99 + backoff_ms)), 0);
+    assert_eq!(fetches(&run_until(&mut broker, 100 + backoff_ms)), 1);
+    // Another broker's connection closing changes nothing.
+    let effects = broker.handle(
+        100 + backoff_ms,
+        Input::ConnectionClosed {
+            peer: NodeId::Broker(BrokerId(3)),
+        },
+    );
+    assert!(effects.is_empty());
+}
+
+#[test]
+fn a_broker_whose_controller_connection_closes_contacts_the_controller_after_the_backoff() {
+    let storage = SharedStorage::default();
+    let (mut broker, _) = started(
+        1,
+        &storage,
+        BugSwitches::default(),
+        image(1, state(Some(1), 1, &[1, 2, 3], 1)),
+    );
+    let effects = broker.handle(
+        100,
+        Input::ConnectionClosed {
+            peer: NodeId::Controller,
+        },
+    );
+    assert_eq!(
+        marks(&effects),
+        vec![Mark::BrokerControllerConnectionClosed]
+    );
+    let to_controller = |effects: &[Effect]| {
+        sends(effects)
+            .into_iter()
+            .filter(|(to, _)| *to == NodeId::Controller)
+            .count()
+    };
+    let backoff_ms = config().reconnect_backoff_ms;
+    assert_eq!(to_controller(&run_until(&mut broker, 99 + backoff_ms)), 0);
+    assert_eq!(to_controller(&run_until(&mut broker, 100 + backoff_ms)), 1);
 }
 
 #[test]

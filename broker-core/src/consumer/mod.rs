@@ -32,6 +32,7 @@ use crate::actor::{Actor, Effect, Input, Timer};
 use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
 use crate::config::ConsumerConfig;
 use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, Offset};
+use crate::mark::Mark;
 use crate::protocol::{Message, MetadataResponse};
 use crate::timer::TimerTable;
 use crate::topic::TopicPartition;
@@ -179,6 +180,17 @@ impl Consumer {
         }
     }
 
+    /// The connection to `broker` closed under the consumer (Kafka's
+    /// `NetworkClient.handleDisconnections`): its requests there fail, each partition backs
+    /// off, and metadata is refreshed, since a disconnect usually means the leader moved.
+    fn on_disconnect(&mut self, now_ms: u64, broker: BrokerId, effects: &mut Vec<Effect>) {
+        effects.push(Effect::Mark(Mark::ConsumerDisconnected));
+        self.metadata
+            .on_connection_closed(now_ms, broker, &mut self.timers);
+        self.close_connection(now_ms, broker);
+        self.metadata.request_update(now_ms, &mut self.timers);
+    }
+
     /// Fails every request in flight to `broker` (its connection closed): each partition
     /// backs off and metadata is refreshed, as after any fetch error.
     fn close_connection(&mut self, now_ms: u64, broker: BrokerId) {
@@ -311,6 +323,10 @@ impl Actor for Consumer {
                 // answers and answers to dropped requests are ignored by their handlers.
                 _ => {}
             },
+            Input::ConnectionClosed {
+                peer: NodeId::Broker(broker),
+            } => self.on_disconnect(now_ms, broker, &mut effects),
+            Input::ConnectionClosed { .. } | Input::ConnectionEstablished { .. } => {}
         }
         self.run_once(now_ms, &mut effects);
         self.check_invariants();

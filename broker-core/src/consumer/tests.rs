@@ -176,3 +176,30 @@ fn unexpected_messages_are_ignored() {
     );
     assert_eq!(consumer.position(P0), Some(Offset(3)));
 }
+
+#[test]
+fn a_closed_connection_fails_the_fetch_backs_off_and_refreshes_metadata() {
+    let mut consumer = consumer_at_offset_3();
+    let effects = consumer.handle(
+        10,
+        Input::ConnectionClosed {
+            peer: NodeId::Broker(b(1)),
+        },
+    );
+    assert_eq!(effects, vec![Effect::Mark(Mark::ConsumerDisconnected)]);
+    // The fetch's timeout went with it; the metadata refresh (after the metadata backoff,
+    // to the other bootstrap broker) comes first, then the fetch again after its backoff.
+    assert_eq!(consumer.next_deadline_ms(), Some(100));
+    assert_eq!(
+        fire_due_timers(&mut consumer, 100),
+        vec![metadata_request(2, 5)]
+    );
+    assert_eq!(
+        consumer.handle(101, metadata_response(2, 5, image(2, 1, 0))),
+        vec![]
+    );
+    assert_eq!(
+        fire_due_timers(&mut consumer, 110),
+        vec![fetch(1, 6, 0, 3, Some(0))]
+    );
+}

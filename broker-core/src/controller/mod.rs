@@ -340,6 +340,11 @@ impl Actor for Controller {
                 self.maybe_elect_offline_partitions(&mut step);
                 self.commit(step, None)
             }
+            // KRaft's controller judges brokers by their heartbeats (the session), never by
+            // their connections.
+            Input::ConnectionClosed { .. } | Input::ConnectionEstablished { .. } => {
+                return Vec::new()
+            }
             Input::Message { from, message } => {
                 let due = self.due(now_ms);
                 self.fire_timers(&due, &mut step);

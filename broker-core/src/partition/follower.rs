@@ -9,7 +9,7 @@
 use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
-use crate::ids::{CorrelationId, NodeId};
+use crate::ids::{BrokerId, CorrelationId, NodeId};
 use crate::mark::Mark;
 use crate::protocol::{
     FetchRequest, FetchResponse, Message, OffsetsForLeaderEpochRequest,
@@ -172,6 +172,22 @@ impl Partition {
                 sent_at_ms,
             },
         );
+    }
+
+    /// The connection to `leader` closed: the outstanding request, if it went there, is
+    /// lost. Back off `replica_fetch_backoff_ms`, then send it again (Kafka's fetcher thread
+    /// fails the request on the disconnect and delays the partitions by `fetchBackOffMs`).
+    pub fn on_leader_connection_closed(&mut self, context: &mut Context<'_>, leader: BrokerId) {
+        if self.leader != Some(leader) {
+            return;
+        }
+        let then = match self.role {
+            Role::Follower(FetcherStage::Truncating { .. }) => AfterBackoff::Truncate,
+            Role::Follower(FetcherStage::Fetching { .. }) => AfterBackoff::Fetch,
+            _ => return,
+        };
+        context.mark(Mark::FollowerLeaderConnectionClosed);
+        self.back_off(context, then);
     }
 
     fn back_off(&mut self, context: &mut Context<'_>, then: AfterBackoff) {

@@ -5,7 +5,7 @@
 //! Invariants: the high watermark never decreases; while an AlterPartition is pending its
 //! retry timer is set, and it is cancelled when the proposal is answered or dropped.
 
-use super::purgatory::{complete, Completion, DelayedFetch, DelayedProduce, WakeReason};
+use super::purgatory::{complete, refuse, Completion, DelayedFetch, DelayedProduce, WakeReason};
 use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
@@ -204,15 +204,12 @@ impl Partition {
         timeout_ms: u64,
     ) {
         let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
-            if acks != Acks::None {
-                complete(
-                    context,
-                    self.id,
-                    &completion,
-                    None,
-                    Err(ErrorCode::NotLeaderOrFollower),
-                );
-            }
+            refuse(
+                context,
+                self.id,
+                &completion,
+                ErrorCode::NotLeaderOrFollower,
+            );
             return;
         };
         if acks == Acks::All && self.isr.len() < self.effective_min_insync_replicas() {

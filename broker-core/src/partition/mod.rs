@@ -20,7 +20,7 @@ mod leader;
 mod purgatory;
 
 pub use leader::FollowerReplica;
-pub(crate) use purgatory::complete;
+pub(crate) use purgatory::refuse;
 pub use purgatory::{Completion, DelayedOperationId, LocalCompletion, LocalWaiter};
 
 use crate::actor::Effect;

@@ -130,6 +130,31 @@ pub(crate) fn complete(
     }
 }
 
+/// Refuses an append before anything was written. An acks=0 produce has no response to
+/// carry the error, so the broker closes the client's connection instead, as Kafka's
+/// `KafkaApis.handleProduceRequest` does ("closing connection due to error during produce
+/// request with acks=0"): the producer sees the disconnect and refreshes its metadata.
+pub(crate) fn refuse(
+    context: &mut Context<'_>,
+    partition: TopicPartition,
+    completion: &Completion,
+    error: ErrorCode,
+) {
+    match *completion {
+        Completion::Reply {
+            to,
+            acks: Acks::None,
+            ..
+        } => {
+            context.mark(Mark::Acks0ErrorClosedConnection);
+            context
+                .effects
+                .push(crate::actor::Effect::CloseConnection { peer: to });
+        }
+        _ => complete(context, partition, completion, None, Err(error)),
+    }
+}
+
 impl Partition {
     /// Puts an appended batch in the purgatory until the high watermark passes it or
     /// `timeout_ms` runs out.
@@ -271,8 +296,11 @@ impl Partition {
     }
 
     /// Pending work a leader leaves behind when it becomes a follower: appends fail with
-    /// NotLeaderOrFollower (they may still be committed by the new leader), parked fetches
-    /// are dropped unanswered, and their timers go.
+    /// NotLeaderOrFollower (they may still be committed by the new leader), and so do parked
+    /// fetches, at once, so that followers and consumers go to the new leader instead of
+    /// waiting out `max_wait_ms` (Kafka's `DelayedFetch.tryComplete` completes a fetch whose
+    /// partition this broker no longer leads, and the answer carries NOT_LEADER_OR_FOLLOWER).
+    /// Their timers go.
     pub(super) fn abandon_purgatory(
         &mut self,
         context: &mut Context<'_>,
@@ -291,6 +319,15 @@ impl Partition {
         }
         for fetch in parked_fetches {
             context.cancel_timer(self.id, PartitionTimer::DelayedFetch(fetch.id));
+            context.mark(Mark::ParkedFetchAnsweredNotLeader);
+            context.send(
+                fetch.from,
+                Message::FetchResponse(FetchResponse {
+                    correlation: fetch.correlation,
+                    partition: self.id,
+                    result: Err(ErrorCode::NotLeaderOrFollower),
+                }),
+            );
         }
     }
 }

@@ -40,6 +40,9 @@
 
 mod accumulator;
 #[cfg(test)]
+mod connection_tests;
+mod connections;
+#[cfg(test)]
 mod schedule_tests;
 mod sender;
 #[cfg(test)]
@@ -62,6 +65,7 @@ use crate::record::ProducerRecord;
 use crate::timer::TimerTable;
 use crate::topic::{TopicName, TopicPartition};
 use accumulator::RecordAccumulator;
+use connections::{ClusterConnectionStates, ConnectionState};
 use sender::InFlightProduce;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -87,6 +91,10 @@ pub enum ProducerTimer {
     /// The partition's front batch, a retry, may leave again: `retry_backoff_ms` after its
     /// last attempt failed. Set only while the leader is known and has a free slot.
     RetryBackoff(TopicPartition),
+    /// The connection to the broker: while connecting, the setup deadline
+    /// (`socket_connection_setup_timeout_ms`); while backing off after a close, the end of
+    /// the reconnect backoff. See `connections.rs`.
+    Connection(BrokerId),
 }
 
 impl From<MetadataTimer> for ProducerTimer {
@@ -107,6 +115,7 @@ impl fmt::Display for ProducerTimer {
             ProducerTimer::RetryBackoff(partition) => {
                 write!(formatter, "retry-backoff-{partition}")
             }
+            ProducerTimer::Connection(broker) => write!(formatter, "connection-b{}", broker.0),
         }
     }
 }
@@ -120,6 +129,7 @@ pub struct Producer {
     metadata: ClientMetadata,
     accumulator: RecordAccumulator,
     in_flight: BTreeMap<CorrelationId, InFlightProduce>,
+    connections: ClusterConnectionStates,
     next_correlation: u64,
     unfinished_sends: usize,
     /// The topic the application's records go to.
@@ -150,6 +160,7 @@ impl Producer {
             topic,
             partitioner: Partitioner::new(config.partitioner, partition_count),
             accumulator: RecordAccumulator::new(config.batch_size_records, config.linger_ms),
+            connections: ClusterConnectionStates::new(&config),
             config,
             metadata,
             in_flight: BTreeMap::new(),
@@ -199,6 +210,7 @@ impl Producer {
             effects.push(Effect::Mark(Mark::ProducerRequestTimedOut));
             self.close_connection(now_ms, broker, effects);
         }
+        self.handle_connection_timers(now_ms, effects);
         self.expire_batches(now_ms, effects);
         let leaderless = self
             .accumulator
@@ -213,6 +225,22 @@ impl Producer {
             effects.push(effect);
         }
         self.drain(now_ms, effects);
+    }
+
+    /// The connection to `broker` closed under the producer: its process stopped, it closed
+    /// the connection (an acks=0 produce it could not take), it refused a new one, or the
+    /// setup timed out. As Kafka's `NetworkClient.handleDisconnections` and
+    /// `Sender.handleProduceResponse` do: every request in flight to it fails with
+    /// `NetworkException` (indefinite: it may have been appended; retriable), metadata is
+    /// refreshed (`NetworkException` is an `InvalidMetadataException`), and the broker is not
+    /// ready until a new connection is established after the reconnect backoff.
+    fn on_disconnect(&mut self, now_ms: u64, broker: BrokerId, effects: &mut Vec<Effect>) {
+        effects.push(Effect::Mark(Mark::ProducerDisconnected));
+        self.connections.on_closed(now_ms, broker, &mut self.timers);
+        self.metadata
+            .on_connection_closed(now_ms, broker, &mut self.timers);
+        self.close_connection(now_ms, broker, effects);
+        self.metadata.request_update(now_ms, &mut self.timers);
     }
 
     fn on_metadata_response(
@@ -231,12 +259,12 @@ impl Producer {
     }
 
     /// The readiness timer `partition` should have: its front batch's (see
-    /// [`RecordAccumulator::ready_timer`]) while its leader is known and has a free in-flight
-    /// slot, otherwise none (the batch could not leave, so its readiness must not wake the
-    /// producer).
+    /// [`RecordAccumulator::ready_timer`]) while its leader is known, has a free in-flight
+    /// slot and a connection that is ready or may be opened, otherwise none (the batch could
+    /// not leave, so its readiness must not wake the producer).
     fn wanted_readiness_timer(&self, partition: TopicPartition) -> Option<(ProducerTimer, u64)> {
         let (leader, _) = self.metadata.leader(partition)?;
-        if !self.has_capacity(leader) {
+        if !self.has_capacity(leader) || !self.connections.may_send_or_connect(leader) {
             return None;
         }
         self.accumulator.ready_timer(partition)
@@ -289,6 +317,9 @@ impl Producer {
                 ProducerTimer::Linger(partition) | ProducerTimer::RetryBackoff(partition) => {
                     self.wanted_readiness_timer(partition) == Some((timer, at_ms))
                 }
+                ProducerTimer::Connection(broker) => {
+                    self.connections.wanted_timer_ms(broker) == Some(at_ms)
+                }
             };
             assert!(
                 expected,
@@ -311,6 +342,14 @@ impl Producer {
                     .deadline_ms(ProducerTimer::DeliveryTimeout(batch))
                     .is_some(),
                 "producer {}: {batch} has no delivery timeout",
+                self.client
+            );
+        }
+        for broker in self.connections.brokers() {
+            assert_eq!(
+                self.timers.deadline_ms(ProducerTimer::Connection(broker)),
+                self.connections.wanted_timer_ms(broker),
+                "producer {}: connection timer of broker {broker}",
                 self.client
             );
         }
@@ -346,6 +385,13 @@ impl Actor for Producer {
                 // Nothing else is addressed to a producer; ignore rather than panic.
                 _ => {}
             },
+            Input::ConnectionClosed {
+                peer: NodeId::Broker(broker),
+            } => self.on_disconnect(now_ms, broker, &mut effects),
+            Input::ConnectionEstablished {
+                peer: NodeId::Broker(broker),
+            } => self.connections.on_established(broker, &mut self.timers),
+            Input::ConnectionClosed { .. } | Input::ConnectionEstablished { .. } => {}
         }
         self.run_once(now_ms, &mut effects);
         self.check_invariants();

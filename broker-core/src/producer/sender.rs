@@ -15,7 +15,7 @@
 //! - a failure is reported *definite* only if no attempt of the batch can have been appended.
 
 use super::accumulator::ProducerBatch;
-use super::{Producer, ProducerTimer};
+use super::{ConnectionState, Producer, ProducerTimer};
 use crate::actor::Effect;
 use crate::error::ErrorCode;
 use crate::event::{Event, SendFailure};
@@ -178,6 +178,15 @@ impl Producer {
                 let Some((leader, _)) = self.metadata.leader(partition) else {
                     continue;
                 };
+                if self.connections.state(leader) != ConnectionState::Ready {
+                    // Kafka's `NetworkClient.ready` opens the connection; the batch waits
+                    // until it is established.
+                    let connect = self.connections.connect(now_ms, leader, &mut self.timers);
+                    effects.push(connect);
+                    self.sync_readiness_timer(partition);
+                    sent_any = true;
+                    continue;
+                }
                 let Some(batch) = self.accumulator.pop_front(partition) else {
                     continue;
                 };
