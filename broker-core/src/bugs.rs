@@ -17,17 +17,27 @@ pub enum BugSwitch {
     /// The leader answers acks=all as soon as it has appended, before the ISR has the record:
     /// acks=all degrades to acks=1.
     AckBeforeIsr,
+    /// Before KIP-595's truncation on fetch (inter-broker protocol 2.7, the only path of
+    /// Kafka on KRaft) a follower found where its log diverged with the OffsetsForLeaderEpoch
+    /// handshake (KIP-101, KIP-279) before every (re)start of fetching, and its fetches
+    /// carried no last fetched epoch.
+    OffsetsForLeaderEpochTruncation,
 }
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 2] = [BugSwitch::TruncateToHighWatermark, BugSwitch::AckBeforeIsr];
+    pub const ALL: [BugSwitch; 3] = [
+        BugSwitch::TruncateToHighWatermark,
+        BugSwitch::AckBeforeIsr,
+        BugSwitch::OffsetsForLeaderEpochTruncation,
+    ];
 
     /// The name used on the command line and in scenario files.
     pub fn name(self) -> &'static str {
         match self {
             BugSwitch::TruncateToHighWatermark => "truncate-to-high-watermark",
             BugSwitch::AckBeforeIsr => "ack-before-isr",
+            BugSwitch::OffsetsForLeaderEpochTruncation => "offsets-for-leader-epoch-truncation",
         }
     }
 
@@ -38,6 +48,10 @@ impl BugSwitch {
                 "followers truncate to their high watermark on restart or demotion (pre-KIP-101)"
             }
             BugSwitch::AckBeforeIsr => "acks=all is answered once the leader alone has appended",
+            BugSwitch::OffsetsForLeaderEpochTruncation => {
+                "followers truncate through the OffsetsForLeaderEpoch handshake (KIP-101/KIP-279) \
+                 instead of the fetch's diverging epoch (KIP-595, Kafka 2.7 IBP)"
+            }
         }
     }
 }
@@ -67,6 +81,7 @@ impl FromStr for BugSwitch {
 pub struct BugSwitches {
     pub truncate_to_high_watermark: bool,
     pub ack_before_isr: bool,
+    pub offsets_for_leader_epoch_truncation: bool,
 }
 
 impl BugSwitches {
@@ -75,6 +90,9 @@ impl BugSwitches {
         match switch {
             BugSwitch::TruncateToHighWatermark => self.truncate_to_high_watermark = true,
             BugSwitch::AckBeforeIsr => self.ack_before_isr = true,
+            BugSwitch::OffsetsForLeaderEpochTruncation => {
+                self.offsets_for_leader_epoch_truncation = true
+            }
         }
     }
 
@@ -85,6 +103,9 @@ impl BugSwitches {
             .filter(|switch| match switch {
                 BugSwitch::TruncateToHighWatermark => self.truncate_to_high_watermark,
                 BugSwitch::AckBeforeIsr => self.ack_before_isr,
+                BugSwitch::OffsetsForLeaderEpochTruncation => {
+                    self.offsets_for_leader_epoch_truncation
+                }
             })
             .collect()
     }

@@ -288,17 +288,33 @@ fn message() -> impl Strategy<Value = Message> {
         (
             correlation(),
             partition(),
-            prop::result::maybe_ok((records(), offset(), offset()), error())
+            prop::result::maybe_ok(
+                (
+                    records(),
+                    offset(),
+                    offset(),
+                    prop::option::of((epoch(), offset()))
+                ),
+                error()
+            )
         )
             .prop_map(|(correlation, partition, result)| Message::FetchResponse(
                 FetchResponse {
                     correlation,
                     partition,
-                    result: result.map(|(records, high_watermark, log_end_offset)| FetchData {
-                        records,
-                        high_watermark,
-                        log_start_offset: Offset(0),
-                        log_end_offset,
+                    result: result.map(|(records, high_watermark, log_end_offset, diverging)| {
+                        FetchData {
+                            records,
+                            high_watermark,
+                            log_start_offset: Offset(0),
+                            log_end_offset,
+                            diverging_epoch: diverging.map(|(leader_epoch, end_offset)| {
+                                EpochEndOffset {
+                                    leader_epoch,
+                                    end_offset,
+                                }
+                            }),
+                        }
                     }),
                 }
             )),
@@ -454,10 +470,11 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn a_broker_survives_any_sequence_of_messages(steps in steps(), flush in any::<bool>(), bugs in any::<(bool, bool)>()) {
+    fn a_broker_survives_any_sequence_of_messages(steps in steps(), flush in any::<bool>(), bugs in any::<(bool, bool, bool)>()) {
         let switches = BugSwitches {
             truncate_to_high_watermark: bugs.0,
             ack_before_isr: bugs.1,
+            offsets_for_leader_epoch_truncation: bugs.2,
         };
         survive(&mut new_broker(switches, flush), steps);
     }

@@ -145,6 +145,14 @@ fn started(
     (broker, effects)
 }
 
+/// The older truncation path: the OffsetsForLeaderEpoch handshake before fetching.
+fn handshake() -> BugSwitches {
+    BugSwitches {
+        offsets_for_leader_epoch_truncation: true,
+        ..BugSwitches::default()
+    }
+}
+
 /// Broker 1 leading p0 in epoch 1 with this ISR.
 fn leader(isr: &[u32], bugs: BugSwitches) -> (Broker, SharedStorage) {
     let storage = SharedStorage::default();
@@ -478,13 +486,16 @@ fn produce_with_isr_below_min_insync_is_rejected_with_not_enough_replicas() {
 fn acks_all_answers_not_enough_replicas_after_append_when_the_isr_shrank_meanwhile() {
     let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
     broker.handle(10, produce(1, Acks::All, &[500]));
-    // The controller shrinks the ISR to the leader (say broker 2 was fenced): the high
-    // watermark passes the record, but the ISR is below min.insync.replicas.
+    // The controller fences broker 2 and shrinks the ISR to the leader: the high watermark
+    // passes the record (a fenced replica is not about to rejoin the ISR), but the ISR is
+    // below min.insync.replicas.
+    let fenced = MetadataImage {
+        live_brokers: brokers(&[1, 3]),
+        ..image(2, state(Some(1), 1, &[1], 2))
+    };
     let effects = broker.handle(
         20,
-        controller(Message::MetadataUpdate(MetadataUpdate {
-            metadata: image(2, state(Some(1), 1, &[1], 2)),
-        })),
+        controller(Message::MetadataUpdate(MetadataUpdate { metadata: fenced })),
     );
     assert_eq!(
         produce_responses(&effects),
@@ -643,12 +654,12 @@ fn fenced_leader_epoch_rejected() {
 #[test]
 fn follower_truncates_to_epoch_end_offset_after_leader_change() {
     // Broker 2 holds epoch 1 at [0, 3) and epoch 2 at [3, 5); the new leader, broker 3,
-    // says epoch 2 ended at 4.
+    // says epoch 2 ended at 4. (The handshake path: offsets-for-leader-epoch-truncation.)
     let storage = disk_with(&[(1, 3), (2, 2)], None);
     let (mut broker, effects) = started(
         2,
         &storage,
-        BugSwitches::default(),
+        handshake(),
         image(1, state(Some(3), 3, &[2, 3], 1)),
     );
     assert!(marks(&effects).contains(&Mark::BecameFollower));
@@ -695,7 +706,7 @@ fn follower_truncates_to_epoch_end_offset_after_leader_change() {
     let sent = sends(&effects);
     assert!(matches!(
         &sent[..],
-        [(to, Message::Fetch(FetchRequest { fetch_offset: Offset(4), last_fetched_epoch: Some(LeaderEpoch(2)), .. }))] if *to == leader
+        [(to, Message::Fetch(FetchRequest { fetch_offset: Offset(4), last_fetched_epoch: None, .. }))] if *to == leader
     ));
     assert_eq!(broker.replica_view(P0).unwrap().log_end_offset, Offset(4));
 }
@@ -708,7 +719,7 @@ fn follower_repeats_offsets_for_leader_epoch_until_epochs_agree() {
     let (mut broker, effects) = started(
         2,
         &storage,
-        BugSwitches::default(),
+        handshake(),
         image(1, state(Some(3), 4, &[2, 3], 1)),
     );
     let leader = NodeId::Broker(BrokerId(3));
@@ -801,6 +812,7 @@ fn follower_appends_fetched_records_and_follows_the_leader_high_watermark() {
                     high_watermark: Offset(2),
                     log_start_offset: Offset(0),
                     log_end_offset: Offset(3),
+                    diverging_epoch: None,
                 }),
             }),
         },
@@ -842,7 +854,7 @@ fn follower_backs_off_after_a_fetch_error_then_redoes_the_handshake() {
     let (mut broker, effects) = started(
         2,
         &storage,
-        BugSwitches::default(),
+        handshake(),
         image(1, state(Some(1), 1, &[1, 2], 1)),
     );
     let (_, Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest { correlation, .. })) =
@@ -1070,7 +1082,8 @@ fn truncate_to_high_watermark_switch_truncates_to_checkpointed_hw() {
             )
         ]
     ));
-    // Without the switch the same replica keeps its log and asks the leader first.
+    // Without the switch the same replica keeps its log and fetches from its end, naming
+    // its latest epoch for the leader to check.
     let storage = disk_with(&[(1, 5)], Some(2));
     let (broker, effects) = started(
         2,
@@ -1084,8 +1097,9 @@ fn truncate_to_high_watermark_switch_truncates_to_checkpointed_hw() {
             _,
             (
                 _,
-                Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
-                    leader_epoch: LeaderEpoch(1),
+                Message::Fetch(FetchRequest {
+                    fetch_offset: Offset(5),
+                    last_fetched_epoch: Some(LeaderEpoch(1)),
                     ..
                 })
             )
