@@ -1,5 +1,9 @@
 //! The broker's handler tests: exact effects for produce, fetch, replication, the ISR, the
-//! high watermark, truncation, recovery and the checkpoints.
+//! high watermark, truncation, recovery and the checkpoints. The replica fetch path as
+//! Kafka 4.x runs it (diverging epochs, the follower's high watermark, the leader's follower
+//! state) is in `tests/replica_fetch.rs`.
+
+mod replica_fetch;
 
 use super::*;
 use crate::actor::fire_due_timers;
@@ -1257,8 +1261,9 @@ fn leader_and_follower_replicate_end_to_end_and_the_high_watermark_advances() {
     assert_eq!(follower_view.high_watermark, Offset(3));
     assert_eq!(follower_view.log_end_offset, Offset(3));
 
-    // The leader changes to broker 2 in epoch 2: broker 1 follows, asks where epoch 1
-    // ends, keeps its records, and fetches what broker 2 appends.
+    // The leader changes to broker 2 in epoch 2: broker 1 follows, fetches from its log end
+    // naming epoch 1, which broker 2 finds consistent, keeps its records, and fetches what
+    // broker 2 appends.
     let metadata = image(
         2,
         PartitionState {
