@@ -153,7 +153,8 @@ fn the_swarm_sometimes_reaches_every_failover_path() {
         Mark::BrokerFenced,
         Mark::PartitionOffline,
         Mark::ControllerRecovered,
-        Mark::TruncatedByLeaderEpoch,
+        Mark::TruncatedByDivergingEpoch,
+        Mark::FetchDivergingEpoch,
         Mark::FencedLeaderEpochRejected,
         Mark::ProduceRejectedNotEnoughReplicas,
         // Strict min ISR (KAFKA-15583) holds the high watermark instead of letting an append

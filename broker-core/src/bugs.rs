@@ -24,6 +24,11 @@ pub enum BugSwitch {
     /// smaller than min.insync.replicas, so records became committed (and readable) on fewer
     /// replicas than the topic asks for.
     HwAdvancesUnderMinIsr,
+    /// Before KIP-595's truncation on fetch (inter-broker protocol 2.7, the only path of
+    /// Kafka on KRaft) a follower found where its log diverged with the OffsetsForLeaderEpoch
+    /// handshake (KIP-101, KIP-279) before every (re)start of fetching, and its fetches
+    /// carried no last fetched epoch.
+    OffsetsForLeaderEpochTruncation,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -39,10 +44,11 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 3] = [
+    pub const ALL: [BugSwitch; 4] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
+        BugSwitch::OffsetsForLeaderEpochTruncation,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -51,6 +57,7 @@ impl BugSwitch {
             BugSwitch::TruncateToHighWatermark => "truncate-to-high-watermark",
             BugSwitch::AckBeforeIsr => "ack-before-isr",
             BugSwitch::HwAdvancesUnderMinIsr => "hw-advances-under-min-isr",
+            BugSwitch::OffsetsForLeaderEpochTruncation => "offsets-for-leader-epoch-truncation",
         }
     }
 
@@ -58,7 +65,9 @@ impl BugSwitch {
     pub fn kind(self) -> SwitchKind {
         match self {
             BugSwitch::TruncateToHighWatermark | BugSwitch::AckBeforeIsr => SwitchKind::Bug,
-            BugSwitch::HwAdvancesUnderMinIsr => SwitchKind::OlderBehaviour,
+            BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
+                SwitchKind::OlderBehaviour
+            }
         }
     }
 
@@ -69,6 +78,7 @@ impl BugSwitch {
             BugSwitch::TruncateToHighWatermark => Some("KIP-101"),
             BugSwitch::AckBeforeIsr => None,
             BugSwitch::HwAdvancesUnderMinIsr => Some("KAFKA-15583"),
+            BugSwitch::OffsetsForLeaderEpochTruncation => Some("KIP-595"),
         }
     }
 
@@ -78,6 +88,7 @@ impl BugSwitch {
             BugSwitch::TruncateToHighWatermark => Some("0.11.0"),
             BugSwitch::AckBeforeIsr => None,
             BugSwitch::HwAdvancesUnderMinIsr => Some("3.7.0"),
+            BugSwitch::OffsetsForLeaderEpochTruncation => Some("2.7.0"),
         }
     }
 
@@ -97,6 +108,10 @@ impl BugSwitch {
             BugSwitch::AckBeforeIsr => "acks=all is answered once the leader alone has appended",
             BugSwitch::HwAdvancesUnderMinIsr => {
                 "the high watermark advances while the ISR is below min.insync.replicas (pre-KAFKA-15583)"
+            }
+            BugSwitch::OffsetsForLeaderEpochTruncation => {
+                "followers truncate through the OffsetsForLeaderEpoch handshake (KIP-101/KIP-279) \
+                 instead of the fetch's diverging epoch (KIP-595, Kafka 2.7 IBP)"
             }
         }
     }
@@ -145,6 +160,7 @@ pub struct BugSwitches {
     pub truncate_to_high_watermark: bool,
     pub ack_before_isr: bool,
     pub hw_advances_under_min_isr: bool,
+    pub offsets_for_leader_epoch_truncation: bool,
 }
 
 impl BugSwitches {
@@ -154,6 +170,9 @@ impl BugSwitches {
             BugSwitch::TruncateToHighWatermark => self.truncate_to_high_watermark = true,
             BugSwitch::AckBeforeIsr => self.ack_before_isr = true,
             BugSwitch::HwAdvancesUnderMinIsr => self.hw_advances_under_min_isr = true,
+            BugSwitch::OffsetsForLeaderEpochTruncation => {
+                self.offsets_for_leader_epoch_truncation = true
+            }
         }
     }
 
@@ -165,6 +184,9 @@ impl BugSwitches {
                 BugSwitch::TruncateToHighWatermark => self.truncate_to_high_watermark,
                 BugSwitch::AckBeforeIsr => self.ack_before_isr,
                 BugSwitch::HwAdvancesUnderMinIsr => self.hw_advances_under_min_isr,
+                BugSwitch::OffsetsForLeaderEpochTruncation => {
+                    self.offsets_for_leader_epoch_truncation
+                }
             })
             .collect()
     }

@@ -13,6 +13,8 @@ use serde::Serialize;
 pub enum TruncationReason {
     /// OffsetsForLeaderEpoch told it where its log diverges from the leader's (KIP-101/279).
     LeaderEpochDivergence,
+    /// A fetch response's diverging epoch told it where its log diverges (KIP-595).
+    DivergingEpoch,
     /// The historical pre-KIP-101 rule: cut to the local high watermark (bug switch).
     HighWatermark,
     /// Log recovery after a restart found a torn or corrupt tail.

@@ -68,6 +68,18 @@ marks! {
     AcksAllAnsweredBeforeIsr = "acks-all-answered-before-isr",
     /// A follower cut its log where OffsetsForLeaderEpoch showed it diverged (KIP-101).
     TruncatedByLeaderEpoch = "truncated-by-leader-epoch",
+    /// A leader answered a follower's fetch with a diverging epoch instead of records
+    /// (KIP-595).
+    FetchDivergingEpoch = "fetch-diverging-epoch",
+    /// A follower cut its log where a fetch response's diverging epoch showed it diverged
+    /// (KIP-595).
+    TruncatedByDivergingEpoch = "truncated-by-diverging-epoch",
+    /// A follower's high watermark went down to the leader's lower one (a new leader that
+    /// had not yet learned the old leader's high watermark).
+    FollowerHighWatermarkLowered = "follower-high-watermark-lowered",
+    /// A leader held its high watermark for a caught-up replica outside the ISR that is
+    /// about to rejoin it (Kafka's `shouldWaitForReplicaToJoinIsr`).
+    HighWatermarkHeldForJoiningReplica = "high-watermark-held-for-joining-replica",
     /// The truncate-to-high-watermark bug switch cut a log to its high watermark.
     TruncatedToHighWatermark = "truncated-to-high-watermark",
     /// Log recovery cut a torn or corrupt tail.

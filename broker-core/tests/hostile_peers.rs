@@ -300,17 +300,33 @@ fn message() -> impl Strategy<Value = Message> {
         (
             correlation(),
             partition(),
-            prop::result::maybe_ok((records(), offset(), offset()), error())
+            prop::result::maybe_ok(
+                (
+                    records(),
+                    offset(),
+                    offset(),
+                    prop::option::of((epoch(), offset()))
+                ),
+                error()
+            )
         )
             .prop_map(|(correlation, partition, result)| Message::FetchResponse(
                 FetchResponse {
                     correlation,
                     partition,
-                    result: result.map(|(records, high_watermark, log_end_offset)| FetchData {
-                        records,
-                        high_watermark,
-                        log_start_offset: Offset(0),
-                        log_end_offset,
+                    result: result.map(|(records, high_watermark, log_end_offset, diverging)| {
+                        FetchData {
+                            records,
+                            high_watermark,
+                            log_start_offset: Offset(0),
+                            log_end_offset,
+                            diverging_epoch: diverging.map(|(leader_epoch, end_offset)| {
+                                EpochEndOffset {
+                                    leader_epoch,
+                                    end_offset,
+                                }
+                            }),
+                        }
                     }),
                 }
             )),

@@ -130,15 +130,16 @@ fn acks1_leader_crash_loses_acked_write() -> Result<Scenario, String> {
                 "acks=1 means only the leader has the record when the producer hears ok. The \
                  leader dies before a follower fetches it; the controller elects a follower \
                  that never had it (a clean election: it was in the ISR), and when the old \
-                 leader returns it truncates its log to the new leader's epoch boundary \
-                 (KIP-101). The acknowledged record is gone: lost-write, on every seed.",
+                 leader returns, the new leader answers its first fetch with the epoch where \
+                 their logs diverge and it truncates there (KIP-595). The acknowledged record \
+                 is gone: lost-write, on every seed.",
             )
             .acks(Acks::Leader),
     )
     .expect(Guarantee::AtMostOnce)
     .expect_anomaly(Checker::LostWrite)
     .expect_mark(Mark::CleanElection)
-    .expect_mark(Mark::TruncatedByLeaderEpoch)
+    .expect_mark(Mark::TruncatedByDivergingEpoch)
     .build()
 }
 
@@ -315,7 +316,7 @@ fn zombie_leader_acks1_loses_writes() -> Result<Scenario, String> {
         .expect(Guarantee::AtMostOnce)
         .expect_anomaly(Checker::LostWrite)
         .expect_mark(Mark::BrokerFenced)
-        .expect_mark(Mark::TruncatedByLeaderEpoch)
+        .expect_mark(Mark::TruncatedByDivergingEpoch)
         .build()
 }
 

@@ -1,5 +1,9 @@
 //! The broker's handler tests: exact effects for produce, fetch, replication, the ISR, the
-//! high watermark, truncation, recovery and the checkpoints.
+//! high watermark, truncation, recovery and the checkpoints. The replica fetch path as
+//! Kafka 4.x runs it (diverging epochs, the follower's high watermark, the leader's follower
+//! state) is in `tests/replica_fetch.rs`.
+
+mod replica_fetch;
 
 use super::*;
 use crate::actor::fire_due_timers;
@@ -149,6 +153,14 @@ fn register(broker: &mut Broker, metadata: MetadataImage) -> Vec<Effect> {
         )),
     ));
     effects
+}
+
+/// The older truncation path: the OffsetsForLeaderEpoch handshake before fetching.
+fn handshake() -> BugSwitches {
+    BugSwitches {
+        offsets_for_leader_epoch_truncation: true,
+        ..BugSwitches::default()
+    }
 }
 
 /// Broker 1 leading p0 in epoch 1 with this ISR.
@@ -480,14 +492,16 @@ fn produce_with_isr_below_min_insync_is_rejected_with_not_enough_replicas() {
     );
 }
 
-/// The controller shrinks the ISR to the leader (say broker 2 was fenced) while an acks=all
-/// append waits for broker 2.
+/// The controller fences broker 2 and shrinks the ISR to the leader while an acks=all append
+/// waits for broker 2 (a fenced replica is not about to rejoin the ISR, so it holds nothing).
 fn shrink_to_leader_alone(broker: &mut Broker, now_ms: u64) -> Vec<Effect> {
+    let fenced = MetadataImage {
+        live_brokers: brokers(&[1, 3]),
+        ..image(2, state(Some(1), 1, &[1], 2))
+    };
     broker.handle(
         now_ms,
-        controller(Message::MetadataUpdate(MetadataUpdate {
-            metadata: image(2, state(Some(1), 1, &[1], 2)),
-        })),
+        controller(Message::MetadataUpdate(MetadataUpdate { metadata: fenced })),
     )
 }
 
@@ -727,12 +741,12 @@ fn fenced_leader_epoch_rejected() {
 #[test]
 fn follower_truncates_to_epoch_end_offset_after_leader_change() {
     // Broker 2 holds epoch 1 at [0, 3) and epoch 2 at [3, 5); the new leader, broker 3,
-    // says epoch 2 ended at 4.
+    // says epoch 2 ended at 4. (The handshake path: offsets-for-leader-epoch-truncation.)
     let storage = disk_with(&[(1, 3), (2, 2)], None);
     let (mut broker, effects) = started(
         2,
         &storage,
-        BugSwitches::default(),
+        handshake(),
         image(1, state(Some(3), 3, &[2, 3], 1)),
     );
     assert!(marks(&effects).contains(&Mark::BecameFollower));
@@ -779,7 +793,7 @@ fn follower_truncates_to_epoch_end_offset_after_leader_change() {
     let sent = sends(&effects);
     assert!(matches!(
         &sent[..],
-        [(to, Message::Fetch(FetchRequest { fetch_offset: Offset(4), last_fetched_epoch: Some(LeaderEpoch(2)), .. }))] if *to == leader
+        [(to, Message::Fetch(FetchRequest { fetch_offset: Offset(4), last_fetched_epoch: None, .. }))] if *to == leader
     ));
     assert_eq!(broker.replica_view(P0).unwrap().log_end_offset, Offset(4));
 }
@@ -792,7 +806,7 @@ fn follower_repeats_offsets_for_leader_epoch_until_epochs_agree() {
     let (mut broker, effects) = started(
         2,
         &storage,
-        BugSwitches::default(),
+        handshake(),
         image(1, state(Some(3), 4, &[2, 3], 1)),
     );
     let leader = NodeId::Broker(BrokerId(3));
@@ -885,6 +899,7 @@ fn follower_appends_fetched_records_and_follows_the_leader_high_watermark() {
                     high_watermark: Offset(2),
                     log_start_offset: Offset(0),
                     log_end_offset: Offset(3),
+                    diverging_epoch: None,
                 }),
             }),
         },
@@ -926,7 +941,7 @@ fn follower_backs_off_after_a_fetch_error_then_redoes_the_handshake() {
     let (mut broker, effects) = started(
         2,
         &storage,
-        BugSwitches::default(),
+        handshake(),
         image(1, state(Some(1), 1, &[1, 2], 1)),
     );
     let (_, Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest { correlation, .. })) =
@@ -1297,7 +1312,8 @@ fn truncate_to_high_watermark_switch_truncates_to_checkpointed_hw() {
             )
         ]
     ));
-    // Without the switch the same replica keeps its log and asks the leader first.
+    // Without the switch the same replica keeps its log and fetches from its end, naming
+    // its latest epoch for the leader to check.
     let storage = disk_with(&[(1, 5)], Some(2));
     let (broker, effects) = started(
         2,
@@ -1311,8 +1327,9 @@ fn truncate_to_high_watermark_switch_truncates_to_checkpointed_hw() {
             _,
             (
                 _,
-                Message::OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest {
-                    leader_epoch: LeaderEpoch(1),
+                Message::Fetch(FetchRequest {
+                    fetch_offset: Offset(5),
+                    last_fetched_epoch: Some(LeaderEpoch(1)),
                     ..
                 })
             )
@@ -1470,8 +1487,9 @@ fn leader_and_follower_replicate_end_to_end_and_the_high_watermark_advances() {
     assert_eq!(follower_view.high_watermark, Offset(3));
     assert_eq!(follower_view.log_end_offset, Offset(3));
 
-    // The leader changes to broker 2 in epoch 2: broker 1 follows, asks where epoch 1
-    // ends, keeps its records, and fetches what broker 2 appends.
+    // The leader changes to broker 2 in epoch 2: broker 1 follows, fetches from its log end
+    // naming epoch 1, which broker 2 finds consistent, keeps its records, and fetches what
+    // broker 2 appends.
     let metadata = image(
         2,
         PartitionState {

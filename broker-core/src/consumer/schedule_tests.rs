@@ -135,6 +135,7 @@ impl Harness {
                     high_watermark: fetch_offset,
                     log_start_offset: Offset(0),
                     log_end_offset: fetch_offset,
+                    diverging_epoch: None,
                 };
                 Message::FetchResponse(FetchResponse {
                     correlation,

@@ -154,6 +154,7 @@ pub(super) fn fetch_response(from: u32, correlation: u64, records: &[(u64, u32, 
                 high_watermark: end,
                 log_start_offset: Offset(0),
                 log_end_offset: end,
+                diverging_epoch: None,
             }),
         }),
     )

@@ -321,6 +321,19 @@ impl Log {
         }
     }
 
+    /// Sets the high watermark to `new`, bounded by the log start and end offsets, in either
+    /// direction: a follower's copy of the leader's high watermark (Kafka's
+    /// `UnifiedLog.updateHighWatermark`, which `maybeUpdateHighWatermark` calls on the
+    /// follower path). Returns the old and new values if it changed.
+    pub fn update_high_watermark(&mut self, new: Offset) -> Option<(Offset, Offset)> {
+        let new = new.min(self.log_end_offset()).max(self.log_start_offset);
+        if new == self.high_watermark {
+            return None;
+        }
+        let old = std::mem::replace(&mut self.high_watermark, new);
+        Some((old, new))
+    }
+
     /// Asserts the log's invariants, printing the values that broke them.
     /// The invariants that hold after every step, in constant time (the broker checks them
     /// after every input): the position order, the parallel frame index, the last record's

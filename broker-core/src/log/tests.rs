@@ -53,6 +53,29 @@ fn truncate_to_cuts_records_epochs_and_the_high_watermark() {
 }
 
 #[test]
+fn update_high_watermark_moves_either_way_within_the_log() {
+    let mut storage = MemoryStorage::default();
+    let (mut log, _) = Log::recover(P0, &mut storage, None, None);
+    log.append_as_leader(&mut storage, LeaderEpoch(1), &producer_records(5, 0));
+    assert_eq!(
+        log.update_high_watermark(Offset(4)),
+        Some((Offset(0), Offset(4)))
+    );
+    // A follower's copy of a lower leader high watermark goes down with it.
+    assert_eq!(
+        log.update_high_watermark(Offset(2)),
+        Some((Offset(4), Offset(2)))
+    );
+    assert_eq!(log.update_high_watermark(Offset(2)), None);
+    // Never past the log end offset.
+    assert_eq!(
+        log.update_high_watermark(Offset(9)),
+        Some((Offset(2), Offset(5)))
+    );
+    assert_eq!(log.high_watermark(), Offset(5));
+}
+
+#[test]
 fn follower_append_rejects_a_gap_and_an_epoch_going_backwards() {
     let mut storage = MemoryStorage::default();
     let (mut log, _) = Log::recover(P0, &mut storage, None, None);

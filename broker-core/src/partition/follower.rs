@@ -1,7 +1,14 @@
 //! The follower half of a partition (the per-partition part of Kafka's
-//! `AbstractFetcherThread` and `ReplicaFetcherThread`): the truncation handshake
-//! (OffsetsForLeaderEpoch, KIP-101 and KIP-279), then one fetch outstanding at a time,
+//! `AbstractFetcherThread` and `ReplicaFetcherThread`): one fetch outstanding at a time,
 //! appending what the leader returns and following its high watermark.
+//!
+//! Divergence is found as Kafka on KRaft finds it (KIP-595's truncation on fetch, the only
+//! path since inter-broker protocol 2.7): every fetch carries the log's latest epoch, and a
+//! leader that finds it inconsistent with its own epoch cache answers with a diverging epoch
+//! instead of records; the follower truncates and fetches again at once. The older path,
+//! behind the `offsets-for-leader-epoch-truncation` switch, runs the OffsetsForLeaderEpoch
+//! handshake (KIP-101, KIP-279) before fetching. Both truncate by Kafka's
+//! `AbstractFetcherThread.getOffsetTruncationState`.
 //!
 //! Invariant: the fetcher's stage and its timer change together ([`Partition::set_fetcher_stage`]):
 //! a request outstanding has its timeout set, a back-off its end, and no other stage a timer.
@@ -9,16 +16,17 @@
 use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
-use crate::ids::{BrokerId, CorrelationId, NodeId};
+use crate::ids::{BrokerId, CorrelationId, NodeId, Offset};
 use crate::mark::Mark;
 use crate::protocol::{
-    FetchRequest, FetchResponse, Message, OffsetsForLeaderEpochRequest,
+    EpochEndOffset, FetchData, FetchRequest, FetchResponse, Message, OffsetsForLeaderEpochRequest,
     OffsetsForLeaderEpochResponse,
 };
 
 /// What a follower does after a back-off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum AfterBackoff {
+    /// Find the divergence again ([`Partition::restart_truncation`]).
     Truncate,
     Fetch,
 }
@@ -90,7 +98,7 @@ impl Partition {
             FetcherStage::BackingOff { then, .. } => {
                 if fired.contains(&PartitionTimer::FetcherBackoff) {
                     match then {
-                        AfterBackoff::Truncate => self.start_epoch_handshake(context),
+                        AfterBackoff::Truncate => self.restart_truncation(context),
                         AfterBackoff::Fetch => self.send_fetch(context),
                     }
                 }
@@ -110,6 +118,29 @@ impl Partition {
                 reason: TruncationReason::HighWatermark,
             });
             context.mark(Mark::TruncatedToHighWatermark);
+        }
+    }
+
+    /// Starts fetching from a (new) leader: on Kafka's KRaft path directly from the log end
+    /// offset (`ReplicaManager.initialFetchOffset`), divergence being found on the fetch;
+    /// with `offsets-for-leader-epoch-truncation`, through the handshake first.
+    pub(super) fn start_fetching(&mut self, context: &mut Context<'_>) {
+        if context.bugs.offsets_for_leader_epoch_truncation {
+            self.start_epoch_handshake(context);
+        } else {
+            self.send_fetch(context);
+        }
+    }
+
+    /// Looks for the divergence again after an error: the handshake on the paths that have
+    /// one (with `truncate-to-high-watermark` it stands in for old Kafka's request for the
+    /// leader's log end offset), else the next fetch, which carries its own check.
+    fn restart_truncation(&mut self, context: &mut Context<'_>) {
+        let bugs = context.bugs;
+        if bugs.offsets_for_leader_epoch_truncation || bugs.truncate_to_high_watermark {
+            self.start_epoch_handshake(context);
+        } else {
+            self.send_fetch(context);
         }
     }
 
@@ -150,6 +181,16 @@ impl Partition {
             self.set_fetcher_stage(context, FetcherStage::NoLeader);
             return;
         };
+        // Kafka's fetcher sends its log's latest epoch (`latestEpoch`, then the epoch of the
+        // last batch it appended, which the epoch cache then holds); fetch versions before
+        // KIP-595 had no such field.
+        let bugs = context.bugs;
+        let last_fetched_epoch =
+            if bugs.offsets_for_leader_epoch_truncation || bugs.truncate_to_high_watermark {
+                None
+            } else {
+                self.log.latest_epoch()
+            };
         let correlation = context.correlation();
         context.send(
             NodeId::Broker(leader),
@@ -159,7 +200,7 @@ impl Partition {
                 replica: Some(context.local),
                 current_leader_epoch,
                 fetch_offset: self.log.log_end_offset(),
-                last_fetched_epoch: self.log.last_record_epoch(),
+                last_fetched_epoch,
                 max_records: context.config.replica_fetch_max_records,
                 max_wait_ms: context.config.replica_fetch_wait_max_ms,
             }),
@@ -215,11 +256,33 @@ impl Partition {
         from_leader && matches
     }
 
-    /// The leader's answer to the handshake, handled as Kafka's
-    /// `AbstractFetcherThread.getOffsetTruncationState` (KIP-279): if this replica has the
-    /// epoch the leader answered, truncate to the smaller end offset and fetch; otherwise cut
-    /// to the end of its own largest epoch below it and ask again. Each repetition asks for
-    /// a strictly smaller epoch, so the handshake ends.
+    /// Where to truncate, given where the leader says an epoch ends (Kafka's
+    /// `AbstractFetcherThread.getOffsetTruncationState`, KIP-279), and whether the logs then
+    /// agree: if this replica has the leader's epoch, the smaller of the two end offsets
+    /// (complete); otherwise the end of its own largest epoch below it (not complete: ask
+    /// again); with no epoch at or below it, the leader's end offset (complete). Never past
+    /// the log end offset.
+    fn offset_truncation_state(&self, answer: EpochEndOffset) -> (Offset, bool) {
+        let log_end_offset = self.log.log_end_offset();
+        match self.log.end_offset_for_epoch(answer.leader_epoch) {
+            Some((follower_epoch, follower_end_offset))
+                if follower_epoch != answer.leader_epoch =>
+            {
+                (follower_end_offset.min(log_end_offset), false)
+            }
+            Some((_, follower_end_offset)) => (
+                follower_end_offset
+                    .min(answer.end_offset)
+                    .min(log_end_offset),
+                true,
+            ),
+            None => (answer.end_offset.min(log_end_offset), true),
+        }
+    }
+
+    /// The leader's answer to the handshake: truncate as
+    /// [`Partition::offset_truncation_state`] says, then fetch if the logs agree, or ask
+    /// again. Each repetition asks for a strictly smaller epoch, so the handshake ends.
     pub fn handle_offsets_for_leader_epoch_response(
         &mut self,
         context: &mut Context<'_>,
@@ -236,21 +299,7 @@ impl Partition {
                 return;
             }
         };
-        let log_end_offset = self.log.log_end_offset();
-        let (truncate_to, completed) = match self.log.end_offset_for_epoch(answer.leader_epoch) {
-            Some((follower_epoch, follower_end_offset))
-                if follower_epoch != answer.leader_epoch =>
-            {
-                (follower_end_offset.min(log_end_offset), false)
-            }
-            Some((_, follower_end_offset)) => (
-                follower_end_offset
-                    .min(answer.end_offset)
-                    .min(log_end_offset),
-                true,
-            ),
-            None => (answer.end_offset.min(log_end_offset), true),
-        };
+        let (truncate_to, completed) = self.offset_truncation_state(answer);
         let epoch_asked = self.log.latest_epoch();
         if let Some(from_log_end_offset) = self.log.truncate_to(context.storage, truncate_to) {
             context.event(Event::LogTruncated {
@@ -273,7 +322,8 @@ impl Partition {
         }
     }
 
-    /// Records from the leader: append them, follow the leader's high watermark, fetch again.
+    /// The leader's answer to a fetch: a diverging epoch to truncate by, or records to append
+    /// and its high watermark to follow; then fetch again.
     pub fn handle_fetch_response(
         &mut self,
         context: &mut Context<'_>,
@@ -286,28 +336,71 @@ impl Partition {
         let data = match response.result {
             Ok(data) => data,
             Err(ErrorCode::OffsetOutOfRange) => {
-                // With the switch on, Kafka before KIP-101 asked the leader for its log end
-                // offset and cut to it; the handshake is the closest request this protocol has.
+                // Old Kafka (and, in principle, Kafka today) asked the leader for its log end
+                // offset and cut to it; finding the divergence again is the closest request
+                // this protocol has.
                 self.back_off(context, AfterBackoff::Truncate);
                 return;
             }
             Err(_) => {
-                let then = if context.bugs.truncate_to_high_watermark {
-                    AfterBackoff::Fetch
-                } else {
+                // Kafka's fetcher delays the partition and fetches again; the model's older
+                // handshake path redoes the handshake, as it always has.
+                let then = if context.bugs.offsets_for_leader_epoch_truncation
+                    && !context.bugs.truncate_to_high_watermark
+                {
                     AfterBackoff::Truncate
+                } else {
+                    AfterBackoff::Fetch
                 };
                 self.back_off(context, then);
                 return;
             }
         };
+        if let Some(diverging_epoch) = data.diverging_epoch {
+            self.truncate_on_fetch_response(context, diverging_epoch);
+            return;
+        }
+        self.process_partition_data(context, data);
+    }
+
+    /// Kafka's `AbstractFetcherThread.truncateOnFetchResponse` (KIP-595): cut the log where
+    /// the diverging epoch says, and fetch again at once from the new log end offset. The
+    /// response's high watermark is not taken: Kafka leaves it to the next fetch, after the
+    /// truncation. If this replica lacked the leader's epoch, the next fetch carries an older
+    /// latest epoch and the leader answers again, as the handshake would.
+    fn truncate_on_fetch_response(
+        &mut self,
+        context: &mut Context<'_>,
+        diverging_epoch: EpochEndOffset,
+    ) {
+        let (truncate_to, _) = self.offset_truncation_state(diverging_epoch);
+        if let Some(from_log_end_offset) = self.log.truncate_to(context.storage, truncate_to) {
+            context.event(Event::LogTruncated {
+                partition: self.id,
+                from_log_end_offset,
+                to_offset: truncate_to,
+                reason: TruncationReason::DivergingEpoch,
+            });
+            context.mark(Mark::TruncatedByDivergingEpoch);
+        }
+        // A leader answers a diverging epoch only when the fetch offset or the latest epoch
+        // sent disagrees with its cache, and this cut lowers one of them, so the exchange
+        // ends (what a peer sends is not trusted with an assertion).
+        self.send_fetch(context);
+    }
+
+    /// Kafka's `ReplicaFetcherThread.processPartitionData`: append the records, then take the
+    /// leader's high watermark, bounded by the log end offset, up or down
+    /// (`UnifiedLog.maybeUpdateHighWatermark`): a new leader may not yet know the high
+    /// watermark its predecessor had told this follower.
+    fn process_partition_data(&mut self, context: &mut Context<'_>, data: FetchData) {
         let appended = (!data.records.is_empty()).then(|| summaries(&data.records));
         if self
             .log
             .append_as_follower(context.storage, data.records)
             .is_err()
         {
-            // The leader's records do not continue this log: redo the handshake.
+            // The leader's records do not continue this log: find the divergence again.
             self.back_off(context, AfterBackoff::Truncate);
             return;
         }
@@ -318,13 +411,15 @@ impl Partition {
                 records,
             });
         }
-        let new_high_watermark = data.high_watermark.min(self.log.log_end_offset());
-        if let Some((from, to)) = self.log.maybe_increment_high_watermark(new_high_watermark) {
+        if let Some((from, to)) = self.log.update_high_watermark(data.high_watermark) {
             context.event(Event::HighWatermarkUpdated {
                 partition: self.id,
                 from,
                 to,
             });
+            if to < from {
+                context.mark(Mark::FollowerHighWatermarkLowered);
+            }
         }
         self.send_fetch(context);
     }

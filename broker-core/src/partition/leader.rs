@@ -1,6 +1,11 @@
 //! The leader half of a partition (Kafka's `Partition.scala` as leader): produce and fetch
 //! serving, the followers' fetch state, ISR expansion and shrinking through one
-//! AlterPartition at a time (KIP-497), and the high watermark over the maximal ISR.
+//! AlterPartition at a time (KIP-497), and the high watermark over the maximal ISR and the
+//! replicas about to join it.
+//!
+//! A follower's fetch is checked against the leader's epoch cache first (KIP-595): one whose
+//! last fetched epoch and offset disagree with it is answered with the diverging epoch, and
+//! counts for nothing else (KAFKA-13141: no fetch state, ISR or high watermark change).
 //!
 //! Invariants: the high watermark never decreases; while an AlterPartition is pending its
 //! retry timer is set, and it is cancelled when the proposal is answered or dropped.
@@ -19,17 +24,61 @@ use crate::protocol::{
 use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The leader's view of one follower (Kafka's `Replica` state).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// The leader's view of one follower (Kafka's `ReplicaState`). Where Kafka writes 0 for a
+/// time it does not know (a wall-clock time long past), this says `None`: simulated time
+/// starts at 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct FollowerReplica {
     /// The follower's log end offset: the offset of its last fetch. Unknown until it fetches
-    /// from this leader in this epoch.
+    /// from this replica as leader.
     pub log_end_offset: Option<Offset>,
-    /// The last time the follower was known to be caught up to the leader's log end offset.
-    pub last_caught_up_time_ms: u64,
+    /// The last time the follower was known to be caught up to the leader's log end offset;
+    /// `None` if it never was in this leadership.
+    pub last_caught_up_time_ms: Option<u64>,
     /// The leader's log end offset when the follower's previous fetch arrived.
     pub last_fetch_leader_log_end_offset: Option<Offset>,
-    pub last_fetch_time_ms: u64,
+    /// When the follower's previous fetch arrived, if it counts for the caught-up time.
+    pub last_fetch_time_ms: Option<u64>,
+}
+
+impl FollowerReplica {
+    /// Kafka's `Replica.resetReplicaState`, as `Partition.makeLeader` calls it on every new
+    /// leader epoch: an ISR member counts as caught up now, any other replica as never, so it
+    /// neither holds the high watermark back nor rejoins the ISR before it fetches. A replica
+    /// that was not leader forgets everything else; one that stays leader keeps the
+    /// follower's log end offset and takes its own log end offset and, for an ISR member,
+    /// now as the follower's previous fetch.
+    fn reset(
+        previous: Option<FollowerReplica>,
+        in_sync: bool,
+        now_ms: u64,
+        leader_log_end_offset: Offset,
+    ) -> FollowerReplica {
+        let last_caught_up_time_ms = in_sync.then_some(now_ms);
+        match previous {
+            None => FollowerReplica {
+                log_end_offset: None,
+                last_caught_up_time_ms,
+                last_fetch_leader_log_end_offset: None,
+                last_fetch_time_ms: None,
+            },
+            Some(previous) => FollowerReplica {
+                log_end_offset: previous.log_end_offset,
+                last_caught_up_time_ms,
+                last_fetch_leader_log_end_offset: Some(leader_log_end_offset),
+                last_fetch_time_ms: in_sync.then_some(now_ms),
+            },
+        }
+    }
+
+    /// Kafka's `ReplicaState.isCaughtUp`: at the leader's log end offset, or caught up within
+    /// `replica_lag_time_max_ms`.
+    fn is_caught_up(&self, leader_log_end_offset: Offset, now_ms: u64, lag_max_ms: u64) -> bool {
+        self.log_end_offset == Some(leader_log_end_offset)
+            || self
+                .last_caught_up_time_ms
+                .is_some_and(|caught_up_ms| now_ms.saturating_sub(caught_up_ms) <= lag_max_ms)
+    }
 }
 
 /// An ISR change sent to the controller and not answered yet.
@@ -49,12 +98,13 @@ pub(super) struct LeaderState {
 }
 
 impl LeaderState {
-    /// A new leadership starting at `log_end_offset`: every follower caught up as of now
-    /// (Kafka resets the followers' state on `makeLeader`), and what a previous leadership
-    /// of the same replica left waiting carried over.
+    /// A new leader epoch starting at `log_end_offset`: every follower's state reset as
+    /// Kafka's `Partition.makeLeader` does ([`FollowerReplica::reset`]), and what a previous
+    /// leadership of the same replica left waiting carried over.
     pub(super) fn new(
         context: &Context<'_>,
         replicas: &[BrokerId],
+        isr: &[BrokerId],
         log_end_offset: Offset,
         previous: Option<LeaderState>,
     ) -> LeaderState {
@@ -62,12 +112,19 @@ impl LeaderState {
             .iter()
             .filter(|&&replica| replica != context.local)
             .map(|&replica| {
-                let follower = FollowerReplica {
-                    log_end_offset: None,
-                    last_caught_up_time_ms: context.now_ms,
-                    last_fetch_leader_log_end_offset: None,
-                    last_fetch_time_ms: context.now_ms,
-                };
+                let known = previous.as_ref().map(|previous| {
+                    previous
+                        .followers
+                        .get(&replica)
+                        .copied()
+                        .unwrap_or_default()
+                });
+                let follower = FollowerReplica::reset(
+                    known,
+                    isr.contains(&replica),
+                    context.now_ms,
+                    log_end_offset,
+                );
                 (replica, follower)
             })
             .collect();
@@ -296,6 +353,25 @@ impl Partition {
             }
         }
         let fetch_offset = request.fetch_offset;
+        if request.replica.is_some() {
+            match self.diverging_epoch(request) {
+                Ok(None) => {}
+                Ok(Some(diverging_epoch)) => {
+                    // Answered at once, and not a sign of progress (KAFKA-13141).
+                    context.mark(Mark::FetchDivergingEpoch);
+                    let data = FetchData {
+                        diverging_epoch: Some(diverging_epoch),
+                        ..self.read_for(request.replica, fetch_offset, 0)
+                    };
+                    respond(context, Ok(data));
+                    return;
+                }
+                Err(error) => {
+                    respond(context, Err(error));
+                    return;
+                }
+            }
+        }
         if fetch_offset < self.log.log_start_offset() || fetch_offset > self.log.log_end_offset() {
             respond(context, Err(ErrorCode::OffsetOutOfRange));
             return;
@@ -326,6 +402,30 @@ impl Partition {
         respond(context, Ok(data));
     }
 
+    /// Kafka's check of a follower's `lastFetchedEpoch` (`Partition.readRecords`, KIP-595):
+    /// where the fetched epoch ends in this leader's cache decides. An epoch it cannot place
+    /// is OffsetOutOfRange, as is an offset below the log start; an older epoch in its place,
+    /// or an end before the fetch offset, is a divergence, answered with that (epoch, end
+    /// offset) instead of records. Kafka's consumers send no last fetched epoch; the model's
+    /// consumer does (for KIP-320's validation), so only follower fetches are checked.
+    fn diverging_epoch(&self, request: &FetchRequest) -> Result<Option<EpochEndOffset>, ErrorCode> {
+        let Some(last_fetched_epoch) = request.last_fetched_epoch else {
+            return Ok(None);
+        };
+        let (leader_epoch, end_offset) = self
+            .log
+            .end_offset_for_epoch(last_fetched_epoch)
+            .ok_or(ErrorCode::OffsetOutOfRange)?;
+        if request.fetch_offset < self.log.log_start_offset() {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        let diverged = leader_epoch < last_fetched_epoch || end_offset < request.fetch_offset;
+        Ok(diverged.then_some(EpochEndOffset {
+            leader_epoch,
+            end_offset,
+        }))
+    }
+
     /// What a fetch sees: a follower up to the log end offset, a consumer below the high
     /// watermark.
     pub(super) fn read_for(
@@ -344,6 +444,7 @@ impl Partition {
             high_watermark: self.log.high_watermark(),
             log_start_offset: self.log.log_start_offset(),
             log_end_offset: self.log.log_end_offset(),
+            diverging_epoch: None,
         }
     }
 
@@ -395,7 +496,7 @@ impl Partition {
             return;
         };
         if fetch_offset >= leader_log_end_offset {
-            replica.last_caught_up_time_ms = replica.last_caught_up_time_ms.max(now_ms);
+            replica.last_caught_up_time_ms = replica.last_caught_up_time_ms.max(Some(now_ms));
         } else if replica
             .last_fetch_leader_log_end_offset
             .is_some_and(|previous| fetch_offset >= previous)
@@ -406,7 +507,7 @@ impl Partition {
         }
         replica.log_end_offset = Some(fetch_offset);
         replica.last_fetch_leader_log_end_offset = Some(leader_log_end_offset);
-        replica.last_fetch_time_ms = now_ms;
+        replica.last_fetch_time_ms = Some(now_ms);
     }
 
     /// Proposes adding `follower` to the ISR when it has reached the high watermark and the
@@ -461,11 +562,7 @@ impl Partition {
             .filter(|&member| member != context.local)
             .filter(|member| match state.followers.get(member) {
                 Some(replica) => {
-                    replica.log_end_offset != Some(leader_log_end_offset)
-                        && context
-                            .now_ms
-                            .saturating_sub(replica.last_caught_up_time_ms)
-                            > lag_max_ms
+                    !replica.is_caught_up(leader_log_end_offset, context.now_ms, lag_max_ms)
                 }
                 None => false,
             })
@@ -602,6 +699,9 @@ impl Partition {
         if let Some(pending) = &state.pending_alter_partition {
             maximal_isr.extend(pending.new_isr.iter().copied());
         }
+        // Replicas about to rejoin the ISR hold the high watermark too (Kafka 3.x+).
+        let joining = self.replicas_about_to_join_isr(context, state, &maximal_isr);
+        maximal_isr.extend(joining.iter().copied());
         let mut new_high_watermark = self.log.log_end_offset();
         for member in maximal_isr {
             if member == context.local {
@@ -625,8 +725,10 @@ impl Partition {
             return false;
         }
         let Some((from, to)) = self.log.maybe_increment_high_watermark(new_high_watermark) else {
+            self.mark_if_held_for_joining(context, &joining, new_high_watermark);
             return false;
         };
+        self.mark_if_held_for_joining(context, &joining, new_high_watermark);
         context.event(Event::HighWatermarkUpdated {
             partition: self.id,
             from,
@@ -636,6 +738,68 @@ impl Partition {
         self.complete_purgatory(context);
         self.wake_parked_fetches(context, WakeReason::HighWatermark, &[]);
         true
+    }
+
+    /// Kafka's `shouldWaitForReplicaToJoinIsr` (in `maybeIncrementLeaderHW`): a follower
+    /// outside the maximal ISR that is caught up ([`FollowerReplica::is_caught_up`]) and may
+    /// join the ISR (not fenced in the newest image) holds the high watermark as a member
+    /// would, so records do not become committed without a replica that is about to count.
+    /// Kafka also requires the broker epoch of its fetches to be the registered one.
+    fn replicas_about_to_join_isr(
+        &self,
+        context: &Context<'_>,
+        state: &LeaderState,
+        maximal_isr: &BTreeSet<BrokerId>,
+    ) -> Vec<BrokerId> {
+        let leader_log_end_offset = self.log.log_end_offset();
+        let lag_max_ms = context.config.replica_lag_time_max_ms;
+        state
+            .followers
+            .iter()
+            .filter(|(follower, _)| !maximal_isr.contains(follower))
+            .filter(|(follower, _)| {
+                context.live_brokers.is_empty() || context.live_brokers.contains(follower)
+            })
+            .filter(|(_, replica)| {
+                replica.is_caught_up(leader_log_end_offset, context.now_ms, lag_max_ms)
+            })
+            .map(|(&follower, _)| follower)
+            .collect()
+    }
+
+    /// Marks a high watermark that replicas about to join the ISR kept below where the
+    /// maximal ISR alone would have put it.
+    fn mark_if_held_for_joining(
+        &self,
+        context: &mut Context<'_>,
+        joining: &[BrokerId],
+        new_high_watermark: Offset,
+    ) {
+        let Role::Leader(state) = &self.role else {
+            return;
+        };
+        if joining.is_empty() {
+            return;
+        }
+        let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
+        if let Some(pending) = &state.pending_alter_partition {
+            maximal_isr.extend(pending.new_isr.iter().copied());
+        }
+        let isr_only = maximal_isr
+            .iter()
+            .filter(|&&member| member != context.local)
+            .map(|member| {
+                state
+                    .followers
+                    .get(member)
+                    .and_then(|replica| replica.log_end_offset)
+            })
+            .try_fold(self.log.log_end_offset(), |lowest, log_end_offset| {
+                log_end_offset.map(|offset| lowest.min(offset))
+            });
+        if isr_only.is_some_and(|isr_only| isr_only > new_high_watermark) {
+            context.mark(Mark::HighWatermarkHeldForJoiningReplica);
+        }
     }
 
     /// A leader's due timers: expired appends, then expired parked fetches, then the

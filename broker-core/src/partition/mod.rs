@@ -8,8 +8,10 @@
 //!   and moves the high watermark to the minimum log end offset over that ISR;
 //! - `purgatory.rs`: acks=all produces wait there until the high watermark passes them, and
 //!   fetches with nothing to return are parked there;
-//! - `follower.rs`: as follower it runs the truncation handshake (OffsetsForLeaderEpoch,
-//!   KIP-101 and KIP-279) and then pulls records with one fetch outstanding at a time.
+//! - `follower.rs`: as follower it pulls records with one fetch outstanding at a time,
+//!   truncating where the leader's diverging epoch says (KIP-595; the OffsetsForLeaderEpoch
+//!   handshake of KIP-101 and KIP-279 behind a switch), and copies the leader's high
+//!   watermark, which may therefore go down.
 //!
 //! Invariants: a leader's high watermark never decreases; every timer of this partition in
 //! the broker's table belongs to its current role (set on entering a state, cancelled on
@@ -242,7 +244,7 @@ impl Partition {
     }
 
     /// Kafka's `Partition.makeLeader`: start the new epoch at the log end offset, take the
-    /// ISR from the image, forget what followers had fetched. Nothing pending is failed: a
+    /// ISR from the image, reset the followers' state (`Replica.resetReplicaState`). Nothing pending is failed: a
     /// leader elected again keeps its purgatory and parked fetches (and their timers).
     pub fn make_leader(&mut self, context: &mut Context<'_>, state: &PartitionState) {
         self.leader_epoch = Some(state.leader_epoch);
@@ -266,6 +268,7 @@ impl Partition {
         self.role = Role::Leader(LeaderState::new(
             context,
             &self.replicas,
+            &self.isr,
             log_end_offset,
             previous,
         ));
@@ -280,8 +283,8 @@ impl Partition {
     }
 
     /// Kafka's `Partition.makeFollower` and the fetcher's restart: fail the purgatory with
-    /// NotLeaderOrFollower, drop parked fetches, and start the truncation handshake with the
-    /// new leader (if any).
+    /// NotLeaderOrFollower, drop parked fetches, and start fetching from the new leader (if
+    /// any).
     pub fn make_follower(&mut self, context: &mut Context<'_>, state: &PartitionState) {
         if let Role::Leader(previous) = std::mem::replace(&mut self.role, Role::Unassigned) {
             self.resign_leadership(context, previous);
@@ -302,7 +305,7 @@ impl Partition {
                 self.truncate_to_high_watermark(context);
                 self.send_fetch(context);
             } else {
-                self.start_epoch_handshake(context);
+                self.start_fetching(context);
             }
         }
     }

@@ -2,6 +2,7 @@
 
 use crate::error::ErrorCode;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset};
+use crate::protocol::EpochEndOffset;
 use crate::record::Record;
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
@@ -15,8 +16,11 @@ pub struct FetchRequest {
     /// The leader epoch the fetcher believes current (KIP-320); checked by the leader.
     pub current_leader_epoch: LeaderEpoch,
     pub fetch_offset: Offset,
-    /// The epoch of the fetcher's last record, for divergence checks; `None` if its log is
-    /// empty.
+    /// The latest epoch of the fetcher's log (KIP-595's `LastFetchedEpoch`): a leader checks
+    /// a follower's against its own epoch cache and answers a divergence with
+    /// [`FetchData::diverging_epoch`]. `None` if the log is empty, and on the older paths
+    /// (`offsets-for-leader-epoch-truncation`, `truncate-to-high-watermark`), whose fetch
+    /// versions lacked the field.
     pub last_fetched_epoch: Option<LeaderEpoch>,
     pub max_records: u32,
     /// How long the leader may hold the fetch waiting for new data.
@@ -32,6 +36,10 @@ pub struct FetchData {
     pub high_watermark: Offset,
     pub log_start_offset: Offset,
     pub log_end_offset: Offset,
+    /// Set, with no records, when a follower's `last_fetched_epoch` and fetch offset do not
+    /// agree with the leader's epoch cache (KIP-595, Kafka's `Partition.readRecords`): the
+    /// largest epoch ≤ the follower's that the leader has, and where it ends.
+    pub diverging_epoch: Option<EpochEndOffset>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

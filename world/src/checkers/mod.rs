@@ -480,6 +480,13 @@ mod tests {
         let cluster = FakeCluster::new(&[1]);
         let mut checkers = ReplicaCheckers::new();
         let mut reported = Vec::new();
+        let became_leader = Event::BecameLeader {
+            partition: p(0),
+            leader_epoch: watermark_broker_core::ids::LeaderEpoch(1),
+            isr: vec![b(1)],
+            log_end_offset: o(0),
+        };
+        reported.extend(checkers.observe(0, NodeId::Broker(b(1)), &became_leader, &cluster));
         for step in 0..30u64 {
             let backwards = Event::HighWatermarkUpdated {
                 partition: p(0),

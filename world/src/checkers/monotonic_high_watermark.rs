@@ -1,13 +1,21 @@
 //! `MonotonicHighWatermark`, after Kafka's `RaftEventSimulationTest` (the
-//! `MonotonicHighWatermark` invariant: a node's high watermark never goes backwards), applied
-//! to every broker's replica of every partition.
+//! `MonotonicHighWatermark` invariant: the leader's high watermark never goes backwards),
+//! applied to every leader of every partition: the committed offset a leader publishes.
 //!
-//! Per broker incarnation and partition:
+//! Followers are not held to it: a follower copies the leader's high watermark, bounded by its
+//! own log end offset, and Kafka lets that copy go down (`UnifiedLog.maybeUpdateHighWatermark`
+//! on the follower path), for instance when a new leader has not yet learned the high
+//! watermark its predecessor had sent. A follower's updates still move the mark a broker
+//! starts from when it becomes leader.
+//!
+//! Per broker incarnation and partition, while the broker leads it (from its `BecameLeader` to
+//! its `BecameFollower` or stop):
 //! - a `HighWatermarkUpdated` with `from > to` is a violation;
 //! - so is one whose `to` is below the last high watermark this incarnation reported (a
-//!   silent decrease between two updates), except that a `LogTruncated` below the last high
-//!   watermark lowers the mark first: a truncation is allowed to pull the high watermark down
-//!   with the log end, and whether that lost committed data is `NoCommittedRecordLost`'s call.
+//!   silent decrease between two updates, or across becoming leader), except that a
+//!   `LogTruncated` below the last high watermark lowers the mark first: a truncation is
+//!   allowed to pull the high watermark down with the log end, and whether that lost
+//!   committed data is `NoCommittedRecordLost`'s call.
 //!
 //! A new incarnation starts on `LogRecovered` (at the recovered high watermark) and when the
 //! broker stops ([`super::ReplicaCheckers::broker_stopped`]). One violation per distinct
@@ -26,6 +34,8 @@ pub const NAME: Checker = Checker::MonotonicHighWatermark;
 pub(crate) struct MonotonicHighWatermark {
     /// The high watermark each live broker incarnation last reported, per partition.
     last_high_watermark: BTreeMap<(BrokerId, TopicPartition), Offset>,
+    /// The (broker, partition) pairs where the broker leads now.
+    leading: BTreeSet<(BrokerId, TopicPartition)>,
     reported: BTreeSet<(BrokerId, TopicPartition, Offset, Offset)>,
 }
 
@@ -33,6 +43,12 @@ impl MonotonicHighWatermark {
     pub fn observe(&mut self, time_ms: u64, node: NodeId, event: &Event, out: &mut Vec<Violation>) {
         let NodeId::Broker(broker) = node else { return };
         match event {
+            Event::BecameLeader { partition, .. } => {
+                self.leading.insert((broker, *partition));
+            }
+            Event::BecameFollower { partition, .. } => {
+                self.leading.remove(&(broker, *partition));
+            }
             Event::LogRecovered {
                 partition,
                 high_watermark,
@@ -56,6 +72,9 @@ impl MonotonicHighWatermark {
                 to,
             } => {
                 let last = self.last_high_watermark.insert((broker, *partition), *to);
+                if !self.leading.contains(&(broker, *partition)) {
+                    return;
+                }
                 let (from, how) = if to < from {
                     (*from, "moved its high watermark")
                 } else {
@@ -86,6 +105,7 @@ impl MonotonicHighWatermark {
     pub fn broker_stopped(&mut self, broker: BrokerId) {
         self.last_high_watermark
             .retain(|(holder, _), _| *holder != broker);
+        self.leading.retain(|(holder, _)| *holder != broker);
     }
 }
 
@@ -95,7 +115,7 @@ mod tests {
     use crate::checkers::Checker;
     use crate::checkers::ReplicaCheckers;
     use watermark_broker_core::event::{Event, TruncationReason};
-    use watermark_broker_core::ids::NodeId;
+    use watermark_broker_core::ids::{LeaderEpoch, NodeId};
 
     fn hw(from: u64, to: u64) -> Event {
         Event::HighWatermarkUpdated {
@@ -105,10 +125,70 @@ mod tests {
         }
     }
 
+    fn became_leader(epoch: u32) -> Event {
+        Event::BecameLeader {
+            partition: p(0),
+            leader_epoch: LeaderEpoch(epoch),
+            isr: vec![b(1)],
+            log_end_offset: o(5),
+        }
+    }
+
+    fn became_follower(epoch: u32) -> Event {
+        Event::BecameFollower {
+            partition: p(0),
+            leader_epoch: LeaderEpoch(epoch),
+            leader: Some(b(2)),
+        }
+    }
+
+    /// Broker 1's checkers, with broker 1 leading p0.
+    fn leading() -> (FakeCluster, ReplicaCheckers) {
+        let cluster = FakeCluster::new(&[1, 2]);
+        let mut checkers = ReplicaCheckers::new();
+        let broker = NodeId::Broker(b(1));
+        assert!(checkers
+            .observe(1, broker, &became_leader(1), &cluster)
+            .is_empty());
+        (cluster, checkers)
+    }
+
+    #[test]
+    fn a_follower_high_watermark_going_down_passes() {
+        let cluster = FakeCluster::new(&[1, 2]);
+        let mut checkers = ReplicaCheckers::new();
+        let broker = NodeId::Broker(b(1));
+        assert!(checkers
+            .observe(1, broker, &became_follower(1), &cluster)
+            .is_empty());
+        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
+        assert!(checkers.observe(20, broker, &hw(5, 3), &cluster).is_empty());
+        assert!(checkers.observe(30, broker, &hw(2, 4), &cluster).is_empty());
+    }
+
+    #[test]
+    fn a_leader_high_watermark_going_down_fails_even_across_becoming_leader() {
+        let cluster = FakeCluster::new(&[1, 2]);
+        let mut checkers = ReplicaCheckers::new();
+        let broker = NodeId::Broker(b(1));
+        // As follower it learned 5; as leader it may not publish less.
+        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
+        assert!(checkers
+            .observe(11, broker, &became_leader(2), &cluster)
+            .is_empty());
+        let violations = checkers.observe(20, broker, &hw(3, 4), &cluster);
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(violations[0].offsets, vec![o(5), o(4)]);
+        // After it leads no more, its copy may go down.
+        assert!(checkers
+            .observe(30, broker, &became_follower(3), &cluster)
+            .is_empty());
+        assert!(checkers.observe(40, broker, &hw(4, 2), &cluster).is_empty());
+    }
+
     #[test]
     fn high_watermark_moving_backwards_is_caught() {
-        let cluster = FakeCluster::new(&[1]);
-        let mut checkers = ReplicaCheckers::new();
+        let (cluster, mut checkers) = leading();
         let broker = NodeId::Broker(b(1));
         assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
         let violations = checkers.observe(20, broker, &hw(5, 3), &cluster);
@@ -121,8 +201,7 @@ mod tests {
 
     #[test]
     fn silent_decrease_between_updates_is_caught() {
-        let cluster = FakeCluster::new(&[1]);
-        let mut checkers = ReplicaCheckers::new();
+        let (cluster, mut checkers) = leading();
         let broker = NodeId::Broker(b(1));
         assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
         let violations = checkers.observe(20, broker, &hw(2, 4), &cluster);
@@ -132,8 +211,7 @@ mod tests {
 
     #[test]
     fn a_restart_or_a_truncation_starts_the_high_watermark_afresh() {
-        let cluster = FakeCluster::new(&[1]);
-        let mut checkers = ReplicaCheckers::new();
+        let (cluster, mut checkers) = leading();
         let broker = NodeId::Broker(b(1));
         assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
         checkers.broker_stopped(b(1));
@@ -146,6 +224,9 @@ mod tests {
         };
         assert!(checkers
             .observe(30, broker, &recovered, &cluster)
+            .is_empty());
+        assert!(checkers
+            .observe(30, broker, &became_leader(2), &cluster)
             .is_empty());
         assert!(checkers.observe(31, broker, &hw(1, 2), &cluster).is_empty());
         let truncated = Event::LogTruncated {
