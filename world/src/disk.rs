@@ -4,6 +4,10 @@
 //! - writes land in the page cache and are what the process reads back;
 //! - `sync` (fsync) makes a file's current content durable and costs `fsync_latency_ms`,
 //!   during which the node is busy (Kafka flushes synchronously in the append path);
+//! - a truncation (`ftruncate`, a metadata change) is durable once the file is synced *or*
+//!   any other file on the disk is: as on ext4 in its default ordered mode, an fsync commits
+//!   the journal transaction, which carries every metadata change made before it. Kafka
+//!   relies on this: it cuts a log and then syncs only its leader-epoch checkpoint;
 //! - a process crash keeps the page cache, as Linux does;
 //! - a power loss keeps only durable bytes, except that an unsynced *append* may survive in
 //!   part (a torn write: some of its pages reached the platter), which log recovery must
@@ -26,6 +30,9 @@ struct FileState {
     durable: Vec<u8>,
     /// Bytes of `cached` from this index on may differ from `durable`.
     dirty_from: usize,
+    /// The shortest length the file was cut to since its last sync: the truncation the
+    /// next journal commit makes durable.
+    cut_to: Option<usize>,
 }
 
 impl FileState {
@@ -34,6 +41,15 @@ impl FileState {
         self.durable.truncate(dirty_from);
         self.durable.extend_from_slice(&self.cached[dirty_from..]);
         self.dirty_from = self.cached.len();
+        self.cut_to = None;
+    }
+
+    /// Another file's fsync committed the journal: a truncation made before it is durable,
+    /// whatever was appended after it is not.
+    fn commit_cut(&mut self) {
+        if let Some(cut_to) = self.cut_to.take() {
+            self.durable.truncate(cut_to);
+        }
     }
 
     fn is_dirty(&self) -> bool {
@@ -126,6 +142,7 @@ impl Disk {
             file.cached = survivor.clone();
             file.durable = survivor;
             file.dirty_from = file.cached.len();
+            file.cut_to = None;
         }
         state.pending_syncs = 0;
         state.counters.bytes_lost_to_power_loss += lost_bytes;
@@ -178,6 +195,11 @@ impl Storage for DiskStorage {
             if length_bytes < entry.cached.len() {
                 entry.cached.truncate(length_bytes);
                 entry.dirty_from = entry.dirty_from.min(length_bytes);
+                entry.cut_to = Some(
+                    entry
+                        .cut_to
+                        .map_or(length_bytes, |cut| cut.min(length_bytes)),
+                );
             }
         }
     }
@@ -201,6 +223,9 @@ impl Storage for DiskStorage {
         if let Some(entry) = state.files.get_mut(file) {
             entry.sync();
         }
+        for entry in state.files.values_mut() {
+            entry.commit_cut();
+        }
     }
 }
 
@@ -222,6 +247,26 @@ mod tests {
         disk.power_loss(&mut random, false);
         assert_eq!(disk.storage().read("log"), b"synced");
         assert_eq!(disk.counters().bytes_lost_to_power_loss, 9);
+    }
+
+    #[test]
+    fn a_cut_is_durable_once_any_file_syncs_but_what_follows_it_is_not() {
+        let disk = Disk::new(1);
+        let mut storage = disk.storage();
+        storage.append("log", b"0123456789");
+        storage.sync("log");
+        storage.truncate("log", 4);
+        let mut random = StdRng::seed_from_u64(7);
+        // No sync since the cut: power loss brings the cut bytes back.
+        disk.power_loss(&mut random, false);
+        assert_eq!(disk.storage().read("log"), b"0123456789");
+        storage.truncate("log", 4);
+        storage.append("log", b"ab");
+        storage.append("checkpoint", b"epoch");
+        storage.sync("checkpoint");
+        disk.power_loss(&mut random, false);
+        assert_eq!(disk.storage().read("log"), b"0123");
+        assert_eq!(disk.storage().read("checkpoint"), b"epoch");
     }
 
     #[test]
