@@ -58,6 +58,9 @@ pub struct BrokerConfig {
     /// How often the high watermark is written to the checkpoint file
     /// (`replica.high.watermark.checkpoint.interval.ms`).
     pub high_watermark_checkpoint_interval_ms: u64,
+    /// How long a controlled shutdown waits for the controller's go-ahead before the broker
+    /// stops anyway (the deadline `BrokerServer.shutdown` waits on, 5 minutes by default).
+    pub controlled_shutdown_timeout_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -70,6 +73,7 @@ impl Default for BrokerConfig {
             replica_fetch_max_records: 500,
             broker_heartbeat_interval_ms: 2_000,
             high_watermark_checkpoint_interval_ms: 5_000,
+            controlled_shutdown_timeout_ms: 300_000,
         }
     }
 }
@@ -80,12 +84,20 @@ impl Default for BrokerConfig {
 pub struct ControllerConfig {
     /// A broker that has not heartbeated for this long is fenced (`broker.session.timeout.ms`).
     pub broker_session_timeout_ms: u64,
+    /// Eligible leader replicas (KIP-966; Kafka's `eligible.leader.replicas.version` feature,
+    /// on by default for new clusters since 4.1). Off reproduces older clusters: the last
+    /// ISR member is kept in the ISR when fenced ("last replica standing"). A cluster-level
+    /// setting: scenarios set it with their top-level `eligible_leader_replicas_enable`, not
+    /// in the `[controller]` table.
+    #[serde(skip)]
+    pub eligible_leader_replicas_enable: bool,
 }
 
 impl Default for ControllerConfig {
     fn default() -> Self {
         ControllerConfig {
             broker_session_timeout_ms: 9_000,
+            eligible_leader_replicas_enable: true,
         }
     }
 }

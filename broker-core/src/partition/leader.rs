@@ -9,12 +9,12 @@ use super::purgatory::{complete, Completion, DelayedFetch, DelayedProduce, WakeR
 use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
 use crate::mark::Mark;
 use crate::protocol::{
-    Acks, AlterPartitionRequest, AlterPartitionResponse, EpochEndOffset, FetchData, FetchRequest,
-    FetchResponse, ListOffsetsRequest, Message, OffsetSpec, OffsetsForLeaderEpochRequest,
-    ProduceRequest,
+    Acks, AlterPartitionRequest, AlterPartitionResponse, BrokerState, EpochEndOffset, FetchData,
+    FetchRequest, FetchResponse, ListOffsetsRequest, Message, OffsetSpec,
+    OffsetsForLeaderEpochRequest, ProduceRequest,
 };
 use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet};
@@ -30,6 +30,9 @@ pub struct FollowerReplica {
     /// The leader's log end offset when the follower's previous fetch arrived.
     pub last_fetch_leader_log_end_offset: Option<Offset>,
     pub last_fetch_time_ms: u64,
+    /// The broker epoch the follower's last fetch carried (KIP-903); sent with it in
+    /// AlterPartition. Unknown until it fetches from this leader.
+    pub broker_epoch: Option<BrokerEpoch>,
 }
 
 /// An ISR change sent to the controller and not answered yet.
@@ -67,6 +70,7 @@ impl LeaderState {
                     last_caught_up_time_ms: context.now_ms,
                     last_fetch_leader_log_end_offset: None,
                     last_fetch_time_ms: context.now_ms,
+                    broker_epoch: None,
                 };
                 (replica, follower)
             })
@@ -294,6 +298,7 @@ impl Partition {
         let mut high_watermark_moved = false;
         if let Some(follower) = request.replica {
             self.update_follower_fetch_state(follower, fetch_offset, context.now_ms);
+            self.record_follower_broker_epoch(follower, request.replica_epoch);
             self.maybe_expand_isr(context, follower);
             high_watermark_moved = self.maybe_increment_high_watermark(context);
         }
@@ -400,6 +405,16 @@ impl Partition {
         replica.last_fetch_time_ms = now_ms;
     }
 
+    /// KIP-903: the leader remembers the broker epoch of each follower's latest fetch, so
+    /// an ISR proposal names the incarnation that actually caught up.
+    fn record_follower_broker_epoch(&mut self, follower: BrokerId, epoch: Option<BrokerEpoch>) {
+        if let Role::Leader(state) = &mut self.role {
+            if let Some(replica) = state.followers.get_mut(&follower) {
+                replica.broker_epoch = epoch;
+            }
+        }
+    }
+
     /// Proposes adding `follower` to the ISR when it has reached the high watermark and the
     /// start of this leader's epoch (Kafka's `isFollowerInSync`) and is not fenced.
     pub fn maybe_expand_isr(&mut self, context: &mut Context<'_>, follower: BrokerId) -> bool {
@@ -485,6 +500,20 @@ impl Partition {
         let Role::Leader(state) = &mut self.role else {
             return;
         };
+        let new_isr_with_epochs = new_isr
+            .iter()
+            .map(|&member| BrokerState {
+                broker_id: member,
+                broker_epoch: if member == context.local {
+                    Some(broker_epoch)
+                } else {
+                    state
+                        .followers
+                        .get(&member)
+                        .and_then(|replica| replica.broker_epoch)
+                },
+            })
+            .collect();
         context.send(
             NodeId::Controller,
             Message::AlterPartition(AlterPartitionRequest {
@@ -493,7 +522,7 @@ impl Partition {
                 partition: self.id,
                 leader_epoch,
                 partition_epoch,
-                new_isr: new_isr.clone(),
+                new_isr_with_epochs,
             }),
         );
         state.pending_alter_partition = Some(PendingAlterPartition { new_isr });
