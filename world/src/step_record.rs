@@ -52,6 +52,8 @@ pub enum StepInput {
     Timers { fired: Vec<Timer> },
     /// The producer application handed the producer a value to send.
     ApplicationSend { value: u64 },
+    /// The nemesis asked the broker to shut down gracefully.
+    ControlledShutdown,
 }
 
 /// Where a sent message went.
@@ -133,6 +135,15 @@ pub enum NemesisAction {
     },
     /// The safety phase ended: everything is healed, resumed and restarted.
     LivenessPhase,
+    /// A graceful stop began: the broker asks the controller for a controlled shutdown.
+    Shutdown {
+        node: NodeId,
+    },
+    /// A controlled shutdown still waiting for the controller was cut short: the broker
+    /// stops now, its logs closed cleanly (the liveness phase, or a restart, needs it down).
+    ShutdownCutShort {
+        node: NodeId,
+    },
 }
 
 /// `{b1,b2}`: a node set as the trace prints it.
@@ -170,6 +181,10 @@ impl fmt::Display for NemesisAction {
             NemesisAction::HealAll => formatter.write_str("heal all"),
             NemesisAction::TriggerFired { condition, source } => {
                 write!(formatter, "trigger {condition} fired on {source}")
+            }
+            NemesisAction::Shutdown { node } => write!(formatter, "shutdown {node}"),
+            NemesisAction::ShutdownCutShort { node } => {
+                write!(formatter, "shutdown {node} cut short")
             }
             NemesisAction::LivenessPhase => {
                 formatter.write_str("liveness phase: heal, resume, restart")

@@ -73,6 +73,19 @@ impl Broker {
         self.shutdown == ShutdownState::Stopped
     }
 
+    /// Whether a controlled shutdown is waiting for the controller's go-ahead.
+    pub fn is_shutting_down(&self) -> bool {
+        self.wants_shut_down()
+    }
+
+    /// Stops now, without the controller's go-ahead, closing the logs cleanly (what the
+    /// timeout does, brought forward: the simulated operator stops waiting).
+    pub fn cut_shutdown_short(&mut self) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        self.on_controlled_shutdown_timeout(&mut effects);
+        effects
+    }
+
     pub(super) fn wants_shut_down(&self) -> bool {
         matches!(
             self.shutdown,
