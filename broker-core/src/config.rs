@@ -97,7 +97,11 @@ impl Default for ControllerConfig {
     fn default() -> Self {
         ControllerConfig {
             broker_session_timeout_ms: 9_000,
-            eligible_leader_replicas_enable: true,
+            // Kafka 4.1 turns ELR on for new clusters, but KIP-966 relies on strict min ISR
+            // (KAFKA-15583: no high-watermark advance while the ISR is below min.insync),
+            // which is not on this branch yet; without it an ELR member can lack committed
+            // records and `safe-acks-all-swarm` loses data. Turn on together with it.
+            eligible_leader_replicas_enable: false,
         }
     }
 }

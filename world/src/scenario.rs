@@ -177,8 +177,8 @@ pub struct Scenario {
     pub topic: Option<TopicConfig>,
     pub broker: BrokerConfig,
     pub controller: ControllerConfig,
-    /// Eligible leader replicas (KIP-966), a cluster-level feature: on by default, as for
-    /// new Kafka 4.1+ clusters. Off reproduces "last replica standing".
+    /// Eligible leader replicas (KIP-966), a cluster-level feature. Kafka 4.1+ turns it on
+    /// for new clusters; off reproduces "last replica standing".
     pub eligible_leader_replicas_enable: bool,
     pub producers: Vec<ProducerWorkload>,
     pub consumers: Vec<ConsumerWorkload>,
@@ -201,7 +201,8 @@ impl Default for Scenario {
             topic: None,
             broker: BrokerConfig::default(),
             controller: ControllerConfig::default(),
-            eligible_leader_replicas_enable: true,
+            // See `ControllerConfig::default`: on together with strict min ISR.
+            eligible_leader_replicas_enable: false,
             producers: vec![ProducerWorkload::default()],
             consumers: vec![ConsumerWorkload::default()],
             network: NetworkConfig::default(),

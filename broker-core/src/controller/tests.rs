@@ -245,16 +245,6 @@ fn registration_response(
     }
 }
 
-fn registered(broker: u32, epoch: u64) -> Vec<Effect> {
-    vec![
-        Effect::Event(Event::BrokerRegistered {
-            broker: b(broker),
-            broker_epoch: BrokerEpoch(epoch),
-        }),
-        Effect::Mark(Mark::BrokerRegistered),
-    ]
-}
-
 fn fenced(broker: u32) -> Vec<Effect> {
     vec![
         Effect::Event(Event::BrokerFenced { broker: b(broker) }),
