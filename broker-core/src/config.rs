@@ -61,6 +61,9 @@ pub struct BrokerConfig {
     /// After its connection to the controller closes, the broker contacts the controller
     /// again this much later (`reconnect.backoff.ms` of the broker-to-controller channel).
     pub reconnect_backoff_ms: u64,
+    /// How long a controlled shutdown waits for the controller's go-ahead before the broker
+    /// stops anyway (the deadline `BrokerServer.shutdown` waits on, 5 minutes by default).
+    pub controlled_shutdown_timeout_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -74,6 +77,7 @@ impl Default for BrokerConfig {
             broker_heartbeat_interval_ms: 2_000,
             high_watermark_checkpoint_interval_ms: 5_000,
             reconnect_backoff_ms: 50,
+            controlled_shutdown_timeout_ms: 300_000,
         }
     }
 }
@@ -84,12 +88,23 @@ impl Default for BrokerConfig {
 pub struct ControllerConfig {
     /// A broker that has not heartbeated for this long is fenced (`broker.session.timeout.ms`).
     pub broker_session_timeout_ms: u64,
+    /// Eligible leader replicas (KIP-966; Kafka's `eligible.leader.replicas.version` feature,
+    /// on by default for new clusters since 4.1). Off reproduces older clusters: the last
+    /// ISR member is kept in the ISR when fenced ("last replica standing"). A cluster-level
+    /// setting: scenarios set it with their top-level `eligible_leader_replicas_enable`, not
+    /// in the `[controller]` table.
+    #[serde(skip)]
+    pub eligible_leader_replicas_enable: bool,
 }
 
 impl Default for ControllerConfig {
     fn default() -> Self {
         ControllerConfig {
             broker_session_timeout_ms: 9_000,
+            // Kafka 4.1 turns ELR on for new clusters. KIP-966 relies on strict min ISR
+            // (KAFKA-15583): an ELR member holds everything committed only because the high
+            // watermark does not move while the ISR is below min.insync.
+            eligible_leader_replicas_enable: true,
         }
     }
 }

@@ -28,8 +28,14 @@ pub enum ErrorCode {
     StaleBrokerEpoch,
     /// AlterPartition built on an outdated partition epoch.
     InvalidUpdateVersion,
-    /// The controller refused an ISR that names a fenced or unknown broker.
+    /// The controller refused an ISR that names a broker that is unregistered, fenced, in
+    /// controlled shutdown, or named with a broker epoch other than its registration's
+    /// (KIP-903).
     IneligibleReplica,
+    /// A new incarnation of a broker tried to register while the previous one's session is
+    /// still valid (`ClusterControlManager.registerBroker`); the broker retries after a
+    /// back-off.
+    DuplicateBrokerRegistration,
     /// Idempotence: the sequence is not the next one for the producer (KIP-98).
     OutOfOrderSequence,
     /// Client side: no response within `request_timeout_ms`.
@@ -76,6 +82,7 @@ impl fmt::Display for ErrorCode {
             ErrorCode::StaleBrokerEpoch => "STALE_BROKER_EPOCH",
             ErrorCode::InvalidUpdateVersion => "INVALID_UPDATE_VERSION",
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
+            ErrorCode::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
             ErrorCode::OutOfOrderSequence => "OUT_OF_ORDER_SEQUENCE_NUMBER",
             ErrorCode::ClientTimeout => "CLIENT_TIMEOUT",
             ErrorCode::NetworkException => "NETWORK_EXCEPTION",

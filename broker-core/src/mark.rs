@@ -94,13 +94,37 @@ marks! {
     /// A broker's connection to the controller closed; it contacts the controller again
     /// after a backoff.
     BrokerControllerConnectionClosed = "broker-controller-connection-closed",
+    /// A restarted broker found its clean-shutdown marker and skipped log recovery.
+    CleanShutdownRecoverySkipped = "clean-shutdown-recovery-skipped",
+    /// A broker finished its controlled shutdown: flushed, wrote its clean-shutdown marker
+    /// and stopped (KIP-841).
+    ControlledShutdownCompleted = "controlled-shutdown-completed",
+    /// A controlled shutdown ran out of time and the broker stopped hard, as Kafka's does
+    /// when the controller does not let it go.
+    ControlledShutdownTimedOut = "controlled-shutdown-timed-out",
     // ---- controller ----
     /// The controller recovered its state from disk after a restart.
     ControllerRecovered = "controller-recovered",
     /// A broker registered (first start or restart).
     BrokerRegistered = "broker-registered",
-    /// A broker's session expired or a new incarnation replaced it: it was fenced.
+    /// A broker's session expired, or it asked to be fenced or to shut down: it was fenced.
     BrokerFenced = "broker-fenced",
+    /// A registered broker caught up with the metadata and was unfenced by a heartbeat.
+    BrokerUnfenced = "broker-unfenced",
+    /// A new incarnation was refused while the previous one's session was still valid.
+    DuplicateBrokerRegistrationRefused = "duplicate-broker-registration-refused",
+    /// A broker asked to shut down while leading: the controller moved its leaderships away
+    /// and took it out of every ISR (KIP-841).
+    ControlledShutdownStarted = "controlled-shutdown-started",
+    /// A replica left the ISR below min.insync and became an eligible leader replica
+    /// (KIP-966).
+    ReplicaAddedToElr = "replica-added-to-elr",
+    /// A leader was elected from the eligible leader replicas, the ISR being empty (KIP-966).
+    ElectionFromElr = "election-from-elr",
+    /// With ISR and ELR empty, the last known leader was elected again (KIP-966).
+    LastKnownLeaderElected = "last-known-leader-elected",
+    /// A broker that restarted after an unclean shutdown was removed from an ELR (KIP-966).
+    RemovedFromElrAfterUncleanShutdown = "removed-from-elr-after-unclean-shutdown",
     /// The controller removed a fenced broker from an ISR.
     IsrShrunkByController = "isr-shrunk-by-controller",
     /// A leader was elected from the ISR.

@@ -16,9 +16,19 @@ pub struct PartitionState {
     /// `None` while the partition is offline (no eligible leader).
     pub leader: Option<BrokerId>,
     pub leader_epoch: LeaderEpoch,
-    /// In-sync replicas, sorted ascending.
+    /// In-sync replicas, sorted ascending. Empty only with eligible leader replicas on,
+    /// when the partition has no leader (KIP-966 lets the ISR empty out).
     pub isr: Vec<BrokerId>,
     pub partition_epoch: PartitionEpoch,
+    /// Eligible leader replicas (KIP-966), sorted: replicas that left the ISR while it was
+    /// below `min_insync_replicas` and still hold every committed record, so they may lead
+    /// once the ISR is empty. Always empty with ELR off.
+    #[serde(default)]
+    pub elr: Vec<BrokerId>,
+    /// The last known leader (`lastKnownElr`, holding one member as Kafka 4.x uses it): set
+    /// when the ISR empties, and elected as a last resort when ISR and ELR are both empty.
+    #[serde(default)]
+    pub last_known_elr: Vec<BrokerId>,
 }
 
 /// A full metadata snapshot. `version` increases with every change the controller makes, so a

@@ -24,9 +24,10 @@ use watermark_broker_core::producer::Producer;
 use watermark_broker_core::protocol::{Acks, EpochEndOffset, FetchData, Message, OffsetSpec};
 use watermark_broker_core::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
-    BrokerRegistrationRequest, BrokerRegistrationResponse, FetchRequest, FetchResponse,
-    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse, MetadataUpdate,
-    OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, ProduceRequest, ProduceResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, BrokerState, FetchRequest,
+    FetchResponse, ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
+    MetadataUpdate, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse, ProduceRequest,
+    ProduceResponse,
 };
 use watermark_broker_core::record::{ProducerRecord, Record};
 use watermark_broker_core::storage::MemoryStorage;
@@ -94,6 +95,8 @@ fn partition_state() -> impl Strategy<Value = PartitionState> {
                     leader_epoch,
                     isr,
                     partition_epoch: PartitionEpoch(partition_epoch),
+                    elr: Vec::new(),
+                    last_known_elr: Vec::new(),
                 }
             },
         )
@@ -145,31 +148,46 @@ fn acks() -> impl Strategy<Value = Acks> {
 /// with the actor's real state often.
 fn message() -> impl Strategy<Value = Message> {
     prop_oneof![
-        (broker_id(), 0u64..4).prop_map(|(broker, incarnation)| Message::BrokerRegistration(
-            BrokerRegistrationRequest {
-                broker,
-                incarnation
-            }
-        )),
+        (broker_id(), 0u64..4, prop::option::of(0u64..6)).prop_map(
+            |(broker, incarnation, previous)| Message::BrokerRegistration(
+                BrokerRegistrationRequest {
+                    broker,
+                    incarnation,
+                    previous_broker_epoch: previous.map(BrokerEpoch),
+                }
+            )
+        ),
         (0u64..6, image()).prop_map(|(epoch, metadata)| Message::BrokerRegistrationResponse(
             BrokerRegistrationResponse {
-                broker_epoch: BrokerEpoch(epoch),
-                metadata,
+                result: Ok(BrokerEpoch(epoch)),
+                metadata: Some(metadata),
             }
         )),
-        (broker_id(), 0u64..6, 0u64..8).prop_map(|(broker, epoch, metadata_version)| {
-            Message::BrokerHeartbeat(BrokerHeartbeatRequest {
-                broker,
-                broker_epoch: BrokerEpoch(epoch),
-                metadata_version,
-            })
-        }),
-        (prop::option::of(error()), prop::option::of(image())).prop_map(|(error, metadata)| {
-            Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
-                result: error.map_or(Ok(()), Err),
-                metadata,
-            })
-        }),
+        (broker_id(), 0u64..6, 0u64..8, any::<bool>(), any::<bool>()).prop_map(
+            |(broker, epoch, metadata_version, want_fence, want_shut_down)| {
+                Message::BrokerHeartbeat(BrokerHeartbeatRequest {
+                    broker,
+                    broker_epoch: BrokerEpoch(epoch),
+                    metadata_version,
+                    want_fence,
+                    want_shut_down,
+                })
+            }
+        ),
+        (
+            prop::option::of(error()),
+            prop::option::of(image()),
+            any::<bool>(),
+            any::<bool>()
+        )
+            .prop_map(|(error, metadata, is_fenced, should_shut_down)| {
+                Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
+                    result: error.map_or(Ok(()), Err),
+                    metadata,
+                    is_fenced,
+                    should_shut_down,
+                })
+            }),
         (
             broker_id(),
             0u64..6,
@@ -186,7 +204,13 @@ fn message() -> impl Strategy<Value = Message> {
                         partition,
                         leader_epoch,
                         partition_epoch: PartitionEpoch(partition_epoch),
-                        new_isr,
+                        new_isr_with_epochs: new_isr
+                            .into_iter()
+                            .map(|broker_id| BrokerState {
+                                broker_id,
+                                broker_epoch: Some(BrokerEpoch(broker_epoch)),
+                            })
+                            .collect(),
                     })
                 }
             ),
@@ -289,6 +313,7 @@ fn message() -> impl Strategy<Value = Message> {
                         correlation,
                         partition,
                         replica,
+                        replica_epoch: None,
                         current_leader_epoch,
                         fetch_offset,
                         last_fetched_epoch: last,

@@ -95,6 +95,13 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Eligible leader replicas (KIP-966), on by default; off reproduces clusters before
+    /// Kafka 4.1 ("last replica standing").
+    pub fn eligible_leader_replicas_enable(mut self, enabled: bool) -> Self {
+        self.scenario.eligible_leader_replicas_enable = enabled;
+        self
+    }
+
     pub fn broker_config(mut self, change: impl FnOnce(&mut BrokerConfig)) -> Self {
         change(&mut self.scenario.broker);
         self

@@ -168,3 +168,51 @@ fn marks_and_checkers_read_in_kebab_case_in_the_sources_spelling_and_the_old_sna
         .collect();
     assert_eq!(allowed, ["NoCommittedRecordLost", "LogMatching"]);
 }
+
+/// A rolling restart written as a file: the leader shuts down gracefully (KIP-841) and is
+/// restarted later, and eligible leader replicas are named at the top level. The shutdown
+/// completes, the restart skips recovery, and nothing acknowledged is lost.
+#[test]
+fn a_shutdown_fault_in_a_file_stops_the_broker_cleanly_and_its_restart_skips_recovery() {
+    let text = r#"
+name = "graceful-leader-shutdown"
+summary = "the leader shuts down gracefully and comes back"
+explanation = "A controlled shutdown moves leadership away before the broker stops."
+brokers = 3
+eligible_leader_replicas_enable = true
+
+[[topics]]
+name = "events"
+min_insync_replicas = 2
+
+[[producers]]
+records = 100
+start_ms = 1000
+interval_ms = 50
+
+[[consumers]]
+
+[[faults.scripted]]
+at_ms = 3000
+fault = "shutdown"
+target = { leader = 0 }
+
+[[faults.scripted]]
+at_ms = 6000
+fault = "restart"
+target = "all-brokers"
+
+[expect]
+guarantee = "at-least-once"
+marks = ["controlled-shutdown-started", "controlled-shutdown-completed", "clean-shutdown-recovery-skipped"]
+"#;
+    let scenario = parse_toml(text, "graceful.toml").unwrap();
+    assert!(scenario.eligible_leader_replicas_enable);
+    for seed in 1..=3 {
+        let report = watermark_sim::runner::run(&scenario, seed, Default::default());
+        assert!(report.passed, "seed {seed}: {:?}", report.failures);
+        assert!(!report
+            .marks
+            .contains_key(&watermark_broker_core::mark::Mark::UncleanElection));
+    }
+}

@@ -137,6 +137,18 @@ impl Nemesis {
                 .collect()
         };
         self.apply(&Fault::HealAll, None);
+        let shutting_down: Vec<NodeId> = {
+            let world = self.world.lock();
+            world
+                .nodes
+                .keys()
+                .copied()
+                .filter(|node| world.is_shutting_down(*node))
+                .collect()
+        };
+        for node in shutting_down {
+            self.cut_shutdown_short(node);
+        }
         for (node, paused) in paused_or_down {
             if paused {
                 self.resume(node);
@@ -236,8 +248,19 @@ impl Nemesis {
                     }
                 }
             }
+            Fault::Shutdown { target } => {
+                for node in self.resolve(target, source) {
+                    let mut world = self.world.lock();
+                    if world.is_up(node) && matches!(node, NodeId::Broker(_)) {
+                        self.act_locked(&mut world, NemesisAction::Shutdown { node });
+                        let now = now_ms(self.start);
+                        world.begin_controlled_shutdown(node, now);
+                    }
+                }
+            }
             Fault::Restart { target } => {
                 for node in self.resolve(target, source) {
+                    self.cut_shutdown_short(node);
                     self.restart(node);
                 }
             }
@@ -348,6 +371,17 @@ impl Nemesis {
         let now = now_ms(self.start);
         world.stop_node(node, now);
         world.record_network_drops(now);
+    }
+
+    /// A broker still waiting for its controlled shutdown stops now (so that it can be
+    /// restarted): the operator stopped waiting.
+    fn cut_shutdown_short(&mut self, node: NodeId) {
+        let mut world = self.world.lock();
+        if world.is_shutting_down(node) {
+            self.act_locked(&mut world, NemesisAction::ShutdownCutShort { node });
+            let now = now_ms(self.start);
+            world.cut_shutdown_short(node, now);
+        }
     }
 
     fn restart(&mut self, node: NodeId) {

@@ -86,7 +86,13 @@ pub enum Fault {
     PowerLoss {
         target: Target,
     },
-    /// Start a crashed or powered-off node again.
+    /// Stop a broker gracefully (KIP-841): it asks the controller for a controlled shutdown,
+    /// which moves its leaderships away and takes it out of every ISR, then flushes, writes
+    /// its clean-shutdown marker and stops. Restart it later with `restart`.
+    Shutdown {
+        target: Target,
+    },
+    /// Start a crashed, powered-off or shut-down node again.
     Restart {
         target: Target,
     },
@@ -181,10 +187,12 @@ pub enum FaultKind {
     OneWayCut,
     SlowFollower,
     SlowDisk,
+    /// A controlled shutdown of a broker, restarted at the end of the fault.
+    Shutdown,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 7] = [
+    pub const ALL: [FaultKind; 8] = [
         FaultKind::Crash,
         FaultKind::PowerLoss,
         FaultKind::Pause,
@@ -192,6 +200,7 @@ impl FaultKind {
         FaultKind::OneWayCut,
         FaultKind::SlowFollower,
         FaultKind::SlowDisk,
+        FaultKind::Shutdown,
     ];
 }
 

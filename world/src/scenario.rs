@@ -177,6 +177,9 @@ pub struct Scenario {
     pub topic: Option<TopicConfig>,
     pub broker: BrokerConfig,
     pub controller: ControllerConfig,
+    /// Eligible leader replicas (KIP-966), a cluster-level feature. Kafka 4.1+ turns it on
+    /// for new clusters; off reproduces "last replica standing".
+    pub eligible_leader_replicas_enable: bool,
     pub producers: Vec<ProducerWorkload>,
     pub consumers: Vec<ConsumerWorkload>,
     pub network: NetworkConfig,
@@ -198,6 +201,8 @@ impl Default for Scenario {
             topic: None,
             broker: BrokerConfig::default(),
             controller: ControllerConfig::default(),
+            // See `ControllerConfig::default`.
+            eligible_leader_replicas_enable: true,
             producers: vec![ProducerWorkload::default()],
             consumers: vec![ConsumerWorkload::default()],
             network: NetworkConfig::default(),
@@ -227,6 +232,14 @@ impl Scenario {
     }
 
     /// The topic producers write and partition references name when they do not say.
+    /// The controller's settings with the cluster-level features applied.
+    pub fn controller_config(&self) -> ControllerConfig {
+        ControllerConfig {
+            eligible_leader_replicas_enable: self.eligible_leader_replicas_enable,
+            ..self.controller.clone()
+        }
+    }
+
     pub fn default_topic(&self) -> TopicName {
         self.topics
             .first()

@@ -60,6 +60,8 @@ pub enum StepInput {
     ConnectionClosed { id: MessageId, peer: NodeId },
     /// The connection this node asked `peer` for is established.
     ConnectionEstablished { id: MessageId, peer: NodeId },
+    /// The nemesis asked the broker to shut down gracefully.
+    ControlledShutdown,
 }
 
 /// Where a sent message went.
@@ -145,6 +147,15 @@ pub enum NemesisAction {
     },
     /// The safety phase ended: everything is healed, resumed and restarted.
     LivenessPhase,
+    /// A graceful stop began: the broker asks the controller for a controlled shutdown.
+    Shutdown {
+        node: NodeId,
+    },
+    /// A controlled shutdown still waiting for the controller was cut short: the broker
+    /// stops now, its logs closed cleanly (the liveness phase, or a restart, needs it down).
+    ShutdownCutShort {
+        node: NodeId,
+    },
 }
 
 /// `{b1,b2}`: a node set as the trace prints it.
@@ -182,6 +193,10 @@ impl fmt::Display for NemesisAction {
             NemesisAction::HealAll => formatter.write_str("heal all"),
             NemesisAction::TriggerFired { condition, source } => {
                 write!(formatter, "trigger {condition} fired on {source}")
+            }
+            NemesisAction::Shutdown { node } => write!(formatter, "shutdown {node}"),
+            NemesisAction::ShutdownCutShort { node } => {
+                write!(formatter, "shutdown {node} cut short")
             }
             NemesisAction::LivenessPhase => {
                 formatter.write_str("liveness phase: heal, resume, restart")

@@ -69,6 +69,15 @@ pub fn swarm_schedule(
                     Fault::Restart { target },
                 )
             }
+            // Only brokers shut down gracefully; drawn on the controller it is a no-op.
+            FaultKind::Shutdown => (
+                Fault::Shutdown {
+                    target: target_of(node),
+                },
+                Fault::Restart {
+                    target: target_of(node),
+                },
+            ),
             FaultKind::Pause => (
                 Fault::Pause {
                     target: target_of(node),

@@ -275,7 +275,7 @@ impl World {
         let brokers = broker_ids(&scenario);
         let actor = match node {
             NodeId::Controller => NodeActor::Controller(Box::new(Controller::new(
-                scenario.controller.clone(),
+                scenario.controller_config(),
                 scenario.topics.clone(),
                 brokers,
                 self.disks[&node].storage(),
@@ -556,6 +556,63 @@ impl World {
         };
         let effects = actor.as_actor().handle(now_ms, input);
         self.execute(node, now_ms, step_input, effects);
+        self.maybe_stop_after_shutdown(node, now_ms);
+    }
+
+    /// A broker that finished its controlled shutdown has stopped: its process exits.
+    fn maybe_stop_after_shutdown(&mut self, node: NodeId, now_ms: u64) {
+        let stopped = matches!(
+            self.nodes.get(&node).and_then(|slot| slot.actor.as_ref()),
+            Some(NodeActor::Broker(broker)) if broker.has_shut_down()
+        );
+        if stopped {
+            self.trace.note(
+                now_ms,
+                &node.to_string(),
+                "stopped after controlled shutdown",
+            );
+            self.stop_node(node, now_ms);
+            self.record_network_drops(now_ms);
+        }
+    }
+
+    /// Begins a controlled shutdown of `node` if it is a running broker (the `shutdown`
+    /// fault). Returns whether one began.
+    pub fn begin_controlled_shutdown(&mut self, node: NodeId, now_ms: u64) -> bool {
+        let Some(NodeActor::Broker(broker)) = self
+            .nodes
+            .get_mut(&node)
+            .and_then(|slot| slot.actor.as_mut())
+        else {
+            return false;
+        };
+        let effects = broker.begin_controlled_shutdown(now_ms);
+        self.execute(node, now_ms, || StepInput::ControlledShutdown, effects);
+        self.maybe_stop_after_shutdown(node, now_ms);
+        self.wake(node);
+        true
+    }
+
+    /// Stops a broker whose controlled shutdown still waits, its logs closed cleanly.
+    pub fn cut_shutdown_short(&mut self, node: NodeId, now_ms: u64) {
+        let Some(NodeActor::Broker(broker)) = self
+            .nodes
+            .get_mut(&node)
+            .and_then(|slot| slot.actor.as_mut())
+        else {
+            return;
+        };
+        let effects = broker.cut_shutdown_short();
+        self.execute(node, now_ms, || StepInput::ControlledShutdown, effects);
+        self.maybe_stop_after_shutdown(node, now_ms);
+    }
+
+    /// Whether `node` is a broker waiting for the controller to let it shut down.
+    pub fn is_shutting_down(&self, node: NodeId) -> bool {
+        matches!(
+            self.nodes.get(&node).and_then(|slot| slot.actor.as_ref()),
+            Some(NodeActor::Broker(broker)) if broker.is_shutting_down()
+        )
     }
 
     /// Executes a step's effects in order — messages onto links, marks counted, events to

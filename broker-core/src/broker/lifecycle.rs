@@ -1,7 +1,7 @@
 //! The broker's life cycle: recovery on start, registration and heartbeats with the
 //! controller (KRaft's `BrokerLifecycleManager`), and applying the metadata images it pushes.
 
-use super::{Broker, BrokerTimer};
+use super::{Broker, BrokerTimer, ShutdownState};
 use crate::actor::Effect;
 use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
@@ -18,9 +18,15 @@ impl Broker {
     pub(super) fn start(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
         self.started = true;
         self.broker_epoch = None;
+        self.shutdown = ShutdownState::Running;
         self.metadata = MetadataImage::default();
         self.partitions.clear();
         self.timers.clear();
+        let marker = self.take_clean_shutdown_marker();
+        if marker.is_some() {
+            effects.push(Effect::Mark(Mark::CleanShutdownRecoverySkipped));
+        }
+        self.previous_broker_epoch = marker.flatten();
         let checkpoint = self.read_high_watermark_checkpoint();
         let configured: Vec<TopicPartition> = self
             .topics
@@ -94,6 +100,7 @@ impl Broker {
             message: Message::BrokerRegistration(BrokerRegistrationRequest {
                 broker: self.id,
                 incarnation: self.incarnation,
+                previous_broker_epoch: self.previous_broker_epoch,
             }),
         });
     }
@@ -107,6 +114,11 @@ impl Broker {
                     broker: self.id,
                     broker_epoch,
                     metadata_version: self.metadata.version,
+                    // Log recovery is done by the time the broker registers, so it never
+                    // asks to stay fenced; the controller still waits until it has applied
+                    // the image of its registration.
+                    want_fence: false,
+                    want_shut_down: self.wants_shut_down(),
                 }),
             }),
         }
@@ -159,22 +171,38 @@ impl Broker {
     ) {
         match message {
             Message::BrokerRegistrationResponse(response) => {
-                self.broker_epoch = Some(response.broker_epoch);
-                self.timers.set(
-                    BrokerTimer::ControllerContact,
-                    now_ms + self.heartbeat_interval_ms(),
-                );
-                self.apply_metadata(now_ms, response.metadata, effects);
+                // A refused registration (DuplicateBrokerRegistration: the previous
+                // incarnation's session is still valid) is retried when the contact timer
+                // fires again.
+                let Ok(broker_epoch) = response.result else {
+                    return;
+                };
+                self.broker_epoch = Some(broker_epoch);
+                if let Some(metadata) = response.metadata {
+                    self.apply_metadata(now_ms, metadata, effects);
+                }
+                // Kafka's `BrokerLifecycleManager` heartbeats at once after registering, so
+                // the controller can unfence the broker as soon as it has caught up.
+                self.contact_controller(now_ms, effects);
             }
             Message::BrokerHeartbeatResponse(response) => {
                 if response.result == Err(ErrorCode::StaleBrokerEpoch) {
                     self.broker_epoch = None;
                     self.contact_controller(now_ms, effects);
-                } else if let Some(metadata) = response.metadata {
+                    return;
+                }
+                if let Some(metadata) = response.metadata {
                     self.apply_metadata(now_ms, metadata, effects);
                 }
+                if response.result.is_ok() {
+                    self.on_shutdown_heartbeat_answer(now_ms, response.should_shut_down, effects);
+                }
             }
-            Message::MetadataUpdate(update) => {
+            // Until this incarnation's registration is accepted the controller's pushes are
+            // meant for the previous one (whose session it still honours): Kafka's broker
+            // publishes no metadata to its replica manager before it has registered and
+            // caught up, so a restarted broker cannot act on its predecessor's leaderships.
+            Message::MetadataUpdate(update) if self.broker_epoch.is_some() => {
                 self.apply_metadata(now_ms, update.metadata, effects)
             }
             _ => {}

@@ -13,10 +13,12 @@
 mod high_watermark_checkpoint;
 mod lifecycle;
 mod routing;
+mod shutdown;
 #[cfg(test)]
 mod tests;
 
 pub use high_watermark_checkpoint::HIGH_WATERMARK_CHECKPOINT_FILE;
+pub use shutdown::{ShutdownState, CLEAN_SHUTDOWN_FILE};
 
 use crate::actor::{Actor, Effect, Input, Timer};
 use crate::bugs::BugSwitches;
@@ -45,6 +47,8 @@ pub enum BrokerTimer {
     HighWatermarkCheckpoint,
     /// Kafka's ISR-expiration task, every `replica_lag_time_max_ms / 2`.
     IsrShrinkCheck,
+    /// A controlled shutdown the controller has not let through by then stops anyway.
+    ControlledShutdownTimeout,
     Partition(TopicPartition, PartitionTimer),
 }
 
@@ -56,6 +60,9 @@ impl fmt::Display for BrokerTimer {
                 formatter.write_str("high-watermark-checkpoint")
             }
             BrokerTimer::IsrShrinkCheck => formatter.write_str("isr-shrink-check"),
+            BrokerTimer::ControlledShutdownTimeout => {
+                formatter.write_str("controlled-shutdown-timeout")
+            }
             BrokerTimer::Partition(partition, timer) => write!(formatter, "{partition} {timer}"),
         }
     }
@@ -75,6 +82,11 @@ pub struct Broker {
     started: bool,
     /// The epoch of the controller's latest accepted registration; `None` while registering.
     broker_epoch: Option<BrokerEpoch>,
+    /// The epoch the previous process wrote into its clean-shutdown marker (`None` after an
+    /// unclean shutdown), sent with every registration of this process (KIP-966).
+    previous_broker_epoch: Option<BrokerEpoch>,
+    /// Running, in a controlled shutdown, or stopped.
+    shutdown: ShutdownState,
     metadata: MetadataImage,
     partitions: BTreeMap<TopicPartition, Partition>,
     timers: TimerTable<BrokerTimer>,
@@ -106,6 +118,8 @@ impl Broker {
             storage,
             started: false,
             broker_epoch: None,
+            previous_broker_epoch: None,
+            shutdown: ShutdownState::Running,
             metadata: MetadataImage::default(),
             partitions: BTreeMap::new(),
             timers: TimerTable::default(),
@@ -189,6 +203,12 @@ impl Broker {
         // A fired timer is done; whatever still needs a deadline sets a new one.
         for timer in fired {
             self.timers.cancel(*timer);
+        }
+        if fired.contains(&BrokerTimer::ControlledShutdownTimeout) {
+            self.on_controlled_shutdown_timeout(effects);
+            if self.has_shut_down() {
+                return;
+            }
         }
         if fired.contains(&BrokerTimer::ControllerContact) {
             self.contact_controller(now_ms, effects);
@@ -322,6 +342,7 @@ impl Actor for Broker {
         let after_timers = matches!(input, Input::Timers(_));
         match input {
             Input::Start => self.start(now_ms, &mut effects),
+            _ if self.has_shut_down() => {}
             Input::Timers(fired) if self.started => {
                 let fired: Vec<BrokerTimer> = fired
                     .into_iter()

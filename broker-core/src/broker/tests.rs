@@ -23,7 +23,18 @@ use crate::protocol::{
     ListOffsetsRequest, ListOffsetsResponse, Message, MetadataUpdate, OffsetsForLeaderEpochRequest,
     OffsetsForLeaderEpochResponse, ProduceRequest,
 };
-use crate::protocol::{AlterPartitionRequest, ProduceResponse};
+use crate::protocol::{AlterPartitionRequest, BrokerState, ProduceResponse};
+
+/// An AlterPartition ISR: each member with the broker epoch the leader saw.
+fn isr_with_epochs(members: &[(u32, Option<u64>)]) -> Vec<BrokerState> {
+    members
+        .iter()
+        .map(|&(broker, epoch)| BrokerState {
+            broker_id: BrokerId(broker),
+            broker_epoch: epoch.map(BrokerEpoch),
+        })
+        .collect()
+}
 use crate::protocol::{EpochEndOffset, FetchData, OffsetSpec};
 use crate::record::{ProducerRecord, Record};
 use crate::storage::MemoryStorage;
@@ -103,6 +114,8 @@ fn state(
         leader_epoch: LeaderEpoch(leader_epoch),
         isr: brokers(isr),
         partition_epoch: PartitionEpoch(partition_epoch),
+        elr: Vec::new(),
+        last_known_elr: Vec::new(),
     }
 }
 
@@ -121,7 +134,8 @@ fn controller(message: Message) -> Input {
     }
 }
 
-/// A broker started at t=0 and registered with broker epoch 7 and this image.
+/// A broker started at t=0 and registered with broker epoch 7 and this image. The
+/// heartbeat it sends at once after registering is left out of the effects.
 fn started(
     id: u32,
     storage: &SharedStorage,
@@ -147,11 +161,20 @@ fn register(broker: &mut Broker, metadata: MetadataImage) -> Vec<Effect> {
         0,
         controller(Message::BrokerRegistrationResponse(
             BrokerRegistrationResponse {
-                broker_epoch: BrokerEpoch(7),
-                metadata,
+                result: Ok(BrokerEpoch(7)),
+                metadata: Some(metadata),
             },
         )),
     ));
+    effects.retain(|effect| {
+        !matches!(
+            effect,
+            Effect::Send {
+                message: Message::BrokerHeartbeat(_),
+                ..
+            }
+        )
+    });
     effects
 }
 
@@ -202,6 +225,8 @@ fn fetch(from: NodeId, replica: Option<u32>, epoch: u32, offset: u64, max_wait_m
             correlation: CorrelationId(offset + 100),
             partition: P0,
             replica: replica.map(BrokerId),
+            // Every other broker of these tests registered with epoch 8.
+            replica_epoch: replica.map(|_| BrokerEpoch(8)),
             current_leader_epoch: LeaderEpoch(epoch),
             fetch_offset: Offset(offset),
             last_fetched_epoch: None,
@@ -342,6 +367,7 @@ fn broker_registers_on_start_then_heartbeats_and_registers_again_on_stale_epoch(
     let registration = Message::BrokerRegistration(BrokerRegistrationRequest {
         broker: BrokerId(2),
         incarnation: 5,
+        previous_broker_epoch: None,
     });
     assert_eq!(
         broker.handle(0, Input::Start),
@@ -359,8 +385,8 @@ fn broker_registers_on_start_then_heartbeats_and_registers_again_on_stale_epoch(
         2_001,
         controller(Message::BrokerRegistrationResponse(
             BrokerRegistrationResponse {
-                broker_epoch: BrokerEpoch(9),
-                metadata: MetadataImage::default(),
+                result: Ok(BrokerEpoch(9)),
+                metadata: Some(MetadataImage::default()),
             },
         )),
     );
@@ -371,7 +397,9 @@ fn broker_registers_on_start_then_heartbeats_and_registers_again_on_stale_epoch(
             Message::BrokerHeartbeat(BrokerHeartbeatRequest {
                 broker: BrokerId(2),
                 broker_epoch: BrokerEpoch(9),
-                metadata_version: 0
+                metadata_version: 0,
+                want_fence: false,
+                want_shut_down: false,
             })
         )]
     );
@@ -380,6 +408,8 @@ fn broker_registers_on_start_then_heartbeats_and_registers_again_on_stale_epoch(
         controller(Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
             result: Err(ErrorCode::StaleBrokerEpoch),
             metadata: None,
+            is_fenced: false,
+            should_shut_down: false,
         })),
     );
     assert_eq!(sends(&effects), vec![(NodeId::Controller, registration)]);
@@ -1167,7 +1197,7 @@ fn isr_shrinks_after_replica_lag_time_max_ms() {
         partition: P0,
         leader_epoch: LeaderEpoch(1),
         partition_epoch: PartitionEpoch(1),
-        new_isr: brokers(&[1, 2]),
+        new_isr_with_epochs: isr_with_epochs(&[(1, Some(7)), (2, Some(8))]),
     });
     assert!(sends(&effects).contains(&(NodeId::Controller, alter.clone())));
     assert_eq!(
@@ -1213,7 +1243,7 @@ fn isr_expands_when_follower_catches_up() {
             partition: P0,
             leader_epoch: LeaderEpoch(1),
             partition_epoch: PartitionEpoch(1),
-            new_isr: brokers(&[1, 2, 3]),
+            new_isr_with_epochs: isr_with_epochs(&[(1, Some(7)), (2, Some(8)), (3, Some(8))]),
         })
     )));
     let effects = broker.handle(
@@ -1358,8 +1388,8 @@ fn flush_interval_messages_syncs_the_log_every_n_records() {
         0,
         controller(Message::BrokerRegistrationResponse(
             BrokerRegistrationResponse {
-                broker_epoch: BrokerEpoch(7),
-                metadata: image(1, state(Some(1), 1, &[1, 2], 1)),
+                result: Ok(BrokerEpoch(7)),
+                metadata: Some(image(1, state(Some(1), 1, &[1, 2], 1))),
             },
         )),
     );
@@ -1414,6 +1444,8 @@ fn leader_and_follower_replicate_end_to_end_and_the_high_watermark_advances() {
         leader_epoch: LeaderEpoch(leader_epoch),
         isr: brokers(&[1, 2]),
         partition_epoch: PartitionEpoch(1),
+        elr: Vec::new(),
+        last_known_elr: Vec::new(),
     };
     let leader_storage = SharedStorage::default();
     let follower_storage = SharedStorage::default();
@@ -1656,4 +1688,228 @@ fn every_message_kind_is_routed_to_what_serves_it() {
         correlation: CorrelationId(1),
     });
     assert_eq!(route(CONSUMER, &metadata), Route::MetadataCache);
+}
+
+// ---- KRaft lifecycle: registration, controlled shutdown, clean-shutdown marker ----
+
+fn heartbeat_answer(should_shut_down: bool) -> Input {
+    controller(Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
+        result: Ok(()),
+        metadata: None,
+        is_fenced: should_shut_down,
+        should_shut_down,
+    }))
+}
+
+#[test]
+fn broker_heartbeats_at_once_after_registering_and_fetches_with_its_broker_epoch() {
+    let storage = SharedStorage::default();
+    let mut broker = Broker::new(
+        BrokerId(2),
+        1,
+        config(),
+        vec![topic()],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    broker.handle(0, Input::Start);
+    let effects = broker.handle(
+        0,
+        controller(Message::BrokerRegistrationResponse(
+            BrokerRegistrationResponse {
+                result: Ok(BrokerEpoch(7)),
+                metadata: Some(image(1, state(Some(1), 1, &[1, 2, 3], 1))),
+            },
+        )),
+    );
+    let sent = sends(&effects);
+    assert!(sent.contains(&(
+        NodeId::Controller,
+        Message::BrokerHeartbeat(BrokerHeartbeatRequest {
+            broker: BrokerId(2),
+            broker_epoch: BrokerEpoch(7),
+            metadata_version: 1,
+            want_fence: false,
+            want_shut_down: false,
+        })
+    )));
+    // KIP-903: an empty follower fetches at once, naming its broker epoch.
+    assert!(sent.iter().any(|(_, message)| matches!(
+        message,
+        Message::Fetch(FetchRequest {
+            replica_epoch: Some(BrokerEpoch(7)),
+            ..
+        })
+    )));
+}
+
+#[test]
+fn duplicate_registration_is_retried_after_the_heartbeat_interval() {
+    let storage = SharedStorage::default();
+    let mut broker = Broker::new(
+        BrokerId(1),
+        2,
+        config(),
+        vec![topic()],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    broker.handle(0, Input::Start);
+    let refused = broker.handle(
+        5,
+        controller(Message::BrokerRegistrationResponse(
+            BrokerRegistrationResponse {
+                result: Err(ErrorCode::DuplicateBrokerRegistration),
+                metadata: None,
+            },
+        )),
+    );
+    assert_eq!(refused, vec![]);
+    assert_eq!(broker.broker_epoch(), None);
+    let interval_ms = BrokerConfig::default().broker_heartbeat_interval_ms;
+    let retry = run_until(&mut broker, interval_ms);
+    assert!(sends(&retry)
+        .iter()
+        .any(|(to, message)| *to == NodeId::Controller
+            && matches!(message, Message::BrokerRegistration(_))));
+}
+
+#[test]
+fn leader_records_each_followers_broker_epoch_for_alter_partition() {
+    let (mut broker, _storage) = leader(&[1, 2, 3], BugSwitches::default());
+    broker.handle(100, follower_fetch(2, 0));
+    assert_eq!(
+        broker
+            .partition(P0)
+            .unwrap()
+            .follower_replica(BrokerId(2))
+            .unwrap()
+            .broker_epoch,
+        Some(BrokerEpoch(8))
+    );
+    assert_eq!(
+        broker
+            .partition(P0)
+            .unwrap()
+            .follower_replica(BrokerId(3))
+            .unwrap()
+            .broker_epoch,
+        None
+    );
+}
+
+#[test]
+fn controlled_shutdown_flushes_writes_the_marker_and_the_restart_registers_clean() {
+    let (mut broker, storage) = leader(&[1, 2, 3], BugSwitches::default());
+    broker.handle(10, produce(1, Acks::Leader, &[1, 2]));
+    let effects = broker.begin_controlled_shutdown(20);
+    assert_eq!(
+        sends(&effects),
+        vec![(
+            NodeId::Controller,
+            Message::BrokerHeartbeat(BrokerHeartbeatRequest {
+                broker: BrokerId(1),
+                broker_epoch: BrokerEpoch(7),
+                metadata_version: 1,
+                want_fence: false,
+                want_shut_down: true,
+            })
+        )]
+    );
+    // The controller is still moving leaderships: ask again after 50 ms.
+    broker.handle(25, heartbeat_answer(false));
+    assert_eq!(broker.next_deadline_ms(), Some(75));
+    assert!(!broker.has_shut_down());
+    let log_syncs = storage.sync_count(&Log::file_name(P0));
+    let effects = broker.handle(80, heartbeat_answer(true));
+    assert_eq!(marks(&effects), vec![Mark::ControlledShutdownCompleted]);
+    assert!(broker.has_shut_down());
+    assert_eq!(broker.next_deadline_ms(), None);
+    assert!(
+        storage.sync_count(&Log::file_name(P0)) > log_syncs,
+        "the log is flushed"
+    );
+    assert!(!storage.file(CLEAN_SHUTDOWN_FILE).is_empty());
+    // A stopped broker does nothing more.
+    assert_eq!(broker.handle(90, produce(2, Acks::Leader, &[3])), vec![]);
+
+    let mut restarted = Broker::new(
+        BrokerId(1),
+        2,
+        config(),
+        vec![topic()],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    let effects = restarted.handle(100, Input::Start);
+    assert!(marks(&effects).contains(&Mark::CleanShutdownRecoverySkipped));
+    assert!(!marks(&effects).contains(&Mark::TruncatedOnRecovery));
+    assert!(sends(&effects).contains(&(
+        NodeId::Controller,
+        Message::BrokerRegistration(BrokerRegistrationRequest {
+            broker: BrokerId(1),
+            incarnation: 2,
+            previous_broker_epoch: Some(BrokerEpoch(7)),
+        })
+    )));
+    // The marker is gone: a crash from here on is unclean again (KAFKA-10471).
+    assert!(storage.file(CLEAN_SHUTDOWN_FILE).is_empty());
+    let mut crashed_again = Broker::new(
+        BrokerId(1),
+        3,
+        config(),
+        vec![topic()],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    let effects = crashed_again.handle(200, Input::Start);
+    assert!(sends(&effects).iter().any(|(_, message)| matches!(
+        message,
+        Message::BrokerRegistration(BrokerRegistrationRequest {
+            previous_broker_epoch: None,
+            ..
+        })
+    )));
+}
+
+#[test]
+fn controlled_shutdown_stops_hard_when_the_controller_never_lets_it_go() {
+    let (mut broker, storage) = leader(&[1, 2, 3], BugSwitches::default());
+    broker.begin_controlled_shutdown(0);
+    let timeout_ms = config().controlled_shutdown_timeout_ms;
+    let effects = run_until(&mut broker, timeout_ms);
+    assert!(marks(&effects).contains(&Mark::ControlledShutdownTimedOut));
+    assert!(broker.has_shut_down());
+    // Kafka still closes its logs cleanly after the wait times out.
+    assert!(!storage.file(CLEAN_SHUTDOWN_FILE).is_empty());
+}
+
+/// A restarted broker whose registration is not accepted yet (the controller still honours
+/// its predecessor's session) must not act on the images pushed to that predecessor: it would
+/// lead an epoch it led before the restart with a log that lost records, and write different
+/// records at the same offsets in the same epoch.
+#[test]
+fn metadata_pushed_before_the_registration_is_accepted_is_ignored() {
+    let storage = SharedStorage::default();
+    let mut broker = Broker::new(
+        BrokerId(1),
+        2,
+        config(),
+        vec![topic()],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    broker.handle(0, Input::Start);
+    let effects = broker.handle(
+        1,
+        controller(Message::MetadataUpdate(MetadataUpdate {
+            metadata: image(5, state(Some(1), 1, &[1, 2, 3], 1)),
+        })),
+    );
+    assert!(!marks(&effects).contains(&Mark::BecameLeader));
+    assert!(!broker
+        .partition(P0)
+        .is_some_and(|partition| partition.is_leader()));
+    let effects = register(&mut broker, image(6, state(Some(1), 1, &[1, 2, 3], 1)));
+    assert!(marks(&effects).contains(&Mark::BecameLeader));
 }

@@ -221,6 +221,7 @@ impl Consumer {
             correlation,
             partition,
             replica: None,
+            replica_epoch: None,
             current_leader_epoch,
             fetch_offset: assigned.position.unwrap_or_default(),
             last_fetched_epoch: assigned.last_consumed_epoch,

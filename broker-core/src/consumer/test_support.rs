@@ -41,6 +41,8 @@ pub(super) fn image(version: u64, leader: u32, epoch: u32) -> MetadataImage {
         leader_epoch: LeaderEpoch(epoch),
         isr: vec![b(1), b(2), b(3)],
         partition_epoch: PartitionEpoch(epoch),
+        elr: Vec::new(),
+        last_known_elr: Vec::new(),
     };
     MetadataImage {
         version,
@@ -117,6 +119,7 @@ pub(super) fn fetch(
             correlation: CorrelationId(correlation),
             partition: P0,
             replica: None,
+            replica_epoch: None,
             current_leader_epoch: LeaderEpoch(leader_epoch),
             fetch_offset: Offset(offset),
             last_fetched_epoch: last_fetched_epoch.map(LeaderEpoch),

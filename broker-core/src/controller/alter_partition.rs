@@ -1,11 +1,12 @@
-//! AlterPartition (KIP-497): a leader's ISR proposal, validated in
-//! `ReplicationControlManager.alterPartition`'s spirit and docs/PROTOCOL.md's order.
+//! AlterPartition (KIP-497): a leader's ISR proposal, validated as
+//! `ReplicationControlManager.alterPartition` does, including KIP-903's broker epochs.
 
+use super::election::PartitionChange;
 use super::{Controller, Reply, Step};
 use crate::error::ErrorCode;
 use crate::ids::BrokerId;
 use crate::mark::Mark;
-use crate::protocol::AlterPartitionRequest;
+use crate::protocol::{AlterPartitionRequest, BrokerState};
 use std::collections::BTreeSet;
 
 impl Controller {
@@ -17,13 +18,11 @@ impl Controller {
     ) -> Reply {
         let result = match self.validate_alter_partition(request) {
             Ok(isr) => {
-                self.apply_partition_change(
-                    request.partition,
-                    Some(request.broker),
-                    isr,
-                    false,
-                    step,
-                );
+                let change = PartitionChange {
+                    target_isr: isr,
+                    ..PartitionChange::default()
+                };
+                self.change_partition(request.partition, change, step);
                 step.mark(Mark::AlterPartitionAccepted);
                 Ok(())
             }
@@ -39,8 +38,8 @@ impl Controller {
         }
     }
 
-    /// AlterPartition validation, in `ReplicationControlManager.alterPartition`'s spirit and
-    /// docs/PROTOCOL.md's order. Returns the new ISR (sorted, deduplicated) when accepted.
+    /// AlterPartition validation, in `ReplicationControlManager.validateAlterPartitionData`'s
+    /// order. Returns the new ISR (sorted, deduplicated) when accepted.
     fn validate_alter_partition(
         &self,
         request: &AlterPartitionRequest,
@@ -51,7 +50,7 @@ impl Controller {
             partition,
             leader_epoch,
             partition_epoch,
-            ref new_isr,
+            ..
         } = *request;
         let current_epoch = self.state.brokers.get(&broker).is_some_and(|registration| {
             !registration.fenced && registration.broker_epoch == broker_epoch
@@ -71,25 +70,41 @@ impl Controller {
         if state.partition_epoch != partition_epoch {
             return Err(ErrorCode::InvalidUpdateVersion);
         }
-        let isr: Vec<BrokerId> = new_isr
-            .iter()
-            .copied()
+        let isr: Vec<BrokerId> = request
+            .new_isr()
+            .into_iter()
             .collect::<BTreeSet<BrokerId>>()
             .into_iter()
             .collect();
-        if !isr.contains(&broker) {
+        // Kafka answers INVALID_REQUEST for an ISR outside the replicas or without the
+        // leader; this model has no such code and keeps INELIGIBLE_REPLICA for both.
+        if !isr.contains(&broker) || isr.iter().any(|member| !state.replicas.contains(member)) {
             return Err(ErrorCode::IneligibleReplica);
         }
-        // Only additions are checked for liveness: a member already in the ISR may be a
-        // broker that never registered (the ISR starts as every replica), and refusing a
-        // shrink that keeps it would leave the leader unable to shrink anything.
-        let ineligible = isr.iter().any(|member| {
-            !state.replicas.contains(member)
-                || (!state.isr.contains(member) && !self.state.is_unfenced(*member))
-        });
-        if ineligible {
+        if request
+            .new_isr_with_epochs
+            .iter()
+            .any(|member| !self.is_eligible_isr_member(*member))
+        {
             return Err(ErrorCode::IneligibleReplica);
         }
         Ok(isr)
+    }
+
+    /// Kafka's `ineligibleReplicasForIsr`: every proposed member must be registered, not in
+    /// controlled shutdown, not fenced, and (KIP-903) named with the broker epoch of its
+    /// current registration, so a member that restarted and may have lost records cannot be
+    /// kept in (or added to) the ISR on the strength of its previous incarnation's fetches.
+    fn is_eligible_isr_member(&self, member: BrokerState) -> bool {
+        self.state
+            .brokers
+            .get(&member.broker_id)
+            .is_some_and(|registration| {
+                !registration.in_controlled_shutdown
+                    && !registration.fenced
+                    && member
+                        .broker_epoch
+                        .is_none_or(|epoch| epoch == registration.broker_epoch)
+            })
     }
 }

@@ -10,7 +10,8 @@
 //! `alter_partition.rs` (ISR proposals), `state.rs` (what is persisted).
 //!
 //! Invariants, asserted after every input (see `state.rs`): a partition's leader is an
-//! unfenced ISR member; an ISR is never empty; `leader_epoch` bumps on every leader change
+//! unfenced ISR member; an ISR is empty only with eligible leader replicas on and no leader;
+//! the ELR is disjoint from the ISR; `leader_epoch` bumps on every leader change
 //! (including to no leader); `partition_epoch` bumps on every partition change; the image
 //! version bumps with every published image; nothing is sent before the change it reports is
 //! persisted (KRaft commits to its fsynced log before it answers).
@@ -108,12 +109,14 @@ impl Step {
 enum Reply {
     Registration {
         broker: BrokerId,
-        broker_epoch: BrokerEpoch,
+        result: Result<BrokerEpoch, ErrorCode>,
     },
     Heartbeat {
         broker: BrokerId,
         result: Result<(), ErrorCode>,
         metadata_version: u64,
+        is_fenced: bool,
+        should_shut_down: bool,
     },
     AlterPartition {
         broker: BrokerId,
@@ -224,10 +227,10 @@ impl Controller {
     ) -> Option<Reply> {
         match message {
             Message::BrokerRegistration(request) if from == NodeId::Broker(request.broker) => {
-                self.handle_registration(now_ms, &request, step)
+                self.handle_registration(&request, step)
             }
             Message::BrokerHeartbeat(request) if from == NodeId::Broker(request.broker) => {
-                Some(self.handle_heartbeat(now_ms, &request))
+                Some(self.handle_heartbeat(now_ms, &request, step))
             }
             Message::AlterPartition(request) if from == NodeId::Broker(request.broker) => {
                 Some(self.handle_alter_partition(&request, step))
@@ -244,7 +247,8 @@ impl Controller {
         if step.image_changed {
             self.state.image.version += 1;
         }
-        self.state.assert_invariants();
+        self.state
+            .assert_invariants(self.config.eligible_leader_replicas_enable);
         if step.image_changed || step.state_changed {
             let bytes = self.state.encode();
             self.storage.replace(CONTROLLER_STATE_FILE, &bytes);
@@ -272,26 +276,30 @@ impl Controller {
 
     fn reply_message(&self, reply: Reply) -> (BrokerId, Message) {
         match reply {
-            Reply::Registration {
-                broker,
-                broker_epoch,
-            } => (
+            Reply::Registration { broker, result } => (
                 broker,
                 Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
-                    broker_epoch,
-                    metadata: self.state.image.clone(),
+                    result,
+                    metadata: result.is_ok().then(|| self.state.image.clone()),
                 }),
             ),
             Reply::Heartbeat {
                 broker,
                 result,
                 metadata_version,
+                is_fenced,
+                should_shut_down,
             } => {
                 let behind = metadata_version < self.state.image.version;
                 let metadata = (result.is_ok() && behind).then(|| self.state.image.clone());
                 (
                     broker,
-                    Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse { result, metadata }),
+                    Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
+                        result,
+                        metadata,
+                        is_fenced,
+                        should_shut_down,
+                    }),
                 )
             }
             Reply::AlterPartition {

@@ -6,8 +6,11 @@
 //! controller ever told anyone: it persists before it replies or pushes an image.
 //!
 //! Invariants (checked by [`ControllerState::assert_invariants`]):
-//! - every partition's ISR is non-empty, sorted, free of duplicates and a subset of its
-//!   replicas;
+//! - every partition's ISR is sorted, free of duplicates and a subset of its replicas; it is
+//!   empty only when eligible leader replicas are on and the partition has no leader;
+//! - the ELR (KIP-966) is sorted, free of duplicates, a subset of the replicas and disjoint
+//!   from the ISR; the last known ELR holds at most one broker and is empty while the
+//!   partition has a leader; both are empty with eligible leader replicas off;
 //! - a partition's leader, when it has one, is an ISR member and a registered, unfenced
 //!   broker;
 //! - `image.live_brokers` is exactly the registered, unfenced brokers, sorted;
@@ -33,9 +36,18 @@ pub struct BrokerRegistrationState {
     /// The epoch handed out at that registration. Requests carrying any other epoch are
     /// stale.
     pub broker_epoch: BrokerEpoch,
-    /// A fenced broker leads nothing, joins no ISR and receives no metadata pushes. It
-    /// leaves this state only by registering again.
+    /// A fenced broker leads nothing, joins no ISR and receives no metadata pushes. Every
+    /// registration starts fenced; a heartbeat from the same epoch that shows the broker has
+    /// caught up with the metadata unfences it (`BrokerHeartbeatManager`).
     pub fenced: bool,
+    /// The broker asked to shut down and the controller is moving its leaderships away
+    /// (KIP-841). It stays unfenced (it still gets metadata) but may not lead or join an ISR.
+    #[serde(default)]
+    pub in_controlled_shutdown: bool,
+    /// The image version when the registration was recorded (Kafka's offset of the
+    /// `RegisterBrokerRecord`): the broker is unfenced once it has applied this version.
+    #[serde(default)]
+    pub registered_at_version: u64,
 }
 
 /// Everything the controller must remember across a restart.
@@ -103,6 +115,8 @@ impl ControllerState {
                         leader_epoch: LeaderEpoch(0),
                         isr,
                         partition_epoch: PartitionEpoch(0),
+                        elr: Vec::new(),
+                        last_known_elr: Vec::new(),
                     },
                 );
             }
@@ -124,6 +138,14 @@ impl ControllerState {
         self.brokers
             .get(&broker)
             .is_some_and(|registration| !registration.fenced)
+    }
+
+    /// Kafka's `ClusterControlManager.isActive`: unfenced and not in controlled shutdown.
+    /// Only active brokers may become leaders or join an ISR.
+    pub fn is_active(&self, broker: BrokerId) -> bool {
+        self.brokers.get(&broker).is_some_and(|registration| {
+            !registration.fenced && !registration.in_controlled_shutdown
+        })
     }
 
     /// Recomputes `image.live_brokers` from the registrations.
@@ -178,23 +200,42 @@ impl ControllerState {
     }
 
     /// Panics, printing the whole state, if an invariant from the module header is broken.
-    pub fn assert_invariants(&self) {
+    pub fn assert_invariants(&self, eligible_leader_replicas_enable: bool) {
         for (partition, state) in &self.image.partitions {
             assert_eq!(
                 *partition, state.partition,
                 "partition keyed under the wrong id: {self:?}"
             );
-            assert!(!state.isr.is_empty(), "{partition}: empty ISR in {self:?}");
             assert!(
-                state.isr.windows(2).all(|pair| pair[0] < pair[1]),
-                "{partition}: ISR not sorted or has duplicates in {self:?}"
+                !state.isr.is_empty()
+                    || (eligible_leader_replicas_enable && state.leader.is_none()),
+                "{partition}: empty ISR in {self:?}"
+            );
+            for (name, members) in [("ISR", &state.isr), ("ELR", &state.elr)] {
+                assert!(
+                    members.windows(2).all(|pair| pair[0] < pair[1]),
+                    "{partition}: {name} not sorted or has duplicates in {self:?}"
+                );
+                assert!(
+                    members.iter().all(|member| state.replicas.contains(member)),
+                    "{partition}: {name} member outside the replicas in {self:?}"
+                );
+            }
+            assert!(
+                state.elr.iter().all(|member| !state.isr.contains(member)),
+                "{partition}: ELR overlaps the ISR in {self:?}"
             );
             assert!(
-                state
-                    .isr
-                    .iter()
-                    .all(|member| state.replicas.contains(member)),
-                "{partition}: ISR member outside the replicas in {self:?}"
+                state.last_known_elr.len() <= 1
+                    && (state.leader.is_none() || state.last_known_elr.is_empty()),
+                "{partition}: last known ELR {:?} with leader {:?} in {self:?}",
+                state.last_known_elr,
+                state.leader
+            );
+            assert!(
+                eligible_leader_replicas_enable
+                    || (state.elr.is_empty() && state.last_known_elr.is_empty()),
+                "{partition}: ELR kept while eligible leader replicas are off in {self:?}"
             );
             if let Some(leader) = state.leader {
                 assert!(

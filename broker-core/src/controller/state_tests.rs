@@ -47,7 +47,7 @@ fn replication_factor_is_clamped_to_the_broker_count_and_at_least_one() {
     );
     let zero = ControllerState::new_topics(&topic(1, 0), &[BrokerId(1), BrokerId(2)]);
     assert_eq!(zero.image.partitions[&p(0)].replicas, vec![BrokerId(1)]);
-    zero.assert_invariants();
+    zero.assert_invariants(true);
     let no_brokers = ControllerState::new_topics(&topic(2, 3), &[]);
     assert!(no_brokers.image.partitions.is_empty());
 }
@@ -97,6 +97,8 @@ fn encoded_state_decodes_to_the_same_state() {
             incarnation: 4,
             broker_epoch: BrokerEpoch(7),
             fenced: false,
+            in_controlled_shutdown: true,
+            registered_at_version: 3,
         },
     );
     state.next_broker_epoch = BrokerEpoch(8);

@@ -7,7 +7,9 @@ use crate::ids::PartitionEpoch;
 use crate::mark::Mark;
 use crate::metadata::PartitionState;
 use crate::protocol::MetadataRequest;
-use crate::protocol::{AlterPartitionRequest, BrokerHeartbeatRequest, BrokerRegistrationRequest};
+use crate::protocol::{
+    AlterPartitionRequest, BrokerHeartbeatRequest, BrokerRegistrationRequest, BrokerState,
+};
 use crate::storage::MemoryStorage;
 use crate::topic::TopicPartition;
 use proptest::prelude::*;
@@ -74,6 +76,7 @@ fn topic(partitions: u32, replication_factor: u32, unclean: bool) -> TopicConfig
 fn config() -> ControllerConfig {
     ControllerConfig {
         broker_session_timeout_ms: SESSION_TIMEOUT_MS,
+        eligible_leader_replicas_enable: false,
     }
 }
 
@@ -96,11 +99,46 @@ fn message(broker: BrokerId, message: Message) -> Input {
     }
 }
 
+/// Registers a broker (it starts fenced) and sends the heartbeat its broker would send at
+/// once, caught up with the image of the reply, which unfences it. Returns the effects of
+/// both.
 fn register(
     controller: &mut Controller,
     now_ms: u64,
     broker: BrokerId,
     incarnation: u64,
+) -> Vec<Effect> {
+    let mut effects = register_only(controller, now_ms, broker, incarnation, None);
+    let Some(Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
+        result: Ok(broker_epoch),
+        metadata: Some(metadata),
+    })) = effects.iter().find_map(|effect| match effect {
+        Effect::Send {
+            to: NodeId::Broker(to),
+            message: message @ Message::BrokerRegistrationResponse(_),
+        } if *to == broker => Some(message.clone()),
+        _ => None,
+    })
+    else {
+        return effects;
+    };
+    effects.extend(heartbeat(
+        controller,
+        now_ms,
+        broker,
+        broker_epoch,
+        metadata.version,
+    ));
+    effects
+}
+
+/// Only the registration request, with the epoch a clean-shutdown marker held.
+fn register_only(
+    controller: &mut Controller,
+    now_ms: u64,
+    broker: BrokerId,
+    incarnation: u64,
+    previous_broker_epoch: Option<BrokerEpoch>,
 ) -> Vec<Effect> {
     controller.handle(
         now_ms,
@@ -109,6 +147,7 @@ fn register(
             Message::BrokerRegistration(BrokerRegistrationRequest {
                 broker,
                 incarnation,
+                previous_broker_epoch,
             }),
         ),
     )
@@ -129,6 +168,8 @@ fn heartbeat(
                 broker,
                 broker_epoch,
                 metadata_version,
+                want_fence: false,
+                want_shut_down: false,
             }),
         ),
     )
@@ -153,10 +194,22 @@ fn alter_partition(
                 partition: P0,
                 leader_epoch,
                 partition_epoch,
-                new_isr: brokers(new_isr),
+                new_isr_with_epochs: unknown_epochs(new_isr),
             }),
         ),
     )
+}
+
+/// An AlterPartition ISR whose members' broker epochs the leader does not know (Kafka's -1:
+/// not checked).
+fn unknown_epochs(members: &[u32]) -> Vec<BrokerState> {
+    members
+        .iter()
+        .map(|&broker| BrokerState {
+            broker_id: b(broker),
+            broker_epoch: None,
+        })
+        .collect()
 }
 
 fn broker_epoch(controller: &Controller, broker: BrokerId) -> BrokerEpoch {
@@ -186,20 +239,10 @@ fn registration_response(
     Effect::Send {
         to: NodeId::Broker(broker),
         message: Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
-            broker_epoch,
-            metadata: controller.metadata().clone(),
+            result: Ok(broker_epoch),
+            metadata: Some(controller.metadata().clone()),
         }),
     }
-}
-
-fn registered(broker: u32, epoch: u64) -> Vec<Effect> {
-    vec![
-        Effect::Event(Event::BrokerRegistered {
-            broker: b(broker),
-            broker_epoch: BrokerEpoch(epoch),
-        }),
-        Effect::Mark(Mark::BrokerRegistered),
-    ]
 }
 
 fn fenced(broker: u32) -> Vec<Effect> {
@@ -236,6 +279,17 @@ fn alter_response(broker: u32, result: Result<PartitionState, ErrorCode>) -> Eff
     }
 }
 
+/// The marks among `effects`, in order.
+fn marks(effects: &[Effect]) -> Vec<Mark> {
+    effects
+        .iter()
+        .filter_map(|effect| match effect {
+            Effect::Mark(mark) => Some(*mark),
+            _ => None,
+        })
+        .collect()
+}
+
 fn concat(parts: Vec<Vec<Effect>>) -> Vec<Effect> {
     parts.into_iter().flatten().collect()
 }
@@ -252,18 +306,15 @@ fn first_election_picks_preferred_replica_once_registered() {
     let (mut controller, disk) = started(topic(1, 3, false), 3);
     assert_eq!(controller.next_deadline_ms(), Some(SESSION_TIMEOUT_MS));
 
-    // A non-preferred replica registers first: the partition waits for broker 1.
+    // A non-preferred replica registers first (fenced), is unfenced by its first heartbeat,
+    // and the partition still waits for broker 1.
     let effects = register(&mut controller, 10, b(2), 1);
     assert_eq!(controller.metadata().version, 2);
     assert_eq!(controller.metadata().live_brokers, brokers(&[2]));
     assert_eq!(partition(&controller, P0).leader, None);
     assert_eq!(
-        effects,
-        concat(vec![
-            registered(2, 1),
-            vec![registration_response(&controller, b(2), BrokerEpoch(1))],
-            pushes(&controller, &[2]),
-        ])
+        marks(&effects),
+        vec![Mark::BrokerRegistered, Mark::BrokerUnfenced]
     );
 
     let effects = register(&mut controller, 20, b(1), 1);
@@ -276,22 +327,22 @@ fn first_election_picks_preferred_replica_once_registered() {
             leader_epoch: LeaderEpoch(1),
             isr: brokers(&[1, 2, 3]),
             partition_epoch: PartitionEpoch(1),
+            elr: Vec::new(),
+            last_known_elr: Vec::new(),
         }
     );
     assert_eq!(controller.metadata().version, 3);
+    assert!(effects.contains(&elected(Some(1), 1, &[1, 2, 3], 1, false)));
     assert_eq!(
-        effects,
-        concat(vec![
-            registered(1, 2),
-            vec![
-                elected(Some(1), 1, &[1, 2, 3], 1, false),
-                Effect::Mark(Mark::CleanElection),
-                registration_response(&controller, b(1), BrokerEpoch(2)),
-            ],
-            pushes(&controller, &[1, 2]),
-        ])
+        marks(&effects),
+        vec![
+            Mark::BrokerRegistered,
+            Mark::BrokerUnfenced,
+            Mark::CleanElection
+        ]
     );
-    assert_eq!(disk.sync_count(), 3, "every change is synced");
+    assert!(effects.ends_with(&pushes(&controller, &[1, 2])));
+    assert_eq!(disk.sync_count(), 5, "every change is synced");
     // No partition waits for a first election any more: only the sessions remain.
     assert_eq!(controller.next_deadline_ms(), Some(10 + SESSION_TIMEOUT_MS));
 }
@@ -351,7 +402,9 @@ fn session_expiry_fences_broker_and_elects_from_isr() {
         controller.next_deadline_ms(),
         Some(5_000 + SESSION_TIMEOUT_MS)
     );
-    // The fenced broker's heartbeats are refused until it registers again.
+    // The fenced broker keeps its epoch: a heartbeat that has not caught up leaves it
+    // fenced; one that has unfences it, as `BrokerHeartbeatManager` does.
+    let version = controller.metadata().version;
     assert_eq!(
         heartbeat(
             &mut controller,
@@ -363,11 +416,22 @@ fn session_expiry_fences_broker_and_elects_from_isr() {
         vec![Effect::Send {
             to: NodeId::Broker(b(1)),
             message: Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
-                result: Err(ErrorCode::StaleBrokerEpoch),
-                metadata: None,
+                result: Ok(()),
+                metadata: Some(controller.metadata().clone()),
+                is_fenced: true,
+                should_shut_down: false,
             }),
         }]
     );
+    let effects = heartbeat(
+        &mut controller,
+        SESSION_TIMEOUT_MS + 2,
+        b(1),
+        BrokerEpoch(1),
+        version,
+    );
+    assert_eq!(marks(&effects), vec![Mark::BrokerUnfenced]);
+    assert_eq!(controller.metadata().live_brokers, brokers(&[1, 2, 3]));
 }
 
 #[test]
@@ -425,6 +489,8 @@ fn fencing_last_isr_member_leaves_partition_offline_and_keeps_isr() {
             leader_epoch: LeaderEpoch(2),
             isr: brokers(&[1]),
             partition_epoch: PartitionEpoch(3),
+            elr: Vec::new(),
+            last_known_elr: Vec::new(),
         }
     );
     assert_eq!(
@@ -465,19 +531,19 @@ fn offline_partition_is_elected_when_isr_member_returns() {
     heartbeat(&mut controller, 10_000, b(2), BrokerEpoch(2), 0);
     assert_eq!(partition(&controller, P0).leader, None);
 
-    let effects = register(&mut controller, 10_000, b(1), 1);
+    // Broker 1 restarts: a new epoch, fenced until its heartbeat, then elected from the ISR.
+    let effects = register(&mut controller, 10_000, b(1), 2);
+    assert!(effects.contains(&elected(Some(1), 3, &[1], 4, false)));
     assert_eq!(
-        effects,
-        concat(vec![
-            registered(1, 3),
-            vec![
-                elected(Some(1), 3, &[1], 4, false),
-                Effect::Mark(Mark::CleanElection),
-                registration_response(&controller, b(1), BrokerEpoch(3)),
-            ],
-            pushes(&controller, &[1, 2]),
-        ])
+        marks(&effects),
+        vec![
+            Mark::BrokerRegistered,
+            Mark::BrokerUnfenced,
+            Mark::CleanElection
+        ]
     );
+    assert_eq!(broker_epoch(&controller, b(1)), BrokerEpoch(3));
+    assert!(effects.ends_with(&pushes(&controller, &[1, 2])));
 }
 
 #[test]
@@ -502,19 +568,17 @@ fn offline_partition_is_elected_unclean_when_a_replica_returns_and_unclean_is_en
     assert_eq!(partition(&controller, P0).leader, None);
     assert_eq!(partition(&controller, P0).isr, brokers(&[1]));
 
-    let effects = register(&mut controller, 20_000, b(2), 1);
+    let effects = register(&mut controller, 20_000, b(2), 2);
+    assert!(effects.contains(&elected(Some(2), 3, &[2], 4, true)));
     assert_eq!(
-        effects,
-        concat(vec![
-            registered(2, 3),
-            vec![
-                elected(Some(2), 3, &[2], 4, true),
-                Effect::Mark(Mark::UncleanElection),
-                registration_response(&controller, b(2), BrokerEpoch(3)),
-            ],
-            pushes(&controller, &[2]),
-        ])
+        marks(&effects),
+        vec![
+            Mark::BrokerRegistered,
+            Mark::BrokerUnfenced,
+            Mark::UncleanElection
+        ]
     );
+    assert!(effects.ends_with(&pushes(&controller, &[2])));
 }
 
 /// Three brokers registered at 0; broker 1 leads p0 in epoch 1, partition epoch 1.
@@ -730,6 +794,8 @@ fn alter_partition_accepted_bumps_partition_epoch_and_pushes_metadata() {
         leader_epoch: LeaderEpoch(1),
         isr: brokers(&[1, 2]),
         partition_epoch: PartitionEpoch(2),
+        elr: Vec::new(),
+        last_known_elr: Vec::new(),
     };
     assert_eq!(partition(&controller, P0), expected_state);
     assert_eq!(controller.metadata().version, version_before + 1);
@@ -769,26 +835,42 @@ fn alter_partition_accepted_bumps_partition_epoch_and_pushes_metadata() {
 }
 
 #[test]
-fn reregistration_with_new_incarnation_fences_old_one() {
+fn new_incarnation_is_refused_while_the_old_session_is_valid() {
     let (mut controller, _disk) = three_registered();
+    // The restarted process registers while its predecessor's session still runs: refused
+    // (Kafka's DuplicateBrokerRegistrationException), and nothing changes.
+    let before = controller.metadata().clone();
     let effects = register(&mut controller, 1_000, b(1), 2);
     assert_eq!(
         effects,
-        concat(vec![
-            fenced(1),
-            vec![
-                elected(Some(2), 2, &[2, 3], 2, false),
-                Effect::Mark(Mark::CleanElection),
-                Effect::Mark(Mark::IsrShrunkByController),
-            ],
-            registered(1, 4),
-            vec![registration_response(&controller, b(1), BrokerEpoch(4))],
-            pushes(&controller, &[1, 2, 3]),
-        ])
+        vec![
+            Effect::Mark(Mark::DuplicateBrokerRegistrationRefused),
+            Effect::Send {
+                to: NodeId::Broker(b(1)),
+                message: Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
+                    result: Err(ErrorCode::DuplicateBrokerRegistration),
+                    metadata: None,
+                }),
+            },
+        ]
     );
+    assert_eq!(*controller.metadata(), before);
+    // Once the old session has expired (and fenced broker 1), the retry is accepted with a
+    // new epoch, fenced until its first caught-up heartbeat.
+    heartbeat(&mut controller, 5_000, b(2), BrokerEpoch(2), 0);
+    heartbeat(&mut controller, 5_000, b(3), BrokerEpoch(3), 0);
+    fire_due_timers(&mut controller, SESSION_TIMEOUT_MS);
+    assert_eq!(partition(&controller, P0).leader, Some(b(2)));
+    let effects = register_only(&mut controller, 9_500, b(1), 2, None);
+    assert_eq!(marks(&effects), vec![Mark::BrokerRegistered]);
+    assert!(controller.state.brokers[&b(1)].fenced);
+    assert_eq!(controller.metadata().live_brokers, brokers(&[2, 3]));
+    let version = controller.metadata().version;
+    let effects = heartbeat(&mut controller, 9_600, b(1), BrokerEpoch(4), version);
+    assert_eq!(marks(&effects), vec![Mark::BrokerUnfenced]);
     assert_eq!(controller.metadata().live_brokers, brokers(&[1, 2, 3]));
-    // The old incarnation's epoch is dead; the new one's is live.
-    let stale = heartbeat(&mut controller, 1_001, b(1), BrokerEpoch(1), 0);
+    // The old incarnation's epoch is dead.
+    let stale = heartbeat(&mut controller, 9_700, b(1), BrokerEpoch(1), 0);
     assert!(matches!(
         &stale[..],
         [Effect::Send {
@@ -799,46 +881,28 @@ fn reregistration_with_new_incarnation_fences_old_one() {
             ..
         }]
     ));
-    let version = controller.metadata().version;
-    let live = heartbeat(&mut controller, 1_001, b(1), BrokerEpoch(4), version);
-    assert!(matches!(
-        &live[..],
-        [Effect::Send {
-            message: Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
-                result: Ok(()),
-                ..
-            }),
-            ..
-        }]
-    ));
     // A late registration from the old incarnation is ignored.
-    assert_eq!(register(&mut controller, 1_002, b(1), 1), vec![]);
+    assert_eq!(register(&mut controller, 9_800, b(1), 1), vec![]);
     assert_eq!(broker_epoch(&controller, b(1)), BrokerEpoch(4));
 }
 
 #[test]
-fn same_incarnation_registering_again_gets_a_new_epoch_and_keeps_its_leadership() {
+fn same_incarnation_registering_again_keeps_its_epoch_and_leadership() {
     let (mut controller, disk) = three_registered();
     let version = controller.metadata().version;
     let syncs_before = disk.sync_count();
-    let effects = register(&mut controller, 1_000, b(1), 1);
+    // Kafka amends the registration: same epoch, same state, nothing written.
+    let effects = register_only(&mut controller, 1_000, b(1), 1, None);
     assert_eq!(
         effects,
-        concat(vec![
-            registered(1, 4),
-            vec![registration_response(&controller, b(1), BrokerEpoch(4))],
-        ])
+        vec![registration_response(&controller, b(1), BrokerEpoch(1))]
     );
     assert_eq!(
         controller.metadata().version,
         version,
         "the image is unchanged"
     );
-    assert_eq!(
-        disk.sync_count(),
-        syncs_before + 1,
-        "the new epoch is durable"
-    );
+    assert_eq!(disk.sync_count(), syncs_before);
     assert_eq!(partition(&controller, P0).leader, Some(b(1)));
 }
 
@@ -882,17 +946,20 @@ fn controller_recovers_state_after_restart() {
             message: Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 result: Ok(()),
                 metadata: None,
+                is_fenced: false,
+                should_shut_down: false,
             }),
         }]
     );
+    // The fresh sessions are valid sessions: a new incarnation is refused until they end.
     let effects = register(&mut restarted, 20_002, b(3), 2);
-    assert!(effects.contains(&Effect::Event(Event::BrokerRegistered {
-        broker: b(3),
-        broker_epoch: BrokerEpoch(4),
-    })));
+    assert_eq!(
+        marks(&effects),
+        vec![Mark::DuplicateBrokerRegistrationRefused]
+    );
     // Brokers that stay silent after the restart are fenced a session later.
     heartbeat(&mut restarted, 25_000, b(2), BrokerEpoch(2), 0);
-    heartbeat(&mut restarted, 25_000, b(3), BrokerEpoch(4), 0);
+    heartbeat(&mut restarted, 25_000, b(3), BrokerEpoch(3), 0);
     let effects = fire_due_timers(&mut restarted, 20_000 + SESSION_TIMEOUT_MS);
     assert_eq!(&effects[..2], &fenced(1)[..]);
     assert_eq!(partition(&restarted, P0).leader, Some(b(2)));
@@ -908,6 +975,8 @@ fn heartbeat_response_carries_image_only_when_broker_is_behind() {
             message: Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 result: Ok(()),
                 metadata,
+                is_fenced: false,
+                should_shut_down: false,
             }),
         }]
     };
@@ -939,6 +1008,7 @@ fn messages_from_unknown_or_mismatched_senders_never_panic() {
         message: Message::BrokerRegistration(BrokerRegistrationRequest {
             broker: b(1),
             incarnation: 5,
+            previous_broker_epoch: None,
         }),
     };
     assert_eq!(controller.handle(1, spoofed), vec![]);
@@ -957,6 +1027,8 @@ fn messages_from_unknown_or_mismatched_senders_never_panic() {
             message: Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 result: Err(ErrorCode::StaleBrokerEpoch),
                 metadata: None,
+                is_fenced: true,
+                should_shut_down: false,
             }),
         }]
     );
@@ -1147,7 +1219,13 @@ proptest! {
                                 partition: TopicPartition::of_default_topic(partition),
                                 leader_epoch,
                                 partition_epoch,
-                                new_isr,
+                                new_isr_with_epochs: new_isr
+                                    .into_iter()
+                                    .map(|broker_id| BrokerState {
+                                        broker_id,
+                                        broker_epoch: None,
+                                    })
+                                    .collect(),
                             }),
                         ),
                     )
@@ -1168,7 +1246,7 @@ proptest! {
                 match effect {
                     Effect::Send {
                         to: NodeId::Broker(broker),
-                        message: Message::BrokerRegistrationResponse(BrokerRegistrationResponse { broker_epoch, .. }),
+                        message: Message::BrokerRegistrationResponse(BrokerRegistrationResponse { result: Ok(broker_epoch), .. }),
                     } => {
                         walk_brokers.get_mut(&broker.0).unwrap().broker_epoch =
                             Some(*broker_epoch);
@@ -1226,4 +1304,333 @@ proptest! {
             }
         }
     }
+}
+
+// ---- KRaft lifecycle (KIP-841, KIP-903) and eligible leader replicas (KIP-966) ----
+
+fn elr_config() -> ControllerConfig {
+    ControllerConfig {
+        eligible_leader_replicas_enable: true,
+        ..config()
+    }
+}
+
+/// A controller with eligible leader replicas on, over a topic with this replication factor
+/// and min.insync, every broker registered and unfenced at time 0, broker 1 leading.
+fn elr_cluster(replication_factor: u32, min_insync_replicas: u32) -> Controller {
+    let topic = TopicConfig {
+        min_insync_replicas,
+        ..topic(1, replication_factor, false)
+    };
+    let ids: Vec<BrokerId> = (1..=replication_factor).map(BrokerId).collect();
+    let mut controller = Controller::new(
+        elr_config(),
+        vec![topic],
+        ids,
+        Box::new(SharedStorage::default()),
+    );
+    controller.handle(0, Input::Start);
+    register_all(&mut controller, replication_factor);
+    assert_eq!(partition(&controller, P0).leader, Some(b(1)));
+    controller
+}
+
+fn full_heartbeat(
+    controller: &mut Controller,
+    now_ms: u64,
+    broker: u32,
+    want_shut_down: bool,
+) -> Vec<Effect> {
+    let version = controller.metadata().version;
+    let epoch = broker_epoch(controller, b(broker));
+    controller.handle(
+        now_ms,
+        message(
+            b(broker),
+            Message::BrokerHeartbeat(BrokerHeartbeatRequest {
+                broker: b(broker),
+                broker_epoch: epoch,
+                metadata_version: version,
+                want_fence: false,
+                want_shut_down,
+            }),
+        ),
+    )
+}
+
+#[test]
+fn registration_starts_fenced_until_a_heartbeat_shows_the_broker_caught_up() {
+    let (mut controller, _disk) = started(topic(1, 3, false), 3);
+    let effects = register_only(&mut controller, 10, b(1), 1, None);
+    assert!(controller.state.brokers[&b(1)].fenced);
+    assert_eq!(controller.metadata().live_brokers, vec![]);
+    assert_eq!(
+        partition(&controller, P0).leader,
+        None,
+        "a fenced broker cannot lead"
+    );
+    assert_eq!(marks(&effects), vec![Mark::BrokerRegistered]);
+    let version = controller.metadata().version;
+    // Behind the image of its registration: still fenced.
+    heartbeat(&mut controller, 20, b(1), BrokerEpoch(1), version - 1);
+    assert!(controller.state.brokers[&b(1)].fenced);
+    let effects = heartbeat(&mut controller, 30, b(1), BrokerEpoch(1), version);
+    assert_eq!(
+        marks(&effects),
+        vec![Mark::BrokerUnfenced, Mark::CleanElection]
+    );
+    assert_eq!(partition(&controller, P0).leader, Some(b(1)));
+}
+
+#[test]
+fn alter_partition_refuses_a_member_named_with_an_old_broker_epoch() {
+    let (mut controller, _disk) = three_registered();
+    let stale_member = vec![
+        BrokerState {
+            broker_id: b(1),
+            broker_epoch: Some(BrokerEpoch(1)),
+        },
+        BrokerState {
+            broker_id: b(2),
+            broker_epoch: Some(BrokerEpoch(99)),
+        },
+    ];
+    let request = |members: Vec<BrokerState>| {
+        message(
+            b(1),
+            Message::AlterPartition(AlterPartitionRequest {
+                broker: b(1),
+                broker_epoch: BrokerEpoch(1),
+                partition: P0,
+                leader_epoch: LeaderEpoch(1),
+                partition_epoch: PartitionEpoch(1),
+                new_isr_with_epochs: members,
+            }),
+        )
+    };
+    let effects = controller.handle(100, request(stale_member));
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Mark(Mark::AlterPartitionRejected),
+            alter_response(1, Err(ErrorCode::IneligibleReplica)),
+        ]
+    );
+    let current = vec![
+        BrokerState {
+            broker_id: b(1),
+            broker_epoch: Some(BrokerEpoch(1)),
+        },
+        BrokerState {
+            broker_id: b(2),
+            broker_epoch: Some(BrokerEpoch(2)),
+        },
+    ];
+    controller.handle(101, request(current));
+    assert_eq!(partition(&controller, P0).isr, brokers(&[1, 2]));
+}
+
+#[test]
+fn controlled_shutdown_moves_leadership_away_then_lets_the_broker_go() {
+    let (mut controller, _disk) = three_registered();
+    let effects = full_heartbeat(&mut controller, 100, 1, true);
+    assert_eq!(
+        marks(&effects),
+        vec![
+            Mark::ControlledShutdownStarted,
+            Mark::CleanElection,
+            Mark::IsrShrunkByController
+        ]
+    );
+    let state = partition(&controller, P0);
+    assert_eq!((state.leader, state.isr), (Some(b(2)), brokers(&[2, 3])));
+    assert!(
+        controller.metadata().live_brokers.contains(&b(1)),
+        "it still gets metadata"
+    );
+    let answer = |effects: &[Effect]| {
+        effects.iter().find_map(|effect| match effect {
+            Effect::Send {
+                message: Message::BrokerHeartbeatResponse(response),
+                ..
+            } => Some((response.is_fenced, response.should_shut_down)),
+            _ => None,
+        })
+    };
+    assert_eq!(answer(&effects), Some((false, false)));
+    // Broker 1 may not rejoin the ISR while it shuts down.
+    let rejoin = alter_partition(
+        &mut controller,
+        150,
+        b(2),
+        BrokerEpoch(2),
+        LeaderEpoch(2),
+        PartitionEpoch(2),
+        &[1, 2, 3],
+    );
+    assert!(rejoin.contains(&alter_response(2, Err(ErrorCode::IneligibleReplica))));
+    // It leads nothing now: the next heartbeat lets it go, fenced.
+    let effects = full_heartbeat(&mut controller, 200, 1, true);
+    assert_eq!(answer(&effects), Some((true, true)));
+    assert!(controller.state.brokers[&b(1)].fenced);
+}
+
+#[test]
+fn isr_shrinking_below_min_insync_moves_the_removed_members_into_the_elr() {
+    let mut controller = elr_cluster(3, 2);
+    let effects = alter_partition(
+        &mut controller,
+        100,
+        b(1),
+        BrokerEpoch(1),
+        LeaderEpoch(1),
+        PartitionEpoch(1),
+        &[1],
+    );
+    assert!(marks(&effects).contains(&Mark::ReplicaAddedToElr));
+    let state = partition(&controller, P0);
+    assert_eq!((state.isr, state.elr), (brokers(&[1]), brokers(&[2, 3])));
+    // Back at min.insync, the ELR empties.
+    alter_partition(
+        &mut controller,
+        200,
+        b(1),
+        BrokerEpoch(1),
+        LeaderEpoch(1),
+        PartitionEpoch(2),
+        &[1, 2],
+    );
+    assert_eq!(partition(&controller, P0).elr, vec![]);
+}
+
+/// ISR {1} and ELR {2, 3} (min.insync 2), then the leader's session expires while 2 and 3
+/// heartbeat.
+fn leader_fenced_with_isr_below_min_insync(eligible_leader_replicas_enable: bool) -> Controller {
+    let topic = TopicConfig {
+        min_insync_replicas: 2,
+        ..topic(1, 3, false)
+    };
+    let config = ControllerConfig {
+        eligible_leader_replicas_enable,
+        ..config()
+    };
+    let mut controller = Controller::new(
+        config,
+        vec![topic],
+        brokers(&[1, 2, 3]),
+        Box::new(SharedStorage::default()),
+    );
+    controller.handle(0, Input::Start);
+    register_all(&mut controller, 3);
+    alter_partition(
+        &mut controller,
+        100,
+        b(1),
+        BrokerEpoch(1),
+        LeaderEpoch(1),
+        PartitionEpoch(1),
+        &[1],
+    );
+    heartbeat(&mut controller, 5_000, b(2), BrokerEpoch(2), 0);
+    heartbeat(&mut controller, 5_000, b(3), BrokerEpoch(3), 0);
+    fire_due_timers(&mut controller, SESSION_TIMEOUT_MS);
+    controller
+}
+
+#[test]
+fn a_leader_is_elected_from_the_elr_once_the_isr_is_empty() {
+    let controller = leader_fenced_with_isr_below_min_insync(true);
+    let state = partition(&controller, P0);
+    assert_eq!(state.leader, Some(b(2)));
+    assert_eq!(state.isr, brokers(&[2]));
+    assert_eq!(state.elr, brokers(&[1, 3]));
+}
+
+#[test]
+fn without_elr_the_last_replica_standing_keeps_the_partition_offline() {
+    let controller = leader_fenced_with_isr_below_min_insync(false);
+    let state = partition(&controller, P0);
+    assert_eq!(state.leader, None);
+    assert_eq!(state.isr, brokers(&[1]));
+    assert_eq!(state.elr, vec![]);
+}
+
+#[test]
+fn election_from_elr_is_marked() {
+    let topic = TopicConfig {
+        min_insync_replicas: 2,
+        ..topic(1, 3, false)
+    };
+    let mut controller = Controller::new(
+        elr_config(),
+        vec![topic],
+        brokers(&[1, 2, 3]),
+        Box::new(SharedStorage::default()),
+    );
+    controller.handle(0, Input::Start);
+    register_all(&mut controller, 3);
+    alter_partition(
+        &mut controller,
+        100,
+        b(1),
+        BrokerEpoch(1),
+        LeaderEpoch(1),
+        PartitionEpoch(1),
+        &[1],
+    );
+    heartbeat(&mut controller, 5_000, b(2), BrokerEpoch(2), 0);
+    heartbeat(&mut controller, 5_000, b(3), BrokerEpoch(3), 0);
+    let effects = fire_due_timers(&mut controller, SESSION_TIMEOUT_MS);
+    assert!(marks(&effects).contains(&Mark::ElectionFromElr));
+}
+
+#[test]
+fn a_broker_restarting_after_an_unclean_shutdown_leaves_the_elr() {
+    for (previous_broker_epoch, stays) in [(None, false), (Some(BrokerEpoch(3)), true)] {
+        let mut controller = elr_cluster(3, 2);
+        alter_partition(
+            &mut controller,
+            100,
+            b(1),
+            BrokerEpoch(1),
+            LeaderEpoch(1),
+            PartitionEpoch(1),
+            &[1],
+        );
+        // Broker 3's session expires; 1 and 2 heartbeat.
+        heartbeat(&mut controller, 5_000, b(1), BrokerEpoch(1), 0);
+        heartbeat(&mut controller, 5_000, b(2), BrokerEpoch(2), 0);
+        fire_due_timers(&mut controller, SESSION_TIMEOUT_MS);
+        assert_eq!(partition(&controller, P0).elr, brokers(&[2, 3]));
+        let effects = register_only(&mut controller, 9_500, b(3), 2, previous_broker_epoch);
+        let removed = marks(&effects).contains(&Mark::RemovedFromElrAfterUncleanShutdown);
+        assert_eq!(removed, !stays);
+        let expected = if stays {
+            brokers(&[2, 3])
+        } else {
+            brokers(&[2])
+        };
+        assert_eq!(partition(&controller, P0).elr, expected);
+    }
+}
+
+#[test]
+fn the_last_known_leader_is_elected_when_isr_and_elr_are_empty() {
+    let mut controller = elr_cluster(2, 1);
+    // Broker 2 goes first (ISR {1}), then broker 1: the ISR empties, 1 is remembered.
+    heartbeat(&mut controller, 5_000, b(1), BrokerEpoch(1), 0);
+    fire_due_timers(&mut controller, SESSION_TIMEOUT_MS);
+    fire_due_timers(&mut controller, 5_000 + SESSION_TIMEOUT_MS);
+    let state = partition(&controller, P0);
+    assert_eq!(state.leader, None);
+    assert_eq!(state.isr, vec![]);
+    assert_eq!(state.last_known_elr, brokers(&[1]));
+    // Broker 1 restarts uncleanly: it leaves the ELR, but is still the last known leader.
+    register_only(&mut controller, 20_000, b(1), 2, None);
+    assert_eq!(partition(&controller, P0).elr, vec![]);
+    let effects = full_heartbeat(&mut controller, 20_001, 1, false);
+    assert!(marks(&effects).contains(&Mark::LastKnownLeaderElected));
+    let state = partition(&controller, P0);
+    assert_eq!((state.leader, state.isr), (Some(b(1)), brokers(&[1])));
+    assert_eq!(state.last_known_elr, vec![]);
 }

@@ -198,6 +198,7 @@ impl Partition {
                 correlation,
                 partition: self.id,
                 replica: Some(context.local),
+                replica_epoch: context.broker_epoch,
                 current_leader_epoch,
                 fetch_offset: self.log.log_end_offset(),
                 last_fetched_epoch,

@@ -14,12 +14,12 @@ use super::purgatory::{complete, refuse, Completion, DelayedFetch, DelayedProduc
 use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
 use crate::mark::Mark;
 use crate::protocol::{
-    Acks, AlterPartitionRequest, AlterPartitionResponse, EpochEndOffset, FetchData, FetchRequest,
-    FetchResponse, ListOffsetsRequest, Message, OffsetSpec, OffsetsForLeaderEpochRequest,
-    ProduceRequest,
+    Acks, AlterPartitionRequest, AlterPartitionResponse, BrokerState, EpochEndOffset, FetchData,
+    FetchRequest, FetchResponse, ListOffsetsRequest, Message, OffsetSpec,
+    OffsetsForLeaderEpochRequest, ProduceRequest,
 };
 use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet};
@@ -39,6 +39,9 @@ pub struct FollowerReplica {
     pub last_fetch_leader_log_end_offset: Option<Offset>,
     /// When the follower's previous fetch arrived, if it counts for the caught-up time.
     pub last_fetch_time_ms: Option<u64>,
+    /// The broker epoch the follower's last fetch carried (KIP-903); sent with it in
+    /// AlterPartition. Unknown until it fetches from this leader.
+    pub broker_epoch: Option<BrokerEpoch>,
 }
 
 impl FollowerReplica {
@@ -61,12 +64,14 @@ impl FollowerReplica {
                 last_caught_up_time_ms,
                 last_fetch_leader_log_end_offset: None,
                 last_fetch_time_ms: None,
+                broker_epoch: None,
             },
             Some(previous) => FollowerReplica {
                 log_end_offset: previous.log_end_offset,
                 last_caught_up_time_ms,
                 last_fetch_leader_log_end_offset: Some(leader_log_end_offset),
                 last_fetch_time_ms: in_sync.then_some(now_ms),
+                broker_epoch: previous.broker_epoch,
             },
         }
     }
@@ -379,6 +384,7 @@ impl Partition {
         let mut high_watermark_moved = false;
         if let Some(follower) = request.replica {
             self.update_follower_fetch_state(follower, fetch_offset, context.now_ms);
+            self.record_follower_broker_epoch(follower, request.replica_epoch);
             self.maybe_expand_isr(context, follower);
             high_watermark_moved = self.maybe_increment_high_watermark(context);
         }
@@ -510,6 +516,16 @@ impl Partition {
         replica.last_fetch_time_ms = Some(now_ms);
     }
 
+    /// KIP-903: the leader remembers the broker epoch of each follower's latest fetch, so
+    /// an ISR proposal names the incarnation that actually caught up.
+    fn record_follower_broker_epoch(&mut self, follower: BrokerId, epoch: Option<BrokerEpoch>) {
+        if let Role::Leader(state) = &mut self.role {
+            if let Some(replica) = state.followers.get_mut(&follower) {
+                replica.broker_epoch = epoch;
+            }
+        }
+    }
+
     /// Proposes adding `follower` to the ISR when it has reached the high watermark and the
     /// start of this leader's epoch (Kafka's `isFollowerInSync`) and is not fenced.
     pub fn maybe_expand_isr(&mut self, context: &mut Context<'_>, follower: BrokerId) -> bool {
@@ -591,6 +607,20 @@ impl Partition {
         let Role::Leader(state) = &mut self.role else {
             return;
         };
+        let new_isr_with_epochs = new_isr
+            .iter()
+            .map(|&member| BrokerState {
+                broker_id: member,
+                broker_epoch: if member == context.local {
+                    Some(broker_epoch)
+                } else {
+                    state
+                        .followers
+                        .get(&member)
+                        .and_then(|replica| replica.broker_epoch)
+                },
+            })
+            .collect();
         context.send(
             NodeId::Controller,
             Message::AlterPartition(AlterPartitionRequest {
@@ -599,7 +629,7 @@ impl Partition {
                 partition: self.id,
                 leader_epoch,
                 partition_epoch,
-                new_isr: new_isr.clone(),
+                new_isr_with_epochs,
             }),
         );
         state.pending_alter_partition = Some(PendingAlterPartition { new_isr });

@@ -47,6 +47,8 @@ pub(super) fn image(version: u64, partition_count: u32, leader: u32, epoch: u32)
                 leader_epoch: LeaderEpoch(epoch),
                 isr: vec![b(1), b(2), b(3)],
                 partition_epoch: PartitionEpoch(epoch),
+                elr: Vec::new(),
+                last_known_elr: Vec::new(),
             };
             (TopicPartition::of_default_topic(partition), state)
         })

@@ -1,5 +1,7 @@
 //! AlterPartition (KIP-497): the leader proposes a new ISR; the controller checks the
-//! leader epoch and the partition epoch, then publishes the change.
+//! leader epoch and the partition epoch, and every proposed member's eligibility (KIP-903:
+//! registered, unfenced, not shutting down, and named with its current broker epoch), then
+//! publishes the change.
 
 use crate::error::ErrorCode;
 use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch};
@@ -14,7 +16,27 @@ pub struct AlterPartitionRequest {
     pub partition: TopicPartition,
     pub leader_epoch: LeaderEpoch,
     pub partition_epoch: PartitionEpoch,
-    pub new_isr: Vec<BrokerId>,
+    /// The proposed ISR with each member's broker epoch as the leader last saw it in that
+    /// member's fetches (Kafka's `newIsrWithEpochs`); `None` when unknown (Kafka's -1), which
+    /// skips the epoch check for that member.
+    pub new_isr_with_epochs: Vec<BrokerState>,
+}
+
+/// One proposed ISR member (Kafka's `AlterPartitionRequestData.BrokerState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokerState {
+    pub broker_id: BrokerId,
+    pub broker_epoch: Option<BrokerEpoch>,
+}
+
+impl AlterPartitionRequest {
+    /// The proposed ISR's broker ids, in the order given.
+    pub fn new_isr(&self) -> Vec<BrokerId> {
+        self.new_isr_with_epochs
+            .iter()
+            .map(|member| member.broker_id)
+            .collect()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,7 +1,7 @@
 //! Fetch: followers pull records from the leader to replicate them, consumers to read them.
 
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, Offset};
+use crate::ids::{BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, Offset};
 use crate::protocol::EpochEndOffset;
 use crate::record::Record;
 use crate::topic::TopicPartition;
@@ -13,6 +13,10 @@ pub struct FetchRequest {
     pub partition: TopicPartition,
     /// `Some` for a follower's fetch, `None` for a consumer's.
     pub replica: Option<BrokerId>,
+    /// The fetching follower's broker epoch (KIP-903's `ReplicaState.ReplicaEpoch`), which
+    /// the leader records and sends in AlterPartition so the controller can refuse an ISR
+    /// member from an older incarnation. `None` for consumers.
+    pub replica_epoch: Option<BrokerEpoch>,
     /// The leader epoch the fetcher believes current (KIP-320); checked by the leader.
     pub current_leader_epoch: LeaderEpoch,
     pub fetch_offset: Offset,

@@ -12,7 +12,7 @@ mod metadata;
 mod offsets_for_leader_epoch;
 mod produce;
 
-pub use alter_partition::{AlterPartitionRequest, AlterPartitionResponse};
+pub use alter_partition::{AlterPartitionRequest, AlterPartitionResponse, BrokerState};
 pub use broker_lifecycle::{
     BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
     BrokerRegistrationResponse,

@@ -25,6 +25,7 @@ fn replica_fetch(
             current_leader_epoch: LeaderEpoch(leader_epoch),
             fetch_offset: Offset(fetch_offset),
             last_fetched_epoch: last_fetched_epoch.map(LeaderEpoch),
+            replica_epoch: None,
             max_records: 500,
             max_wait_ms,
         }),
@@ -437,6 +438,8 @@ fn a_leader_elected_again_keeps_its_followers_log_end_offsets() {
             last_caught_up_time_ms: Some(3),
             last_fetch_leader_log_end_offset: Some(Offset(2)),
             last_fetch_time_ms: Some(3),
+            // Kept from its fetch, as `resetReplicaState` keeps it for a leader elected again.
+            broker_epoch: Some(BrokerEpoch(8)),
         })
     );
     // Broker 3 left the ISR and never fetched: never caught up in this leader epoch.
@@ -447,6 +450,7 @@ fn a_leader_elected_again_keeps_its_followers_log_end_offsets() {
             last_caught_up_time_ms: None,
             last_fetch_leader_log_end_offset: Some(Offset(2)),
             last_fetch_time_ms: None,
+            broker_epoch: None,
         })
     );
 }
