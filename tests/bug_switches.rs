@@ -54,19 +54,21 @@ fn explore() {
     }
 }
 
-/// Seed 253, the KIP-101 story: the controller and then broker 1 lose power; broker 1
-/// restarts before its first high-watermark checkpoint and, with the switch, truncates its
-/// fsynced log to the checkpointed watermark (`truncate leo 63->0`); then all three brokers
-/// lose power at t=10.656s and committed, readable records are gone. (Seeds 1 and 261 told
-/// this story before connection resets moved the interleavings; 69 and 95 tell it too.)
+/// Seeds 177, 663 and 897: brokers lose power while the swarm slows disks and links; a
+/// restarted broker, with the switch, truncates its log to its checkpointed high watermark
+/// before fetching (pre-KIP-101), then leads or feeds a leader that lacks records the
+/// cluster had committed, and `NoCommittedRecordLost` finds them gone. Fetch-time
+/// truncation (KIP-595), eligible leader replicas and connection resets made this rarer
+/// than it was: 13 of the first 2,000 seeds catch it (`watermark sweep safe-acks-all-swarm
+/// --seeds 0..2000 --bug truncate-to-high-watermark`).
 ///
 /// Pinned seeds follow the simulator's exact interleavings: a change to scheduling can move
 /// them (re-search with `WATERMARK_SEEDS=0..2000 cargo test --release --test bug_switches --
-/// --nocapture explore`); the "within the first hundred seeds" test below does not depend on
+/// --nocapture explore`); the "within two thousand seeds" test below does not depend on
 /// any one seed.
 #[test]
 fn truncate_to_high_watermark_loses_committed_records_on_pinned_seeds() {
-    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[69, 95, 253]) {
+    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[177, 663, 897]) {
         assert!(!report.passed, "{}", common::explain(&report));
         assert!(
             report
@@ -102,7 +104,7 @@ fn the_pinned_seeds_pass_without_the_bugs() {
     let scenario = find("safe-acks-all-swarm").unwrap();
     for report in sweep(
         &scenario,
-        &[1, 5, 17, 86, 242],
+        &[1, 5, 17, 177, 663, 897],
         common::jobs(),
         RunOptions::default(),
         |_| {},
@@ -112,13 +114,14 @@ fn the_pinned_seeds_pass_without_the_bugs() {
 }
 
 #[test]
-fn every_bug_switch_is_caught_within_the_first_hundred_seeds() {
+fn every_bug_switch_is_caught_within_two_thousand_seeds() {
+    // Seeds go in blocks of 100 and the search stops at the first block that catches the
+    // bug, so a switch caught early costs one block.
     for bug in BugSwitch::bugs() {
-        let reports = sweep_with(bug, &(0..100).collect::<Vec<_>>());
-        assert!(
-            reports.iter().any(|report| !report.passed),
-            "{bug}: {}",
-            summarize(&reports)
-        );
+        let caught = (0..20u64).any(|block| {
+            let seeds: Vec<u64> = (block * 100..(block + 1) * 100).collect();
+            sweep_with(bug, &seeds).iter().any(|report| !report.passed)
+        });
+        assert!(caught, "{bug}: no seed in 0..2000 caught it");
     }
 }
