@@ -118,6 +118,38 @@ fn a_slow_follower_leaves_the_isr_and_rejoins() {
 }
 
 #[test]
+fn acks1_under_min_insync_is_acknowledged_but_not_readable_until_the_isr_recovers() {
+    assert_scenario_passes("hw-held-below-min-isr");
+}
+
+#[test]
+fn without_eligible_leader_replicas_the_last_replica_standing_loses_committed_records() {
+    assert_scenario_passes("last-replica-standing-loses-committed");
+}
+
+#[test]
+fn eligible_leader_replicas_keep_every_acknowledged_write_under_the_same_faults() {
+    assert_scenario_passes("eligible-leader-replicas-keep-acked-writes");
+}
+
+/// The two scenarios differ only in `eligible_leader_replicas_enable`: the switch alone
+/// decides whether acknowledged writes survive.
+#[test]
+fn the_eligible_leader_replica_scenarios_differ_only_in_the_setting() {
+    let off = find("last-replica-standing-loses-committed").unwrap();
+    let on = find("eligible-leader-replicas-keep-acked-writes").unwrap();
+    assert_eq!(off.faults, on.faults);
+    assert_eq!(off.topics, on.topics);
+    assert_eq!(off.producers, on.producers);
+    assert!(!off.eligible_leader_replicas_enable && on.eligible_leader_replicas_enable);
+}
+
+#[test]
+fn a_rolling_restart_with_controlled_shutdowns_loses_nothing() {
+    assert_scenario_passes("rolling-restart-no-loss");
+}
+
+#[test]
 fn the_safe_configuration_holds_at_least_once_under_the_swarm() {
     assert_scenario_passes_on("safe-acks-all-swarm", 0..200);
 }

@@ -153,6 +153,12 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Whether a power loss may leave a prefix of a file's unsynced tail (a torn write).
+    pub fn torn_writes(mut self, torn_writes: bool) -> Self {
+        self.scenario.disk.torn_writes = torn_writes;
+        self
+    }
+
     pub fn fault_at(mut self, at_ms: u64, fault: Fault) -> Self {
         self.scenario
             .faults

@@ -34,6 +34,9 @@ pub fn catalogue() -> Vec<Scenario> {
         hw_held_below_min_isr(),
         isr_shrunk_to_leader_unclean_loses_writes(),
         unclean_election_loses_committed(),
+        last_replica_standing_loses_committed(),
+        eligible_leader_replicas_keep_acked_writes(),
+        rolling_restart_no_loss(),
         zombie_leader_acks1_loses_writes(),
         retry_after_lost_ack_duplicates(),
         in_flight_retries_reorder(),
@@ -296,6 +299,123 @@ fn unclean_election_loses_committed() -> Result<Scenario, String> {
         .allow_invariant_violation(Checker::NoCommittedRecordLost)
         .expect_mark(Mark::IsrShrunk)
         .expect_mark(Mark::UncleanElection)
+        .build()
+}
+
+/// The faults both eligible-leader-replica scenarios share: the followers are cut off from
+/// the leader until the ISR is the leader alone, then the leader loses power (nothing was
+/// fsynced, and no torn write keeps part of it: its log is gone) and comes back after the
+/// heal.
+fn lone_leader_loses_power(builder: ScenarioBuilder) -> ScenarioBuilder {
+    builder
+        .torn_writes(false)
+        .acks(Acks::All)
+        .min_insync_replicas(2)
+        .broker_config(|broker| broker.replica_lag_time_max_ms = 5_000)
+        .cut_between(3_000, leader(), followers())
+        .trigger(
+            Condition::IsrShrunkTo {
+                partition: P0,
+                size: 1,
+            },
+            2_000,
+            vec![Fault::PowerLoss {
+                target: Target::EventSource,
+            }],
+        )
+        .fault_at(14_000, Fault::HealAll)
+        .fault_at(
+            15_000,
+            Fault::Restart {
+                target: Target::Broker(BrokerId(1)),
+            },
+        )
+}
+
+fn last_replica_standing_loses_committed() -> Result<Scenario, String> {
+    lone_leader_loses_power(
+        ScenarioBuilder::new("last-replica-standing-loses-committed")
+            .summary("ELR off: the ISR's last member loses power, returns empty and is re-elected")
+            .explanation(
+                "Without eligible leader replicas (clusters before Kafka 4.1): both followers \
+                 are cut off from the leader, which shrinks the ISR to itself; with \
+                 min.insync.replicas=2 nothing more is committed. Then the leader loses power \
+                 with nothing fsynced (Kafka's default), so its log is gone. The controller \
+                 keeps the last ISR member in the ISR when it fences it, so the partition \
+                 waits for it; it comes back with an empty log, is the only clean choice, \
+                 and is elected. The followers, which hold every committed record, truncate \
+                 to its empty log: committed, acknowledged records are lost without any \
+                 unclean election. KIP-966's eligible leader replicas close this hole.",
+            )
+            .eligible_leader_replicas_enable(false),
+    )
+    .expect(Guarantee::AtMostOnce)
+    .expect_anomaly(Checker::LostWrite)
+    .allow_invariant_violation(Checker::NoCommittedRecordLost)
+    .expect_mark(Mark::IsrShrunk)
+    .expect_mark(Mark::CleanElection)
+    .build()
+}
+
+fn eligible_leader_replicas_keep_acked_writes() -> Result<Scenario, String> {
+    lone_leader_loses_power(
+        ScenarioBuilder::new("eligible-leader-replicas-keep-acked-writes")
+            .summary("ELR on (Kafka 4.1+): the same faults, and nothing acknowledged is lost")
+            .explanation(
+                "The faults of last-replica-standing-loses-committed, with eligible leader \
+                 replicas on, as Kafka 4.1 creates new clusters (KIP-966). When the leader \
+                 shrinks the ISR below min.insync.replicas=2, the controller keeps the two \
+                 followers as eligible leader replicas: strict min ISR (KAFKA-15583) stopped \
+                 the high watermark there, so they hold every committed record. The leader \
+                 loses power; when its session ends the ISR becomes empty and the controller \
+                 elects a replica from the ELR. The old leader comes back after an unclean \
+                 shutdown, leaves the ELR, and truncates to the new leader's log. Nothing \
+                 acknowledged is lost.",
+            )
+            .eligible_leader_replicas_enable(true),
+    )
+    .expect(Guarantee::AtLeastOnce)
+    .expect_mark(Mark::IsrShrunk)
+    .expect_mark(Mark::ReplicaAddedToElr)
+    .expect_mark(Mark::ElectionFromElr)
+    .build()
+}
+
+fn rolling_restart_no_loss() -> Result<Scenario, String> {
+    let mut builder = ScenarioBuilder::new("rolling-restart-no-loss")
+        .summary("controlled shutdowns of every broker in turn: nothing lost, no unclean election")
+        .explanation(
+            "A rolling restart, as operators upgrade a cluster: each broker in turn shuts down \
+             gracefully (KIP-841's controlled shutdown). The controller moves its \
+             leaderships away and takes it out of the ISRs before letting it go; the broker \
+             flushes its logs, writes its clean-shutdown marker and stops, and on restart \
+             skips log recovery and catches up. With acks=all and min.insync.replicas=2 the \
+             two remaining replicas keep committing writes, every election is clean, and \
+             nothing acknowledged is lost.",
+        )
+        .acks(Acks::All)
+        .min_insync_replicas(2);
+    for (index, broker) in [1u32, 2, 3].into_iter().enumerate() {
+        let start_ms = 2_000 + 8_000 * index as u64;
+        builder = builder
+            .fault_at(
+                start_ms,
+                Fault::Shutdown {
+                    target: Target::Broker(BrokerId(broker)),
+                },
+            )
+            .fault_at(
+                start_ms + 4_000,
+                Fault::Restart {
+                    target: Target::Broker(BrokerId(broker)),
+                },
+            );
+    }
+    builder
+        .expect(Guarantee::AtLeastOnce)
+        .expect_mark(Mark::ControlledShutdownCompleted)
+        .expect_mark(Mark::CleanShutdownRecoverySkipped)
+        .expect_mark(Mark::CleanElection)
         .build()
 }
 
