@@ -144,6 +144,14 @@ fn the_eligible_leader_replica_scenarios_differ_only_in_the_setting() {
     assert!(!off.eligible_leader_replicas_enable && on.eligible_leader_replicas_enable);
 }
 
+/// KIP-101's second scenario. That the replicas diverge with `truncate-to-high-watermark` is
+/// for the content-comparing checkers to say; here the faithful path must truncate by the
+/// diverging epoch on every seed.
+#[test]
+fn after_a_double_power_loss_the_old_leader_truncates_by_the_diverging_epoch() {
+    assert_scenario_passes("double-power-loss-divergence");
+}
+
 #[test]
 fn a_rolling_restart_with_controlled_shutdowns_loses_nothing() {
     assert_scenario_passes("rolling-restart-no-loss");

@@ -37,6 +37,7 @@ pub fn catalogue() -> Vec<Scenario> {
         last_replica_standing_loses_committed(),
         eligible_leader_replicas_keep_acked_writes(),
         rolling_restart_no_loss(),
+        double_power_loss_divergence(),
         zombie_leader_acks1_loses_writes(),
         retry_after_lost_ack_duplicates(),
         in_flight_retries_reorder(),
@@ -416,6 +417,74 @@ fn rolling_restart_no_loss() -> Result<Scenario, String> {
         .expect_mark(Mark::ControlledShutdownCompleted)
         .expect_mark(Mark::CleanShutdownRecoverySkipped)
         .expect_mark(Mark::CleanElection)
+        .build()
+}
+
+fn double_power_loss_divergence() -> Result<Scenario, String> {
+    ScenarioBuilder::new("double-power-loss-divergence")
+        .summary("KIP-101's second scenario: both replicas lose power; truncation decides")
+        .explanation(
+            "Replication factor 2, logs fsynced every 50 records, the high watermark \
+             checkpointed every 100 ms. Right after the leader (broker 1) has appended and \
+             fsynced offset 99, both brokers lose power. The follower had fetched most of the \
+             records after offset 49 but not fsynced them: it comes back first with 50 \
+             records, is elected when the old leader's session ends (the old leader lost \
+             the controller first), and writes new records from offset 50 in a new leader \
+             epoch. The old leader comes back with 100 \
+             records and a checkpointed high watermark near 99. Since Kafka 2.7 (KIP-595, \
+             and KIP-101's epochs before it) it fetches with its last epoch, learns where \
+             that epoch ends on the new leader, cuts its log to offset 50 and copies the new \
+             records: the replicas agree. With --bug truncate-to-high-watermark (before \
+             KIP-101) it keeps everything below its checkpointed high watermark and fetches \
+             from there: offsets 50 and up hold different records on the two replicas, \
+             which never converge. The acks=1 writes the follower never fsynced are lost \
+             either way.",
+        )
+        .brokers(2)
+        .replication_factor(2)
+        .min_insync_replicas(1)
+        .acks(Acks::Leader)
+        // KIP-101's story predates eligible leader replicas; with them the follower, having
+        // restarted uncleanly, would leave the ELR and the election would wait for the
+        // last known leader instead.
+        .eligible_leader_replicas_enable(false)
+        .flush_interval_messages(Some(50))
+        .torn_writes(false)
+        .broker_config(|broker| broker.high_watermark_checkpoint_interval_ms = 100)
+        // A metadata request sent to a broker that is down waits for its timeout; a short one
+        // lets the producer find the new leader, which must have written past offset 98
+        // before the old leader returns.
+        .producer_config(|producer| producer.request_timeout_ms = 3_000)
+        // The leader loses the controller first, so its session ends before the follower's
+        // and the follower, not the leader, is the ISR's last member when both are fenced.
+        .cut_between(3_000, Target::Broker(BrokerId(1)), Target::Controller)
+        .trigger(
+            Condition::LeaderAcked {
+                partition: P0,
+                offset_at_least: Offset(99),
+            },
+            0,
+            vec![Fault::PowerLoss {
+                target: Target::AllBrokers,
+            }],
+        )
+        .fault_at(
+            8_000,
+            Fault::Restart {
+                target: Target::Broker(BrokerId(2)),
+            },
+        )
+        .fault_at(20_000, Fault::HealAll)
+        .fault_at(
+            24_000,
+            Fault::Restart {
+                target: Target::Broker(BrokerId(1)),
+            },
+        )
+        .expect(Guarantee::AtMostOnce)
+        .expect_anomaly(Checker::LostWrite)
+        .allow_invariant_violation(Checker::NoCommittedRecordLost)
+        .expect_mark(Mark::TruncatedByDivergingEpoch)
         .build()
 }
 
