@@ -302,15 +302,12 @@ impl Partition {
         };
         let (truncate_to, completed) = self.offset_truncation_state(answer);
         let epoch_asked = self.log.latest_epoch();
-        if let Some(from_log_end_offset) = self.log.truncate_to(context.storage, truncate_to) {
-            context.event(Event::LogTruncated {
-                partition: self.id,
-                from_log_end_offset,
-                to_offset: truncate_to,
-                reason: TruncationReason::LeaderEpochDivergence,
-            });
-            context.mark(Mark::TruncatedByLeaderEpoch);
-        }
+        self.truncate_and_report(
+            context,
+            truncate_to,
+            TruncationReason::LeaderEpochDivergence,
+            Mark::TruncatedByLeaderEpoch,
+        );
         if completed {
             self.send_fetch(context);
         } else {
@@ -369,21 +366,38 @@ impl Partition {
     /// response's high watermark is not taken: Kafka leaves it to the next fetch, after the
     /// truncation. If this replica lacked the leader's epoch, the next fetch carries an older
     /// latest epoch and the leader answers again, as the handshake would.
+    /// Cuts the log to `truncate_to` where it is longer, with the event and mark that say
+    /// why.
+    fn truncate_and_report(
+        &mut self,
+        context: &mut Context<'_>,
+        truncate_to: Offset,
+        reason: TruncationReason,
+        mark: Mark,
+    ) {
+        if let Some(from_log_end_offset) = self.log.truncate_to(context.storage, truncate_to) {
+            context.event(Event::LogTruncated {
+                partition: self.id,
+                from_log_end_offset,
+                to_offset: truncate_to,
+                reason,
+            });
+            context.mark(mark);
+        }
+    }
+
     fn truncate_on_fetch_response(
         &mut self,
         context: &mut Context<'_>,
         diverging_epoch: EpochEndOffset,
     ) {
         let (truncate_to, _) = self.offset_truncation_state(diverging_epoch);
-        if let Some(from_log_end_offset) = self.log.truncate_to(context.storage, truncate_to) {
-            context.event(Event::LogTruncated {
-                partition: self.id,
-                from_log_end_offset,
-                to_offset: truncate_to,
-                reason: TruncationReason::DivergingEpoch,
-            });
-            context.mark(Mark::TruncatedByDivergingEpoch);
-        }
+        self.truncate_and_report(
+            context,
+            truncate_to,
+            TruncationReason::DivergingEpoch,
+            Mark::TruncatedByDivergingEpoch,
+        );
         // A leader answers a diverging epoch only when the fetch offset or the latest epoch
         // sent disagrees with its cache, and this cut lowers one of them, so the exchange
         // ends (what a peer sends is not trusted with an assertion).
