@@ -725,40 +725,32 @@ impl Partition {
         // the topic asks for. Kafka returns before computing; the mark wants to know whether
         // the watermark was actually held, so the guard sits after the computation below.
         let under_min_isr = self.is_under_min_isr() && !context.bugs.hw_advances_under_min_isr;
-        let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
-        if let Some(pending) = &state.pending_alter_partition {
-            maximal_isr.extend(pending.new_isr.iter().copied());
-        }
+        let maximal_isr = self.maximal_isr();
         // Replicas about to rejoin the ISR hold the high watermark too (Kafka 3.x+).
         let joining = self.replicas_about_to_join_isr(context, state, &maximal_isr);
-        maximal_isr.extend(joining.iter().copied());
-        let mut new_high_watermark = self.log.log_end_offset();
-        for member in maximal_isr {
-            if member == context.local {
-                continue;
-            }
-            match state
-                .followers
-                .get(&member)
-                .and_then(|replica| replica.log_end_offset)
-            {
-                Some(log_end_offset) => {
-                    new_high_watermark = new_high_watermark.min(log_end_offset);
-                }
-                None => return false,
-            }
-        }
+        let lowest = |members: &mut dyn Iterator<Item = &BrokerId>| {
+            self.lowest_log_end_offset(context.local, state, members)
+        };
+        let Some(new_high_watermark) = lowest(&mut maximal_isr.iter().chain(&joining)) else {
+            return false;
+        };
+        // Whether the joining replicas kept the high watermark below where the maximal ISR
+        // alone would have put it.
+        let held_for_joining = !joining.is_empty()
+            && lowest(&mut maximal_isr.iter())
+                .is_some_and(|isr_only| isr_only > new_high_watermark);
         if under_min_isr {
             if new_high_watermark > self.log.high_watermark() {
                 context.mark(Mark::HighWatermarkHeldUnderMinIsr);
             }
             return false;
         }
+        if held_for_joining {
+            context.mark(Mark::HighWatermarkHeldForJoiningReplica);
+        }
         let Some((from, to)) = self.log.maybe_increment_high_watermark(new_high_watermark) else {
-            self.mark_if_held_for_joining(context, &joining, new_high_watermark);
             return false;
         };
-        self.mark_if_held_for_joining(context, &joining, new_high_watermark);
         context.event(Event::HighWatermarkUpdated {
             partition: self.id,
             from,
@@ -797,27 +789,24 @@ impl Partition {
             .collect()
     }
 
-    /// Marks a high watermark that replicas about to join the ISR kept below where the
-    /// maximal ISR alone would have put it.
-    fn mark_if_held_for_joining(
-        &self,
-        context: &mut Context<'_>,
-        joining: &[BrokerId],
-        new_high_watermark: Offset,
-    ) {
-        let Role::Leader(state) = &self.role else {
-            return;
-        };
-        if joining.is_empty() {
-            return;
-        }
+    /// The maximal ISR (KIP-497): the committed ISR and the members of the proposal the
+    /// controller has not answered yet.
+    pub(super) fn maximal_isr(&self) -> BTreeSet<BrokerId> {
         let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
-        if let Some(pending) = &state.pending_alter_partition {
-            maximal_isr.extend(pending.new_isr.iter().copied());
-        }
-        let isr_only = maximal_isr
-            .iter()
-            .filter(|&&member| member != context.local)
+        maximal_isr.extend(self.pending_isr().unwrap_or_default().iter().copied());
+        maximal_isr
+    }
+
+    /// The smallest log end offset among this leader and `members`; `None` while a member's
+    /// log end offset is unknown (it holds the high watermark where it is).
+    fn lowest_log_end_offset(
+        &self,
+        local: BrokerId,
+        state: &LeaderState,
+        members: &mut dyn Iterator<Item = &BrokerId>,
+    ) -> Option<Offset> {
+        members
+            .filter(|&&member| member != local)
             .map(|member| {
                 state
                     .followers
@@ -826,10 +815,7 @@ impl Partition {
             })
             .try_fold(self.log.log_end_offset(), |lowest, log_end_offset| {
                 log_end_offset.map(|offset| lowest.min(offset))
-            });
-        if isr_only.is_some_and(|isr_only| isr_only > new_high_watermark) {
-            context.mark(Mark::HighWatermarkHeldForJoiningReplica);
-        }
+            })
     }
 
     /// A leader's due timers: expired appends, then expired parked fetches, then the

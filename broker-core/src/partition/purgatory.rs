@@ -17,7 +17,6 @@ use crate::mark::Mark;
 use crate::protocol::{Acks, FetchResponse, Message, ProduceResponse};
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use std::fmt;
 
 /// Names one waiting operation within a broker, so its expiry timer can be named.
@@ -202,9 +201,7 @@ impl Partition {
     /// effective `min_insync_replicas`.
     pub(super) fn complete_purgatory(&mut self, context: &mut Context<'_>) {
         let high_watermark = self.log.high_watermark();
-        let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
-        maximal_isr.extend(self.pending_isr().unwrap_or_default().iter().copied());
-        let enough = maximal_isr.len() >= self.effective_min_insync_replicas();
+        let enough = self.maximal_isr().len() >= self.effective_min_insync_replicas();
         let Role::Leader(state) = &mut self.role else {
             return;
         };
