@@ -274,7 +274,7 @@ impl Partition {
             );
             return;
         };
-        if acks == Acks::All && self.isr.len() < self.effective_min_insync_replicas() {
+        if acks == Acks::All && self.is_under_min_isr() {
             context.mark(Mark::ProduceRejectedNotEnoughReplicas);
             complete(
                 context,
