@@ -11,7 +11,7 @@ use crate::step_record::Record;
 use crate::trace::TraceMode;
 use crate::verdict::{observed_guarantee, Guarantee};
 use crate::violation::Violation;
-use crate::world::{node_ids, NodesView, SharedWorld, World};
+use crate::world::{node_ids, SharedWorld, World};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -264,10 +264,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
             description,
         });
     }
-    {
-        let view = NodesView(&world.nodes);
-        violations.extend(world.replica_checkers.finish(end_ms, &view));
-    }
+    violations.extend(world.finish_replica_checkers(end_ms));
     let final_state = FinalState {
         logs: world.final_logs(),
         time_ms: end_ms,

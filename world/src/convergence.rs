@@ -3,7 +3,7 @@
 //! done, consumers caught up), and what the replicas hold then, for the checkers.
 
 use crate::checkers::ClusterView;
-use crate::world::{NodeActor, NodesView, World};
+use crate::world::{NodeActor, World};
 use std::collections::BTreeMap;
 use watermark_broker_core::ids::{NodeId, Offset};
 use watermark_broker_core::replica_view::ReplicaRole;
@@ -28,7 +28,7 @@ impl World {
             return Some("controller is down".to_string());
         };
         let image = controller.metadata();
-        let view = NodesView(&self.nodes);
+        let view = self.cluster_view();
         for partition in self.scenario.all_partitions() {
             let Some(state) = image.partition(partition) else {
                 return Some(format!("{partition} does not exist yet"));
@@ -105,7 +105,7 @@ impl World {
     /// watermark of the leader (or, without one, of the live replica with the highest high
     /// watermark).
     pub fn final_logs(&self) -> BTreeMap<TopicPartition, Vec<(Offset, u64)>> {
-        let view = NodesView(&self.nodes);
+        let view = self.cluster_view();
         let mut logs = BTreeMap::new();
         for partition in self.scenario.all_partitions() {
             let leader = self

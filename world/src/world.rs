@@ -179,12 +179,43 @@ pub fn broker_ids(scenario: &Scenario) -> Vec<BrokerId> {
     (1..=scenario.brokers).map(BrokerId).collect()
 }
 
-/// `ClusterView` over the world's live brokers.
-pub struct NodesView<'a>(pub &'a BTreeMap<NodeId, NodeSlot>);
+/// `ClusterView` over the world's live brokers and the controller's metadata.
+pub struct NodesView<'a> {
+    pub nodes: &'a BTreeMap<NodeId, NodeSlot>,
+    /// The last image the controller published, for when it is down (or has not yet
+    /// caught up after a restart).
+    pub last_metadata: &'a MetadataImage,
+    pub scenario: &'a Scenario,
+}
+
+impl NodesView<'_> {
+    fn broker(&self, broker: BrokerId) -> Option<&Broker> {
+        match self.nodes.get(&NodeId::Broker(broker))?.actor.as_ref()? {
+            NodeActor::Broker(actor) => Some(actor),
+            _ => None,
+        }
+    }
+
+    /// The controller's newest image: its own while it is up and at least as new as the
+    /// last one it published, the last published one otherwise.
+    fn controller_metadata(&self) -> &MetadataImage {
+        let running =
+            self.nodes
+                .get(&NodeId::Controller)
+                .and_then(|slot| match slot.actor.as_ref()? {
+                    NodeActor::Controller(controller) => Some(controller.metadata()),
+                    _ => None,
+                });
+        match running {
+            Some(image) if image.version >= self.last_metadata.version => image,
+            _ => self.last_metadata,
+        }
+    }
+}
 
 impl ClusterView for NodesView<'_> {
     fn live_brokers(&self) -> Vec<BrokerId> {
-        self.0
+        self.nodes
             .iter()
             .filter_map(|(node, slot)| match (node, &slot.actor) {
                 (NodeId::Broker(broker), Some(NodeActor::Broker(_))) => Some(*broker),
@@ -194,14 +225,49 @@ impl ClusterView for NodesView<'_> {
     }
 
     fn replica(&self, broker: BrokerId, partition: TopicPartition) -> Option<ReplicaView<'_>> {
-        match self.0.get(&NodeId::Broker(broker))?.actor.as_ref()? {
-            NodeActor::Broker(actor) => actor.replica_view(partition),
-            _ => None,
-        }
+        self.broker(broker)?.replica_view(partition)
+    }
+
+    fn controller_isr(&self, partition: TopicPartition) -> Option<&[BrokerId]> {
+        self.controller_metadata()
+            .partition(partition)
+            .map(|state| state.isr.as_slice())
+    }
+
+    fn min_insync_replicas(&self, partition: TopicPartition) -> Option<usize> {
+        let topic = self.scenario.topic_config(partition.topic)?;
+        Some(topic.min_insync_replicas.min(topic.replication_factor) as usize)
+    }
+
+    fn is_in_service(&self, broker: BrokerId) -> bool {
+        // A broker's image starts empty with every process and only a registered process
+        // applies images, so a non-empty image is one this incarnation received.
+        self.broker(broker)
+            .is_some_and(|broker| broker.broker_epoch().is_some() && broker.metadata().version > 0)
     }
 }
 
 impl World {
+    /// The cluster as the replica-state checkers see it.
+    pub fn cluster_view(&self) -> NodesView<'_> {
+        NodesView {
+            nodes: &self.nodes,
+            last_metadata: &self.last_metadata,
+            scenario: &self.scenario,
+        }
+    }
+
+    /// The replica checkers' end-of-run comparison of the live replicas (see
+    /// [`ReplicaCheckers::finish`]).
+    pub fn finish_replica_checkers(&mut self, end_ms: u64) -> Vec<Violation> {
+        let view = NodesView {
+            nodes: &self.nodes,
+            last_metadata: &self.last_metadata,
+            scenario: &self.scenario,
+        };
+        self.replica_checkers.finish(end_ms, &view)
+    }
+
     pub fn new(scenario: Arc<Scenario>, seed: u64, trace_mode: TraceMode) -> World {
         let mut nodes = BTreeMap::new();
         let mut disks = BTreeMap::new();
@@ -742,7 +808,11 @@ impl World {
         self.trace.event(now_ms, node, &event);
         match node {
             NodeId::Broker(_) | NodeId::Controller => {
-                let view = NodesView(&self.nodes);
+                let view = NodesView {
+                    nodes: &self.nodes,
+                    last_metadata: &self.last_metadata,
+                    scenario: &self.scenario,
+                };
                 let found = self.replica_checkers.observe(now_ms, node, &event, &view);
                 for mut violation in found {
                     violation.time_ms = violation.time_ms.max(now_ms);

@@ -1,19 +1,30 @@
-//! `LogMatching`, after Raft's Log Matching property (Ongaro, §5.3: two logs with an entry of
-//! the same index and term hold the same entry) as Kafka's KIP-101 leader epochs carry it over,
-//! and after `RaftEventSimulationTest`'s `ConsistentCommittedData`: two replicas never hold
-//! different values at the same (partition, offset) with the same leader epoch.
-//!
-//! Tracked incrementally from every broker's `RecordsAppended` (the first value seen at a
-//! (partition, offset, leader epoch) is the reference, whichever broker wrote it), and checked
-//! pairwise across the live replicas' logs in `finish`. One violation per (partition, offset,
-//! leader epoch); values are `[reference, conflicting]`.
+//! `LogMatching`, after Raft's Log Matching property (Ongaro, §5.3: if two logs hold an entry
+//! with the same index and term, they hold the same entry there and are identical in every
+//! entry before it) as Kafka's KIP-101 leader epochs carry it over, and after
+//! `RaftEventSimulationTest`'s `ConsistentCommittedData`. Two parts:
+//! - same record: two replicas never hold different values at the same (partition, offset)
+//!   with the same leader epoch. Tracked from every broker's `RecordsAppended` (the first
+//!   value seen at a (partition, offset, leader epoch) is the reference, whichever broker
+//!   wrote it). One violation per (partition, offset, leader epoch); values are
+//!   `[reference, conflicting]`.
+//! - prefix: two live replicas whose logs agree on an offset's leader epoch agree on every
+//!   record before it (same leader epoch and value). Offsets below either log start offset
+//!   are not judged. Checked between the new leader and every live replica on
+//!   `BecameLeader`, between every pair of live replicas in `finish`, and cheaply on a
+//!   follower's append: only the first new record's predecessor is compared with each live
+//!   replica that holds the same first record (the whole logs are walked only when that
+//!   finds a difference, to name the first one). One violation per (partition, pair of
+//!   replicas, first differing offset); values are `[lower broker's, higher broker's]`.
 
-use super::ClusterView;
+use super::replica_compare::same_record;
+use super::{record_at, ClusterView};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::event::Event;
+use watermark_broker_core::event::{Event, RecordSummary};
 use watermark_broker_core::ids::{BrokerId, LeaderEpoch, NodeId, Offset};
+use watermark_broker_core::record::Record;
+use watermark_broker_core::replica_view::ReplicaView;
 use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::LogMatching;
@@ -23,24 +34,100 @@ pub(crate) struct LogMatching {
     /// The first value appended at each (partition, offset, leader epoch), and by whom.
     appended: BTreeMap<(TopicPartition, Offset, LeaderEpoch), (u64, BrokerId)>,
     reported: BTreeSet<(TopicPartition, Offset, LeaderEpoch)>,
+    /// Prefix violations reported: (partition, lower broker, higher broker, offset).
+    prefix_reported: BTreeSet<(TopicPartition, BrokerId, BrokerId, Offset)>,
+}
+
+/// Where two logs break the prefix property.
+struct PrefixBreak<'a> {
+    /// The highest offset where both hold a record of the same leader epoch.
+    agreed: &'a Record,
+    /// The first offset below it where they differ: (first log's record, second log's).
+    differ: (&'a Record, &'a Record),
 }
 
 impl LogMatching {
-    pub fn observe(&mut self, time_ms: u64, node: NodeId, event: &Event, out: &mut Vec<Violation>) {
-        let (
-            NodeId::Broker(broker),
+    pub fn observe(
+        &mut self,
+        time_ms: u64,
+        node: NodeId,
+        event: &Event,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let NodeId::Broker(broker) = node else { return };
+        match event {
             Event::RecordsAppended {
-                partition, records, ..
-            },
-        ) = (node, event)
-        else {
-            return;
-        };
+                partition,
+                as_leader,
+                records,
+            } => {
+                self.same_record_on_append(time_ms, broker, *partition, records, out);
+                if let (false, Some(first)) = (*as_leader, records.first()) {
+                    self.prefix_on_append(time_ms, broker, *partition, first, cluster, out);
+                }
+            }
+            Event::BecameLeader { partition, .. } => {
+                for other in cluster.live_brokers() {
+                    if other != broker {
+                        self.check_pair(time_ms, *partition, (broker, other), cluster, out);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn same_record_on_append(
+        &mut self,
+        time_ms: u64,
+        broker: BrokerId,
+        partition: TopicPartition,
+        records: &[RecordSummary],
+        out: &mut Vec<Violation>,
+    ) {
         for record in records {
-            let key = (*partition, record.offset, record.leader_epoch);
+            let key = (partition, record.offset, record.leader_epoch);
             let (value, holder) = *self.appended.entry(key).or_insert((record.value, broker));
             if value != record.value {
                 self.report(time_ms, key, (value, holder), (record.value, broker), out);
+            }
+        }
+    }
+
+    /// A follower appended from `first` on: every live replica holding the same record at
+    /// `first` must hold the same record as the follower just before it.
+    fn prefix_on_append(
+        &mut self,
+        time_ms: u64,
+        follower: BrokerId,
+        partition: TopicPartition,
+        first: &RecordSummary,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some(previous) = first.offset.0.checked_sub(1).map(Offset) else {
+            return;
+        };
+        let Some(appended) = cluster.replica(follower, partition) else {
+            return;
+        };
+        let Some(before) = record_at(appended.records, previous) else {
+            return;
+        };
+        for other in cluster.live_brokers() {
+            if other == follower {
+                continue;
+            }
+            let Some(replica) = cluster.replica(other, partition) else {
+                continue;
+            };
+            let agrees_on_first = record_at(replica.records, first.offset)
+                .is_some_and(|record| record.leader_epoch == first.leader_epoch);
+            let differs_before = record_at(replica.records, previous)
+                .is_some_and(|record| !same_record(record, before));
+            if agrees_on_first && differs_before {
+                self.check_pair(time_ms, partition, (follower, other), cluster, out);
             }
         }
     }
@@ -55,28 +142,91 @@ impl LogMatching {
     ) {
         let brokers = cluster.live_brokers();
         for partition in partitions {
-            let mut held: BTreeMap<(Offset, LeaderEpoch), (u64, BrokerId)> = BTreeMap::new();
-            for broker in &brokers {
-                let Some(replica) = cluster.replica(*broker, *partition) else {
-                    continue;
-                };
-                for record in replica.records {
-                    let (value, holder) = *held
-                        .entry((record.offset, record.leader_epoch))
-                        .or_insert((record.value_id(), *broker));
-                    if value != record.value_id() {
-                        let key = (*partition, record.offset, record.leader_epoch);
-                        self.report(
-                            time_ms,
-                            key,
-                            (value, holder),
-                            (record.value_id(), *broker),
-                            out,
-                        );
-                    }
+            self.same_record_at_finish(time_ms, *partition, &brokers, cluster, out);
+            for (index, first) in brokers.iter().enumerate() {
+                for second in &brokers[index + 1..] {
+                    self.check_pair(time_ms, *partition, (*first, *second), cluster, out);
                 }
             }
         }
+    }
+
+    fn same_record_at_finish(
+        &mut self,
+        time_ms: u64,
+        partition: TopicPartition,
+        brokers: &[BrokerId],
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let mut held: BTreeMap<(Offset, LeaderEpoch), (u64, BrokerId)> = BTreeMap::new();
+        for broker in brokers {
+            let Some(replica) = cluster.replica(*broker, partition) else {
+                continue;
+            };
+            for record in replica.records {
+                let (value, holder) = *held
+                    .entry((record.offset, record.leader_epoch))
+                    .or_insert((record.value_id(), *broker));
+                if value != record.value_id() {
+                    let key = (partition, record.offset, record.leader_epoch);
+                    self.report(
+                        time_ms,
+                        key,
+                        (value, holder),
+                        (record.value_id(), *broker),
+                        out,
+                    );
+                }
+            }
+        }
+    }
+
+    /// The prefix property between two live replicas, walking both logs once.
+    fn check_pair(
+        &mut self,
+        time_ms: u64,
+        partition: TopicPartition,
+        pair: (BrokerId, BrokerId),
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let (low, high) = (pair.0.min(pair.1), pair.0.max(pair.1));
+        let (Some(low_replica), Some(high_replica)) = (
+            cluster.replica(low, partition),
+            cluster.replica(high, partition),
+        ) else {
+            return;
+        };
+        let Some(found) = prefix_break(&low_replica, &high_replica) else {
+            return;
+        };
+        let (low_record, high_record) = found.differ;
+        if !self
+            .prefix_reported
+            .insert((partition, low, high, low_record.offset))
+        {
+            return;
+        }
+        out.push(Violation {
+            checker: NAME,
+            partition: Some(partition),
+            offsets: vec![low_record.offset],
+            values: vec![low_record.value_id(), high_record.value_id()],
+            time_ms,
+            description: format!(
+                "{low} and {high} agree on offset {} of {partition} (epoch {}) but not before \
+                 it: at offset {} {low} holds value {} (epoch {}) and {high} holds value {} \
+                 (epoch {})",
+                found.agreed.offset,
+                found.agreed.leader_epoch,
+                low_record.offset,
+                low_record.value_id(),
+                low_record.leader_epoch,
+                high_record.value_id(),
+                high_record.leader_epoch
+            ),
+        });
     }
 
     fn report(
@@ -104,6 +254,43 @@ impl LogMatching {
             ),
         });
     }
+}
+
+/// The first offset where two logs differ below the highest offset where their leader
+/// epochs agree, at or above both log start offsets; `None` when the prefix property holds.
+fn prefix_break<'a>(first: &ReplicaView<'a>, second: &ReplicaView<'a>) -> Option<PrefixBreak<'a>> {
+    let from = first.log_start_offset.max(second.log_start_offset);
+    let mut first_records = first.records.iter().filter(|record| record.offset >= from);
+    let mut second_records = second.records.iter().filter(|record| record.offset >= from);
+    let (mut left, mut right) = (first_records.next()?, second_records.next()?);
+    let mut differ = None;
+    let mut agreed = None;
+    loop {
+        if left.offset == right.offset {
+            if left.leader_epoch == right.leader_epoch {
+                agreed = Some(left);
+            }
+            if differ.is_none() && !same_record(left, right) {
+                differ = Some((left, right));
+            }
+        }
+        let advance_left = left.offset <= right.offset;
+        let advance_right = right.offset <= left.offset;
+        if advance_left {
+            let Some(next) = first_records.next() else {
+                break;
+            };
+            left = next;
+        }
+        if advance_right {
+            let Some(next) = second_records.next() else {
+                break;
+            };
+            right = next;
+        }
+    }
+    let (agreed, differ) = (agreed?, differ?);
+    (differ.0.offset < agreed.offset).then_some(PrefixBreak { agreed, differ })
 }
 
 #[cfg(test)]
@@ -221,6 +408,6 @@ mod tests {
                 &cluster
             )
             .is_empty());
-        assert!(checkers.finish(100, &cluster).is_empty());
+        assert!(only(&checkers.finish(100, &cluster), "LogMatching").is_empty());
     }
 }

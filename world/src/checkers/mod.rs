@@ -21,16 +21,30 @@ pub struct FinalState {
     pub time_ms: u64,
 }
 
-/// Read access to every live replica, for replica-state checkers.
+/// Read access to every live replica and to the controller's metadata, for replica-state
+/// checkers.
 pub trait ClusterView {
     /// Brokers whose process is up, ascending.
     fn live_brokers(&self) -> Vec<BrokerId>;
     /// The state of `broker`'s replica of `partition`, if the broker is up and hosts it.
     fn replica(&self, broker: BrokerId, partition: TopicPartition) -> Option<ReplicaView<'_>>;
+    /// The ISR in the controller's newest metadata image (the TLA+ specification's "true
+    /// ISR", `quorumState.isr`), or `None` before the partition exists.
+    fn controller_isr(&self, partition: TopicPartition) -> Option<&[BrokerId]>;
+    /// The effective `min.insync.replicas` of the partition's topic: the setting capped by
+    /// the replication factor, as the leader applies it (KAFKA-15583).
+    fn min_insync_replicas(&self, partition: TopicPartition) -> Option<usize>;
+    /// Whether `broker` takes part in replication as its current process: up, registered
+    /// with the controller in this incarnation, and acting on a metadata image received
+    /// since. A restarted broker (which may have lost unflushed records) is not judged as an
+    /// ISR member before then.
+    fn is_in_service(&self, broker: BrokerId) -> bool;
 }
 
+pub mod acks_all_on_min_insync;
 pub mod duplicate;
 pub mod duplicate_consume;
+pub mod high_watermark_committed;
 pub mod inconsistent_offsets;
 pub mod leader_in_isr;
 pub mod log_matching;
@@ -41,9 +55,12 @@ pub mod nonmonotonic_poll;
 pub mod nonmonotonic_send;
 pub mod poll_skip;
 pub mod registry;
+mod replica_compare;
+pub mod replica_divergence;
 pub mod single_leader_per_epoch;
 pub mod strong_isr;
 pub mod unseen;
+pub mod weak_isr;
 
 #[cfg(test)]
 pub(crate) mod test_support;
@@ -65,13 +82,17 @@ pub const CLIENT_CHECKERS: [Checker; 8] = [
     Checker::DuplicateConsume,
 ];
 /// The replica-state checkers, in the fixed order they report.
-pub const REPLICA_CHECKERS: [Checker; 6] = [
+pub const REPLICA_CHECKERS: [Checker; 10] = [
     Checker::LeaderInIsr,
     Checker::SingleLeaderPerEpoch,
     Checker::MonotonicHighWatermark,
     Checker::LogMatching,
     Checker::StrongIsr,
     Checker::NoCommittedRecordLost,
+    Checker::WeakIsr,
+    Checker::ReplicaDivergence,
+    Checker::AcksAllOnMinInsync,
+    Checker::HighWatermarkCommitted,
 ];
 
 /// At most this many violations are reported per checker and run; the rest are counted in one
@@ -299,8 +320,9 @@ pub(crate) fn broker_set(brokers: &[BrokerId]) -> String {
 /// Every replica-state checker, fed each broker and controller event in order. Each checker
 /// keeps only what it needs to judge the next event, so observing an event costs time in
 /// proportion to the event (a high-watermark advance compares just the newly committed
-/// records), except on `BecameLeader` and in [`ReplicaCheckers::finish`], which compare whole
-/// logs.
+/// records, an append its first record's predecessor), except on leadership and ISR
+/// membership changes (`BecameLeader`, `BecameFollower`, `LeaderElected`, `IsrAltered`, a
+/// grown `IsrUpdated`) and in [`ReplicaCheckers::finish`], which compare whole logs.
 #[derive(Debug, Default)]
 pub struct ReplicaCheckers {
     leader_in_isr: leader_in_isr::LeaderInIsr,
@@ -309,6 +331,10 @@ pub struct ReplicaCheckers {
     log_matching: log_matching::LogMatching,
     strong_isr: strong_isr::StrongIsr,
     no_committed_record_lost: no_committed_record_lost::NoCommittedRecordLost,
+    weak_isr: weak_isr::WeakIsr,
+    replica_divergence: replica_divergence::ReplicaDivergence,
+    acks_all_on_min_insync: acks_all_on_min_insync::AcksAllOnMinInsync,
+    high_watermark_committed: high_watermark_committed::HighWatermarkCommitted,
     /// Every partition any event named, so `finish` knows which replicas to compare.
     partitions: BTreeSet<TopicPartition>,
     /// How many violations each checker has reported so far this run.
@@ -342,10 +368,17 @@ impl ReplicaCheckers {
             .observe(time_ms, node, event, &mut found);
         self.monotonic_high_watermark
             .observe(time_ms, node, event, &mut found);
-        self.log_matching.observe(time_ms, node, event, &mut found);
+        self.log_matching
+            .observe(time_ms, node, event, cluster, &mut found);
         self.strong_isr
             .observe(time_ms, node, event, cluster, &mut found);
         self.no_committed_record_lost
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.weak_isr
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.acks_all_on_min_insync
+            .observe(time_ms, node, event, cluster, &mut found);
+        self.high_watermark_committed
             .observe(time_ms, node, event, cluster, &mut found);
         self.cap(found)
     }
@@ -363,6 +396,8 @@ impl ReplicaCheckers {
         self.log_matching
             .finish(time_ms, &self.partitions, cluster, &mut found);
         self.no_committed_record_lost
+            .finish(time_ms, &self.partitions, cluster, &mut found);
+        self.replica_divergence
             .finish(time_ms, &self.partitions, cluster, &mut found);
         let found = self.cap(found);
         // Each checker's summary follows that checker's last finding.
@@ -493,10 +528,11 @@ mod tests {
                 from: o(100 + step),
                 to: o(step),
             };
-            reported.extend(checkers.observe(step, NodeId::Broker(b(1)), &backwards, &cluster));
+            let found = checkers.observe(step, NodeId::Broker(b(1)), &backwards, &cluster);
+            reported.extend(only(&found, "MonotonicHighWatermark"));
         }
         assert_eq!(reported.len(), VIOLATIONS_PER_CHECKER_MAX);
-        let finished = checkers.finish(1_000, &cluster);
+        let finished = only(&checkers.finish(1_000, &cluster), "MonotonicHighWatermark");
         assert_eq!(finished.len(), 1, "{finished:?}");
         assert_eq!(finished[0].checker, Checker::MonotonicHighWatermark);
         assert!(

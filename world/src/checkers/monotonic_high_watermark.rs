@@ -117,6 +117,21 @@ mod tests {
     use watermark_broker_core::event::{Event, TruncationReason};
     use watermark_broker_core::ids::{LeaderEpoch, NodeId};
 
+    /// This checker's findings on one event (the fake cluster holds no replicas, which other
+    /// checkers would have opinions about).
+    fn monotonic(
+        checkers: &mut ReplicaCheckers,
+        time_ms: u64,
+        node: NodeId,
+        event: &Event,
+        cluster: &FakeCluster,
+    ) -> Vec<crate::violation::Violation> {
+        only(
+            &checkers.observe(time_ms, node, event, cluster),
+            "MonotonicHighWatermark",
+        )
+    }
+
     fn hw(from: u64, to: u64) -> Event {
         Event::HighWatermarkUpdated {
             partition: p(0),
@@ -147,9 +162,7 @@ mod tests {
         let cluster = FakeCluster::new(&[1, 2]);
         let mut checkers = ReplicaCheckers::new();
         let broker = NodeId::Broker(b(1));
-        assert!(checkers
-            .observe(1, broker, &became_leader(1), &cluster)
-            .is_empty());
+        assert!(monotonic(&mut checkers, 1, broker, &became_leader(1), &cluster).is_empty());
         (cluster, checkers)
     }
 
@@ -158,12 +171,10 @@ mod tests {
         let cluster = FakeCluster::new(&[1, 2]);
         let mut checkers = ReplicaCheckers::new();
         let broker = NodeId::Broker(b(1));
-        assert!(checkers
-            .observe(1, broker, &became_follower(1), &cluster)
-            .is_empty());
-        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
-        assert!(checkers.observe(20, broker, &hw(5, 3), &cluster).is_empty());
-        assert!(checkers.observe(30, broker, &hw(2, 4), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 1, broker, &became_follower(1), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 10, broker, &hw(0, 5), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 20, broker, &hw(5, 3), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 30, broker, &hw(2, 4), &cluster).is_empty());
     }
 
     #[test]
@@ -172,26 +183,22 @@ mod tests {
         let mut checkers = ReplicaCheckers::new();
         let broker = NodeId::Broker(b(1));
         // As follower it learned 5; as leader it may not publish less.
-        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
-        assert!(checkers
-            .observe(11, broker, &became_leader(2), &cluster)
-            .is_empty());
-        let violations = checkers.observe(20, broker, &hw(3, 4), &cluster);
+        assert!(monotonic(&mut checkers, 10, broker, &hw(0, 5), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 11, broker, &became_leader(2), &cluster).is_empty());
+        let violations = monotonic(&mut checkers, 20, broker, &hw(3, 4), &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].offsets, vec![o(5), o(4)]);
         // After it leads no more, its copy may go down.
-        assert!(checkers
-            .observe(30, broker, &became_follower(3), &cluster)
-            .is_empty());
-        assert!(checkers.observe(40, broker, &hw(4, 2), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 30, broker, &became_follower(3), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 40, broker, &hw(4, 2), &cluster).is_empty());
     }
 
     #[test]
     fn high_watermark_moving_backwards_is_caught() {
         let (cluster, mut checkers) = leading();
         let broker = NodeId::Broker(b(1));
-        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
-        let violations = checkers.observe(20, broker, &hw(5, 3), &cluster);
+        assert!(monotonic(&mut checkers, 10, broker, &hw(0, 5), &cluster).is_empty());
+        let violations = monotonic(&mut checkers, 20, broker, &hw(5, 3), &cluster);
         assert_eq!(violations.len(), 1, "{violations:?}");
         assert_eq!(violations[0].checker, Checker::MonotonicHighWatermark);
         assert_eq!(violations[0].partition, Some(p(0)));
@@ -203,8 +210,8 @@ mod tests {
     fn silent_decrease_between_updates_is_caught() {
         let (cluster, mut checkers) = leading();
         let broker = NodeId::Broker(b(1));
-        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
-        let violations = checkers.observe(20, broker, &hw(2, 4), &cluster);
+        assert!(monotonic(&mut checkers, 10, broker, &hw(0, 5), &cluster).is_empty());
+        let violations = monotonic(&mut checkers, 20, broker, &hw(2, 4), &cluster);
         assert_eq!(violations.len(), 1);
         assert_eq!(violations[0].offsets, vec![o(5), o(4)]);
     }
@@ -213,36 +220,28 @@ mod tests {
     fn a_restart_or_a_truncation_starts_the_high_watermark_afresh() {
         let (cluster, mut checkers) = leading();
         let broker = NodeId::Broker(b(1));
-        assert!(checkers.observe(10, broker, &hw(0, 5), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 10, broker, &hw(0, 5), &cluster).is_empty());
         checkers.broker_stopped(b(1));
-        assert!(checkers.observe(20, broker, &hw(0, 2), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 20, broker, &hw(0, 2), &cluster).is_empty());
         let recovered = Event::LogRecovered {
             partition: p(0),
             log_end_offset: o(2),
             high_watermark: o(1),
             latest_epoch: None,
         };
-        assert!(checkers
-            .observe(30, broker, &recovered, &cluster)
-            .is_empty());
-        assert!(checkers
-            .observe(30, broker, &became_leader(2), &cluster)
-            .is_empty());
-        assert!(checkers.observe(31, broker, &hw(1, 2), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 30, broker, &recovered, &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 30, broker, &became_leader(2), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 31, broker, &hw(1, 2), &cluster).is_empty());
         let truncated = Event::LogTruncated {
             partition: p(0),
             from_log_end_offset: o(2),
             to_offset: o(1),
             reason: TruncationReason::LeaderEpochDivergence,
         };
-        assert!(checkers
-            .observe(40, broker, &truncated, &cluster)
-            .is_empty());
-        assert!(checkers.observe(41, broker, &hw(1, 1), &cluster).is_empty());
-        assert!(checkers.observe(42, broker, &hw(1, 3), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 40, broker, &truncated, &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 41, broker, &hw(1, 1), &cluster).is_empty());
+        assert!(monotonic(&mut checkers, 42, broker, &hw(1, 3), &cluster).is_empty());
         // Another broker's high watermark is its own.
-        assert!(checkers
-            .observe(43, NodeId::Broker(b(2)), &hw(0, 1), &cluster)
-            .is_empty());
+        assert!(monotonic(&mut checkers, 43, NodeId::Broker(b(2)), &hw(0, 1), &cluster).is_empty());
     }
 }

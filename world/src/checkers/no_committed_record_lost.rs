@@ -6,15 +6,18 @@
 //! have read — is never missing from a later leader.
 //!
 //! On every `HighWatermarkUpdated` from a broker that leads the partition now (per the cluster
-//! view), the leader's records at `[from, to)` are recorded as committed (the first value
-//! committed at an offset stays the reference; a leader later committing a different value
-//! there is itself a violation). Then, on every `BecameLeader`, and in `finish` for every live
-//! leader, the leader's log must hold each record committed under an *earlier* leader epoch
-//! than its own, at or above its log start offset, with the same value. A leader of an older
-//! epoch than the committing one is a superseded (zombie) leader — e.g. a paused broker
-//! resuming and applying metadata queued while it slept — which cannot commit anything more
-//! and is not a "later leader" in the TLA+ property's sense. One violation per (partition, offset); values are `[committed]` when the
-//! offset is missing, `[committed, found]` when it holds another value.
+//! view), the leader's records at `[from, to)` are recorded as committed. Every distinct
+//! record committed at an offset is a reference, in every epoch: a record committed in epoch
+//! 1 and a different one committed at the same offset in epoch 3 are both kept, and a leader
+//! committing a different value where one was already committed is itself a violation. Then,
+//! on every `BecameLeader`, and in `finish` for every live leader, the leader's log must hold
+//! each record committed under an *earlier* leader epoch than its own, at or above its log
+//! start offset, with the same value. A leader of an older epoch than the committing one is
+//! a superseded (zombie) leader — e.g. a paused broker resuming and applying metadata queued
+//! while it slept — which cannot commit anything more and is not a "later leader" in the
+//! TLA+ property's sense. One violation per (partition, offset, committed value); values are
+//! `[committed]` when the offset is missing, `[committed, found]` when it holds another
+//! value.
 
 use super::{is_leader, record_at, records_in, ClusterView};
 use crate::checkers::registry::Checker;
@@ -40,8 +43,9 @@ struct CommittedRecord {
 
 #[derive(Debug, Default)]
 pub(crate) struct NoCommittedRecordLost {
-    committed: BTreeMap<TopicPartition, BTreeMap<Offset, CommittedRecord>>,
-    reported: BTreeSet<(TopicPartition, Offset)>,
+    /// Per partition and offset, every distinct value committed there, oldest first.
+    committed: BTreeMap<TopicPartition, BTreeMap<Offset, Vec<CommittedRecord>>>,
+    reported: BTreeSet<(TopicPartition, Offset, u64)>,
 }
 
 impl NoCommittedRecordLost {
@@ -105,16 +109,21 @@ impl NoCommittedRecordLost {
         };
         let committed = self.committed.entry(partition).or_default();
         for record in records_in(replica.records, from, to) {
-            let reference = *committed.entry(record.offset).or_insert(CommittedRecord {
-                value: record.value_id(),
-                leader_epoch: record.leader_epoch,
-                committed_in_epoch: replica.leader_epoch,
-                committed_by: leader,
-                time_ms,
-            });
-            if reference.value != record.value_id()
-                && self.reported.insert((partition, record.offset))
+            let references = committed.entry(record.offset).or_default();
+            if references
+                .iter()
+                .any(|reference| reference.value == record.value_id())
             {
+                continue;
+            }
+            // Every earlier reference at this offset is gone from this leader's log.
+            for reference in references.iter() {
+                if !self
+                    .reported
+                    .insert((partition, record.offset, reference.value))
+                {
+                    continue;
+                }
                 out.push(Violation {
                     checker: NAME,
                     partition: Some(partition),
@@ -133,6 +142,13 @@ impl NoCommittedRecordLost {
                     ),
                 });
             }
+            references.push(CommittedRecord {
+                value: record.value_id(),
+                leader_epoch: record.leader_epoch,
+                committed_in_epoch: replica.leader_epoch,
+                committed_by: leader,
+                time_ms,
+            });
         }
     }
 
@@ -152,15 +168,21 @@ impl NoCommittedRecordLost {
         ) else {
             return;
         };
-        for (offset, reference) in committed.range(replica.log_start_offset..) {
+        let references =
+            committed
+                .range(replica.log_start_offset..)
+                .flat_map(|(offset, references)| {
+                    references.iter().map(move |reference| (*offset, reference))
+                });
+        for (offset, reference) in references {
             if reference.committed_in_epoch >= replica.leader_epoch {
                 continue;
             }
-            let held = record_at(replica.records, *offset);
+            let held = record_at(replica.records, offset);
             if held.is_some_and(|held| held.value_id() == reference.value) {
                 continue;
             }
-            if !self.reported.insert((partition, *offset)) {
+            if !self.reported.insert((partition, offset, reference.value)) {
                 continue;
             }
             let (values, what) = match held {
@@ -177,7 +199,7 @@ impl NoCommittedRecordLost {
             out.push(Violation {
                 checker: NAME,
                 partition: Some(partition),
-                offsets: vec![*offset],
+                offsets: vec![offset],
                 values,
                 time_ms,
                 description: format!(

@@ -171,6 +171,39 @@ checkers! {
         effect: None,
         definition: "a record below a leader's high watermark is never missing from a later leader",
     },
+    WeakIsr {
+        name: "WeakIsr", file_name: "weak-isr", kind: ReplicaState,
+        source: "TLA+, hachikuji/kafka-specification KafkaReplication.tla WeakIsr",
+        file: "world/src/checkers/weak_isr.rs", informational: false, effect: None,
+        definition: "everything below a leader's high watermark is on every member of its own \
+                     view of the ISR",
+    },
+    ReplicaDivergence {
+        name: "ReplicaDivergence", file_name: "replica-divergence", kind: ReplicaState,
+        source: "Watermark's own: replicas converge by content",
+        file: "world/src/checkers/replica_divergence.rs", informational: false,
+        // effect: Integrity at merge
+        effect: None,
+        definition: "after the liveness phase a replica holds a different record than the \
+                     leader at an offset both hold",
+    },
+    AcksAllOnMinInsync {
+        name: "AcksAllOnMinInsync", file_name: "acks-all-on-min-insync", kind: ReplicaState,
+        source: "Kafka documentation, producer acks and min.insync.replicas; KAFKA-15583",
+        file: "world/src/checkers/acks_all_on_min_insync.rs", informational: false,
+        effect: None,
+        definition: "an acks=all write was acknowledged while fewer than min.insync.replicas \
+                     replicas held it",
+    },
+    HighWatermarkCommitted {
+        name: "HighWatermarkCommitted", file_name: "high-watermark-committed",
+        kind: ReplicaState,
+        source: "Kafka documentation, Replication (committed = on every ISR member); \
+                 KAFKA-15583",
+        file: "world/src/checkers/high_watermark_committed.rs", informational: false,
+        effect: None,
+        definition: "a replica's high watermark rose above what the partition had committed",
+    },
     Liveness {
         name: "liveness", file_name: "liveness", kind: Liveness,
         source: "Watermark's own: the liveness phase (TigerBeetle's VOPR)",

@@ -1,32 +1,53 @@
-//! `StrongIsr`, after the TLA+ specification of Kafka's replication protocol
-//! (`hachikuji/kafka-specification`, `KafkaReplication.tla`, the `StrongIsr` and `WeakIsr`
-//! invariants: everything below a presumed leader's high watermark is replicated, identically,
-//! to every ISR member).
+//! `StrongIsr`, as the TLA+ specification of Kafka's replication protocol defines it
+//! (`hachikuji/kafka-specification`, `KafkaReplication.tla`, `StrongIsr`): for every replica
+//! that presumes leadership, every member of the *true* ISR — the controller's,
+//! `quorumState.isr` — holds the same record as that leader at every offset below the
+//! leader's high watermark. So whatever a consumer may have read survives on any broker the
+//! controller may elect next.
 //!
-//! Checked incrementally, when it can change: when a leader's high watermark advances from `a`
-//! to `b` (a `HighWatermarkUpdated` from a broker that leads the partition now, per the
-//! cluster view), every live member of the ISR *as that leader sees it* (its
-//! `ReplicaView::isr`) must hold the same records as the leader — same offset, leader epoch and
-//! value — at every offset in `[a, b)`. Using the leader's ISR makes this the specification's
-//! `WeakIsr` applied at each advance; the controller's ISR (the specification's "true ISR",
-//! used by its `StrongIsr`) is what `LeaderInIsr` and `NoCommittedRecordLost` lean on. Offsets
-//! a member has already deleted (below its log start offset) are not judged. One violation per
-//! (partition, member, first offset where it differs) per advance; values are `[leader's]` or
+//! The specification has no crashes and no power loss. A broker that restarted may have lost
+//! unflushed records and is not part of replication until its new process has registered and
+//! acts on a metadata image it received since (then KIP-966, with eligible leader replicas,
+//! has already taken it out of the ISR after an unclean shutdown); until then it is not
+//! judged. Offsets below a member's log start offset are not judged either.
+//!
+//! Checked after every step where the property can change, each costing the records it
+//! concerns: a presumed leader's high-watermark advance (`[from, to)` on every member); a
+//! controller ISR change (`LeaderElected`, `IsrAltered`: the whole prefix below each presumed
+//! leader's high watermark, for the members it added); a replica's role change
+//! (`BecameLeader`: the new leader against every member; `BecameFollower`, which is also how a
+//! restarted broker re-enters service: that member against every presumed leader); and a
+//! member's truncation (`[cut, high watermark)` against every presumed leader). One
+//! violation per (partition, member, offset); values are `[leader's]` or
 //! `[leader's, member's]`.
 
-use super::{broker_set, is_leader, record_at, records_in, ClusterView};
+use super::replica_compare::{presumed_leaders, IsrCheck, IsrContent};
+use super::{is_leader, ClusterView};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, NodeId, Offset};
 use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::StrongIsr;
 
-#[derive(Debug, Default)]
+const ISR_NAME: &str = "the controller's ISR";
+
+#[derive(Debug)]
 pub(crate) struct StrongIsr {
-    reported: BTreeSet<(TopicPartition, BrokerId, Offset)>,
+    content: IsrContent,
+    /// The controller's ISR as its last election or ISR change set it, to find added members.
+    controller_isr: BTreeMap<TopicPartition, Vec<BrokerId>>,
+}
+
+impl Default for StrongIsr {
+    fn default() -> Self {
+        StrongIsr {
+            content: IsrContent::new(NAME, ISR_NAME),
+            controller_isr: BTreeMap::new(),
+        }
+    }
 }
 
 impl StrongIsr {
@@ -38,189 +59,140 @@ impl StrongIsr {
         cluster: &dyn ClusterView,
         out: &mut Vec<Violation>,
     ) {
-        let (
-            NodeId::Broker(leader),
-            Event::HighWatermarkUpdated {
-                partition,
-                from,
-                to,
-            },
-        ) = (node, event)
-        else {
-            return;
-        };
-        if to <= from || !is_leader(cluster, leader, *partition) {
-            return;
-        }
-        let Some(leader_replica) = cluster.replica(leader, *partition) else {
-            return;
-        };
-        let committed = records_in(leader_replica.records, *from, *to);
-        for member in leader_replica
-            .isr
-            .iter()
-            .filter(|member| **member != leader)
-        {
-            let Some(member_replica) = cluster.replica(*member, *partition) else {
-                // Not live (or not hosting the partition): nothing to compare.
-                continue;
-            };
-            let mismatch = committed.iter().find_map(|record| {
-                if record.offset < member_replica.log_start_offset {
-                    return None;
-                }
-                match record_at(member_replica.records, record.offset) {
-                    Some(held)
-                        if held.value_id() == record.value_id()
-                            && held.leader_epoch == record.leader_epoch =>
-                    {
-                        None
-                    }
-                    held => Some((record, held)),
-                }
-            });
-            let Some((record, held)) = mismatch else {
-                continue;
-            };
-            if !self.reported.insert((*partition, *member, record.offset)) {
-                continue;
+        match (node, event) {
+            (
+                NodeId::Broker(leader),
+                Event::HighWatermarkUpdated {
+                    partition,
+                    from,
+                    to,
+                },
+            ) if to > from && is_leader(cluster, leader, *partition) => {
+                let isr = cluster.controller_isr(*partition).unwrap_or_default();
+                let check = IsrCheck {
+                    time_ms,
+                    partition: *partition,
+                    leader,
+                    isr,
+                    members: isr,
+                    from: *from,
+                    to: *to,
+                    when: "high watermark advanced",
+                };
+                self.content.check(&check, cluster, out);
             }
-            let (values, what) = match held {
-                Some(held) => (
-                    vec![record.value_id(), held.value_id()],
-                    format!(
-                        "holds value {} (epoch {})",
-                        held.value_id(),
-                        held.leader_epoch
-                    ),
-                ),
-                None => (vec![record.value_id()], "holds nothing".to_string()),
-            };
-            out.push(Violation {
-                checker: NAME,
-                partition: Some(*partition),
-                offsets: vec![record.offset],
-                values,
-                time_ms,
-                description: format!(
-                    "leader {leader} advanced the high watermark of {partition} from {from} to \
-                     {to} with ISR {}, but at offset {} where the leader holds value {} (epoch \
-                     {}) ISR member {member} {what}",
-                    broker_set(leader_replica.isr),
-                    record.offset,
-                    record.value_id(),
-                    record.leader_epoch
-                ),
-            });
+            (
+                NodeId::Controller,
+                Event::LeaderElected { partition, isr, .. }
+                | Event::IsrAltered { partition, isr, .. },
+            ) => {
+                let previous = self.controller_isr.insert(*partition, isr.clone());
+                let added: Vec<BrokerId> = isr
+                    .iter()
+                    .filter(|member| !previous.as_ref().is_some_and(|old| old.contains(member)))
+                    .copied()
+                    .collect();
+                self.against_presumed_leaders(time_ms, *partition, isr, &added, None, cluster, out);
+            }
+            (
+                NodeId::Broker(broker),
+                Event::BecameLeader { partition, .. } | Event::BecameFollower { partition, .. },
+            ) => {
+                let isr = cluster.controller_isr(*partition).unwrap_or_default();
+                if is_leader(cluster, broker, *partition) {
+                    self.check_prefix(time_ms, *partition, broker, isr, isr, None, cluster, out);
+                }
+                if isr.contains(&broker) {
+                    self.against_presumed_leaders(
+                        time_ms,
+                        *partition,
+                        isr,
+                        &[broker],
+                        None,
+                        cluster,
+                        out,
+                    );
+                }
+            }
+            (
+                NodeId::Broker(member),
+                Event::LogTruncated {
+                    partition,
+                    to_offset,
+                    ..
+                },
+            ) => {
+                let isr = cluster.controller_isr(*partition).unwrap_or_default();
+                if isr.contains(&member) {
+                    self.against_presumed_leaders(
+                        time_ms,
+                        *partition,
+                        isr,
+                        &[member],
+                        Some(*to_offset),
+                        cluster,
+                        out,
+                    );
+                }
+            }
+            _ => {}
         }
+    }
+
+    /// Every presumed leader of `partition` against `members`, from `from` (the start when
+    /// `None`) to that leader's high watermark.
+    #[allow(clippy::too_many_arguments)]
+    fn against_presumed_leaders(
+        &mut self,
+        time_ms: u64,
+        partition: TopicPartition,
+        isr: &[BrokerId],
+        members: &[BrokerId],
+        from: Option<Offset>,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        if members.is_empty() {
+            return;
+        }
+        for leader in presumed_leaders(cluster, partition) {
+            self.check_prefix(time_ms, partition, leader, isr, members, from, cluster, out);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn check_prefix(
+        &mut self,
+        time_ms: u64,
+        partition: TopicPartition,
+        leader: BrokerId,
+        isr: &[BrokerId],
+        members: &[BrokerId],
+        from: Option<Offset>,
+        cluster: &dyn ClusterView,
+        out: &mut Vec<Violation>,
+    ) {
+        let Some(leader_replica) = cluster.replica(leader, partition) else {
+            return;
+        };
+        let (from, when) = match from {
+            Some(cut) => (cut, "an ISR member cut its log"),
+            None => (Offset(0), "ISR membership or leadership changed"),
+        };
+        let check = IsrCheck {
+            time_ms,
+            partition,
+            leader,
+            isr,
+            members,
+            from,
+            to: leader_replica.high_watermark,
+            when,
+        };
+        self.content.check(&check, cluster, out);
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use crate::checkers::test_support::*;
-    use crate::checkers::Checker;
-    use crate::checkers::ReplicaCheckers;
-    use watermark_broker_core::event::Event;
-    use watermark_broker_core::ids::NodeId;
-    use watermark_broker_core::replica_view::ReplicaRole;
-
-    fn hw(from: u64, to: u64) -> Event {
-        Event::HighWatermarkUpdated {
-            partition: p(0),
-            from: o(from),
-            to: o(to),
-        }
-    }
-
-    #[test]
-    fn high_watermark_advancing_past_a_record_an_isr_member_lacks_is_caught() {
-        let mut cluster = FakeCluster::new(&[1, 2, 3]);
-        cluster.set_replica(
-            1,
-            0,
-            ReplicaRole::Leader,
-            1,
-            &[1, 2, 3],
-            &[(0, 1, 10), (1, 1, 11)],
-        );
-        cluster.set_replica(
-            2,
-            0,
-            ReplicaRole::Follower,
-            1,
-            &[],
-            &[(0, 1, 10), (1, 1, 11)],
-        );
-        // Broker 3 lost offset 1 (power loss, say) but is still in the leader's ISR.
-        cluster.set_replica(3, 0, ReplicaRole::Follower, 1, &[], &[(0, 1, 10)]);
-        let mut checkers = ReplicaCheckers::new();
-        let violations = checkers.observe(10, NodeId::Broker(b(1)), &hw(0, 2), &cluster);
-        assert_eq!(violations.len(), 1, "{violations:?}");
-        assert_eq!(violations[0].checker, Checker::StrongIsr);
-        assert_eq!(violations[0].partition, Some(p(0)));
-        assert_eq!(violations[0].offsets, vec![o(1)]);
-        assert_eq!(violations[0].values, vec![11]);
-        assert!(
-            violations[0].description.contains("b3"),
-            "{}",
-            violations[0]
-        );
-    }
-
-    #[test]
-    fn isr_member_with_a_different_record_is_caught() {
-        let mut cluster = FakeCluster::new(&[1, 2]);
-        cluster.set_replica(
-            1,
-            0,
-            ReplicaRole::Leader,
-            2,
-            &[1, 2],
-            &[(0, 1, 10), (1, 2, 11)],
-        );
-        cluster.set_replica(
-            2,
-            0,
-            ReplicaRole::Follower,
-            2,
-            &[],
-            &[(0, 1, 10), (1, 1, 99)],
-        );
-        let mut checkers = ReplicaCheckers::new();
-        let violations = checkers.observe(10, NodeId::Broker(b(1)), &hw(1, 2), &cluster);
-        assert_eq!(violations.len(), 1);
-        assert_eq!(violations[0].values, vec![11, 99]);
-    }
-
-    #[test]
-    fn replicated_records_dead_members_and_followers_pass() {
-        let mut cluster = FakeCluster::new(&[1, 2, 3]);
-        cluster.set_replica(
-            1,
-            0,
-            ReplicaRole::Leader,
-            1,
-            &[1, 2, 3],
-            &[(0, 1, 10), (1, 1, 11)],
-        );
-        cluster.set_replica(
-            2,
-            0,
-            ReplicaRole::Follower,
-            1,
-            &[1, 2],
-            &[(0, 1, 10), (1, 1, 11)],
-        );
-        cluster.set_replica(3, 0, ReplicaRole::Follower, 1, &[], &[]);
-        cluster.stop(3);
-        let mut checkers = ReplicaCheckers::new();
-        assert!(checkers
-            .observe(10, NodeId::Broker(b(1)), &hw(0, 2), &cluster)
-            .is_empty());
-        // A follower's high watermark is not a commitment.
-        assert!(checkers
-            .observe(11, NodeId::Broker(b(2)), &hw(0, 2), &cluster)
-            .is_empty());
-    }
-}
+#[path = "strong_isr_tests.rs"]
+mod tests;

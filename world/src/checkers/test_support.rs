@@ -213,6 +213,12 @@ pub struct FakeReplica {
 pub struct FakeCluster {
     pub live: BTreeSet<BrokerId>,
     pub replicas: BTreeMap<(BrokerId, TopicPartition), FakeReplica>,
+    /// The controller's ISR per partition (none set: the partition is unknown to it).
+    pub controller_isr: BTreeMap<TopicPartition, Vec<BrokerId>>,
+    /// The effective min.insync.replicas of every partition.
+    pub min_insync_replicas: usize,
+    /// Live brokers that have restarted and not yet registered.
+    pub unregistered: BTreeSet<BrokerId>,
 }
 
 /// A record with the given offset, epoch and value.
@@ -234,7 +240,23 @@ impl FakeCluster {
         FakeCluster {
             live: brokers.iter().map(|broker| b(*broker)).collect(),
             replicas: BTreeMap::new(),
+            controller_isr: BTreeMap::new(),
+            min_insync_replicas: 1,
+            unregistered: BTreeSet::new(),
         }
+    }
+
+    /// Sets the controller's ISR of `partition`.
+    pub fn set_controller_isr(&mut self, partition: u32, isr: &[u32]) {
+        self.controller_isr
+            .insert(p(partition), isr.iter().map(|broker| b(*broker)).collect());
+    }
+
+    /// Cuts `broker`'s log of `partition` at `offset` (keeps what is below).
+    pub fn truncate(&mut self, broker: u32, partition: u32, offset: u64) {
+        self.replica_mut(broker, partition)
+            .records
+            .retain(|record| record.offset.0 < offset);
     }
 
     /// Puts a replica on `broker` holding `records` as (offset, epoch, value).
@@ -279,6 +301,12 @@ impl FakeCluster {
     pub fn stop(&mut self, broker: u32) {
         self.live.remove(&b(broker));
     }
+
+    /// `broker` restarts: up again, not yet registered.
+    pub fn restart_unregistered(&mut self, broker: u32) {
+        self.live.insert(b(broker));
+        self.unregistered.insert(b(broker));
+    }
 }
 
 impl ClusterView for FakeCluster {
@@ -304,5 +332,17 @@ impl ClusterView for FakeCluster {
             isr: &replica.isr,
             records: &replica.records,
         })
+    }
+
+    fn controller_isr(&self, partition: TopicPartition) -> Option<&[BrokerId]> {
+        self.controller_isr.get(&partition).map(Vec::as_slice)
+    }
+
+    fn min_insync_replicas(&self, _partition: TopicPartition) -> Option<usize> {
+        Some(self.min_insync_replicas)
+    }
+
+    fn is_in_service(&self, broker: BrokerId) -> bool {
+        self.live.contains(&broker) && !self.unregistered.contains(&broker)
     }
 }
