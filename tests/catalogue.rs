@@ -5,8 +5,10 @@
 mod common;
 
 use std::collections::BTreeSet;
+use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::mark::Mark;
 use watermark_scenarios::find;
+use watermark_sim::checkers::Checker;
 use watermark_sim::runner::RunOptions;
 use watermark_sim::sweep::sweep;
 
@@ -144,12 +146,58 @@ fn the_eligible_leader_replica_scenarios_differ_only_in_the_setting() {
     assert!(!off.eligible_leader_replicas_enable && on.eligible_leader_replicas_enable);
 }
 
-/// KIP-101's second scenario. That the replicas diverge with `truncate-to-high-watermark` is
-/// for the content-comparing checkers to say; here the faithful path must truncate by the
-/// diverging epoch on every seed.
+/// KIP-101's second scenario: the faithful path truncates by the diverging epoch on every
+/// seed, and the replicas agree by content (no content checker reports, or the scenario
+/// would fail: they are invariants it does not allow).
 #[test]
 fn after_a_double_power_loss_the_old_leader_truncates_by_the_diverging_epoch() {
     assert_scenario_passes("double-power-loss-divergence");
+}
+
+/// KIP-101's second scenario with the pre-KIP-101 truncation: the old leader keeps the
+/// records the new leader wrote over, the two replicas end with equal offsets and different
+/// records, and the content checkers say so on every seed — `ReplicaDivergence` after the
+/// liveness phase, `LogMatching`'s prefix property as soon as the logs agree on a later
+/// offset. Without the switch neither reports on the same seeds.
+#[test]
+fn after_a_double_power_loss_truncating_to_the_high_watermark_diverges_the_replicas() {
+    let content_checkers = [Checker::ReplicaDivergence, Checker::LogMatching];
+    let mut scenario = find("double-power-loss-divergence").unwrap();
+    let seeds = common::seeds(0..32);
+    let reported = |scenario: &watermark_sim::scenario::Scenario| {
+        sweep(
+            scenario,
+            &seeds,
+            common::jobs(),
+            RunOptions::default(),
+            |_| {},
+        )
+        .into_iter()
+        .map(|report| {
+            let found: BTreeSet<Checker> = report
+                .violations
+                .iter()
+                .map(|violation| violation.checker)
+                .filter(|checker| content_checkers.contains(checker))
+                .collect();
+            (report.seed, found)
+        })
+        .collect::<Vec<_>>()
+    };
+    for (seed, found) in reported(&scenario) {
+        assert!(
+            found.is_empty(),
+            "seed {seed}: {found:?} without the switch"
+        );
+    }
+    scenario.bugs.enable(BugSwitch::TruncateToHighWatermark);
+    for (seed, found) in reported(&scenario) {
+        assert_eq!(
+            found,
+            content_checkers.into_iter().collect(),
+            "seed {seed}: the diverged replicas went unreported"
+        );
+    }
 }
 
 #[test]

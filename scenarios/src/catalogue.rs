@@ -437,7 +437,7 @@ fn double_power_loss_divergence() -> Result<Scenario, String> {
              records: the replicas agree. With --bug truncate-to-high-watermark (before \
              KIP-101) it keeps everything below its checkpointed high watermark and fetches \
              from there: offsets 50 and up hold different records on the two replicas, \
-             which never converge. The acks=1 writes the follower never fsynced are lost \
+             which never converge (ReplicaDivergence and LogMatching say so). The acks=1 writes the follower never fsynced are lost \
              either way.",
         )
         .brokers(2)

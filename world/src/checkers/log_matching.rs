@@ -410,4 +410,127 @@ mod tests {
             .is_empty());
         assert!(only(&checkers.finish(100, &cluster), "LogMatching").is_empty());
     }
+
+    /// KIP-101's second scenario as it ends with the pre-KIP-101 truncation: broker 1 kept
+    /// offsets 1 and 2 of epoch 1 and fetched offset 3 of epoch 4 from broker 2, which had
+    /// written offsets 1 and 2 in epoch 4.
+    fn kept_below_then_fetched() -> FakeCluster {
+        let mut cluster = FakeCluster::new(&[1, 2]);
+        cluster.set_replica(
+            2,
+            0,
+            ReplicaRole::Leader,
+            4,
+            &[1, 2],
+            &[(0, 1, 10), (1, 4, 41), (2, 4, 42), (3, 4, 43)],
+        );
+        cluster.set_replica(
+            1,
+            0,
+            ReplicaRole::Follower,
+            4,
+            &[],
+            &[(0, 1, 10), (1, 1, 11), (2, 1, 12), (3, 4, 43)],
+        );
+        cluster
+    }
+
+    #[test]
+    fn logs_agreeing_on_an_offset_and_epoch_but_not_before_it_are_caught_on_append() {
+        let cluster = kept_below_then_fetched();
+        let mut checkers = ReplicaCheckers::new();
+        let violations = checkers.observe(
+            10,
+            NodeId::Broker(b(1)),
+            &appended(false, &[(3, 4, 43)]),
+            &cluster,
+        );
+        let matching = only(&violations, "LogMatching");
+        assert_eq!(matching.len(), 1, "{violations:?}");
+        // The first offset where they differ, values as (lower broker, higher broker).
+        assert_eq!(matching[0].offsets, vec![o(1)]);
+        assert_eq!(matching[0].values, vec![11, 41]);
+        assert!(
+            matching[0].description.contains("agree on offset 3"),
+            "{}",
+            matching[0]
+        );
+        // The same break is not reported again at the end.
+        assert!(only(&checkers.finish(100, &cluster), "LogMatching").is_empty());
+    }
+
+    #[test]
+    fn a_prefix_break_is_caught_when_a_leader_is_elected_and_at_finish() {
+        let cluster = kept_below_then_fetched();
+        let became_leader = Event::BecameLeader {
+            partition: p(0),
+            leader_epoch: e(4),
+            isr: vec![b(2)],
+            log_end_offset: o(4),
+        };
+        let mut checkers = ReplicaCheckers::new();
+        let violations = checkers.observe(10, NodeId::Broker(b(2)), &became_leader, &cluster);
+        assert_eq!(only(&violations, "LogMatching").len(), 1, "{violations:?}");
+        let mut checkers = ReplicaCheckers::new();
+        checkers.observe(
+            10,
+            NodeId::Broker(b(1)),
+            &Event::BecameFollower {
+                partition: p(0),
+                leader_epoch: e(4),
+                leader: Some(b(2)),
+            },
+            &cluster,
+        );
+        let matching = only(&checkers.finish(100, &cluster), "LogMatching");
+        assert_eq!(matching.len(), 1);
+        assert_eq!(matching[0].offsets, vec![o(1)]);
+    }
+
+    #[test]
+    fn logs_that_differ_only_after_their_last_agreement_or_below_a_log_start_pass() {
+        let mut cluster = FakeCluster::new(&[1, 2]);
+        // They agree up to offset 1 and differ after it (an uncommitted tail).
+        cluster.set_replica(
+            2,
+            0,
+            ReplicaRole::Leader,
+            4,
+            &[1, 2],
+            &[(0, 1, 10), (1, 1, 11), (2, 4, 42)],
+        );
+        cluster.set_replica(
+            1,
+            0,
+            ReplicaRole::Follower,
+            4,
+            &[],
+            &[(0, 9, 99), (1, 1, 11), (2, 1, 12)],
+        );
+        // Broker 1 deleted offset 0: what sat there is not judged.
+        cluster.replica_mut(1, 0).log_start_offset = o(1);
+        let mut checkers = ReplicaCheckers::new();
+        assert!(only(
+            &checkers.observe(
+                10,
+                NodeId::Broker(b(1)),
+                &appended(false, &[(1, 1, 11)]),
+                &cluster
+            ),
+            "LogMatching"
+        )
+        .is_empty());
+        checkers.observe(
+            20,
+            NodeId::Broker(b(2)),
+            &Event::BecameLeader {
+                partition: p(0),
+                leader_epoch: e(4),
+                isr: vec![b(2)],
+                log_end_offset: o(3),
+            },
+            &cluster,
+        );
+        assert!(only(&checkers.finish(100, &cluster), "LogMatching").is_empty());
+    }
 }
