@@ -99,6 +99,24 @@ fn ack_before_isr_loses_acknowledged_writes_on_pinned_seeds() {
     }
 }
 
+/// The acknowledgement itself is judged: with `ack-before-isr` a leader answers acks=all
+/// while it alone holds the batch, which `AcksAllOnMinInsync` reports at that moment on every
+/// seed, whether or not a crash later turns it into a lost write.
+#[test]
+fn ack_before_isr_is_caught_at_the_acknowledgement_on_every_seed() {
+    let seeds: Vec<u64> = (0..20).collect();
+    for report in sweep_with(BugSwitch::AckBeforeIsr, &seeds) {
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|violation| violation.checker.name() == "AcksAllOnMinInsync"),
+            "{}",
+            common::explain(&report)
+        );
+    }
+}
+
 #[test]
 fn the_pinned_seeds_pass_without_the_bugs() {
     let scenario = find("safe-acks-all-swarm").unwrap();
