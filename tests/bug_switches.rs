@@ -59,8 +59,8 @@ fn explore() {
 /// before fetching (pre-KIP-101), then leads or feeds a leader that lacks records the
 /// cluster had committed, and `NoCommittedRecordLost` finds them gone. Fetch-time
 /// truncation (KIP-595), eligible leader replicas and connection resets made this rarer
-/// than it was: 13 of the first 2,000 seeds catch it through `NoCommittedRecordLost` alone;
-/// with the content checkers (`StrongIsr` on the controller's ISR above all) 30 do
+/// than it was: 13 of the first 2,000 seeds caught it before the content checkers; with them
+/// (`StrongIsr` on the controller's ISR above all) 30 do
 /// (`watermark sweep safe-acks-all-swarm --seeds 0..2000 --bug truncate-to-high-watermark`).
 ///
 /// Pinned seeds follow the simulator's exact interleavings: a change to scheduling can move
