@@ -194,7 +194,7 @@ impl Context {
             FaultKind::PowerLoss => {
                 // A fifth of power losses take every broker down at once: a rack or a data
                 // centre losing power, where replication is no help without fsync.
-                let target = if dice.pick % 5 == 0 {
+                let target = if dice.pick.is_multiple_of(5) {
                     Target::AllBrokers
                 } else {
                     target
@@ -301,5 +301,145 @@ fn target_of(node: NodeId) -> Target {
     match node {
         NodeId::Broker(broker) => Target::Broker(broker),
         _ => Target::Controller,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario() -> Scenario {
+        let mut scenario = Scenario {
+            name: "plan".to_string(),
+            ..Scenario::default()
+        };
+        scenario.faults.swarm = Some(Swarm::default());
+        scenario
+    }
+
+    fn plans(seeds: std::ops::Range<u64>) -> Vec<SwarmPlan> {
+        let scenario = scenario();
+        let swarm = scenario.faults.swarm.clone().unwrap();
+        seeds
+            .map(|seed| swarm_schedule(&swarm, &scenario, seed))
+            .collect()
+    }
+
+    #[test]
+    fn the_same_seed_draws_the_same_plan() {
+        assert_eq!(plans(0..5), plans(0..5));
+        assert_ne!(plans(0..1), plans(1..2));
+    }
+
+    #[test]
+    fn the_plans_aim_at_roles_and_wait_for_each_protocol_event() {
+        let plans = plans(0..50);
+        let targets: Vec<&Target> = plans
+            .iter()
+            .flat_map(|plan| {
+                plan.scripted
+                    .iter()
+                    .map(|scripted| &scripted.fault)
+                    .chain(plan.triggers.iter().flat_map(|trigger| &trigger.then))
+            })
+            .flat_map(Fault::targets)
+            .collect();
+        let p0 = PartitionRef::from(scenario().all_partitions()[0]);
+        for role in [
+            Target::Leader(p0),
+            Target::NewestIsrMember(p0),
+            Target::LaggingFollower(p0),
+            Target::Controller,
+        ] {
+            assert!(targets.contains(&&role), "no fault aimed at {role:?}");
+        }
+        let conditions: Vec<&Condition> = plans
+            .iter()
+            .flat_map(|plan| plan.triggers.iter().map(|trigger| &trigger.condition))
+            .collect();
+        for condition in [
+            Condition::IsrExpanded { partition: p0 },
+            Condition::LeaderChanged { partition: p0 },
+            Condition::FetchTruncated { partition: p0 },
+        ] {
+            assert!(
+                conditions.contains(&&condition),
+                "no fault on {condition:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_repair_restarts_what_its_fault_struck() {
+        for plan in plans(0..20) {
+            for trigger in &plan.triggers {
+                let label = trigger.label.clone().expect("swarm triggers are labelled");
+                let repair = &trigger.later[0].fault;
+                if let Fault::Restart { target } | Fault::Resume { target } = repair {
+                    assert_eq!(*target, Target::Struck(label));
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn quick_leader_restarts_come_back_within_a_third_of_the_session_timeout() {
+        let mut scenario = scenario();
+        let swarm = Swarm {
+            kinds: vec![FaultKind::QuickLeaderRestart],
+            ..Swarm::default()
+        };
+        scenario.faults.swarm = Some(swarm.clone());
+        let third_ms = scenario.controller.broker_session_timeout_ms / 3;
+        for seed in 0..20 {
+            let plan = swarm_schedule(&swarm, &scenario, seed);
+            for pair in plan.scripted.chunks(2) {
+                assert!(matches!(
+                    pair[0].fault,
+                    Fault::Crash {
+                        target: Target::Leader(_)
+                    } | Fault::PowerLoss {
+                        target: Target::Leader(_)
+                    }
+                ));
+                let down_ms = pair[1].at_ms - pair[0].at_ms;
+                assert!(down_ms <= third_ms, "down {down_ms} ms");
+            }
+        }
+    }
+
+    #[test]
+    fn unsynced_power_losses_hit_the_broker_without_fsync() {
+        let mut scenario = scenario();
+        scenario.broker.log_flush_interval_messages = Some(1);
+        scenario
+            .broker_overrides
+            .push(crate::scenario::BrokerOverride {
+                broker: BrokerId(2),
+                flush: Some(crate::scenario::FlushPolicy::Never),
+                replica_fetch_max_records: None,
+            });
+        assert_eq!(unsynced_brokers(&scenario), vec![BrokerId(2)]);
+        let swarm = Swarm {
+            kinds: vec![FaultKind::UnsyncedPowerLoss],
+            ..Swarm::default()
+        };
+        let plan = swarm_schedule(&swarm, &scenario, 4);
+        let faults: Vec<&Fault> = plan
+            .scripted
+            .iter()
+            .map(|scripted| &scripted.fault)
+            .chain(plan.triggers.iter().flat_map(|trigger| &trigger.then))
+            .filter(|fault| matches!(fault, Fault::PowerLoss { .. }))
+            .collect();
+        assert!(!faults.is_empty());
+        for fault in faults {
+            assert_eq!(
+                *fault,
+                Fault::PowerLoss {
+                    target: Target::Broker(BrokerId(2))
+                }
+            );
+        }
     }
 }
