@@ -18,8 +18,9 @@ pub struct TopicConfig {
     pub min_insync_replicas: u32,
     /// `unclean.leader.election.enable`: may an out-of-sync replica lead?
     pub unclean_leader_election_enable: bool,
-    /// `flush.messages`: fsync after this many appended messages. `None` is Kafka's default
-    /// (Long.MAX_VALUE): never fsync, durability comes from replication.
+    /// `flush.messages`: fsync after this many appended messages. `None` leaves it to each
+    /// broker's `log.flush.interval.messages` (`BrokerConfig::log_flush_interval_messages`),
+    /// whose default (Long.MAX_VALUE) is never fsync: durability comes from replication.
     pub flush_interval_messages: Option<u64>,
 }
 
@@ -64,6 +65,11 @@ pub struct BrokerConfig {
     /// How long a controlled shutdown waits for the controller's go-ahead before the broker
     /// stops anyway (the deadline `BrokerServer.shutdown` waits on, 5 minutes by default).
     pub controlled_shutdown_timeout_ms: u64,
+    /// `log.flush.interval.messages`: the broker's default for the topic-level
+    /// `flush.messages` (Kafka's server synonym of it), used for every topic that does not set
+    /// its own. `None` is Kafka's default (Long.MAX_VALUE): never fsync. Unlike a topic's
+    /// setting it can differ from broker to broker.
+    pub log_flush_interval_messages: Option<u64>,
 }
 
 impl Default for BrokerConfig {
@@ -78,6 +84,7 @@ impl Default for BrokerConfig {
             high_watermark_checkpoint_interval_ms: 5_000,
             reconnect_backoff_ms: 50,
             controlled_shutdown_timeout_ms: 300_000,
+            log_flush_interval_messages: None,
         }
     }
 }

@@ -163,7 +163,7 @@ impl ScenarioBuilder {
         self.scenario
             .faults
             .scripted
-            .push(ScriptedFault { at_ms, fault });
+            .push(ScriptedFault::at(at_ms, fault));
         self
     }
 
@@ -185,6 +185,9 @@ impl ScenarioBuilder {
             condition,
             then,
             delay_ms,
+            after_ms: 0,
+            label: None,
+            later: Vec::new(),
         });
         self
     }

@@ -23,6 +23,8 @@ pub struct Nemesis {
     /// Scripted and swarm faults not applied yet, ordered by time.
     schedule: Vec<ScriptedFault>,
     wakeups: mpsc::UnboundedReceiver<()>,
+    /// The nodes each labelled fault or trigger hit, for `Target::Struck`.
+    struck: BTreeMap<String, Vec<NodeId>>,
 }
 
 impl Nemesis {
@@ -40,12 +42,11 @@ impl Nemesis {
             let scenario = std::sync::Arc::clone(&locked.scenario);
             let mut schedule = scenario.faults.scripted.clone();
             if let Some(swarm) = &scenario.faults.swarm {
-                schedule.extend(swarm_schedule(
-                    swarm,
-                    &broker_ids(&scenario),
-                    locked.seed,
-                    scenario.phases.safety_ms,
-                ));
+                let plan = swarm_schedule(swarm, &scenario, locked.seed);
+                schedule.extend(plan.scripted);
+                locked
+                    .triggers
+                    .extend(plan.triggers.into_iter().map(|trigger| (trigger, false)));
             }
             // Stable: faults at the same time keep their written order.
             schedule.sort_by_key(|fault| fault.at_ms);
@@ -58,6 +59,7 @@ impl Nemesis {
             madsim_nodes,
             schedule,
             wakeups,
+            struck: BTreeMap::new(),
         }
     }
 
@@ -68,8 +70,8 @@ impl Nemesis {
             let now = now_ms(self.start);
             while next_scheduled < self.schedule.len() && self.schedule[next_scheduled].at_ms <= now
             {
-                let fault = self.schedule[next_scheduled].fault.clone();
-                self.apply(&fault, None);
+                let scheduled = self.schedule[next_scheduled].clone();
+                self.apply_labelled(&scheduled.fault, None, scheduled.label);
                 next_scheduled += 1;
             }
             self.apply_due_trigger_faults(now);
@@ -111,7 +113,7 @@ impl Nemesis {
         };
         let mut sources = Vec::new();
         for pending in due {
-            self.apply(&pending.fault, Some(pending.source));
+            self.apply_labelled(&pending.fault, Some(pending.source), pending.label);
             sources.push(pending.source);
         }
         let mut world = self.world.lock();
@@ -203,6 +205,16 @@ impl Nemesis {
                 .map(NodeId::Broker)
                 .collect(),
             Target::EventSource => source.into_iter().collect(),
+            Target::NewestIsrMember(partition) => world
+                .newest_isr_member
+                .get(&partition.resolve(default_topic))
+                .map(|broker| vec![NodeId::Broker(*broker)])
+                .unwrap_or_default(),
+            Target::LaggingFollower(partition) => world
+                .lagging_follower(partition.resolve(default_topic))
+                .map(|broker| vec![NodeId::Broker(broker)])
+                .unwrap_or_default(),
+            Target::Struck(label) => self.struck.get(label).cloned().unwrap_or_default(),
             Target::Producer(index) => vec![NodeId::Producer(ClientId(*index))],
             Target::Consumer(index) => vec![NodeId::Consumer(ClientId(*index))],
         }
@@ -220,6 +232,21 @@ impl Nemesis {
     /// world.
     fn act_locked(&self, world: &mut World, action: NemesisAction) {
         world.record_nemesis(now_ms(self.start), action);
+    }
+
+    /// Applies one fault now, first remembering under `label` the nodes it hits.
+    pub fn apply_labelled(&mut self, fault: &Fault, source: Option<NodeId>, label: Option<String>) {
+        if let Some(label) = label {
+            let mut hit: Vec<NodeId> = fault
+                .targets()
+                .into_iter()
+                .flat_map(|target| self.resolve(target, source))
+                .collect();
+            hit.sort();
+            hit.dedup();
+            self.struck.insert(label, hit);
+        }
+        self.apply(fault, source);
     }
 
     /// Applies one fault now.

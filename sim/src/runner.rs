@@ -4,6 +4,7 @@
 //! names the seed, never a crash of the caller.
 
 use crate::checkers::{check_history, Checker, CheckerKind, FinalState};
+use crate::configuration::{self, DrawnConfiguration};
 use crate::nemesis::Nemesis;
 use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::scenario::Scenario;
@@ -61,6 +62,9 @@ pub struct RunReport {
     pub marks: BTreeMap<Mark, u64>,
     pub bugs: Vec<String>,
     pub counters: RunCounters,
+    /// The configuration the swarm drew for this seed and applied (`None`: the scenario
+    /// lets nothing vary).
+    pub configuration: Option<DrawnConfiguration>,
     /// The panic message, if the run panicked.
     pub panic: Option<String>,
     /// The trace lines, when asked for.
@@ -80,12 +84,19 @@ pub struct RunOptions {
 }
 
 /// Runs one seed of a scenario on a fresh thread. Never panics.
+///
+/// When the scenario's swarm lets configuration vary, the seed's configuration is drawn
+/// first and the run uses the scenario with it applied.
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
-    let scenario = Arc::new(scenario.clone());
+    let (applied, drawn) = configuration::draw_and_apply(scenario, seed);
+    let scenario = Arc::new(applied);
     let for_thread = Arc::clone(&scenario);
-    isolated(&scenario, seed, move || {
-        run_on_this_thread(for_thread, seed, options)
-    })
+    let for_thread_drawn = drawn.clone();
+    let mut report = isolated(&scenario, seed, move || {
+        run_on_this_thread(for_thread, seed, options, for_thread_drawn)
+    });
+    report.configuration = drawn;
+    report
 }
 
 /// Runs `body` on a fresh OS thread and turns a panic anywhere in it into a report that
@@ -146,22 +157,33 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
             .map(|bug| bug.name().to_string())
             .collect(),
         counters: RunCounters::default(),
+        configuration: None,
         panic: Some(message),
         trace: Vec::new(),
         records: Vec::new(),
     }
 }
 
-fn run_on_this_thread(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> RunReport {
+fn run_on_this_thread(
+    scenario: Arc<Scenario>,
+    seed: u64,
+    options: RunOptions,
+    drawn: Option<DrawnConfiguration>,
+) -> RunReport {
     let mut runtime =
         madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     let bound_ms = scenario.phases.safety_ms + scenario.phases.liveness_ms_max;
     // A safety net only: the supervisor ends the run itself at the liveness bound.
     runtime.set_time_limit(Duration::from_millis(bound_ms + 60_000));
-    runtime.block_on(supervise(scenario, seed, options))
+    runtime.block_on(supervise(scenario, seed, options, drawn))
 }
 
-async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> RunReport {
+async fn supervise(
+    scenario: Arc<Scenario>,
+    seed: u64,
+    options: RunOptions,
+    drawn: Option<DrawnConfiguration>,
+) -> RunReport {
     let start = madsim::time::Instant::now();
     let mut new_world = World::new(Arc::clone(&scenario), seed, options.trace_mode);
     if options.keep_records {
@@ -176,7 +198,11 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
             .iter()
             .map(|bug| bug.name())
             .collect();
-        let topics: Vec<String> = scenario.topics.iter().map(topic_settings).collect();
+        let topics: Vec<String> = scenario
+            .topics
+            .iter()
+            .map(|topic| topic_settings(topic, scenario.broker.log_flush_interval_messages))
+            .collect();
         let topics = match topics.as_slice() {
             [only] => only.clone(),
             _ => format!("topics [{}]", topics.join("; ")),
@@ -191,6 +217,11 @@ async fn supervise(scenario: Arc<Scenario>, seed: u64, options: RunOptions) -> R
                 bugs.join(",")
             ),
         );
+        if let Some(drawn) = &drawn {
+            locked
+                .trace
+                .note(0, "sim", &format!("configuration drawn: {drawn}"));
+        }
     }
     let handle = madsim::runtime::Handle::current();
     let mut madsim_nodes = BTreeMap::new();
@@ -316,6 +347,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
             .map(|bug| bug.name().to_string())
             .collect(),
         counters,
+        configuration: None,
         panic: None,
         trace: world.trace.take_lines(),
         records: world.records.take().unwrap_or_default(),
@@ -363,8 +395,9 @@ pub fn judge(
     failures
 }
 
-/// A topic's settings as the run's first trace line prints them.
-fn topic_settings(topic: &TopicConfig) -> String {
+/// A topic's settings as the run's first trace line prints them; its flush policy is the
+/// topic's own or else `[broker]`'s default (per-broker draws are on the configuration line).
+fn topic_settings(topic: &TopicConfig, broker_flush: Option<u64>) -> String {
     let settings = format!(
         "rf {} min.insync {} unclean {} flush {}",
         topic.replication_factor,
@@ -372,6 +405,7 @@ fn topic_settings(topic: &TopicConfig) -> String {
         topic.unclean_leader_election_enable,
         topic
             .flush_interval_messages
+            .or(broker_flush)
             .map_or("never".to_string(), |messages| messages.to_string())
     );
     if topic.name.as_str() == DEFAULT_TOPIC {

@@ -105,7 +105,9 @@ pub fn derived_options(scenario: &Scenario) -> DerivedOptions {
         records: producers.iter().map(|producer| producer.records).collect(),
         consumers: scenario.consumers.len(),
         unclean_leader_election_enable: first.unclean_leader_election_enable,
-        flush_interval_messages: first.flush_interval_messages,
+        flush_interval_messages: first
+            .flush_interval_messages
+            .or(scenario.broker.log_flush_interval_messages),
         bugs: scenario
             .bugs
             .enabled()
@@ -300,6 +302,13 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
             options.liveness_ms_max
         ),
     );
+    // The configuration this seed drew, one part per line: what the run really used.
+    if let Some(drawn) = &report.configuration {
+        let text = drawn.to_string();
+        for (index, part) in text.split("; ").enumerate() {
+            line(if index == 0 { "drawn" } else { "" }, part);
+        }
+    }
     // The scenario's explanation is the point for a student: why the guarantee holds or
     // breaks. Wrapped under its label so it reads as a paragraph.
     for (index, text) in wrap_words(&scenario.explanation, 80).iter().enumerate() {

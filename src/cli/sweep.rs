@@ -376,6 +376,7 @@ mod tests {
                 marks: BTreeMap::new(),
                 bugs: vec![],
                 counters: Default::default(),
+                configuration: None,
                 panic: panicked.then(|| "boom".to_string()),
                 trace: vec![],
                 records: vec![],

@@ -1,5 +1,7 @@
 //! The nemesis's vocabulary: faults, their targets, event triggers and the random swarm.
 
+use crate::configuration::ConfigurationSpace;
+use crate::scenario::FaultSchedule;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
@@ -69,6 +71,16 @@ pub enum Target {
     AllBrokers,
     /// The node whose event fired the trigger (only meaningful inside a trigger).
     EventSource,
+    /// The broker that most recently joined the partition's ISR (an ISR expansion), if any
+    /// has since the run began.
+    NewestIsrMember(PartitionRef),
+    /// The live follower of the partition with the lowest log end offset (the lowest id on
+    /// a tie): the replica furthest behind.
+    LaggingFollower(PartitionRef),
+    /// The nodes the fault or trigger with this `label` hit, resolved when it fired: a
+    /// repair of "crash the leader" restarts the broker that was crashed, not whoever leads
+    /// now.
+    Struck(String),
     Producer(u32),
     Consumer(u32),
 }
@@ -138,6 +150,19 @@ pub struct ScriptedFault {
     pub at_ms: u64,
     #[serde(flatten)]
     pub fault: Fault,
+    /// Remember the nodes this fault hits under this name, for a later `struck` target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+}
+
+impl ScriptedFault {
+    pub fn at(at_ms: u64, fault: Fault) -> ScriptedFault {
+        ScriptedFault {
+            at_ms,
+            fault,
+            label: None,
+        }
+    }
 }
 
 /// A protocol moment a trigger waits for.
@@ -161,6 +186,11 @@ pub enum Condition {
     },
     /// The controller elected a new leader for the partition (not the first election).
     LeaderChanged { partition: PartitionRef },
+    /// A leader's ISR grew: a follower caught up and joined it.
+    IsrExpanded { partition: PartitionRef },
+    /// A follower cut its log because a fetch (a diverging epoch, or an
+    /// OffsetsForLeaderEpoch answer) told it where it diverges from the leader.
+    FetchTruncated { partition: PartitionRef },
 }
 
 /// "When this happens, do that": faults fired by protocol events, so a demonstration is exact
@@ -174,6 +204,16 @@ pub struct Trigger {
     pub then: Vec<Fault>,
     #[serde(default)]
     pub delay_ms: u64,
+    /// The trigger is armed only from this time on: an event before it fires nothing.
+    #[serde(default)]
+    pub after_ms: u64,
+    /// Remember the nodes the `then` faults hit under this name, for a `struck` target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// Faults applied this long after the event (`at_ms` counts from the event), such as
+    /// the repair of what `then` did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub later: Vec<ScriptedFault>,
 }
 
 /// Which kinds of fault the random swarm may draw.
@@ -189,10 +229,16 @@ pub enum FaultKind {
     SlowDisk,
     /// A controlled shutdown of a broker, restarted at the end of the fault.
     Shutdown,
+    /// A crash or power loss of a partition's current leader, restarted well within
+    /// `broker.session.timeout.ms`: it comes back before the controller fences it.
+    QuickLeaderRestart,
+    /// A power loss of one broker the drawn configuration lets go without fsync after every
+    /// message (any single broker when none is drawn so).
+    UnsyncedPowerLoss,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 8] = [
+    pub const ALL: [FaultKind; 10] = [
         FaultKind::Crash,
         FaultKind::PowerLoss,
         FaultKind::Pause,
@@ -201,6 +247,8 @@ impl FaultKind {
         FaultKind::SlowFollower,
         FaultKind::SlowDisk,
         FaultKind::Shutdown,
+        FaultKind::QuickLeaderRestart,
+        FaultKind::UnsyncedPowerLoss,
     ];
 }
 
@@ -216,6 +264,10 @@ pub struct Swarm {
     /// How long a fault lasts before its repair, drawn uniformly from this range.
     pub duration_ms_min: u64,
     pub duration_ms_max: u64,
+    /// What configuration each seed may draw (`[faults.swarm.configuration]`); absent,
+    /// nothing varies.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub configuration: Option<ConfigurationSpace>,
 }
 
 impl Default for Swarm {
@@ -226,6 +278,71 @@ impl Default for Swarm {
             interval_ms_max: 8_000,
             duration_ms_min: 500,
             duration_ms_max: 15_000,
+            configuration: None,
+        }
+    }
+}
+
+impl Target {
+    /// The label a `struck` target names, if it is one.
+    fn struck_label(&self) -> Option<&str> {
+        match self {
+            Target::Struck(label) => Some(label),
+            _ => None,
+        }
+    }
+}
+
+impl Fault {
+    /// Every target the fault names.
+    pub fn targets(&self) -> Vec<&Target> {
+        match self {
+            Fault::Crash { target }
+            | Fault::PowerLoss { target }
+            | Fault::Shutdown { target }
+            | Fault::Restart { target }
+            | Fault::Pause { target }
+            | Fault::Resume { target }
+            | Fault::Isolate { target }
+            | Fault::SlowLinks { target, .. }
+            | Fault::SlowDisk { target, .. } => vec![target],
+            Fault::PartitionAway { side } => side.iter().collect(),
+            Fault::CutOneWay { from, to } => vec![from, to],
+            Fault::HealAll => Vec::new(),
+        }
+    }
+}
+
+/// Refuses a `struck` target naming a label no scripted fault or trigger defines.
+pub fn validate_labels(faults: &FaultSchedule, problems: &mut Vec<String>) {
+    let defined: std::collections::BTreeSet<&str> = faults
+        .scripted
+        .iter()
+        .filter_map(|fault| fault.label.as_deref())
+        .chain(
+            faults
+                .triggers
+                .iter()
+                .filter_map(|trigger| trigger.label.as_deref()),
+        )
+        .collect();
+    let used = faults
+        .scripted
+        .iter()
+        .map(|scripted| &scripted.fault)
+        .chain(faults.triggers.iter().flat_map(|trigger| {
+            trigger
+                .then
+                .iter()
+                .chain(trigger.later.iter().map(|later| &later.fault))
+        }))
+        .flat_map(Fault::targets)
+        .filter_map(Target::struck_label);
+    for label in used {
+        if !defined.contains(label) {
+            problems.push(format!(
+                "a fault targets struck = \"{label}\", but no scripted fault or trigger has label = \"{label}\""
+            ));
         }
     }
 }

@@ -6,6 +6,7 @@
 //! same world step by step. It builds and tests without `--cfg madsim`.
 
 pub mod checkers;
+pub mod configuration;
 pub mod convergence;
 pub mod disk;
 pub mod fault;

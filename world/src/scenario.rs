@@ -10,7 +10,7 @@ use watermark_broker_core::bugs::BugSwitches;
 use watermark_broker_core::config::{
     BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig, TopicConfig,
 };
-use watermark_broker_core::ids::PartitionId;
+use watermark_broker_core::ids::{BrokerId, PartitionId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::topic::{TopicName, TopicPartition};
 
@@ -103,6 +103,51 @@ impl Default for DiskConfig {
     }
 }
 
+/// A broker's `log.flush.interval.messages`: fsync after every N messages, or never.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FlushPolicy {
+    Every(u64),
+    Never,
+}
+
+impl FlushPolicy {
+    pub fn interval_messages(self) -> Option<u64> {
+        match self {
+            FlushPolicy::Every(messages) => Some(messages),
+            FlushPolicy::Never => None,
+        }
+    }
+
+    /// Whether a record is synced before the broker does anything else with it.
+    pub fn syncs_every_message(self) -> bool {
+        self == FlushPolicy::Every(1)
+    }
+}
+
+impl std::fmt::Display for FlushPolicy {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FlushPolicy::Every(1) => write!(formatter, "every message"),
+            FlushPolicy::Every(messages) => write!(formatter, "every {messages} messages"),
+            FlushPolicy::Never => write!(formatter, "never"),
+        }
+    }
+}
+
+/// Settings of one broker that differ from `[broker]` (`[[broker_overrides]]`); the swarm's
+/// drawn configuration lands here too.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerOverride {
+    pub broker: BrokerId,
+    /// `log_flush_interval_messages`: `{ every = N }` or `"never"`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flush: Option<FlushPolicy>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replica_fetch_max_records: Option<u32>,
+}
+
 /// The fault schedule of the safety phase.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -176,6 +221,9 @@ pub struct Scenario {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub topic: Option<TopicConfig>,
     pub broker: BrokerConfig,
+    /// Brokers whose settings differ from `broker`, applied in order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub broker_overrides: Vec<BrokerOverride>,
     pub controller: ControllerConfig,
     /// Eligible leader replicas (KIP-966), a cluster-level feature. Kafka 4.1+ turns it on
     /// for new clusters; off reproduces "last replica standing".
@@ -200,6 +248,7 @@ impl Default for Scenario {
             topics: vec![TopicConfig::default()],
             topic: None,
             broker: BrokerConfig::default(),
+            broker_overrides: Vec::new(),
             controller: ControllerConfig::default(),
             // See `ControllerConfig::default`.
             eligible_leader_replicas_enable: true,
@@ -238,6 +287,24 @@ impl Scenario {
             eligible_leader_replicas_enable: self.eligible_leader_replicas_enable,
             ..self.controller.clone()
         }
+    }
+
+    /// Broker `broker`'s settings: `[broker]` with its overrides applied.
+    pub fn broker_config(&self, broker: BrokerId) -> BrokerConfig {
+        let mut config = self.broker.clone();
+        for change in self
+            .broker_overrides
+            .iter()
+            .filter(|change| change.broker == broker)
+        {
+            if let Some(flush) = change.flush {
+                config.log_flush_interval_messages = flush.interval_messages();
+            }
+            if let Some(records) = change.replica_fetch_max_records {
+                config.replica_fetch_max_records = records;
+            }
+        }
+        config
     }
 
     pub fn default_topic(&self) -> TopicName {
@@ -347,8 +414,40 @@ impl Scenario {
             if swarm.duration_ms_min > swarm.duration_ms_max {
                 problems.push("faults.swarm needs duration_ms_min <= duration_ms_max".to_string());
             }
+            if let Some(space) = &swarm.configuration {
+                crate::configuration::validate(space, self, &mut problems);
+            }
         }
+        self.validate_broker_overrides(&mut problems);
+        crate::fault::validate_labels(&self.faults, &mut problems);
         problems
+    }
+
+    fn validate_broker_overrides(&self, problems: &mut Vec<String>) {
+        if self.broker.log_flush_interval_messages == Some(0) {
+            problems.push(
+                "broker.log_flush_interval_messages must be at least 1 (omit it for never)"
+                    .to_string(),
+            );
+        }
+        for (index, change) in self.broker_overrides.iter().enumerate() {
+            if change.broker.0 == 0 || change.broker.0 > self.brokers {
+                problems.push(format!(
+                    "broker_overrides[{index}].broker = {} is not a broker; allowed: 1..={}",
+                    change.broker.0, self.brokers
+                ));
+            }
+            if change.flush == Some(FlushPolicy::Every(0)) {
+                problems.push(format!(
+                    "broker_overrides[{index}].flush = {{ every = 0 }}; allowed: every >= 1 or \"never\""
+                ));
+            }
+            if change.replica_fetch_max_records == Some(0) {
+                problems.push(format!(
+                    "broker_overrides[{index}].replica_fetch_max_records must be at least 1"
+                ));
+            }
+        }
     }
 
     /// A topic's settings, in the words of the `[topic]` table when the scenario has only

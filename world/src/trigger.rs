@@ -3,7 +3,7 @@
 //! leader right after it acks offset 20").
 
 use crate::fault::Condition;
-use watermark_broker_core::event::Event;
+use watermark_broker_core::event::{Event, TruncationReason};
 use watermark_broker_core::topic::TopicName;
 
 /// Whether `event` meets `condition`; a partition given by index alone is one of
@@ -50,6 +50,22 @@ pub fn condition_matches(condition: &Condition, default_topic: TopicName, event:
                 ..
             },
         ) => named(partition) == *elected && leader_epoch.0 > 1,
+        (
+            Condition::IsrExpanded { partition },
+            Event::IsrUpdated {
+                partition: updated,
+                from,
+                to,
+            },
+        ) => named(partition) == *updated && to.iter().any(|member| !from.contains(member)),
+        (
+            Condition::FetchTruncated { partition },
+            Event::LogTruncated {
+                partition: truncated,
+                reason,
+                ..
+            },
+        ) => named(partition) == *truncated && *reason != TruncationReason::Recovery,
         _ => false,
     }
 }
@@ -76,6 +92,10 @@ pub fn describe_condition(condition: &Condition, default_topic: TopicName) -> St
         }
         Condition::LeaderChanged { partition } => {
             format!("leader-changed {}", named(partition))
+        }
+        Condition::IsrExpanded { partition } => format!("isr-expanded {}", named(partition)),
+        Condition::FetchTruncated { partition } => {
+            format!("fetch-truncated {}", named(partition))
         }
     }
 }
@@ -152,6 +172,38 @@ mod tests {
         assert!(!matches(&condition, &elected(Some(1), 1)));
         assert!(!matches(&condition, &elected(None, 2)));
         assert!(matches(&condition, &elected(Some(2), 2)));
+    }
+
+    #[test]
+    fn isr_expanded_fires_when_a_member_joins_even_if_another_leaves() {
+        let condition = Condition::IsrExpanded { partition: INDEX0 };
+        let change = |from: &[u32], to: &[u32]| Event::IsrUpdated {
+            partition: P0,
+            from: from.iter().copied().map(BrokerId).collect(),
+            to: to.iter().copied().map(BrokerId).collect(),
+        };
+        assert!(matches(&condition, &change(&[1], &[1, 2])));
+        assert!(matches(&condition, &change(&[1, 3], &[1, 2])));
+        assert!(!matches(&condition, &change(&[1, 2, 3], &[1, 2])));
+        assert!(!matches(&condition, &change(&[1, 2], &[1, 2])));
+    }
+
+    #[test]
+    fn fetch_truncated_fires_on_a_divergence_cut_not_on_recovery() {
+        let condition = Condition::FetchTruncated { partition: INDEX0 };
+        let cut = |reason| Event::LogTruncated {
+            partition: P0,
+            from_log_end_offset: Offset(9),
+            to_offset: Offset(5),
+            reason,
+        };
+        assert!(matches(&condition, &cut(TruncationReason::DivergingEpoch)));
+        assert!(matches(
+            &condition,
+            &cut(TruncationReason::LeaderEpochDivergence)
+        ));
+        assert!(matches(&condition, &cut(TruncationReason::HighWatermark)));
+        assert!(!matches(&condition, &cut(TruncationReason::Recovery)));
     }
 
     #[test]

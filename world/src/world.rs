@@ -110,6 +110,8 @@ pub struct PendingFault {
     pub fault: Fault,
     /// The node whose event fired the trigger.
     pub source: NodeId,
+    /// The label to remember the nodes it hits under (see `Target::Struck`).
+    pub label: Option<String>,
 }
 
 /// The state of one run.
@@ -131,6 +133,9 @@ pub struct World {
     pub triggers_armed: bool,
     pub pending_faults: Vec<PendingFault>,
     pub nemesis_waker: Option<Waker>,
+    /// Per partition, the broker that most recently joined its ISR (for
+    /// `Target::NewestIsrMember`).
+    pub newest_isr_member: BTreeMap<TopicPartition, BrokerId>,
     /// The last metadata image the controller published, for resolving `leader` targets
     /// while the controller is down.
     pub last_metadata: MetadataImage,
@@ -322,6 +327,7 @@ impl World {
             triggers_armed: true,
             pending_faults: Vec::new(),
             nemesis_waker: None,
+            newest_isr_member: BTreeMap::new(),
             last_metadata: MetadataImage::default(),
             next_value: 1,
             events: 0,
@@ -349,7 +355,7 @@ impl World {
             NodeId::Broker(broker) => NodeActor::Broker(Box::new(Broker::new(
                 broker,
                 incarnation,
-                scenario.broker.clone(),
+                scenario.broker_config(broker),
                 scenario.topics.clone(),
                 scenario.bugs,
                 self.disks[&node].storage(),
@@ -818,6 +824,7 @@ impl World {
                     violation.time_ms = violation.time_ms.max(now_ms);
                     self.record_finding(now_ms, violation);
                 }
+                self.note_isr_joiner(&event);
                 self.maybe_fire_triggers(node, now_ms, &event);
             }
             NodeId::Producer(client) => {
@@ -910,6 +917,22 @@ impl World {
         }
     }
 
+    /// Remembers who joined an ISR last, before triggers fire, so a fault timed on the
+    /// expansion can aim at the joiner.
+    fn note_isr_joiner(&mut self, event: &Event) {
+        if let Event::IsrUpdated {
+            partition,
+            from,
+            to,
+            ..
+        } = event
+        {
+            if let Some(joiner) = to.iter().rev().find(|member| !from.contains(member)) {
+                self.newest_isr_member.insert(*partition, *joiner);
+            }
+        }
+    }
+
     fn maybe_fire_triggers(&mut self, node: NodeId, now_ms: u64, event: &Event) {
         if !self.triggers_armed {
             return;
@@ -917,7 +940,8 @@ impl World {
         let default_topic = self.scenario.default_topic();
         let mut fired = Vec::new();
         for (trigger, already) in self.triggers.iter_mut() {
-            if !*already && condition_matches(&trigger.condition, default_topic, event) {
+            let armed = now_ms >= trigger.after_ms;
+            if !*already && armed && condition_matches(&trigger.condition, default_topic, event) {
                 *already = true;
                 fired.push(trigger.clone());
             }
@@ -942,6 +966,15 @@ impl World {
                     due_ms: now_ms + trigger.delay_ms,
                     fault,
                     source: node,
+                    label: trigger.label.clone(),
+                });
+            }
+            for later in trigger.later {
+                self.pending_faults.push(PendingFault {
+                    due_ms: now_ms + later.at_ms,
+                    fault: later.fault,
+                    source: node,
+                    label: later.label,
                 });
             }
             if let Some(waker) = &self.nemesis_waker {
@@ -985,6 +1018,22 @@ impl World {
         self.metadata_image()
             .partition(partition)
             .and_then(|state| state.leader)
+    }
+
+    /// The live follower of a partition with the lowest log end offset (the lowest id on a
+    /// tie), by what each follower holds now.
+    pub fn lagging_follower(&self, partition: TopicPartition) -> Option<BrokerId> {
+        let leader = self.leader_of(partition);
+        let view = self.cluster_view();
+        self.replicas_of(partition)
+            .into_iter()
+            .filter(|replica| Some(*replica) != leader)
+            .filter_map(|replica| {
+                let held = view.replica(replica, partition)?;
+                Some((held.log_end_offset, replica))
+            })
+            .min()
+            .map(|(_, replica)| replica)
     }
 
     /// The replicas of a partition, from the latest metadata.

@@ -245,14 +245,23 @@ impl Broker {
 
     /// The settings of `partition`'s topic; a topic the scenario did not declare (only a
     /// hostile peer names one) gets the defaults.
+    /// The topic's settings as this broker applies them: a topic that does not set
+    /// `flush.messages` takes the broker's `log.flush.interval.messages`, as Kafka's
+    /// `LogConfig` resolves a topic config through its server synonym
+    /// (`ServerTopicConfigSynonyms`).
     fn topic_config(&self, partition: TopicPartition) -> TopicConfig {
-        self.topics
+        let mut topic = self
+            .topics
             .get(&partition.topic)
             .cloned()
             .unwrap_or_else(|| TopicConfig {
                 name: partition.topic,
                 ..TopicConfig::default()
-            })
+            });
+        topic.flush_interval_messages = topic
+            .flush_interval_messages
+            .or(self.config.log_flush_interval_messages);
+        topic
     }
 
     /// Kafka runs its ISR-expiration task every `replica.lag.time.max.ms / 2`.

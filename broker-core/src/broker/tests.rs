@@ -1402,6 +1402,57 @@ fn flush_interval_messages_syncs_the_log_every_n_records() {
     assert_eq!(storage.sync_count(&file), 2);
 }
 
+/// A broker that syncs after `broker_flush` messages, leading a topic whose own
+/// `flush.messages` is `topic_flush`; returns the sync count of the log after each of two
+/// single-record produces.
+fn syncs_after_two_produces(topic_flush: Option<u64>, broker_flush: Option<u64>) -> [u64; 2] {
+    let storage = SharedStorage::default();
+    let topic = TopicConfig {
+        flush_interval_messages: topic_flush,
+        ..topic()
+    };
+    let broker_config = BrokerConfig {
+        log_flush_interval_messages: broker_flush,
+        ..config()
+    };
+    let mut broker = Broker::new(
+        BrokerId(1),
+        1,
+        broker_config,
+        vec![topic],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    broker.handle(0, Input::Start);
+    broker.handle(
+        0,
+        controller(Message::BrokerRegistrationResponse(
+            BrokerRegistrationResponse {
+                result: Ok(BrokerEpoch(7)),
+                metadata: Some(image(1, state(Some(1), 1, &[1, 2], 1))),
+            },
+        )),
+    );
+    let file = Log::file_name(P0);
+    broker.handle(1, produce(1, Acks::Leader, &[1]));
+    let first = storage.sync_count(&file);
+    broker.handle(2, produce(2, Acks::Leader, &[2]));
+    [first, storage.sync_count(&file)]
+}
+
+#[test]
+fn a_topic_without_flush_messages_takes_the_brokers_log_flush_interval_messages() {
+    assert_eq!(syncs_after_two_produces(None, Some(1)), [1, 2]);
+    assert_eq!(syncs_after_two_produces(None, Some(2)), [0, 1]);
+    assert_eq!(syncs_after_two_produces(None, None), [0, 0]);
+}
+
+#[test]
+fn a_topics_own_flush_messages_overrides_the_broker_default() {
+    assert_eq!(syncs_after_two_produces(Some(1), None), [1, 2]);
+    assert_eq!(syncs_after_two_produces(Some(2), Some(1)), [0, 1]);
+}
+
 #[test]
 fn high_watermark_checkpoint_is_written_every_interval() {
     let (mut broker, storage) = leader(&[1, 2], BugSwitches::default());

@@ -302,9 +302,10 @@ impl Log {
         self.size_bytes = batch.frame_start_bytes;
         storage.truncate(&self.file_name, batch.frame_start_bytes);
         self.unflushed_messages = self.unflushed_messages.min(keep as u64);
-        if !kept_of_batch.is_empty() {
-            self.append_batches(storage, kept_of_batch);
-        }
+        // The rewritten part is new bytes in the file: it goes through the flush policy like
+        // any write, or a log that syncs every message would hold records it never synced
+        // (in Kafka the file after a cut is a prefix of what was synced).
+        self.write_records(storage, kept_of_batch);
         Some(before)
     }
 

@@ -52,6 +52,21 @@ fn truncate_to_cuts_records_epochs_and_the_high_watermark() {
     assert_eq!(recovered.records(), log.records());
 }
 
+/// Found by the aiming swarm (safe-acks-all-swarm, seed 567): a follower cut its log in the
+/// middle of a batch, the kept part was written again without the flush policy, and a power
+/// loss then took records the high watermark had already covered.
+#[test]
+fn a_cut_inside_a_batch_syncs_the_rewritten_part_when_every_message_is_synced() {
+    let mut storage = MemoryStorage::default();
+    let (mut log, _) = Log::recover(P0, &mut storage, None, Some(1));
+    log.append_as_leader(&mut storage, LeaderEpoch(1), &producer_records(8, 0));
+    let file = Log::file_name(P0);
+    let syncs_before = storage.sync_counts[&file];
+    assert_eq!(log.truncate_to(&mut storage, Offset(3)), Some(Offset(8)));
+    assert_eq!(log.log_end_offset(), Offset(3));
+    assert_eq!(storage.sync_counts[&file], syncs_before + 1);
+}
+
 #[test]
 fn update_high_watermark_moves_either_way_within_the_log() {
     let mut storage = MemoryStorage::default();
