@@ -164,6 +164,17 @@ fn a_misspelled_mark_exits_2_with_the_closest_name() {
 }
 
 #[test]
+fn an_unknown_ordering_expectation_exits_2_with_the_allowed_values() {
+    let dir = temp_dir("unknown-ordering");
+    let path = write(
+        &dir,
+        "ordering.toml",
+        "name = \"x\"\n\n[expect]\nordering = \"kept\"\n",
+    );
+    assert_bad_input(&watermark(&["run", &path]), "`preserved` or `violated`");
+}
+
+#[test]
 fn checkers_lists_every_checker_with_its_source_and_file_and_marks_lists_every_mark() {
     let output = watermark(&["checkers"]);
     assert_eq!(output.status.code(), Some(0));
@@ -324,6 +335,7 @@ fn run_json_has_the_documented_fields() {
         "trace_hash",
         "observed",
         "expected",
+        "ordering",
         "passed",
         "violations",
         "sim_time_ms",
@@ -385,6 +397,7 @@ fn run_text_prints_the_seed_options_and_replay_command() {
         "bugs none",
         "expected",
         "observed",
+        "ordering    preserved (not judged)",
         "trace hash",
         "sim time",
         "wall time",

@@ -20,7 +20,7 @@ use watermark_broker_core::protocol::Acks;
 use watermark_sim::checkers::Checker;
 use watermark_sim::fault::{Condition, Fault, ScriptedFault, Swarm, Target, Trigger};
 use watermark_sim::scenario::{ConsumerWorkload, ProducerWorkload, Scenario};
-use watermark_sim::verdict::Guarantee;
+use watermark_sim::verdict::{Guarantee, OrderingVerdict};
 
 /// Builds a [`Scenario`], starting from the defaults: 3 brokers, one partition with
 /// replication factor 3, one producer (acks=all) and one consumer, no faults.
@@ -217,6 +217,12 @@ impl ScenarioBuilder {
     /// A checker that must fire: what the scenario demonstrates.
     pub fn expect_anomaly(mut self, checker: Checker) -> Self {
         self.scenario.expect.anomalies.push(checker);
+        self
+    }
+
+    /// The ordering verdict the run must show (unset: reported, not judged).
+    pub fn expect_ordering(mut self, ordering: OrderingVerdict) -> Self {
+        self.scenario.expect.ordering = Some(ordering);
         self
     }
 

@@ -13,7 +13,7 @@ use watermark_sim::checkers::Checker;
 use watermark_sim::configuration::{ConfigurationSpace, Range, Values};
 use watermark_sim::fault::{Condition, Fault, FaultKind, PartitionRef, Swarm, Target};
 use watermark_sim::scenario::Scenario;
-use watermark_sim::verdict::Guarantee;
+use watermark_sim::verdict::{Guarantee, OrderingVerdict};
 
 const P0: PartitionRef = PartitionRef::Index(PartitionId(0));
 
@@ -121,7 +121,7 @@ fn acks0_fire_and_forget() -> Result<Scenario, String> {
         },
     )
     .expect(Guarantee::AtMostOnce)
-    .expect_anomaly(Checker::LostWrite)
+    .expect_anomaly(Checker::FinalLogLoss)
     .expect_mark(Mark::CleanElection)
     .expect_mark(Mark::ProducerDisconnected)
     .build()
@@ -254,7 +254,7 @@ fn isr_shrunk_to_leader_unclean_loses_writes() -> Result<Scenario, String> {
             }],
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly(Checker::LostWrite)
+        .expect_anomaly(Checker::FinalLogLoss)
         .allow_invariant_violation(Checker::NoCommittedRecordLost)
         .expect_mark(Mark::IsrShrunk)
         .expect_mark(Mark::UncleanElection)
@@ -297,7 +297,7 @@ fn unclean_election_loses_committed() -> Result<Scenario, String> {
             ],
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly(Checker::LostWrite)
+        .expect_anomaly(Checker::FinalLogLoss)
         .allow_invariant_violation(Checker::NoCommittedRecordLost)
         .expect_mark(Mark::IsrShrunk)
         .expect_mark(Mark::UncleanElection)
@@ -352,7 +352,7 @@ fn last_replica_standing_loses_committed() -> Result<Scenario, String> {
             .eligible_leader_replicas_enable(false),
     )
     .expect(Guarantee::AtMostOnce)
-    .expect_anomaly(Checker::LostWrite)
+    .expect_anomaly(Checker::FinalLogLoss)
     .allow_invariant_violation(Checker::NoCommittedRecordLost)
     .expect_mark(Mark::IsrShrunk)
     .expect_mark(Mark::CleanElection)
@@ -483,7 +483,7 @@ fn double_power_loss_divergence() -> Result<Scenario, String> {
             },
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly(Checker::LostWrite)
+        .expect_anomaly(Checker::FinalLogLoss)
         .allow_invariant_violation(Checker::NoCommittedRecordLost)
         .expect_mark(Mark::TruncatedByDivergingEpoch)
         .build()
@@ -504,7 +504,7 @@ fn zombie_leader_acks1_loses_writes() -> Result<Scenario, String> {
         .cut_between(3_000, leader(), followers())
         .fault_at(20_000, Fault::HealAll)
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly(Checker::LostWrite)
+        .expect_anomaly(Checker::FinalLogLoss)
         .expect_mark(Mark::BrokerFenced)
         .expect_mark(Mark::TruncatedByDivergingEpoch)
         .build()
@@ -574,6 +574,7 @@ fn in_flight_retries_reorder() -> Result<Scenario, String> {
         .fault_at(2_030, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
         .expect_anomaly(Checker::NonmonotonicSend)
+        .expect_ordering(OrderingVerdict::Violated)
         .expect_mark(Mark::ProducerRetried)
         .build()
 }
@@ -603,7 +604,7 @@ fn power_loss_without_fsync_loses_acked() -> Result<Scenario, String> {
             },
         )
         .expect(Guarantee::AtMostOnce)
-        .expect_anomaly(Checker::LostWrite)
+        .expect_anomaly(Checker::FinalLogLoss)
         .allow_invariant_violation(Checker::NoCommittedRecordLost)
         .expect_mark(Mark::BrokerFenced)
         .build()
@@ -645,7 +646,9 @@ fn slow_follower_leaves_and_rejoins_isr() -> Result<Scenario, String> {
              removes it from the ISR after replica_lag_time_max_ms. The high watermark then \
              advances on the two remaining replicas — acks=all does not wait for a replica \
              outside the ISR. When the link recovers, broker 3 catches up to the high \
-             watermark and the leader adds it back. Nothing is lost or duplicated.",
+             watermark and the leader adds it back. Nothing is lost or duplicated, and no \
+             produce request fails, so no retry overtakes a later batch: the records stay in \
+             send order even with five requests in flight.",
         )
         .acks(Acks::All)
         .min_insync_replicas(2)
@@ -659,6 +662,7 @@ fn slow_follower_leaves_and_rejoins_isr() -> Result<Scenario, String> {
         )
         .fault_at(20_000, Fault::HealAll)
         .expect(Guarantee::AtLeastOnce)
+        .expect_ordering(OrderingVerdict::Preserved)
         .expect_mark(Mark::IsrShrunk)
         .expect_mark(Mark::IsrExpanded)
         .build()

@@ -10,7 +10,7 @@ use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::scenario::Scenario;
 use crate::step_record::Record;
 use crate::trace::TraceMode;
-use crate::verdict::{observed_guarantee, Guarantee};
+use crate::verdict::{observed_guarantee, observed_ordering, Guarantee, OrderingVerdict};
 use crate::violation::Violation;
 use crate::world::{node_ids, SharedWorld, World};
 use serde::Serialize;
@@ -52,6 +52,10 @@ pub struct RunReport {
     pub trace_hash: String,
     pub observed: Guarantee,
     pub expected: Guarantee,
+    /// The ordering verdict: `violated` if a checker with the `Ordering` effect fired.
+    pub ordering: OrderingVerdict,
+    /// The ordering verdict the scenario expects; `None`: reported, not judged.
+    pub expected_ordering: Option<OrderingVerdict>,
     pub passed: bool,
     /// Why the run did not meet its expectation; empty when it did.
     pub failures: Vec<String>,
@@ -143,6 +147,9 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         trace_hash: String::new(),
         observed: Guarantee::None,
         expected: scenario.expect.guarantee,
+        // The run observed nothing and fails anyway; summaries count panicked runs apart.
+        ordering: OrderingVerdict::Violated,
+        expected_ordering: scenario.expect.ordering,
         passed: false,
         failures: vec![format!("the run panicked: {message}")],
         violations: Vec::new(),
@@ -298,6 +305,9 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
     violations.extend(world.finish_replica_checkers(end_ms));
     let final_state = FinalState {
         logs: world.final_logs(),
+        assigned_partitions: (0..scenario.consumers.len())
+            .flat_map(|index| scenario.consumer_assignment(index))
+            .collect(),
         time_ms: end_ms,
     };
     violations.extend(check_history(&world.history, &final_state));
@@ -314,8 +324,9 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         });
     }
     let observed = observed_guarantee(&violations);
+    let ordering = observed_ordering(&violations);
     let marks = world.marks.clone();
-    let failures = judge(&scenario, observed, &violations, &marks);
+    let failures = judge(&scenario, observed, ordering, &violations, &marks);
     let passed = failures.is_empty();
     world.trace.note(
         end_ms,
@@ -333,6 +344,8 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         trace_hash: world.trace.hash_hex(),
         observed,
         expected: scenario.expect.guarantee,
+        ordering,
+        expected_ordering: scenario.expect.ordering,
         passed,
         failures,
         violations,
@@ -358,6 +371,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
 pub fn judge(
     scenario: &Scenario,
     observed: Guarantee,
+    ordering: OrderingVerdict,
     violations: &[Violation],
     marks: &BTreeMap<Mark, u64>,
 ) -> Vec<String> {
@@ -368,6 +382,13 @@ pub fn judge(
             "expected {}, observed {observed}",
             expect.guarantee
         ));
+    }
+    if let Some(expected) = expect.ordering {
+        if ordering != expected {
+            failures.push(format!(
+                "expected ordering {expected}, observed ordering {ordering}"
+            ));
+        }
     }
     // By name, so the failures read in the same order whatever the registry's order.
     let reported: BTreeMap<&str, Checker> = violations
@@ -475,6 +496,35 @@ mod tests {
         assert_eq!(
             report.failures,
             vec!["the run panicked: planted failure at seed 42"]
+        );
+    }
+
+    fn scenario_expecting(ordering: Option<OrderingVerdict>) -> Scenario {
+        let mut scenario = Scenario::default();
+        scenario.expect.ordering = ordering;
+        scenario
+    }
+
+    #[test]
+    fn judge_checks_the_ordering_verdict_only_when_the_scenario_expects_one() {
+        let judged = |expected: Option<OrderingVerdict>, observed: OrderingVerdict| {
+            judge(
+                &scenario_expecting(expected),
+                Guarantee::ExactlyOnce,
+                observed,
+                &[],
+                &BTreeMap::new(),
+            )
+        };
+        assert!(judged(None, OrderingVerdict::Violated).is_empty());
+        assert!(judged(Some(OrderingVerdict::Violated), OrderingVerdict::Violated).is_empty());
+        assert_eq!(
+            judged(Some(OrderingVerdict::Preserved), OrderingVerdict::Violated),
+            vec!["expected ordering preserved, observed ordering violated"]
+        );
+        assert_eq!(
+            judged(Some(OrderingVerdict::Violated), OrderingVerdict::Preserved),
+            vec!["expected ordering violated, observed ordering preserved"]
         );
     }
 }

@@ -31,6 +31,12 @@ pub fn checkers_command(marks: bool) -> Exit {
             (true, _) => "informational: never fails a run on its own",
             (false, GuaranteeEffect::Loss) => "breaks at-least-once",
             (false, GuaranteeEffect::Duplication) => "breaks at-most-once",
+            (false, GuaranteeEffect::Integrity) => {
+                "breaks at-least-once, and so exactly-once: the log itself cannot be trusted"
+            }
+            (false, GuaranteeEffect::Ordering) => {
+                "makes the ordering verdict `violated` (judged if the scenario expects one)"
+            }
             (false, GuaranteeEffect::None) if info.kind == CheckerKind::ClientHistory => {
                 "reported; fails a run only if the scenario requires its absence"
             }

@@ -316,6 +316,7 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
     }
     line("expected", &report.expected.to_string());
     line("observed", &report.observed.to_string());
+    line("ordering", &ordering_text(report));
     line(
         "verdict",
         if report.passed {
@@ -420,6 +421,15 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
     }
     line("replay", replay);
     out
+}
+
+/// The ordering verdict and what the scenario expected of it, e.g. `violated (expected
+/// violated)` or `preserved (not judged)`.
+pub fn ordering_text(report: &RunReport) -> String {
+    match report.expected_ordering {
+        Some(expected) => format!("{} (expected {expected})", report.ordering),
+        None => format!("{} (not judged)", report.ordering),
+    }
 }
 
 /// How often each guarantee was observed, strongest first, e.g. `at-most-once ×3` or

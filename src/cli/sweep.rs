@@ -49,6 +49,8 @@ pub struct Summary {
     /// For each checker, how many runs of all it reported on, passing ones included (a
     /// scenario that demonstrates an anomaly passes *because* its checker fires).
     pub violations_by_checker: BTreeMap<String, u64>,
+    /// How many runs (panicked ones aside) observed each ordering verdict.
+    pub ordering: BTreeMap<String, u64>,
     /// Failing runs no checker reported on (a missing coverage mark, an expected anomaly
     /// not seen, a panic).
     pub failing_without_violations: u64,
@@ -73,6 +75,7 @@ impl Summary {
             panicked: 0,
             failures_by_checker: BTreeMap::new(),
             violations_by_checker: BTreeMap::new(),
+            ordering: BTreeMap::new(),
             failing_without_violations: 0,
             first_failure: None,
             seeds_per_s: 0.0,
@@ -93,6 +96,12 @@ impl Summary {
             *self
                 .violations_by_checker
                 .entry((*checker).to_string())
+                .or_default() += 1;
+        }
+        if report.panic.is_none() {
+            *self
+                .ordering
+                .entry(report.ordering.to_string())
                 .or_default() += 1;
         }
         if report.passed {
@@ -271,6 +280,19 @@ pub fn summary_text(summary: &Summary) -> String {
     line("passed", &summary.passed.to_string());
     line("failed", &summary.failed.to_string());
     line("panicked", &summary.panicked.to_string());
+    let ordering: Vec<String> = summary
+        .ordering
+        .iter()
+        .map(|(verdict, runs)| format!("{verdict} ×{runs}"))
+        .collect();
+    line(
+        "ordering",
+        &if ordering.is_empty() {
+            "-".to_string()
+        } else {
+            ordering.join(", ")
+        },
+    );
     let checkers: BTreeSet<&String> = summary
         .violations_by_checker
         .keys()
@@ -342,7 +364,7 @@ pub fn summary_text(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use watermark_sim::verdict::Guarantee;
+    use watermark_sim::verdict::{Guarantee, OrderingVerdict};
     use watermark_sim::violation::Violation;
 
     fn report(seed: u64, passed: bool, checkers: &[&'static str], panicked: bool) -> SweptRun {
@@ -353,6 +375,8 @@ mod tests {
                 trace_hash: String::new(),
                 observed: Guarantee::ExactlyOnce,
                 expected: Guarantee::AtLeastOnce,
+                ordering: OrderingVerdict::Preserved,
+                expected_ordering: None,
                 passed,
                 failures: if passed {
                     vec![]
@@ -409,5 +433,27 @@ mod tests {
         assert_eq!(summary.failing_without_violations, 1);
         let first = summary.first_failure.expect("seed 1 failed");
         assert_eq!((first.seed, first.replay.as_str()), (1, "replay 1"));
+    }
+
+    #[test]
+    fn the_summary_counts_ordering_verdicts_of_runs_that_did_not_panic() {
+        let mut runs = vec![
+            report(0, true, &[], false),
+            report(1, true, &["nonmonotonic-send"], false),
+            report(2, false, &[], true),
+        ];
+        runs[1].report.ordering = OrderingVerdict::Violated;
+        let summary = summarize(&runs);
+        let counts: Vec<(&str, u64)> = summary
+            .ordering
+            .iter()
+            .map(|(verdict, runs)| (verdict.as_str(), *runs))
+            .collect();
+        assert_eq!(counts, vec![("preserved", 1), ("violated", 1)]);
+        let text = summary_text(&summary);
+        assert!(
+            text.contains("ordering      preserved ×1, violated ×1"),
+            "{text}"
+        );
     }
 }

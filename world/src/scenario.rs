@@ -4,7 +4,7 @@
 
 use crate::checkers::Checker;
 use crate::fault::{ScriptedFault, Swarm, Trigger};
-use crate::verdict::Guarantee;
+use crate::verdict::{Guarantee, OrderingVerdict};
 use serde::{Deserialize, Serialize};
 use watermark_broker_core::bugs::BugSwitches;
 use watermark_broker_core::config::{
@@ -191,6 +191,10 @@ pub struct Expectation {
     pub allowed_invariant_violations: Vec<Checker>,
     /// Coverage marks the run must reach.
     pub marks: Vec<Mark>,
+    /// The ordering verdict the run must show (`"preserved"` or `"violated"`); absent, the
+    /// ordering verdict is reported but not judged.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering: Option<OrderingVerdict>,
 }
 
 impl Default for Expectation {
@@ -200,6 +204,7 @@ impl Default for Expectation {
             anomalies: Vec::new(),
             allowed_invariant_violations: Vec::new(),
             marks: Vec::new(),
+            ordering: None,
         }
     }
 }

@@ -63,10 +63,14 @@ fn a_quiet_scenario_runs_to_completion_without_an_executor() {
         ..Scenario::default()
     };
     let records = scenario.producers[0].records;
+    let assigned_partitions = (0..scenario.consumers.len())
+        .flat_map(|index| scenario.consumer_assignment(index))
+        .collect();
     let world = drive(scenario, 7, 40_000);
     assert_eq!(world.convergence_gap(), None, "the cluster converged");
     let final_state = FinalState {
         logs: world.final_logs(),
+        assigned_partitions,
         time_ms: 40_000,
     };
     assert_eq!(

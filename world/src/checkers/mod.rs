@@ -5,7 +5,7 @@
 use crate::history::History;
 use crate::violation::Violation;
 pub use registry::{Checker, CheckerInfo, CheckerKind, GuaranteeEffect, REGISTRY};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{BrokerId, NodeId, Offset};
 use watermark_broker_core::replica_view::ReplicaView;
@@ -17,6 +17,9 @@ pub struct FinalState {
     /// Per partition, the committed log of the final leader: every record below its high
     /// watermark, in offset order, as (offset, value).
     pub logs: BTreeMap<TopicPartition, Vec<(Offset, u64)>>,
+    /// Every partition some consumer is assigned (consumers never change assignment): the
+    /// partitions whose acknowledged values the application should have read (`unseen`).
+    pub assigned_partitions: BTreeSet<TopicPartition>,
     /// The simulated time the final state was read.
     pub time_ms: u64,
 }
@@ -41,11 +44,15 @@ pub trait ClusterView {
     fn is_in_service(&self, broker: BrokerId) -> bool;
 }
 
+pub mod aborted_read;
 pub mod acks_all_on_min_insync;
 pub mod duplicate;
 pub mod duplicate_consume;
+pub mod final_log_loss;
 pub mod high_watermark_committed;
 pub mod inconsistent_offsets;
+pub mod int_nonmonotonic_poll;
+pub mod int_poll_skip;
 pub mod leader_in_isr;
 pub mod log_matching;
 pub mod lost_write;
@@ -54,24 +61,25 @@ pub mod no_committed_record_lost;
 pub mod nonmonotonic_poll;
 pub mod nonmonotonic_send;
 pub mod poll_skip;
+mod poll_steps;
 pub mod registry;
 mod replica_compare;
 pub mod replica_divergence;
 pub mod single_leader_per_epoch;
 pub mod strong_isr;
 pub mod unseen;
+mod version_order;
 pub mod weak_isr;
 
 #[cfg(test)]
 pub(crate) mod test_support;
 
 use crate::history::{OpBody, OpType};
-use std::collections::BTreeSet;
 use watermark_broker_core::ids::ClientId;
 use watermark_broker_core::record::Record;
 
 /// The client-history checkers, in the fixed order they run and report.
-pub const CLIENT_CHECKERS: [Checker; 8] = [
+pub const CLIENT_CHECKERS: [Checker; 12] = [
     Checker::LostWrite,
     Checker::Duplicate,
     Checker::InconsistentOffsets,
@@ -80,6 +88,10 @@ pub const CLIENT_CHECKERS: [Checker; 8] = [
     Checker::PollSkip,
     Checker::NonmonotonicPoll,
     Checker::DuplicateConsume,
+    Checker::FinalLogLoss,
+    Checker::G1a,
+    Checker::IntPollSkip,
+    Checker::IntNonmonotonicPoll,
 ];
 /// The replica-state checkers, in the fixed order they report.
 pub const REPLICA_CHECKERS: [Checker; 10] = [
@@ -99,22 +111,28 @@ pub const REPLICA_CHECKERS: [Checker; 10] = [
 /// summary violation, so a run that goes badly wrong still prints a readable report.
 pub const VIOLATIONS_PER_CHECKER_MAX: usize = 20;
 
-/// Runs every client-history checker, in [`CLIENT_CHECKERS`] order. Within a checker the
-/// violations are sorted by (partition, offset, value) and capped at
+/// Runs every client-history checker, in [`CLIENT_CHECKERS`] order, over one digest of the
+/// history and one version order per partition (`version_order.rs`), both built once. Within a
+/// checker the violations are sorted by (partition, offset, value) and capped at
 /// [`VIOLATIONS_PER_CHECKER_MAX`].
 pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violation> {
     let observations = Observations::from_history(history);
+    let orders = version_order::VersionOrders::build(&observations, final_state);
     let mut violations = Vec::new();
     for checker in CLIENT_CHECKERS {
         let found = match checker {
-            lost_write::NAME => lost_write::check(&observations, final_state),
-            duplicate::NAME => duplicate::check(&observations, final_state),
-            inconsistent_offsets::NAME => inconsistent_offsets::check(&observations, final_state),
+            lost_write::NAME => lost_write::check(&observations, &orders),
+            duplicate::NAME => duplicate::check(&orders),
+            inconsistent_offsets::NAME => inconsistent_offsets::check(&orders),
             unseen::NAME => unseen::check(&observations, final_state),
-            nonmonotonic_send::NAME => nonmonotonic_send::check(&observations),
-            poll_skip::NAME => poll_skip::check(&observations, final_state),
-            nonmonotonic_poll::NAME => nonmonotonic_poll::check(&observations),
+            nonmonotonic_send::NAME => nonmonotonic_send::check(&observations, &orders),
+            poll_skip::NAME => poll_skip::check(&observations, &orders),
+            nonmonotonic_poll::NAME => nonmonotonic_poll::check(&observations, &orders),
             duplicate_consume::NAME => duplicate_consume::check(&observations),
+            final_log_loss::NAME => final_log_loss::check(&observations, final_state),
+            aborted_read::NAME => aborted_read::check(&observations, final_state),
+            int_poll_skip::NAME => int_poll_skip::check(&observations, &orders),
+            int_nonmonotonic_poll::NAME => int_nonmonotonic_poll::check(&observations, &orders),
             other => unreachable!("`{other}` is not a client-history checker"),
         };
         violations.extend(sort_and_cap(checker, found));
@@ -182,20 +200,34 @@ fn summary_violation(checker: Checker, omitted_count: usize, time_ms: u64) -> Vi
 // What the client-history checkers read: the history, digested once.
 // ---------------------------------------------------------------------------------------------
 
-/// A send that completed `Ok`: the producer was told the value is written.
+/// A send that completed: `Ok` (written), `Fail` (definitely not written) or `Info` (may or
+/// may not have been written).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct AckedSend {
+pub(crate) struct CompletedSend {
     pub value: u64,
     /// The producer.
     pub client: ClientId,
+    /// `Ok`, `Fail` or `Info`.
+    pub op_type: OpType,
     /// From the completion, or from the invocation when the completion does not say.
     pub partition: Option<TopicPartition>,
-    /// `None` for acks=0.
+    /// The offset the producer was told, if any (`None` for acks=0 and for failures).
     pub offset: Option<Offset>,
     /// The history index of the send's invocation (of the completion when no invocation was
     /// recorded), which orders sends by when they were invoked.
     pub invoke_index: usize,
-    /// When the acknowledgement arrived.
+    /// When the completion arrived.
+    pub time_ms: u64,
+}
+
+/// One `Ok` poll operation: the records of one partition handed to the application at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct PollOperation {
+    /// The consumer.
+    pub client: ClientId,
+    pub partition: TopicPartition,
+    /// (offset, value), in the order the application received them.
+    pub records: Vec<(Offset, u64)>,
     pub time_ms: u64,
 }
 
@@ -213,10 +245,18 @@ pub(crate) struct PolledRecord {
 /// The history, digested once for all client checkers.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Observations {
-    /// `Ok` sends in completion order.
-    pub acked_sends: Vec<AckedSend>,
+    /// Every completed send (`Ok`, `Fail`, `Info`), in completion order.
+    pub sends: Vec<CompletedSend>,
+    /// Every `Ok` poll operation, in history order.
+    pub polls: Vec<PollOperation>,
     /// Every polled record, in the order the application received them.
     pub polled: Vec<PolledRecord>,
+    /// Jepsen's `reads-by-type` for `:ok`: per partition, every value an `Ok` poll read, with
+    /// the time it was first read.
+    pub read: BTreeMap<TopicPartition, BTreeMap<u64, u64>>,
+    /// Jepsen's `writer-of`: each value's completed send, as an index into `sends` (values are
+    /// unique within a run, so one value has one send).
+    writer_index: BTreeMap<u64, usize>,
 }
 
 impl Observations {
@@ -244,29 +284,29 @@ impl Observations {
                         offset,
                         ..
                     },
-                    OpType::Ok,
+                    op_type,
                 ) => {
                     let invocation = invocations.get(value).copied();
-                    observations.acked_sends.push(AckedSend {
+                    observations
+                        .writer_index
+                        .insert(*value, observations.sends.len());
+                    observations.sends.push(CompletedSend {
                         value: *value,
                         client: operation.client,
+                        op_type,
                         partition: partition.or(invocation.and_then(|(_, partition)| partition)),
                         offset: *offset,
                         invoke_index: invocation.map_or(operation.index, |(index, _)| index),
                         time_ms: operation.time_ms,
                     });
                 }
-                (OpBody::Send { .. }, OpType::Fail | OpType::Info) => {}
                 (OpBody::Poll { partition, records }, OpType::Ok) => {
-                    observations
-                        .polled
-                        .extend(records.iter().map(|(offset, value)| PolledRecord {
-                            client: operation.client,
-                            partition: *partition,
-                            offset: *offset,
-                            value: *value,
-                            time_ms: operation.time_ms,
-                        }));
+                    observations.add_poll(PollOperation {
+                        client: operation.client,
+                        partition: *partition,
+                        records: records.clone(),
+                        time_ms: operation.time_ms,
+                    });
                 }
                 // Polls are recorded as `Ok` only; anything else carries no records to judge.
                 (OpBody::Poll { .. }, _) => {}
@@ -274,22 +314,52 @@ impl Observations {
         }
         observations
     }
-}
 
-/// Every place a value sits in the final logs: value → {(partition, offset)}.
-pub(crate) fn final_positions(
-    final_state: &FinalState,
-) -> BTreeMap<u64, BTreeSet<(TopicPartition, Offset)>> {
-    let mut positions: BTreeMap<u64, BTreeSet<(TopicPartition, Offset)>> = BTreeMap::new();
-    for (partition, log) in &final_state.logs {
-        for (offset, value) in log {
-            positions
-                .entry(*value)
-                .or_default()
-                .insert((*partition, *offset));
+    fn add_poll(&mut self, poll: PollOperation) {
+        let read = self.read.entry(poll.partition).or_default();
+        for (offset, value) in &poll.records {
+            read.entry(*value).or_insert(poll.time_ms);
+            self.polled.push(PolledRecord {
+                client: poll.client,
+                partition: poll.partition,
+                offset: *offset,
+                value: *value,
+                time_ms: poll.time_ms,
+            });
+        }
+        self.polls.push(poll);
+    }
+
+    /// The sends that completed `Ok`, in completion order.
+    pub fn acked_sends(&self) -> impl Iterator<Item = &CompletedSend> {
+        self.sends.iter().filter(|send| send.op_type == OpType::Ok)
+    }
+
+    /// Whether an `Ok` poll of `partition` read `value`.
+    pub fn was_read(&self, partition: TopicPartition, value: u64) -> bool {
+        self.read
+            .get(&partition)
+            .is_some_and(|values| values.contains_key(&value))
+    }
+
+    /// Jepsen's `must-have-committed?`: the send completed `Ok`, or completed `Info` and an
+    /// `Ok` poll of its partition read its value (else that poll would be an aborted read).
+    pub fn must_have_committed(&self, send: &CompletedSend) -> bool {
+        match send.op_type {
+            OpType::Ok => true,
+            OpType::Info => send
+                .partition
+                .is_some_and(|partition| self.was_read(partition, send.value)),
+            OpType::Fail | OpType::Invoke => false,
         }
     }
-    positions
+
+    /// The completed send of `value`, if one was recorded.
+    pub fn writer_of(&self, value: u64) -> Option<&CompletedSend> {
+        self.writer_index
+            .get(&value)
+            .map(|index| &self.sends[*index])
+    }
 }
 
 /// The record at `offset` in a replica's records (which are in offset order), if it holds one.
@@ -476,8 +546,10 @@ mod tests {
     #[test]
     fn client_violations_come_in_checker_order_then_partition_offset_value() {
         let mut history = HistoryBuilder::new();
-        // Lost from partition 1 and partition 0, and one record handed over twice at the same
-        // offset: a duplicate consume and a nonmonotonic poll, but not a stored duplicate.
+        // Missing from the final logs of partitions 1 and 0 and never read (no poll reached
+        // them, so Jepsen's lost-write cannot say), and one record handed over twice at the
+        // same offset inside one poll: a duplicate consume and an internal nonmonotonic poll,
+        // but not a stored duplicate.
         history.send_ok(1, 1, 21, Some(0), 10);
         history.send_ok(1, 0, 11, Some(3), 11);
         history.send_ok(1, 0, 10, Some(2), 12);
@@ -498,12 +570,15 @@ mod tests {
         assert_eq!(
             summary,
             vec![
-                ("lost-write", Some(p(0)), vec![10]),
-                ("lost-write", Some(p(0)), vec![11]),
-                ("lost-write", Some(p(1)), vec![21]),
+                ("unseen", Some(p(0)), vec![10]),
+                ("unseen", Some(p(0)), vec![11]),
+                ("unseen", Some(p(1)), vec![21]),
                 ("nonmonotonic-send", Some(p(0)), vec![11, 10]),
-                ("nonmonotonic-poll", Some(p(0)), vec![1, 1]),
                 ("duplicate-consume", Some(p(0)), vec![1]),
+                ("final-log-loss", Some(p(0)), vec![10]),
+                ("final-log-loss", Some(p(0)), vec![11]),
+                ("final-log-loss", Some(p(1)), vec![21]),
+                ("int-nonmonotonic-poll", Some(p(0)), vec![1, 1]),
             ]
         );
         // Checking twice gives the same report.
@@ -596,8 +671,15 @@ mod tests {
             CLIENT_CHECKERS.last() < REPLICA_CHECKERS.first(),
             "client findings first"
         );
+        // A replica checker may only break the guarantee through integrity (diverged
+        // replicas); loss, duplication and ordering are judged on what the clients saw.
         for info in REGISTRY {
-            if info.informational || info.effect != GuaranteeEffect::None {
+            let client_only = info.informational
+                || !matches!(
+                    info.effect,
+                    GuaranteeEffect::None | GuaranteeEffect::Integrity
+                );
+            if client_only {
                 assert_eq!(info.kind, CheckerKind::ClientHistory, "{}", info.name);
             }
         }
@@ -664,7 +746,7 @@ mod properties {
         }
 
         #[test]
-        fn a_record_dropped_from_the_final_log_is_a_lost_write(
+        fn a_record_dropped_from_the_final_log_is_a_final_log_loss(
             sends_per_partition in prop::collection::vec(1usize..40, 1..4),
             pick in any::<prop::sample::Index>(),
         ) {
@@ -677,7 +759,7 @@ mod properties {
             let (partition, index) = all[pick.index(all.len())];
             let (offset, value) = final_state.logs.get_mut(&partition).unwrap().remove(index);
             let violations = check_history(&history.build(), &final_state);
-            let lost = test_support::only(&violations, "lost-write");
+            let lost = test_support::only(&violations, "final-log-loss");
             prop_assert_eq!(lost.len(), 1);
             prop_assert_eq!(lost[0].partition, Some(partition));
             prop_assert_eq!(&lost[0].offsets, &vec![offset]);

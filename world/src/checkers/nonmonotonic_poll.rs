@@ -1,45 +1,54 @@
-//! `nonmonotonic-poll`, after Jepsen's Kafka workload (`jepsen.tests.kafka`, the
-//! `:nonmonotonic-poll` anomaly): a consumer went backwards (or stood still) in a partition.
+//! `nonmonotonic-poll`, as Jepsen's Kafka workload defines it (`jepsen.tests.kafka`,
+//! `poll-skip+nonmonotonic-cases`): per consumer and partition, a poll operation whose first
+//! value lies at or before the last value of the consumer's previous poll of that partition
+//! in the version order's dense index — the consumer went back, or read a record again.
 //!
-//! Per consumer and partition, in the order the application received them (across polls),
-//! each polled offset must be strictly greater than the one polled before it. One violation
-//! per offending pair: offsets and values `[previous, current]`. As with `poll-skip`, nothing
-//! resets a consumer's position between polls, so a rewind after a detected truncation
-//! (`PositionReset`) is reported: the application did see those offsets again.
+//! The steps are `poll_steps::between_polls`: consumers never change assignment, so nothing
+//! resets a consumer's position, and a rewind after a detected truncation (`PositionReset`)
+//! is reported: the application did see those records again. A value with no dense index
+//! gives no finding (Jepsen's rule). Effect `Ordering`.
+//!
+//! One violation per step: offsets and values `[last of the earlier poll, first of the
+//! later]`, the time of the later poll and the index delta in the description.
 
+use super::poll_steps::{between_polls, PollStep};
+use super::version_order::VersionOrders;
 use super::Observations;
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
-use std::collections::BTreeMap;
-use watermark_broker_core::ids::{ClientId, Offset};
-use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::NonmonotonicPoll;
 
-pub(crate) fn check(observations: &Observations) -> Vec<Violation> {
-    let mut previous: BTreeMap<(ClientId, TopicPartition), (Offset, u64)> = BTreeMap::new();
-    let mut violations = Vec::new();
-    for record in &observations.polled {
-        let key = (record.client, record.partition);
-        if let Some((previous_offset, previous_value)) =
-            previous.insert(key, (record.offset, record.value))
-        {
-            if record.offset <= previous_offset {
-                violations.push(Violation {
-                    checker: NAME,
-                    partition: Some(record.partition),
-                    offsets: vec![previous_offset, record.offset],
-                    values: vec![previous_value, record.value],
-                    time_ms: record.time_ms,
-                    description: format!(
-                        "{} polled offset {previous_offset} then {} of {}",
-                        record.client, record.offset, record.partition
-                    ),
-                });
-            }
-        }
+pub(crate) fn check(observations: &Observations, orders: &VersionOrders) -> Vec<Violation> {
+    between_polls(observations, orders)
+        .into_iter()
+        .filter(|step| step.delta() < 1)
+        .map(|step| backwards_violation(NAME, &step, "its next poll of"))
+        .collect()
+}
+
+/// The violation for a step that went back or stood still, shared with
+/// `int-nonmonotonic-poll`.
+pub(crate) fn backwards_violation(
+    checker: Checker,
+    step: &PollStep,
+    where_next: &str,
+) -> Violation {
+    let ((earlier_offset, earlier_value), (later_offset, later_value)) = (step.earlier, step.later);
+    Violation {
+        checker,
+        partition: Some(step.partition),
+        offsets: vec![earlier_offset, later_offset],
+        values: vec![earlier_value, later_value],
+        time_ms: step.time_ms,
+        description: format!(
+            "{} read value {earlier_value} (offset {earlier_offset}), then in {where_next} {} \
+             value {later_value} (offset {later_offset}): {} step(s) in the version order",
+            step.client,
+            step.partition,
+            step.delta()
+        ),
     }
-    violations
 }
 
 #[cfg(test)]
@@ -63,6 +72,30 @@ mod tests {
         assert_eq!(violations[0].offsets, vec![o(2), o(1)]);
         assert_eq!(violations[0].values, vec![12, 11]);
         assert_eq!(violations[0].time_ms, 120);
+        assert!(
+            violations[0].description.contains("-1 step"),
+            "{}",
+            violations[0]
+        );
+    }
+
+    /// kafka_test.clj `nonmonotonic-poll-test`: consumer 0 reads a b c at 1 2 3, then b c d:
+    /// its second poll starts one step back (values c then b, delta -1).
+    #[test]
+    fn a_poll_that_starts_before_the_last_one_ended_follows_jepsens_example() {
+        let (a, b, c, d) = (1, 2, 3, 4);
+        let mut history = HistoryBuilder::new();
+        for value in [a, b, c, d] {
+            history.send_ok(0, 0, value, None, 1);
+        }
+        history.poll(0, 0, &[(1, a), (2, b), (3, c)], 3);
+        history.poll(0, 0, &[(2, b), (3, c), (4, d)], 7);
+        let backwards = only(
+            &check_history(&history.build(), &FinalState::default()),
+            "nonmonotonic-poll",
+        );
+        assert_eq!(backwards.len(), 1, "{backwards:?}");
+        assert_eq!(backwards[0].values, vec![c, b]);
     }
 
     #[test]

@@ -1,79 +1,65 @@
-//! `poll-skip`, after Jepsen's Kafka workload (`jepsen.tests.kafka`, the `:poll-skip`
-//! anomaly): a consumer's position jumped over records that exist.
+//! `poll-skip`, as Jepsen's Kafka workload defines it (`jepsen.tests.kafka`,
+//! `poll-skip+nonmonotonic-cases`): per consumer and partition, a poll operation whose first
+//! value lies more than one step past the last value of the consumer's previous poll of that
+//! partition in the version order's dense index — it skipped records that exist.
 //!
-//! Per consumer and partition, take every polled offset in the order the application received
-//! them (across polls); for each consecutive pair `a` then `b` with `a < b`, any offset of the
-//! final log strictly between them was skipped. One violation per such pair: offsets `[a, b]`,
-//! values `[value at a, value at b]`; the description names the skipped offsets. Jepsen
-//! forgets a consumer's position on `assign`/`subscribe`; Watermark's consumers keep one
-//! assignment for the whole run, so nothing resets it (a `PositionReset` after a truncation
-//! that jumps forward is reported here, as it is a skip the application saw).
+//! The steps are `poll_steps::between_polls`: consumers never change assignment, so nothing
+//! resets a consumer's position (a `PositionReset` that jumps forward after a truncation is a
+//! skip the application saw). A value with no dense index gives no finding (Jepsen's rule).
+//! Holes in the offsets (transaction markers, offsets nobody saw) are not skips: the dense
+//! index leaves them out. Effect `Ordering`.
+//!
+//! One violation per step: offsets and values `[last of the earlier poll, first of the
+//! later]`, the time of the later poll; the description lists the skipped records.
 
-use super::{FinalState, Observations};
+use super::poll_steps::{between_polls, PollStep};
+use super::version_order::VersionOrders;
+use super::Observations;
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
-use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::ids::{ClientId, Offset};
-use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::PollSkip;
 
-/// At most this many skipped offsets are spelled out in one description.
+/// At most this many skipped records are spelled out in one description.
 const SKIPPED_LISTED_MAX: usize = 5;
 
-pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Vec<Violation> {
-    let final_offsets: BTreeMap<TopicPartition, BTreeSet<Offset>> = final_state
-        .logs
-        .iter()
-        .map(|(partition, log)| (*partition, log.iter().map(|(offset, _)| *offset).collect()))
-        .collect();
-    let empty = BTreeSet::new();
+pub(crate) fn check(observations: &Observations, orders: &VersionOrders) -> Vec<Violation> {
+    between_polls(observations, orders)
+        .into_iter()
+        .filter(|step| step.delta() > 1)
+        .map(|step| skip_violation(NAME, &step, orders, "its next poll of"))
+        .collect()
+}
 
-    let mut previous: BTreeMap<(ClientId, TopicPartition), (Offset, u64)> = BTreeMap::new();
-    let mut violations = Vec::new();
-    for record in &observations.polled {
-        let key = (record.client, record.partition);
-        if let Some((previous_offset, previous_value)) =
-            previous.insert(key, (record.offset, record.value))
-        {
-            if previous_offset.next() >= record.offset {
-                continue;
-            }
-            let offsets = final_offsets.get(&record.partition).unwrap_or(&empty);
-            let skipped: Vec<Offset> = offsets
-                .range(previous_offset.next()..record.offset)
-                .copied()
-                .take(SKIPPED_LISTED_MAX + 1)
-                .collect();
-            if skipped.is_empty() {
-                continue;
-            }
-            let mut listed: Vec<String> = skipped
-                .iter()
-                .take(SKIPPED_LISTED_MAX)
-                .map(Offset::to_string)
-                .collect();
-            if skipped.len() > SKIPPED_LISTED_MAX {
-                listed.push("…".to_string());
-            }
-            violations.push(Violation {
-                checker: NAME,
-                partition: Some(record.partition),
-                offsets: vec![previous_offset, record.offset],
-                values: vec![previous_value, record.value],
-                time_ms: record.time_ms,
-                description: format!(
-                    "{} polled offset {previous_offset} then {} of {}, skipping offsets {} of \
-                     the final log",
-                    record.client,
-                    record.offset,
-                    record.partition,
-                    listed.join(", ")
-                ),
-            });
-        }
+/// The violation for a step that skipped records, shared with `int-poll-skip`.
+pub(crate) fn skip_violation(
+    checker: Checker,
+    step: &PollStep,
+    orders: &VersionOrders,
+    where_next: &str,
+) -> Violation {
+    let mut skipped = step.skipped(orders);
+    if skipped.len() > SKIPPED_LISTED_MAX {
+        skipped.truncate(SKIPPED_LISTED_MAX);
+        skipped.push("…".to_string());
     }
-    violations
+    let ((earlier_offset, earlier_value), (later_offset, later_value)) = (step.earlier, step.later);
+    Violation {
+        checker,
+        partition: Some(step.partition),
+        offsets: vec![earlier_offset, later_offset],
+        values: vec![earlier_value, later_value],
+        time_ms: step.time_ms,
+        description: format!(
+            "{} read value {earlier_value} (offset {earlier_offset}), then in {where_next} {} \
+             value {later_value} (offset {later_offset}), skipping {} record(s) \
+             (offset:value): {}",
+            step.client,
+            step.partition,
+            step.delta() - 1,
+            skipped.join(", ")
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -96,15 +82,79 @@ mod tests {
         assert_eq!(violations[0].offsets, vec![o(1), o(3)]);
         assert_eq!(violations[0].values, vec![11, 13]);
         assert_eq!(violations[0].time_ms, 120);
+        assert!(
+            violations[0].description.contains("2:12"),
+            "{}",
+            violations[0]
+        );
+    }
+
+    /// kafka_test.clj `poll-skip-test`: consumer 0 reads a b at 1 2, then d at 4, then g at 7;
+    /// another consumer read c at 3, and f was acknowledged at 6 (5 may be a hole). Two skips:
+    /// b→d skips c, d→g skips f. Values a..g are 1..7.
+    #[test]
+    fn skips_follow_jepsens_example_across_holes() {
+        let (a, b, c, d, f, g) = (1, 2, 3, 4, 6, 7);
+        let mut history = HistoryBuilder::new();
+        history.poll(0, 0, &[(1, a), (2, b)], 1);
+        history.poll(1, 0, &[(3, c)], 3);
+        history.poll(0, 0, &[(4, d)], 7);
+        history.send_ok(2, 0, f, Some(6), 11);
+        history.poll(0, 0, &[(7, g)], 13);
+        for value in [a, b, c, d, g] {
+            history.send_info(3, 0, value, 15);
+        }
+        let skips: Vec<_> = only(
+            &check_history(&history.build(), &FinalState::default()),
+            "poll-skip",
+        )
+        .iter()
+        .map(|violation| violation.values.clone())
+        .collect();
+        assert_eq!(skips, vec![vec![b, d], vec![d, g]]);
     }
 
     #[test]
-    fn gaps_the_final_log_does_not_fill_are_not_skips() {
+    fn gaps_no_client_saw_filled_are_not_skips() {
         let mut history = HistoryBuilder::new();
-        // Offset 1 is absent from the final log (a transaction marker, say): no skip.
-        history.poll(1, 0, &[(0, 10), (2, 12)], 100);
+        // Offset 1 is absent from every source (a transaction marker, say): no skip.
+        history.poll(1, 0, &[(0, 10)], 100);
+        history.poll(1, 0, &[(2, 12)], 110);
         let final_state = final_logs(&[(0, &[(0, 10), (2, 12)])]);
         assert!(check_history(&history.build(), &final_state).is_empty());
+    }
+
+    #[test]
+    fn a_record_only_a_send_acknowledged_counts_as_skipped() {
+        let mut history = HistoryBuilder::new();
+        history.send_ok(1, 0, 11, Some(1), 90);
+        history.poll(2, 0, &[(0, 10)], 100);
+        history.poll(2, 0, &[(2, 12)], 110);
+        let skips = only(
+            &check_history(&history.build(), &FinalState::default()),
+            "poll-skip",
+        );
+        assert_eq!(skips.len(), 1, "{skips:?}");
+        assert_eq!(skips[0].values, vec![10, 12]);
+    }
+
+    /// Jepsen's `by-value` would place the first copy of 11 at its second copy (offset 3), so
+    /// this consumer, reading the log in order, would skip from 10 to 11 and go back from 11
+    /// to 12. Placed by the offsets it read them at, it moved one record at a time.
+    #[test]
+    fn reading_a_duplicated_value_in_log_order_is_neither_a_skip_nor_a_step_back() {
+        let mut history = HistoryBuilder::new();
+        history.send_ok(1, 0, 10, Some(0), 1);
+        history.send_ok(1, 0, 11, Some(1), 2);
+        history.send_ok(1, 0, 12, Some(2), 3);
+        history.poll(2, 0, &[(0, 10)], 4);
+        history.poll(2, 0, &[(1, 11), (2, 12), (3, 11)], 5);
+        let final_state = final_logs(&[(0, &[(0, 10), (1, 11), (2, 12), (3, 11)])]);
+        let violations = check_history(&history.build(), &final_state);
+        assert_eq!(
+            checkers_reporting(&violations),
+            vec!["duplicate", "duplicate-consume"]
+        );
     }
 
     #[test]

@@ -27,6 +27,12 @@ pub enum GuaranteeEffect {
     Loss,
     /// Something was stored or processed twice: at-most-once is broken.
     Duplication,
+    /// The log itself cannot be trusted (two values at one offset, a definitely failed write
+    /// made visible): at-least-once, and so exactly-once, is broken.
+    Integrity,
+    /// Records were written or read out of order: the ordering verdict is `violated`; the
+    /// delivery guarantee is untouched.
+    Ordering,
     /// Reported, judged by the scenario's expectation, but not part of the guarantee.
     None,
 }
@@ -81,45 +87,50 @@ macro_rules! checkers {
 checkers! {
     LostWrite {
         name: "lost-write", file_name: "lost-write", kind: ClientHistory,
-        source: "Jepsen, jepsen.tests.kafka :lost-write",
+        source: "Jepsen, jepsen.tests.kafka lost-write-cases",
         file: "world/src/checkers/lost_write.rs", informational: false, effect: Loss,
-        definition: "a value the system said it had written is missing from the final log",
+        definition: "a committed value below the highest offset some poll reached was never \
+                     read by any poll",
     },
     Duplicate {
         name: "duplicate", file_name: "duplicate", kind: ClientHistory,
-        source: "Jepsen, jepsen.tests.kafka :duplicate",
+        source: "Jepsen, jepsen.tests.kafka duplicate-cases",
         file: "world/src/checkers/duplicate.rs", informational: false, effect: Duplication,
-        definition: "one value stored at more than one position of the log",
+        definition: "one value at more than one offset of a partition's version order",
     },
     InconsistentOffsets {
         name: "inconsistent-offsets", file_name: "inconsistent-offsets", kind: ClientHistory,
-        source: "Jepsen, jepsen.tests.kafka :inconsistent-offsets",
-        file: "world/src/checkers/inconsistent_offsets.rs", informational: false, effect: None,
-        definition: "clients disagree about which value sits at an offset",
+        source: "Jepsen, jepsen.tests.kafka version-orders :errors",
+        file: "world/src/checkers/inconsistent_offsets.rs", informational: false,
+        effect: Integrity,
+        definition: "one offset of a partition's version order bound to two or more values",
     },
     Unseen {
         name: "unseen", file_name: "unseen", kind: ClientHistory,
-        source: "Jepsen, jepsen.tests.kafka :unseen",
-        file: "world/src/checkers/unseen.rs", informational: true, effect: None,
-        definition: "acknowledged values that no consumer ever read",
+        source: "Jepsen, jepsen.tests.kafka unseen",
+        file: "world/src/checkers/unseen.rs", informational: false, effect: Loss,
+        definition: "an acknowledged value that no poll ever read by the end of the liveness \
+                     phase",
     },
     NonmonotonicSend {
         name: "nonmonotonic-send", file_name: "nonmonotonic-send", kind: ClientHistory,
-        source: "Jepsen, jepsen.tests.kafka :nonmonotonic-send",
-        file: "world/src/checkers/nonmonotonic_send.rs", informational: false, effect: None,
-        definition: "a producer's writes to one partition land out of the order it issued them",
+        source: "Jepsen, jepsen.tests.kafka nonmonotonic-send-cases",
+        file: "world/src/checkers/nonmonotonic_send.rs", informational: false,
+        effect: Ordering,
+        definition: "a producer's send landed at or before its previous send to the partition",
     },
     PollSkip {
         name: "poll-skip", file_name: "poll-skip", kind: ClientHistory,
-        source: "Jepsen, jepsen.tests.kafka :poll-skip",
-        file: "world/src/checkers/poll_skip.rs", informational: false, effect: None,
-        definition: "a consumer's position jumped over records that exist",
+        source: "Jepsen, jepsen.tests.kafka poll-skip+nonmonotonic-cases",
+        file: "world/src/checkers/poll_skip.rs", informational: false, effect: Ordering,
+        definition: "a consumer's next poll started past records that exist after its last one",
     },
     NonmonotonicPoll {
         name: "nonmonotonic-poll", file_name: "nonmonotonic-poll", kind: ClientHistory,
-        source: "Jepsen, jepsen.tests.kafka :nonmonotonic-poll",
-        file: "world/src/checkers/nonmonotonic_poll.rs", informational: false, effect: None,
-        definition: "a consumer went backwards (or stood still) in a partition",
+        source: "Jepsen, jepsen.tests.kafka poll-skip+nonmonotonic-cases",
+        file: "world/src/checkers/nonmonotonic_poll.rs", informational: false,
+        effect: Ordering,
+        definition: "a consumer's next poll started at or before where its last one ended",
     },
     DuplicateConsume {
         name: "duplicate-consume", file_name: "duplicate-consume", kind: ClientHistory,
@@ -127,6 +138,31 @@ checkers! {
         file: "world/src/checkers/duplicate_consume.rs", informational: false,
         effect: Duplication,
         definition: "the application was handed the same value more than once",
+    },
+    FinalLogLoss {
+        name: "final-log-loss", file_name: "final-log-loss", kind: ClientHistory,
+        source: "Watermark's own: the final logs after the liveness phase",
+        file: "world/src/checkers/final_log_loss.rs", informational: false, effect: Loss,
+        definition: "an acknowledged or polled value is missing from the final log",
+    },
+    G1a {
+        name: "G1a", file_name: "aborted-read", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka g1a-cases (Adya's G1a, aborted read)",
+        file: "world/src/checkers/aborted_read.rs", informational: false, effect: Integrity,
+        definition: "a send reported as a definite failure became visible in a poll or a \
+                     final log",
+    },
+    IntPollSkip {
+        name: "int-poll-skip", file_name: "int-poll-skip", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka int-poll-skip+nonmonotonic-cases",
+        file: "world/src/checkers/int_poll_skip.rs", informational: false, effect: Ordering,
+        definition: "inside one poll, two consecutive records skip records that exist",
+    },
+    IntNonmonotonicPoll {
+        name: "int-nonmonotonic-poll", file_name: "int-nonmonotonic-poll", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka int-poll-skip+nonmonotonic-cases",
+        file: "world/src/checkers/int_nonmonotonic_poll.rs", informational: false, effect: Ordering,
+        definition: "inside one poll, a record at or before the record handed over before it",
     },
     LeaderInIsr {
         name: "LeaderInIsr", file_name: "leader-in-isr", kind: ReplicaState,
@@ -182,8 +218,7 @@ checkers! {
         name: "ReplicaDivergence", file_name: "replica-divergence", kind: ReplicaState,
         source: "Watermark's own: replicas converge by content",
         file: "world/src/checkers/replica_divergence.rs", informational: false,
-        // effect: Integrity at merge
-        effect: None,
+        effect: Integrity,
         definition: "after the liveness phase a replica holds a different record than the \
                      leader at an offset both hold",
     },

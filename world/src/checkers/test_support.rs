@@ -1,7 +1,8 @@
 //! Builders for the checkers' unit tests: hand-made client histories, final states and a fake
 //! cluster whose replicas are plain vectors of records.
 
-use super::{ClusterView, FinalState};
+use super::ClusterView;
+pub use super::FinalState;
 use crate::history::{History, OpBody, OpType};
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
@@ -115,6 +116,7 @@ impl HistoryBuilder {
         client: u32,
         partition: u32,
         value: u64,
+        offset: Option<u64>,
         time_ms: u64,
         op_type: OpType,
     ) {
@@ -126,18 +128,45 @@ impl HistoryBuilder {
             OpBody::Send {
                 value,
                 partition: Some(p(partition)),
-                offset: None,
+                offset: offset.map(Offset),
                 error: Some(ErrorCode::NotLeaderOrFollower),
             },
         );
     }
 
+    /// A send that failed definitely.
     pub fn send_fail(&mut self, client: u32, partition: u32, value: u64, time_ms: u64) {
-        self.send_failed(client, partition, value, time_ms, OpType::Fail);
+        self.send_failed(client, partition, value, None, time_ms, OpType::Fail);
     }
 
+    /// A definite failure that nonetheless names an offset (Jepsen's histories have them).
+    pub fn send_fail_at(
+        &mut self,
+        client: u32,
+        partition: u32,
+        value: u64,
+        offset: Option<u64>,
+        time_ms: u64,
+    ) {
+        self.send_failed(client, partition, value, offset, time_ms, OpType::Fail);
+    }
+
+    /// An indefinite send.
     pub fn send_info(&mut self, client: u32, partition: u32, value: u64, time_ms: u64) {
-        self.send_failed(client, partition, value, time_ms, OpType::Info);
+        self.send_failed(client, partition, value, None, time_ms, OpType::Info);
+    }
+
+    /// An indefinite send that reports an offset (today's producer never does; Jepsen's
+    /// transactional ones may).
+    pub fn send_info_at(
+        &mut self,
+        client: u32,
+        partition: u32,
+        value: u64,
+        offset: Option<u64>,
+        time_ms: u64,
+    ) {
+        self.send_failed(client, partition, value, offset, time_ms, OpType::Info);
     }
 
     pub fn poll(&mut self, client: u32, partition: u32, records: &[(u64, u64)], time_ms: u64) {
@@ -156,7 +185,8 @@ impl HistoryBuilder {
     }
 }
 
-/// A final state from `(partition, [(offset, value)])`.
+/// A final state from `(partition, [(offset, value)])`; every listed partition counts as
+/// assigned to a consumer.
 pub fn final_logs(logs: &[(u32, &[(u64, u64)])]) -> FinalState {
     FinalState {
         logs: logs
@@ -170,6 +200,7 @@ pub fn final_logs(logs: &[(u32, &[(u64, u64)])]) -> FinalState {
                 )
             })
             .collect(),
+        assigned_partitions: logs.iter().map(|(partition, _)| p(*partition)).collect(),
         time_ms: 10_000,
     }
 }
