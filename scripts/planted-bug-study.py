@@ -45,6 +45,7 @@ own seed range; `all` stands for every scenario `watermark list` prints. Other s
 Examples:
   nice -n 10 scripts/planted-bug-study.py --scenarios safe-acks-all-swarm:0..200,all --seeds 0..20
   scripts/planted-bug-study.py --bugs 04,07 --scenarios safe-acks-all-swarm --seeds 0..2000 --jobs 2
+  scripts/planted-bug-study.py --report target/planted-study/*.json   # table only, merged
   scripts/planted-bug-study.py --self-test
 
 Exit codes: 0 the study ran (caught or not); 2 usage error, a patch that does not apply or
@@ -427,23 +428,47 @@ def format_credited(credited: dict) -> str:
     return ", ".join(f"`{name}` ({count})" for name, count in credited.items())
 
 
+CATCHING_SHOWN_MAX = 3
+
+
+def format_catching(names: list, outcomes: dict, scenarios: dict) -> str:
+    """The scenarios that caught a bug, with failing / swept seeds: swarm scenarios first,
+    then the others by failing seeds, at most CATCHING_SHOWN_MAX named (the JSON has all)."""
+    def order(name):
+        return (not name.endswith("-swarm"), -len(outcomes[name]["failing_seeds"]), name)
+
+    shown = sorted(names, key=order)
+    text = ", ".join(
+        f"{name} {len(outcomes[name]['failing_seeds'])}/{scenarios[name][1] - scenarios[name][0]}"
+        for name in shown[:CATCHING_SHOWN_MAX]
+    )
+    if len(shown) > CATCHING_SHOWN_MAX:
+        text += f", and {len(shown) - CATCHING_SHOWN_MAX} more"
+    return text or "—"
+
+
+def format_swarm(catching: list, outcomes: dict) -> str:
+    """The first catch in each swarm scenario (`-swarm`): what a safe sweep finds, and when."""
+    found = [
+        f"{outcomes[name]['first_failing_seed']}, {outcomes[name]['wall_s_until_first']:.2f}"
+        for name in sorted(catching) if name.endswith("-swarm")
+    ]
+    return "; ".join(found) or "—"
+
+
 def markdown_table(results: dict, scenarios: dict) -> str:
     lines = [
         "| bug | caught | credited to (failing runs) | scenarios catching it (failing / seeds) "
-        "| fastest: scenario, first failing seed, seeds, wall s |",
-        "|---|---|---|---|---|",
+        "| fastest: scenario, first failing seed, seeds, wall s | swarm: first failing seed, wall s |",
+        "|---|---|---|---|---|---|",
     ]
     for bug, result in results.items():
         if "error" in result:
-            lines.append(f"| {bug} | error | {result['error'].splitlines()[0]} | | |")
+            lines.append(f"| {bug} | error | {result['error'].splitlines()[0]} | | | |")
             continue
         summary = result["summary"]
         outcomes = result["scenarios"]
-        catching = ", ".join(
-            f"{name} {len(outcomes[name]['failing_seeds'])}/"
-            f"{scenarios[name][1] - scenarios[name][0]}"
-            for name in summary["scenarios_catching"]
-        ) or "—"
+        catching = format_catching(summary["scenarios_catching"], outcomes, scenarios)
         fastest = summary["fastest"]
         fastest_text = "—" if fastest is None else (
             f"{fastest['scenario']}, {fastest['first_failing_seed']}, "
@@ -454,9 +479,26 @@ def markdown_table(results: dict, scenarios: dict) -> str:
         )
         lines.append(
             f"| {bug} | {caught} | {format_credited(summary['credited'])} | {catching} "
-            f"| {fastest_text} |"
+            f"| {fastest_text} | {format_swarm(summary['scenarios_catching'], outcomes)} |"
         )
     return "\n".join(lines)
+
+
+def report_from_files(paths: list) -> str:
+    """The table of one or more saved result files, merged: a bug in several files is shown
+    as the last file has it. Every file must have swept the same scenarios and seeds."""
+    merged: dict = {}
+    scenarios = None
+    for path in paths:
+        report = json.loads(Path(path).read_text())
+        ranges = {name: parse_seed_range(text) for name, text in report["scenarios"].items()}
+        if scenarios is not None and ranges != scenarios:
+            raise StudyError(f"{path} swept other scenarios or seeds than {paths[0]}")
+        scenarios = ranges
+        merged.update(report["bugs"])
+    ordered = {CONTROL: merged.pop(CONTROL)} if CONTROL in merged else {}
+    ordered.update(sorted(merged.items()))
+    return markdown_table(ordered, scenarios or {})
 
 
 def outcome_json(outcome: ScenarioOutcome) -> dict:
@@ -588,6 +630,12 @@ def self_test() -> int:
         {"a": (0, 3)},
     )
     assert "| 01-x | yes | `duplicate` (1), `expectation` (1), `leader-in-isr` (1) | a 2/3 |" in table, table
+    assert table.endswith("| a, 0, 1, 0.02 | — |"), table
+    many = {name: {"failing_seeds": [0] * count}
+            for name, count in (("a-x", 1), ("b-x", 3), ("c-swarm", 1), ("d-x", 2), ("e-x", 1))}
+    ranges = {name: (0, 10) for name in many}
+    assert format_catching(list(many), many, ranges) == \
+        "c-swarm 1/10, b-x 3/10, d-x 2/10, and 2 more", format_catching(list(many), many, ranges)
     print("self-test passed")
     return 0
 
@@ -603,10 +651,19 @@ def main() -> int:
     parser.add_argument("--bugs", type=lambda text: [b for b in text.split(",") if b],
                         help="comma-separated patch numbers or names (default: every patch)")
     parser.add_argument("--jobs", type=int, default=1, help="sweep worker threads (default 1)")
+    parser.add_argument("--report", nargs="+", metavar="JSON",
+                        help="print the table of saved result files (merged) and exit")
     parser.add_argument("--self-test", action="store_true", help="test the analysis and exit")
     arguments = parser.parse_args()
     if arguments.self_test:
         return self_test()
+    if arguments.report:
+        try:
+            print(report_from_files(arguments.report))
+        except (OSError, ValueError, KeyError, StudyError) as error:
+            log(f"ERROR: cannot read the results: {error}")
+            return 2
+        return 0
     # A terminating signal unwinds like Ctrl-C, so the worktree is removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
