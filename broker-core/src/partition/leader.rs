@@ -792,9 +792,9 @@ impl Partition {
     /// The maximal ISR (KIP-497): the committed ISR and the members of the proposal the
     /// controller has not answered yet.
     pub(super) fn maximal_isr(&self) -> BTreeSet<BrokerId> {
-        // The ISR the leader is moving to, once it has proposed one.
-        let isr = self.pending_isr().unwrap_or(self.isr.as_slice());
-        isr.iter().copied().collect()
+        let mut maximal_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
+        maximal_isr.extend(self.pending_isr().unwrap_or_default().iter().copied());
+        maximal_isr
     }
 
     /// The smallest log end offset among this leader and `members`; `None` while a member's
