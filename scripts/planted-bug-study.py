@@ -474,9 +474,12 @@ def markdown_table(results: dict, scenarios: dict) -> str:
             f"{fastest['scenario']}, {fastest['first_failing_seed']}, "
             f"{fastest['seeds_until_first']}, {fastest['wall_s_until_first']:.2f}"
         )
-        caught = "yes" if summary["caught"] else (
-            "no (behaviour changed)" if summary["changed_behaviour"] else "no"
-        )
+        if bug == CONTROL:
+            caught = "not clean" if summary["changed_behaviour"] else "clean"
+        else:
+            caught = "yes" if summary["caught"] else (
+                "no (behaviour changed)" if summary["changed_behaviour"] else "no"
+            )
         lines.append(
             f"| {bug} | {caught} | {format_credited(summary['credited'])} | {catching} "
             f"| {fastest_text} | {format_swarm(summary['scenarios_catching'], outcomes)} |"
