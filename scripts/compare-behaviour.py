@@ -65,6 +65,9 @@ import sys
 import time
 from pathlib import Path
 
+from watermark_scripts import cargo_environment, parse_list_output
+from watermark_scripts import parse_seed_range as parse_seed_range_raising
+
 WORKTREE = "WORKTREE"
 
 # The per-seed comparison categories, in the order the table shows them. Only the first
@@ -81,12 +84,16 @@ EXAMPLES_SHOWN_MAX = 5
 
 # `watermark list` prints guarantees in the second column; they are kebab-case words too
 # and must never be taken for scenario names.
-GUARANTEE_NAMES = {"exactly-once", "at-least-once", "at-most-once", "none"}
 
 
 class CompareError(Exception):
     """The comparison cannot be made: bad usage, a failed build or an unusable sweep.
     The script prints the message and exits 2."""
+
+
+def parse_seed_range(text: str) -> tuple[int, int]:
+    """`A..B` (B excluded) as (A, B); a malformed range is a CompareError."""
+    return parse_seed_range_raising(text, CompareError)
 
 
 class SweepOutputError(Exception):
@@ -111,38 +118,6 @@ def normalise_name(name: str) -> str:
     kebab = re.sub(r"([a-z0-9])([A-Z])", r"\1-\2", name)
     kebab = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1-\2", kebab)
     return kebab.replace("_", "-").lower()
-
-
-def parse_seed_range(text: str) -> tuple[int, int]:
-    """`A..B` (B excluded) as (A, B)."""
-    match = re.fullmatch(r"\s*(\d+)\s*\.\.\s*(\d+)\s*", text)
-    if not match:
-        raise CompareError(f"seeds must look like A..B (B excluded), got {text!r}")
-    first, end = int(match.group(1)), int(match.group(2))
-    if end <= first:
-        raise CompareError(f"seed range {text!r} is empty")
-    return first, end
-
-
-def parse_list_output(text: str) -> list[str]:
-    """Scenario names from `watermark list`: the first word of each table row, when it is a
-    kebab-case name with at least one hyphen. Header words (`name`, `scenario`), separator
-    rows (`----`), blank lines and guarantee names are skipped, so a header or a changed
-    column layout does not turn into a fake scenario."""
-    names = []
-    for line in text.splitlines():
-        words = line.split()
-        # Rows start at the left margin; an indented line continues the previous row.
-        if not words or line[0].isspace():
-            continue
-        first = words[0]
-        if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", first):
-            continue
-        if first in GUARANTEE_NAMES:
-            continue
-        if first not in names:
-            names.append(first)
-    return names
 
 
 @dataclasses.dataclass(frozen=True)
@@ -375,20 +350,6 @@ def git(repo: Path, *args: str) -> str:
     if process.returncode != 0:
         raise CompareError(f"git {' '.join(args)} failed: {process.stderr.strip()}")
     return process.stdout.strip()
-
-
-def cargo_environment(target_dir: Path | None) -> dict:
-    """The environment for cargo. The workspace's .cargo/config.toml sets `--cfg madsim`;
-    any of these variables would replace that setting and the crates would refuse to build
-    (or build a different program). CARGO_TARGET_DIR is set only where we choose it, so
-    the working tree's binary lands in target/release as the usage says."""
-    environment = dict(os.environ)
-    for variable in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS",
-                     "CARGO_TARGET_DIR"):
-        environment.pop(variable, None)
-    if target_dir is not None:
-        environment["CARGO_TARGET_DIR"] = str(target_dir)
-    return environment
 
 
 def run_cargo(command: list, cwd: Path, environment: dict, what: str) -> None:

@@ -59,7 +59,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import re
 import shutil
 import signal
@@ -68,6 +67,9 @@ import sys
 import time
 from pathlib import Path
 
+from watermark_scripts import cargo_environment, parse_list_output
+from watermark_scripts import parse_seed_range as parse_seed_range_raising
+
 PATCH_DIRECTORY = Path("scripts") / "planted-bugs"
 WORKTREE = Path("target") / "planted-wt" / "tree"
 TARGET_DIRECTORY = Path("target") / "planted"
@@ -75,11 +77,15 @@ RESULTS_DIRECTORY = Path("target") / "planted-study"
 CONTROL = "control"
 PANIC = "panic"
 EXPECTATION = "expectation"
-GUARANTEE_NAMES = {"exactly-once", "at-least-once", "at-most-once", "none"}
 
 
 class StudyError(Exception):
     """The study cannot go on (or a bug cannot be studied): printed, exit 2."""
+
+
+def parse_seed_range(text: str) -> tuple[int, int]:
+    """`A..B` (B excluded) as (A, B); a malformed range is a StudyError."""
+    return parse_seed_range_raising(text, StudyError)
 
 
 def log(message: str) -> None:
@@ -89,17 +95,6 @@ def log(message: str) -> None:
 # ---------------------------------------------------------------------------------------
 # Arguments
 # ---------------------------------------------------------------------------------------
-
-
-def parse_seed_range(text: str) -> tuple[int, int]:
-    """`A..B` (B excluded) as (A, B)."""
-    match = re.fullmatch(r"\s*(\d+)\s*\.\.\s*(\d+)\s*", text)
-    if not match:
-        raise StudyError(f"seeds must look like A..B (B excluded), got {text!r}")
-    first, end = int(match.group(1)), int(match.group(2))
-    if end <= first:
-        raise StudyError(f"seed range {text!r} is empty")
-    return first, end
 
 
 def parse_scenario_spec(text: str) -> list[tuple[str, tuple[int, int] | None]]:
@@ -130,21 +125,6 @@ def resolve_scenarios(specs, catalogue: list[str], default_seeds) -> dict:
             chosen = explicit.get(scenario) if scenario in explicit else seeds
             resolved[scenario] = chosen or default_seeds
     return resolved
-
-
-def parse_list_output(text: str) -> list[str]:
-    """Scenario names from `watermark list`: the first word of each row, when it is a
-    kebab-case name (as scripts/compare-behaviour.py reads it)."""
-    names = []
-    for line in text.splitlines():
-        words = line.split()
-        if not words or line[0].isspace():
-            continue
-        first = words[0]
-        if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)+", first) and first not in GUARANTEE_NAMES:
-            if first not in names:
-                names.append(first)
-    return names
 
 
 def find_patches(repo: Path, wanted: list[str] | None) -> list[Path]:
@@ -320,16 +300,6 @@ def git(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProce
     if check and process.returncode != 0:
         raise StudyError(f"git {' '.join(args)} failed: {process.stderr.strip()}")
     return process
-
-
-def cargo_environment(target_dir: Path) -> dict:
-    """The workspace's .cargo/config.toml sets `--cfg madsim`; a RUSTFLAGS variable would
-    replace it, so these are removed (as scripts/compare-behaviour.py does)."""
-    environment = dict(os.environ)
-    for variable in ("RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "CARGO_BUILD_RUSTFLAGS"):
-        environment.pop(variable, None)
-    environment["CARGO_TARGET_DIR"] = str(target_dir)
-    return environment
 
 
 class Worktree:
