@@ -16,6 +16,7 @@ pub use watermark_world::{
     swarm, trace, trigger, verdict, violation, world,
 };
 
+pub mod failure;
 pub mod nemesis;
 pub mod node;
 pub mod runner;

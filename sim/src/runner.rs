@@ -5,6 +5,7 @@
 
 use crate::checkers::{check_history, Checker, CheckerKind, FinalState};
 use crate::configuration::{self, DrawnConfiguration};
+use crate::failure::Failure;
 use crate::nemesis::Nemesis;
 use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::scenario::Scenario;
@@ -58,7 +59,7 @@ pub struct RunReport {
     pub expected_ordering: Option<OrderingVerdict>,
     pub passed: bool,
     /// Why the run did not meet its expectation; empty when it did.
-    pub failures: Vec<String>,
+    pub failures: Vec<Failure>,
     pub violations: Vec<Violation>,
     pub sim_time_ms: u64,
     pub wall_ms: u64,
@@ -151,7 +152,7 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         ordering: OrderingVerdict::Violated,
         expected_ordering: scenario.expect.ordering,
         passed: false,
-        failures: vec![format!("the run panicked: {message}")],
+        failures: vec![Failure::Panic(message.clone())],
         violations: Vec::new(),
         sim_time_ms: 0,
         wall_ms,
@@ -374,20 +375,21 @@ pub fn judge(
     ordering: OrderingVerdict,
     violations: &[Violation],
     marks: &BTreeMap<Mark, u64>,
-) -> Vec<String> {
+) -> Vec<Failure> {
     let expect = &scenario.expect;
     let mut failures = Vec::new();
     if !observed.satisfies(expect.guarantee) {
-        failures.push(format!(
-            "expected {}, observed {observed}",
-            expect.guarantee
-        ));
+        failures.push(Failure::Guarantee {
+            expected: expect.guarantee,
+            observed,
+        });
     }
     if let Some(expected) = expect.ordering {
         if ordering != expected {
-            failures.push(format!(
-                "expected ordering {expected}, observed ordering {ordering}"
-            ));
+            failures.push(Failure::Ordering {
+                expected,
+                observed: ordering,
+            });
         }
     }
     // By name, so the failures read in the same order whatever the registry's order.
@@ -397,7 +399,7 @@ pub fn judge(
         .collect();
     for anomaly in &expect.anomalies {
         if !reported.contains_key(anomaly.name()) {
-            failures.push(format!("expected anomaly {anomaly} was not observed"));
+            failures.push(Failure::MissingAnomaly(*anomaly));
         }
     }
     for checker in reported.values() {
@@ -405,12 +407,12 @@ pub fn judge(
         let allowed = expect.allowed_invariant_violations.contains(checker)
             || expect.anomalies.contains(checker);
         if is_invariant && !allowed && !checker.info().informational {
-            failures.push(format!("invariant {checker} violated"));
+            failures.push(Failure::Invariant(*checker));
         }
     }
     for mark in &expect.marks {
         if !marks.contains_key(mark) {
-            failures.push(format!("coverage mark {mark} was never reached"));
+            failures.push(Failure::MissingMark(*mark));
         }
     }
     failures
@@ -495,7 +497,7 @@ mod tests {
         assert_eq!(report.panic.as_deref(), Some("planted failure at seed 42"));
         assert_eq!(
             report.failures,
-            vec!["the run panicked: planted failure at seed 42"]
+            vec![Failure::Panic("planted failure at seed 42".to_string())]
         );
     }
 
@@ -520,11 +522,17 @@ mod tests {
         assert!(judged(Some(OrderingVerdict::Violated), OrderingVerdict::Violated).is_empty());
         assert_eq!(
             judged(Some(OrderingVerdict::Preserved), OrderingVerdict::Violated),
-            vec!["expected ordering preserved, observed ordering violated"]
+            vec![Failure::Ordering {
+                expected: OrderingVerdict::Preserved,
+                observed: OrderingVerdict::Violated
+            }]
         );
         assert_eq!(
             judged(Some(OrderingVerdict::Violated), OrderingVerdict::Preserved),
-            vec!["expected ordering violated, observed ordering preserved"]
+            vec![Failure::Ordering {
+                expected: OrderingVerdict::Violated,
+                observed: OrderingVerdict::Preserved
+            }]
         );
     }
 }

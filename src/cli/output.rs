@@ -328,7 +328,7 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
         },
     );
     for failure in &report.failures {
-        line("  failure", failure);
+        line("  failure", &failure.to_string());
     }
     if report.violations.is_empty() {
         line("violations", "none");

@@ -126,7 +126,7 @@ impl Summary {
             self.first_failure = Some(FirstFailure {
                 scenario: report.scenario.clone(),
                 seed: report.seed,
-                failures: report.failures.clone(),
+                failures: report.failures.iter().map(ToString::to_string).collect(),
                 replay: replay.to_string(),
             });
         }
@@ -381,7 +381,7 @@ mod tests {
                 failures: if passed {
                     vec![]
                 } else {
-                    vec!["why".to_string()]
+                    vec![watermark_sim::failure::Failure::Panic("why".to_string())]
                 },
                 violations: checkers
                     .iter()

@@ -56,7 +56,12 @@ pub fn tour_command(args: &TourArgs) -> Result<Exit, BadInput> {
                 "{} seed {}: {}\n  {}",
                 report.scenario,
                 report.seed,
-                report.failures.join("; "),
+                report
+                    .failures
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
                 replay_command(&target.target, report.seed, &target.extra_bugs)
             );
         }

@@ -1,0 +1,102 @@
+//! Why a run failed its scenario's expectation, as data: the run report prints each as a
+//! sentence, and sweeps group failing seeds by [`Failure::reason`] so that a thousand seeds
+//! failing for two reasons read as two lines.
+
+use crate::checkers::Checker;
+use crate::verdict::{Guarantee, OrderingVerdict};
+use serde::{Serialize, Serializer};
+use std::fmt;
+use watermark_broker_core::mark::Mark;
+
+/// One way a run did not meet its expectation.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The observed guarantee is weaker than the expected one.
+    Guarantee {
+        expected: Guarantee,
+        observed: Guarantee,
+    },
+    /// The ordering verdict is not the expected one.
+    Ordering {
+        expected: OrderingVerdict,
+        observed: OrderingVerdict,
+    },
+    /// A checker the scenario demonstrates never fired.
+    MissingAnomaly(Checker),
+    /// A replica or protocol invariant the scenario does not allow fired.
+    Invariant(Checker),
+    /// A coverage mark the scenario relies on was never reached.
+    MissingMark(Mark),
+    /// The run panicked (a model assertion or a bug in the simulator).
+    Panic(String),
+}
+
+impl Failure {
+    /// The group a sweep counts this failure under: the same for every seed that failed
+    /// the same way, whatever the details (a panic's message is a detail).
+    pub fn reason(&self) -> String {
+        match self {
+            Failure::Guarantee { expected, observed } => {
+                format!("guarantee: expected {expected}, observed {observed}")
+            }
+            Failure::Ordering { expected, observed } => {
+                format!("ordering: expected {expected}, observed {observed}")
+            }
+            Failure::MissingAnomaly(checker) => format!("missing anomaly {checker}"),
+            Failure::Invariant(checker) => format!("invariant {checker}"),
+            Failure::MissingMark(mark) => format!("missing mark {mark}"),
+            Failure::Panic(_) => "panic".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Failure::Guarantee { expected, observed } => {
+                write!(formatter, "expected {expected}, observed {observed}")
+            }
+            Failure::Ordering { expected, observed } => write!(
+                formatter,
+                "expected ordering {expected}, observed ordering {observed}"
+            ),
+            Failure::MissingAnomaly(checker) => {
+                write!(formatter, "expected anomaly {checker} was not observed")
+            }
+            Failure::Invariant(checker) => write!(formatter, "invariant {checker} violated"),
+            Failure::MissingMark(mark) => {
+                write!(formatter, "coverage mark {mark} was never reached")
+            }
+            Failure::Panic(message) => write!(formatter, "the run panicked: {message}"),
+        }
+    }
+}
+
+/// In JSON a failure is its sentence, as before failures had a type; sweeps add the reason.
+impl Serialize for Failure {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failure_reads_as_its_sentence_and_groups_by_its_reason() {
+        let panic = Failure::Panic("index out of bounds".to_string());
+        assert_eq!(panic.to_string(), "the run panicked: index out of bounds");
+        assert_eq!(panic.reason(), "panic");
+        assert_eq!(Failure::Panic("other".to_string()).reason(), panic.reason());
+        let mark = Failure::MissingMark(Mark::LastKnownLeaderElected);
+        assert_eq!(
+            mark.reason(),
+            format!("missing mark {}", Mark::LastKnownLeaderElected)
+        );
+        assert_eq!(
+            serde_json::to_value(&mark).unwrap(),
+            serde_json::json!(mark.to_string())
+        );
+    }
+}
