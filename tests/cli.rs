@@ -48,6 +48,20 @@ fn watermark(args: &[&str]) -> Output {
         .expect("the watermark binary runs")
 }
 
+/// How a replay line starts when cargo ran the tests: cargo's environment reaches the binary,
+/// and the profile is the directory the binary was built into.
+fn cargo_run() -> &'static str {
+    let profile = Path::new(WATERMARK)
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str());
+    match profile {
+        Some("debug") => "cargo run --",
+        Some("release") => "cargo run --release --",
+        other => panic!("the test binary is in an unexpected directory: {other:?}"),
+    }
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -102,7 +116,10 @@ fn run_malformed_toml_exits_2_with_line() {
     assert_bad_input(&watermark(&["run", &path]), &format!("{path}:4:"));
     let unreadable = dir.join("absent.toml");
     let unreadable = unreadable.to_str().expect("a UTF-8 temp path");
-    assert_bad_input(&watermark(&["run", unreadable]), "cannot read");
+    assert_bad_input(
+        &watermark(&["run", unreadable]),
+        &format!("scenario file `{unreadable}` does not exist"),
+    );
 }
 
 #[test]
@@ -257,11 +274,18 @@ fn run_impossible_config_exits_2() {
 fn sweep_bad_seed_range_exits_2() {
     let dir = temp_dir("seed-range");
     let path = write(&dir, "small.toml", SMALL_SCENARIO);
-    for range in ["5..5", "9..2", "a..3", "1..b", ""] {
+    for range in [
+        "5..5", "9..2", "a..3", "1..b", "", "4..=3", "1..=x", "1...3", "x",
+    ] {
         assert_bad_input(
             &watermark(&["sweep", &path, "--seeds", range]),
-            "seed range",
+            &format!("seeds `{range}`: "),
         );
+        assert_bad_input(
+            &watermark(&["sweep", &path, "--seeds", range]),
+            "write `N` (one seed), `A..B` (B excluded) or `A..=B` (B included)",
+        );
+        assert_bad_input(&watermark(&["--seeds", range]), "`A..=B`");
     }
 }
 
@@ -354,7 +378,7 @@ fn run_json_has_the_documented_fields() {
     }
     assert_eq!(
         report["replay"],
-        format!("cargo run --release -- run {path} --seed 7 --bug ack-before-isr")
+        format!("{} run {path} --seed 7 --bug ack-before-isr", cargo_run())
     );
     assert_eq!(report["options"]["bugs"][0], "ack-before-isr");
 
@@ -405,7 +429,7 @@ fn run_text_prints_the_seed_options_and_replay_command() {
         assert!(text.contains(needle), "`{needle}` missing from:\n{text}");
     }
     if output.status.code() == Some(1) {
-        assert!(text.contains(&format!("cargo run --release -- run {path} --seed 3")));
+        assert!(text.contains(&format!("{} run {path} --seed 3", cargo_run())));
     }
 }
 
@@ -440,7 +464,7 @@ fn sweep_json_prints_one_line_per_seed_then_a_summary() {
         .map(|field| summary[field].as_u64().expect("a count"))
         .sum::<u64>();
     assert_eq!(counted, 6);
-    assert!(summary["failures_by_checker"].is_object());
+    assert!(summary["failure_groups"].is_array());
     assert!(summary["seeds_per_s"].is_number());
     let expected_code = if summary["panicked"] != 0 {
         3
@@ -562,7 +586,7 @@ fn a_sweep_with_a_bug_switch_fails_and_prints_the_replay_command() {
     assert_eq!(output.status.code(), Some(1), "{}", stdout(&output));
     let text = stdout(&output);
     assert!(
-        text.contains("cargo run --release -- run safe-acks-all-swarm --seed ")
+        text.contains(&format!("{} run safe-acks-all-swarm --seed ", cargo_run()))
             && text.contains("--bug ack-before-isr"),
         "{text}"
     );

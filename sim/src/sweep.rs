@@ -6,7 +6,8 @@
 use crate::runner::{run, RunOptions, RunReport};
 use crate::scenario::Scenario;
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
 /// Which part of a seed range this machine runs: shard `index` (1-based) of `count`.
@@ -48,26 +49,38 @@ impl Shard {
     }
 }
 
-/// Parses a seed range `A..B` (B excluded), or a single seed `A`.
+/// The forms a seed set may take, as error messages list them.
+pub const SEED_FORMS: &str = "`N` (one seed), `A..B` (B excluded) or `A..=B` (B included)";
+
+/// Parses the seeds a user writes: `N` (one seed), `A..B` (B excluded) or `A..=B` (B
+/// included), as the half-open range the sweep runs. Every error names what was written and
+/// the three forms, so a user never has to guess which one the tool wanted.
 pub fn parse_seed_range(text: &str) -> Result<std::ops::Range<u64>, String> {
+    let bad = |why: &str| format!("seeds `{text}`: {why}; write {SEED_FORMS}");
     let parse = |part: &str| {
         part.trim()
             .parse::<u64>()
-            .map_err(|_| format!("seed range `{text}`: `{part}` is not a whole number"))
+            .map_err(|_| bad(&format!("`{}` is not a whole number", part.trim())))
     };
-    match text.split_once("..") {
-        Some((start, end)) => {
-            let (start, end) = (parse(start)?, parse(end)?);
-            if start >= end {
-                return Err(format!("seed range `{text}` is empty (it needs A < B)"));
-            }
-            Ok(start..end)
-        }
-        None => {
-            let seed = parse(text)?;
-            Ok(seed..seed.saturating_add(1))
-        }
+    let (start, end) = if let Some((start, last)) = text.split_once("..=") {
+        let (start, last) = (parse(start)?, parse(last)?);
+        let end = last
+            .checked_add(1)
+            .ok_or_else(|| bad("the last seed is too large"))?;
+        (start, end)
+    } else if let Some((start, end)) = text.split_once("..") {
+        (parse(start)?, parse(end)?)
+    } else {
+        let seed = parse(text)?;
+        let end = seed
+            .checked_add(1)
+            .ok_or_else(|| bad("the seed is too large"))?;
+        (seed, end)
+    };
+    if start >= end {
+        return Err(bad("the range is empty"));
     }
+    Ok(start..end)
 }
 
 /// Runs every seed on `jobs` workers and hands each report to `on_report` in seed order,
@@ -81,18 +94,40 @@ pub fn sweep_each(
     options: RunOptions,
     mut on_report: impl FnMut(RunReport),
 ) {
+    sweep_until(scenario, seeds, jobs, options, |report| {
+        on_report(report);
+        ControlFlow::Continue(())
+    });
+}
+
+/// As [`sweep_each`], until `on_report` breaks. Reports are delivered in seed order, so
+/// where a sweep stops depends only on the reports, never on the number of workers: the
+/// seeds after the one that broke may have run on other workers, but their reports are
+/// discarded unseen and no new seed starts.
+pub fn sweep_until(
+    scenario: &Scenario,
+    seeds: &[u64],
+    jobs: usize,
+    options: RunOptions,
+    mut on_report: impl FnMut(RunReport) -> ControlFlow<()>,
+) {
     let jobs = jobs.clamp(1, seeds.len().max(1));
     let scenario = Arc::new(scenario.clone());
     let seeds: Arc<Vec<u64>> = Arc::new(seeds.to_vec());
     let next = Arc::new(AtomicUsize::new(0));
+    let stopped = Arc::new(AtomicBool::new(false));
     let (sender, receiver) = mpsc::channel::<(usize, RunReport)>();
     let workers: Vec<_> = (0..jobs)
         .map(|_| {
             let scenario = Arc::clone(&scenario);
             let seeds = Arc::clone(&seeds);
             let next = Arc::clone(&next);
+            let stopped = Arc::clone(&stopped);
             let sender = sender.clone();
             std::thread::spawn(move || loop {
+                if stopped.load(Ordering::Relaxed) {
+                    break;
+                }
                 let index = next.fetch_add(1, Ordering::Relaxed);
                 let Some(seed) = seeds.get(index) else {
                     break;
@@ -107,13 +142,19 @@ pub fn sweep_each(
     drop(sender);
     let mut waiting: BTreeMap<usize, RunReport> = BTreeMap::new();
     let mut next_to_deliver = 0;
-    for (index, report) in receiver {
+    'delivery: for (index, report) in receiver.iter() {
         waiting.insert(index, report);
         while let Some(report) = waiting.remove(&next_to_deliver) {
-            on_report(report);
             next_to_deliver += 1;
+            if on_report(report).is_break() {
+                stopped.store(true, Ordering::Relaxed);
+                break 'delivery;
+            }
         }
     }
+    // Dropping the receiver makes a worker's next send fail, so one still running a seed
+    // past the stop ends as soon as that run does.
+    drop(receiver);
     for worker in workers {
         let _ = worker.join();
     }
@@ -143,21 +184,7 @@ mod tests {
 
     #[test]
     fn sweep_each_delivers_in_seed_order_whatever_the_jobs() {
-        let scenario = Scenario {
-            name: "order".to_string(),
-            producers: Vec::new(),
-            consumers: Vec::new(),
-            brokers: 1,
-            topics: vec![watermark_broker_core::config::TopicConfig {
-                replication_factor: 1,
-                ..Default::default()
-            }],
-            phases: crate::scenario::Phases {
-                safety_ms: 100,
-                liveness_ms_max: 100,
-            },
-            ..Scenario::default()
-        };
+        let scenario = tiny_scenario();
         let seeds: Vec<u64> = (0..12).rev().collect();
         let mut delivered = Vec::new();
         sweep_each(&scenario, &seeds, 3, RunOptions::default(), |report| {
@@ -181,9 +208,75 @@ mod tests {
         assert!(Shard::parse("4/3").is_err());
         assert!(Shard::parse("x").is_err());
         assert_eq!(Shard::parse("2/3"), Ok(Shard { index: 2, count: 3 }));
-        assert!(parse_seed_range("5..5").unwrap_err().contains("empty"));
-        assert!(parse_seed_range("a..5").is_err());
-        assert_eq!(parse_seed_range("0..2000"), Ok(0..2000));
+    }
+
+    #[test]
+    fn seeds_are_one_seed_a_half_open_range_or_an_inclusive_one() {
         assert_eq!(parse_seed_range("7"), Ok(7..8));
+        assert_eq!(parse_seed_range("0..2000"), Ok(0..2000));
+        assert_eq!(parse_seed_range("3..=5"), Ok(3..6));
+        assert_eq!(parse_seed_range("5..=5"), Ok(5..6));
+        assert_eq!(parse_seed_range(" 1 .. 4 "), Ok(1..4));
+    }
+
+    #[test]
+    fn bad_seeds_name_what_was_written_and_the_three_forms() {
+        for (text, why) in [
+            ("5..5", "empty"),
+            ("9..2", "empty"),
+            ("6..=5", "empty"),
+            ("a..5", "`a` is not a whole number"),
+            ("1..=b", "`b` is not a whole number"),
+            ("", "is not a whole number"),
+            ("-3", "`-3` is not a whole number"),
+            ("18446744073709551615", "too large"),
+            ("0..=18446744073709551615", "too large"),
+        ] {
+            let error = parse_seed_range(text).unwrap_err();
+            assert!(error.starts_with(&format!("seeds `{text}`: ")), "{error}");
+            assert!(error.contains(why), "{text}: {error}");
+            assert!(error.ends_with(SEED_FORMS), "{error}");
+        }
+    }
+
+    fn tiny_scenario() -> Scenario {
+        Scenario {
+            name: "order".to_string(),
+            producers: Vec::new(),
+            consumers: Vec::new(),
+            brokers: 1,
+            topics: vec![watermark_broker_core::config::TopicConfig {
+                replication_factor: 1,
+                ..Default::default()
+            }],
+            phases: crate::scenario::Phases {
+                safety_ms: 100,
+                liveness_ms_max: 100,
+            },
+            ..Scenario::default()
+        }
+    }
+
+    #[test]
+    fn sweep_until_stops_at_the_breaking_seed_whatever_the_jobs() {
+        let seeds: Vec<u64> = (0..20).collect();
+        for jobs in [1, 2, 4] {
+            let mut delivered = Vec::new();
+            sweep_until(
+                &tiny_scenario(),
+                &seeds,
+                jobs,
+                RunOptions::default(),
+                |report| {
+                    delivered.push(report.seed);
+                    if report.seed == 6 {
+                        ControlFlow::Break(())
+                    } else {
+                        ControlFlow::Continue(())
+                    }
+                },
+            );
+            assert_eq!(delivered, (0..=6).collect::<Vec<_>>(), "jobs {jobs}");
+        }
     }
 }

@@ -48,8 +48,8 @@ pub struct CheckersArgs {
 /// Options of the tour (no subcommand).
 #[derive(Debug, Args)]
 pub struct TourArgs {
-    /// Seeds to run each scenario on, `A..B` (B excluded) or one seed.
-    #[arg(long, value_name = "A..B", default_value = "0..3")]
+    /// Seeds to run each scenario on: `N` (one seed), `A..B` (B excluded) or `A..=B`.
+    #[arg(long, value_name = "SEEDS", default_value = "0..3")]
     pub seeds: String,
 
     /// Worker threads (default: every core).
@@ -100,9 +100,18 @@ pub struct SweepArgs {
     #[arg(long)]
     pub all: bool,
 
-    /// Seeds, `A..B` (B excluded) or one seed.
-    #[arg(long, value_name = "A..B", default_value = "0..100")]
+    /// Seeds: `N` (one seed), `A..B` (B excluded) or `A..=B` (B included).
+    #[arg(long, value_name = "SEEDS", default_value = "0..100")]
     pub seeds: String,
+
+    /// Stop at the first failing seed (the same as `--max-failures 1`).
+    #[arg(long, conflicts_with = "max_failures")]
+    pub fail_fast: bool,
+
+    /// Stop at the N-th failing seed. Seeds are judged in order whatever `--jobs`, so the
+    /// failures reported are the first N and the summary covers the seeds up to the N-th.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_failures: Option<u64>,
 
     /// Worker threads (default: every core).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]

@@ -6,12 +6,14 @@ pub mod args;
 pub mod bench;
 pub mod checkers;
 pub mod exit;
+pub mod invocation;
 pub mod list;
 pub mod output;
 pub mod progress;
 pub mod run;
 pub mod source;
 pub mod sweep;
+pub mod sweep_summary;
 pub mod switches;
 pub mod tour;
 

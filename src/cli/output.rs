@@ -3,6 +3,7 @@
 //! prints its seed and every derived option, and a failure prints the command that replays
 //! it.
 
+use crate::cli::invocation::Invocation;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -16,11 +17,17 @@ use watermark_sim::verdict::Guarantee;
 /// How many offsets or values of one violation the text report shows before summarising.
 const VALUES_SHOWN_MAX: usize = 12;
 
-/// The one command that replays `seed` of `target` with the extra bug switches. The release
-/// profile is named because a debug build of a simulated run is several times slower.
-pub fn replay_command(target: &str, seed: u64, extra_bugs: &[BugSwitch]) -> String {
+/// The one command that replays `seed` of `target` with the extra bug switches, started
+/// the way the user started this process (see [`Invocation`]).
+pub fn replay_command(
+    invocation: &Invocation,
+    target: &str,
+    seed: u64,
+    extra_bugs: &[BugSwitch],
+) -> String {
     let mut command = format!(
-        "cargo run --release -- run {} --seed {seed}",
+        "{} run {} --seed {seed}",
+        invocation.program(),
         shell_quote(target)
     );
     for switch in extra_bugs {
@@ -503,8 +510,14 @@ mod tests {
 
     #[test]
     fn replay_commands_name_the_seed_and_the_extra_bugs() {
+        let invocation = Invocation::detect(
+            "target/release/watermark",
+            std::path::Path::new("/w/target/release/watermark"),
+            true,
+        );
         assert_eq!(
             replay_command(
+                &invocation,
                 "acks1-leader-crash-loses-acked-write",
                 7,
                 &[BugSwitch::AckBeforeIsr]

@@ -4,6 +4,7 @@
 
 use crate::cli::args::RunArgs;
 use crate::cli::exit::{BadInput, Exit};
+use crate::cli::invocation::Invocation;
 use crate::cli::output::{replay_command, run_json, run_text};
 use crate::cli::source::{parse_bugs, resolve};
 use watermark_sim::runner::{run, RunOptions};
@@ -22,7 +23,12 @@ pub fn run_command(args: &RunArgs) -> Result<Exit, BadInput> {
         keep_records: args.records,
     };
     let report = run(&resolved.scenario, args.seed, options);
-    let replay = replay_command(&resolved.target, args.seed, &resolved.extra_bugs);
+    let replay = replay_command(
+        &Invocation::current(),
+        &resolved.target,
+        args.seed,
+        &resolved.extra_bugs,
+    );
     let mut out = String::new();
     for record in &report.records {
         match serde_json::to_string(record) {

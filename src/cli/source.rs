@@ -6,6 +6,7 @@ use crate::cli::exit::BadInput;
 use std::path::Path;
 use std::str::FromStr;
 use watermark_broker_core::bugs::BugSwitch;
+use watermark_broker_core::spelling::closest;
 use watermark_sim::scenario::Scenario;
 
 /// A scenario ready to run, and how to name it in a replay command.
@@ -46,14 +47,12 @@ pub fn known_names() -> String {
 /// and checks that the result can run.
 pub fn resolve(target: &str, extra_bugs: &[BugSwitch]) -> Result<Resolved, BadInput> {
     let mut scenario = if target.ends_with(".toml") {
+        if !Path::new(target).exists() {
+            return Err(BadInput(format!("scenario file `{target}` does not exist")));
+        }
         watermark_scenarios::load_file(Path::new(target)).map_err(BadInput)?
     } else {
-        watermark_scenarios::find(target).ok_or_else(|| {
-            BadInput(format!(
-                "unknown scenario `{target}` (known: {}; or give a file ending in .toml)",
-                known_names()
-            ))
-        })?
+        watermark_scenarios::find(target).ok_or_else(|| unknown_scenario(target))?
     };
     for switch in extra_bugs {
         scenario.bugs.enable(*switch);
@@ -72,6 +71,59 @@ pub fn resolve(target: &str, extra_bugs: &[BugSwitch]) -> Result<Resolved, BadIn
         target: target.to_string(),
         extra_bugs: extra_bugs.to_vec(),
     })
+}
+
+/// Catalogue names are kebab-case words; a separator or a dot means the user meant a file.
+fn looks_like_a_path(target: &str) -> bool {
+    target.contains(['/', '\\', '.'])
+}
+
+/// The error for a target that is neither a catalogue name nor a `.toml` path: the closest
+/// catalogue name when one is close, and for what looks like a path, whether that file
+/// exists (a scenario file must end in `.toml` to be read as one).
+fn unknown_scenario(target: &str) -> BadInput {
+    let names = watermark_scenarios::names();
+    if looks_like_a_path(target) {
+        return BadInput(if Path::new(target).exists() {
+            format!(
+                "`{target}` is not a catalogue scenario, and a scenario file's name must end \
+                 in .toml"
+            )
+        } else {
+            format!(
+                "no catalogue scenario is named `{target}`, and no file `{target}` exists \
+                 (a scenario file's name ends in .toml; `watermark list` shows the catalogue)"
+            )
+        });
+    }
+    match suggestion(target, &names) {
+        Some(name) => BadInput(format!(
+            "unknown scenario `{target}`; did you mean `{name}`? (`watermark list` shows \
+             every scenario; a scenario file's name ends in .toml)"
+        )),
+        None => BadInput(format!(
+            "unknown scenario `{target}` (known: {}; or give a file ending in .toml)",
+            known_names()
+        )),
+    }
+}
+
+/// The catalogue name a user most likely meant: the closest by edit distance, or else the
+/// only name containing what was typed (names are long, so a fragment like `unclean` is a
+/// common way to ask for one).
+fn suggestion<'a>(target: &str, names: &'a [String]) -> Option<&'a str> {
+    let close = closest(target, names.iter().map(String::as_str));
+    if close.is_some() || target.is_empty() {
+        return close;
+    }
+    let mut containing = names
+        .iter()
+        .filter(|name| name.contains(target))
+        .map(String::as_str);
+    match (containing.next(), containing.next()) {
+        (Some(only), None) => Some(only),
+        _ => None,
+    }
 }
 
 /// Every catalogue scenario, resolved with `extra_bugs`.
@@ -106,6 +158,45 @@ mod tests {
     fn an_unknown_bug_keeps_the_switchs_own_message() {
         let error = parse_bugs(&["nope".to_string()]).unwrap_err();
         assert!(error.0.contains("unknown bug switch `nope`"), "{}", error.0);
+    }
+
+    #[test]
+    fn a_misspelled_name_gets_the_closest_catalogue_name() {
+        let error = resolve("acks1-leader-crash-loses-aked-write", &[]).unwrap_err();
+        assert!(
+            error
+                .0
+                .contains("did you mean `acks1-leader-crash-loses-acked-write`?"),
+            "{}",
+            error.0
+        );
+    }
+
+    #[test]
+    fn a_fragment_of_one_name_suggests_that_name() {
+        let names = vec!["safe-acks-all-swarm".to_string(), "kip-101".to_string()];
+        assert_eq!(suggestion("swarm", &names), Some("safe-acks-all-swarm"));
+        assert_eq!(suggestion("-", &names), None);
+        assert_eq!(suggestion("", &names), None);
+    }
+
+    #[test]
+    fn a_path_that_does_not_exist_says_so() {
+        let error = resolve("examples/no-such-file.toml", &[]).unwrap_err();
+        assert_eq!(
+            error.0,
+            "scenario file `examples/no-such-file.toml` does not exist"
+        );
+        let error = resolve("examples/no-such-file.tml", &[]).unwrap_err();
+        assert!(
+            error
+                .0
+                .contains("no file `examples/no-such-file.tml` exists"),
+            "{}",
+            error.0
+        );
+        let error = resolve("Cargo.lock", &[]).unwrap_err();
+        assert!(error.0.contains("must end in .toml"), "{}", error.0);
     }
 
     #[test]

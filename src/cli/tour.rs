@@ -4,6 +4,7 @@
 
 use crate::cli::args::TourArgs;
 use crate::cli::exit::{BadInput, Exit};
+use crate::cli::invocation::Invocation;
 use crate::cli::output::{observed_summary, replay_command, table};
 use crate::cli::source::resolve_catalogue;
 use std::fmt::Write as _;
@@ -19,6 +20,7 @@ pub fn tour_command(args: &TourArgs) -> Result<Exit, BadInput> {
         return Ok(Exit::Met);
     }
     let jobs = crate::cli::jobs(args.jobs);
+    let invocation = Invocation::current();
     let bar = crate::cli::progress::bar((targets.len() * seeds.len()) as u64, true);
     let mut rows = Vec::new();
     let mut replays = String::new();
@@ -62,7 +64,7 @@ pub fn tour_command(args: &TourArgs) -> Result<Exit, BadInput> {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("; "),
-                replay_command(&target.target, report.seed, &target.extra_bugs)
+                replay_command(&invocation, &target.target, report.seed, &target.extra_bugs)
             );
         }
         all_reports.extend(reports);
