@@ -92,7 +92,8 @@ class CompareError(Exception):
 
 
 def parse_seed_range(text: str) -> tuple[int, int]:
-    """`A..B` (B excluded) as (A, B); a malformed range is a CompareError."""
+    """`N`, `A..B` (B excluded) or `A..=B` as the half-open (A, B); a malformed range is a
+    CompareError."""
     return parse_seed_range_raising(text, CompareError)
 
 
@@ -672,8 +673,8 @@ def parse_arguments(argv: list) -> argparse.Namespace:
                        help="git revision of the after build, or WORKTREE (the default): "
                             "the current working tree")
     after.add_argument("--after-bin", metavar="PATH", help="an already built after binary")
-    parser.add_argument("--seeds", default="0..2000", metavar="A..B",
-                        help="seed range, B excluded (default 0..2000)")
+    parser.add_argument("--seeds", default="0..2000", metavar="SEEDS",
+                        help="seeds: N, A..B (B excluded) or A..=B (default 0..2000)")
     parser.add_argument("--jobs", type=int, default=2, metavar="N",
                         help="worker threads per sweep (default 2)")
     parser.add_argument("--only", nargs="+", metavar="NAME", default=None,
@@ -806,7 +807,9 @@ def self_test() -> int:
 
     print("seed ranges")
     check(parse_seed_range("0..2000") == (0, 2000), "0..2000")
-    for bad in ("5..5", "7", "a..b", "3..1"):
+    check(parse_seed_range("0..=9") == (0, 10), "0..=9 includes 9")
+    check(parse_seed_range("7") == (7, 8), "7 is one seed")
+    for bad in ("5..5", "5..=4", "a..b", "3..1", "1...3", "-1"):
         try:
             parse_seed_range(bad)
             check(False, f"{bad!r} is rejected")

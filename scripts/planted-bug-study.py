@@ -84,7 +84,8 @@ class StudyError(Exception):
 
 
 def parse_seed_range(text: str) -> tuple[int, int]:
-    """`A..B` (B excluded) as (A, B); a malformed range is a StudyError."""
+    """`N`, `A..B` (B excluded) or `A..=B` as the half-open (A, B); a malformed range is a
+    StudyError."""
     return parse_seed_range_raising(text, StudyError)
 
 
@@ -618,7 +619,7 @@ def main() -> int:
         description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", default="0..50",
-                        help="seed range A..B for scenarios without their own (default 0..50)")
+                        help="seeds N, A..B or A..=B for scenarios without their own (default 0..50)")
     parser.add_argument("--scenarios", default="all",
                         help="comma-separated NAME or NAME:A..B; `all` = the whole catalogue")
     parser.add_argument("--bugs", type=lambda text: [b for b in text.split(",") if b],

@@ -13,14 +13,19 @@ GUARANTEE_NAMES = {"exactly-once", "at-least-once", "at-most-once", "none"}
 
 
 def parse_seed_range(text: str, error: type[Exception] = ValueError) -> tuple[int, int]:
-    """`A..B` (B excluded) as (A, B); anything else raises `error`, the caller's own
-    exception class, so each script reports it its own way."""
-    match = re.fullmatch(r"\s*(\d+)\s*\.\.\s*(\d+)\s*", text)
+    """Seeds as `watermark sweep --seeds` takes them, `N` (one seed), `A..B` (B excluded) or
+    `A..=B` (B included), as the half-open (A, B); anything else raises `error`, the caller's
+    own exception class, so each script reports it its own way."""
+    forms = "`N` (one seed), `A..B` (B excluded) or `A..=B` (B included)"
+    match = re.fullmatch(r"\s*(\d+)\s*(?:(\.\.=?)\s*(\d+)\s*)?", text)
     if not match:
-        raise error(f"seeds must look like A..B (B excluded), got {text!r}")
-    first, end = int(match.group(1)), int(match.group(2))
+        raise error(f"seeds must be {forms}, got {text!r}")
+    first = int(match.group(1))
+    if match.group(2) is None:
+        return first, first + 1
+    end = int(match.group(3)) + (1 if match.group(2) == "..=" else 0)
     if end <= first:
-        raise error(f"seed range {text!r} is empty")
+        raise error(f"seed range {text!r} is empty; seeds must be {forms}")
     return first, end
 
 
