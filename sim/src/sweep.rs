@@ -57,10 +57,11 @@ pub const SEED_FORMS: &str = "`N` (one seed), `A..B` (B excluded) or `A..=B` (B 
 /// the three forms, so a user never has to guess which one the tool wanted.
 pub fn parse_seed_range(text: &str) -> Result<std::ops::Range<u64>, String> {
     let bad = |why: &str| format!("seeds `{text}`: {why}; write {SEED_FORMS}");
-    let parse = |part: &str| {
-        part.trim()
+    let parse = |part: &str| match part.trim() {
+        "" => Err(bad("a number is missing")),
+        part => part
             .parse::<u64>()
-            .map_err(|_| bad(&format!("`{}` is not a whole number", part.trim())))
+            .map_err(|_| bad(&format!("`{part}` is not a whole number"))),
     };
     let (start, end) = if let Some((start, last)) = text.split_once("..=") {
         let (start, last) = (parse(start)?, parse(last)?);
@@ -227,7 +228,9 @@ mod tests {
             ("6..=5", "empty"),
             ("a..5", "`a` is not a whole number"),
             ("1..=b", "`b` is not a whole number"),
-            ("", "is not a whole number"),
+            ("", "a number is missing"),
+            ("1..", "a number is missing"),
+            ("..=4", "a number is missing"),
             ("-3", "`-3` is not a whole number"),
             ("18446744073709551615", "too large"),
             ("0..=18446744073709551615", "too large"),
