@@ -154,12 +154,19 @@ impl FromStr for BugSwitch {
     }
 }
 
-/// The set of switches turned on for a run.
+/// The set of switches turned on for a run. A scenario's `[bugs]` table names any subset
+/// (the rest stay off), in snake_case or by the switch's own kebab-case name; an unknown
+/// name is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct BugSwitches {
+    #[serde(alias = "truncate-to-high-watermark")]
     pub truncate_to_high_watermark: bool,
+    #[serde(alias = "ack-before-isr")]
     pub ack_before_isr: bool,
+    #[serde(alias = "hw-advances-under-min-isr")]
     pub hw_advances_under_min_isr: bool,
+    #[serde(alias = "offsets-for-leader-epoch-truncation")]
     pub offsets_for_leader_epoch_truncation: bool,
 }
 
@@ -205,6 +212,19 @@ mod tests {
             assert_eq!(switches.enabled(), vec![switch]);
             assert_eq!(switch.changed_by().is_some(), switch.fixed_in().is_some());
         }
+    }
+
+    #[test]
+    fn a_bugs_table_takes_any_subset_by_either_spelling_and_refuses_unknown_names() {
+        let one: BugSwitches = serde_json::from_str(r#"{"ack_before_isr": true}"#).unwrap();
+        assert_eq!(one.enabled(), vec![BugSwitch::AckBeforeIsr]);
+        let kebab: BugSwitches =
+            serde_json::from_str(r#"{"hw-advances-under-min-isr": true}"#).unwrap();
+        assert_eq!(kebab.enabled(), vec![BugSwitch::HwAdvancesUnderMinIsr]);
+        let error = serde_json::from_str::<BugSwitches>(r#"{"ack_befor_isr": true}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("unknown field `ack_befor_isr`"), "{error}");
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod spelling;
 pub mod storage;
 pub mod timer;
 pub mod topic;
+pub mod written;
 
 pub use actor::{Actor, Effect, Input};
 pub use bugs::{BugSwitch, BugSwitches};

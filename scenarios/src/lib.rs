@@ -1,12 +1,12 @@
 //! The scenario language and the catalogue. A scenario is written with the Rust
-//! [`builder::ScenarioBuilder`] or as a TOML file ([`toml_file`]); both produce the same
+//! [`builder::ScenarioBuilder`] or as a TOML file ([`load`]); both produce the same
 //! [`Scenario`] data that the simulator runs. The [`catalogue`] is the textbook: each entry
 //! shows one documented Kafka guarantee holding or breaking, and explains why.
 
 pub mod builder;
 pub mod catalogue;
-pub mod toml_file;
+pub mod load;
 
 pub use catalogue::{catalogue, find, names};
-pub use toml_file::{load_file, parse_toml};
+pub use load::{load_file, parse_toml};
 pub use watermark_sim::scenario::Scenario;

@@ -255,6 +255,7 @@ mod tests {
             phases: crate::scenario::Phases {
                 safety_ms: 100,
                 liveness_ms_max: 100,
+                ..Default::default()
             },
             ..Scenario::default()
         }

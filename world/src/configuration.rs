@@ -6,6 +6,7 @@
 //! name, so adding an option shifts neither the other options nor the fault schedule.
 
 use crate::scenario::{BrokerOverride, FlushPolicy, Scenario};
+use crate::scenario_validation::Problem;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -52,16 +53,16 @@ impl Values {
 
     /// Why these values are not allowed for an option taking `lowest..=highest`, if they are
     /// not.
-    fn problem(&self, field: &str, lowest: u64, highest: u64) -> Option<String> {
+    fn problem(&self, lowest: u64, highest: u64) -> Option<String> {
         let allowed =
             format!("allowed: {{ min, max }} or a non-empty list, within {lowest}..={highest}");
         match self {
             Values::Choices(choices) if choices.is_empty() => {
-                return Some(format!("{field} is an empty list; {allowed}"))
+                return Some(format!("an empty list draws nothing; {allowed}"))
             }
             Values::Range(range) if range.min > range.max => {
                 return Some(format!(
-                    "{field} has min {} above max {}; {allowed}",
+                    "min {} is above max {}; {allowed}",
                     range.min, range.max
                 ))
             }
@@ -69,7 +70,7 @@ impl Values {
         }
         let (low, high) = (self.lowest()?, self.highest()?);
         (low < lowest || high > highest)
-            .then(|| format!("{field} reaches {low}..={high}; {allowed}"))
+            .then(|| format!("the values reach {low}..={high}; {allowed}"))
     }
 }
 
@@ -334,8 +335,8 @@ pub fn draw_and_apply(scenario: &Scenario, seed: u64) -> (Scenario, Option<Drawn
     (apply(scenario, &drawn), Some(drawn))
 }
 
-/// Every way the space cannot be drawn from, one sentence each naming the field.
-pub fn validate(space: &ConfigurationSpace, scenario: &Scenario, problems: &mut Vec<String>) {
+/// Every way the space cannot be drawn from, one problem each naming the field.
+pub fn validate(space: &ConfigurationSpace, scenario: &Scenario, problems: &mut Vec<Problem>) {
     let prefix = "faults.swarm.configuration.";
     let u32_max = u64::from(u32::MAX);
     let options: [(&str, &Option<Values>, u64, u64); 8] = [
@@ -371,9 +372,9 @@ pub fn validate(space: &ConfigurationSpace, scenario: &Scenario, problems: &mut 
     for (name, values, lowest, highest) in options {
         if let Some(problem) = values
             .as_ref()
-            .and_then(|values| values.problem(&format!("{prefix}{name}"), lowest, highest))
+            .and_then(|values| values.problem(lowest, highest))
         {
-            problems.push(problem);
+            problems.push(Problem::new(format!("{prefix}{name}"), problem));
         }
     }
     if let Some(flush) = &space.flush {
@@ -381,23 +382,30 @@ pub fn validate(space: &ConfigurationSpace, scenario: &Scenario, problems: &mut 
     }
 }
 
-fn validate_flush(flush: &FlushSpace, scenario: &Scenario, problems: &mut Vec<String>) {
+fn validate_flush(flush: &FlushSpace, scenario: &Scenario, problems: &mut Vec<Problem>) {
     let field = "faults.swarm.configuration.flush";
     if flush.choices.is_empty() {
-        problems.push(format!(
-            "{field}.choices is empty; allowed: a non-empty list of every-message, every-n, never"
+        problems.push(Problem::new(
+            format!("{field}.choices"),
+            "choices is empty; allowed: a non-empty list of every-message, every-n, never",
         ));
     }
     if flush.every_n_max < 2 && flush.choices.contains(&FlushChoice::EveryN) {
-        problems.push(format!(
-            "{field}.every_n_max = {} leaves every-n nothing to draw; allowed: at least 2",
-            flush.every_n_max
+        problems.push(Problem::new(
+            format!("{field}.every_n_max"),
+            format!(
+                "every_n_max = {} leaves every-n nothing to draw; allowed: at least 2",
+                flush.every_n_max
+            ),
         ));
     }
     if flush.unsynced_brokers_max > scenario.brokers {
-        problems.push(format!(
-            "{field}.unsynced_brokers_max = {} is more than brokers = {}",
-            flush.unsynced_brokers_max, scenario.brokers
+        problems.push(Problem::new(
+            format!("{field}.unsynced_brokers_max"),
+            format!(
+                "unsynced_brokers_max = {} is more than brokers = {}; allowed: 0..={}",
+                flush.unsynced_brokers_max, scenario.brokers, scenario.brokers
+            ),
         ));
     }
     // A topic's own flush.messages overrides the broker default the swarm varies: the drawn
@@ -407,11 +415,14 @@ fn validate_flush(flush: &FlushSpace, scenario: &Scenario, problems: &mut Vec<St
         .iter()
         .find(|topic| topic.flush_interval_messages.is_some())
     {
-        problems.push(format!(
-            "{field} varies the brokers' log_flush_interval_messages, but topic `{}` sets its own \
-             flush_interval_messages, which overrides it; allowed: set the policy in \
-             [broker] log_flush_interval_messages instead",
-            topic.name
+        problems.push(Problem::new(
+            field,
+            format!(
+                "flush varies the brokers' log_flush_interval_messages, but topic `{}` sets its \
+                 own flush_interval_messages, which overrides it; allowed: set the policy in \
+                 [broker] log_flush_interval_messages instead",
+                topic.name
+            ),
         ));
     }
 }

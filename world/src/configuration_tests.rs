@@ -137,20 +137,20 @@ fn malformed_ranges_are_refused_naming_the_field_and_what_is_allowed() {
         ..ConfigurationSpace::default()
     });
     assert_eq!(inverted.len(), 1);
-    assert!(inverted[0].starts_with("faults.swarm.configuration.linger_ms has min 9 above max 1"));
+    assert!(inverted[0].starts_with("faults.swarm.configuration.linger_ms: min 9 is above max 1"));
     assert!(inverted[0].contains("allowed:"));
     let zero_in_flight = problems(ConfigurationSpace {
         max_in_flight_requests_per_connection: Some(Values::Choices(vec![0, 1])),
         ..ConfigurationSpace::default()
     });
     assert!(zero_in_flight[0].starts_with(
-        "faults.swarm.configuration.max_in_flight_requests_per_connection reaches 0..=1"
+        "faults.swarm.configuration.max_in_flight_requests_per_connection: the values reach 0..=1"
     ));
     let empty = problems(ConfigurationSpace {
         max_poll_records: Some(Values::Choices(Vec::new())),
         ..ConfigurationSpace::default()
     });
-    assert!(empty[0].contains("max_poll_records is an empty list"));
+    assert!(empty[0].contains("max_poll_records: an empty list"));
 }
 
 #[test]

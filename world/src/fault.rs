@@ -1,15 +1,15 @@
 //! The nemesis's vocabulary: faults, their targets, event triggers and the random swarm.
 
 use crate::configuration::ConfigurationSpace;
-use crate::scenario::FaultSchedule;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
 use watermark_broker_core::topic::{TopicName, TopicPartition};
 
 /// A partition as a scenario names it: an index (`0`: partition 0 of the scenario's first
-/// topic) or a topic and an index (`{ topic = "orders", partition = 0 }`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// topic) or a topic and an index (`{ topic = "orders", partition = 0 }`). Read by hand
+/// (`fault_shape`), so a mistake lists both forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(untagged)]
 pub enum PartitionRef {
     Index(PartitionId),
@@ -57,9 +57,9 @@ impl fmt::Display for PartitionRef {
 
 /// Which node a fault hits. Roles (`leader`, `follower`) are resolved when the fault fires,
 /// from the controller's metadata, so a script can say "crash the leader" without knowing
-/// which broker that will be.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case", deny_unknown_fields)]
+/// which broker that will be. Read by hand (`fault_shape`), so a mistake lists every form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Target {
     Broker(BrokerId),
     Controller,
@@ -216,15 +216,21 @@ pub struct Trigger {
     pub later: Vec<ScriptedFault>,
 }
 
-/// Which kinds of fault the random swarm may draw.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+/// Which kinds of fault the random swarm may draw. They take the names of the scripted faults
+/// they draw (`partition-away`, `cut-one-way`, `slow-links`); the swarm's older names
+/// (`partition`, `one-way-cut`, `slow-follower`) are read as aliases (`fault_shape`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FaultKind {
     Crash,
     PowerLoss,
     Pause,
+    #[serde(rename = "partition-away")]
     Partition,
+    #[serde(rename = "cut-one-way")]
     OneWayCut,
+    /// Slow the links of a follower of some partition.
+    #[serde(rename = "slow-links")]
     SlowFollower,
     SlowDisk,
     /// A controlled shutdown of a broker, restarted at the end of the fault.
@@ -283,16 +289,6 @@ impl Default for Swarm {
     }
 }
 
-impl Target {
-    /// The label a `struck` target names, if it is one.
-    fn struck_label(&self) -> Option<&str> {
-        match self {
-            Target::Struck(label) => Some(label),
-            _ => None,
-        }
-    }
-}
-
 impl Fault {
     /// Every target the fault names.
     pub fn targets(&self) -> Vec<&Target> {
@@ -309,40 +305,6 @@ impl Fault {
             Fault::PartitionAway { side } => side.iter().collect(),
             Fault::CutOneWay { from, to } => vec![from, to],
             Fault::HealAll => Vec::new(),
-        }
-    }
-}
-
-/// Refuses a `struck` target naming a label no scripted fault or trigger defines.
-pub fn validate_labels(faults: &FaultSchedule, problems: &mut Vec<String>) {
-    let defined: std::collections::BTreeSet<&str> = faults
-        .scripted
-        .iter()
-        .filter_map(|fault| fault.label.as_deref())
-        .chain(
-            faults
-                .triggers
-                .iter()
-                .filter_map(|trigger| trigger.label.as_deref()),
-        )
-        .collect();
-    let used = faults
-        .scripted
-        .iter()
-        .map(|scripted| &scripted.fault)
-        .chain(faults.triggers.iter().flat_map(|trigger| {
-            trigger
-                .then
-                .iter()
-                .chain(trigger.later.iter().map(|later| &later.fault))
-        }))
-        .flat_map(Fault::targets)
-        .filter_map(Target::struck_label);
-    for label in used {
-        if !defined.contains(label) {
-            problems.push(format!(
-                "a fault targets struck = \"{label}\", but no scripted fault or trigger has label = \"{label}\""
-            ));
         }
     }
 }

@@ -103,8 +103,9 @@ impl Default for DiskConfig {
     }
 }
 
-/// A broker's `log.flush.interval.messages`: fsync after every N messages, or never.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A broker's `log.flush.interval.messages`: fsync after every N messages, or never. Read
+/// by hand (`fault_shape`), so a mistake lists both forms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FlushPolicy {
     Every(u64),
@@ -166,6 +167,20 @@ pub struct Phases {
     /// Then everything is healed and restarted; the cluster must converge (replicas agree,
     /// producers done, consumers caught up) within this bound, else a liveness violation.
     pub liveness_ms_max: u64,
+    /// The longest run a file may ask for, `safety_ms + liveness_ms_max` (a simulated day by
+    /// default): a mistyped `safety_ms = 100000000000` is refused instead of running for
+    /// hours. A file that means it raises this bound explicitly.
+    #[serde(skip_serializing_if = "is_default_run_bound")]
+    pub run_ms_max: u64,
+}
+
+/// A simulated day: the default bound on `safety_ms + liveness_ms_max`.
+pub const RUN_MS_MAX_DEFAULT: u64 = 86_400_000;
+
+// serde's `skip_serializing_if` passes a reference.
+#[allow(clippy::trivially_copy_pass_by_ref)]
+fn is_default_run_bound(run_ms_max: &u64) -> bool {
+    *run_ms_max == RUN_MS_MAX_DEFAULT
 }
 
 impl Default for Phases {
@@ -173,6 +188,7 @@ impl Default for Phases {
         Phases {
             safety_ms: 30_000,
             liveness_ms_max: 120_000,
+            run_ms_max: RUN_MS_MAX_DEFAULT,
         }
     }
 }
@@ -369,202 +385,9 @@ impl Scenario {
             .collect()
     }
 
-    /// Every way this scenario cannot run, one sentence each. Empty means runnable.
+    /// Every way this scenario cannot run, one line each (`key: what is wrong; allowed:
+    /// ...`). Empty means runnable. [`Scenario::problems`] has them with their keys apart.
     pub fn validate(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if self.name.is_empty() {
-            problems.push("the scenario has no name".to_string());
-        }
-        if self.brokers == 0 {
-            problems.push("brokers must be at least 1".to_string());
-        }
-        if self.brokers > 64 {
-            problems.push(format!(
-                "brokers = {} is more than the 64 supported",
-                self.brokers
-            ));
-        }
-        if self.topic.is_some() {
-            problems.push("the [topic] table must be moved into [[topics]]".to_string());
-        }
-        if self.topics.is_empty() {
-            problems.push("the scenario has no topic".to_string());
-        }
-        for (index, topic) in self.topics.iter().enumerate() {
-            if self.topics[..index]
-                .iter()
-                .any(|earlier| earlier.name == topic.name)
-            {
-                problems.push(format!("two topics are named `{}`", topic.name));
-            }
-            self.validate_topic(topic, &mut problems);
-        }
-        for (index, producer) in self.producers.iter().enumerate() {
-            self.validate_producer(index, producer, &mut problems);
-        }
-        for (index, consumer) in self.consumers.iter().enumerate() {
-            self.validate_consumer(index, consumer, &mut problems);
-        }
-        if self.network.latency_ms_min > self.network.latency_ms_max {
-            problems.push("network.latency_ms_min is more than network.latency_ms_max".to_string());
-        }
-        if let Some(swarm) = &self.faults.swarm {
-            if swarm.kinds.is_empty() {
-                problems.push("faults.swarm.kinds is empty".to_string());
-            }
-            if swarm.interval_ms_min == 0 || swarm.interval_ms_min > swarm.interval_ms_max {
-                problems
-                    .push("faults.swarm needs 0 < interval_ms_min <= interval_ms_max".to_string());
-            }
-            if swarm.duration_ms_min > swarm.duration_ms_max {
-                problems.push("faults.swarm needs duration_ms_min <= duration_ms_max".to_string());
-            }
-            if let Some(space) = &swarm.configuration {
-                crate::configuration::validate(space, self, &mut problems);
-            }
-        }
-        self.validate_broker_overrides(&mut problems);
-        crate::fault::validate_labels(&self.faults, &mut problems);
-        problems
-    }
-
-    fn validate_broker_overrides(&self, problems: &mut Vec<String>) {
-        if self.broker.log_flush_interval_messages == Some(0) {
-            problems.push(
-                "broker.log_flush_interval_messages must be at least 1 (omit it for never)"
-                    .to_string(),
-            );
-        }
-        for (index, change) in self.broker_overrides.iter().enumerate() {
-            if change.broker.0 == 0 || change.broker.0 > self.brokers {
-                problems.push(format!(
-                    "broker_overrides[{index}].broker = {} is not a broker; allowed: 1..={}",
-                    change.broker.0, self.brokers
-                ));
-            }
-            if change.flush == Some(FlushPolicy::Every(0)) {
-                problems.push(format!(
-                    "broker_overrides[{index}].flush = {{ every = 0 }}; allowed: every >= 1 or \"never\""
-                ));
-            }
-            if change.replica_fetch_max_records == Some(0) {
-                problems.push(format!(
-                    "broker_overrides[{index}].replica_fetch_max_records must be at least 1"
-                ));
-            }
-        }
-    }
-
-    /// A topic's settings, in the words of the `[topic]` table when the scenario has only
-    /// that one, `topic `name`: ...` otherwise.
-    fn validate_topic(&self, topic: &TopicConfig, problems: &mut Vec<String>) {
-        let prefix = if self.topics.len() == 1 {
-            "topic.".to_string()
-        } else {
-            format!("topic `{}`: ", topic.name)
-        };
-        if topic.name.as_str().is_empty() {
-            problems.push("a topic has an empty name".to_string());
-        }
-        if topic.partitions == 0 {
-            problems.push(format!("{prefix}partitions must be at least 1"));
-        }
-        if topic.replication_factor == 0 {
-            problems.push(format!("{prefix}replication_factor must be at least 1"));
-        }
-        if topic.replication_factor > self.brokers {
-            problems.push(format!(
-                "{prefix}replication_factor = {} is more than brokers = {}",
-                topic.replication_factor, self.brokers
-            ));
-        }
-        if topic.min_insync_replicas == 0 {
-            problems.push(format!("{prefix}min_insync_replicas must be at least 1"));
-        }
-        if topic.min_insync_replicas > topic.replication_factor {
-            problems.push(format!(
-                "{prefix}min_insync_replicas = {} is more than {prefix}replication_factor = {}",
-                topic.min_insync_replicas, topic.replication_factor
-            ));
-        }
-        if topic.flush_interval_messages == Some(0) {
-            problems.push(format!(
-                "{prefix}flush_interval_messages must be at least 1 (omit it for never)"
-            ));
-        }
-    }
-
-    fn validate_producer(
-        &self,
-        index: usize,
-        producer: &ProducerWorkload,
-        problems: &mut Vec<String>,
-    ) {
-        if producer.config.max_in_flight_requests_per_connection == 0 {
-            problems.push(format!(
-                "producers[{index}].config.max_in_flight_requests_per_connection must be at least 1"
-            ));
-        }
-        if producer.config.batch_size_records == 0 {
-            problems.push(format!(
-                "producers[{index}].config.batch_size_records must be at least 1"
-            ));
-        }
-        // Idempotence (producer ids, sequences, the broker's duplicate check) is not built
-        // yet: accepting `true` would run without it and report what Kafka would not do.
-        if producer.config.enable_idempotence {
-            problems.push(format!(
-                "producers[{index}].config.enable_idempotence = true is not supported yet \
-                 (the idempotent producer is not modelled); allowed: false"
-            ));
-        }
-        if producer.key_space == Some(0) {
-            problems.push(format!("producers[{index}].key_space must be at least 1"));
-        }
-        let topic_name = producer.topic.unwrap_or_else(|| self.default_topic());
-        let Some(topic) = self.topic_config(topic_name) else {
-            problems.push(format!(
-                "producers[{index}] writes to topic `{topic_name}`, which the scenario does not declare"
-            ));
-            return;
-        };
-        if let watermark_broker_core::config::Partitioner::Explicit(partition) =
-            producer.config.partitioner
-        {
-            if partition.0 >= topic.partitions {
-                problems.push(format!(
-                    "producers[{index}] writes to partition {} but the topic has {}",
-                    partition.0, topic.partitions
-                ));
-            }
-        }
-    }
-
-    fn validate_consumer(
-        &self,
-        index: usize,
-        consumer: &ConsumerWorkload,
-        problems: &mut Vec<String>,
-    ) {
-        for topic_name in &consumer.topics {
-            if self.topic_config(*topic_name).is_none() {
-                problems.push(format!(
-                    "consumers[{index}] reads topic `{topic_name}`, which the scenario does not declare"
-                ));
-            }
-        }
-        for partition in &consumer.partitions {
-            let too_few = self
-                .topics
-                .iter()
-                .filter(|topic| consumer.topics.is_empty() || consumer.topics.contains(&topic.name))
-                .find(|topic| partition.0 >= topic.partitions);
-            if let Some(topic) = too_few {
-                problems.push(format!(
-                    "consumers[{index}] is assigned partition {} but the topic has {}",
-                    partition.0, topic.partitions
-                ));
-            }
-        }
+        self.problems().iter().map(ToString::to_string).collect()
     }
 }

@@ -5,10 +5,13 @@ use crate::error::ErrorCode;
 use crate::ids::{CorrelationId, Offset};
 use crate::record::ProducerRecord;
 use crate::topic::TopicPartition;
-use serde::{Deserialize, Serialize};
+use crate::written::Written;
+use serde::{Deserialize, Deserializer, Serialize};
 
-/// How many replicas must have a record before the producer hears back.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// How many replicas must have a record before the producer hears back. A scenario file may
+/// write it as Kafka users do, a number or a string: `1`, `-1`, `0`, `"all"`, `"1"`, `"-1"`,
+/// `"0"`; it is always written back as `"all"`, `"1"` or `"0"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Acks {
     /// acks=0: the producer does not wait for any response.
     #[serde(rename = "0")]
@@ -19,6 +22,40 @@ pub enum Acks {
     /// acks=all (-1): every ISR member, and at least `min_insync_replicas`.
     #[serde(rename = "all")]
     All,
+}
+
+impl Acks {
+    /// The forms a file may write, for error messages.
+    pub const FORMS: &'static str = "1, -1, 0, \"all\", \"1\", \"-1\" or \"0\"";
+
+    /// The setting a written value names, as Kafka's `acks` reads it.
+    pub fn from_written(written: &Written) -> Option<Acks> {
+        match written {
+            Written::Integer(1) => Some(Acks::Leader),
+            Written::Integer(-1) => Some(Acks::All),
+            Written::Integer(0) => Some(Acks::None),
+            Written::Text(text) => match text.to_ascii_lowercase().as_str() {
+                "all" | "-1" => Some(Acks::All),
+                "1" => Some(Acks::Leader),
+                "0" => Some(Acks::None),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Acks {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Acks, D::Error> {
+        let written = Written::deserialize(deserializer)?;
+        Acks::from_written(&written).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "acks = {} is not an acks setting; allowed: {}",
+                written.describe(),
+                Acks::FORMS
+            ))
+        })
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -37,4 +74,37 @@ pub struct ProduceResponse {
     pub partition: TopicPartition,
     /// The base offset of the appended batch.
     pub result: Result<Offset, ErrorCode>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acks_reads_every_form_a_kafka_user_writes_and_writes_back_unchanged() {
+        let cases = [
+            ("1", Acks::Leader),
+            ("-1", Acks::All),
+            ("0", Acks::None),
+            ("\"all\"", Acks::All),
+            ("\"1\"", Acks::Leader),
+            ("\"-1\"", Acks::All),
+            ("\"0\"", Acks::None),
+        ];
+        for (text, acks) in cases {
+            assert_eq!(serde_json::from_str::<Acks>(text).unwrap(), acks, "{text}");
+        }
+        assert_eq!(serde_json::to_string(&Acks::All).unwrap(), "\"all\"");
+        assert_eq!(serde_json::to_string(&Acks::Leader).unwrap(), "\"1\"");
+        assert_eq!(serde_json::to_string(&Acks::None).unwrap(), "\"0\"");
+    }
+
+    #[test]
+    fn an_unknown_acks_value_lists_the_accepted_forms() {
+        let error = serde_json::from_str::<Acks>("2").unwrap_err().to_string();
+        assert!(
+            error.starts_with("acks = 2 is not an acks setting; allowed: 1, -1, 0"),
+            "{error}"
+        );
+    }
 }

@@ -1,0 +1,350 @@
+//! The fault schedule's problems: targets that cannot exist (broker 7 of 3, producer 3 of 1,
+//! partition 5 of a one-partition topic, an undeclared topic), faults and triggers that fall
+//! after the safety phase, trigger conditions no run can meet, sizes of zero and
+//! `event-source` where no event fired. Each problem names its key
+//! (`faults.triggers[1].then[0].target`).
+
+use crate::fault::{Condition, Fault, PartitionRef, ScriptedFault, Target};
+use crate::scenario::Scenario;
+use crate::scenario_validation::{missing_partition, refuse_zeros, undeclared_topic, Problem};
+use std::collections::BTreeSet;
+use watermark_broker_core::config::TopicConfig;
+
+/// Every problem of `scenario.faults`.
+pub(crate) fn validate_faults(scenario: &Scenario, problems: &mut Vec<Problem>) {
+    let check = Check { scenario };
+    let safety_ms = scenario.phases.safety_ms;
+    for (index, scripted) in scenario.faults.scripted.iter().enumerate() {
+        let key = format!("faults.scripted[{index}]");
+        if scripted.at_ms >= safety_ms {
+            problems.push(Problem::new(
+                format!("{key}.at_ms"),
+                format!(
+                    "at_ms = {} is at or after the end of the safety phase (phases.safety_ms = \
+                     {safety_ms}), when every fault is healed; allowed: 0..={}",
+                    scripted.at_ms,
+                    safety_ms.saturating_sub(1)
+                ),
+            ));
+        }
+        check.fault(&key, &scripted.fault, false, problems);
+    }
+    for (index, trigger) in scenario.faults.triggers.iter().enumerate() {
+        let key = format!("faults.triggers[{index}]");
+        if trigger.after_ms >= safety_ms {
+            problems.push(Problem::new(
+                format!("{key}.after_ms"),
+                format!(
+                    "after_ms = {} arms the trigger at or after the end of the safety phase \
+                     (phases.safety_ms = {safety_ms}); allowed: 0..={}",
+                    trigger.after_ms,
+                    safety_ms.saturating_sub(1)
+                ),
+            ));
+        }
+        if trigger.then.is_empty() && trigger.later.is_empty() {
+            problems.push(Problem::new(
+                format!("{key}.then"),
+                "the trigger applies no fault; allowed: at least one fault in `then` or `later`",
+            ));
+        }
+        check.condition(&key, &trigger.condition, problems);
+        for (position, fault) in trigger.then.iter().enumerate() {
+            check.fault(&format!("{key}.then[{position}]"), fault, true, problems);
+        }
+        for (position, later) in trigger.later.iter().enumerate() {
+            let ScriptedFault { fault, .. } = later;
+            check.fault(&format!("{key}.later[{position}]"), fault, true, problems);
+        }
+    }
+    if let Some(swarm) = &scenario.faults.swarm {
+        if swarm.kinds.is_empty() {
+            problems.push(Problem::new(
+                "faults.swarm.kinds",
+                "faults.swarm.kinds is empty; allowed: a non-empty list of fault kinds",
+            ));
+        }
+        refuse_zeros(
+            problems,
+            "faults.swarm.",
+            &[
+                ("interval_ms_min", swarm.interval_ms_min),
+                ("duration_ms_min", swarm.duration_ms_min),
+            ],
+        );
+        for (low, high, name) in [
+            (swarm.interval_ms_min, swarm.interval_ms_max, "interval_ms"),
+            (swarm.duration_ms_min, swarm.duration_ms_max, "duration_ms"),
+        ] {
+            if low > high {
+                problems.push(Problem::new(
+                    format!("faults.swarm.{name}_min"),
+                    format!(
+                        "faults.swarm needs {name}_min <= {name}_max, but {low} > {high}; \
+                         allowed: 1..={high}"
+                    ),
+                ));
+            }
+        }
+        if let Some(space) = &swarm.configuration {
+            crate::configuration::validate(space, scenario, problems);
+        }
+    }
+    validate_labels(scenario, problems);
+}
+
+struct Check<'a> {
+    scenario: &'a Scenario,
+}
+
+impl Check<'_> {
+    /// A fault's targets and sizes; `in_trigger`: an event is there to name its source.
+    fn fault(&self, key: &str, fault: &Fault, in_trigger: bool, problems: &mut Vec<Problem>) {
+        match fault {
+            Fault::PartitionAway { side } => {
+                if side.is_empty() {
+                    problems.push(Problem::new(
+                        format!("{key}.side"),
+                        "partition-away with an empty side cuts nothing; allowed: a list of \
+                         one or more targets",
+                    ));
+                }
+                for (position, target) in side.iter().enumerate() {
+                    let target_key = format!("{key}.side[{position}]");
+                    self.target(&target_key, target, in_trigger, problems);
+                }
+            }
+            Fault::CutOneWay { from, to } => {
+                self.target(&format!("{key}.from"), from, in_trigger, problems);
+                self.target(&format!("{key}.to"), to, in_trigger, problems);
+            }
+            Fault::SlowLinks { target, latency_ms } => {
+                refuse_zeros(problems, &format!("{key}."), &[("latency_ms", *latency_ms)]);
+                self.target(&format!("{key}.target"), target, in_trigger, problems);
+            }
+            Fault::SlowDisk {
+                target,
+                fsync_latency_ms,
+            } => {
+                refuse_zeros(
+                    problems,
+                    &format!("{key}."),
+                    &[("fsync_latency_ms", *fsync_latency_ms)],
+                );
+                self.target(&format!("{key}.target"), target, in_trigger, problems);
+            }
+            Fault::HealAll => {}
+            Fault::Crash { target }
+            | Fault::PowerLoss { target }
+            | Fault::Shutdown { target }
+            | Fault::Restart { target }
+            | Fault::Pause { target }
+            | Fault::Resume { target }
+            | Fault::Isolate { target } => {
+                self.target(&format!("{key}.target"), target, in_trigger, problems);
+            }
+        }
+    }
+
+    fn target(&self, key: &str, target: &Target, in_trigger: bool, problems: &mut Vec<Problem>) {
+        let brokers = self.scenario.brokers;
+        let message = match target {
+            Target::Broker(broker) if broker.0 == 0 || broker.0 > brokers => Some(format!(
+                "broker {} does not exist: brokers are numbered from 1; allowed: 1..={brokers}",
+                broker.0
+            )),
+            Target::Leader(partition)
+            | Target::Followers(partition)
+            | Target::NewestIsrMember(partition)
+            | Target::LaggingFollower(partition) => self.partition_problem(*partition).err(),
+            Target::EventSource if !in_trigger => Some(
+                "`event-source` names the node whose event fired a trigger, and no event fires a \
+                 scripted fault; allowed: event-source only in a trigger's `then` or `later`"
+                    .to_string(),
+            ),
+            Target::Producer(index) => {
+                client_problem("producer", *index, self.scenario.producers.len())
+            }
+            Target::Consumer(index) => {
+                client_problem("consumer", *index, self.scenario.consumers.len())
+            }
+            _ => None,
+        };
+        if let Some(message) = message {
+            problems.push(Problem::new(key, message));
+        }
+    }
+
+    /// The topic a partition reference names, or why it names nothing.
+    fn partition_problem(&self, partition: PartitionRef) -> Result<&TopicConfig, String> {
+        let (topic_name, index) = match partition {
+            PartitionRef::Index(index) => (self.scenario.default_topic(), index),
+            PartitionRef::Named { topic, partition } => (topic, partition),
+        };
+        let topic = self
+            .scenario
+            .topic_config(topic_name)
+            .ok_or_else(|| undeclared_topic(self.scenario, topic_name))?;
+        if index.0 >= topic.partitions {
+            return Err(missing_partition(topic, index.0));
+        }
+        Ok(topic)
+    }
+
+    fn condition(&self, key: &str, condition: &Condition, problems: &mut Vec<Problem>) {
+        let partition = match condition {
+            Condition::LeaderAcked { partition, .. }
+            | Condition::IsrShrunkTo { partition, .. }
+            | Condition::HighWatermarkReached { partition, .. }
+            | Condition::LeaderChanged { partition }
+            | Condition::IsrExpanded { partition }
+            | Condition::FetchTruncated { partition } => *partition,
+        };
+        let topic = match self.partition_problem(partition) {
+            Ok(topic) => topic,
+            Err(message) => {
+                problems.push(Problem::new(format!("{key}.partition"), message));
+                return;
+            }
+        };
+        let sent = self.records_sent_to(topic);
+        let problem = match condition {
+            Condition::LeaderAcked {
+                offset_at_least, ..
+            } if offset_at_least.0 >= sent => Some((
+                "offset_at_least",
+                format!(
+                    "offset_at_least = {} is never acked: the producers send {sent} record(s) to \
+                     topic `{}`, at offsets from 0; allowed: 0..={}",
+                    offset_at_least.0,
+                    topic.name,
+                    sent.saturating_sub(1)
+                ),
+            )),
+            Condition::HighWatermarkReached { offset, .. } if offset.0 > sent => Some((
+                "offset",
+                format!(
+                    "offset = {} is never reached: the producers send {sent} record(s) to topic \
+                     `{}`, so the high watermark stops at {sent} at most; allowed: 0..={sent}",
+                    offset.0, topic.name
+                ),
+            )),
+            Condition::IsrShrunkTo { size, .. }
+                if *size == 0 || *size >= topic.replication_factor as usize =>
+            {
+                Some(("size", isr_size_problem(*size, topic)))
+            }
+            _ => None,
+        };
+        if let Some((name, message)) = problem {
+            problems.push(Problem::new(format!("{key}.{name}"), message));
+        }
+    }
+
+    /// How many records the producers send to `topic`, an upper bound on every partition's
+    /// offsets (retried duplicates aside, which a demonstration cannot count on).
+    fn records_sent_to(&self, topic: &TopicConfig) -> u64 {
+        (0..self.scenario.producers.len())
+            .filter(|index| self.scenario.producer_topic(*index) == topic.name)
+            .map(|index| self.scenario.producers[index].records)
+            .sum()
+    }
+}
+
+fn isr_size_problem(size: usize, topic: &TopicConfig) -> String {
+    if topic.replication_factor <= 1 {
+        return format!(
+            "size = {size} is never reached: topic `{}` has replication_factor = {}, so its \
+             ISR never shrinks; allowed: a topic with replication_factor of 2 or more",
+            topic.name, topic.replication_factor
+        );
+    }
+    format!(
+        "size = {size} is never reached: an ISR of topic `{}` (replication_factor = {}) shrinks \
+         to between 1 and {} replicas; allowed: 1..={}",
+        topic.name,
+        topic.replication_factor,
+        topic.replication_factor - 1,
+        topic.replication_factor - 1
+    )
+}
+
+/// "producer 3 does not exist: producers are numbered from 0; allowed: 0..=0".
+fn client_problem(kind: &str, index: u32, count: usize) -> Option<String> {
+    if (index as usize) < count {
+        return None;
+    }
+    Some(if count == 0 {
+        format!("{kind} {index} does not exist: the scenario has no {kind}s")
+    } else {
+        format!(
+            "{kind} {index} does not exist: {kind}s are numbered from 0; allowed: 0..={}",
+            count - 1
+        )
+    })
+}
+
+/// Refuses a `struck` target naming a label no scripted fault or trigger defines.
+fn validate_labels(scenario: &Scenario, problems: &mut Vec<Problem>) {
+    let faults = &scenario.faults;
+    let defined: BTreeSet<&str> = faults
+        .scripted
+        .iter()
+        .filter_map(|fault| fault.label.as_deref())
+        .chain(
+            faults
+                .triggers
+                .iter()
+                .filter_map(|trigger| trigger.label.as_deref()),
+        )
+        .collect();
+    let scripted = faults
+        .scripted
+        .iter()
+        .enumerate()
+        .map(|(index, scripted)| (format!("faults.scripted[{index}]"), &scripted.fault));
+    let triggered = faults
+        .triggers
+        .iter()
+        .enumerate()
+        .flat_map(|(index, trigger)| {
+            let then = trigger
+                .then
+                .iter()
+                .enumerate()
+                .map(move |(position, fault)| {
+                    (format!("faults.triggers[{index}].then[{position}]"), fault)
+                });
+            let later = trigger
+                .later
+                .iter()
+                .enumerate()
+                .map(move |(position, later)| {
+                    (
+                        format!("faults.triggers[{index}].later[{position}]"),
+                        &later.fault,
+                    )
+                });
+            then.chain(later)
+        });
+    for (key, fault) in scripted.chain(triggered) {
+        for target in fault.targets() {
+            let Target::Struck(label) = target else {
+                continue;
+            };
+            if !defined.contains(label.as_str()) {
+                let suggestion =
+                    watermark_broker_core::spelling::closest(label, defined.iter().copied())
+                        .map(|close| format!("; did you mean `{close}`?"))
+                        .unwrap_or_default();
+                problems.push(Problem::new(
+                    key.clone(),
+                    format!(
+                        "a fault targets struck = \"{label}\", but no scripted fault or trigger has \
+                         label = \"{label}\"{suggestion}"
+                    ),
+                ));
+            }
+        }
+    }
+}
