@@ -12,8 +12,8 @@ compile_error!(
 // The world's modules keep their paths under `watermark_sim::`: the world is the part of the
 // simulator that does not need madsim.
 pub use watermark_world::{
-    checkers, configuration, convergence, disk, fault, history, network, scenario, step_record,
-    swarm, trace, trigger, verdict, violation, world,
+    checkers, configuration, convergence, disk, fault, history, network, not_applied, scenario,
+    settings_diff, step_record, swarm, trace, trigger, verdict, violation, world,
 };
 
 pub mod failure;

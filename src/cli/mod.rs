@@ -14,6 +14,7 @@ pub mod source;
 pub mod sweep;
 pub mod switches;
 pub mod tour;
+pub mod violation_groups;
 
 use crate::cli::args::{Cli, Command};
 use crate::cli::exit::{BadInput, Exit};

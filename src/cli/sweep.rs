@@ -383,6 +383,7 @@ mod tests {
                 } else {
                     vec![watermark_sim::failure::Failure::Panic("why".to_string())]
                 },
+                faults_not_applied: vec![],
                 violations: checkers
                     .iter()
                     .map(|checker| Violation {
