@@ -362,3 +362,36 @@ fn swarm_faults_that_do_not_apply_are_listed_as_optional() {
     assert!(!listed.is_empty(), "20 swarm seeds hit no down node at all");
     assert!(listed.iter().all(|record| record.optional));
 }
+
+#[test]
+fn a_cut_of_a_node_from_itself_names_no_link() {
+    let scenario = quiet("cut-self")
+        .fault_at(3_000, Fault::CutOneWay { from: B2, to: B2 })
+        .build()
+        .unwrap();
+    assert_not_applied(
+        scenario,
+        FaultSource::Scripted,
+        NotAppliedReason::NoLink,
+        "cut-one-way: it names no link",
+        scripted_optional,
+    );
+}
+
+#[test]
+fn an_isolation_of_a_node_already_cut_off_is_not_applied() {
+    let isolate = Fault::Isolate { target: B2 };
+    let scenario = quiet("isolate-twice")
+        .fault_at(3_000, isolate.clone())
+        .fault_at(4_000, isolate)
+        .fault_at(6_000, Fault::HealAll)
+        .build()
+        .unwrap();
+    assert_not_applied(
+        scenario,
+        FaultSource::Scripted,
+        NotAppliedReason::LinksAlreadyCut,
+        "isolate: its links were already cut",
+        |scenario| scenario.faults.scripted[1].optional = true,
+    );
+}
