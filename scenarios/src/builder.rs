@@ -188,6 +188,7 @@ impl ScenarioBuilder {
             after_ms: 0,
             label: None,
             later: Vec::new(),
+            optional: false,
         });
         self
     }

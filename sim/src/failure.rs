@@ -3,6 +3,7 @@
 //! failing for two reasons read as two lines.
 
 use crate::checkers::Checker;
+use crate::not_applied::NotApplied;
 use crate::verdict::{Guarantee, OrderingVerdict};
 use serde::{Serialize, Serializer};
 use std::fmt;
@@ -29,6 +30,9 @@ pub enum Failure {
     MissingMark(Mark),
     /// The run panicked (a model assertion or a bug in the simulator).
     Panic(String),
+    /// A fault or trigger not marked `optional` did not apply: the run did not exercise
+    /// what the scenario says it does.
+    FaultNotApplied(NotApplied),
 }
 
 impl Failure {
@@ -46,6 +50,9 @@ impl Failure {
             Failure::Invariant(checker) => format!("invariant {checker}"),
             Failure::MissingMark(mark) => format!("missing mark {mark}"),
             Failure::Panic(_) => "panic".to_string(),
+            Failure::FaultNotApplied(not_applied) => {
+                format!("fault not applied: {}", not_applied.kind())
+            }
         }
     }
 }
@@ -68,6 +75,9 @@ impl fmt::Display for Failure {
                 write!(formatter, "coverage mark {mark} was never reached")
             }
             Failure::Panic(message) => write!(formatter, "the run panicked: {message}"),
+            Failure::FaultNotApplied(not_applied) => {
+                write!(formatter, "fault not applied: {not_applied}")
+            }
         }
     }
 }

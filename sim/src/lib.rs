@@ -12,8 +12,9 @@ compile_error!(
 // The world's modules keep their paths under `watermark_sim::`: the world is the part of the
 // simulator that does not need madsim.
 pub use watermark_world::{
-    checkers, configuration, convergence, disk, fault, fault_shape, history, network, scenario,
-    scenario_validation, step_record, swarm, trace, trigger, verdict, violation, world,
+    checkers, configuration, convergence, disk, fault, fault_shape, history, network, not_applied,
+    scenario, scenario_validation, settings_diff, step_record, swarm, trace, trigger, verdict,
+    violation, world,
 };
 
 pub mod failure;

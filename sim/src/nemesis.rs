@@ -5,14 +5,18 @@
 
 use crate::fault::{Fault, ScriptedFault, Target};
 use crate::node::{now_ms, sleep_until_ms};
+use crate::not_applied::{FaultSource, NodeState, NotApplied, NotAppliedReason};
 use crate::step_record::NemesisAction;
 pub use crate::swarm::swarm_schedule;
-use crate::world::{broker_ids, PendingFault, SharedWorld, World};
+use crate::world::{broker_ids, ArmedTrigger, PendingFault, SharedWorld, World};
 use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
 use std::collections::BTreeMap;
 use watermark_broker_core::ids::{ClientId, NodeId};
+
+/// Whether a fault applied, and why not when it did not.
+pub type Applied = Result<(), NotAppliedReason>;
 
 /// Applies faults to one run.
 pub struct Nemesis {
@@ -20,8 +24,10 @@ pub struct Nemesis {
     start: madsim::time::Instant,
     handle: madsim::runtime::Handle,
     madsim_nodes: BTreeMap<NodeId, madsim::task::NodeId>,
-    /// Scripted and swarm faults not applied yet, ordered by time.
-    schedule: Vec<ScriptedFault>,
+    /// Scripted and swarm faults, ordered by time, each with where it came from.
+    schedule: Vec<(ScriptedFault, FaultSource)>,
+    /// How many of `schedule` are due and done.
+    next_scheduled: usize,
     wakeups: mpsc::UnboundedReceiver<()>,
     /// The nodes each labelled fault or trigger hit, for `Target::Struck`.
     struck: BTreeMap<String, Vec<NodeId>>,
@@ -40,16 +46,30 @@ impl Nemesis {
                 let _ = waker.unbounded_send(());
             }));
             let scenario = std::sync::Arc::clone(&locked.scenario);
-            let mut schedule = scenario.faults.scripted.clone();
+            let mut schedule: Vec<(ScriptedFault, FaultSource)> = scenario
+                .faults
+                .scripted
+                .iter()
+                .cloned()
+                .map(|fault| (fault, FaultSource::Scripted))
+                .collect();
             if let Some(swarm) = &scenario.faults.swarm {
                 let plan = swarm_schedule(swarm, &scenario, locked.seed);
-                schedule.extend(plan.scripted);
+                schedule.extend(
+                    plan.scripted
+                        .into_iter()
+                        .map(|fault| (fault, FaultSource::Swarm)),
+                );
                 locked
                     .triggers
-                    .extend(plan.triggers.into_iter().map(|trigger| (trigger, false)));
+                    .extend(plan.triggers.into_iter().map(|trigger| ArmedTrigger {
+                        trigger,
+                        fired: false,
+                        origin: FaultSource::Swarm,
+                    }));
             }
             // Stable: faults at the same time keep their written order.
-            schedule.sort_by_key(|fault| fault.at_ms);
+            schedule.sort_by_key(|(fault, _)| fault.at_ms);
             schedule
         };
         Nemesis {
@@ -58,6 +78,7 @@ impl Nemesis {
             handle: madsim::runtime::Handle::current(),
             madsim_nodes,
             schedule,
+            next_scheduled: 0,
             wakeups,
             struck: BTreeMap::new(),
         }
@@ -65,14 +86,26 @@ impl Nemesis {
 
     /// Applies faults until `until_ms`.
     pub async fn run_safety_phase(&mut self, until_ms: u64) {
-        let mut next_scheduled = 0;
         loop {
             let now = now_ms(self.start);
-            while next_scheduled < self.schedule.len() && self.schedule[next_scheduled].at_ms <= now
+            while let Some((scheduled, origin)) = self
+                .schedule
+                .get(self.next_scheduled)
+                .filter(|(scheduled, _)| scheduled.at_ms <= now)
+                .cloned()
             {
-                let scheduled = self.schedule[next_scheduled].clone();
-                self.apply_labelled(&scheduled.fault, None, scheduled.label);
-                next_scheduled += 1;
+                self.next_scheduled += 1;
+                let applied = self.apply_labelled(&scheduled.fault, None, scheduled.label.clone());
+                if let Err(reason) = applied {
+                    self.record_not_applied(NotApplied {
+                        time_ms: now,
+                        source: origin,
+                        fault: Some(scheduled.fault),
+                        trigger: None,
+                        reason,
+                        optional: scheduled.optional,
+                    });
+                }
             }
             self.apply_due_trigger_faults(now);
             if now >= until_ms {
@@ -86,7 +119,9 @@ impl Nemesis {
                 .map(|pending| pending.due_ms)
                 .min();
             let next_ms = [
-                self.schedule.get(next_scheduled).map(|fault| fault.at_ms),
+                self.schedule
+                    .get(self.next_scheduled)
+                    .map(|(fault, _)| fault.at_ms),
                 next_pending,
                 Some(until_ms),
             ]
@@ -113,7 +148,18 @@ impl Nemesis {
         };
         let mut sources = Vec::new();
         for pending in due {
-            self.apply_labelled(&pending.fault, Some(pending.source), pending.label);
+            let applied =
+                self.apply_labelled(&pending.fault, Some(pending.source), pending.label.clone());
+            if let Err(reason) = applied {
+                self.record_not_applied(NotApplied {
+                    time_ms: now,
+                    source: pending.origin,
+                    fault: Some(pending.fault),
+                    trigger: Some(pending.trigger),
+                    reason,
+                    optional: pending.optional,
+                });
+            }
             sources.push(pending.source);
         }
         let mut world = self.world.lock();
@@ -122,13 +168,80 @@ impl Nemesis {
         }
     }
 
+    /// Records what the safety phase left undone: triggers that never fired, trigger faults
+    /// not yet due, scheduled faults not yet due. Triggers are disarmed first.
+    fn record_left_undone(&mut self) {
+        let now = now_ms(self.start);
+        let mut world = self.world.lock();
+        world.triggers_armed = false;
+        let default_topic = world.scenario.default_topic();
+        let never_fired: Vec<NotApplied> = world
+            .triggers
+            .iter()
+            .filter(|armed| !armed.fired)
+            .map(|armed| NotApplied {
+                time_ms: now,
+                source: armed.origin,
+                fault: None,
+                trigger: Some(crate::trigger::describe_condition(
+                    &armed.trigger.condition,
+                    default_topic,
+                )),
+                reason: NotAppliedReason::TriggerNeverFired,
+                optional: armed.trigger.optional,
+            })
+            .collect();
+        let dropped = std::mem::take(&mut world.pending_faults)
+            .into_iter()
+            .map(|pending| NotApplied {
+                time_ms: now,
+                source: pending.origin,
+                fault: Some(pending.fault),
+                trigger: Some(pending.trigger),
+                reason: NotAppliedReason::SafetyPhaseEnded {
+                    due_ms: pending.due_ms,
+                },
+                optional: pending.optional,
+            });
+        let unscheduled = self.schedule[self.next_scheduled..]
+            .iter()
+            .map(|(scheduled, origin)| NotApplied {
+                time_ms: now,
+                source: *origin,
+                fault: Some(scheduled.fault.clone()),
+                trigger: None,
+                reason: NotAppliedReason::SafetyPhaseEnded {
+                    due_ms: scheduled.at_ms,
+                },
+                optional: scheduled.optional,
+            });
+        let left_undone: Vec<NotApplied> = never_fired
+            .into_iter()
+            .chain(dropped)
+            .chain(unscheduled)
+            .collect();
+        self.next_scheduled = self.schedule.len();
+        drop(world);
+        for not_applied in left_undone {
+            self.record_not_applied(not_applied);
+        }
+    }
+
+    /// Keeps a fault or trigger that did not apply for the report. A swarm fault is always
+    /// optional: a random schedule often aims at a node that is already down.
+    fn record_not_applied(&self, mut not_applied: NotApplied) {
+        not_applied.optional |= not_applied.source == FaultSource::Swarm;
+        self.world.lock().record_not_applied(not_applied);
+    }
+
     /// Repairs everything for the liveness phase: no more triggers, links healed, disks
-    /// normal, paused nodes resumed, dead nodes restarted (the controller first).
+    /// normal, paused nodes resumed, dead nodes restarted (the controller first). What the
+    /// safety phase left undone is recorded first; the repair itself never counts as a
+    /// fault, applied or not.
     pub fn repair_everything(&mut self) {
+        self.record_left_undone();
         let paused_or_down: Vec<(NodeId, bool)> = {
             let mut world = self.world.lock();
-            world.triggers_armed = false;
-            world.pending_faults.clear();
             let now = now_ms(self.start);
             world.record_nemesis(now, NemesisAction::LivenessPhase);
             world
@@ -138,7 +251,7 @@ impl Nemesis {
                 .filter(|(node, paused)| *paused || !world.is_up(*node))
                 .collect()
         };
-        self.apply(&Fault::HealAll, None);
+        self.heal_all();
         let shutting_down: Vec<NodeId> = {
             let world = self.world.lock();
             world
@@ -153,7 +266,7 @@ impl Nemesis {
         }
         for (node, paused) in paused_or_down {
             if paused {
-                self.resume(node);
+                let _resumed = self.resume(node);
             }
         }
         let down: Vec<NodeId> = {
@@ -166,7 +279,7 @@ impl Nemesis {
                 .collect()
         };
         for node in down {
-            self.restart(node);
+            let _restarted = self.restart(node);
         }
         let mut world = self.world.lock();
         let frozen: Vec<NodeId> = world
@@ -235,7 +348,12 @@ impl Nemesis {
     }
 
     /// Applies one fault now, first remembering under `label` the nodes it hits.
-    pub fn apply_labelled(&mut self, fault: &Fault, source: Option<NodeId>, label: Option<String>) {
+    pub fn apply_labelled(
+        &mut self,
+        fault: &Fault,
+        source: Option<NodeId>,
+        label: Option<String>,
+    ) -> Applied {
         if let Some(label) = label {
             let mut hit: Vec<NodeId> = fault
                 .targets()
@@ -246,110 +364,103 @@ impl Nemesis {
             hit.dedup();
             self.struck.insert(label, hit);
         }
-        self.apply(fault, source);
+        self.apply(fault, source)
     }
 
-    /// Applies one fault now.
-    pub fn apply(&mut self, fault: &Fault, source: Option<NodeId>) {
+    /// Applies one fault now; says why not when it reached none of its nodes or links.
+    pub fn apply(&mut self, fault: &Fault, source: Option<NodeId>) -> Applied {
         match fault {
-            Fault::Crash { target } => {
-                for node in self.resolve(target, source) {
-                    if self.world.lock().is_up(node) {
-                        self.act(NemesisAction::Crash { node });
-                        self.kill(node);
-                    }
+            Fault::Crash { target } => self.for_each_node(target, source, |nemesis, node| {
+                if !nemesis.world.lock().is_up(node) {
+                    return Err(NodeState::Down);
                 }
-            }
-            Fault::PowerLoss { target } => {
-                for node in self.resolve(target, source) {
-                    self.act(NemesisAction::PowerLoss { node });
-                    {
-                        let mut world = self.world.lock();
-                        let torn_writes = world.scenario.disk.torn_writes;
-                        if let Some(disk) = world.disks.get(&node).cloned() {
-                            disk.power_loss(&mut world.random, torn_writes);
-                        }
-                    }
-                    if self.world.lock().is_up(node) {
-                        self.kill(node);
-                    }
+                nemesis.act(NemesisAction::Crash { node });
+                nemesis.kill(node);
+                Ok(())
+            }),
+            // A power loss of a node that is down still costs its page cache: it applies.
+            Fault::PowerLoss { target } => self.for_each_node(target, source, |nemesis, node| {
+                nemesis.power_loss(node);
+                Ok(())
+            }),
+            Fault::Shutdown { target } => self.for_each_node(target, source, |nemesis, node| {
+                let mut world = nemesis.world.lock();
+                if !matches!(node, NodeId::Broker(_)) {
+                    return Err(NodeState::NotABroker);
                 }
-            }
-            Fault::Shutdown { target } => {
-                for node in self.resolve(target, source) {
-                    let mut world = self.world.lock();
-                    if world.is_up(node) && matches!(node, NodeId::Broker(_)) {
-                        self.act_locked(&mut world, NemesisAction::Shutdown { node });
-                        let now = now_ms(self.start);
-                        world.begin_controlled_shutdown(node, now);
-                    }
+                if !world.is_up(node) {
+                    return Err(NodeState::Down);
                 }
-            }
-            Fault::Restart { target } => {
-                for node in self.resolve(target, source) {
-                    self.cut_shutdown_short(node);
-                    self.restart(node);
-                }
-            }
+                nemesis.act_locked(&mut world, NemesisAction::Shutdown { node });
+                let now = now_ms(nemesis.start);
+                world.begin_controlled_shutdown(node, now);
+                Ok(())
+            }),
+            Fault::Restart { target } => self.for_each_node(target, source, |nemesis, node| {
+                nemesis.cut_shutdown_short(node);
+                nemesis.restart(node)
+            }),
             Fault::Pause { target } => {
-                for node in self.resolve(target, source) {
-                    let mut world = self.world.lock();
-                    if world.is_up(node) && !world.nodes[&node].paused {
-                        if let Some(slot) = world.nodes.get_mut(&node) {
-                            slot.paused = true;
-                        }
-                        self.act_locked(&mut world, NemesisAction::Pause { node });
-                        drop(world);
-                        self.handle.pause(self.madsim_nodes[&node]);
-                    }
-                }
+                self.for_each_node(target, source, |nemesis, node| nemesis.pause(node))
             }
             Fault::Resume { target } => {
-                for node in self.resolve(target, source) {
-                    self.resume(node);
-                }
+                self.for_each_node(target, source, |nemesis, node| nemesis.resume(node))
             }
             Fault::Isolate { target } => {
                 let isolated = self.resolve(target, source);
-                let mut world = self.world.lock();
-                let all: Vec<NodeId> = world.nodes.keys().copied().collect();
-                cut_both_ways(&mut world, &isolated, &all);
-                self.act_locked(&mut world, NemesisAction::Isolate { nodes: isolated });
+                let all: Vec<NodeId> = self.world.lock().nodes.keys().copied().collect();
+                self.cut(
+                    &both_ways(&isolated, &all),
+                    isolated.is_empty(),
+                    |nodes| NemesisAction::Isolate { nodes },
+                    isolated.clone(),
+                )
             }
             Fault::PartitionAway { side } => {
                 let side_nodes: Vec<NodeId> = side
                     .iter()
                     .flat_map(|target| self.resolve(target, source))
                     .collect();
-                let mut world = self.world.lock();
-                let others: Vec<NodeId> = world
+                let others: Vec<NodeId> = self
+                    .world
+                    .lock()
                     .nodes
                     .keys()
                     .copied()
                     .filter(|node| !side_nodes.contains(node))
                     .collect();
-                cut_both_ways(&mut world, &side_nodes, &others);
-                self.act_locked(&mut world, NemesisAction::Partition { side: side_nodes });
+                self.cut(
+                    &both_ways(&side_nodes, &others),
+                    side_nodes.is_empty(),
+                    |side| NemesisAction::Partition { side },
+                    side_nodes.clone(),
+                )
             }
             Fault::CutOneWay { from, to } => {
                 let from_nodes = self.resolve(from, source);
                 let to_nodes = self.resolve(to, source);
-                let mut world = self.world.lock();
-                for sender in &from_nodes {
-                    for receiver in &to_nodes {
-                        world.network.cut(*sender, *receiver);
-                    }
-                }
-                self.act_locked(
-                    &mut world,
-                    NemesisAction::CutOneWay {
-                        from: from_nodes,
-                        to: to_nodes,
+                let links: Vec<(NodeId, NodeId)> = from_nodes
+                    .iter()
+                    .flat_map(|sender| to_nodes.iter().map(move |receiver| (*sender, *receiver)))
+                    .filter(|(sender, receiver)| sender != receiver)
+                    .collect();
+                let no_target = from_nodes.is_empty() || to_nodes.is_empty();
+                let action_to = to_nodes.clone();
+                self.cut(
+                    &links,
+                    no_target,
+                    move |from| NemesisAction::CutOneWay {
+                        from,
+                        to: action_to,
                     },
-                );
+                    from_nodes.clone(),
+                )
             }
             Fault::SlowLinks { target, latency_ms } => {
                 let nodes = self.resolve(target, source);
+                if nodes.is_empty() {
+                    return Err(NotAppliedReason::NoTarget);
+                }
                 let mut world = self.world.lock();
                 for node in &nodes {
                     world.network.set_slow(*node, *latency_ms);
@@ -361,12 +472,16 @@ impl Nemesis {
                         latency_ms: *latency_ms,
                     },
                 );
+                Ok(())
             }
             Fault::SlowDisk {
                 target,
                 fsync_latency_ms,
             } => {
                 let nodes = self.resolve(target, source);
+                if nodes.is_empty() {
+                    return Err(NotAppliedReason::NoTarget);
+                }
                 let world = self.world.lock();
                 for node in &nodes {
                     if let Some(disk) = world.disks.get(node) {
@@ -378,18 +493,111 @@ impl Nemesis {
                     nodes,
                     fsync_latency_ms: *fsync_latency_ms,
                 });
+                Ok(())
             }
             Fault::HealAll => {
-                let mut world = self.world.lock();
-                world.network.heal_all();
-                let fsync_latency_ms = world.scenario.disk.fsync_latency_ms;
-                for disk in world.disks.values() {
-                    disk.set_fsync_latency_ms(fsync_latency_ms);
-                }
-                self.act_locked(&mut world, NemesisAction::HealAll);
-                world.wake_all();
+                self.heal_all();
+                Ok(())
             }
         }
+    }
+
+    /// Applies `apply` to each node `target` names. The fault applies if one node took it;
+    /// it did not if the target named none, or if every node refused it (their states say
+    /// why).
+    fn for_each_node(
+        &mut self,
+        target: &Target,
+        source: Option<NodeId>,
+        mut apply: impl FnMut(&mut Nemesis, NodeId) -> Result<(), NodeState>,
+    ) -> Applied {
+        let nodes = self.resolve(target, source);
+        if nodes.is_empty() {
+            return Err(NotAppliedReason::NoTarget);
+        }
+        let mut refused = Vec::new();
+        for node in &nodes {
+            if let Err(state) = apply(self, *node) {
+                refused.push((*node, state));
+            }
+        }
+        if refused.len() == nodes.len() {
+            Err(NotAppliedReason::NodesRefused { nodes: refused })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Cuts `links` (sender, receiver) and records `action(nodes)`; it does not apply when
+    /// its target named no node, when it names no link, or when every link was cut already.
+    fn cut(
+        &mut self,
+        links: &[(NodeId, NodeId)],
+        no_target: bool,
+        action: impl FnOnce(Vec<NodeId>) -> NemesisAction,
+        nodes: Vec<NodeId>,
+    ) -> Applied {
+        if no_target {
+            return Err(NotAppliedReason::NoTarget);
+        }
+        if links.is_empty() {
+            return Err(NotAppliedReason::NoLink);
+        }
+        let mut world = self.world.lock();
+        if links
+            .iter()
+            .all(|(sender, receiver)| world.network.is_cut(*sender, *receiver))
+        {
+            return Err(NotAppliedReason::LinksAlreadyCut);
+        }
+        for (sender, receiver) in links {
+            world.network.cut(*sender, *receiver);
+        }
+        self.act_locked(&mut world, action(nodes));
+        Ok(())
+    }
+
+    fn power_loss(&mut self, node: NodeId) {
+        self.act(NemesisAction::PowerLoss { node });
+        {
+            let mut world = self.world.lock();
+            let torn_writes = world.scenario.disk.torn_writes;
+            if let Some(disk) = world.disks.get(&node).cloned() {
+                disk.power_loss(&mut world.random, torn_writes);
+            }
+        }
+        if self.world.lock().is_up(node) {
+            self.kill(node);
+        }
+    }
+
+    fn pause(&mut self, node: NodeId) -> Result<(), NodeState> {
+        let mut world = self.world.lock();
+        if !world.is_up(node) {
+            return Err(NodeState::Down);
+        }
+        if world.nodes[&node].paused {
+            return Err(NodeState::Paused);
+        }
+        if let Some(slot) = world.nodes.get_mut(&node) {
+            slot.paused = true;
+        }
+        self.act_locked(&mut world, NemesisAction::Pause { node });
+        drop(world);
+        self.handle.pause(self.madsim_nodes[&node]);
+        Ok(())
+    }
+
+    /// Repairs every cut link, slow link and slow disk.
+    fn heal_all(&mut self) {
+        let mut world = self.world.lock();
+        world.network.heal_all();
+        let fsync_latency_ms = world.scenario.disk.fsync_latency_ms;
+        for disk in world.disks.values() {
+            disk.set_fsync_latency_ms(fsync_latency_ms);
+        }
+        self.act_locked(&mut world, NemesisAction::HealAll);
+        world.wake_all();
     }
 
     fn kill(&mut self, node: NodeId) {
@@ -411,36 +619,42 @@ impl Nemesis {
         }
     }
 
-    fn restart(&mut self, node: NodeId) {
+    fn restart(&mut self, node: NodeId) -> Result<(), NodeState> {
         if self.world.lock().is_up(node) {
-            return;
+            return Err(NodeState::Up);
         }
         self.act(NemesisAction::Restart { node });
         // Kill first: madsim's restart keeps what the old incarnation left behind otherwise.
         self.handle.kill(self.madsim_nodes[&node]);
         self.handle.restart(self.madsim_nodes[&node]);
+        Ok(())
     }
 
-    fn resume(&mut self, node: NodeId) {
+    fn resume(&mut self, node: NodeId) -> Result<(), NodeState> {
         let mut world = self.world.lock();
-        if world.nodes.get(&node).is_some_and(|slot| slot.paused) {
-            if let Some(slot) = world.nodes.get_mut(&node) {
-                slot.paused = false;
-            }
-            self.act_locked(&mut world, NemesisAction::Resume { node });
-            drop(world);
-            self.handle.resume(self.madsim_nodes[&node]);
-            self.world.lock().wake_all();
+        if !world.nodes.get(&node).is_some_and(|slot| slot.paused) {
+            return Err(NodeState::NotPaused);
         }
+        if let Some(slot) = world.nodes.get_mut(&node) {
+            slot.paused = false;
+        }
+        self.act_locked(&mut world, NemesisAction::Resume { node });
+        drop(world);
+        self.handle.resume(self.madsim_nodes[&node]);
+        self.world.lock().wake_all();
+        Ok(())
     }
 }
 
-/// Cuts every link between a node of `side` and a node of `others`, in both directions.
-fn cut_both_ways(world: &mut World, side: &[NodeId], others: &[NodeId]) {
-    for node in side {
-        for other in others {
-            world.network.cut(*node, *other);
-            world.network.cut(*other, *node);
-        }
-    }
+/// Every link between a node of `side` and a node of `others`, in both directions, in the
+/// order they are cut (a node is never cut from itself).
+fn both_ways(side: &[NodeId], others: &[NodeId]) -> Vec<(NodeId, NodeId)> {
+    side.iter()
+        .flat_map(|node| {
+            others
+                .iter()
+                .flat_map(move |other| [(*node, *other), (*other, *node)])
+        })
+        .filter(|(sender, receiver)| sender != receiver)
+        .collect()
 }

@@ -8,6 +8,7 @@ use crate::configuration::{self, DrawnConfiguration};
 use crate::failure::Failure;
 use crate::nemesis::Nemesis;
 use crate::node::{now_ms, run_node, sleep_until_ms};
+use crate::not_applied::NotApplied;
 use crate::scenario::Scenario;
 use crate::step_record::Record;
 use crate::trace::TraceMode;
@@ -60,6 +61,8 @@ pub struct RunReport {
     pub passed: bool,
     /// Why the run did not meet its expectation; empty when it did.
     pub failures: Vec<Failure>,
+    /// Faults and triggers of the safety phase that did not apply, optional ones included.
+    pub faults_not_applied: Vec<NotApplied>,
     pub violations: Vec<Violation>,
     pub sim_time_ms: u64,
     pub wall_ms: u64,
@@ -153,6 +156,7 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         expected_ordering: scenario.expect.ordering,
         passed: false,
         failures: vec![Failure::Panic(message.clone())],
+        faults_not_applied: Vec::new(),
         violations: Vec::new(),
         sim_time_ms: 0,
         wall_ms,
@@ -327,7 +331,15 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
     let observed = observed_guarantee(&violations);
     let ordering = observed_ordering(&violations);
     let marks = world.marks.clone();
-    let failures = judge(&scenario, observed, ordering, &violations, &marks);
+    let faults_not_applied = std::mem::take(&mut world.faults_not_applied);
+    let mut failures = judge(&scenario, observed, ordering, &violations, &marks);
+    failures.extend(
+        faults_not_applied
+            .iter()
+            .filter(|not_applied| !not_applied.optional)
+            .cloned()
+            .map(Failure::FaultNotApplied),
+    );
     let passed = failures.is_empty();
     world.trace.note(
         end_ms,
@@ -349,6 +361,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         expected_ordering: scenario.expect.ordering,
         passed,
         failures,
+        faults_not_applied,
         violations,
         sim_time_ms: end_ms,
         wall_ms: 0,

@@ -16,6 +16,7 @@ pub mod sweep;
 pub mod sweep_summary;
 pub mod switches;
 pub mod tour;
+pub mod violation_groups;
 
 use crate::cli::args::{Cli, Command};
 use crate::cli::exit::{BadInput, Exit};

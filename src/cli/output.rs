@@ -4,18 +4,18 @@
 //! it.
 
 use crate::cli::invocation::Invocation;
+use crate::cli::violation_groups::group_violations;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::TopicConfig;
 use watermark_broker_core::protocol::Acks;
+use watermark_sim::configuration::draw_and_apply;
 use watermark_sim::runner::RunReport;
 use watermark_sim::scenario::Scenario;
+use watermark_sim::settings_diff::{non_default_settings, SettingChange};
 use watermark_sim::verdict::Guarantee;
-
-/// How many offsets or values of one violation the text report shows before summarising.
-const VALUES_SHOWN_MAX: usize = 12;
 
 /// The one command that replays `seed` of `target` with the extra bug switches, started
 /// the way the user started this process (see [`Invocation`]).
@@ -232,7 +232,19 @@ pub fn run_json(report: &RunReport, scenario: &Scenario, replay: &str) -> serde_
     ) {
         object.insert("options".to_string(), options);
     }
+    if let (Some(object), Ok(settings)) = (
+        value.as_object_mut(),
+        serde_json::to_value(run_settings(report, scenario)),
+    ) {
+        object.insert("non_default_settings".to_string(), settings);
+    }
     value
+}
+
+/// Every setting the run used that differs from its default, the seed's draw applied.
+pub fn run_settings(report: &RunReport, scenario: &Scenario) -> Vec<SettingChange> {
+    let (applied, _drawn) = draw_and_apply(scenario, report.seed);
+    non_default_settings(&applied, scenario)
 }
 
 /// Simulated milliseconds as seconds with three decimals.
@@ -258,18 +270,6 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
 
 pub fn seconds(time_ms: u64) -> String {
     format!("{}.{:03} s", time_ms / 1000, time_ms % 1000)
-}
-
-fn list<T: std::fmt::Display>(items: &[T]) -> String {
-    let mut text: Vec<String> = items
-        .iter()
-        .take(VALUES_SHOWN_MAX)
-        .map(ToString::to_string)
-        .collect();
-    if items.len() > VALUES_SHOWN_MAX {
-        text.push(format!("… +{} more", items.len() - VALUES_SHOWN_MAX));
-    }
-    format!("[{}]", text.join(", "))
 }
 
 /// The full text report of one run.
@@ -316,6 +316,17 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
             line(if index == 0 { "drawn" } else { "" }, part);
         }
     }
+    // Every setting that is not Kafka's default, so the report needs no source to read.
+    let settings = run_settings(report, scenario);
+    if settings.is_empty() {
+        line("settings", "all defaults");
+    }
+    for (index, setting) in settings.iter().enumerate() {
+        line(
+            if index == 0 { "settings" } else { "" },
+            &setting.to_string(),
+        );
+    }
     // The scenario's explanation is the point for a student: why the guarantee holds or
     // breaks. Wrapped under its label so it reads as a paragraph.
     for (index, text) in wrap_words(&scenario.explanation, 80).iter().enumerate() {
@@ -324,41 +335,25 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
     line("expected", &report.expected.to_string());
     line("observed", &report.observed.to_string());
     line("ordering", &ordering_text(report));
-    line(
-        "verdict",
-        if report.passed {
-            "PASS"
-        } else if report.panic.is_some() {
-            "FAIL (the run panicked)"
-        } else {
-            "FAIL"
-        },
-    );
+    line("verdict", &verdict_text(report));
     for failure in &report.failures {
         line("  failure", &failure.to_string());
     }
+    faults_not_applied_lines(report, &mut line);
     if report.violations.is_empty() {
         line("violations", "none");
     } else {
-        line("violations", &report.violations.len().to_string());
-    }
-    for violation in &report.violations {
-        let offsets: Vec<u64> = violation.offsets.iter().map(|offset| offset.0).collect();
-        let partition = violation
-            .partition
-            .map_or("-".to_string(), |partition| partition.to_string());
-        // Checker names can be longer than the label column; a space keeps them apart.
         line(
-            &format!("  {} ", violation.checker),
+            "violations",
             &format!(
-                "partition {partition} offsets {} values {} at t={} seed {}: {}",
-                list(&offsets),
-                list(&violation.values),
-                seconds(violation.time_ms),
-                report.seed,
-                violation.description
+                "{} (grouped by checker and partition; --json lists each)",
+                report.violations.len()
             ),
         );
+    }
+    for group in group_violations(&report.violations) {
+        // Checker names can be longer than the label column; a space keeps them apart.
+        line(&format!("  {} ", group.checker), &group.to_string());
     }
     let marks: Vec<String> = report
         .marks
@@ -428,6 +423,71 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
     }
     line("replay", replay);
     out
+}
+
+/// The verdict in words: `FAIL`, `PASS`, or for a run that passes with anomalies its
+/// expectation allows, what it observed and which were allowed, e.g. `PASS: observed
+/// at-least-once (expected at-least-once); 3 duplicate violations allowed by the
+/// expectation`.
+pub fn verdict_text(report: &RunReport) -> String {
+    if !report.passed {
+        return if report.panic.is_some() {
+            "FAIL (the run panicked)".to_string()
+        } else {
+            "FAIL".to_string()
+        };
+    }
+    let mut per_checker: BTreeMap<String, usize> = BTreeMap::new();
+    for violation in &report.violations {
+        *per_checker
+            .entry(violation.checker.to_string())
+            .or_default() += 1;
+    }
+    if per_checker.is_empty() {
+        return "PASS".to_string();
+    }
+    let allowed: Vec<String> = per_checker
+        .iter()
+        .map(|(checker, count)| match count {
+            1 => format!("1 {checker} violation"),
+            _ => format!("{count} {checker} violations"),
+        })
+        .collect();
+    format!(
+        "PASS: observed {} (expected {}); {} allowed by the expectation",
+        report.observed,
+        report.expected,
+        join_with_and(&allowed)
+    )
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_with_and(parts: &[String]) -> String {
+    match parts.split_last() {
+        None => String::new(),
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The `faults not applied` section: a count (and how many were optional), then one line
+/// each; nothing at all when every fault applied.
+fn faults_not_applied_lines(report: &RunReport, line: &mut impl FnMut(&str, &str)) {
+    let records = &report.faults_not_applied;
+    if records.is_empty() {
+        return;
+    }
+    let optional = records.iter().filter(|record| record.optional).count();
+    line(
+        "not applied",
+        &format!(
+            "{} fault(s) or trigger(s) did not apply ({optional} optional)",
+            records.len()
+        ),
+    );
+    for record in records {
+        line("", &record.to_string());
+    }
 }
 
 /// The ordering verdict and what the scenario expected of it, e.g. `violated (expected
@@ -549,6 +609,73 @@ mod tests {
         assert!(line.contains("acks all"), "{line}");
         assert!(line.contains("flush never"), "{line}");
         assert!(line.contains("bugs none"), "{line}");
+    }
+
+    fn passed_report(observed: Guarantee, checkers: &[&str]) -> RunReport {
+        RunReport {
+            scenario: "s".to_string(),
+            seed: 1,
+            trace_hash: String::new(),
+            observed,
+            expected: Guarantee::AtLeastOnce,
+            ordering: watermark_sim::verdict::OrderingVerdict::Preserved,
+            expected_ordering: None,
+            passed: true,
+            failures: vec![],
+            faults_not_applied: vec![],
+            violations: checkers
+                .iter()
+                .map(|checker| watermark_sim::violation::Violation {
+                    checker: checker.parse().expect("a registered checker"),
+                    partition: None,
+                    offsets: vec![],
+                    values: vec![],
+                    time_ms: 0,
+                    description: String::new(),
+                })
+                .collect(),
+            sim_time_ms: 0,
+            wall_ms: 0,
+            converged: true,
+            marks: BTreeMap::new(),
+            bugs: vec![],
+            counters: Default::default(),
+            configuration: None,
+            panic: None,
+            trace: vec![],
+            records: vec![],
+        }
+    }
+
+    #[test]
+    fn a_pass_with_allowed_anomalies_says_which_in_words() {
+        assert_eq!(
+            verdict_text(&passed_report(Guarantee::ExactlyOnce, &[])),
+            "PASS"
+        );
+        assert_eq!(
+            verdict_text(&passed_report(
+                Guarantee::AtLeastOnce,
+                &["duplicate", "duplicate", "duplicate"]
+            )),
+            "PASS: observed at-least-once (expected at-least-once); 3 duplicate violations \
+             allowed by the expectation"
+        );
+        assert_eq!(
+            verdict_text(&passed_report(
+                Guarantee::ExactlyOnce,
+                &[
+                    "nonmonotonic-send",
+                    "duplicate-consume",
+                    "duplicate-consume"
+                ]
+            )),
+            "PASS: observed exactly-once (expected at-least-once); 2 duplicate-consume \
+             violations and 1 nonmonotonic-send violation allowed by the expectation"
+        );
+        let mut failed = passed_report(Guarantee::AtMostOnce, &["lost-write"]);
+        failed.passed = false;
+        assert_eq!(verdict_text(&failed), "FAIL");
     }
 
     #[test]

@@ -359,6 +359,7 @@ mod tests {
                 _ => None,
             }),
             failures,
+            faults_not_applied: vec![],
             violations: checkers
                 .iter()
                 .map(|checker| Violation {

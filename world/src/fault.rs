@@ -153,6 +153,16 @@ pub struct ScriptedFault {
     /// Remember the nodes this fault hits under this name, for a later `struck` target.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
+    /// The run may go on without it: when it cannot apply (its node is already down, its
+    /// target names no node), it is listed under `faults_not_applied` but the run does not
+    /// fail for it.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
+}
+
+/// For `skip_serializing_if`: a `false` flag is the default and is left out.
+fn is_false(flag: &bool) -> bool {
+    !*flag
 }
 
 impl ScriptedFault {
@@ -161,6 +171,7 @@ impl ScriptedFault {
             at_ms,
             fault,
             label: None,
+            optional: false,
         }
     }
 }
@@ -214,6 +225,10 @@ pub struct Trigger {
     /// the repair of what `then` did.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub later: Vec<ScriptedFault>,
+    /// The demonstration does not depend on it: if it never fires, or its faults cannot
+    /// apply, they are listed under `faults_not_applied` but the run does not fail.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub optional: bool,
 }
 
 /// Which kinds of fault the random swarm may draw. They take the names of the scripted faults

@@ -34,6 +34,7 @@ fn trigger(condition: Condition, then: Vec<Fault>) -> Trigger {
         after_ms: 0,
         label: None,
         later: Vec::new(),
+        optional: false,
     }
 }
 

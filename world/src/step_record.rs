@@ -6,6 +6,7 @@
 //! checkers and the triggers observe the same records as they are made, so they can never
 //! disagree; teaching views and `tracing` subscribers read them as well.
 
+use crate::not_applied::NotApplied;
 use crate::violation::Violation;
 use serde::Serialize;
 use std::fmt;
@@ -156,6 +157,12 @@ pub enum NemesisAction {
     ShutdownCutShort {
         node: NodeId,
     },
+    /// A fault or trigger that did not apply, and why. Last of the variants: the trace hash
+    /// encodes a variant's index, so the earlier ones keep theirs and runs without one keep
+    /// their hash.
+    FaultNotApplied {
+        not_applied: NotApplied,
+    },
 }
 
 /// `{b1,b2}`: a node set as the trace prints it.
@@ -200,6 +207,9 @@ impl fmt::Display for NemesisAction {
             }
             NemesisAction::LivenessPhase => {
                 formatter.write_str("liveness phase: heal, resume, restart")
+            }
+            NemesisAction::FaultNotApplied { not_applied } => {
+                write!(formatter, "not applied: {not_applied}")
             }
         }
     }

@@ -96,12 +96,16 @@ pub fn swarm_schedule(swarm: &Swarm, scenario: &Scenario, seed: u64) -> SwarmPla
                     dice.event_delay_ms + drawn.duration_ms,
                     drawn.repair,
                 )],
+                // Optional by construction: a random schedule often aims at a node that is
+                // already down (the nemesis treats every swarm fault so, whatever this says).
+                optional: true,
             });
         } else {
             plan.scripted.push(ScriptedFault {
                 at_ms,
                 fault: drawn.fault,
                 label: Some(label),
+                optional: true,
             });
             plan.scripted.push(ScriptedFault::at(
                 (at_ms + drawn.duration_ms).min(safety_ms),

@@ -12,6 +12,7 @@ use crate::disk::Disk;
 use crate::fault::{Fault, Trigger};
 use crate::history::{History, OpBody, OpType};
 use crate::network::{Delivery, Envelope, Network};
+use crate::not_applied::{FaultSource, NotApplied};
 use crate::scenario::Scenario;
 use crate::step_record::{NemesisAction, Record, SendOutcome, SentMessage, StepInput, StepRecord};
 use crate::trace::{Trace, TraceMode};
@@ -112,6 +113,21 @@ pub struct PendingFault {
     pub source: NodeId,
     /// The label to remember the nodes it hits under (see `Target::Struck`).
     pub label: Option<String>,
+    /// The trigger's condition as the trace reads it.
+    pub trigger: String,
+    /// Where the trigger came from (a scenario's triggers, or the swarm).
+    pub origin: FaultSource,
+    /// The run does not fail if it cannot apply.
+    pub optional: bool,
+}
+
+/// A trigger of the run and whether it fired yet.
+#[derive(Clone, Debug)]
+pub struct ArmedTrigger {
+    pub trigger: Trigger,
+    pub fired: bool,
+    /// `Trigger` for the scenario's own, `Swarm` for one the swarm drew.
+    pub origin: FaultSource,
 }
 
 /// The state of one run.
@@ -129,9 +145,11 @@ pub struct World {
     pub replica_checkers: ReplicaCheckers,
     pub violations: Vec<Violation>,
     pub marks: BTreeMap<Mark, u64>,
-    pub triggers: Vec<(Trigger, bool)>,
+    pub triggers: Vec<ArmedTrigger>,
     pub triggers_armed: bool,
     pub pending_faults: Vec<PendingFault>,
+    /// Faults and triggers the nemesis could not apply, in the order it found out.
+    pub faults_not_applied: Vec<NotApplied>,
     pub nemesis_waker: Option<Waker>,
     /// Per partition, the broker that most recently joined its ISR (for
     /// `Target::NewestIsrMember`).
@@ -299,7 +317,11 @@ impl World {
             .triggers
             .iter()
             .cloned()
-            .map(|trigger| (trigger, false))
+            .map(|trigger| ArmedTrigger {
+                trigger,
+                fired: false,
+                origin: FaultSource::Trigger,
+            })
             .collect();
         let mut network = Network::new(
             scenario.network.latency_ms_min,
@@ -326,6 +348,7 @@ impl World {
             triggers,
             triggers_armed: true,
             pending_faults: Vec::new(),
+            faults_not_applied: Vec::new(),
             nemesis_waker: None,
             newest_isr_member: BTreeMap::new(),
             last_metadata: MetadataImage::default(),
@@ -889,6 +912,18 @@ impl World {
         self.record_network_drops(now_ms);
     }
 
+    /// Records a fault or trigger the nemesis could not apply: kept for the report, a trace
+    /// line and a record. Nothing was dropped, so no drop records follow.
+    pub fn record_not_applied(&mut self, not_applied: NotApplied) {
+        let time_ms = not_applied.time_ms;
+        let action = NemesisAction::FaultNotApplied {
+            not_applied: not_applied.clone(),
+        };
+        self.trace.nemesis(time_ms, &action);
+        self.emit(Record::Nemesis { time_ms, action });
+        self.faults_not_applied.push(not_applied);
+    }
+
     /// Records the messages the network dropped in flight since the last call (a link cut
     /// or a process died under them).
     pub fn record_network_drops(&mut self, now_ms: u64) {
@@ -939,18 +974,23 @@ impl World {
         }
         let default_topic = self.scenario.default_topic();
         let mut fired = Vec::new();
-        for (trigger, already) in self.triggers.iter_mut() {
+        for armed_trigger in self.triggers.iter_mut() {
+            let trigger = &armed_trigger.trigger;
             let armed = now_ms >= trigger.after_ms;
-            if !*already && armed && condition_matches(&trigger.condition, default_topic, event) {
-                *already = true;
-                fired.push(trigger.clone());
+            if !armed_trigger.fired
+                && armed
+                && condition_matches(&trigger.condition, default_topic, event)
+            {
+                armed_trigger.fired = true;
+                fired.push((trigger.clone(), armed_trigger.origin));
             }
         }
-        for trigger in fired {
+        for (trigger, origin) in fired {
+            let condition = describe_condition(&trigger.condition, default_topic);
             self.record_nemesis(
                 now_ms,
                 NemesisAction::TriggerFired {
-                    condition: describe_condition(&trigger.condition, default_topic),
+                    condition: condition.clone(),
                     source: node,
                 },
             );
@@ -967,6 +1007,9 @@ impl World {
                     fault,
                     source: node,
                     label: trigger.label.clone(),
+                    trigger: condition.clone(),
+                    origin,
+                    optional: trigger.optional,
                 });
             }
             for later in trigger.later {
@@ -975,6 +1018,9 @@ impl World {
                     fault: later.fault,
                     source: node,
                     label: later.label,
+                    trigger: condition.clone(),
+                    origin,
+                    optional: trigger.optional || later.optional,
                 });
             }
             if let Some(waker) = &self.nemesis_waker {

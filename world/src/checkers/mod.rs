@@ -107,14 +107,11 @@ pub const REPLICA_CHECKERS: [Checker; 10] = [
     Checker::HighWatermarkCommitted,
 ];
 
-/// At most this many violations are reported per checker and run; the rest are counted in one
-/// summary violation, so a run that goes badly wrong still prints a readable report.
-pub const VIOLATIONS_PER_CHECKER_MAX: usize = 20;
-
 /// Runs every client-history checker, in [`CLIENT_CHECKERS`] order, over one digest of the
 /// history and one version order per partition (`version_order.rs`), both built once. Within a
-/// checker the violations are sorted by (partition, offset, value) and capped at
-/// [`VIOLATIONS_PER_CHECKER_MAX`].
+/// checker the violations are sorted by (partition, offset, value), exact repeats dropped.
+/// Every violation is kept: the text report groups them into offset ranges, and `--json`
+/// lists each.
 pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violation> {
     let observations = Observations::from_history(history);
     let orders = version_order::VersionOrders::build(&observations, final_state);
@@ -135,7 +132,7 @@ pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violati
             int_nonmonotonic_poll::NAME => int_nonmonotonic_poll::check(&observations, &orders),
             other => unreachable!("`{other}` is not a client-history checker"),
         };
-        violations.extend(sort_and_cap(checker, found));
+        violations.extend(sort_and_dedup(checker, found));
     }
     violations
 }
@@ -161,39 +158,14 @@ pub fn sort_violations(violations: &mut [Violation]) {
     });
 }
 
-/// Sorts one checker's violations, drops exact repeats and keeps the first
-/// [`VIOLATIONS_PER_CHECKER_MAX`], replacing the rest with one summary violation.
-fn sort_and_cap(checker: Checker, mut violations: Vec<Violation>) -> Vec<Violation> {
+/// Sorts one checker's violations and drops exact repeats.
+fn sort_and_dedup(checker: Checker, mut violations: Vec<Violation>) -> Vec<Violation> {
     debug_assert!(violations
         .iter()
         .all(|violation| violation.checker == checker));
     sort_violations(&mut violations);
     violations.dedup();
-    if violations.len() > VIOLATIONS_PER_CHECKER_MAX {
-        let omitted = violations.split_off(VIOLATIONS_PER_CHECKER_MAX);
-        let time_ms = omitted.iter().map(|violation| violation.time_ms).max();
-        violations.push(summary_violation(
-            checker,
-            omitted.len(),
-            time_ms.unwrap_or_default(),
-        ));
-    }
     violations
-}
-
-/// The violation that stands for the `omitted_count` violations a checker found beyond the cap.
-fn summary_violation(checker: Checker, omitted_count: usize, time_ms: u64) -> Violation {
-    Violation {
-        checker,
-        partition: None,
-        offsets: Vec::new(),
-        values: Vec::new(),
-        time_ms,
-        description: format!(
-            "… and {omitted_count} more {checker} violations (only the first \
-             {VIOLATIONS_PER_CHECKER_MAX} are listed)"
-        ),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -407,10 +379,6 @@ pub struct ReplicaCheckers {
     high_watermark_committed: high_watermark_committed::HighWatermarkCommitted,
     /// Every partition any event named, so `finish` knows which replicas to compare.
     partitions: BTreeSet<TopicPartition>,
-    /// How many violations each checker has reported so far this run.
-    reported_count: BTreeMap<Checker, usize>,
-    /// Per checker, how many violations were held back by the cap and the latest time of one.
-    omitted: BTreeMap<Checker, (usize, u64)>,
 }
 
 impl ReplicaCheckers {
@@ -450,7 +418,7 @@ impl ReplicaCheckers {
             .observe(time_ms, node, event, cluster, &mut found);
         self.high_watermark_committed
             .observe(time_ms, node, event, cluster, &mut found);
-        self.cap(found)
+        sort_and_dedup_batch(found)
     }
 
     /// Called when a broker process dies (crash or power loss): per-incarnation state for it
@@ -460,7 +428,7 @@ impl ReplicaCheckers {
     }
 
     /// Called once at the end, after the liveness phase: compares the live replicas with each
-    /// other and with what was committed, then reports how many violations the cap held back.
+    /// other and with what was committed.
     pub fn finish(&mut self, time_ms: u64, cluster: &dyn ClusterView) -> Vec<Violation> {
         let mut found = Vec::new();
         self.log_matching
@@ -469,41 +437,25 @@ impl ReplicaCheckers {
             .finish(time_ms, &self.partitions, cluster, &mut found);
         self.replica_divergence
             .finish(time_ms, &self.partitions, cluster, &mut found);
-        let found = self.cap(found);
-        // Each checker's summary follows that checker's last finding.
-        let mut violations = Vec::with_capacity(found.len() + self.omitted.len());
-        for checker in REPLICA_CHECKERS {
-            violations.extend(
+        let found = sort_and_dedup_batch(found);
+        // In the fixed checker order.
+        REPLICA_CHECKERS
+            .iter()
+            .flat_map(|checker| {
                 found
                     .iter()
-                    .filter(|violation| violation.checker == checker)
-                    .cloned(),
-            );
-            if let Some((omitted_count, omitted_time_ms)) = self.omitted.remove(&checker) {
-                violations.push(summary_violation(checker, omitted_count, omitted_time_ms));
-            }
-        }
-        violations
+                    .filter(move |violation| violation.checker == *checker)
+                    .cloned()
+            })
+            .collect()
     }
+}
 
-    /// Sorts a batch of findings and lets through only what is still under each checker's cap.
-    fn cap(&mut self, mut found: Vec<Violation>) -> Vec<Violation> {
-        sort_violations(&mut found);
-        found.dedup();
-        let mut violations = Vec::with_capacity(found.len());
-        for violation in found {
-            let reported_count = self.reported_count.entry(violation.checker).or_default();
-            if *reported_count < VIOLATIONS_PER_CHECKER_MAX {
-                *reported_count += 1;
-                violations.push(violation);
-            } else {
-                let omitted = self.omitted.entry(violation.checker).or_default();
-                omitted.0 += 1;
-                omitted.1 = omitted.1.max(violation.time_ms);
-            }
-        }
-        violations
-    }
+/// Sorts a batch of findings and drops exact repeats.
+fn sort_and_dedup_batch(mut found: Vec<Violation>) -> Vec<Violation> {
+    sort_violations(&mut found);
+    found.dedup();
+    found
 }
 
 /// The partition an event is about, if any.
@@ -586,7 +538,7 @@ mod tests {
     }
 
     #[test]
-    fn replica_violations_are_capped_per_run_with_a_summary_at_the_end() {
+    fn every_replica_violation_is_reported_and_none_is_a_summary() {
         let cluster = FakeCluster::new(&[1]);
         let mut checkers = ReplicaCheckers::new();
         let mut reported = Vec::new();
@@ -606,16 +558,12 @@ mod tests {
             let found = checkers.observe(step, NodeId::Broker(b(1)), &backwards, &cluster);
             reported.extend(only(&found, "MonotonicHighWatermark"));
         }
-        assert_eq!(reported.len(), VIOLATIONS_PER_CHECKER_MAX);
+        assert_eq!(reported.len(), 30);
+        assert!(reported
+            .iter()
+            .all(|violation| violation.partition == Some(p(0))));
         let finished = only(&checkers.finish(1_000, &cluster), "MonotonicHighWatermark");
-        assert_eq!(finished.len(), 1, "{finished:?}");
-        assert_eq!(finished[0].checker, Checker::MonotonicHighWatermark);
-        assert!(
-            finished[0].description.contains("and 10 more"),
-            "{}",
-            finished[0]
-        );
-        assert_eq!(finished[0].time_ms, 29);
+        assert!(finished.is_empty(), "{finished:?}");
     }
 
     #[test]
