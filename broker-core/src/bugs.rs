@@ -155,7 +155,9 @@ impl FromStr for BugSwitch {
 }
 
 /// The set of switches turned on for a run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 pub struct BugSwitches {
     pub truncate_to_high_watermark: bool,
     pub ack_before_isr: bool,

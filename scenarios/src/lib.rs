@@ -5,6 +5,9 @@
 
 pub mod builder;
 pub mod catalogue;
+pub mod scenario_docs;
+pub mod schema;
+pub mod starter;
 pub mod toml_file;
 
 pub use catalogue::{catalogue, find, names};

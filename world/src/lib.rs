@@ -11,6 +11,7 @@ pub mod convergence;
 pub mod disk;
 pub mod fault;
 pub mod history;
+mod json_schema;
 pub mod network;
 pub mod scenario;
 pub mod step_record;
