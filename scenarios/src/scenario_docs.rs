@@ -229,7 +229,7 @@ const SECTIONS: &[(&str, &str, &str)] = &[
     (
         "producers.config",
         "[producers.config]",
-        "[[producers]]\n\n[producers.config]\nacks = 1\nretries = 3\npartitioner = \"key-hash\"\n",
+        "[[producers]]\n\n[producers.config]\nacks = \"1\"\nretries = 3\npartitioner = \"key-hash\"\n",
     ),
     ("consumers", "[[consumers]]", "[[consumers]]\npartitions = [0]\nstart_ms = 5000\n"),
     (
@@ -505,8 +505,7 @@ fn kafka_text(name: &str) -> String {
     }
 }
 
-/// An object's properties in the order the Rust type declares them (the schema sorts them;
-/// `required` and the type's own order are not both available, so alphabetical it is).
+/// An object's properties, alphabetical as the generated schema keeps them.
 fn properties(object: &Value) -> Vec<(String, &Value)> {
     object["properties"]
         .as_object()
@@ -588,9 +587,9 @@ fn value_names(node: &Value) -> Vec<String> {
         if alternative["type"] == "object" || alternative.get("$ref").is_some() {
             return Vec::new();
         }
-        alternative["const"]
-            .as_str()
-            .map(|_| add(&alternative["const"]));
+        if alternative["const"].is_string() {
+            add(&alternative["const"]);
+        }
         if let Some(values) = alternative["enum"].as_array() {
             values.iter().for_each(&mut add);
         }

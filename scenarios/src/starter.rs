@@ -90,10 +90,11 @@ safety_ms = 20000
 liveness_ms_max = 60000
 
 # What the run must show: nothing acknowledged lost (duplicates from retries are allowed),
-# and the leader crash must really have caused a new leader election.
+# and the crashed leader must really have been fenced by the controller (a run that missed
+# its fault would fail here instead of passing quietly).
 [expect]
 guarantee = "at-least-once"
-marks = ["became-leader"]
+marks = ["broker-fenced"]
 "#;
 
 #[cfg(test)]
