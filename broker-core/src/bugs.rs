@@ -157,8 +157,11 @@ impl FromStr for BugSwitch {
 /// The set of switches turned on for a run. A scenario's `[bugs]` table names any subset
 /// (the rest stay off), in snake_case or by the switch's own kebab-case name; an unknown
 /// name is refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(default, deny_unknown_fields)]
+#[schemars(transform = crate::json_schema::add_bug_switch_spellings)]
 pub struct BugSwitches {
     #[serde(alias = "truncate-to-high-watermark")]
     pub truncate_to_high_watermark: bool,

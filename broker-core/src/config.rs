@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// A topic's settings, shared by the controller (placement, election) and the brokers (ISR
 /// rules, flush policy).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TopicConfig {
     pub name: TopicName,
@@ -38,7 +38,7 @@ impl Default for TopicConfig {
 }
 
 /// Broker settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct BrokerConfig {
     /// A follower that has not caught up to the leader's log end offset for this long leaves
@@ -90,7 +90,7 @@ impl Default for BrokerConfig {
 }
 
 /// Controller settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ControllerConfig {
     /// A broker that has not heartbeated for this long is fenced (`broker.session.timeout.ms`).
@@ -117,7 +117,7 @@ impl Default for ControllerConfig {
 }
 
 /// How the producer picks a partition for a record.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Partitioner {
     /// Every record goes to this partition.
@@ -128,7 +128,7 @@ pub enum Partitioner {
 }
 
 /// Producer settings.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProducerConfig {
     pub acks: Acks,
@@ -179,7 +179,7 @@ impl Default for ProducerConfig {
 }
 
 /// What a consumer does when it has no valid position (`auto.offset.reset`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum AutoOffsetReset {
     Earliest,
@@ -189,7 +189,7 @@ pub enum AutoOffsetReset {
 }
 
 /// Consumer settings (assign mode: no group, no commits).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerConfig {
     pub auto_offset_reset: AutoOffsetReset,

@@ -7,7 +7,7 @@ use std::fmt;
 macro_rules! newtype {
     ($(#[$meta:meta])* $name:ident($inner:ty), $prefix:literal) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default, schemars::JsonSchema)]
         pub struct $name(pub $inner);
 
         impl fmt::Display for $name {

@@ -13,6 +13,7 @@ pub mod controller;
 pub mod error;
 pub mod event;
 pub mod ids;
+mod json_schema;
 pub mod log;
 pub mod mark;
 pub mod metadata;

@@ -6,6 +6,9 @@
 pub mod builder;
 pub mod catalogue;
 pub mod load;
+pub mod scenario_docs;
+pub mod schema;
+pub mod starter;
 
 pub use catalogue::{catalogue, find, names};
 pub use load::{load_file, parse_toml};

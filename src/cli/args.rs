@@ -35,6 +35,30 @@ pub enum Command {
     Sweep(SweepArgs),
     /// The standard performance figures (see BENCHMARKS.md).
     Bench(BenchArgs),
+    /// Print the JSON Schema of scenario files (docs/scenario.schema.json), for an editor's
+    /// TOML language server.
+    Schema(SchemaArgs),
+    /// Write a commented starter scenario, NAME.toml, that runs as written.
+    New(NewArgs),
+}
+
+/// Options of `watermark schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the key reference generated from the schema (docs/SCENARIOS.md) instead.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
+/// Options of `watermark new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The scenario's name: lowercase letters, digits and dashes.
+    pub name: String,
+
+    /// The file to write (default: NAME.toml); an existing file is never overwritten.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<String>,
 }
 
 /// Options of `watermark checkers`.

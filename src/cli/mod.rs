@@ -8,9 +8,11 @@ pub mod checkers;
 pub mod exit;
 pub mod invocation;
 pub mod list;
+pub mod new;
 pub mod output;
 pub mod progress;
 pub mod run;
+pub mod schema;
 pub mod source;
 pub mod sweep;
 pub mod sweep_summary;
@@ -37,6 +39,8 @@ pub fn main() -> ExitCode {
         Some(Command::Run(args)) => run::run_command(&args),
         Some(Command::Sweep(args)) => sweep::sweep_command(&args),
         Some(Command::Bench(args)) => bench::bench_command(&args),
+        Some(Command::Schema(args)) => Ok(schema::schema_command(args.markdown)),
+        Some(Command::New(args)) => new::new_command(&args.name, args.output.as_deref()),
     };
     match outcome {
         Ok(exit) => exit.into(),

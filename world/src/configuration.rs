@@ -15,14 +15,14 @@ use watermark_broker_core::ids::BrokerId;
 
 /// The values one option may take: an inclusive range (`{ min = 1, max = 10 }`) or a list
 /// of choices (`[0, 3, 2147483647]`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum Values {
     Range(Range),
     Choices(Vec<u64>),
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Range {
     pub min: u64,
@@ -75,7 +75,9 @@ impl Values {
 }
 
 /// Flush policies a broker may be drawn.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum FlushChoice {
     /// fsync after every message.
@@ -87,7 +89,7 @@ pub enum FlushChoice {
 }
 
 /// How brokers' flush policies vary.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlushSpace {
     pub choices: Vec<FlushChoice>,
@@ -106,7 +108,7 @@ fn default_every_n_max() -> u64 {
 
 /// What a scenario lets its swarm vary, per broker, producer and consumer. An option left
 /// out keeps the scenario's value.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConfigurationSpace {
     /// Per broker: `log.flush.interval.messages`.

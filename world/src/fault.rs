@@ -9,7 +9,7 @@ use watermark_broker_core::topic::{TopicName, TopicPartition};
 /// A partition as a scenario names it: an index (`0`: partition 0 of the scenario's first
 /// topic) or a topic and an index (`{ topic = "orders", partition = 0 }`). Read by hand
 /// (`fault_shape`), so a mistake lists both forms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(untagged)]
 pub enum PartitionRef {
     Index(PartitionId),
@@ -58,8 +58,9 @@ impl fmt::Display for PartitionRef {
 /// Which node a fault hits. Roles (`leader`, `follower`) are resolved when the fault fires,
 /// from the controller's metadata, so a script can say "crash the leader" without knowing
 /// which broker that will be. Read by hand (`fault_shape`), so a mistake lists every form.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(deny_unknown_fields)]
 pub enum Target {
     Broker(BrokerId),
     Controller,
@@ -86,7 +87,7 @@ pub enum Target {
 }
 
 /// One fault, or its repair.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "fault", deny_unknown_fields)]
 pub enum Fault {
     /// Kill the process; the page cache survives (as on Linux).
@@ -145,7 +146,8 @@ pub enum Fault {
 /// A fault at a fixed simulated time.
 // No `deny_unknown_fields` here: serde cannot combine it with `flatten`; the flattened
 // enum rejects unknown keys itself.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(extend("unevaluatedProperties" = false))]
 pub struct ScriptedFault {
     pub at_ms: u64,
     #[serde(flatten)]
@@ -177,7 +179,7 @@ impl ScriptedFault {
 }
 
 /// A protocol moment a trigger waits for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case", tag = "when", deny_unknown_fields)]
 pub enum Condition {
     /// A leader answered a produce successfully for a batch reaching this offset.
@@ -207,7 +209,8 @@ pub enum Condition {
 /// "When this happens, do that": faults fired by protocol events, so a demonstration is exact
 /// on every seed.
 // No `deny_unknown_fields` here either, for the same reason as `ScriptedFault`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[schemars(extend("unevaluatedProperties" = false))]
 pub struct Trigger {
     #[serde(flatten)]
     pub condition: Condition,
@@ -234,8 +237,9 @@ pub struct Trigger {
 /// Which kinds of fault the random swarm may draw. They take the names of the scripted faults
 /// they draw (`partition-away`, `cut-one-way`, `slow-links`); the swarm's older names
 /// (`partition`, `one-way-cut`, `slow-follower`) are read as aliases (`fault_shape`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
+#[schemars(transform = crate::json_schema::add_fault_kind_spellings)]
 pub enum FaultKind {
     Crash,
     PowerLoss,
@@ -275,7 +279,7 @@ impl FaultKind {
 
 /// A seeded random fault schedule for the safety phase. The seed picks which enabled kinds
 /// occur, how often and for how long.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Swarm {
     pub kinds: Vec<FaultKind>,

@@ -13,6 +13,7 @@ pub mod fault;
 pub mod fault_shape;
 pub mod fault_validation;
 pub mod history;
+mod json_schema;
 pub mod network;
 pub mod not_applied;
 pub mod scenario;

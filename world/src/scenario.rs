@@ -16,7 +16,7 @@ use watermark_broker_core::topic::{TopicName, TopicPartition};
 
 /// One producer application: sends `records` unique values to `topic`, one every
 /// `interval_ms` from `start_ms`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProducerWorkload {
     /// The topic it writes to; `None`: the scenario's first topic.
@@ -44,7 +44,7 @@ impl Default for ProducerWorkload {
 }
 
 /// One consumer application in assign mode.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerWorkload {
     pub config: ConsumerConfig,
@@ -68,7 +68,7 @@ impl Default for ConsumerWorkload {
 }
 
 /// Link behaviour outside faults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct NetworkConfig {
     /// One-way latency of every message, drawn uniformly from this range.
@@ -86,7 +86,7 @@ impl Default for NetworkConfig {
 }
 
 /// Disk behaviour outside faults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct DiskConfig {
     pub fsync_latency_ms: u64,
@@ -105,7 +105,7 @@ impl Default for DiskConfig {
 
 /// A broker's `log.flush.interval.messages`: fsync after every N messages, or never. Read
 /// by hand (`fault_shape`), so a mistake lists both forms.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum FlushPolicy {
     Every(u64),
@@ -138,7 +138,7 @@ impl std::fmt::Display for FlushPolicy {
 
 /// Settings of one broker that differ from `[broker]` (`[[broker_overrides]]`); the swarm's
 /// drawn configuration lands here too.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerOverride {
     pub broker: BrokerId,
@@ -150,7 +150,7 @@ pub struct BrokerOverride {
 }
 
 /// The fault schedule of the safety phase.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultSchedule {
     pub scripted: Vec<ScriptedFault>,
@@ -159,7 +159,7 @@ pub struct FaultSchedule {
 }
 
 /// How long each phase may take.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Phases {
     /// Faults happen during this many milliseconds from the start.
@@ -194,7 +194,7 @@ impl Default for Phases {
 }
 
 /// What the run must show.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Expectation {
     /// The weakest delivery guarantee allowed (a floor: a run that happens to lose nothing
@@ -226,7 +226,7 @@ impl Default for Expectation {
 }
 
 /// A whole scenario.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
     pub name: String,

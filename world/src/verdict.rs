@@ -14,7 +14,19 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A delivery guarantee.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Guarantee {
     ExactlyOnce,
@@ -105,7 +117,19 @@ pub fn observed_guarantee(violations: &[Violation]) -> Guarantee {
 }
 
 /// Whether records stayed in order: a verdict line of its own, beside the delivery guarantee.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum OrderingVerdict {
     /// No checker with the `Ordering` effect fired.
