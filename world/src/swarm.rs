@@ -174,6 +174,17 @@ impl Context {
         }
     }
 
+    /// A broker drawn from the dice, for a fault only brokers can take.
+    fn some_broker(&self, dice: &Dice) -> Target {
+        let brokers = self
+            .nodes
+            .iter()
+            .filter(|node| matches!(node, NodeId::Broker(_)))
+            .count()
+            .max(1);
+        Target::Broker(BrokerId(1 + (dice.pick % brokers) as u32))
+    }
+
     fn condition(&self, dice: &Dice) -> Condition {
         let partition = dice.partition;
         match dice.event {
@@ -205,8 +216,15 @@ impl Context {
                 };
                 undo(Fault::PowerLoss { target }, restart)
             }
-            // Only brokers shut down gracefully; aimed at the controller it is a no-op.
-            FaultKind::Shutdown => undo(Fault::Shutdown { target }, restart),
+            // Only brokers shut down gracefully (KIP-841's controlled shutdown): a shutdown
+            // aimed at the controller would never apply, so it goes to a broker instead.
+            FaultKind::Shutdown => {
+                let target = match target {
+                    Target::Controller => self.some_broker(dice),
+                    target => target,
+                };
+                undo(Fault::Shutdown { target }, restart)
+            }
             FaultKind::Pause => undo(
                 Fault::Pause { target },
                 Fault::Resume {
@@ -445,5 +463,37 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn shutdowns_aim_only_at_brokers_or_roles_brokers_hold() {
+        let mut scenario = scenario();
+        let swarm = Swarm {
+            kinds: vec![FaultKind::Shutdown],
+            ..Swarm::default()
+        };
+        scenario.faults.swarm = Some(swarm.clone());
+        let mut shutdowns = 0;
+        for seed in 0..100 {
+            let plan = swarm_schedule(&swarm, &scenario, seed);
+            let faults = plan
+                .scripted
+                .iter()
+                .map(|scripted| &scripted.fault)
+                .chain(plan.triggers.iter().flat_map(|trigger| &trigger.then));
+            for fault in faults {
+                if let Fault::Shutdown { target } = fault {
+                    shutdowns += 1;
+                    assert!(
+                        !matches!(
+                            target,
+                            Target::Controller | Target::Producer(_) | Target::Consumer(_)
+                        ),
+                        "seed {seed}: a shutdown aimed at {target:?} never applies"
+                    );
+                }
+            }
+        }
+        assert!(shutdowns > 100, "only {shutdowns} shutdowns drawn");
     }
 }
