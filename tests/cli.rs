@@ -2,51 +2,10 @@
 //! The actors are stubs on this branch, so runs use a tiny scenario file that fails to
 //! converge quickly; the tests assert formats and exit codes, never a verdict.
 
+mod cli_support;
+use cli_support::*;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-const WATERMARK: &str = env!("CARGO_BIN_EXE_watermark");
-
-/// One broker, replication factor 1, five records, short phases: a run takes milliseconds.
-const SMALL_SCENARIO: &str = r#"
-name = "small-one-broker"
-summary = "one broker, five records"
-brokers = 1
-
-[topic]
-replication_factor = 1
-min_insync_replicas = 1
-
-[[producers]]
-records = 5
-interval_ms = 10
-
-[phases]
-safety_ms = 3000
-liveness_ms_max = 5000
-"#;
-
-/// A directory of this test's own, emptied first.
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("watermark-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
-}
-
-fn write(dir: &Path, name: &str, text: &str) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, text).expect("write a scenario file");
-    path.to_str().expect("a UTF-8 temp path").to_string()
-}
-
-fn watermark(args: &[&str]) -> Output {
-    Command::new(WATERMARK)
-        .args(args)
-        .output()
-        .expect("the watermark binary runs")
-}
+use std::path::Path;
 
 /// How a replay line starts when cargo ran the tests: cargo's environment reaches the binary,
 /// and the profile is the directory the binary was built into.
@@ -60,23 +19,6 @@ fn cargo_run() -> &'static str {
         Some("release") => "cargo run --release --",
         other => panic!("the test binary is in an unexpected directory: {other:?}"),
     }
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-/// Asserts exit code 2 and a single `error:` line on stderr containing `needle`.
-fn assert_bad_input(output: &Output, needle: &str) {
-    let stderr = stderr(output);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
 }
 
 #[test]

@@ -1,22 +1,10 @@
 //! What `watermark run` reports beyond the verdict: every setting that is not its default,
 //! the faults that did not apply, and `optional = true` read from a scenario file.
 
+mod cli_support;
+use cli_support::*;
 use serde_json::Value;
 use std::path::PathBuf;
-use std::process::{Command, Output};
-
-const WATERMARK: &str = env!("CARGO_BIN_EXE_watermark");
-
-fn watermark(args: &[&str]) -> Output {
-    Command::new(WATERMARK)
-        .args(args)
-        .output()
-        .expect("the watermark binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
 
 /// The JSON object `run --json` printed last.
 fn run_json(args: &[&str]) -> Value {
@@ -112,14 +100,7 @@ liveness_ms_max = 5000
 }
 
 fn scenario_file(test: &str, text: &str) -> String {
-    let dir = std::env::temp_dir().join(format!(
-        "watermark-cli-report-{}-{test}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    let path = dir.join("scenario.toml");
-    std::fs::write(&path, text).expect("write a scenario file");
-    path.to_str().expect("a UTF-8 path").to_string()
+    write(&temp_dir(test), "scenario.toml", text)
 }
 
 #[test]

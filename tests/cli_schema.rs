@@ -1,6 +1,7 @@
 //! `watermark schema` and `watermark new` from the outside.
 
-use std::path::PathBuf;
+mod cli_support;
+use cli_support::*;
 use std::process::{Command, Output};
 
 const WATERMARK: &str = env!("CARGO_BIN_EXE_watermark");
@@ -11,21 +12,6 @@ fn watermark(args: &[&str], dir: &std::path::Path) -> Output {
         .current_dir(dir)
         .output()
         .expect("the watermark binary runs")
-}
-
-fn temp_dir(test: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("watermark-new-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
-}
-
-fn assert_bad_input(output: &Output, needle: &str) {
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
 }
 
 #[test]

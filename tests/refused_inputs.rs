@@ -3,10 +3,10 @@
 //! the file's first comment (`# expect: FILE:LINE: KEY: ...`, `FILE` standing for the path)
 //! or, for files that cannot hold a comment (empty, JSON, bytes), a sidecar `NAME.expect`.
 
+mod cli_support;
+use cli_support::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-const WATERMARK: &str = env!("CARGO_BIN_EXE_watermark");
 
 fn refused_files() -> Vec<PathBuf> {
     let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/refused");

@@ -2,31 +2,12 @@
 //! `--max-failures` (the same output whatever `--jobs`), the three seed forms, replay lines
 //! that match how the binary was started, and "did you mean" for scenario names.
 
+mod cli_support;
+use cli_support::*;
 use serde_json::Value;
 use std::os::unix::process::CommandExt as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-
-const WATERMARK: &str = env!("CARGO_BIN_EXE_watermark");
-
-/// One broker, replication factor 1, five records, short phases: a run takes milliseconds.
-const SMALL_SCENARIO: &str = r#"
-name = "small-one-broker"
-summary = "one broker, five records"
-brokers = 1
-
-[topic]
-replication_factor = 1
-min_insync_replicas = 1
-
-[[producers]]
-records = 5
-interval_ms = 10
-
-[phases]
-safety_ms = 3000
-liveness_ms_max = 5000
-"#;
 
 /// Two switches that break the safe swarm on different seeds: the high watermark advancing
 /// under min.insync (KAFKA-15583) first fails seed 1, truncation to the high watermark
@@ -38,25 +19,10 @@ const TWO_BUGS: [&str; 4] = [
     "truncate-to-high-watermark",
 ];
 
-fn temp_dir(test: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("watermark-sweep-cli-{}-{test}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temp dir");
-    dir
-}
-
 fn small_scenario(test: &str) -> String {
     let path = temp_dir(test).join("small.toml");
     std::fs::write(&path, SMALL_SCENARIO).expect("write a scenario file");
     path.to_str().expect("a UTF-8 temp path").to_string()
-}
-
-fn watermark(args: &[&str]) -> Output {
-    Command::new(WATERMARK)
-        .args(args)
-        .output()
-        .expect("the watermark binary runs")
 }
 
 /// The binary as a shell would start it: without cargo's environment.
@@ -68,30 +34,6 @@ fn from_a_shell(argv0: &str, args: &[&str]) -> Output {
         .env_remove("CARGO_MANIFEST_DIR")
         .output()
         .expect("the watermark binary runs")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn json_lines(output: &Output) -> Vec<Value> {
-    stdout(output)
-        .lines()
-        .map(|line| serde_json::from_str(line).expect("every line is JSON"))
-        .collect()
-}
-
-/// Asserts exit code 2 and a single `error:` line on stderr containing `needle`.
-fn assert_bad_input(output: &Output, needle: &str) {
-    let stderr = stderr(output);
-    assert_eq!(output.status.code(), Some(2), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert!(stderr.contains(needle), "`{needle}` missing from: {stderr}");
 }
 
 fn swarm_sweep(seeds: &str, extra: &[&str]) -> Output {
