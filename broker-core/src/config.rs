@@ -11,8 +11,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct TopicConfig {
+    /// What producers, consumers and partition references call it (`events` by default).
     pub name: TopicName,
+    /// How many partitions the topic has, numbered from 0.
     pub partitions: u32,
+    /// How many brokers hold a replica of each partition; at most `brokers`.
     pub replication_factor: u32,
     /// `min.insync.replicas`: acks=all writes are refused while the ISR is smaller.
     pub min_insync_replicas: u32,

@@ -229,11 +229,14 @@ impl Default for Expectation {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Scenario {
+    /// The scenario's name, as reports, sweeps and replay lines show it.
     pub name: String,
     /// One line: what happens.
     pub summary: String,
     /// A few sentences: why the guarantee holds or breaks. The catalogue is a textbook.
     pub explanation: String,
+    /// How many brokers the cluster has, numbered from 1 (the KRaft controller is a node of
+    /// its own).
     pub brokers: u32,
     /// The topics (`[[topics]]`), each with its own settings.
     pub topics: Vec<TopicConfig>,
