@@ -412,8 +412,9 @@ impl Nemesis {
                 self.cut(
                     &both_ways(&isolated, &all),
                     isolated.is_empty(),
-                    |nodes| NemesisAction::Isolate { nodes },
-                    isolated.clone(),
+                    NemesisAction::Isolate {
+                        nodes: isolated.clone(),
+                    },
                 )
             }
             Fault::PartitionAway { side } => {
@@ -432,8 +433,9 @@ impl Nemesis {
                 self.cut(
                     &both_ways(&side_nodes, &others),
                     side_nodes.is_empty(),
-                    |side| NemesisAction::Partition { side },
-                    side_nodes.clone(),
+                    NemesisAction::Partition {
+                        side: side_nodes.clone(),
+                    },
                 )
             }
             Fault::CutOneWay { from, to } => {
@@ -445,15 +447,13 @@ impl Nemesis {
                     .filter(|(sender, receiver)| sender != receiver)
                     .collect();
                 let no_target = from_nodes.is_empty() || to_nodes.is_empty();
-                let action_to = to_nodes.clone();
                 self.cut(
                     &links,
                     no_target,
-                    move |from| NemesisAction::CutOneWay {
-                        from,
-                        to: action_to,
+                    NemesisAction::CutOneWay {
+                        from: from_nodes,
+                        to: to_nodes,
                     },
-                    from_nodes.clone(),
                 )
             }
             Fault::SlowLinks { target, latency_ms } => {
@@ -528,14 +528,13 @@ impl Nemesis {
         }
     }
 
-    /// Cuts `links` (sender, receiver) and records `action(nodes)`; it does not apply when
-    /// its target named no node, when it names no link, or when every link was cut already.
+    /// Cuts `links` (sender, receiver) and records `action`; it does not apply when its
+    /// target named no node, when it names no link, or when every link was cut already.
     fn cut(
         &mut self,
         links: &[(NodeId, NodeId)],
         no_target: bool,
-        action: impl FnOnce(Vec<NodeId>) -> NemesisAction,
-        nodes: Vec<NodeId>,
+        action: NemesisAction,
     ) -> Applied {
         if no_target {
             return Err(NotAppliedReason::NoTarget);
@@ -553,7 +552,7 @@ impl Nemesis {
         for (sender, receiver) in links {
             world.network.cut(*sender, *receiver);
         }
-        self.act_locked(&mut world, action(nodes));
+        self.act_locked(&mut world, action);
         Ok(())
     }
 

@@ -17,6 +17,8 @@ pub mod source;
 pub mod sweep;
 pub mod sweep_summary;
 pub mod switches;
+#[cfg(test)]
+pub mod test_support;
 pub mod tour;
 pub mod violation_groups;
 

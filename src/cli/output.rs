@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::TopicConfig;
 use watermark_broker_core::protocol::Acks;
-use watermark_sim::configuration::draw_and_apply;
+use watermark_sim::configuration;
 use watermark_sim::runner::RunReport;
 use watermark_sim::scenario::Scenario;
 use watermark_sim::settings_diff::{non_default_settings, SettingChange};
@@ -241,13 +241,24 @@ pub fn run_json(report: &RunReport, scenario: &Scenario, replay: &str) -> serde_
     value
 }
 
-/// Every setting the run used that differs from its default, the seed's draw applied.
+/// Every setting the run used that differs from its default: the scenario with the
+/// configuration the run reports it drew applied (no second draw).
 pub fn run_settings(report: &RunReport, scenario: &Scenario) -> Vec<SettingChange> {
-    let (applied, _drawn) = draw_and_apply(scenario, report.seed);
-    non_default_settings(&applied, scenario)
+    match &report.configuration {
+        Some(drawn) => non_default_settings(&configuration::apply(scenario, drawn), scenario),
+        None => non_default_settings(scenario, scenario),
+    }
 }
 
-/// Simulated milliseconds as seconds with three decimals.
+/// `1 value`, `3 values`.
+pub fn plural(count: u64, word: &str) -> String {
+    if count == 1 {
+        format!("1 {word}")
+    } else {
+        format!("{count} {word}s")
+    }
+}
+
 /// Splits text into lines of at most `width` characters at spaces (a longer word gets a line
 /// of its own).
 pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
@@ -268,6 +279,7 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Simulated milliseconds as seconds with three decimals.
 pub fn seconds(time_ms: u64) -> String {
     format!("{}.{:03} s", time_ms / 1000, time_ms % 1000)
 }
@@ -448,10 +460,7 @@ pub fn verdict_text(report: &RunReport) -> String {
     }
     let allowed: Vec<String> = per_checker
         .iter()
-        .map(|(checker, count)| match count {
-            1 => format!("1 {checker} violation"),
-            _ => format!("{count} {checker} violations"),
-        })
+        .map(|(checker, count)| plural(*count as u64, &format!("{checker} violation")))
         .collect();
     format!(
         "PASS: observed {} (expected {}); {} allowed by the expectation",
@@ -613,37 +622,8 @@ mod tests {
 
     fn passed_report(observed: Guarantee, checkers: &[&str]) -> RunReport {
         RunReport {
-            scenario: "s".to_string(),
-            seed: 1,
-            trace_hash: String::new(),
             observed,
-            expected: Guarantee::AtLeastOnce,
-            ordering: watermark_sim::verdict::OrderingVerdict::Preserved,
-            expected_ordering: None,
-            passed: true,
-            failures: vec![],
-            faults_not_applied: vec![],
-            violations: checkers
-                .iter()
-                .map(|checker| watermark_sim::violation::Violation {
-                    checker: checker.parse().expect("a registered checker"),
-                    partition: None,
-                    offsets: vec![],
-                    values: vec![],
-                    time_ms: 0,
-                    description: String::new(),
-                })
-                .collect(),
-            sim_time_ms: 0,
-            wall_ms: 0,
-            converged: true,
-            marks: BTreeMap::new(),
-            bugs: vec![],
-            counters: Default::default(),
-            configuration: None,
-            panic: None,
-            trace: vec![],
-            records: vec![],
+            ..crate::cli::test_support::report(1, vec![], checkers)
         }
     }
 

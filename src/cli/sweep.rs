@@ -7,7 +7,7 @@
 use crate::cli::args::SweepArgs;
 use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
-use crate::cli::output::{replay_command, report_json, table};
+use crate::cli::output::{plural, replay_command, report_json, table};
 use crate::cli::source::{parse_bugs, resolve, resolve_catalogue, Resolved};
 use crate::cli::sweep_summary::{summary_text, Stop, Summary};
 use std::ops::ControlFlow;
@@ -175,11 +175,7 @@ fn stop_text(stop: &Stop, targets: &[Resolved], seeds: &[u64], shard: Shard) -> 
     } else {
         format!(" of shard {}/{}", shard.index, shard.count)
     };
-    let failures = if stop.failures == 1 {
-        "1 failure".to_string()
-    } else {
-        format!("{} failures", stop.failures)
-    };
+    let failures = plural(stop.failures, "failure");
     if targets.len() == 1 {
         return format!(
             "stopped after {failures} at seed {}; seeds {first}..={}{of_shard} ran",

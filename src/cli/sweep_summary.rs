@@ -340,48 +340,10 @@ fn groups_text(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::test_support::report;
     use watermark_broker_core::mark::Mark;
     use watermark_sim::checkers::Checker;
     use watermark_sim::verdict::Guarantee;
-
-    fn report(seed: u64, failures: Vec<Failure>, checkers: &[&str]) -> RunReport {
-        RunReport {
-            scenario: "s".to_string(),
-            seed,
-            trace_hash: String::new(),
-            observed: Guarantee::ExactlyOnce,
-            expected: Guarantee::AtLeastOnce,
-            ordering: OrderingVerdict::Preserved,
-            expected_ordering: None,
-            passed: failures.is_empty(),
-            panic: failures.iter().find_map(|failure| match failure {
-                Failure::Panic(message) => Some(message.clone()),
-                _ => None,
-            }),
-            failures,
-            faults_not_applied: vec![],
-            violations: checkers
-                .iter()
-                .map(|checker| Violation {
-                    checker: checker.parse().expect("a registered checker"),
-                    partition: None,
-                    offsets: vec![],
-                    values: vec![],
-                    time_ms: 0,
-                    description: String::new(),
-                })
-                .collect(),
-            sim_time_ms: 0,
-            wall_ms: 0,
-            converged: true,
-            marks: BTreeMap::new(),
-            bugs: vec![],
-            counters: Default::default(),
-            configuration: None,
-            trace: vec![],
-            records: vec![],
-        }
-    }
 
     fn summarize(reports: &[RunReport]) -> Summary {
         let mut summary = Summary::new();

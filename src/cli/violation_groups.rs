@@ -2,6 +2,7 @@
 //! offsets folded into ranges (`lost-write test-0 offsets 20..81 (62 values)`), so a run
 //! that lost a thousand records reads in one line. `--json` keeps every violation.
 
+use crate::cli::output::plural;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use watermark_sim::checkers::Checker;
@@ -76,14 +77,6 @@ pub fn ranges(numbers: &BTreeSet<u64>) -> String {
     parts.join(", ")
 }
 
-fn plural(count: usize, word: &str) -> String {
-    if count == 1 {
-        format!("1 {word}")
-    } else {
-        format!("{count} {word}s")
-    }
-}
-
 /// `test-0 offsets 20..81 (62 values)`, then how many violations and the first one's
 /// sentence; the checker is the line's label.
 impl fmt::Display for ViolationGroup {
@@ -93,13 +86,17 @@ impl fmt::Display for ViolationGroup {
             write!(formatter, " offsets {}", ranges(&self.offsets))?;
         }
         if self.values.is_empty() {
-            write!(formatter, " ({})", plural(self.violations, "violation"))?;
+            write!(
+                formatter,
+                " ({})",
+                plural(self.violations as u64, "violation")
+            )?;
         } else {
             write!(
                 formatter,
                 " ({}, {})",
-                plural(self.values.len(), "value"),
-                plural(self.violations, "violation")
+                plural(self.values.len() as u64, "value"),
+                plural(self.violations as u64, "violation")
             )?;
             if self.offsets.is_empty() {
                 write!(formatter, " values {}", ranges(&self.values))?;

@@ -309,8 +309,9 @@ impl Default for Swarm {
 }
 
 impl Fault {
-    /// Every target the fault names.
-    pub fn targets(&self) -> Vec<&Target> {
+    /// Every target the fault names, with its key in the fault's table: `target`, `from`,
+    /// `to`, `side[1]`.
+    pub fn named_targets(&self) -> Vec<(String, &Target)> {
         match self {
             Fault::Crash { target }
             | Fault::PowerLoss { target }
@@ -320,10 +321,24 @@ impl Fault {
             | Fault::Resume { target }
             | Fault::Isolate { target }
             | Fault::SlowLinks { target, .. }
-            | Fault::SlowDisk { target, .. } => vec![target],
-            Fault::PartitionAway { side } => side.iter().collect(),
-            Fault::CutOneWay { from, to } => vec![from, to],
+            | Fault::SlowDisk { target, .. } => vec![("target".to_string(), target)],
+            Fault::PartitionAway { side } => side
+                .iter()
+                .enumerate()
+                .map(|(position, target)| (format!("side[{position}]"), target))
+                .collect(),
+            Fault::CutOneWay { from, to } => {
+                vec![("from".to_string(), from), ("to".to_string(), to)]
+            }
             Fault::HealAll => Vec::new(),
         }
+    }
+
+    /// Every target the fault names.
+    pub fn targets(&self) -> Vec<&Target> {
+        self.named_targets()
+            .into_iter()
+            .map(|(_, target)| target)
+            .collect()
     }
 }

@@ -47,6 +47,14 @@ const FAULT_KIND_NAMES: [(FaultKind, &str, &[&str]); 10] = [
     (FaultKind::UnsyncedPowerLoss, "unsynced-power-loss", &[]),
 ];
 
+/// Each older name a swarm fault kind is still read under, with the name it means:
+/// `("one-way-cut", "cut-one-way")`.
+pub fn fault_kind_older_names() -> impl Iterator<Item = (&'static str, &'static str)> {
+    FAULT_KIND_NAMES
+        .iter()
+        .flat_map(|(_, name, older)| older.iter().map(move |older| (*older, *name)))
+}
+
 impl FaultKind {
     /// The name files and reports use.
     pub fn name(self) -> &'static str {

@@ -98,51 +98,32 @@ struct Check<'a> {
 }
 
 impl Check<'_> {
-    /// A fault's targets and sizes; `in_trigger`: an event is there to name its source.
+    /// A fault's sizes, then its targets; `in_trigger`: an event is there to name its source.
     fn fault(&self, key: &str, fault: &Fault, in_trigger: bool, problems: &mut Vec<Problem>) {
         match fault {
-            Fault::PartitionAway { side } => {
-                if side.is_empty() {
-                    problems.push(Problem::new(
-                        format!("{key}.side"),
-                        "partition-away with an empty side cuts nothing; allowed: a list of \
-                         one or more targets",
-                    ));
-                }
-                for (position, target) in side.iter().enumerate() {
-                    let target_key = format!("{key}.side[{position}]");
-                    self.target(&target_key, target, in_trigger, problems);
-                }
+            Fault::PartitionAway { side } if side.is_empty() => {
+                problems.push(Problem::new(
+                    format!("{key}.side"),
+                    "partition-away with an empty side cuts nothing; allowed: a list of \
+                     one or more targets",
+                ));
             }
-            Fault::CutOneWay { from, to } => {
-                self.target(&format!("{key}.from"), from, in_trigger, problems);
-                self.target(&format!("{key}.to"), to, in_trigger, problems);
-            }
-            Fault::SlowLinks { target, latency_ms } => {
+            Fault::SlowLinks { latency_ms, .. } => {
                 refuse_zeros(problems, &format!("{key}."), &[("latency_ms", *latency_ms)]);
-                self.target(&format!("{key}.target"), target, in_trigger, problems);
             }
             Fault::SlowDisk {
-                target,
-                fsync_latency_ms,
+                fsync_latency_ms, ..
             } => {
                 refuse_zeros(
                     problems,
                     &format!("{key}."),
                     &[("fsync_latency_ms", *fsync_latency_ms)],
                 );
-                self.target(&format!("{key}.target"), target, in_trigger, problems);
             }
-            Fault::HealAll => {}
-            Fault::Crash { target }
-            | Fault::PowerLoss { target }
-            | Fault::Shutdown { target }
-            | Fault::Restart { target }
-            | Fault::Pause { target }
-            | Fault::Resume { target }
-            | Fault::Isolate { target } => {
-                self.target(&format!("{key}.target"), target, in_trigger, problems);
-            }
+            _ => {}
+        }
+        for (name, target) in fault.named_targets() {
+            self.target(&format!("{key}.{name}"), target, in_trigger, problems);
         }
     }
 

@@ -34,16 +34,9 @@ impl JsonSchema for Checker {
     }
 }
 
-/// The swarm's older names for three kinds, still read so that files written before the
-/// swarm took the scripted faults' names keep loading: (the older name, the name it means).
-pub const FAULT_KIND_SPELLINGS: [(&str, &str); 3] = [
-    ("one-way-cut", "cut-one-way"),
-    ("slow-follower", "slow-links"),
-    ("partition", "partition-away"),
-];
-
-/// Adds the swarm's older names to the derived schema of `FaultKind`, beside the names
-/// derive lists (the scripted faults' names), marked deprecated.
+/// Adds the swarm's older names (as the loader reads them, `fault_shape`) to the derived
+/// schema of `FaultKind`, beside the names derive lists (the scripted faults' names), marked
+/// deprecated.
 pub fn add_fault_kind_spellings(schema: &mut Schema) {
     let listed = serde_json::to_string(&*schema).unwrap_or_default();
     let Some(alternatives) = schema
@@ -52,7 +45,7 @@ pub fn add_fault_kind_spellings(schema: &mut Schema) {
     else {
         return;
     };
-    for (older, name) in FAULT_KIND_SPELLINGS {
+    for (older, name) in crate::fault_shape::fault_kind_older_names() {
         if !listed.contains(&format!("\"{older}\"")) {
             alternatives.push(serde_json::json!({
                 "type": "string",

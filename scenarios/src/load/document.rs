@@ -17,11 +17,32 @@ pub struct Entry {
     pub value: Range<usize>,
 }
 
+/// Where each line of a text starts, to turn byte offsets into line numbers.
+#[derive(Clone, Debug)]
+pub struct Lines {
+    starts: Vec<usize>,
+}
+
+impl Lines {
+    pub fn new(text: &str) -> Lines {
+        Lines {
+            starts: std::iter::once(0)
+                .chain(text.match_indices('\n').map(|(index, _)| index + 1))
+                .collect(),
+        }
+    }
+
+    /// The line (from 1) holding byte `offset`.
+    pub fn line_of(&self, offset: usize) -> usize {
+        self.starts.partition_point(|start| *start <= offset)
+    }
+}
+
 /// Every key of a document with its place, and the text to turn offsets into lines.
 #[derive(Clone, Debug)]
 pub struct Document {
     entries: Vec<Entry>,
-    line_starts: Vec<usize>,
+    lines: Lines,
     /// Whether the file writes a single `[topic]` rather than `[[topics]]`: its topic's keys
     /// are `topic.*`, though the scenario holds them in `topics[0]`.
     legacy_topic: bool,
@@ -35,9 +56,7 @@ impl Document {
         let table = document.as_table();
         Document {
             entries,
-            line_starts: std::iter::once(0)
-                .chain(text.match_indices('\n').map(|(index, _)| index + 1))
-                .collect(),
+            lines: Lines::new(text),
             legacy_topic: table.contains_key("topic") && !table.contains_key("topics"),
         }
     }
@@ -49,7 +68,7 @@ impl Document {
 
     /// The 1-based line of a byte offset.
     pub fn line_of(&self, offset: usize) -> usize {
-        self.line_starts.partition_point(|start| *start <= offset)
+        self.lines.line_of(offset)
     }
 
     /// The key path as the file writes it: `topics[0].x` is `topic.x` in a file with a single

@@ -23,7 +23,9 @@ pub fn parse_toml(text: &str, origin: &str) -> Result<Scenario, String> {
         ));
     }
     let parsed = ImDocument::parse(text).map_err(|error| {
-        let line = error.span().map(|span| line_of_offset(text, span.start));
+        let line = error
+            .span()
+            .map(|span| document::Lines::new(text).line_of(span.start));
         let message = error.message().trim().replace('\n', "; ");
         at(origin, line, None, &format!("not valid TOML: {message}"))
     })?;
@@ -101,8 +103,4 @@ fn at(origin: &str, line: Option<usize>, key: Option<&str>, sentence: &str) -> S
         Some(key) => format!("{place}: {key}: {sentence}"),
         None => format!("{place}: {sentence}"),
     }
-}
-
-fn line_of_offset(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].matches('\n').count() + 1
 }
