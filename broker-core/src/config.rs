@@ -73,6 +73,24 @@ pub struct BrokerConfig {
     /// its own. `None` is Kafka's default (Long.MAX_VALUE): never fsync. Unlike a topic's
     /// setting it can differ from broker to broker.
     pub log_flush_interval_messages: Option<u64>,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets`. A group lives on
+    /// the partition its id hashes to, and its coordinator is that partition's leader.
+    pub offsets_topic_num_partitions: u32,
+    /// `offsets.topic.replication.factor`.
+    pub offsets_topic_replication_factor: u32,
+    /// `min.insync.replicas` of `__consumer_offsets`. Kafka creates the topic without one,
+    /// so it takes the cluster's default (1); operators raise it with a topic config.
+    pub offsets_topic_min_insync_replicas: u32,
+    /// `offsets.commit.timeout.ms`: an offset commit waits this long for its record to be
+    /// replicated (acks=all) before it fails with REQUEST_TIMED_OUT.
+    pub offsets_commit_timeout_ms: u64,
+    /// `group.initial.rebalance.delay.ms`: the first rebalance of an empty group waits this
+    /// long (and up to the rebalance timeout) for more members to join.
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`: a JoinGroup with a shorter session timeout is refused.
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`: a JoinGroup with a longer session timeout is refused.
+    pub group_max_session_timeout_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -88,6 +106,13 @@ impl Default for BrokerConfig {
             reconnect_backoff_ms: 50,
             controlled_shutdown_timeout_ms: 300_000,
             log_flush_interval_messages: None,
+            offsets_topic_num_partitions: 50,
+            offsets_topic_replication_factor: 3,
+            offsets_topic_min_insync_replicas: 1,
+            offsets_commit_timeout_ms: 5_000,
+            group_initial_rebalance_delay_ms: 3_000,
+            group_min_session_timeout_ms: 6_000,
+            group_max_session_timeout_ms: 1_800_000,
         }
     }
 }
@@ -191,7 +216,56 @@ pub enum AutoOffsetReset {
     None,
 }
 
-/// Consumer settings (assign mode: no group, no commits).
+/// A partition assignor a consumer supports (`partition.assignment.strategy`), by Kafka's
+/// protocol name.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+pub enum Assignor {
+    /// `RangeAssignor` (eager): per topic, consecutive ranges of partitions to members in
+    /// member-id order.
+    #[serde(rename = "range")]
+    Range,
+    /// `RoundRobinAssignor` (eager): every subscribed partition dealt to members in turn.
+    #[serde(rename = "roundrobin")]
+    RoundRobin,
+    /// `CooperativeStickyAssignor` (KIP-429): keeps owned partitions where it can and
+    /// revokes only the partitions that move.
+    #[serde(rename = "cooperative-sticky")]
+    CooperativeSticky,
+}
+
+impl Assignor {
+    /// The name carried in JoinGroup (Kafka's `ConsumerPartitionAssignor.name()`).
+    pub fn protocol_name(self) -> &'static str {
+        match self {
+            Assignor::Range => "range",
+            Assignor::RoundRobin => "roundrobin",
+            Assignor::CooperativeSticky => "cooperative-sticky",
+        }
+    }
+
+    /// The assignor with this protocol name, if any.
+    pub fn from_protocol_name(name: &str) -> Option<Assignor> {
+        [
+            Assignor::Range,
+            Assignor::RoundRobin,
+            Assignor::CooperativeSticky,
+        ]
+        .into_iter()
+        .find(|assignor| assignor.protocol_name() == name)
+    }
+
+    /// Whether it uses the cooperative rebalance protocol (KIP-429): owned partitions are
+    /// kept through a rebalance and only moved ones are revoked.
+    pub fn is_cooperative(self) -> bool {
+        matches!(self, Assignor::CooperativeSticky)
+    }
+}
+
+/// Consumer settings. Without `group_id` the consumer is in assign mode (a fixed list of
+/// partitions, no group, no commits: Kafka turns auto-commit off without a `group.id`);
+/// with one it subscribes to its topics as a member of that group.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerConfig {
@@ -201,6 +275,29 @@ pub struct ConsumerConfig {
     pub request_timeout_ms: u64,
     pub retry_backoff_ms: u64,
     pub metadata_max_age_ms: u64,
+    /// `group.id`: the group the consumer joins (subscribe mode). `None`: assign mode.
+    pub group_id: Option<String>,
+    /// `group.instance.id`: a static member (KIP-345), which keeps its assignment through a
+    /// restart shorter than the session timeout. Unique within the group.
+    pub group_instance_id: Option<String>,
+    /// `session.timeout.ms`: the coordinator removes a member it has not heard a heartbeat
+    /// from for this long.
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`: how often the heartbeat thread heartbeats.
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms`: a member whose application does not call poll for this long
+    /// leaves the group; it is also the rebalance timeout the member sends in JoinGroup.
+    pub max_poll_interval_ms: u64,
+    /// `enable.auto.commit`: commit the positions of what earlier polls returned, from
+    /// inside poll, every `auto_commit_interval_ms`, and before a rebalance.
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`.
+    pub auto_commit_interval_ms: u64,
+    /// `partition.assignment.strategy`, in order of preference; the group uses the first
+    /// every member supports.
+    pub partition_assignment_strategy: Vec<Assignor>,
+    /// `default.api.timeout.ms`: how long a synchronous commit keeps retrying.
+    pub default_api_timeout_ms: u64,
 }
 
 impl Default for ConsumerConfig {
@@ -212,6 +309,15 @@ impl Default for ConsumerConfig {
             request_timeout_ms: 30_000,
             retry_backoff_ms: 100,
             metadata_max_age_ms: 300_000,
+            group_id: None,
+            group_instance_id: None,
+            session_timeout_ms: 45_000,
+            heartbeat_interval_ms: 3_000,
+            max_poll_interval_ms: 300_000,
+            enable_auto_commit: true,
+            auto_commit_interval_ms: 5_000,
+            partition_assignment_strategy: vec![Assignor::Range, Assignor::CooperativeSticky],
+            default_api_timeout_ms: 60_000,
         }
     }
 }

@@ -38,6 +38,33 @@ pub enum ErrorCode {
     DuplicateBrokerRegistration,
     /// Idempotence: the sequence is not the next one for the producer (KIP-98).
     OutOfOrderSequence,
+    /// The group coordinator is not available: the offsets topic has no leader for the
+    /// group's partition, or the coordinator is not active (FindCoordinator, group APIs).
+    CoordinatorNotAvailable,
+    /// The receiving broker is not (or no longer) the group's coordinator: it does not lead
+    /// the group's offsets partition. The client looks the coordinator up again.
+    NotCoordinator,
+    /// The coordinator is still replaying the offsets partition after becoming its leader.
+    CoordinatorLoadInProgress,
+    /// The request carries a generation other than the group's current one.
+    IllegalGeneration,
+    /// The member id is not (or no longer) a member of the group.
+    UnknownMemberId,
+    /// The group is rebalancing: the member must rejoin before it may commit or sync.
+    RebalanceInProgress,
+    /// A new member's first JoinGroup: the coordinator hands out a member id and asks the
+    /// member to join again with it (KIP-394).
+    MemberIdRequired,
+    /// Another instance with the same `group.instance.id` replaced this one (KIP-345).
+    FencedInstanceId,
+    /// The session timeout is outside the broker's `group.min.session.timeout.ms` ..
+    /// `group.max.session.timeout.ms`.
+    InvalidSessionTimeout,
+    /// The member's protocol type or assignors share nothing with the group's.
+    InconsistentGroupProtocol,
+    /// Client side: the consumer is not part of an active generation, so a commit cannot be
+    /// sent (Kafka's `CommitFailedException`, raised before any request).
+    CommitFailed,
     /// Client side: no response within `request_timeout_ms`.
     ClientTimeout,
     /// Client side: the connection was reset before the response arrived.
@@ -84,6 +111,17 @@ impl fmt::Display for ErrorCode {
             ErrorCode::IneligibleReplica => "INELIGIBLE_REPLICA",
             ErrorCode::DuplicateBrokerRegistration => "DUPLICATE_BROKER_REGISTRATION",
             ErrorCode::OutOfOrderSequence => "OUT_OF_ORDER_SEQUENCE_NUMBER",
+            ErrorCode::CoordinatorNotAvailable => "COORDINATOR_NOT_AVAILABLE",
+            ErrorCode::NotCoordinator => "NOT_COORDINATOR",
+            ErrorCode::CoordinatorLoadInProgress => "COORDINATOR_LOAD_IN_PROGRESS",
+            ErrorCode::IllegalGeneration => "ILLEGAL_GENERATION",
+            ErrorCode::UnknownMemberId => "UNKNOWN_MEMBER_ID",
+            ErrorCode::RebalanceInProgress => "REBALANCE_IN_PROGRESS",
+            ErrorCode::MemberIdRequired => "MEMBER_ID_REQUIRED",
+            ErrorCode::FencedInstanceId => "FENCED_INSTANCE_ID",
+            ErrorCode::InvalidSessionTimeout => "INVALID_SESSION_TIMEOUT",
+            ErrorCode::InconsistentGroupProtocol => "INCONSISTENT_GROUP_PROTOCOL",
+            ErrorCode::CommitFailed => "COMMIT_FAILED",
             ErrorCode::ClientTimeout => "CLIENT_TIMEOUT",
             ErrorCode::NetworkException => "NETWORK_EXCEPTION",
             ErrorCode::DeliveryTimeout => "DELIVERY_TIMEOUT",

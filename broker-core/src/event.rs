@@ -2,8 +2,11 @@
 //! checkers, the client history and the nemesis triggers. Every field is plain data so a
 //! trace line can be printed and hashed the same way on every machine.
 
+use crate::coordinator::GroupState;
 use crate::error::ErrorCode;
-use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, Offset, PartitionEpoch};
+use crate::ids::{
+    BrokerEpoch, BrokerId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset, PartitionEpoch,
+};
 use crate::protocol::Acks;
 use crate::topic::TopicPartition;
 use serde::Serialize;
@@ -89,6 +92,49 @@ pub enum Event {
         result: Result<(), ErrorCode>,
     },
 
+    // ---- broker: group coordinator ----
+    /// The coordinator finished replaying an offsets partition it now leads: its groups are
+    /// loaded and it answers for them.
+    GroupsLoaded {
+        partition: TopicPartition,
+        groups: Vec<GroupId>,
+    },
+    /// The coordinator stopped leading an offsets partition: its groups are unloaded and
+    /// requests for them get NOT_COORDINATOR.
+    GroupsUnloaded {
+        partition: TopicPartition,
+        groups: Vec<GroupId>,
+    },
+    /// A group moved from one state to another (Kafka's `ClassicGroupState`).
+    GroupStateChanged {
+        group: GroupId,
+        from: GroupState,
+        to: GroupState,
+        /// The generation after the change.
+        generation: GenerationId,
+        /// The members after the change, in member-id order.
+        members: Vec<MemberId>,
+    },
+    /// The coordinator removed a member from a group.
+    GroupMemberRemoved {
+        group: GroupId,
+        member: MemberId,
+        reason: MemberRemovalReason,
+    },
+    /// The coordinator answered an OffsetCommit. For an accepted commit this comes after its
+    /// record was committed in the offsets partition.
+    OffsetCommitAnswered {
+        group: GroupId,
+        member: MemberId,
+        /// The generation the request carried.
+        request_generation: GenerationId,
+        /// The group's generation and state when the coordinator validated the request.
+        group_generation: GenerationId,
+        group_state: GroupState,
+        offsets: Vec<(TopicPartition, Offset)>,
+        result: Result<(), ErrorCode>,
+    },
+
     // ---- controller ----
     BrokerRegistered {
         broker: BrokerId,
@@ -128,6 +174,48 @@ pub enum Event {
         partition: TopicPartition,
         records: Vec<(Offset, u64)>,
     },
+    /// A group consumer's application is told it no longer owns these partitions
+    /// (`onPartitionsRevoked`: before an eager rejoin, or after a cooperative assignment
+    /// moved them away) or lost them without a chance to commit (`onPartitionsLost`: the
+    /// member was removed from the group).
+    PartitionsRevoked {
+        group: GroupId,
+        partitions: Vec<TopicPartition>,
+        lost: bool,
+    },
+    /// A group consumer got its assignment for a generation (`onPartitionsAssigned`).
+    PartitionsAssigned {
+        group: GroupId,
+        generation: GenerationId,
+        member: MemberId,
+        /// Partitions it did not own before.
+        added: Vec<TopicPartition>,
+        /// Its whole assignment.
+        assignment: Vec<TopicPartition>,
+    },
+    /// A group consumer sent an OffsetCommit (by the application, or auto-commit).
+    OffsetCommitStarted {
+        group: GroupId,
+        commit: CommitId,
+        generation: GenerationId,
+        offsets: Vec<(TopicPartition, Offset)>,
+        automatic: bool,
+    },
+    /// A group consumer learned how a commit ended: accepted, refused, or given up on
+    /// (`ClientTimeout`, `CommitFailed` when it was not in an active generation).
+    OffsetCommitCompleted {
+        group: GroupId,
+        commit: CommitId,
+        offsets: Vec<(TopicPartition, Offset)>,
+        result: Result<(), ErrorCode>,
+    },
+    /// A group consumer took its position for a newly assigned partition from the group's
+    /// committed offset (`None`: the group had none, so `auto_offset_reset` decides next).
+    PositionFromCommitted {
+        group: GroupId,
+        partition: TopicPartition,
+        committed: Option<Offset>,
+    },
     /// A consumer moved its position other than by consuming: `auto_offset_reset` or a
     /// detected log truncation.
     PositionReset {
@@ -136,6 +224,23 @@ pub enum Event {
         to: Offset,
     },
 }
+
+/// Why a coordinator removed a member.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum MemberRemovalReason {
+    /// No heartbeat within `session.timeout.ms`.
+    SessionTimeout,
+    /// It sent LeaveGroup.
+    LeaveGroup,
+    /// It did not rejoin within the rebalance timeout.
+    RebalanceTimeout,
+    /// A JoinGroup with its `group.instance.id` replaced it (KIP-345).
+    StaticMemberReplaced,
+}
+
+/// Names one commit of a consumer, so its start and its end can be matched.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct CommitId(pub u64);
 
 /// A failed send, as a producer reports it to the application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

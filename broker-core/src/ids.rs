@@ -69,6 +69,62 @@ newtype!(
     ClientId(u32), "client"
 );
 
+newtype!(
+    /// A consumer group's generation (Kafka's `generationId`, an `int32`): bumped by the
+    /// coordinator each time a rebalance completes its join phase. Requests carrying an older
+    /// one are fenced (ILLEGAL_GENERATION). Kafka's "no generation" is -1.
+    GenerationId(i32), "gen"
+);
+
+impl GenerationId {
+    /// Kafka's `NO_GENERATION` (-1): a consumer outside any group generation, or a commit
+    /// from a consumer that manages its own assignment.
+    pub const NONE: GenerationId = GenerationId(-1);
+
+    /// The generation after this one.
+    pub fn next(self) -> GenerationId {
+        GenerationId(self.0.max(0) + 1)
+    }
+}
+
+/// A consumer group's name (`group.id`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct GroupId(pub String);
+
+impl fmt::Display for GroupId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
+/// A member's id within a group, handed out by the coordinator (Kafka: the client id, a
+/// dash and a UUID; here the client, the coordinator broker, its process incarnation and a
+/// counter, so ids are unique and deterministic). Empty means "not yet a member" (Kafka's
+/// `UNKNOWN_MEMBER_ID`).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct MemberId(pub String);
+
+impl MemberId {
+    /// Kafka's `UNKNOWN_MEMBER_ID`: the empty string.
+    pub fn unknown() -> MemberId {
+        MemberId(String::new())
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Display for MemberId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            formatter.write_str("<unknown>")
+        } else {
+            formatter.write_str(&self.0)
+        }
+    }
+}
+
 impl Offset {
     /// The offset right after this one.
     pub fn next(self) -> Offset {

@@ -161,6 +161,8 @@ marks! {
     /// A consumer's connection to a broker closed: its requests there failed, and metadata
     /// is refreshed.
     ConsumerDisconnected = "consumer-disconnected",
+    // ---- group coordinator (issue 9: coordinator marks go below this line) ----
+    // ---- group consumer (issue 9: group consumer marks go below this line) ----
 }
 
 impl Ord for Mark {

@@ -73,6 +73,34 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("broker.reconnect_backoff_ms", "reconnect.backoff.ms"),
     ("broker.controlled_shutdown_timeout_ms", WATERMARK),
     (
+        "broker.offsets_topic_num_partitions",
+        "offsets.topic.num.partitions",
+    ),
+    (
+        "broker.offsets_topic_replication_factor",
+        "offsets.topic.replication.factor",
+    ),
+    (
+        "broker.offsets_topic_min_insync_replicas",
+        "min.insync.replicas of __consumer_offsets",
+    ),
+    (
+        "broker.offsets_commit_timeout_ms",
+        "offsets.commit.timeout.ms",
+    ),
+    (
+        "broker.group_initial_rebalance_delay_ms",
+        "group.initial.rebalance.delay.ms",
+    ),
+    (
+        "broker.group_min_session_timeout_ms",
+        "group.min.session.timeout.ms",
+    ),
+    (
+        "broker.group_max_session_timeout_ms",
+        "group.max.session.timeout.ms",
+    ),
+    (
         "broker.log_flush_interval_messages",
         "log.flush.interval.messages",
     ),
@@ -142,6 +170,30 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     (
         "consumers.config.metadata_max_age_ms",
         "metadata.max.age.ms",
+    ),
+    ("consumers.config.group_id", "group.id"),
+    ("consumers.config.group_instance_id", "group.instance.id"),
+    ("consumers.config.session_timeout_ms", "session.timeout.ms"),
+    (
+        "consumers.config.heartbeat_interval_ms",
+        "heartbeat.interval.ms",
+    ),
+    (
+        "consumers.config.max_poll_interval_ms",
+        "max.poll.interval.ms",
+    ),
+    ("consumers.config.enable_auto_commit", "enable.auto.commit"),
+    (
+        "consumers.config.auto_commit_interval_ms",
+        "auto.commit.interval.ms",
+    ),
+    (
+        "consumers.config.partition_assignment_strategy",
+        "partition.assignment.strategy",
+    ),
+    (
+        "consumers.config.default_api_timeout_ms",
+        "default.api.timeout.ms",
     ),
     ("network.latency_ms_min", WATERMARK),
     ("network.latency_ms_max", WATERMARK),

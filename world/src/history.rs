@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use watermark_broker_core::error::ErrorCode;
-use watermark_broker_core::ids::{ClientId, Offset};
+use watermark_broker_core::ids::{ClientId, GenerationId, GroupId, Offset};
 use watermark_broker_core::topic::TopicPartition;
 
 /// Jepsen's operation types.
@@ -36,6 +36,36 @@ pub enum OpBody {
     Poll {
         partition: TopicPartition,
         records: Vec<(Offset, u64)>,
+    },
+    /// A group consumer's application finished processing a record and its result reached
+    /// the external sink (`Ok` only). A record whose processing was cut short (the consumer
+    /// crashed first) or that the processing step chose not to write leaves no entry.
+    Process {
+        group: GroupId,
+        partition: TopicPartition,
+        offset: Offset,
+        value: u64,
+    },
+    /// A group consumer's offset commit: `Invoke` when sent, then `Ok` (the coordinator
+    /// accepted it), `Fail` (refused, or never sent: it certainly did not take effect) or
+    /// `Info` (no answer: it may have). `offsets` are the positions committed, the offset of
+    /// the next record to read.
+    Commit {
+        group: GroupId,
+        offsets: Vec<(TopicPartition, Offset)>,
+        /// Sent by auto-commit rather than by the application.
+        automatic: bool,
+        error: Option<ErrorCode>,
+    },
+    /// A group consumer's assignment changed (`Ok` only): it owns `assignment` in
+    /// `generation`; `revoked` it gave up since its previous assignment (`lost`: without
+    /// the chance to commit, as `onPartitionsLost`).
+    Assign {
+        group: GroupId,
+        generation: GenerationId,
+        assignment: Vec<TopicPartition>,
+        revoked: Vec<TopicPartition>,
+        lost: bool,
     },
 }
 

@@ -22,6 +22,7 @@ pub mod settings_diff;
 pub mod step_record;
 pub mod swarm;
 pub mod trace;
+mod trace_group_events;
 pub mod trigger;
 pub mod verdict;
 pub mod violation;

@@ -404,6 +404,10 @@ pub fn describe_event(out: &mut String, event: &Event) {
             "{partition} position {}->{to}",
             from.map_or("-".to_string(), |offset| offset.to_string())
         ),
+        group_event => {
+            crate::trace_group_events::describe_group_event(out, group_event);
+            Ok(())
+        }
     };
 }
 

@@ -18,6 +18,7 @@
 //!   leader is known, at the end of its backoff. So the next deadline is the table's
 //!   earliest, and after every input it lies in the future.
 
+mod application_api;
 mod fetcher;
 #[cfg(test)]
 mod schedule_tests;
@@ -35,7 +36,8 @@ use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, Offset};
 use crate::mark::Mark;
 use crate::protocol::{Message, MetadataResponse};
 use crate::timer::TimerTable;
-use crate::topic::TopicPartition;
+use crate::topic::{TopicName, TopicPartition};
+pub use application_api::{CommitKind, ConsumerRecord, PollOutcome};
 use fetcher::{AssignedPartition, InFlightRequest};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -118,6 +120,59 @@ impl Consumer {
             next_correlation: 1,
             timers,
         }
+    }
+
+    /// A group consumer subscribed to `topics` (subscribe mode, `config.group_id` set).
+    ///
+    /// CONTRACT (issue 9): the group membership is being built; until it lands this consumer
+    /// has no partitions.
+    pub fn subscribed(
+        client: ClientId,
+        config: ConsumerConfig,
+        bootstrap_brokers: Vec<BrokerId>,
+        topics: Vec<TopicName>,
+    ) -> Consumer {
+        let _ = topics;
+        Consumer::new(client, config, bootstrap_brokers, Vec::new())
+    }
+
+    /// The application's poll (Kafka's `KafkaConsumer.poll`): does what the group needs
+    /// first (rejoin, auto-commit of earlier positions, revocation), then returns up to
+    /// `max_poll_records` fetched records and moves the positions past them. In assign mode
+    /// records go to the application as they arrive (`Event::Polled`), so this returns none.
+    ///
+    /// CONTRACT (issue 9): returns nothing until the group consumer lands.
+    pub fn poll(&mut self, now_ms: u64) -> PollOutcome {
+        let _ = now_ms;
+        PollOutcome::default()
+    }
+
+    /// Whether a `poll` now would return records (the shell wakes a waiting application
+    /// when this becomes true).
+    pub fn has_records_for_poll(&self) -> bool {
+        false
+    }
+
+    /// Commits `offsets` (`None`: the positions of everything polled so far, Kafka's
+    /// `commitSync()` without arguments) for the group. Returns the commit's id; its outcome
+    /// comes as `Event::OffsetCommitCompleted` with that id, possibly among the returned
+    /// effects (a consumer outside an active generation fails at once with
+    /// `ErrorCode::CommitFailed`).
+    ///
+    /// CONTRACT (issue 9): not built yet.
+    pub fn commit(
+        &mut self,
+        now_ms: u64,
+        offsets: Option<Vec<(TopicPartition, Offset)>>,
+        kind: CommitKind,
+    ) -> (crate::event::CommitId, Vec<Effect>) {
+        let _ = (now_ms, offsets, kind);
+        (crate::event::CommitId(0), Vec::new())
+    }
+
+    /// The partitions the consumer owns now (Kafka's `assignment()`).
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.partitions.keys().copied().collect()
     }
 
     /// This consumer's node id.

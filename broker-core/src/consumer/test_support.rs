@@ -30,6 +30,7 @@ pub(super) fn config() -> ConsumerConfig {
         request_timeout_ms: 1_000,
         retry_backoff_ms: 100,
         metadata_max_age_ms: 60_000,
+        ..ConsumerConfig::default()
     }
 }
 

@@ -7,6 +7,7 @@
 mod alter_partition;
 mod broker_lifecycle;
 mod fetch;
+mod group;
 mod list_offsets;
 mod metadata;
 mod offsets_for_leader_epoch;
@@ -18,6 +19,13 @@ pub use broker_lifecycle::{
     BrokerRegistrationResponse,
 };
 pub use fetch::{FetchData, FetchRequest, FetchResponse};
+pub use group::{
+    Assignment, CoordinatorType, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
+    HeartbeatResponse, JoinGroupMember, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse,
+    LeaveGroupRequest, LeaveGroupResponse, LeavingMember, OffsetAndMetadata, OffsetCommitRequest,
+    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest,
+    SyncGroupResponse,
+};
 pub use list_offsets::{ListOffsetsRequest, ListOffsetsResponse, OffsetSpec};
 pub use metadata::{MetadataRequest, MetadataResponse, MetadataUpdate};
 pub use offsets_for_leader_epoch::{
@@ -52,6 +60,22 @@ pub enum Message {
     FetchResponse(FetchResponse),
     OffsetsForLeaderEpoch(OffsetsForLeaderEpochRequest),
     OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse),
+
+    // ---- consumers ↔ group coordinator (classic protocol) ----
+    FindCoordinator(FindCoordinatorRequest),
+    FindCoordinatorResponse(FindCoordinatorResponse),
+    JoinGroup(JoinGroupRequest),
+    JoinGroupResponse(JoinGroupResponse),
+    SyncGroup(SyncGroupRequest),
+    SyncGroupResponse(SyncGroupResponse),
+    Heartbeat(HeartbeatRequest),
+    HeartbeatResponse(HeartbeatResponse),
+    LeaveGroup(LeaveGroupRequest),
+    LeaveGroupResponse(LeaveGroupResponse),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetCommitResponse(OffsetCommitResponse),
+    OffsetFetch(OffsetFetchRequest),
+    OffsetFetchResponse(OffsetFetchResponse),
 }
 
 impl Message {
@@ -76,6 +100,20 @@ impl Message {
             Message::FetchResponse(_) => "FetchResponse",
             Message::OffsetsForLeaderEpoch(_) => "OffsetsForLeaderEpoch",
             Message::OffsetsForLeaderEpochResponse(_) => "OffsetsForLeaderEpochResponse",
+            Message::FindCoordinator(_) => "FindCoordinator",
+            Message::FindCoordinatorResponse(_) => "FindCoordinatorResponse",
+            Message::JoinGroup(_) => "JoinGroup",
+            Message::JoinGroupResponse(_) => "JoinGroupResponse",
+            Message::SyncGroup(_) => "SyncGroup",
+            Message::SyncGroupResponse(_) => "SyncGroupResponse",
+            Message::Heartbeat(_) => "Heartbeat",
+            Message::HeartbeatResponse(_) => "HeartbeatResponse",
+            Message::LeaveGroup(_) => "LeaveGroup",
+            Message::LeaveGroupResponse(_) => "LeaveGroupResponse",
+            Message::OffsetCommit(_) => "OffsetCommit",
+            Message::OffsetCommitResponse(_) => "OffsetCommitResponse",
+            Message::OffsetFetch(_) => "OffsetFetch",
+            Message::OffsetFetchResponse(_) => "OffsetFetchResponse",
         }
     }
 }

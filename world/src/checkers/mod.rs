@@ -282,6 +282,8 @@ impl Observations {
                 }
                 // Polls are recorded as `Ok` only; anything else carries no records to judge.
                 (OpBody::Poll { .. }, _) => {}
+                // Processing, commits and assignments are the group checkers' to judge.
+                (OpBody::Process { .. } | OpBody::Commit { .. } | OpBody::Assign { .. }, _) => {}
             }
         }
         observations
@@ -473,8 +475,19 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::IsrAltered { partition, .. }
         | Event::SendCompleted { partition, .. }
         | Event::Polled { partition, .. }
-        | Event::PositionReset { partition, .. } => Some(*partition),
-        Event::BrokerRegistered { .. } | Event::BrokerFenced { .. } => None,
+        | Event::PositionReset { partition, .. }
+        | Event::PositionFromCommitted { partition, .. }
+        | Event::GroupsLoaded { partition, .. }
+        | Event::GroupsUnloaded { partition, .. } => Some(*partition),
+        Event::BrokerRegistered { .. }
+        | Event::BrokerFenced { .. }
+        | Event::GroupStateChanged { .. }
+        | Event::GroupMemberRemoved { .. }
+        | Event::OffsetCommitAnswered { .. }
+        | Event::PartitionsRevoked { .. }
+        | Event::PartitionsAssigned { .. }
+        | Event::OffsetCommitStarted { .. }
+        | Event::OffsetCommitCompleted { .. } => None,
     }
 }
 
