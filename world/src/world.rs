@@ -688,6 +688,21 @@ impl World {
         true
     }
 
+    /// A consumer's application processes each record in `processing_ms` until `until_ms`
+    /// (the slow-processing fault). Returns whether the consumer has an application to slow.
+    ///
+    /// CONTRACT (issue 9): the application lands with the group consumer; until then no
+    /// consumer has one.
+    pub fn slow_processing(
+        &mut self,
+        consumer: ClientId,
+        processing_ms: u64,
+        until_ms: u64,
+    ) -> bool {
+        let _ = (consumer, processing_ms, until_ms);
+        false
+    }
+
     /// Stops a broker whose controlled shutdown still waits, its logs closed cleanly.
     pub fn cut_shutdown_short(&mut self, node: NodeId, now_ms: u64) {
         let Some(NodeActor::Broker(broker)) = self
