@@ -29,6 +29,9 @@ pub enum BugSwitch {
     /// handshake (KIP-101, KIP-279) before every (re)start of fetching, and its fetches
     /// carried no last fetched epoch.
     OffsetsForLeaderEpochTruncation,
+    /// The group coordinator accepts offset commits whatever their generation and member,
+    /// so a zombie member's late commit can move a group's committed offset backwards.
+    NoGenerationFencing,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -44,11 +47,12 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 4] = [
+    pub const ALL: [BugSwitch; 5] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
         BugSwitch::OffsetsForLeaderEpochTruncation,
+        BugSwitch::NoGenerationFencing,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -58,13 +62,16 @@ impl BugSwitch {
             BugSwitch::AckBeforeIsr => "ack-before-isr",
             BugSwitch::HwAdvancesUnderMinIsr => "hw-advances-under-min-isr",
             BugSwitch::OffsetsForLeaderEpochTruncation => "offsets-for-leader-epoch-truncation",
+            BugSwitch::NoGenerationFencing => "no-generation-fencing",
         }
     }
 
     /// Whether the switch plants a defect or restores older, intended behaviour.
     pub fn kind(self) -> SwitchKind {
         match self {
-            BugSwitch::TruncateToHighWatermark | BugSwitch::AckBeforeIsr => SwitchKind::Bug,
+            BugSwitch::TruncateToHighWatermark
+            | BugSwitch::AckBeforeIsr
+            | BugSwitch::NoGenerationFencing => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -76,7 +83,7 @@ impl BugSwitch {
     pub fn changed_by(self) -> Option<&'static str> {
         match self {
             BugSwitch::TruncateToHighWatermark => Some("KIP-101"),
-            BugSwitch::AckBeforeIsr => None,
+            BugSwitch::AckBeforeIsr | BugSwitch::NoGenerationFencing => None,
             BugSwitch::HwAdvancesUnderMinIsr => Some("KAFKA-15583"),
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("KIP-595"),
         }
@@ -86,7 +93,7 @@ impl BugSwitch {
     pub fn fixed_in(self) -> Option<&'static str> {
         match self {
             BugSwitch::TruncateToHighWatermark => Some("0.11.0"),
-            BugSwitch::AckBeforeIsr => None,
+            BugSwitch::AckBeforeIsr | BugSwitch::NoGenerationFencing => None,
             BugSwitch::HwAdvancesUnderMinIsr => Some("3.7.0"),
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("2.7.0"),
         }
@@ -97,6 +104,17 @@ impl BugSwitch {
         BugSwitch::ALL
             .into_iter()
             .filter(|switch| switch.kind() == SwitchKind::Bug)
+    }
+
+    /// The safe swarm scenario whose sweep must catch this bug.
+    pub fn catching_swarm(self) -> &'static str {
+        match self {
+            BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
+            BugSwitch::TruncateToHighWatermark
+            | BugSwitch::AckBeforeIsr
+            | BugSwitch::HwAdvancesUnderMinIsr
+            | BugSwitch::OffsetsForLeaderEpochTruncation => "safe-acks-all-swarm",
+        }
     }
 
     /// One line on what the switch does.
@@ -112,6 +130,9 @@ impl BugSwitch {
             BugSwitch::OffsetsForLeaderEpochTruncation => {
                 "followers truncate through the OffsetsForLeaderEpoch handshake (KIP-101/KIP-279) \
                  instead of the fetch's diverging epoch (KIP-595, Kafka 2.7 IBP)"
+            }
+            BugSwitch::NoGenerationFencing => {
+                "the group coordinator accepts offset commits from any generation and member"
             }
         }
     }
@@ -171,6 +192,8 @@ pub struct BugSwitches {
     pub hw_advances_under_min_isr: bool,
     #[serde(alias = "offsets-for-leader-epoch-truncation")]
     pub offsets_for_leader_epoch_truncation: bool,
+    #[serde(alias = "no-generation-fencing")]
+    pub no_generation_fencing: bool,
 }
 
 impl BugSwitches {
@@ -183,6 +206,7 @@ impl BugSwitches {
             BugSwitch::OffsetsForLeaderEpochTruncation => {
                 self.offsets_for_leader_epoch_truncation = true
             }
+            BugSwitch::NoGenerationFencing => self.no_generation_fencing = true,
         }
     }
 
@@ -197,6 +221,7 @@ impl BugSwitches {
                 BugSwitch::OffsetsForLeaderEpochTruncation => {
                     self.offsets_for_leader_epoch_truncation
                 }
+                BugSwitch::NoGenerationFencing => self.no_generation_fencing,
             })
             .collect()
     }

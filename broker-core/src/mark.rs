@@ -162,6 +162,26 @@ marks! {
     /// is refreshed.
     ConsumerDisconnected = "consumer-disconnected",
     // ---- group coordinator (issue 9: coordinator marks go below this line) ----
+    /// A group entered PreparingRebalance.
+    RebalanceStarted = "rebalance-started",
+    /// An offset commit was refused: its generation is not the group's (ILLEGAL_GENERATION).
+    CommitRefusedIllegalGeneration = "commit-refused-illegal-generation",
+    /// An offset commit was refused: its member is not in the group (UNKNOWN_MEMBER_ID).
+    CommitRefusedUnknownMember = "commit-refused-unknown-member",
+    /// An offset commit was refused while the group awaited its assignment
+    /// (REBALANCE_IN_PROGRESS).
+    CommitRefusedRebalanceInProgress = "commit-refused-rebalance-in-progress",
+    /// An offset commit that fencing would refuse was accepted (`no-generation-fencing`).
+    CommitAcceptedWithoutFencing = "commit-accepted-without-fencing",
+    /// A coordinator loaded an offsets partition whose log holds records.
+    GroupsLoadedFromLog = "groups-loaded-from-log",
+    /// A static member rejoined with a new member id and kept its assignment, without a
+    /// rebalance (KIP-345).
+    StaticMemberRejoinedWithoutRebalance = "static-member-rejoined-without-rebalance",
+    /// A group member's session expired and it was removed.
+    GroupMemberSessionExpired = "group-member-session-expired",
+    /// A group request reached a broker that does not lead the group's offsets partition.
+    CoordinatorAnsweredNotCoordinator = "coordinator-answered-not-coordinator",
     // ---- group consumer (issue 9: group consumer marks go below this line) ----
 }
 

@@ -22,6 +22,7 @@ impl Broker {
         self.metadata = MetadataImage::default();
         self.partitions.clear();
         self.timers.clear();
+        self.coordinator = crate::coordinator::GroupCoordinator::default();
         let marker = self.take_clean_shutdown_marker();
         if marker.is_some() {
             effects.push(Effect::Mark(Mark::CleanShutdownRecoverySkipped));

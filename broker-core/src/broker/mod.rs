@@ -10,6 +10,7 @@
 //! after its timers fired is strictly after the time of that step (so timers always make
 //! progress).
 
+mod coordinator_host;
 mod high_watermark_checkpoint;
 mod lifecycle;
 mod routing;
@@ -23,6 +24,7 @@ pub use shutdown::{ShutdownState, CLEAN_SHUTDOWN_FILE};
 use crate::actor::{Actor, Effect, Input, Timer};
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
+use crate::coordinator::{CoordinatorTimer, GroupCoordinator};
 use crate::error::ErrorCode;
 use crate::ids::{BrokerEpoch, BrokerId, NodeId};
 use crate::mark::Mark;
@@ -50,6 +52,8 @@ pub enum BrokerTimer {
     /// A controlled shutdown the controller has not let through by then stops anyway.
     ControlledShutdownTimeout,
     Partition(TopicPartition, PartitionTimer),
+    /// A deadline of the group coordinator this broker hosts.
+    Coordinator(CoordinatorTimer),
 }
 
 impl fmt::Display for BrokerTimer {
@@ -64,6 +68,7 @@ impl fmt::Display for BrokerTimer {
                 formatter.write_str("controlled-shutdown-timeout")
             }
             BrokerTimer::Partition(partition, timer) => write!(formatter, "{partition} {timer}"),
+            BrokerTimer::Coordinator(timer) => write!(formatter, "{timer}"),
         }
     }
 }
@@ -94,6 +99,8 @@ pub struct Broker {
     next_delayed_operation: u64,
     /// Local appends that completed and wait to be picked up by their waiter.
     local_completions: Vec<LocalCompletion>,
+    /// The group coordinator for the offsets partitions this broker leads.
+    coordinator: GroupCoordinator,
 }
 
 impl Broker {
@@ -126,6 +133,7 @@ impl Broker {
             next_correlation: 0,
             next_delayed_operation: 0,
             local_completions: Vec::new(),
+            coordinator: GroupCoordinator::default(),
         }
     }
 
@@ -240,6 +248,11 @@ impl Broker {
                 })
                 .collect();
             replica.on_timers(&mut context, &partition_fired);
+        }
+        for timer in fired {
+            if let BrokerTimer::Coordinator(timer) = timer {
+                self.on_coordinator_timer(now_ms, *timer, effects);
+            }
         }
     }
 
@@ -372,6 +385,9 @@ impl Actor for Broker {
             | Input::Message { .. }
             | Input::ConnectionClosed { .. }
             | Input::ConnectionEstablished { .. } => {}
+        }
+        if self.started && !self.has_shut_down() {
+            self.drive_coordinator(now_ms, &mut effects);
         }
         self.check_invariants(now_ms, after_timers);
         effects

@@ -23,6 +23,8 @@ pub enum Route {
     MetadataCache,
     /// One hosted partition.
     Partition(TopicPartition),
+    /// The group coordinator (group requests; FindCoordinator, which any broker answers).
+    Coordinator,
     /// Nothing on a broker serves it (controller requests, client responses).
     Nowhere,
 }
@@ -48,6 +50,13 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         Message::FetchResponse(response) => Route::Partition(response.partition),
         Message::OffsetsForLeaderEpoch(request) => Route::Partition(request.partition),
         Message::OffsetsForLeaderEpochResponse(response) => Route::Partition(response.partition),
+        Message::FindCoordinator(_)
+        | Message::JoinGroup(_)
+        | Message::SyncGroup(_)
+        | Message::Heartbeat(_)
+        | Message::LeaveGroup(_)
+        | Message::OffsetCommit(_)
+        | Message::OffsetFetch(_) => Route::Coordinator,
         _ => Route::Nowhere,
     }
 }
@@ -76,6 +85,7 @@ impl Broker {
             Route::Partition(partition) => {
                 self.on_partition_message(now_ms, from, partition, message, effects)
             }
+            Route::Coordinator => self.on_coordinator_message(now_ms, from, message, effects),
             Route::Nowhere => {}
         }
     }

@@ -1,0 +1,145 @@
+//! How a broker hosts its group coordinator (Kafka's `GroupCoordinatorService` on top of the
+//! `CoordinatorRuntime`): FindCoordinator answered from the metadata image, group requests
+//! handed to the coordinator, its timers fired, and after every step the coordinator kept
+//! in line with the broker's leaderships: it loads an offsets partition this broker now
+//! leads and unloads one it no longer leads, its appends are made through
+//! [`Broker::append_local`], their completions handed back, and the high watermarks of its
+//! partitions passed on.
+
+use super::Broker;
+use crate::actor::Effect;
+use crate::coordinator::{CoordinatorContext, CoordinatorTimer, GroupCoordinator};
+use crate::error::ErrorCode;
+use crate::ids::NodeId;
+use crate::offsets_topic::{group_partition, CONSUMER_OFFSETS_TOPIC};
+use crate::protocol::{FindCoordinatorResponse, Message};
+use crate::topic::TopicPartition;
+
+impl Broker {
+    /// The coordinator with the parts of the broker it may use.
+    fn with_coordinator<T>(
+        &mut self,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+        act: impl FnOnce(&mut GroupCoordinator, &mut CoordinatorContext<'_>) -> T,
+    ) -> T {
+        let mut context = CoordinatorContext {
+            now_ms,
+            broker: self.id,
+            incarnation: self.incarnation,
+            config: &self.config,
+            bugs: self.bugs,
+            timers: &mut self.timers,
+            effects,
+        };
+        act(&mut self.coordinator, &mut context)
+    }
+
+    pub(super) fn on_coordinator_message(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        message: Message,
+        effects: &mut Vec<Effect>,
+    ) {
+        if let Message::FindCoordinator(request) = message {
+            // Any broker answers from its metadata image: the leader of the group's offsets
+            // partition, or COORDINATOR_NOT_AVAILABLE while it has none.
+            let partition = group_partition(&request.key, self.config.offsets_topic_num_partitions);
+            let result = self
+                .metadata
+                .partition(partition)
+                .and_then(|state| state.leader)
+                .ok_or(ErrorCode::CoordinatorNotAvailable);
+            effects.push(Effect::Send {
+                to: from,
+                message: Message::FindCoordinatorResponse(FindCoordinatorResponse {
+                    correlation: request.correlation,
+                    key: request.key,
+                    result,
+                }),
+            });
+            return;
+        }
+        self.with_coordinator(now_ms, effects, |coordinator, context| {
+            coordinator.handle_request(context, from, message)
+        });
+    }
+
+    pub(super) fn on_coordinator_timer(
+        &mut self,
+        now_ms: u64,
+        timer: CoordinatorTimer,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.with_coordinator(now_ms, effects, |coordinator, context| {
+            coordinator.on_timer(context, timer)
+        });
+    }
+
+    /// Keeps the coordinator in line with this step: loads and unloads, appends, their
+    /// completions and high watermarks. Each round either makes appends or hands back
+    /// completions, and a completion never asks for more than one append per answered
+    /// request, so the loop ends.
+    pub(super) fn drive_coordinator(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        self.sync_coordinator_leadership(now_ms, effects);
+        loop {
+            for append in self.coordinator.take_appends() {
+                let timeout_ms = self.config.offsets_commit_timeout_ms;
+                effects.extend(self.append_local(
+                    now_ms,
+                    append.partition,
+                    append.waiter,
+                    &append.records,
+                    timeout_ms,
+                ));
+            }
+            for partition in self.coordinator.loaded_partitions() {
+                if let Some(replica) = self.partitions.get(&partition) {
+                    let high_watermark = replica.log().high_watermark();
+                    self.coordinator
+                        .on_high_watermark(partition, high_watermark);
+                }
+            }
+            let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.local_completions)
+                .into_iter()
+                .partition(|completion| GroupCoordinator::owns(completion.waiter));
+            self.local_completions = others;
+            if mine.is_empty() {
+                return;
+            }
+            self.with_coordinator(now_ms, effects, |coordinator, context| {
+                for completion in mine {
+                    coordinator.on_append_completed(context, completion);
+                }
+            });
+        }
+    }
+
+    /// Loads every offsets partition this broker leads and the coordinator does not serve
+    /// yet, and unloads every one it serves but no longer leads.
+    fn sync_coordinator_leadership(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        let led: Vec<TopicPartition> = self
+            .partitions
+            .iter()
+            .filter(|(partition, replica)| {
+                partition.topic.as_str() == CONSUMER_OFFSETS_TOPIC && replica.is_leader()
+            })
+            .map(|(partition, _)| *partition)
+            .collect();
+        let loaded = self.coordinator.loaded_partitions();
+        for partition in loaded.iter().filter(|partition| !led.contains(partition)) {
+            self.with_coordinator(now_ms, effects, |coordinator, context| {
+                coordinator.unload(context, *partition)
+            });
+        }
+        for partition in led.iter().filter(|partition| !loaded.contains(partition)) {
+            let replica = &self.partitions[partition];
+            let records = replica.log().records().to_vec();
+            let high_watermark = replica.log().high_watermark();
+            self.with_coordinator(now_ms, effects, |coordinator, context| {
+                coordinator.load(context, *partition, &records, high_watermark)
+            });
+        }
+    }
+}

@@ -1,0 +1,237 @@
+//! OffsetCommit and OffsetFetch (Kafka's `OffsetMetadataManager.commitOffset` and
+//! `fetchOffsets`, with `ClassicGroup.validateOffsetCommit`). A commit is validated against
+//! the group's latest state, written as offset commit records, and answered once they are
+//! committed; a fetch reads only committed offsets.
+
+use super::group::{ClassicGroup, Reply};
+use super::rebalance::validate_member;
+use super::records::CoordinatorRecord;
+use super::{
+    normalize_append_error, CoordinatorContext, GroupCoordinator, GroupState, PendingWrite,
+};
+use crate::error::ErrorCode;
+use crate::event::Event;
+use crate::ids::{GenerationId, NodeId};
+use crate::mark::Mark;
+use crate::protocol::{
+    Message, OffsetAndMetadata, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest,
+    OffsetFetchResponse,
+};
+use crate::topic::TopicPartition;
+
+/// Kafka's `ClassicGroup.validateOffsetCommit`, in its order: a Dead group is not
+/// available; generation -1 commits only into an Empty group (a consumer that assigns its
+/// own partitions); otherwise the member must be known, its instance id its own, its
+/// generation current, and the group not waiting for the leader's assignment.
+pub(super) fn validate_offset_commit(
+    group: &ClassicGroup,
+    request: &OffsetCommitRequest,
+) -> Result<(), ErrorCode> {
+    if group.state == GroupState::Dead {
+        return Err(ErrorCode::CoordinatorNotAvailable);
+    }
+    if request.generation.0 < 0 && group.state == GroupState::Empty {
+        return Ok(());
+    }
+    if request.generation.0 >= 0
+        || !request.member_id.is_unknown()
+        || request.group_instance_id.is_some()
+    {
+        validate_member(group, &request.member_id, &request.group_instance_id)?;
+        if request.generation != group.generation {
+            return Err(ErrorCode::IllegalGeneration);
+        }
+    } else if group.state != GroupState::Empty {
+        return Err(ErrorCode::UnknownMemberId);
+    }
+    if group.state == GroupState::CompletingRebalance {
+        return Err(ErrorCode::RebalanceInProgress);
+    }
+    Ok(())
+}
+
+fn refusal_mark(error: ErrorCode) -> Option<Mark> {
+    match error {
+        ErrorCode::IllegalGeneration => Some(Mark::CommitRefusedIllegalGeneration),
+        ErrorCode::UnknownMemberId => Some(Mark::CommitRefusedUnknownMember),
+        ErrorCode::RebalanceInProgress => Some(Mark::CommitRefusedRebalanceInProgress),
+        _ => None,
+    }
+}
+
+fn send_commit(
+    context: &mut CoordinatorContext<'_>,
+    reply: Reply,
+    offsets: &[(TopicPartition, OffsetAndMetadata)],
+    result: Result<(), ErrorCode>,
+) {
+    context.send(
+        reply,
+        Message::OffsetCommitResponse(OffsetCommitResponse {
+            correlation: reply.correlation,
+            results: offsets
+                .iter()
+                .map(|(partition, _)| (*partition, result))
+                .collect(),
+        }),
+    );
+}
+
+/// The event of an answered commit.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn commit_answered(
+    context: &mut CoordinatorContext<'_>,
+    reply: Reply,
+    group: &crate::ids::GroupId,
+    member: &crate::ids::MemberId,
+    request_generation: GenerationId,
+    group_generation: GenerationId,
+    group_state: GroupState,
+    offsets: &[(TopicPartition, OffsetAndMetadata)],
+    result: Result<(), ErrorCode>,
+) {
+    send_commit(context, reply, offsets, result);
+    context.event(Event::OffsetCommitAnswered {
+        group: group.clone(),
+        member: member.clone(),
+        request_generation,
+        group_generation,
+        group_state,
+        offsets: offsets
+            .iter()
+            .map(|(partition, value)| (*partition, value.offset))
+            .collect(),
+        result,
+    });
+}
+
+impl GroupCoordinator {
+    pub(super) fn handle_offset_commit(
+        &mut self,
+        context: &mut CoordinatorContext<'_>,
+        from: NodeId,
+        request: &OffsetCommitRequest,
+    ) {
+        let reply = Reply {
+            to: from,
+            correlation: request.correlation,
+        };
+        let (loaded, shared) = match self.serving(context, &request.group) {
+            Ok(serving) => serving,
+            Err(error) => return send_commit(context, reply, &request.offsets, Err(error)),
+        };
+        let group = match loaded.groups.get(&request.group) {
+            Some(group) => group,
+            // A commit for an unknown group creates a simple group when it carries no
+            // generation; otherwise Kafka's pre-v9 answer, ILLEGAL_GENERATION.
+            None if request.generation.0 < 0 => {
+                let join_key = shared.key();
+                loaded
+                    .groups
+                    .entry(request.group.clone())
+                    .or_insert_with(|| ClassicGroup::new(request.group.clone(), join_key))
+            }
+            None => {
+                context.mark(Mark::CommitRefusedIllegalGeneration);
+                return send_commit(
+                    context,
+                    reply,
+                    &request.offsets,
+                    Err(ErrorCode::IllegalGeneration),
+                );
+            }
+        };
+        let (group_generation, group_state) = (group.generation, group.state);
+        if let Err(error) = validate_offset_commit(group, request) {
+            if context.bugs.no_generation_fencing && group_state != GroupState::Dead {
+                context.mark(Mark::CommitAcceptedWithoutFencing);
+            } else {
+                if let Some(mark) = refusal_mark(error) {
+                    context.mark(mark);
+                }
+                return commit_answered(
+                    context,
+                    reply,
+                    &request.group,
+                    &request.member_id,
+                    request.generation,
+                    group_generation,
+                    group_state,
+                    &request.offsets,
+                    Err(error),
+                );
+            }
+        }
+        let records = request
+            .offsets
+            .iter()
+            .map(|(partition, value)| {
+                CoordinatorRecord::OffsetCommit {
+                    group: request.group.clone(),
+                    partition: *partition,
+                    value: Some(*value),
+                }
+                .encode()
+            })
+            .collect();
+        shared.write(
+            context.partition_of(&request.group),
+            records,
+            PendingWrite::OffsetCommit {
+                reply,
+                group: request.group.clone(),
+                member: request.member_id.clone(),
+                request_generation: request.generation,
+                group_generation,
+                group_state,
+                offsets: request.offsets.clone(),
+            },
+        );
+    }
+
+    pub(super) fn handle_offset_fetch(
+        &mut self,
+        context: &mut CoordinatorContext<'_>,
+        from: NodeId,
+        request: &OffsetFetchRequest,
+    ) {
+        let (error, offsets) = match self.serving(context, &request.group) {
+            Ok((loaded, _)) => (
+                None,
+                request
+                    .partitions
+                    .iter()
+                    .map(|partition| {
+                        (
+                            *partition,
+                            loaded.offsets.committed(&request.group, *partition),
+                        )
+                    })
+                    .collect(),
+            ),
+            Err(error) => (
+                Some(error),
+                request
+                    .partitions
+                    .iter()
+                    .map(|partition| (*partition, None))
+                    .collect(),
+            ),
+        };
+        context.effects.push(crate::actor::Effect::Send {
+            to: from,
+            message: Message::OffsetFetchResponse(OffsetFetchResponse {
+                correlation: request.correlation,
+                error,
+                offsets,
+            }),
+        });
+    }
+}
+
+/// Maps an append's outcome to what the committer is told.
+pub(super) fn append_result(
+    result: &Result<crate::ids::Offset, ErrorCode>,
+) -> Result<(), ErrorCode> {
+    result.map(|_| ()).map_err(normalize_append_error)
+}

@@ -1,0 +1,282 @@
+//! Loading and unloading offsets partitions (Kafka's `CoordinatorRuntime` load/unload and
+//! `GroupCoordinatorShard.replay`), and the end of the coordinator's writes. On becoming
+//! leader the coordinator replays every record of the partition's local log: group metadata
+//! takes effect at once (the latest record of a group wins), offsets once the high
+//! watermark passes them. Members of a loaded Stable group get fresh session timers and
+//! keep their generation. On losing leadership every group of the partition is dropped and
+//! its pending writes are answered NOT_COORDINATOR.
+
+use super::commit::{append_result, commit_answered};
+use super::group::ClassicGroup;
+use super::membership::complete_sync_assignment;
+use super::rebalance::complete_static_rejoin;
+use super::records::CoordinatorRecord;
+use super::{
+    CoordinatorContext, CoordinatorTimer, GroupCoordinator, LoadedPartition, PendingWrite,
+};
+use crate::error::ErrorCode;
+use crate::event::Event;
+use crate::ids::{GroupId, Offset};
+use crate::mark::Mark;
+use crate::partition::LocalCompletion;
+use crate::record::Record;
+use crate::topic::TopicPartition;
+use std::collections::BTreeSet;
+
+impl GroupCoordinator {
+    /// This broker became leader of `partition`: replays `records` (its whole local log)
+    /// and serves its groups.
+    pub fn load(
+        &mut self,
+        context: &mut CoordinatorContext<'_>,
+        partition: TopicPartition,
+        records: &[Record],
+        high_watermark: Offset,
+    ) {
+        let mut loaded = LoadedPartition::default();
+        for record in records {
+            match CoordinatorRecord::decode(record) {
+                Some(CoordinatorRecord::OffsetCommit {
+                    group,
+                    partition: committed,
+                    value,
+                }) => loaded
+                    .offsets
+                    .replay(record.offset, (group, committed, value)),
+                Some(CoordinatorRecord::GroupMetadata { group, value }) => match value {
+                    Some(value) => {
+                        let shared = &mut self.shared;
+                        let rebuilt =
+                            ClassicGroup::from_metadata(group.clone(), &value, || shared.key());
+                        loaded.groups.insert(group, rebuilt);
+                    }
+                    None => {
+                        loaded.groups.remove(&group);
+                    }
+                },
+                None => {}
+            }
+        }
+        loaded.offsets.advance_to(high_watermark);
+        for group in loaded.groups.values() {
+            for member in group.members.values() {
+                context.set_timer(
+                    CoordinatorTimer::Session(member.session_key),
+                    context.now_ms + member.session_timeout_ms,
+                );
+            }
+        }
+        let groups: BTreeSet<GroupId> = loaded
+            .groups
+            .keys()
+            .chain(loaded.offsets.groups())
+            .cloned()
+            .collect();
+        if !records.is_empty() {
+            context.mark(Mark::GroupsLoadedFromLog);
+        }
+        context.event(Event::GroupsLoaded {
+            partition,
+            groups: groups.into_iter().collect(),
+        });
+        self.partitions.insert(partition, loaded);
+    }
+
+    /// This broker stopped leading `partition`: its groups are dropped, their timers
+    /// cancelled, and pending writes answered NOT_COORDINATOR.
+    pub fn unload(&mut self, context: &mut CoordinatorContext<'_>, partition: TopicPartition) {
+        let Some(loaded) = self.partitions.remove(&partition) else {
+            return;
+        };
+        let tokens: Vec<u64> = self
+            .shared
+            .pending_writes
+            .iter()
+            .filter(|(_, (written_to, _))| *written_to == partition)
+            .map(|(token, _)| *token)
+            .collect();
+        for token in tokens {
+            let (_, write) = self.shared.pending_writes.remove(&token).expect("listed");
+            fail_unloaded_write(context, write);
+        }
+        for group in loaded.groups.values() {
+            context.cancel_timer(CoordinatorTimer::Join(group.join_key));
+            for member in group.members.values() {
+                context.cancel_timer(CoordinatorTimer::Session(member.session_key));
+            }
+            for session_key in group.pending_members.values() {
+                context.cancel_timer(CoordinatorTimer::Session(*session_key));
+            }
+        }
+        let groups: BTreeSet<GroupId> = loaded
+            .groups
+            .keys()
+            .chain(loaded.offsets.groups())
+            .cloned()
+            .collect();
+        context.event(Event::GroupsUnloaded {
+            partition,
+            groups: groups.into_iter().collect(),
+        });
+    }
+
+    /// The offsets partition's high watermark is `high_watermark`: replayed offsets below
+    /// it become visible.
+    pub fn on_high_watermark(&mut self, partition: TopicPartition, high_watermark: Offset) {
+        if let Some(loaded) = self.partitions.get_mut(&partition) {
+            loaded.offsets.advance_to(high_watermark);
+        }
+    }
+
+    /// A coordinator timer fired.
+    pub fn on_timer(&mut self, context: &mut CoordinatorContext<'_>, timer: CoordinatorTimer) {
+        for loaded in self.partitions.values_mut() {
+            for group in loaded.groups.values_mut() {
+                let owns = match timer {
+                    CoordinatorTimer::Join(key) => group.join_key == key,
+                    CoordinatorTimer::Session(key) => {
+                        group
+                            .members
+                            .values()
+                            .any(|member| member.session_key == key)
+                            || group
+                                .pending_members
+                                .values()
+                                .any(|pending| *pending == key)
+                    }
+                };
+                if !owns {
+                    continue;
+                }
+                match timer {
+                    CoordinatorTimer::Join(_) => {
+                        super::rebalance::on_join_timer(group, &mut self.shared, context)
+                    }
+                    CoordinatorTimer::Session(key) => {
+                        super::rebalance::on_session_timer(group, &mut self.shared, context, key)
+                    }
+                }
+                return;
+            }
+        }
+    }
+
+    /// A local append of the coordinator ended.
+    pub fn on_append_completed(
+        &mut self,
+        context: &mut CoordinatorContext<'_>,
+        completion: LocalCompletion,
+    ) {
+        let Some((partition, write)) = self.shared.pending_writes.remove(&completion.waiter.token)
+        else {
+            return;
+        };
+        let result = append_result(&completion.result);
+        let Some(loaded) = self.partitions.get_mut(&partition) else {
+            return fail_unloaded_write(context, write);
+        };
+        match write {
+            PendingWrite::OffsetCommit {
+                reply,
+                group,
+                member,
+                request_generation,
+                group_generation,
+                group_state,
+                offsets,
+            } => {
+                if result.is_ok() {
+                    for (committed, value) in &offsets {
+                        loaded
+                            .offsets
+                            .apply(group.clone(), *committed, Some(*value));
+                    }
+                }
+                commit_answered(
+                    context,
+                    reply,
+                    &group,
+                    &member,
+                    request_generation,
+                    group_generation,
+                    group_state,
+                    &offsets,
+                    result,
+                );
+            }
+            PendingWrite::SyncAssignment {
+                group,
+                generation,
+                assignments,
+            } => {
+                if let Some(group) = loaded.groups.get_mut(&group) {
+                    complete_sync_assignment(group, context, generation, assignments, result);
+                }
+            }
+            PendingWrite::StaticRejoin {
+                reply,
+                group,
+                new_member,
+                old_member,
+            } => match loaded.groups.get_mut(&group) {
+                Some(group) => {
+                    complete_static_rejoin(group, context, reply, new_member, old_member, result)
+                }
+                None => fail_unloaded_write(
+                    context,
+                    PendingWrite::StaticRejoin {
+                        reply,
+                        group,
+                        new_member,
+                        old_member,
+                    },
+                ),
+            },
+            PendingWrite::GroupMetadata => {}
+        }
+    }
+}
+
+/// Answers a write whose partition is no longer loaded here: NOT_COORDINATOR.
+fn fail_unloaded_write(context: &mut CoordinatorContext<'_>, write: PendingWrite) {
+    let error = ErrorCode::NotCoordinator;
+    match write {
+        PendingWrite::OffsetCommit {
+            reply,
+            group,
+            member,
+            request_generation,
+            group_generation,
+            group_state,
+            offsets,
+        } => commit_answered(
+            context,
+            reply,
+            &group,
+            &member,
+            request_generation,
+            group_generation,
+            group_state,
+            &offsets,
+            Err(error),
+        ),
+        PendingWrite::StaticRejoin {
+            reply, new_member, ..
+        } => context.send(
+            reply,
+            crate::protocol::Message::JoinGroupResponse(crate::protocol::JoinGroupResponse {
+                correlation: reply.correlation,
+                error: Some(error),
+                generation: crate::ids::GenerationId::NONE,
+                protocol_name: None,
+                leader: crate::ids::MemberId::unknown(),
+                member_id: new_member,
+                members: Vec::new(),
+                skip_assignment: false,
+            }),
+        ),
+        // Waiting SyncGroups lose their group; the members rejoin when they learn the
+        // coordinator moved.
+        PendingWrite::SyncAssignment { .. } | PendingWrite::GroupMetadata => {}
+    }
+}
