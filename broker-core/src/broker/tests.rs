@@ -3,6 +3,7 @@
 //! Kafka 4.x runs it (diverging epochs, the follower's high watermark, the leader's follower
 //! state) is in `tests/replica_fetch.rs`.
 
+mod coordinator_hosting;
 mod replica_fetch;
 
 use super::*;

@@ -103,6 +103,19 @@ impl GroupCoordinator {
             context.cancel_timer(CoordinatorTimer::Join(group.join_key));
             for member in group.members.values() {
                 context.cancel_timer(CoordinatorTimer::Session(member.session_key));
+                // Held JoinGroups and SyncGroups are answered: the member finds the new
+                // coordinator and rejoins there.
+                if let Some(reply) = member.awaiting_join {
+                    super::rebalance::send_join_error(
+                        context,
+                        reply,
+                        member.member_id.clone(),
+                        ErrorCode::NotCoordinator,
+                    );
+                }
+                if let Some(reply) = member.awaiting_sync {
+                    super::membership::send_sync(context, reply, Err(ErrorCode::NotCoordinator));
+                }
             }
             for session_key in group.pending_members.values() {
                 context.cancel_timer(CoordinatorTimer::Session(*session_key));

@@ -68,7 +68,7 @@ impl GroupCoordinator {
     }
 }
 
-fn send_join_error(
+pub(super) fn send_join_error(
     context: &mut CoordinatorContext<'_>,
     reply: Reply,
     member_id: MemberId,

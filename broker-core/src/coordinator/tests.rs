@@ -537,3 +537,16 @@ fn unloading_answers_pending_commits_not_coordinator() {
         groups: vec![group()],
     })));
 }
+
+#[test]
+fn unloading_answers_held_joins_not_coordinator() {
+    let mut harness = Harness::new();
+    let member = join_response(&harness.request(join(MemberId::unknown(), None))).member_id;
+    harness.request(join(member, None));
+    let effects =
+        harness.run(|coordinator, context| coordinator.unload(context, offsets_partition()));
+    assert_eq!(
+        join_response(&effects).error,
+        Some(ErrorCode::NotCoordinator)
+    );
+}

@@ -1,0 +1,185 @@
+//! The broker as the group coordinator's host: FindCoordinator from the metadata image,
+//! loading and unloading with leadership of an offsets partition, and commits answered
+//! only once their acks=all append is committed.
+
+use super::*;
+use crate::offsets_topic::{group_partition, offsets_topic_config};
+use crate::protocol::{
+    FindCoordinatorRequest, FindCoordinatorResponse, OffsetAndMetadata, OffsetCommitRequest,
+    OffsetFetchRequest,
+};
+use crate::{GenerationId, GroupId, MemberId};
+
+const CONSUMER: NodeId = NodeId::Consumer(crate::ids::ClientId(9));
+
+fn offsets_config() -> BrokerConfig {
+    BrokerConfig {
+        offsets_topic_num_partitions: 1,
+        offsets_topic_replication_factor: 1,
+        ..config()
+    }
+}
+
+fn offsets_partition() -> TopicPartition {
+    group_partition(&GroupId("g".into()), 1)
+}
+
+/// The offsets partition's state with `leader` and this ISR.
+fn offsets_state(leader: Option<u32>, leader_epoch: u32, isr: &[u32]) -> PartitionState {
+    PartitionState {
+        partition: offsets_partition(),
+        replicas: brokers(&[1, 2]),
+        leader: leader.map(BrokerId),
+        leader_epoch: LeaderEpoch(leader_epoch),
+        isr: brokers(isr),
+        partition_epoch: PartitionEpoch(leader_epoch),
+        elr: Vec::new(),
+        last_known_elr: Vec::new(),
+    }
+}
+
+fn coordinator_broker(storage: &SharedStorage, state: PartitionState) -> (Broker, Vec<Effect>) {
+    let config = offsets_config();
+    let mut broker = Broker::new(
+        BrokerId(1),
+        1,
+        config.clone(),
+        vec![offsets_topic_config(&config)],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    let effects = register(&mut broker, image(1, state));
+    (broker, effects)
+}
+
+fn commit(offset: u64) -> Input {
+    Input::Message {
+        from: CONSUMER,
+        message: Message::OffsetCommit(OffsetCommitRequest {
+            correlation: CorrelationId(offset),
+            group: GroupId("g".into()),
+            generation: GenerationId::NONE,
+            member_id: MemberId::unknown(),
+            group_instance_id: None,
+            offsets: vec![(
+                P0,
+                OffsetAndMetadata {
+                    offset: Offset(offset),
+                    leader_epoch: None,
+                },
+            )],
+        }),
+    }
+}
+
+fn fetch_committed(broker: &mut Broker, now_ms: u64) -> Message {
+    let effects = broker.handle(
+        now_ms,
+        Input::Message {
+            from: CONSUMER,
+            message: Message::OffsetFetch(OffsetFetchRequest {
+                correlation: CorrelationId(50),
+                group: GroupId("g".into()),
+                partitions: vec![P0],
+            }),
+        },
+    );
+    sends(&effects).pop().expect("an answer").1
+}
+
+#[test]
+fn any_broker_names_the_leader_of_the_groups_offsets_partition_as_coordinator() {
+    let storage = SharedStorage::default();
+    let (mut broker, _) = coordinator_broker(&storage, offsets_state(Some(2), 1, &[2]));
+    let find = |key: &str| Input::Message {
+        from: CONSUMER,
+        message: Message::FindCoordinator(FindCoordinatorRequest {
+            correlation: CorrelationId(1),
+            key_type: crate::protocol::CoordinatorType::Group,
+            key: GroupId(key.into()),
+        }),
+    };
+    let effects = broker.handle(1, find("g"));
+    assert_eq!(
+        sends(&effects),
+        vec![(
+            CONSUMER,
+            Message::FindCoordinatorResponse(FindCoordinatorResponse {
+                correlation: CorrelationId(1),
+                key: GroupId("g".into()),
+                result: Ok(BrokerId(2)),
+            })
+        )]
+    );
+    broker.handle(
+        2,
+        controller(Message::MetadataUpdate(crate::protocol::MetadataUpdate {
+            metadata: image(2, offsets_state(None, 2, &[2])),
+        })),
+    );
+    let effects = broker.handle(3, find("g"));
+    assert!(
+        matches!(&sends(&effects)[..], [(_, Message::FindCoordinatorResponse(response))]
+        if response.result == Err(ErrorCode::CoordinatorNotAvailable))
+    );
+}
+
+#[test]
+fn a_leader_of_an_offsets_partition_loads_it_and_answers_a_commit_once_committed() {
+    let storage = SharedStorage::default();
+    let (mut broker, effects) = coordinator_broker(&storage, offsets_state(Some(1), 1, &[1, 2]));
+    assert!(events(&effects).contains(&Event::GroupsLoaded {
+        partition: offsets_partition(),
+        groups: Vec::new(),
+    }));
+    // Two replicas in the ISR: the commit waits for the follower.
+    let effects = broker.handle(1, commit(5));
+    assert!(!sends(&effects)
+        .iter()
+        .any(|(_, message)| matches!(message, Message::OffsetCommitResponse(_))));
+    let effects = broker.handle(
+        2,
+        Input::Message {
+            from: NodeId::Broker(BrokerId(2)),
+            message: Message::Fetch(crate::protocol::FetchRequest {
+                correlation: CorrelationId(7),
+                partition: offsets_partition(),
+                replica: Some(BrokerId(2)),
+                current_leader_epoch: LeaderEpoch(1),
+                fetch_offset: Offset(1),
+                last_fetched_epoch: Some(LeaderEpoch(1)),
+                replica_epoch: None,
+                max_records: 500,
+                max_wait_ms: 0,
+            }),
+        },
+    );
+    assert!(sends(&effects).iter().any(|(to, message)| *to == CONSUMER
+        && matches!(message, Message::OffsetCommitResponse(response)
+            if response.results == vec![(P0, Ok(()))])));
+    assert!(matches!(fetch_committed(&mut broker, 3),
+        Message::OffsetFetchResponse(response)
+            if response.offsets == vec![(P0, Some(OffsetAndMetadata { offset: Offset(5), leader_epoch: None }))]));
+}
+
+#[test]
+fn a_broker_that_stops_leading_unloads_and_answers_not_coordinator() {
+    let storage = SharedStorage::default();
+    let (mut broker, _) = coordinator_broker(&storage, offsets_state(Some(1), 1, &[1]));
+    let effects = broker.handle(
+        1,
+        controller(Message::MetadataUpdate(crate::protocol::MetadataUpdate {
+            metadata: image(2, offsets_state(Some(2), 2, &[1, 2])),
+        })),
+    );
+    assert!(events(&effects).contains(&Event::GroupsUnloaded {
+        partition: offsets_partition(),
+        groups: Vec::new(),
+    }));
+    let effects = broker.handle(2, commit(5));
+    assert!(marks(&effects).contains(&Mark::CoordinatorAnsweredNotCoordinator));
+    assert!(
+        matches!(&sends(&effects)[..], [(_, Message::OffsetCommitResponse(response))]
+        if response.results == vec![(P0, Err(ErrorCode::NotCoordinator))])
+    );
+}
