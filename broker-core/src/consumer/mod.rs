@@ -19,6 +19,7 @@
 //!   earliest, and after every input it lies in the future.
 
 mod application_api;
+pub mod assignor;
 mod fetcher;
 #[cfg(test)]
 mod schedule_tests;
