@@ -246,7 +246,7 @@ impl GroupMember {
         self.joining
             && self.rejoin_needed
             && !self.needs_join_prepare
-            && self.state == MemberState::Unjoined
+            && matches!(self.state, MemberState::Unjoined | MemberState::Stable)
             && self.coordinator.is_some()
             && !self.request_in_flight(&GroupRequestKind::Join)
     }
