@@ -30,7 +30,7 @@ use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId};
 use crate::metadata::{MetadataImage, PartitionState};
 use crate::protocol::{Message, MetadataRequest, MetadataResponse};
 use crate::timer::TimerTable;
-use crate::topic::TopicPartition;
+use crate::topic::{TopicName, TopicPartition};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -135,6 +135,19 @@ impl ClientMetadata {
     pub fn leader(&self, partition: TopicPartition) -> Option<(BrokerId, LeaderEpoch)> {
         let state = self.partition(partition)?;
         state.leader.map(|leader| (leader, state.leader_epoch))
+    }
+
+    /// How many partitions `topic` has in the applied image (0 when it names none): what a
+    /// group leader's assignor divides.
+    pub fn partition_count(&self, topic: TopicName) -> u32 {
+        self.image.as_ref().map_or(0, |image| {
+            let count = image
+                .partitions
+                .keys()
+                .filter(|partition| partition.topic == topic)
+                .count();
+            u32::try_from(count).unwrap_or(u32::MAX)
+        })
     }
 
     /// Whether an image has been applied yet.

@@ -239,7 +239,9 @@ pub enum MemberRemovalReason {
 }
 
 /// Names one commit of a consumer, so its start and its end can be matched.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, serde::Deserialize,
+)]
 pub struct CommitId(pub u64);
 
 /// A failed send, as a producer reports it to the application.

@@ -183,6 +183,23 @@ marks! {
     /// A group request reached a broker that does not lead the group's offsets partition.
     CoordinatorAnsweredNotCoordinator = "coordinator-answered-not-coordinator",
     // ---- group consumer (issue 9: group consumer marks go below this line) ----
+    /// A group consumer completed a rebalance: SyncGroup gave it its assignment.
+    ConsumerJoinedGroup = "consumer-joined-group",
+    /// An eager group consumer revoked all its partitions before rejoining.
+    ConsumerEagerRevocation = "consumer-eager-revocation",
+    /// A cooperative rebalance (KIP-429) left a consumer partitions it owned before.
+    ConsumerCooperativeKeptPartitions = "consumer-cooperative-kept-partitions",
+    /// A consumer's application did not poll within `max_poll_interval_ms`: it left the
+    /// group.
+    ConsumerPollTimeoutLeftGroup = "consumer-poll-timeout-left-group",
+    /// A commit failed before it was sent: the consumer was not in an active generation.
+    ConsumerCommitOutsideGeneration = "consumer-commit-outside-generation",
+    /// The coordinator refused a commit: stale generation, unknown member or rebalancing.
+    ConsumerCommitRefused = "consumer-commit-refused",
+    /// A consumer that had lost its group coordinator found one again.
+    ConsumerCoordinatorRediscovered = "consumer-coordinator-rediscovered",
+    /// A consumer auto-committed its positions before revoking partitions for a rebalance.
+    ConsumerAutoCommitBeforeRebalance = "consumer-auto-commit-before-rebalance",
 }
 
 impl Ord for Mark {

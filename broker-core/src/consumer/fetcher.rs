@@ -21,18 +21,20 @@
 //! - the position moves forward only by consuming records, and otherwise only through a
 //!   `PositionReset` event, so the checkers see every jump.
 
-use super::{Consumer, ConsumerTimer};
+use super::{Consumer, ConsumerRecord, ConsumerTimer};
 use crate::actor::Effect;
 use crate::config::AutoOffsetReset;
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset};
 use crate::mark::Mark;
+use crate::protocol::OffsetAndMetadata;
 use crate::protocol::{
     FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse, Message, OffsetSpec,
     OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
 };
 use crate::topic::TopicPartition;
+use std::collections::VecDeque;
 
 /// Where a partition's position stands (Kafka's `SubscriptionState.FetchStates`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +46,9 @@ pub(super) enum PositionState {
     AwaitingValidation,
     /// The position is valid: fetch (Kafka's `FETCHING`).
     Fetching,
+    /// Newly assigned to a group member: the group's committed offset is being fetched
+    /// (Kafka's `INITIALIZING`); no request of the fetcher's until it is known.
+    AwaitingCommitted,
 }
 
 /// The kind of request a partition has in flight.
@@ -78,6 +83,12 @@ pub(super) struct AssignedPartition {
     /// No request before then (after a failure; 0 before any). While the partition wants a
     /// request from a known leader, the timer [`ConsumerTimer::RetryBackoff`] mirrors it.
     pub(super) backoff_until_ms: u64,
+    /// Subscribe mode: records fetched and not yet returned by a poll. The partition is not
+    /// fetched again until they are (Kafka fetches only partitions without buffered data).
+    buffered: VecDeque<ConsumerRecord>,
+    /// Subscribe mode, while records are buffered: the position after the last record a
+    /// poll returned (`position` is already past the buffer).
+    consumed_before_buffer: Option<OffsetAndMetadata>,
 }
 
 impl AssignedPartition {
@@ -90,7 +101,68 @@ impl AssignedPartition {
             known_leader_epoch: None,
             in_flight: None,
             backoff_until_ms: 0,
+            buffered: VecDeque::new(),
+            consumed_before_buffer: None,
         }
+    }
+
+    /// A partition newly assigned to a group member, waiting for its committed offset.
+    pub(super) fn awaiting_committed() -> AssignedPartition {
+        AssignedPartition {
+            state: PositionState::AwaitingCommitted,
+            ..AssignedPartition::new()
+        }
+    }
+
+    /// The group's committed offset arrived: fetch from it, or (none committed) reset by
+    /// `auto_offset_reset`.
+    pub(super) fn position_from_committed(&mut self, committed: Option<OffsetAndMetadata>) {
+        if self.state != PositionState::AwaitingCommitted {
+            return;
+        }
+        match committed {
+            Some(committed) => {
+                self.position = Some(committed.offset);
+                self.last_consumed_epoch = committed.leader_epoch;
+                self.state = PositionState::Fetching;
+            }
+            None => self.state = PositionState::AwaitingReset,
+        }
+    }
+
+    /// The application's position: after the last record a poll returned (Kafka's
+    /// `SubscriptionState.position`, which `allConsumed` commits).
+    pub(super) fn consumed(&self) -> Option<OffsetAndMetadata> {
+        if self.buffered.is_empty() {
+            return self.position.map(|offset| OffsetAndMetadata {
+                offset,
+                leader_epoch: self.last_consumed_epoch,
+            });
+        }
+        self.consumed_before_buffer
+    }
+
+    /// Takes up to `limit` buffered records and moves the consumed position past them.
+    pub(super) fn take_buffered(&mut self, limit: usize) -> Vec<ConsumerRecord> {
+        let count = limit.min(self.buffered.len());
+        let taken: Vec<ConsumerRecord> = self.buffered.drain(..count).collect();
+        self.consumed_before_buffer = match (self.buffered.is_empty(), taken.last()) {
+            (false, Some(last)) => Some(OffsetAndMetadata {
+                offset: last.offset.next(),
+                leader_epoch: Some(last.leader_epoch),
+            }),
+            (false, None) => self.consumed_before_buffer,
+            (true, _) => None,
+        };
+        taken
+    }
+
+    pub(super) fn has_buffered(&self) -> bool {
+        !self.buffered.is_empty()
+    }
+
+    pub(super) fn in_flight_request(&self) -> Option<CorrelationId> {
+        self.in_flight
     }
 }
 
@@ -101,13 +173,14 @@ impl Consumer {
 
     /// Whether the partition has a request to make once backoff and leader allow.
     pub(super) fn wants_request(&self, assigned: &AssignedPartition) -> bool {
-        if assigned.in_flight.is_some() {
+        if assigned.in_flight.is_some() || assigned.has_buffered() {
             return false;
         }
         match assigned.state {
             PositionState::AwaitingReset => self.config.auto_offset_reset != AutoOffsetReset::None,
             PositionState::AwaitingValidation => true,
             PositionState::Fetching => assigned.position.is_some(),
+            PositionState::AwaitingCommitted => false,
         }
     }
 
@@ -204,7 +277,8 @@ impl Consumer {
                 // position has no epoch).
                 None => self.fetch_message(partition, correlation, current_leader_epoch, assigned),
             },
-            PositionState::Fetching => {
+            // Never asked while awaiting the committed offset (`wants_request` is false).
+            PositionState::Fetching | PositionState::AwaitingCommitted => {
                 self.fetch_message(partition, correlation, current_leader_epoch, assigned)
             }
         }
@@ -358,6 +432,13 @@ impl Consumer {
         let Some(mut position) = assigned.position else {
             return;
         };
+        let subscribed = self.group.is_some();
+        if subscribed && assigned.buffered.is_empty() {
+            assigned.consumed_before_buffer = Some(OffsetAndMetadata {
+                offset: position,
+                leader_epoch: assigned.last_consumed_epoch,
+            });
+        }
         let mut polled = Vec::new();
         // Records below the position were already consumed (Kafka drops them too); checking
         // against the moving position also keeps the position strictly increasing.
@@ -372,9 +453,21 @@ impl Consumer {
             if record.is_control {
                 continue;
             }
-            polled.push((record.offset, record.value_id()));
+            if subscribed {
+                assigned.buffered.push_back(ConsumerRecord {
+                    partition,
+                    offset: record.offset,
+                    leader_epoch: record.leader_epoch,
+                    key: record.application_key(),
+                    value: record.value_id(),
+                });
+            } else {
+                polled.push((record.offset, record.value_id()));
+            }
         }
         assigned.position = Some(position);
+        // Subscribe mode hands records out at poll (`Event::Polled` then); assign mode as
+        // they arrive.
         if !polled.is_empty() {
             effects.push(Effect::Event(Event::Polled {
                 partition,

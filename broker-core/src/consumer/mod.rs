@@ -1,5 +1,7 @@
-//! The consumer in assign mode: a fixed list of partitions, no group, no commits. Kafka's
-//! `KafkaConsumer` with `assign()`, as a sans-IO state machine.
+//! The consumer: Kafka's `KafkaConsumer` as a sans-IO state machine, in assign mode (a
+//! fixed list of partitions, no group, no commits; records go to the application as they
+//! arrive) or in subscribe mode (a member of a consumer group, `group/`: the group assigns
+//! its partitions, the application polls and commits).
 //!
 //! This file is the actor: its state, its named timers, its connections, and the order in
 //! which one input is handled. What each partition asks for and what each answer does to its
@@ -16,10 +18,14 @@
 //!   flight, the metadata tracker's timers (see [`crate::client_metadata`]), and a
 //!   [`ConsumerTimer::RetryBackoff`] for each partition that wants a request and whose
 //!   leader is known, at the end of its backoff. So the next deadline is the table's
-//!   earliest, and after every input it lies in the future.
+//!   earliest, and after every input it lies in the future;
+//! - in subscribe mode, also the group's timers (see [`group`]): each set exactly while the
+//!   member's state calls for it, and a request timeout per group request in flight.
 
 mod application_api;
+pub mod assignor;
 mod fetcher;
+mod group;
 #[cfg(test)]
 mod schedule_tests;
 #[cfg(test)]
@@ -32,6 +38,7 @@ mod timer_tests;
 use crate::actor::{Actor, Effect, Input, Timer};
 use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
 use crate::config::ConsumerConfig;
+use crate::error::ErrorCode;
 use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId, Offset};
 use crate::mark::Mark;
 use crate::protocol::{Message, MetadataResponse};
@@ -39,6 +46,8 @@ use crate::timer::TimerTable;
 use crate::topic::{TopicName, TopicPartition};
 pub use application_api::{CommitKind, ConsumerRecord, PollOutcome};
 use fetcher::{AssignedPartition, InFlightRequest};
+use group::GroupMember;
+pub use group::GroupTimer;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -57,6 +66,8 @@ pub enum ConsumerTimer {
     /// `nextRetryTimeMs`; 0 for a partition that never failed). Set only while the
     /// partition wants a request and its leader is known.
     RetryBackoff(TopicPartition),
+    /// Subscribe mode: the group member's deadlines.
+    Group(GroupTimer),
 }
 
 impl From<MetadataTimer> for ConsumerTimer {
@@ -75,6 +86,7 @@ impl fmt::Display for ConsumerTimer {
             ConsumerTimer::RetryBackoff(partition) => {
                 write!(formatter, "retry-backoff-{partition}")
             }
+            ConsumerTimer::Group(timer) => write!(formatter, "{timer}"),
         }
     }
 }
@@ -90,6 +102,8 @@ pub struct Consumer {
     next_correlation: u64,
     /// Every deadline of the consumer, by name.
     timers: TimerTable<ConsumerTimer>,
+    /// Subscribe mode: the group membership. `None` in assign mode.
+    group: Option<GroupMember>,
 }
 
 impl Consumer {
@@ -119,21 +133,23 @@ impl Consumer {
             in_flight: BTreeMap::new(),
             next_correlation: 1,
             timers,
+            group: None,
         }
     }
 
-    /// A group consumer subscribed to `topics` (subscribe mode, `config.group_id` set).
-    ///
-    /// CONTRACT (issue 9): the group membership is being built; until it lands this consumer
-    /// has no partitions.
+    /// A group consumer subscribed to `topics` (subscribe mode, `config.group_id` set): it
+    /// finds its coordinator at once and joins at its first `poll`.
     pub fn subscribed(
         client: ClientId,
         config: ConsumerConfig,
         bootstrap_brokers: Vec<BrokerId>,
         topics: Vec<TopicName>,
     ) -> Consumer {
-        let _ = topics;
-        Consumer::new(client, config, bootstrap_brokers, Vec::new())
+        let group = GroupMember::new(&config, bootstrap_brokers.clone(), topics);
+        let mut consumer = Consumer::new(client, config, bootstrap_brokers, Vec::new());
+        consumer.group = Some(group);
+        consumer.sync_group_timers();
+        consumer
     }
 
     /// The application's poll (Kafka's `KafkaConsumer.poll`): does what the group needs
@@ -141,16 +157,35 @@ impl Consumer {
     /// `max_poll_records` fetched records and moves the positions past them. In assign mode
     /// records go to the application as they arrive (`Event::Polled`), so this returns none.
     ///
-    /// CONTRACT (issue 9): returns nothing until the group consumer lands.
+    /// The order is Kafka's `ConsumerCoordinator.poll`: the poll timer restarts, a needed
+    /// rejoin starts (onJoinPrepare), auto-commit, then the buffered records.
     pub fn poll(&mut self, now_ms: u64) -> PollOutcome {
-        let _ = now_ms;
-        PollOutcome::default()
+        let mut effects = Vec::new();
+        let mut records = Vec::new();
+        let max_poll_interval_ms = self.config.max_poll_interval_ms;
+        if let Some(group) = self.group.as_mut() {
+            if group.failed.is_none() {
+                group.poll_deadline_ms = now_ms.saturating_add(max_poll_interval_ms);
+                self.ensure_active_group(now_ms, &mut effects);
+                self.maybe_auto_commit(now_ms, &mut effects);
+                records = self.take_records(&mut effects);
+            }
+        }
+        self.run_once(now_ms, &mut effects);
+        self.check_invariants();
+        PollOutcome { records, effects }
     }
 
     /// Whether a `poll` now would return records (the shell wakes a waiting application
     /// when this becomes true).
     pub fn has_records_for_poll(&self) -> bool {
-        false
+        self.group
+            .as_ref()
+            .is_some_and(|group| group.failed.is_none())
+            && self
+                .partitions
+                .values()
+                .any(|assigned| assigned.has_buffered())
     }
 
     /// Commits `offsets` (`None`: the positions of everything polled so far, Kafka's
@@ -159,15 +194,19 @@ impl Consumer {
     /// effects (a consumer outside an active generation fails at once with
     /// `ErrorCode::CommitFailed`).
     ///
-    /// CONTRACT (issue 9): not built yet.
+    /// A synchronous commit gives up after `default_api_timeout_ms` (`ClientTimeout`).
     pub fn commit(
         &mut self,
         now_ms: u64,
         offsets: Option<Vec<(TopicPartition, Offset)>>,
         kind: CommitKind,
     ) -> (crate::event::CommitId, Vec<Effect>) {
-        let _ = (now_ms, offsets, kind);
-        (crate::event::CommitId(0), Vec::new())
+        let mut effects = Vec::new();
+        let deadline_ms = now_ms.saturating_add(self.config.default_api_timeout_ms);
+        let id = self.start_commit(now_ms, offsets, kind, false, deadline_ms, &mut effects);
+        self.run_once(now_ms, &mut effects);
+        self.check_invariants();
+        (id, effects)
     }
 
     /// The partitions the consumer owns now (Kafka's `assignment()`).
@@ -192,6 +231,21 @@ impl Consumer {
     /// [`ConsumerTimer::RetryBackoff`] is due. Each step sees the timers the steps before it
     /// set or cancelled.
     fn run_once(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        let group_timed_out: BTreeSet<BrokerId> = self
+            .timers
+            .due(now_ms)
+            .filter_map(|timer| match timer {
+                ConsumerTimer::RequestTimeout(correlation) => self
+                    .group
+                    .as_ref()
+                    .and_then(|group| group.requests.get(&correlation))
+                    .map(|request| request.broker),
+                _ => None,
+            })
+            .collect();
+        for broker in group_timed_out {
+            self.on_group_connection_failed(now_ms, broker, ErrorCode::ClientTimeout, effects);
+        }
         let timed_out: BTreeSet<BrokerId> = self
             .timers
             .due(now_ms)
@@ -222,7 +276,36 @@ impl Consumer {
         {
             effects.push(effect);
         }
+        self.run_group(now_ms, effects);
         self.send_requests(now_ms, effects);
+    }
+
+    /// The group member's pass, after the request timeouts: commits' deadlines, the
+    /// heartbeat thread, the coordinator lookup, the join, the OffsetFetch, and commits
+    /// due. Timers are re-derived from the state between steps that change it.
+    fn run_group(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        if self
+            .group
+            .as_ref()
+            .is_none_or(|group| group.failed.is_some())
+        {
+            self.sync_group_timers();
+            return;
+        }
+        self.sync_group_timers();
+        self.run_commits(now_ms, effects);
+        self.sync_group_timers();
+        self.run_heartbeat_thread(now_ms, effects);
+        self.sync_group_timers();
+        self.maybe_find_coordinator(now_ms, effects);
+        self.maybe_prepare_join(now_ms, effects);
+        self.sync_group_timers();
+        self.maybe_send_join(now_ms, effects);
+        self.sync_group_timers();
+        self.maybe_fetch_committed(now_ms, effects);
+        self.sync_group_timers();
+        self.run_commits(now_ms, effects);
+        self.sync_group_timers();
     }
 
     fn in_flight_broker(&self, correlation: CorrelationId) -> BrokerId {
@@ -240,6 +323,7 @@ impl Consumer {
     /// off, and metadata is refreshed, since a disconnect usually means the leader moved.
     fn on_disconnect(&mut self, now_ms: u64, broker: BrokerId, effects: &mut Vec<Effect>) {
         effects.push(Effect::Mark(Mark::ConsumerDisconnected));
+        self.on_group_connection_failed(now_ms, broker, ErrorCode::NetworkException, effects);
         self.metadata
             .on_connection_closed(now_ms, broker, &mut self.timers);
         self.close_connection(now_ms, broker);
@@ -315,15 +399,21 @@ impl Consumer {
             return;
         }
         self.metadata.check_timers(&self.timers);
+        self.check_group_timers();
         for (timer, at_ms) in self.timers.iter() {
             let expected = match timer {
-                ConsumerTimer::RequestTimeout(correlation) => {
-                    self.in_flight.contains_key(&correlation)
-                }
                 ConsumerTimer::Metadata(_) => true,
                 ConsumerTimer::RetryBackoff(partition) => {
                     self.wanted_backoff_timer(partition) == Some(at_ms)
                 }
+                ConsumerTimer::RequestTimeout(correlation) => {
+                    self.in_flight.contains_key(&correlation)
+                        || self
+                            .group
+                            .as_ref()
+                            .is_some_and(|group| group.requests.contains_key(&correlation))
+                }
+                ConsumerTimer::Group(_) => true,
             };
             assert!(
                 expected,
@@ -373,6 +463,27 @@ impl Actor for Consumer {
                 }
                 Message::OffsetsForLeaderEpochResponse(response) => {
                     self.on_offsets_for_leader_epoch_response(now_ms, from, response, &mut effects);
+                }
+                Message::FindCoordinatorResponse(response) => {
+                    self.on_find_coordinator_response(now_ms, from, response, &mut effects);
+                }
+                Message::JoinGroupResponse(response) => {
+                    self.on_join_response(now_ms, from, response, &mut effects);
+                }
+                Message::SyncGroupResponse(response) => {
+                    self.on_sync_response(now_ms, from, response, &mut effects);
+                }
+                Message::HeartbeatResponse(response) => {
+                    self.on_heartbeat_response(now_ms, from, response, &mut effects);
+                }
+                Message::LeaveGroupResponse(response) => {
+                    self.on_leave_response(from, response.correlation);
+                }
+                Message::OffsetCommitResponse(response) => {
+                    self.on_offset_commit_response(now_ms, from, response, &mut effects);
+                }
+                Message::OffsetFetchResponse(response) => {
+                    self.on_offset_fetch_response(now_ms, from, response, &mut effects);
                 }
                 // Anything not addressed to a consumer: ignore rather than panic. Late
                 // answers and answers to dropped requests are ignored by their handlers.
