@@ -626,8 +626,36 @@ fn heartbeat_unknown_member_resets_and_rejoins_with_partitions_lost() {
 }
 
 #[test]
-fn assign_mode_is_unchanged_by_subscribe_mode() {
-    let consumer = crate::consumer::test_support::consumer_at_offset_3();
+fn assign_mode_poll_returns_nothing_and_sends_nothing() {
+    let mut consumer = crate::consumer::test_support::consumer_at_offset_3();
     assert!(!consumer.has_records_for_poll());
-    let _: ConsumerConfig = group_config();
+    let outcome = consumer.poll(4);
+    assert!(outcome.records.is_empty() && outcome.effects.is_empty());
+}
+
+#[test]
+fn the_join_waits_for_metadata_so_the_leader_can_assign() {
+    let config = group_config();
+    let mut consumer =
+        crate::consumer::Consumer::subscribed(CLIENT, config.clone(), vec![b(1)], vec![T0.topic]);
+    consumer.handle(0, crate::actor::Input::Start);
+    consumer.handle(1, coordinator_found(1, 2, COORDINATOR));
+    let outcome = consumer.poll(2);
+    assert!(outcome.effects.is_empty());
+    assert_eq!(timer_deadline(&consumer, GroupTimer::Join), None);
+    let effects = consumer.handle(
+        3,
+        crate::consumer::test_support::metadata_response(1, 1, two_partition_image()),
+    );
+    assert_eq!(
+        effects,
+        vec![join(
+            &config,
+            3,
+            MemberId::unknown(),
+            &[],
+            GenerationId::NONE,
+            ""
+        )]
+    );
 }
