@@ -161,16 +161,17 @@ impl Consumer {
     /// rejoin starts (onJoinPrepare), auto-commit, then the buffered records.
     pub fn poll(&mut self, now_ms: u64) -> PollOutcome {
         let mut effects = Vec::new();
-        let mut records = Vec::new();
         let max_poll_interval_ms = self.config.max_poll_interval_ms;
-        if let Some(group) = self.group.as_mut() {
-            if group.failed.is_none() {
-                group.poll_deadline_ms = now_ms.saturating_add(max_poll_interval_ms);
-                self.ensure_active_group(now_ms, &mut effects);
-                self.maybe_auto_commit(now_ms, &mut effects);
-                records = self.take_records(&mut effects);
-            }
+        let Some(group) = self.group.as_mut() else {
+            return PollOutcome::default();
+        };
+        if group.failed.is_some() {
+            return PollOutcome::default();
         }
+        group.poll_deadline_ms = now_ms.saturating_add(max_poll_interval_ms);
+        self.ensure_active_group(now_ms, &mut effects);
+        self.maybe_auto_commit(now_ms, &mut effects);
+        let records = self.take_records(&mut effects);
         self.run_once(now_ms, &mut effects);
         self.check_invariants();
         PollOutcome { records, effects }

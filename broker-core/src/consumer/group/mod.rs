@@ -183,6 +183,9 @@ pub(super) struct GroupMember {
     pub(super) offset_fetch_at_ms: u64,
     /// A fatal error (Kafka throws it to the application): the member stops.
     pub(super) failed: Option<ErrorCode>,
+    /// Whether the consumer has a metadata image (the leader needs partition counts before
+    /// it can assign, so the JoinGroup waits for one). Mirrored before timers are derived.
+    pub(super) has_metadata: bool,
 }
 
 impl GroupMember {
@@ -225,6 +228,7 @@ impl GroupMember {
             awaiting_committed: BTreeSet::new(),
             offset_fetch_at_ms: 0,
             failed: None,
+            has_metadata: false,
         }
     }
 
@@ -248,6 +252,7 @@ impl GroupMember {
             && !self.needs_join_prepare
             && matches!(self.state, MemberState::Unjoined | MemberState::Stable)
             && self.coordinator.is_some()
+            && self.has_metadata
             && !self.request_in_flight(&GroupRequestKind::Join)
     }
 
@@ -258,6 +263,7 @@ impl GroupMember {
         }
         match timer {
             GroupTimer::FindCoordinator => (self.coordinator.is_none()
+                && !self.bootstrap_brokers.is_empty()
                 && !self.request_in_flight(&GroupRequestKind::FindCoordinator))
             .then_some(self.lookup_at_ms),
             GroupTimer::Join => self.join_sendable().then_some(self.join_at_ms),
@@ -360,9 +366,12 @@ impl Consumer {
 
     /// Sets and cancels every group timer to match the state: the one place they change.
     pub(super) fn sync_group_timers(&mut self) {
-        let Some(group) = self.group.as_ref() else {
+        let has_metadata = self.metadata.has_image();
+        let Some(group) = self.group.as_mut() else {
             return;
         };
+        group.has_metadata = has_metadata;
+        let group = &*group;
         let wanted: Vec<(GroupTimer, Option<u64>)> = group
             .timer_names()
             .into_iter()

@@ -626,8 +626,98 @@ fn heartbeat_unknown_member_resets_and_rejoins_with_partitions_lost() {
 }
 
 #[test]
-fn assign_mode_is_unchanged_by_subscribe_mode() {
-    let consumer = crate::consumer::test_support::consumer_at_offset_3();
+fn assign_mode_poll_returns_nothing_and_sends_nothing() {
+    let mut consumer = crate::consumer::test_support::consumer_at_offset_3();
     assert!(!consumer.has_records_for_poll());
-    let _: ConsumerConfig = group_config();
+    let outcome = consumer.poll(4);
+    assert!(outcome.records.is_empty() && outcome.effects.is_empty());
+}
+
+#[test]
+fn the_join_waits_for_metadata_so_the_leader_can_assign() {
+    let config = group_config();
+    let mut consumer =
+        crate::consumer::Consumer::subscribed(CLIENT, config.clone(), vec![b(1)], vec![T0.topic]);
+    consumer.handle(0, crate::actor::Input::Start);
+    consumer.handle(1, coordinator_found(1, 2, COORDINATOR));
+    let outcome = consumer.poll(2);
+    assert!(outcome.effects.is_empty());
+    assert_eq!(timer_deadline(&consumer, GroupTimer::Join), None);
+    let effects = consumer.handle(
+        3,
+        crate::consumer::test_support::metadata_response(1, 1, two_partition_image()),
+    );
+    assert_eq!(
+        effects,
+        vec![join(
+            &config,
+            3,
+            MemberId::unknown(),
+            &[],
+            GenerationId::NONE,
+            ""
+        )]
+    );
+}
+
+#[test]
+fn revoked_partitions_drop_their_buffered_records() {
+    let config = ConsumerConfig {
+        enable_auto_commit: false,
+        ..group_config()
+    };
+    let mut consumer = fetching_consumer(config);
+    consumer.handle(13, t0_records(6, &[(5, 50), (6, 60), (7, 70)]));
+    consumer.poll(14);
+    assert!(consumer.has_records_for_poll());
+    assert_eq!(
+        sent(&fire_due_timers(&mut consumer, 3_010)),
+        sent(&[heartbeat(9, 1)])
+    );
+    consumer.handle(
+        3_011,
+        heartbeat_answer(9, Some(ErrorCode::RebalanceInProgress)),
+    );
+    // Without auto-commit the eager revocation is immediate, and record 7 is gone with t0.
+    let outcome = consumer.poll(3_020);
+    assert!(outcome.records.is_empty());
+    assert!(!consumer.has_records_for_poll());
+    assert!(consumer.assignment().is_empty());
+}
+
+#[test]
+fn join_errors_rejoin_at_once_or_look_up_the_coordinator() {
+    let config = group_config();
+    let mut consumer = consumer_with_coordinator(config.clone());
+    consumer.poll(10);
+    let effects = consumer.handle(11, join_error(3, ErrorCode::UnknownMemberId, member()));
+    assert_eq!(
+        effects,
+        vec![join(
+            &config,
+            4,
+            MemberId::unknown(),
+            &[],
+            GenerationId::NONE,
+            ""
+        )]
+    );
+    let effects = consumer.handle(12, join_error(4, ErrorCode::NotCoordinator, member()));
+    assert_eq!(effects, vec![find_coordinator(1, 5)]);
+    let effects = consumer.handle(13, coordinator_found(1, 5, COORDINATOR));
+    assert_eq!(
+        effects,
+        vec![
+            Effect::Mark(Mark::ConsumerCoordinatorRediscovered),
+            join(&config, 6, MemberId::unknown(), &[], GenerationId::NONE, ""),
+        ]
+    );
+    // A fatal error stops the member: no join, nothing from poll.
+    consumer.handle(
+        14,
+        join_error(6, ErrorCode::InconsistentGroupProtocol, member()),
+    );
+    let outcome = consumer.poll(15);
+    assert!(outcome.effects.is_empty() && outcome.records.is_empty());
+    assert_eq!(consumer.next_deadline_ms(), Some(60_001));
 }
