@@ -5,6 +5,7 @@
 //! `watermark-sim` drive it in simulated time, and an exhaustive explorer could drive the
 //! same world step by step. It builds and tests without `--cfg madsim`.
 
+pub mod application_consumer;
 pub mod checkers;
 pub mod configuration;
 pub mod convergence;
@@ -16,9 +17,11 @@ pub mod history;
 mod json_schema;
 pub mod network;
 pub mod not_applied;
+pub mod processing;
 pub mod scenario;
 pub mod scenario_validation;
 pub mod settings_diff;
+pub mod sink;
 pub mod step_record;
 pub mod swarm;
 pub mod trace;
