@@ -20,6 +20,7 @@ pub mod not_applied;
 pub mod processing;
 pub mod scenario;
 pub mod scenario_validation;
+mod scenario_validation_groups;
 pub mod settings_diff;
 pub mod sink;
 pub mod step_record;
