@@ -5,7 +5,9 @@
 //! `watermark-sim` drive it in simulated time, and an exhaustive explorer could drive the
 //! same world step by step. It builds and tests without `--cfg madsim`.
 
+pub mod application;
 pub mod application_consumer;
+pub mod application_history;
 pub mod checkers;
 pub mod configuration;
 pub mod convergence;
