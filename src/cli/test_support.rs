@@ -42,6 +42,7 @@ pub fn report(seed: u64, failures: Vec<Failure>, checkers: &[&str]) -> RunReport
         marks: BTreeMap::new(),
         bugs: vec![],
         counters: Default::default(),
+        lag: vec![],
         configuration: None,
         trace: vec![],
         records: vec![],

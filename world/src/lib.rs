@@ -8,6 +8,7 @@
 pub mod application;
 pub mod application_consumer;
 pub mod application_history;
+pub mod application_lag;
 pub mod checkers;
 pub mod configuration;
 pub mod convergence;
