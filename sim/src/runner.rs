@@ -12,6 +12,7 @@ use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::not_applied::NotApplied;
 use crate::processing::{write_every_record, ProcessorFactory};
 use crate::scenario::Scenario;
+use crate::sink::SinkEntry;
 use crate::step_record::Record;
 use crate::trace::TraceMode;
 use crate::verdict::{observed_guarantee, observed_ordering, Guarantee, OrderingVerdict};
@@ -81,6 +82,9 @@ pub struct RunReport {
     pub configuration: Option<DrawnConfiguration>,
     /// The panic message, if the run panicked.
     pub panic: Option<String>,
+    /// What group consumers' applications wrote to the external sink, in write order.
+    #[serde(skip)]
+    pub sink: Vec<SinkEntry>,
     /// The trace lines, when asked for.
     #[serde(skip)]
     pub trace: Vec<String>,
@@ -190,6 +194,7 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         lag: Vec::new(),
         configuration: None,
         panic: Some(message),
+        sink: Vec::new(),
         trace: Vec::new(),
         records: Vec::new(),
     }
@@ -399,6 +404,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         lag: world.group_lag(),
         configuration: None,
         panic: None,
+        sink: world.sink.entries().to_vec(),
         trace: world.trace.take_lines(),
         records: world.records.take().unwrap_or_default(),
     }

@@ -43,6 +43,7 @@ pub fn report(seed: u64, failures: Vec<Failure>, checkers: &[&str]) -> RunReport
         bugs: vec![],
         counters: Default::default(),
         lag: vec![],
+        sink: vec![],
         configuration: None,
         trace: vec![],
         records: vec![],

@@ -222,7 +222,7 @@ impl RecordProcessor for WriteEvenValues {
     ) -> Processed {
         Processed {
             duration_ms: processing_ms,
-            writes: record.value % 2 == 0,
+            writes: record.value.is_multiple_of(2),
         }
     }
 }
