@@ -13,20 +13,51 @@
 //! assert_eq!(scenario.brokers, 3);
 //! ```
 
+use std::sync::Arc;
 use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::{BrokerConfig, ControllerConfig, ProducerConfig};
+use watermark_broker_core::ids::ClientId;
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::Acks;
 use watermark_sim::checkers::Checker;
 use watermark_sim::fault::{Condition, Fault, ScriptedFault, Swarm, Target, Trigger};
+use watermark_sim::processing::{ProcessorFactory, RecordProcessor};
+use watermark_sim::runner::{run_with_processor, RunOptions, RunReport};
 use watermark_sim::scenario::{ConsumerWorkload, ProducerWorkload, Scenario};
 use watermark_sim::verdict::{Guarantee, OrderingVerdict};
 
 /// Builds a [`Scenario`], starting from the defaults: 3 brokers, one partition with
 /// replication factor 3, one producer (acks=all) and one consumer, no faults.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct ScenarioBuilder {
     scenario: Scenario,
+    /// A user's processing step for group consumers (`None`: the built-in one).
+    processor: Option<ProcessorFactory>,
+}
+
+impl std::fmt::Debug for ScenarioBuilder {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("ScenarioBuilder")
+            .field("scenario", &self.scenario)
+            .field("processor", &self.processor.as_ref().map(|_| "user's"))
+            .finish()
+    }
+}
+
+/// A scenario with a user's processing step for its group consumers: the scenario is data,
+/// the processor is code, so they travel side by side to the runner.
+#[derive(Clone)]
+pub struct ScenarioWithProcessor {
+    pub scenario: Scenario,
+    pub processor: ProcessorFactory,
+}
+
+impl ScenarioWithProcessor {
+    /// Runs one seed with the user's processor.
+    pub fn run(&self, seed: u64, options: RunOptions) -> RunReport {
+        run_with_processor(&self.scenario, seed, options, self.processor.clone())
+    }
 }
 
 impl ScenarioBuilder {
@@ -36,6 +67,7 @@ impl ScenarioBuilder {
                 name: name.to_string(),
                 ..Scenario::default()
             },
+            processor: None,
         }
     }
 
@@ -242,8 +274,48 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Group consumers process each record with a processor `make` builds for each of
+    /// their process starts (a restart gets a fresh one, as an application's memory is
+    /// lost). Build with [`ScenarioBuilder::build_with_processor`].
+    pub fn processor<P: RecordProcessor + 'static>(
+        mut self,
+        make: impl Fn(ClientId) -> P + Send + Sync + 'static,
+    ) -> Self {
+        self.processor = Some(Arc::new(move |client| {
+            Box::new(make(client)) as Box<dyn RecordProcessor>
+        }));
+        self
+    }
+
+    /// The scenario with the processor [`ScenarioBuilder::processor`] plugged in, or every
+    /// reason it cannot run (a processor without a group consumer would never run).
+    pub fn build_with_processor(mut self) -> Result<ScenarioWithProcessor, String> {
+        let Some(processor) = self.processor.take() else {
+            return Err(format!(
+                "scenario `{}` has no processor: call .processor(...) before                  build_with_processor, or use build",
+                self.scenario.name
+            ));
+        };
+        if !self.scenario.has_groups() {
+            return Err(format!(
+                "scenario `{}` has a processor but no group consumer to run it: set a                  consumer's config.group_id",
+                self.scenario.name
+            ));
+        }
+        Ok(ScenarioWithProcessor {
+            scenario: self.build()?,
+            processor,
+        })
+    }
+
     /// The scenario, or every reason it cannot run.
     pub fn build(self) -> Result<Scenario, String> {
+        if self.processor.is_some() {
+            return Err(format!(
+                "scenario `{}` has a processor, which a Scenario alone cannot carry: use                  build_with_processor",
+                self.scenario.name
+            ));
+        }
         let problems = self.scenario.validate();
         if problems.is_empty() {
             Ok(self.scenario)

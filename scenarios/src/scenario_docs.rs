@@ -155,13 +155,22 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("consumers.config", WATERMARK),
     (
         "consumers.topics",
-        "Watermark (the topics of KafkaConsumer.assign)",
+        "Watermark (the topics of KafkaConsumer.assign, or of subscribe with a group)",
     ),
     (
         "consumers.partitions",
         "Watermark (the partitions of KafkaConsumer.assign)",
     ),
     ("consumers.start_ms", WATERMARK),
+    (
+        "consumers.processing",
+        "Watermark (the application's loop around poll and commitSync)",
+    ),
+    ("consumers.processing_ms", WATERMARK),
+    (
+        "consumers.poll_timeout_ms",
+        "Watermark (the timeout passed to KafkaConsumer.poll)",
+    ),
     ("consumers.config.auto_offset_reset", "auto.offset.reset"),
     ("consumers.config.fetch_max_wait_ms", "fetch.max.wait.ms"),
     ("consumers.config.max_poll_records", "max.poll.records"),

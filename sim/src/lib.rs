@@ -12,9 +12,10 @@ compile_error!(
 // The world's modules keep their paths under `watermark_sim::`: the world is the part of the
 // simulator that does not need madsim.
 pub use watermark_world::{
-    checkers, configuration, convergence, disk, fault, fault_shape, history, network, not_applied,
-    scenario, scenario_validation, settings_diff, step_record, swarm, trace, trigger, verdict,
-    violation, world,
+    application, application_consumer, application_history, application_lag, checkers,
+    configuration, convergence, disk, fault, fault_shape, history, network, not_applied,
+    processing, scenario, scenario_validation, settings_diff, sink, step_record, swarm, trace,
+    trigger, verdict, violation, world,
 };
 
 pub mod failure;

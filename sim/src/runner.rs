@@ -3,13 +3,16 @@
 //! runtime seeded with the run's seed. A panic anywhere in the run becomes a report that
 //! names the seed, never a crash of the caller.
 
+use crate::application_lag::GroupLag;
 use crate::checkers::{check_history, Checker, CheckerKind, FinalState};
 use crate::configuration::{self, DrawnConfiguration};
 use crate::failure::Failure;
 use crate::nemesis::Nemesis;
 use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::not_applied::NotApplied;
+use crate::processing::{write_every_record, ProcessorFactory};
 use crate::scenario::Scenario;
+use crate::sink::SinkEntry;
 use crate::step_record::Record;
 use crate::trace::TraceMode;
 use crate::verdict::{observed_guarantee, observed_ordering, Guarantee, OrderingVerdict};
@@ -70,11 +73,18 @@ pub struct RunReport {
     pub marks: BTreeMap<Mark, u64>,
     pub bugs: Vec<String>,
     pub counters: RunCounters,
+    /// Per consumer group and partition at the end: log end offset, committed offset and
+    /// lag (empty without groups).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lag: Vec<GroupLag>,
     /// The configuration the swarm drew for this seed and applied (`None`: the scenario
     /// lets nothing vary).
     pub configuration: Option<DrawnConfiguration>,
     /// The panic message, if the run panicked.
     pub panic: Option<String>,
+    /// What group consumers' applications wrote to the external sink, in write order.
+    #[serde(skip)]
+    pub sink: Vec<SinkEntry>,
     /// The trace lines, when asked for.
     #[serde(skip)]
     pub trace: Vec<String>,
@@ -96,12 +106,24 @@ pub struct RunOptions {
 /// When the scenario's swarm lets configuration vary, the seed's configuration is drawn
 /// first and the run uses the scenario with it applied.
 pub fn run(scenario: &Scenario, seed: u64, options: RunOptions) -> RunReport {
+    run_with_processor(scenario, seed, options, write_every_record())
+}
+
+/// Runs one seed like [`run`], with group consumers' applications processing each record
+/// with the processors `processor` makes (a user's `RecordProcessor`, from the scenarios
+/// builder).
+pub fn run_with_processor(
+    scenario: &Scenario,
+    seed: u64,
+    options: RunOptions,
+    processor: ProcessorFactory,
+) -> RunReport {
     let (applied, drawn) = configuration::draw_and_apply(scenario, seed);
     let scenario = Arc::new(applied);
     let for_thread = Arc::clone(&scenario);
     let for_thread_drawn = drawn.clone();
     let mut report = isolated(&scenario, seed, move || {
-        run_on_this_thread(for_thread, seed, options, for_thread_drawn)
+        run_on_this_thread(for_thread, seed, options, for_thread_drawn, processor)
     });
     report.configuration = drawn;
     report
@@ -169,8 +191,10 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
             .map(|bug| bug.name().to_string())
             .collect(),
         counters: RunCounters::default(),
+        lag: Vec::new(),
         configuration: None,
         panic: Some(message),
+        sink: Vec::new(),
         trace: Vec::new(),
         records: Vec::new(),
     }
@@ -181,13 +205,14 @@ fn run_on_this_thread(
     seed: u64,
     options: RunOptions,
     drawn: Option<DrawnConfiguration>,
+    processor: ProcessorFactory,
 ) -> RunReport {
     let mut runtime =
         madsim::runtime::Runtime::with_seed_and_config(seed, madsim::Config::default());
     let bound_ms = scenario.phases.safety_ms + scenario.phases.liveness_ms_max;
     // A safety net only: the supervisor ends the run itself at the liveness bound.
     runtime.set_time_limit(Duration::from_millis(bound_ms + 60_000));
-    runtime.block_on(supervise(scenario, seed, options, drawn))
+    runtime.block_on(supervise(scenario, seed, options, drawn, processor))
 }
 
 async fn supervise(
@@ -195,12 +220,14 @@ async fn supervise(
     seed: u64,
     options: RunOptions,
     drawn: Option<DrawnConfiguration>,
+    processor: ProcessorFactory,
 ) -> RunReport {
     let start = madsim::time::Instant::now();
     let mut new_world = World::new(Arc::clone(&scenario), seed, options.trace_mode);
     if options.keep_records {
         new_world.records = Some(Vec::new());
     }
+    new_world.processor_factory = processor;
     let world = SharedWorld::new(new_world);
     {
         let mut locked = world.lock();
@@ -374,8 +401,10 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
             .map(|bug| bug.name().to_string())
             .collect(),
         counters,
+        lag: world.group_lag(),
         configuration: None,
         panic: None,
+        sink: world.sink.entries().to_vec(),
         trace: world.trace.take_lines(),
         records: world.records.take().unwrap_or_default(),
     }

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::TopicConfig;
 use watermark_broker_core::protocol::Acks;
+use watermark_sim::application_lag::GroupLag;
 use watermark_sim::configuration;
 use watermark_sim::runner::RunReport;
 use watermark_sim::scenario::Scenario;
@@ -380,6 +381,9 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
             marks.join(", ")
         },
     );
+    for (index, lag) in report.lag.iter().enumerate() {
+        line(if index == 0 { "lag" } else { "" }, &lag_text(lag));
+    }
     let counters = &report.counters;
     line(
         "messages",
@@ -435,6 +439,20 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
     }
     line("replay", replay);
     out
+}
+
+/// One group's lag on one partition, as `kafka-consumer-groups.sh` reads: `-` for what is
+/// unknown.
+pub fn lag_text(lag: &GroupLag) -> String {
+    let known = |offset: Option<u64>| offset.map_or("-".to_string(), |offset| offset.to_string());
+    format!(
+        "group {} {}: log end {}, committed {}, lag {}",
+        lag.group,
+        lag.partition,
+        known(lag.log_end_offset.map(|offset| offset.0)),
+        known(lag.committed.map(|offset| offset.0)),
+        known(lag.lag)
+    )
 }
 
 /// The verdict in words: `FAIL`, `PASS`, or for a run that passes with anomalies its

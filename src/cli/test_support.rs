@@ -42,6 +42,8 @@ pub fn report(seed: u64, failures: Vec<Failure>, checkers: &[&str]) -> RunReport
         marks: BTreeMap::new(),
         bugs: vec![],
         counters: Default::default(),
+        lag: vec![],
+        sink: vec![],
         configuration: None,
         trace: vec![],
         records: vec![],

@@ -2,10 +2,11 @@
 //! node up, every partition led with a full ISR, every replica equal to the leader, producers
 //! done, consumers caught up), and what the replicas hold then, for the checkers.
 
+use crate::application::Application;
 use crate::checkers::ClusterView;
 use crate::world::{NodeActor, World};
-use std::collections::BTreeMap;
-use watermark_broker_core::ids::{NodeId, Offset};
+use std::collections::{BTreeMap, BTreeSet};
+use watermark_broker_core::ids::{ClientId, GroupId, NodeId, Offset};
 use watermark_broker_core::replica_view::ReplicaRole;
 use watermark_broker_core::topic::TopicPartition;
 
@@ -83,10 +84,54 @@ impl World {
                 let unsent = slot
                     .application
                     .as_ref()
+                    .and_then(Application::producer)
                     .map_or(0, |application| application.remaining);
                 if unsent > 0 || producer.unfinished_sends() > 0 {
                     return Some(format!("{node} still has records to deliver"));
                 }
+            }
+        }
+        self.group_convergence_gap()
+    }
+
+    /// Groups have converged when every partition their members subscribe to is owned by a
+    /// member (whose position the check above holds to the end) and every member's
+    /// application has processed all it polled.
+    fn group_convergence_gap(&self) -> Option<String> {
+        let mut groups: BTreeMap<GroupId, BTreeSet<TopicPartition>> = BTreeMap::new();
+        let mut owned: BTreeMap<GroupId, BTreeSet<TopicPartition>> = BTreeMap::new();
+        for (index, workload) in self.scenario.consumers.iter().enumerate() {
+            let Some(group) = workload.group() else {
+                continue;
+            };
+            let node = NodeId::Consumer(ClientId(index as u32));
+            let slot = &self.nodes[&node];
+            let busy = slot
+                .application
+                .as_ref()
+                .and_then(Application::consumer)
+                .is_some_and(|application| !application.is_idle());
+            if busy {
+                return Some(format!("{node} has not processed all it polled"));
+            }
+            if let Some(NodeActor::Consumer(consumer)) = slot.actor.as_ref() {
+                owned
+                    .entry(group.clone())
+                    .or_default()
+                    .extend(consumer.assignment());
+            }
+            groups
+                .entry(group)
+                .or_default()
+                .extend(self.scenario.subscribed_partitions(index));
+        }
+        for (group, partitions) in &groups {
+            let owned = owned.get(group);
+            if let Some(partition) = partitions
+                .iter()
+                .find(|partition| !owned.is_some_and(|owned| owned.contains(partition)))
+            {
+                return Some(format!("group {group} has no member owning {partition}"));
             }
         }
         None

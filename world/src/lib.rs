@@ -5,6 +5,10 @@
 //! `watermark-sim` drive it in simulated time, and an exhaustive explorer could drive the
 //! same world step by step. It builds and tests without `--cfg madsim`.
 
+pub mod application;
+pub mod application_consumer;
+pub mod application_history;
+pub mod application_lag;
 pub mod checkers;
 pub mod configuration;
 pub mod convergence;
@@ -16,9 +20,12 @@ pub mod history;
 mod json_schema;
 pub mod network;
 pub mod not_applied;
+pub mod processing;
 pub mod scenario;
 pub mod scenario_validation;
+mod scenario_validation_groups;
 pub mod settings_diff;
+pub mod sink;
 pub mod step_record;
 pub mod swarm;
 pub mod trace;

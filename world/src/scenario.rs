@@ -4,14 +4,16 @@
 
 use crate::checkers::Checker;
 use crate::fault::{ScriptedFault, Swarm, Trigger};
+use crate::processing::ProcessingMode;
 use crate::verdict::{Guarantee, OrderingVerdict};
 use serde::{Deserialize, Serialize};
 use watermark_broker_core::bugs::BugSwitches;
 use watermark_broker_core::config::{
     BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig, TopicConfig,
 };
-use watermark_broker_core::ids::{BrokerId, PartitionId};
+use watermark_broker_core::ids::{BrokerId, GroupId, PartitionId};
 use watermark_broker_core::mark::Mark;
+use watermark_broker_core::offsets_topic::{is_internal_topic, offsets_topic_config};
 use watermark_broker_core::topic::{TopicName, TopicPartition};
 
 /// One producer application: sends `records` unique values to `topic`, one every
@@ -43,17 +45,57 @@ impl Default for ProducerWorkload {
     }
 }
 
-/// One consumer application in assign mode.
+/// One consumer application: in assign mode without `config.group_id`, a member of that
+/// group (subscribe mode) with an application that processes what it polls with one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsumerWorkload {
     pub config: ConsumerConfig,
-    /// The topics it reads; empty means every topic.
+    /// The topics it reads (assign mode) or subscribes to (group); empty means every topic
+    /// (but `__consumer_offsets`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub topics: Vec<TopicName>,
-    /// Assigned partition indexes, in each of its topics; empty means all.
+    /// Assigned partition indexes, in each of its topics; empty means all. Assign mode
+    /// only: a group assigns its members' partitions.
     pub partitions: Vec<PartitionId>,
     pub start_ms: u64,
+    /// Group consumers: how the application orders processing and commits. Absent:
+    /// `auto-commit`, processing in the poll loop with Kafka's default
+    /// `enable_auto_commit = true`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing: Option<ProcessingMode>,
+    /// Group consumers: simulated time to process one record. Absent: 10 ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub processing_ms: Option<u64>,
+    /// Group consumers: how long a poll that finds no records waits before returning empty
+    /// (`poll(Duration)`). Absent: 100 ms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub poll_timeout_ms: Option<u64>,
+}
+
+/// Per-record processing time of a group consumer that does not say.
+pub const PROCESSING_MS_DEFAULT: u64 = 10;
+/// How long an empty poll waits when the scenario does not say.
+pub const POLL_TIMEOUT_MS_DEFAULT: u64 = 100;
+
+impl ConsumerWorkload {
+    /// The group it is a member of (`None`: assign mode).
+    pub fn group(&self) -> Option<GroupId> {
+        self.config.group_id.clone().map(GroupId)
+    }
+
+    /// Its application's processing mode (group consumers).
+    pub fn processing_mode(&self) -> ProcessingMode {
+        self.processing.unwrap_or(ProcessingMode::AutoCommit)
+    }
+
+    pub fn processing_ms(&self) -> u64 {
+        self.processing_ms.unwrap_or(PROCESSING_MS_DEFAULT)
+    }
+
+    pub fn poll_timeout_ms(&self) -> u64 {
+        self.poll_timeout_ms.unwrap_or(POLL_TIMEOUT_MS_DEFAULT)
+    }
 }
 
 impl Default for ConsumerWorkload {
@@ -63,6 +105,9 @@ impl Default for ConsumerWorkload {
             topics: Vec::new(),
             partitions: Vec::new(),
             start_ms: 1_000,
+            processing: None,
+            processing_ms: None,
+            poll_timeout_ms: None,
         }
     }
 }
@@ -350,9 +395,13 @@ impl Scenario {
             .unwrap_or_else(|| self.default_topic())
     }
 
-    /// The partitions consumer `index` is assigned, in topic then partition order.
+    /// The partitions consumer `index` is assigned, in topic then partition order. None for
+    /// a group consumer: its group assigns them.
     pub fn consumer_assignment(&self, index: usize) -> Vec<TopicPartition> {
         let workload = &self.consumers[index];
+        if workload.config.group_id.is_some() {
+            return Vec::new();
+        }
         let topics: Vec<&TopicConfig> = if workload.topics.is_empty() {
             self.topics.iter().collect()
         } else {
@@ -375,6 +424,52 @@ impl Scenario {
                     .map(move |partition| TopicPartition::new(topic.name, partition))
             })
             .collect()
+    }
+
+    /// Whether any consumer is a member of a group.
+    pub fn has_groups(&self) -> bool {
+        self.consumers
+            .iter()
+            .any(|consumer| consumer.config.group_id.is_some())
+    }
+
+    /// The topics the cluster is created with: the scenario's, and `__consumer_offsets`
+    /// when a consumer is in a group.
+    pub fn cluster_topics(&self) -> Vec<TopicConfig> {
+        let mut topics = self.topics.clone();
+        if self.has_groups() {
+            topics.push(offsets_topic_config(&self.broker));
+        }
+        topics
+    }
+
+    /// The partitions group consumer `index` subscribes to: those of its topics (empty: of
+    /// every topic but internal ones), in topic then partition order.
+    pub fn subscribed_partitions(&self, index: usize) -> Vec<TopicPartition> {
+        let workload = &self.consumers[index];
+        self.topics
+            .iter()
+            .filter(|topic| !is_internal_topic(topic.name))
+            .filter(|topic| workload.topics.is_empty() || workload.topics.contains(&topic.name))
+            .flat_map(|topic| {
+                (0..topic.partitions)
+                    .map(|index| TopicPartition::new(topic.name, PartitionId(index)))
+            })
+            .collect()
+    }
+
+    /// The topics group consumer `index` subscribes to (empty: every non-internal topic).
+    pub fn subscribed_topics(&self, index: usize) -> Vec<TopicName> {
+        let workload = &self.consumers[index];
+        if workload.topics.is_empty() {
+            self.topics
+                .iter()
+                .map(|topic| topic.name)
+                .filter(|name| !is_internal_topic(*name))
+                .collect()
+        } else {
+            workload.topics.clone()
+        }
     }
 
     /// Every partition of every topic, in topic then partition order.

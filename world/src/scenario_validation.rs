@@ -93,6 +93,7 @@ impl Scenario {
             self.validate_topic(index, topic, &mut problems);
         }
         self.validate_broker_settings(&mut problems);
+        self.validate_offsets_topic(&mut problems);
         for (index, producer) in self.producers.iter().enumerate() {
             self.validate_producer(index, producer, &mut problems);
         }
@@ -370,14 +371,7 @@ impl Scenario {
                 ("metadata_max_age_ms", config.metadata_max_age_ms),
             ],
         );
-        // CONTRACT (issue 9): consumer groups are being built; until the group consumer and
-        // coordinator land, a group is refused rather than accepted and ignored.
-        if config.group_id.is_some() {
-            problems.push(Problem::new(
-                key("config.group_id"),
-                "consumer groups are not available yet; allowed: leave group_id unset (assign mode)",
-            ));
-        }
+        self.validate_consumer_group(index, consumer, problems);
         for (position, topic_name) in consumer.topics.iter().enumerate() {
             if self.topic_config(*topic_name).is_none() {
                 problems.push(Problem::new(

@@ -56,6 +56,9 @@ pub enum StepInput {
     Timers { fired: Vec<Timer> },
     /// The producer application handed the producer a value to send.
     ApplicationSend { value: u64 },
+    /// A group consumer's application did its next piece of work (a poll, a commit, a
+    /// record started or finished).
+    ApplicationStep,
     /// The connection with `peer` closed (its process stopped, it closed the connection, or
     /// it refused this node's connection attempt); `id` names the news.
     ConnectionClosed { id: MessageId, peer: NodeId },

@@ -7,13 +7,19 @@
 //! application's next sends — and executes the effects: messages go on links, events go to
 //! the trace, the checkers, the history and the triggers. No protocol decision is made here.
 
+use crate::application::Application;
+pub use crate::application::ProducerApplication;
+use crate::application_consumer::ConsumerApplication;
+use crate::application_history::{commit_op, commit_outcome, revocation_op};
 use crate::checkers::{ClusterView, ReplicaCheckers};
 use crate::disk::Disk;
 use crate::fault::{Fault, Trigger};
 use crate::history::{History, OpBody, OpType};
 use crate::network::{Delivery, Envelope, Network};
 use crate::not_applied::{FaultSource, NotApplied};
+use crate::processing::{write_every_record, ProcessorFactory};
 use crate::scenario::Scenario;
+use crate::sink::{Sink, SinkEntry};
 use crate::step_record::{NemesisAction, Record, SendOutcome, SentMessage, StepInput, StepRecord};
 use crate::trace::{Trace, TraceMode};
 use crate::trigger::{condition_matches, describe_condition};
@@ -26,7 +32,7 @@ use watermark_broker_core::actor::{Actor, Effect, Input, Timer};
 use watermark_broker_core::broker::Broker;
 use watermark_broker_core::consumer::Consumer;
 use watermark_broker_core::controller::Controller;
-use watermark_broker_core::event::Event;
+use watermark_broker_core::event::{CommitId, Event};
 use watermark_broker_core::ids::{BrokerId, ClientId, NodeId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::metadata::MetadataImage;
@@ -76,15 +82,6 @@ impl NodeActor {
     }
 }
 
-/// A producer application: the workload that calls `send`.
-#[derive(Clone, Debug)]
-pub struct ProducerApplication {
-    pub remaining: u64,
-    pub next_send_ms: u64,
-    pub interval_ms: u64,
-    pub key_space: Option<u64>,
-}
-
 /// What the world knows about one node.
 pub struct NodeSlot {
     /// `None` while the process is down.
@@ -101,7 +98,7 @@ pub struct NodeSlot {
     /// When the shell will next step on its own (`None`: not until woken). A message due
     /// later than this needs no wake-up: the shell will look at it when it next steps.
     pub planned_wake_ms: Option<u64>,
-    pub application: Option<ProducerApplication>,
+    pub application: Option<Application>,
 }
 
 /// A fault waiting for the nemesis, from a trigger.
@@ -164,6 +161,14 @@ pub struct World {
     /// Whether a `tracing` subscriber wants step records (asked once per run: subscribers
     /// are installed when the process starts).
     tracing_steps: bool,
+    /// Where group consumers' applications write what they processed; outside every node,
+    /// so it survives their crashes.
+    pub sink: Sink,
+    /// Makes each group consumer process's processing step (the built-in one unless the
+    /// scenario's builder plugged in a user's).
+    pub processor_factory: ProcessorFactory,
+    /// Whether each commit a consumer started was an auto-commit, until it completes.
+    commits_in_flight: BTreeMap<(ClientId, CommitId), bool>,
 }
 
 /// The world behind a lock, shared by the node shells and the nemesis.
@@ -356,6 +361,9 @@ impl World {
             events: 0,
             records: None,
             tracing_steps: tracing::enabled!(target: "watermark::step", tracing::Level::DEBUG),
+            sink: Sink::default(),
+            processor_factory: write_every_record(),
+            commits_in_flight: BTreeMap::new(),
         }
     }
 
@@ -371,7 +379,7 @@ impl World {
         let actor = match node {
             NodeId::Controller => NodeActor::Controller(Box::new(Controller::new(
                 scenario.controller_config(),
-                scenario.topics.clone(),
+                scenario.cluster_topics(),
                 brokers,
                 self.disks[&node].storage(),
             ))),
@@ -379,19 +387,20 @@ impl World {
                 broker,
                 incarnation,
                 scenario.broker_config(broker),
-                scenario.topics.clone(),
+                scenario.cluster_topics(),
                 scenario.bugs,
                 self.disks[&node].storage(),
             ))),
             NodeId::Producer(client) => {
                 let workload = &scenario.producers[client.0 as usize];
                 if incarnation == 1 {
-                    self.slot_mut(node).application = Some(ProducerApplication {
-                        remaining: workload.records,
-                        next_send_ms: workload.start_ms.max(now_ms),
-                        interval_ms: workload.interval_ms.max(1),
-                        key_space: workload.key_space,
-                    });
+                    self.slot_mut(node).application =
+                        Some(Application::Producer(ProducerApplication {
+                            remaining: workload.records,
+                            next_send_ms: workload.start_ms.max(now_ms),
+                            interval_ms: workload.interval_ms.max(1),
+                            key_space: workload.key_space,
+                        }));
                 }
                 let topic = scenario.producer_topic(client.0 as usize);
                 let partition_count = scenario
@@ -405,16 +414,7 @@ impl World {
                     partition_count,
                 )))
             }
-            NodeId::Consumer(client) => {
-                let workload = &scenario.consumers[client.0 as usize];
-                let partitions = scenario.consumer_assignment(client.0 as usize);
-                NodeActor::Consumer(Box::new(Consumer::new(
-                    client,
-                    workload.config.clone(),
-                    brokers,
-                    partitions,
-                )))
-            }
+            NodeId::Consumer(client) => self.start_consumer(client, brokers, now_ms),
         };
         {
             let slot = self.slot_mut(node);
@@ -440,6 +440,44 @@ impl World {
         );
     }
 
+    /// A consumer's actor for a new process; a group consumer also gets a fresh
+    /// application (a new processor, an empty worker queue).
+    fn start_consumer(
+        &mut self,
+        client: ClientId,
+        brokers: Vec<BrokerId>,
+        now_ms: u64,
+    ) -> NodeActor {
+        let scenario = Arc::clone(&self.scenario);
+        let index = client.0 as usize;
+        let workload = &scenario.consumers[index];
+        let Some(group) = workload.group() else {
+            let partitions = scenario.consumer_assignment(index);
+            return NodeActor::Consumer(Box::new(Consumer::new(
+                client,
+                workload.config.clone(),
+                brokers,
+                partitions,
+            )));
+        };
+        let application = ConsumerApplication::new(
+            group,
+            workload.processing_mode(),
+            workload.processing_ms(),
+            workload.poll_timeout_ms(),
+            (self.processor_factory)(client),
+            now_ms,
+        );
+        self.slot_mut(NodeId::Consumer(client)).application =
+            Some(Application::Consumer(Box::new(application)));
+        NodeActor::Consumer(Box::new(Consumer::subscribed(
+            client,
+            workload.config.clone(),
+            brokers,
+            scenario.subscribed_topics(index),
+        )))
+    }
+
     /// The process stopped at `now_ms`, however it stopped (crash, power loss, and any
     /// graceful stop): forget its actor and close its connections. Every live peer it had a
     /// connection with gets `Input::ConnectionClosed` at `now_ms`, after whatever else is due
@@ -452,6 +490,11 @@ impl World {
         slot.planned_wake_ms = None;
         slot.frozen = false;
         slot.paused = false;
+        // A consumer's application dies with its process: what it was processing is never
+        // written. A producer's workload goes on after a restart.
+        if matches!(slot.application, Some(Application::Consumer(_))) {
+            slot.application = None;
+        }
         for peer in self.network.node_down(node, now_ms) {
             self.wake_for_delivery(peer, now_ms);
         }
@@ -524,6 +567,9 @@ impl World {
             if self.maybe_send_from_application(node, now_ms) {
                 continue;
             }
+            if self.maybe_run_consumer_application(node, now_ms) {
+                continue;
+            }
             break;
         }
         // The shell never steps twice in the same millisecond (see `node::run_node`).
@@ -545,8 +591,7 @@ impl World {
         let application = slot
             .application
             .as_ref()
-            .filter(|application| application.remaining > 0)
-            .map(|application| application.next_send_ms);
+            .and_then(Application::next_wake_ms);
         [
             self.network.next_delivery_ms(node),
             actor.next_deadline_ms(),
@@ -607,7 +652,11 @@ impl World {
         };
         let value = self.next_value;
         let slot = self.slot_mut(node);
-        let Some(application) = slot.application.as_mut() else {
+        let Some(application) = slot
+            .application
+            .as_mut()
+            .and_then(Application::producer_mut)
+        else {
             return false;
         };
         if application.remaining == 0 || application.next_send_ms > now_ms {
@@ -634,6 +683,57 @@ impl World {
             },
         );
         self.execute(node, now_ms, input, effects);
+        true
+    }
+
+    /// A group consumer's application does the next piece of work due: its effects are
+    /// executed, and what it finished processing is written to the sink and the history.
+    /// Returns whether it did something.
+    fn maybe_run_consumer_application(&mut self, node: NodeId, now_ms: u64) -> bool {
+        let NodeId::Consumer(client) = node else {
+            return false;
+        };
+        let Some(slot) = self.nodes.get_mut(&node) else {
+            return false;
+        };
+        let (Some(Application::Consumer(application)), Some(NodeActor::Consumer(consumer))) =
+            (slot.application.as_mut(), slot.actor.as_mut())
+        else {
+            return false;
+        };
+        let Some(work) = application.run(now_ms, consumer.as_mut(), &self.sink) else {
+            return false;
+        };
+        let group = application.group.clone();
+        self.execute(node, now_ms, || StepInput::ApplicationStep, work.effects);
+        for record in work.written {
+            self.trace.note(
+                now_ms,
+                &node.to_string(),
+                &format!(
+                    "group {group} processed {}@{} value {}",
+                    record.partition, record.offset, record.value
+                ),
+            );
+            self.sink.write(SinkEntry {
+                time_ms: now_ms,
+                group: group.clone(),
+                partition: record.partition,
+                offset: record.offset,
+                value: record.value,
+            });
+            self.history.push(
+                now_ms,
+                client,
+                OpType::Ok,
+                OpBody::Process {
+                    group: group.clone(),
+                    partition: record.partition,
+                    offset: record.offset,
+                    value: record.value,
+                },
+            );
+        }
         true
     }
 
@@ -688,19 +788,26 @@ impl World {
         true
     }
 
-    /// A consumer's application processes each record in `processing_ms` until `until_ms`
-    /// (the slow-processing fault). Returns whether the consumer has an application to slow.
-    ///
-    /// CONTRACT (issue 9): the application lands with the group consumer; until then no
-    /// consumer has one.
+    /// A consumer's application processes each record it starts before `until_ms` in
+    /// `processing_ms` (the slow-processing fault). Returns whether the consumer has an
+    /// application to slow (a running group consumer).
     pub fn slow_processing(
         &mut self,
         consumer: ClientId,
         processing_ms: u64,
         until_ms: u64,
     ) -> bool {
-        let _ = (consumer, processing_ms, until_ms);
-        false
+        let node = NodeId::Consumer(consumer);
+        let Some(application) = self
+            .nodes
+            .get_mut(&node)
+            .and_then(|slot| slot.application.as_mut())
+            .and_then(Application::consumer_mut)
+        else {
+            return false;
+        };
+        application.slow_down(processing_ms, until_ms);
+        true
     }
 
     /// Stops a broker whose controlled shutdown still waits, its logs closed cleanly.
@@ -892,19 +999,97 @@ impl World {
                     );
                 }
             }
-            NodeId::Consumer(client) => {
-                if let Event::Polled { partition, records } = event {
-                    if !records.is_empty() {
-                        self.history.push(
-                            now_ms,
-                            client,
-                            OpType::Ok,
-                            OpBody::Poll { partition, records },
-                        );
-                    }
+            NodeId::Consumer(client) => self.record_consumer_event(client, now_ms, event),
+        }
+    }
+
+    /// A consumer's event into the history: its polls, and a group consumer's commits and
+    /// assignments (which its application also learns of).
+    fn record_consumer_event(&mut self, client: ClientId, now_ms: u64, event: Event) {
+        let node = NodeId::Consumer(client);
+        match event {
+            Event::Polled { partition, records } if !records.is_empty() => {
+                self.history.push(
+                    now_ms,
+                    client,
+                    OpType::Ok,
+                    OpBody::Poll { partition, records },
+                );
+            }
+            Event::OffsetCommitStarted {
+                group,
+                commit,
+                offsets,
+                automatic,
+                ..
+            } => {
+                self.commits_in_flight.insert((client, commit), automatic);
+                let body = commit_op(group, offsets, automatic, None);
+                self.history.push(now_ms, client, OpType::Invoke, body);
+            }
+            Event::OffsetCommitCompleted {
+                group,
+                commit,
+                offsets,
+                result,
+            } => {
+                let automatic = self
+                    .commits_in_flight
+                    .remove(&(client, commit))
+                    .unwrap_or(false);
+                let (op_type, error) = commit_outcome(&result);
+                let body = commit_op(group, offsets, automatic, error);
+                self.history.push(now_ms, client, op_type, body);
+                if let Some(application) = self.consumer_application(node) {
+                    application.commit_completed(commit, result.is_ok(), now_ms);
                 }
             }
+            Event::PartitionsAssigned {
+                group,
+                generation,
+                assignment,
+                ..
+            } => {
+                if let Some(application) = self.consumer_application(node) {
+                    application.generation = generation;
+                    application.assignment = assignment.clone();
+                }
+                let body = OpBody::Assign {
+                    group,
+                    generation,
+                    assignment,
+                    revoked: Vec::new(),
+                    lost: false,
+                };
+                self.history.push(now_ms, client, OpType::Ok, body);
+            }
+            Event::PartitionsRevoked {
+                group,
+                partitions,
+                lost,
+            } => {
+                let (generation, held) = self
+                    .consumer_application(node)
+                    .map(|application| {
+                        let held = application.assignment.clone();
+                        application
+                            .assignment
+                            .retain(|partition| !partitions.contains(partition));
+                        (application.generation, held)
+                    })
+                    .unwrap_or((watermark_broker_core::ids::GenerationId::NONE, Vec::new()));
+                let body = revocation_op(group, generation, &held, partitions, lost);
+                self.history.push(now_ms, client, OpType::Ok, body);
+            }
+            _ => {}
         }
+    }
+
+    fn consumer_application(&mut self, node: NodeId) -> Option<&mut ConsumerApplication> {
+        self.nodes
+            .get_mut(&node)
+            .and_then(|slot| slot.application.as_mut())
+            .and_then(Application::consumer_mut)
     }
 
     /// A checker's finding: into the trace and the run's violations, and recorded.

@@ -1,0 +1,61 @@
+//! The application running on a client node beside its actor: a producer's workload that
+//! calls `send`, or a group consumer's poll loop that processes what it polls.
+
+use crate::application_consumer::ConsumerApplication;
+
+/// A producer application: the workload that calls `send`.
+#[derive(Clone, Debug)]
+pub struct ProducerApplication {
+    pub remaining: u64,
+    pub next_send_ms: u64,
+    pub interval_ms: u64,
+    pub key_space: Option<u64>,
+}
+
+/// The application of a client node.
+pub enum Application {
+    /// Survives process restarts: the workload goes on sending what it has not sent.
+    Producer(ProducerApplication),
+    /// Lives as long as the consumer's process: a restart starts a fresh one.
+    Consumer(Box<ConsumerApplication>),
+}
+
+impl Application {
+    pub fn producer(&self) -> Option<&ProducerApplication> {
+        match self {
+            Application::Producer(producer) => Some(producer),
+            Application::Consumer(_) => None,
+        }
+    }
+
+    pub fn producer_mut(&mut self) -> Option<&mut ProducerApplication> {
+        match self {
+            Application::Producer(producer) => Some(producer),
+            Application::Consumer(_) => None,
+        }
+    }
+
+    pub fn consumer(&self) -> Option<&ConsumerApplication> {
+        match self {
+            Application::Consumer(consumer) => Some(consumer),
+            Application::Producer(_) => None,
+        }
+    }
+
+    pub fn consumer_mut(&mut self) -> Option<&mut ConsumerApplication> {
+        match self {
+            Application::Consumer(consumer) => Some(consumer),
+            Application::Producer(_) => None,
+        }
+    }
+
+    /// When it next has work of its own.
+    pub fn next_wake_ms(&self) -> Option<u64> {
+        match self {
+            Application::Producer(producer) => {
+                (producer.remaining > 0).then_some(producer.next_send_ms)
+            }
+            Application::Consumer(consumer) => consumer.next_wake_ms(),
+        }
+    }
+}
