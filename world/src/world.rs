@@ -7,7 +7,7 @@
 //! application's next sends — and executes the effects: messages go on links, events go to
 //! the trace, the checkers, the history and the triggers. No protocol decision is made here.
 
-use crate::checkers::{ClusterView, ReplicaCheckers};
+use crate::checkers::{ClusterView, CoordinatorLog, ReplicaCheckers};
 use crate::disk::Disk;
 use crate::fault::{Fault, Trigger};
 use crate::history::{History, OpBody, OpType};
@@ -143,6 +143,8 @@ pub struct World {
     pub trace: Trace,
     pub history: History,
     pub replica_checkers: ReplicaCheckers,
+    /// The offset commits the group coordinators accepted, for the group-commit checkers.
+    pub coordinator_log: CoordinatorLog,
     pub violations: Vec<Violation>,
     pub marks: BTreeMap<Mark, u64>,
     pub triggers: Vec<ArmedTrigger>,
@@ -343,6 +345,7 @@ impl World {
             trace: Trace::new(trace_mode),
             history: History::default(),
             replica_checkers: ReplicaCheckers::new(),
+            coordinator_log: CoordinatorLog::new(),
             violations: Vec::new(),
             marks: BTreeMap::new(),
             triggers,
@@ -858,6 +861,7 @@ impl World {
                     scenario: &self.scenario,
                 };
                 let found = self.replica_checkers.observe(now_ms, node, &event, &view);
+                self.coordinator_log.observe(now_ms, &event);
                 for mut violation in found {
                     violation.time_ms = violation.time_ms.max(now_ms);
                     self.record_finding(now_ms, violation);
