@@ -897,6 +897,8 @@ impl World {
                 }
             }
             NodeId::Consumer(client) => {
+                // The group triggers (`member-committed`) watch consumer events.
+                self.maybe_fire_triggers(node, now_ms, &event);
                 if let Event::Polled { partition, records } = event {
                     if !records.is_empty() {
                         self.history.push(
@@ -998,7 +1000,7 @@ impl World {
             let armed = now_ms >= trigger.after_ms;
             if !armed_trigger.fired
                 && armed
-                && condition_matches(&trigger.condition, default_topic, event)
+                && condition_matches(&trigger.condition, default_topic, node, event)
             {
                 armed_trigger.fired = true;
                 fired.push((trigger.clone(), armed_trigger.origin));
