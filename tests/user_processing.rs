@@ -7,7 +7,6 @@
 
 use std::collections::BTreeMap;
 use watermark_broker_core::consumer::ConsumerRecord;
-use watermark_broker_core::ids::BrokerId;
 use watermark_scenarios::builder::ScenarioBuilder;
 use watermark_sim::fault::{Fault, Target};
 use watermark_sim::processing::{Processed, ProcessingMode, RecordProcessor};
@@ -46,29 +45,40 @@ fn group_consumer() -> ConsumerWorkload {
     consumer
 }
 
-#[test]
-#[ignore = "needs the group consumer of issue 9 (Consumer::subscribed returns no partitions until it lands)"]
-fn an_idempotent_sink_writes_every_value_once_through_a_consumer_crash() {
-    let broker = Target::Broker(BrokerId(1));
-    let scenario = ScenarioBuilder::new("my-idempotent-sink")
+/// The same group, with the consumer crashed while it processes (after some commits, before
+/// the last) and restarted a second later: the restarted consumer resumes from the last
+/// commit, so some records are processed twice.
+fn crashed_mid_processing(name: &str) -> ScenarioBuilder {
+    let consumer = Target::Consumer(0);
+    ScenarioBuilder::new(name)
         .records(100, 20)
         .consumers(vec![group_consumer()])
         .fault_at(
-            2_000,
+            5_000,
             Fault::Crash {
-                target: broker.clone(),
+                target: consumer.clone(),
             },
         )
-        .fault_at(3_000, Fault::Restart { target: broker })
+        .fault_at(6_000, Fault::Restart { target: consumer })
+}
+
+fn writes_per_value(sink: &[watermark_sim::sink::SinkEntry]) -> BTreeMap<u64, usize> {
+    let mut writes: BTreeMap<u64, usize> = BTreeMap::new();
+    for entry in sink {
+        *writes.entry(entry.value).or_default() += 1;
+    }
+    writes
+}
+
+#[test]
+fn an_idempotent_sink_writes_every_value_once_through_a_consumer_crash() {
+    let scenario = crashed_mid_processing("my-idempotent-sink")
         .processor(|_client| SkipWhatTheSinkHolds)
         .build_with_processor()
         .expect("a runnable scenario");
     let report = scenario.run(1, RunOptions::default());
     assert!(report.passed, "{:?}", report.failures);
-    let mut writes: BTreeMap<u64, usize> = BTreeMap::new();
-    for entry in &report.sink {
-        *writes.entry(entry.value).or_default() += 1;
-    }
+    let writes = writes_per_value(&report.sink);
     assert_eq!(writes.len(), 100, "every value written");
     assert!(writes.values().all(|count| *count == 1), "{writes:?}");
     assert!(
@@ -76,4 +86,35 @@ fn an_idempotent_sink_writes_every_value_once_through_a_consumer_crash() {
         "{:?}",
         report.lag
     );
+}
+
+/// Without the check, the same crash writes some values twice: the test above would catch a
+/// processor that forgot it.
+#[test]
+fn without_the_check_the_crash_writes_some_values_twice() {
+    let scenario = crashed_mid_processing("plain-sink")
+        .processor(|_client| WriteEveryTime)
+        .build_with_processor()
+        .expect("a runnable scenario");
+    let report = scenario.run(1, RunOptions::default());
+    let writes = writes_per_value(&report.sink);
+    assert_eq!(writes.len(), 100, "every value written");
+    assert!(writes.values().any(|count| *count > 1), "{writes:?}");
+}
+
+struct WriteEveryTime;
+
+impl RecordProcessor for WriteEveryTime {
+    fn process(
+        &mut self,
+        _group: &str,
+        _record: &ConsumerRecord,
+        _sink: &Sink,
+        processing_ms: u64,
+    ) -> Processed {
+        Processed {
+            duration_ms: processing_ms,
+            writes: true,
+        }
+    }
 }

@@ -362,6 +362,10 @@ const FAULT_EXAMPLES: &[(&str, &str)] = &[
         "slow-disk",
         "fault = \"slow-disk\"\ntarget = { broker = 1 }\nfsync_latency_ms = 200",
     ),
+    (
+        "slow-processing",
+        "fault = \"slow-processing\"\ntarget = { consumer = 0 }\nprocessing_ms = 400000\nduration_ms = 20000",
+    ),
     ("heal-all", "fault = \"heal-all\""),
 ];
 
@@ -384,6 +388,7 @@ const TARGET_EXAMPLES: &[(&str, &str)] = &[
     ("struck", "target = { struck = \"first-crash\" }"),
     ("producer", "target = { producer = 0 }"),
     ("consumer", "target = { consumer = 0 }"),
+    ("coordinator", "target = { coordinator = \"orders\" }"),
 ];
 
 /// One example per trigger condition, by its `when` name.
@@ -397,6 +402,8 @@ const CONDITION_EXAMPLES: &[(&str, &str)] = &[
     ("leader-changed", "when = \"leader-changed\"\npartition = 0"),
     ("isr-expanded", "when = \"isr-expanded\"\npartition = 0\nafter_ms = 5000"),
     ("fetch-truncated", "when = \"fetch-truncated\"\npartition = 0"),
+    ("member-committed", "when = \"member-committed\"\nconsumer = 0"),
+    ("rebalance-started", "when = \"rebalance-started\"\ngroup = \"orders\""),
 ];
 
 /// Every example of the reference as a complete scenario file, with what it illustrates,
@@ -417,9 +424,24 @@ pub fn examples() -> Vec<(String, String)> {
     }
     files
         .into_iter()
-        .map(|(what, body)| (what, format!("name = \"docs-example\"\n{body}")))
+        .map(|(what, body)| {
+            let group = if NEEDS_A_GROUP.contains(&what.as_str()) {
+                "[[consumers]]\n[consumers.config]\ngroup_id = \"orders\"\n"
+            } else {
+                ""
+            };
+            (what, format!("name = \"docs-example\"\n{body}{group}"))
+        })
         .collect()
 }
+
+/// The examples that name consumer group "orders", which only a scenario with a consumer in
+/// that group accepts: their example files get one.
+const NEEDS_A_GROUP: [&str; 3] = [
+    "target coordinator",
+    "trigger member-committed",
+    "trigger rebalance-started",
+];
 
 fn scripted(fault: &str) -> String {
     format!("[[faults.scripted]]\nat_ms = 5000\n{fault}\n")

@@ -13,7 +13,8 @@ use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
 use std::collections::BTreeMap;
-use watermark_broker_core::ids::{ClientId, NodeId};
+use watermark_broker_core::ids::{ClientId, GroupId, NodeId};
+use watermark_broker_core::offsets_topic::group_partition;
 
 /// Whether a fault applied, and why not when it did not.
 pub type Applied = Result<(), NotAppliedReason>;
@@ -330,6 +331,14 @@ impl Nemesis {
             Target::Struck(label) => self.struck.get(label).cloned().unwrap_or_default(),
             Target::Producer(index) => vec![NodeId::Producer(ClientId(*index))],
             Target::Consumer(index) => vec![NodeId::Consumer(ClientId(*index))],
+            Target::Coordinator(group) => {
+                let partitions = world.scenario.broker.offsets_topic_num_partitions;
+                let partition = group_partition(&GroupId(group.clone()), partitions);
+                world
+                    .leader_of(partition)
+                    .map(|leader| vec![NodeId::Broker(leader)])
+                    .unwrap_or_default()
+            }
         }
         .into_iter()
         .filter(|node| world.nodes.contains_key(node))
@@ -495,6 +504,29 @@ impl Nemesis {
                 });
                 Ok(())
             }
+            Fault::SlowProcessing {
+                target,
+                processing_ms,
+                duration_ms,
+            } => self.for_each_node(target, source, |nemesis, node| {
+                let NodeId::Consumer(consumer) = node else {
+                    return Err(NodeState::NotAConsumer);
+                };
+                let mut world = nemesis.world.lock();
+                let until_ms = now_ms(nemesis.start) + duration_ms;
+                if !world.slow_processing(consumer, *processing_ms, until_ms) {
+                    return Err(NodeState::NoApplication);
+                }
+                nemesis.act_locked(
+                    &mut world,
+                    NemesisAction::SlowProcessing {
+                        node,
+                        processing_ms: *processing_ms,
+                        until_ms,
+                    },
+                );
+                Ok(())
+            }),
             Fault::HealAll => {
                 self.heal_all();
                 Ok(())

@@ -341,6 +341,8 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
             .flat_map(|index| scenario.consumer_assignment(index))
             .collect(),
         time_ms: end_ms,
+        groups: crate::checkers::group_reads(&scenario),
+        accepted_commits: std::mem::take(&mut world.coordinator_log.accepted),
     };
     violations.extend(check_history(&world.history, &final_state));
     // The trace lists every finding again at the end; the record holds each once.

@@ -25,6 +25,9 @@ pub fn checkers_command(marks: bool) -> Exit {
         let kind = match info.kind {
             CheckerKind::ClientHistory => "client history and final logs, after the run",
             CheckerKind::ReplicaState => "replica state, after every broker or controller event",
+            CheckerKind::GroupCommits => {
+                "offset commits the group coordinators accepted, and the history, after the run"
+            }
             CheckerKind::Liveness => "convergence, at the end of the liveness phase",
         };
         let judges = match (info.informational, info.effect) {

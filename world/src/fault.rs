@@ -84,6 +84,10 @@ pub enum Target {
     Struck(String),
     Producer(u32),
     Consumer(u32),
+    /// The broker coordinating this consumer group: the leader of the group's
+    /// `__consumer_offsets` partition, resolved when the fault fires (a coordinator failover
+    /// crashes it; a cut between a consumer and it isolates the member from its group).
+    Coordinator(String),
 }
 
 /// One fault, or its repair.
@@ -138,6 +142,14 @@ pub enum Fault {
     SlowDisk {
         target: Target,
         fsync_latency_ms: u64,
+    },
+    /// Make a consumer's application take `processing_ms` per record for `duration_ms` (a
+    /// slow downstream): slower than `max_poll_interval_ms`, the member leaves the group and
+    /// its partitions are rebalanced away while it still processes.
+    SlowProcessing {
+        target: Target,
+        processing_ms: u64,
+        duration_ms: u64,
     },
     /// Repair every cut link, slow link and slow disk.
     HealAll,
@@ -204,6 +216,12 @@ pub enum Condition {
     /// A follower cut its log because a fetch (a diverging epoch, or an
     /// OffsetsForLeaderEpoch answer) told it where it diverges from the leader.
     FetchTruncated { partition: PartitionRef },
+    /// Right after consumer `consumer` learned that a commit of its was accepted
+    /// (`OffsetCommitCompleted` with success).
+    MemberCommitted { consumer: u32 },
+    /// When the group's coordinator starts a rebalance (the group moves to
+    /// `PreparingRebalance`).
+    RebalanceStarted { group: String },
 }
 
 /// "When this happens, do that": faults fired by protocol events, so a demonstration is exact
@@ -321,7 +339,8 @@ impl Fault {
             | Fault::Resume { target }
             | Fault::Isolate { target }
             | Fault::SlowLinks { target, .. }
-            | Fault::SlowDisk { target, .. } => vec![("target".to_string(), target)],
+            | Fault::SlowDisk { target, .. }
+            | Fault::SlowProcessing { target, .. } => vec![("target".to_string(), target)],
             Fault::PartitionAway { side } => side
                 .iter()
                 .enumerate()

@@ -15,14 +15,15 @@ use watermark_broker_core::written::Written;
 /// Every way to write a target, for error messages and the documentation.
 pub const TARGET_FORMS: &str = "{ broker = 1 }, \"controller\", \"all-brokers\", \
      \"event-source\", { leader = 0 }, { followers = 0 }, { newest-isr-member = 0 }, \
-     { lagging-follower = 0 }, { struck = \"label\" }, { producer = 0 }, { consumer = 0 }";
+     { lagging-follower = 0 }, { struck = \"label\" }, { producer = 0 }, { consumer = 0 }, \
+     { coordinator = \"group\" }";
 
 /// Every way to write a partition.
 pub const PARTITION_FORMS: &str =
     "0 (an index into the first topic) or { topic = \"orders\", partition = 0 }";
 
 const TARGET_WORDS: [&str; 3] = ["controller", "all-brokers", "event-source"];
-const TARGET_TABLES: [&str; 8] = [
+const TARGET_TABLES: [&str; 9] = [
     "broker",
     "leader",
     "followers",
@@ -31,6 +32,7 @@ const TARGET_TABLES: [&str; 8] = [
     "struck",
     "producer",
     "consumer",
+    "coordinator",
 ];
 
 /// Each swarm fault kind's name, then the older names it is also read under.
@@ -144,6 +146,8 @@ fn target(written: &Written) -> Result<Target, String> {
                 "\"{table}\" needs its argument, as in {{ {table} = {} }}; {allowed}",
                 if table == "struck" {
                     "\"label\""
+                } else if table == "coordinator" {
+                    "\"group\""
                 } else if table == "broker" {
                     "1"
                 } else {
@@ -169,6 +173,16 @@ fn target(written: &Written) -> Result<Target, String> {
         },
         "producer" => Target::Producer(client("a producer")?),
         "consumer" => Target::Consumer(client("a consumer")?),
+        "coordinator" => match value {
+            Written::Text(group) => Target::Coordinator(group.clone()),
+            other => {
+                return Err(format!(
+                    "coordinator names a consumer group, as in {{ coordinator = \"orders\" }}, \
+                     not {}",
+                    other.describe()
+                ))
+            }
+        },
         word if TARGET_WORDS.contains(&word) => {
             return Err(format!(
                 "{word} takes no argument: write \"{word}\"; {allowed}"

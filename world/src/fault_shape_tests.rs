@@ -18,6 +18,7 @@ fn every_target_form_reads_and_writes_back_the_same() {
         r#"{"struck":"crashed"}"#,
         r#"{"producer":0}"#,
         r#"{"consumer":1}"#,
+        r#"{"coordinator":"orders"}"#,
     ];
     for form in forms {
         let target: Target = parse(form).unwrap();

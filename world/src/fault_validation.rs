@@ -120,6 +120,30 @@ impl Check<'_> {
                     &[("fsync_latency_ms", *fsync_latency_ms)],
                 );
             }
+            Fault::SlowProcessing {
+                target,
+                processing_ms,
+                duration_ms,
+            } => {
+                refuse_zeros(
+                    problems,
+                    &format!("{key}."),
+                    &[
+                        ("processing_ms", *processing_ms),
+                        ("duration_ms", *duration_ms),
+                    ],
+                );
+                if !matches!(
+                    target,
+                    Target::Consumer(_) | Target::EventSource | Target::Struck(_)
+                ) {
+                    problems.push(Problem::new(
+                        format!("{key}.target"),
+                        "slow-processing slows a consumer's application; allowed: \
+                         { consumer = 0 }, \"event-source\" or { struck = \"label\" }",
+                    ));
+                }
+            }
             _ => {}
         }
         for (name, target) in fault.named_targets() {
@@ -149,6 +173,7 @@ impl Check<'_> {
             Target::Consumer(index) => {
                 client_problem("consumer", *index, self.scenario.consumers.len())
             }
+            Target::Coordinator(group) => self.group_problem(group),
             _ => None,
         };
         if let Some(message) = message {
@@ -172,6 +197,56 @@ impl Check<'_> {
         Ok(topic)
     }
 
+    /// Why `group` names no consumer group of the scenario, if it does not.
+    fn group_problem(&self, group: &str) -> Option<String> {
+        let groups: BTreeSet<&str> = self
+            .scenario
+            .consumers
+            .iter()
+            .filter_map(|consumer| consumer.config.group_id.as_deref())
+            .collect();
+        if groups.contains(group) {
+            return None;
+        }
+        Some(if groups.is_empty() {
+            format!("group \"{group}\" does not exist: no consumer of the scenario has a group_id")
+        } else {
+            let listed: Vec<String> = groups.iter().map(|name| format!("\"{name}\"")).collect();
+            format!(
+                "group \"{group}\" does not exist: no consumer has group_id = \"{group}\"; \
+                 allowed: {}",
+                listed.join(", ")
+            )
+        })
+    }
+
+    /// The group conditions: a consumer in a group, a group of the scenario.
+    fn group_condition(&self, key: &str, condition: &Condition, problems: &mut Vec<Problem>) {
+        let problem = match condition {
+            Condition::MemberCommitted { consumer } => {
+                let count = self.scenario.consumers.len();
+                client_problem("consumer", *consumer, count)
+                    .or_else(|| {
+                        let config = &self.scenario.consumers[*consumer as usize].config;
+                        config.group_id.is_none().then(|| {
+                            format!(
+                                "consumer {consumer} never commits: it has no group_id; \
+                                 allowed: a consumer with a group_id"
+                            )
+                        })
+                    })
+                    .map(|message| ("consumer", message))
+            }
+            Condition::RebalanceStarted { group } => {
+                self.group_problem(group).map(|message| ("group", message))
+            }
+            _ => None,
+        };
+        if let Some((name, message)) = problem {
+            problems.push(Problem::new(format!("{key}.{name}"), message));
+        }
+    }
+
     fn condition(&self, key: &str, condition: &Condition, problems: &mut Vec<Problem>) {
         let partition = match condition {
             Condition::LeaderAcked { partition, .. }
@@ -180,6 +255,9 @@ impl Check<'_> {
             | Condition::LeaderChanged { partition }
             | Condition::IsrExpanded { partition }
             | Condition::FetchTruncated { partition } => *partition,
+            Condition::MemberCommitted { .. } | Condition::RebalanceStarted { .. } => {
+                return self.group_condition(key, condition, problems);
+            }
         };
         let topic = match self.partition_problem(partition) {
             Ok(topic) => topic,
@@ -329,3 +407,7 @@ fn validate_labels(scenario: &Scenario, problems: &mut Vec<Problem>) {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "fault_validation_tests.rs"]
+mod tests;

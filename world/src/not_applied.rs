@@ -50,6 +50,10 @@ pub enum NodeState {
     NotPaused,
     /// Not a broker: only brokers shut down gracefully.
     NotABroker,
+    /// Not a consumer: only a consumer's application processes records.
+    NotAConsumer,
+    /// A consumer without an application (assign mode): it processes nothing.
+    NoApplication,
 }
 
 impl NodeState {
@@ -60,6 +64,8 @@ impl NodeState {
             NodeState::Paused => "already paused",
             NodeState::NotPaused => "not paused",
             NodeState::NotABroker => "not a broker",
+            NodeState::NotAConsumer => "not a consumer",
+            NodeState::NoApplication => "without an application to slow",
         }
     }
 }

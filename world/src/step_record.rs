@@ -166,6 +166,13 @@ pub enum NemesisAction {
     FaultNotApplied {
         not_applied: NotApplied,
     },
+    /// A consumer's application processes each record in `processing_ms` until `until_ms`.
+    /// After `FaultNotApplied`, for the same reason.
+    SlowProcessing {
+        node: NodeId,
+        processing_ms: u64,
+        until_ms: u64,
+    },
 }
 
 /// `{b1,b2}`: a node set as the trace prints it.
@@ -214,6 +221,14 @@ impl fmt::Display for NemesisAction {
             NemesisAction::FaultNotApplied { not_applied } => {
                 write!(formatter, "not applied: {not_applied}")
             }
+            NemesisAction::SlowProcessing {
+                node,
+                processing_ms,
+                until_ms,
+            } => write!(
+                formatter,
+                "slow processing {node} {processing_ms}ms per record until {until_ms}ms"
+            ),
         }
     }
 }

@@ -3,12 +3,19 @@
 //! leader right after it acks offset 20").
 
 use crate::fault::Condition;
+use watermark_broker_core::coordinator::GroupState;
 use watermark_broker_core::event::{Event, TruncationReason};
+use watermark_broker_core::ids::{ClientId, NodeId};
 use watermark_broker_core::topic::TopicName;
 
-/// Whether `event` meets `condition`; a partition given by index alone is one of
-/// `default_topic`.
-pub fn condition_matches(condition: &Condition, default_topic: TopicName, event: &Event) -> bool {
+/// Whether `event`, an effect of `node`, meets `condition`; a partition given by index alone
+/// is one of `default_topic`.
+pub fn condition_matches(
+    condition: &Condition,
+    default_topic: TopicName,
+    node: NodeId,
+    event: &Event,
+) -> bool {
     let named = |partition: &crate::fault::PartitionRef| partition.resolve(default_topic);
     match (condition, event) {
         (
@@ -66,6 +73,19 @@ pub fn condition_matches(condition: &Condition, default_topic: TopicName, event:
                 ..
             },
         ) => named(partition) == *truncated && *reason != TruncationReason::Recovery,
+        (
+            Condition::MemberCommitted { consumer },
+            Event::OffsetCommitCompleted { result: Ok(()), .. },
+        ) => node == NodeId::Consumer(ClientId(*consumer)),
+        (
+            Condition::RebalanceStarted { group },
+            Event::GroupStateChanged {
+                group: changed,
+                from,
+                to: GroupState::PreparingRebalance,
+                ..
+            },
+        ) => changed.0 == *group && *from != GroupState::PreparingRebalance,
         _ => false,
     }
 }
@@ -97,6 +117,8 @@ pub fn describe_condition(condition: &Condition, default_topic: TopicName) -> St
         Condition::FetchTruncated { partition } => {
             format!("fetch-truncated {}", named(partition))
         }
+        Condition::MemberCommitted { consumer } => format!("member-committed consumer {consumer}"),
+        Condition::RebalanceStarted { group } => format!("rebalance-started group {group}"),
     }
 }
 
@@ -112,7 +134,12 @@ mod tests {
     const INDEX0: PartitionRef = PartitionRef::Index(PartitionId(0));
 
     fn matches(condition: &Condition, event: &Event) -> bool {
-        condition_matches(condition, TopicName::default(), event)
+        condition_matches(
+            condition,
+            TopicName::default(),
+            NodeId::Broker(BrokerId(1)),
+            event,
+        )
     }
 
     fn answered(last_offset: u64, result: Result<(), watermark_broker_core::ErrorCode>) -> Event {
@@ -219,6 +246,63 @@ mod tests {
         };
         assert!(!matches(&condition, &moved(4)));
         assert!(matches(&condition, &moved(5)));
+    }
+
+    #[test]
+    fn member_committed_fires_on_that_consumer_s_accepted_commit_only() {
+        use watermark_broker_core::event::CommitId;
+        use watermark_broker_core::ids::GroupId;
+        let condition = Condition::MemberCommitted { consumer: 1 };
+        let completed = |result| Event::OffsetCommitCompleted {
+            group: GroupId("g".to_string()),
+            commit: CommitId(3),
+            offsets: vec![(P0, Offset(4))],
+            result,
+        };
+        let consumer = |index| NodeId::Consumer(ClientId(index));
+        let fires =
+            |node, event: &Event| condition_matches(&condition, TopicName::default(), node, event);
+        assert!(fires(consumer(1), &completed(Ok(()))));
+        assert!(!fires(consumer(0), &completed(Ok(()))));
+        assert!(!fires(
+            consumer(1),
+            &completed(Err(watermark_broker_core::ErrorCode::IllegalGeneration))
+        ));
+    }
+
+    #[test]
+    fn rebalance_started_fires_when_its_group_enters_preparing_rebalance() {
+        use watermark_broker_core::ids::{GenerationId, GroupId};
+        let condition = Condition::RebalanceStarted {
+            group: "g".to_string(),
+        };
+        let change = |group: &str, from, to| Event::GroupStateChanged {
+            group: GroupId(group.to_string()),
+            from,
+            to,
+            generation: GenerationId(2),
+            members: Vec::new(),
+        };
+        assert!(matches(
+            &condition,
+            &change("g", GroupState::Stable, GroupState::PreparingRebalance)
+        ));
+        assert!(matches(
+            &condition,
+            &change("g", GroupState::Empty, GroupState::PreparingRebalance)
+        ));
+        assert!(!matches(
+            &condition,
+            &change("h", GroupState::Stable, GroupState::PreparingRebalance)
+        ));
+        assert!(!matches(
+            &condition,
+            &change(
+                "g",
+                GroupState::PreparingRebalance,
+                GroupState::CompletingRebalance
+            )
+        ));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::application::Application;
 pub use crate::application::ProducerApplication;
 use crate::application_consumer::ConsumerApplication;
 use crate::application_history::{commit_op, commit_outcome, revocation_op};
-use crate::checkers::{ClusterView, ReplicaCheckers};
+use crate::checkers::{ClusterView, CoordinatorLog, ReplicaCheckers};
 use crate::disk::Disk;
 use crate::fault::{Fault, Trigger};
 use crate::history::{History, OpBody, OpType};
@@ -140,6 +140,8 @@ pub struct World {
     pub trace: Trace,
     pub history: History,
     pub replica_checkers: ReplicaCheckers,
+    /// The offset commits the group coordinators accepted, for the group-commit checkers.
+    pub coordinator_log: CoordinatorLog,
     pub violations: Vec<Violation>,
     pub marks: BTreeMap<Mark, u64>,
     pub triggers: Vec<ArmedTrigger>,
@@ -348,6 +350,7 @@ impl World {
             trace: Trace::new(trace_mode),
             history: History::default(),
             replica_checkers: ReplicaCheckers::new(),
+            coordinator_log: CoordinatorLog::new(),
             violations: Vec::new(),
             marks: BTreeMap::new(),
             triggers,
@@ -965,6 +968,7 @@ impl World {
                     scenario: &self.scenario,
                 };
                 let found = self.replica_checkers.observe(now_ms, node, &event, &view);
+                self.coordinator_log.observe(now_ms, &event);
                 for mut violation in found {
                     violation.time_ms = violation.time_ms.max(now_ms);
                     self.record_finding(now_ms, violation);
@@ -1007,6 +1011,8 @@ impl World {
     /// assignments (which its application also learns of).
     fn record_consumer_event(&mut self, client: ClientId, now_ms: u64, event: Event) {
         let node = NodeId::Consumer(client);
+        // The group triggers (`member-committed`) watch consumer events.
+        self.maybe_fire_triggers(node, now_ms, &event);
         match event {
             Event::Polled { partition, records } if !records.is_empty() => {
                 self.history.push(
@@ -1179,7 +1185,7 @@ impl World {
             let armed = now_ms >= trigger.after_ms;
             if !armed_trigger.fired
                 && armed
-                && condition_matches(&trigger.condition, default_topic, event)
+                && condition_matches(&trigger.condition, default_topic, node, event)
             {
                 armed_trigger.fired = true;
                 fired.push((trigger.clone(), armed_trigger.origin));

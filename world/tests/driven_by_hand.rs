@@ -72,6 +72,7 @@ fn a_quiet_scenario_runs_to_completion_without_an_executor() {
         logs: world.final_logs(),
         assigned_partitions,
         time_ms: 40_000,
+        ..FinalState::default()
     };
     assert_eq!(
         final_state.logs.values().map(Vec::len).sum::<usize>() as u64,

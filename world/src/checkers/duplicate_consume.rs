@@ -3,6 +3,10 @@
 //! end-to-end exactly-once of KIP-98 is exactly one). It complements Jepsen's `duplicate`,
 //! which looks at where values are stored, with what the application was handed.
 //!
+//! Group consumers are left out: what their application processed is counted by
+//! `duplicate-process`, and a record re-polled after a rebalance or restart but processed once
+//! duplicates nothing the application did.
+//!
 //! Per consumer, a value handed to the application more than once — at the same offset after
 //! a rewind, or at a different offset — is a violation. One violation per (consumer, value):
 //! the partition of the first delivery, every offset it was delivered at (with repeats, in
@@ -25,7 +29,11 @@ struct Deliveries {
 
 pub(crate) fn check(observations: &Observations) -> Vec<Violation> {
     let mut deliveries: BTreeMap<(ClientId, u64), Deliveries> = BTreeMap::new();
-    for record in &observations.polled {
+    let assign_mode = observations
+        .polled
+        .iter()
+        .filter(|record| !observations.group_clients.contains(&record.client));
+    for record in assign_mode {
         let entry = deliveries
             .entry((record.client, record.value))
             .or_insert_with(|| Deliveries {

@@ -4,10 +4,12 @@
 
 use crate::history::History;
 use crate::violation::Violation;
+pub use accepted_commits::{AcceptedCommit, CoordinatorLog};
+pub use group_history::{group_reads, GroupReads};
 pub use registry::{Checker, CheckerInfo, CheckerKind, GuaranteeEffect, REGISTRY};
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::{BrokerId, NodeId, Offset};
+use watermark_broker_core::ids::{BrokerId, GroupId, NodeId, Offset};
 use watermark_broker_core::replica_view::ReplicaView;
 use watermark_broker_core::topic::TopicPartition;
 
@@ -22,6 +24,10 @@ pub struct FinalState {
     pub assigned_partitions: BTreeSet<TopicPartition>,
     /// The simulated time the final state was read.
     pub time_ms: u64,
+    /// Per consumer group of the scenario: what it reads and what its processing promises.
+    pub groups: BTreeMap<GroupId, GroupReads>,
+    /// Every offset commit a group coordinator accepted, in order.
+    pub accepted_commits: Vec<AcceptedCommit>,
 }
 
 /// Read access to every live replica and to the controller's metadata, for replica-state
@@ -45,10 +51,16 @@ pub trait ClusterView {
 }
 
 pub mod aborted_read;
+pub mod accepted_commits;
 pub mod acks_all_on_min_insync;
+pub mod commit_past_processed;
+pub mod committed_offset_backwards;
 pub mod duplicate;
 pub mod duplicate_consume;
+pub mod duplicate_process;
+pub mod fenced_commit_accepted;
 pub mod final_log_loss;
+mod group_history;
 pub mod high_watermark_committed;
 pub mod inconsistent_offsets;
 pub mod int_nonmonotonic_poll;
@@ -67,6 +79,7 @@ mod replica_compare;
 pub mod replica_divergence;
 pub mod single_leader_per_epoch;
 pub mod strong_isr;
+pub mod unprocessed;
 pub mod unseen;
 mod version_order;
 pub mod weak_isr;
@@ -79,7 +92,7 @@ use watermark_broker_core::ids::ClientId;
 use watermark_broker_core::record::Record;
 
 /// The client-history checkers, in the fixed order they run and report.
-pub const CLIENT_CHECKERS: [Checker; 12] = [
+pub const CLIENT_CHECKERS: [Checker; 14] = [
     Checker::LostWrite,
     Checker::Duplicate,
     Checker::InconsistentOffsets,
@@ -92,6 +105,14 @@ pub const CLIENT_CHECKERS: [Checker; 12] = [
     Checker::G1a,
     Checker::IntPollSkip,
     Checker::IntNonmonotonicPoll,
+    Checker::Unprocessed,
+    Checker::DuplicateProcess,
+];
+/// The group-commit checkers, in the fixed order they run and report (after the client ones).
+pub const GROUP_COMMIT_CHECKERS: [Checker; 3] = [
+    Checker::CommittedOffsetBackwards,
+    Checker::CommitPastProcessed,
+    Checker::FencedCommitAccepted,
 ];
 /// The replica-state checkers, in the fixed order they report.
 pub const REPLICA_CHECKERS: [Checker; 10] = [
@@ -108,15 +129,18 @@ pub const REPLICA_CHECKERS: [Checker; 10] = [
 ];
 
 /// Runs every client-history checker, in [`CLIENT_CHECKERS`] order, over one digest of the
-/// history and one version order per partition (`version_order.rs`), both built once. Within a
+/// history and one version order per partition (`version_order.rs`), both built once, then
+/// the [`GROUP_COMMIT_CHECKERS`] over the commits the coordinators accepted. Within a
 /// checker the violations are sorted by (partition, offset, value), exact repeats dropped.
 /// Every violation is kept: the text report groups them into offset ranges, and `--json`
 /// lists each.
 pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violation> {
     let observations = Observations::from_history(history);
     let orders = version_order::VersionOrders::build(&observations, final_state);
+    let groups = group_history::GroupHistory::from_history(history);
+    let accepted = &final_state.accepted_commits;
     let mut violations = Vec::new();
-    for checker in CLIENT_CHECKERS {
+    for checker in CLIENT_CHECKERS.into_iter().chain(GROUP_COMMIT_CHECKERS) {
         let found = match checker {
             lost_write::NAME => lost_write::check(&observations, &orders),
             duplicate::NAME => duplicate::check(&orders),
@@ -130,7 +154,14 @@ pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violati
             aborted_read::NAME => aborted_read::check(&observations, final_state),
             int_poll_skip::NAME => int_poll_skip::check(&observations, &orders),
             int_nonmonotonic_poll::NAME => int_nonmonotonic_poll::check(&observations, &orders),
-            other => unreachable!("`{other}` is not a client-history checker"),
+            unprocessed::NAME => unprocessed::check(&observations, &groups, final_state),
+            duplicate_process::NAME => duplicate_process::check(&groups),
+            committed_offset_backwards::NAME => committed_offset_backwards::check(accepted),
+            commit_past_processed::NAME => {
+                commit_past_processed::check(accepted, &groups, final_state)
+            }
+            fenced_commit_accepted::NAME => fenced_commit_accepted::check(accepted),
+            other => unreachable!("`{other}` is not judged on the history"),
         };
         violations.extend(sort_and_dedup(checker, found));
     }
@@ -229,6 +260,22 @@ pub(crate) struct Observations {
     /// Jepsen's `writer-of`: each value's completed send, as an index into `sends` (values are
     /// unique within a run, so one value has one send).
     writer_index: BTreeMap<u64, usize>,
+    /// Every group consumer's assignment change (`OpBody::Assign`), in history order.
+    pub assignment_changes: Vec<AssignmentChange>,
+    /// The consumers in subscribe mode: every client with an assignment change. (A group
+    /// consumer polls only after its first assignment.)
+    pub group_clients: BTreeSet<ClientId>,
+}
+
+/// A group consumer's assignment changed: Jepsen's `:subscribe` completion, with its
+/// rebalance log. See `poll_steps.rs` for what it resets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct AssignmentChange {
+    pub client: ClientId,
+    /// How many `Ok` poll operations came before it in the history.
+    pub polls_before: usize,
+    /// The partitions it kept through the change: in its new assignment and not revoked.
+    pub kept: BTreeSet<TopicPartition>,
 }
 
 impl Observations {
@@ -282,7 +329,27 @@ impl Observations {
                 }
                 // Polls are recorded as `Ok` only; anything else carries no records to judge.
                 (OpBody::Poll { .. }, _) => {}
-                // Processing, commits and assignments are the group checkers' to judge.
+                (
+                    OpBody::Assign {
+                        assignment,
+                        revoked,
+                        ..
+                    },
+                    OpType::Ok,
+                ) => {
+                    observations.group_clients.insert(operation.client);
+                    observations.assignment_changes.push(AssignmentChange {
+                        client: operation.client,
+                        polls_before: observations.polls.len(),
+                        kept: assignment
+                            .iter()
+                            .filter(|partition| !revoked.contains(partition))
+                            .copied()
+                            .collect(),
+                    });
+                }
+                // Processing and commits are the group checkers' to judge (`group_history.rs`,
+                // `accepted_commits.rs`); assignments are recorded as `Ok` only.
                 (OpBody::Process { .. } | OpBody::Commit { .. } | OpBody::Assign { .. }, _) => {}
             }
         }
@@ -627,10 +694,15 @@ mod tests {
             .iter()
             .copied()
             .eq(Checker::of_kind(CheckerKind::ReplicaState)));
+        assert!(GROUP_COMMIT_CHECKERS
+            .iter()
+            .copied()
+            .eq(Checker::of_kind(CheckerKind::GroupCommits)));
         assert!(CLIENT_CHECKERS.windows(2).all(|pair| pair[0] < pair[1]));
         assert!(
-            CLIENT_CHECKERS.last() < REPLICA_CHECKERS.first(),
-            "client findings first"
+            CLIENT_CHECKERS.last() < GROUP_COMMIT_CHECKERS.first()
+                && GROUP_COMMIT_CHECKERS.last() < REPLICA_CHECKERS.first(),
+            "client findings first, then group commits"
         );
         // A replica checker may only break the guarantee through integrity (diverged
         // replicas); loss, duplication and ordering are judged on what the clients saw.

@@ -3,8 +3,9 @@
 //! value lies at or before the last value of the consumer's previous poll of that partition
 //! in the version order's dense index — the consumer went back, or read a record again.
 //!
-//! The steps are `poll_steps::between_polls`: consumers never change assignment, so nothing
-//! resets a consumer's position, and a rewind after a detected truncation (`PositionReset`)
+//! The steps are `poll_steps::between_polls`: only a group consumer's rebalance (an
+//! `OpBody::Assign` that moved the partition) resets its last read, as Jepsen's subscribe
+//! rules say; otherwise nothing resets a consumer's position, and a rewind after a detected truncation (`PositionReset`)
 //! is reported: the application did see those records again. A value with no dense index
 //! gives no finding (Jepsen's rule). Effect `Ordering`.
 //!
@@ -96,6 +97,46 @@ mod tests {
         );
         assert_eq!(backwards.len(), 1, "{backwards:?}");
         assert_eq!(backwards[0].values, vec![c, b]);
+    }
+
+    /// Jepsen's subscribe rules: a rebalance that moved the partition (eager: revoked and
+    /// handed back) frees the next poll from the last one; a partition a cooperative
+    /// rebalance left in place is still judged, and so is a group consumer with no rebalance
+    /// between its polls.
+    #[test]
+    fn a_group_consumer_may_go_back_only_across_a_rebalance_that_moved_the_partition() {
+        let log: &[(u64, u64)] = &[(0, 10), (1, 11), (2, 12)];
+        let backwards_after = |assign: &dyn Fn(&mut HistoryBuilder)| {
+            let mut history = HistoryBuilder::new();
+            history.assign(1, 1, &[0, 1], &[], 50);
+            history.poll(1, 0, log, 100);
+            assign(&mut history);
+            history.poll(1, 0, &[(1, 11)], 120);
+            only(
+                &check_history(&history.build(), &final_logs(&[(0, log)])),
+                "nonmonotonic-poll",
+            )
+            .len()
+        };
+        assert_eq!(backwards_after(&|_| {}), 1);
+        assert_eq!(
+            backwards_after(&|history| history.assign(1, 2, &[0], &[0, 1], 110)),
+            0,
+            "eager: revoked and reassigned"
+        );
+        assert_eq!(
+            backwards_after(&|history| history.assign(1, 2, &[0], &[1], 110)),
+            1,
+            "cooperative: partition 0 stayed"
+        );
+        assert_eq!(
+            backwards_after(&|history| {
+                history.assign(1, 2, &[1], &[0], 105);
+                history.assign(1, 3, &[0, 1], &[], 110);
+            }),
+            0,
+            "moved away and back"
+        );
     }
 
     #[test]

@@ -3,8 +3,9 @@
 //! value lies more than one step past the last value of the consumer's previous poll of that
 //! partition in the version order's dense index — it skipped records that exist.
 //!
-//! The steps are `poll_steps::between_polls`: consumers never change assignment, so nothing
-//! resets a consumer's position (a `PositionReset` that jumps forward after a truncation is a
+//! The steps are `poll_steps::between_polls`: only a group consumer's rebalance (an
+//! `OpBody::Assign` that moved the partition) resets its last read, as Jepsen's subscribe
+//! rules say; otherwise nothing resets a consumer's position (a `PositionReset` that jumps forward after a truncation is a
 //! skip the application saw). A value with no dense index gives no finding (Jepsen's rule).
 //! Holes in the offsets (transaction markers, offsets nobody saw) are not skips: the dense
 //! index leaves them out. Effect `Ordering`.

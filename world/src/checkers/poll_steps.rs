@@ -5,8 +5,16 @@
 //!
 //! - *Between* polls: per consumer and partition, each `Ok` poll operation's first value
 //!   against the previous `Ok` poll operation's last value. Jepsen forgets a consumer's last
-//!   read of a partition when it is assigned or subscribed to a set without it; Watermark's
-//!   consumers are assign-mode and never change assignment, so nothing resets.
+//!   read of a partition when it is assigned or subscribed to a set without it, and treats a
+//!   partition a rebalance moved as free of any assumption of monotonic offsets (its
+//!   `:rebalance-log` rule; under subscribe it allows `poll-skip` and `nonmonotonic-poll`
+//!   because a consumer "might be rebalanced between transactions"). Watermark sees each
+//!   rebalance (`OpBody::Assign`), so it applies both rules exactly there: on a group
+//!   consumer's assignment change it forgets its last read of every partition it did not
+//!   keep (not in the new assignment, or revoked and handed back, as an eager rebalance
+//!   does). A partition kept through a cooperative rebalance, and every step with no
+//!   rebalance between, is judged as before. Assign-mode consumers never change assignment,
+//!   so nothing resets for them.
 //! - *Within* a poll: each pair of consecutive values of one poll operation.
 //!
 //! Each value is placed by `PartitionOrder::position`: at the dense index of the offset it was
@@ -76,8 +84,14 @@ impl PollStep {
 /// last value, the later one's first.
 pub(crate) fn between_polls(observations: &Observations, orders: &VersionOrders) -> Vec<PollStep> {
     let mut last_read: BTreeMap<(ClientId, TopicPartition), (Offset, u64)> = BTreeMap::new();
+    let mut changes = observations.assignment_changes.iter().peekable();
     let mut steps = Vec::new();
-    for poll in &observations.polls {
+    for (index, poll) in observations.polls.iter().enumerate() {
+        while let Some(change) = changes.next_if(|change| change.polls_before <= index) {
+            last_read.retain(|(client, partition), _| {
+                *client != change.client || change.kept.contains(partition)
+            });
+        }
         let (Some(first), Some(last)) = (poll.records.first(), poll.records.last()) else {
             continue;
         };

@@ -16,6 +16,9 @@ pub enum CheckerKind {
     ClientHistory,
     /// Every broker and controller event as it happens, and the replicas' logs then.
     ReplicaState,
+    /// The offset commits the group coordinators accepted, and the client history, once the
+    /// run is over. Like replica-state findings these are invariants of the brokers.
+    GroupCommits,
     /// Whether the cluster converged in the liveness phase.
     Liveness,
 }
@@ -163,6 +166,46 @@ checkers! {
         source: "Jepsen, jepsen.tests.kafka int-poll-skip+nonmonotonic-cases",
         file: "world/src/checkers/int_nonmonotonic_poll.rs", informational: false, effect: Ordering,
         definition: "inside one poll, a record at or before the record handed over before it",
+    },
+    Unprocessed {
+        name: "unprocessed", file_name: "unprocessed", kind: ClientHistory,
+        source: "Watermark's own: end-to-end processing counts per group",
+        file: "world/src/checkers/unprocessed.rs", informational: false, effect: Loss,
+        definition: "an acknowledged value of a topic a group reads that the group's \
+                     application never processed",
+    },
+    DuplicateProcess {
+        name: "duplicate-process", file_name: "duplicate-process", kind: ClientHistory,
+        source: "Watermark's own: end-to-end processing counts per group",
+        file: "world/src/checkers/duplicate_process.rs", informational: false,
+        effect: Duplication,
+        definition: "a group's application processed the same value more than once",
+    },
+    CommittedOffsetBackwards {
+        name: "committed-offset-backwards", file_name: "committed-offset-backwards",
+        kind: GroupCommits,
+        source: "Watermark's own: committed offsets only move forward without a reset",
+        file: "world/src/checkers/committed_offset_backwards.rs", informational: false,
+        effect: None,
+        definition: "a group's accepted committed offset of a partition went below an earlier \
+                     accepted one",
+    },
+    CommitPastProcessed {
+        name: "commit-past-processed", file_name: "commit-past-processed", kind: GroupCommits,
+        source: "Kafka consumer documentation, at-least-once: process, then commit",
+        file: "world/src/checkers/commit_past_processed.rs", informational: false,
+        effect: None,
+        definition: "an at-least-once group's accepted commit passed a record the group had \
+                     not processed yet",
+    },
+    FencedCommitAccepted {
+        name: "fenced-commit-accepted", file_name: "fenced-commit-accepted", kind: GroupCommits,
+        source: "Kafka ClassicGroup.validateOffsetCommit (ILLEGAL_GENERATION, \
+                 UNKNOWN_MEMBER_ID)",
+        file: "world/src/checkers/fenced_commit_accepted.rs", informational: false,
+        effect: None,
+        definition: "a coordinator accepted a commit from a stale generation or from a member \
+                     not in the group",
     },
     LeaderInIsr {
         name: "LeaderInIsr", file_name: "leader-in-isr", kind: ReplicaState,

@@ -7,7 +7,9 @@ use crate::history::{History, OpBody, OpType};
 use crate::violation::Violation;
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::error::ErrorCode;
-use watermark_broker_core::ids::{BrokerId, ClientId, LeaderEpoch, Offset};
+use watermark_broker_core::ids::{
+    BrokerId, ClientId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset,
+};
 use watermark_broker_core::record::Record;
 use watermark_broker_core::replica_view::{ReplicaRole, ReplicaView};
 use watermark_broker_core::topic::TopicPartition;
@@ -26,6 +28,47 @@ pub fn b(broker: u32) -> BrokerId {
 
 pub fn e(epoch: u32) -> LeaderEpoch {
     LeaderEpoch(epoch)
+}
+
+/// The consumer group of the group checkers' tests.
+pub fn g() -> GroupId {
+    GroupId("g".to_string())
+}
+
+/// Marks group `g` as reading `partitions`, promising at-least-once or not.
+pub fn reads(final_state: &mut FinalState, partitions: &[u32], at_least_once: bool) {
+    final_state.groups.insert(
+        g(),
+        super::GroupReads {
+            partitions: partitions.iter().map(|partition| p(*partition)).collect(),
+            at_least_once,
+        },
+    );
+}
+
+/// A commit group `g`'s coordinator accepted from member `m{member}` in generation
+/// `request_generation` while the group was Stable in `group_generation`.
+pub fn accepted(
+    time_ms: u64,
+    member: u32,
+    request_generation: i32,
+    group_generation: i32,
+    member_in_group: bool,
+    offsets: &[(u32, u64)],
+) -> super::AcceptedCommit {
+    super::AcceptedCommit {
+        time_ms,
+        group: g(),
+        member: MemberId(format!("m{member}")),
+        request_generation: GenerationId(request_generation),
+        group_generation: GenerationId(group_generation),
+        group_state: watermark_broker_core::coordinator::GroupState::Stable,
+        member_in_group,
+        offsets: offsets
+            .iter()
+            .map(|(partition, offset)| (p(*partition), Offset(*offset)))
+            .collect(),
+    }
 }
 
 /// The violations of one checker.
@@ -169,6 +212,44 @@ impl HistoryBuilder {
         self.send_failed(client, partition, value, offset, time_ms, OpType::Info);
     }
 
+    /// Group `g`'s application (of consumer `client`) processed one record.
+    pub fn process(&mut self, client: u32, partition: u32, offset: u64, value: u64, time_ms: u64) {
+        self.history.push(
+            time_ms,
+            ClientId(client),
+            OpType::Ok,
+            OpBody::Process {
+                group: g(),
+                partition: p(partition),
+                offset: Offset(offset),
+                value,
+            },
+        );
+    }
+
+    /// Consumer `client` of group `g` got `assignment` in `generation`, giving up `revoked`.
+    pub fn assign(
+        &mut self,
+        client: u32,
+        generation: i32,
+        assignment: &[u32],
+        revoked: &[u32],
+        time_ms: u64,
+    ) {
+        self.history.push(
+            time_ms,
+            ClientId(client),
+            OpType::Ok,
+            OpBody::Assign {
+                group: g(),
+                generation: GenerationId(generation),
+                assignment: assignment.iter().map(|partition| p(*partition)).collect(),
+                revoked: revoked.iter().map(|partition| p(*partition)).collect(),
+                lost: false,
+            },
+        );
+    }
+
     pub fn poll(&mut self, client: u32, partition: u32, records: &[(u64, u64)], time_ms: u64) {
         self.history.push(
             time_ms,
@@ -202,6 +283,7 @@ pub fn final_logs(logs: &[(u32, &[(u64, u64)])]) -> FinalState {
             .collect(),
         assigned_partitions: logs.iter().map(|(partition, _)| p(*partition)).collect(),
         time_ms: 10_000,
+        ..FinalState::default()
     }
 }
 

@@ -1,0 +1,102 @@
+//! The group faults' validation: a coordinator target, the group trigger conditions and
+//! slow-processing. (The refusals' exact lines are tests/refused/ files.)
+
+use crate::fault::{Condition, Fault, ScriptedFault, Target, Trigger};
+use crate::scenario::{ConsumerWorkload, Scenario};
+
+/// Two consumers: 0 in group "orders", 1 in assign mode.
+fn with_group() -> Scenario {
+    let mut grouped = ConsumerWorkload::default();
+    grouped.config.group_id = Some("orders".to_string());
+    Scenario {
+        name: "x".to_string(),
+        consumers: vec![grouped, ConsumerWorkload::default()],
+        ..Scenario::default()
+    }
+}
+
+/// The fault-schedule problems of `scenario` (the keys under `faults.`), leaving out the
+/// rest of the scenario's.
+fn fault_problems(scenario: &Scenario) -> Vec<String> {
+    let mut problems = Vec::new();
+    super::validate_faults(scenario, &mut problems);
+    problems.iter().map(ToString::to_string).collect()
+}
+
+fn scripted(fault: Fault) -> Scenario {
+    let mut scenario = with_group();
+    scenario
+        .faults
+        .scripted
+        .push(ScriptedFault::at(5_000, fault));
+    scenario
+}
+
+fn triggered(condition: Condition) -> Scenario {
+    let mut scenario = with_group();
+    scenario.faults.triggers.push(Trigger {
+        condition,
+        then: vec![Fault::Crash {
+            target: Target::EventSource,
+        }],
+        delay_ms: 0,
+        after_ms: 0,
+        label: None,
+        later: Vec::new(),
+        optional: false,
+    });
+    scenario
+}
+
+#[test]
+fn a_coordinator_target_must_name_a_group_of_the_scenario() {
+    let crash = |group: &str| {
+        scripted(Fault::Crash {
+            target: Target::Coordinator(group.to_string()),
+        })
+    };
+    assert_eq!(fault_problems(&crash("orders")), Vec::<String>::new());
+    let problems = fault_problems(&crash("order"));
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].contains("group \"order\" does not exist")
+            && problems[0].contains("allowed: \"orders\""),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn group_conditions_must_name_a_group_member_or_a_group() {
+    let committed = |consumer| triggered(Condition::MemberCommitted { consumer });
+    assert_eq!(fault_problems(&committed(0)), Vec::<String>::new());
+    assert!(fault_problems(&committed(1))[0].contains("it has no group_id"));
+    assert!(fault_problems(&committed(2))[0].contains("consumer 2 does not exist"));
+    let rebalance = |group: &str| {
+        triggered(Condition::RebalanceStarted {
+            group: group.to_string(),
+        })
+    };
+    assert_eq!(fault_problems(&rebalance("orders")), Vec::<String>::new());
+    let problems = fault_problems(&rebalance("billing"));
+    assert!(
+        problems.len() == 1 && problems[0].starts_with("faults.triggers[0].group"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn slow_processing_needs_a_consumer_and_durations() {
+    let slow = |target, processing_ms, duration_ms| {
+        fault_problems(&scripted(Fault::SlowProcessing {
+            target,
+            processing_ms,
+            duration_ms,
+        }))
+    };
+    assert_eq!(
+        slow(Target::Consumer(0), 400_000, 10_000),
+        Vec::<String>::new()
+    );
+    assert_eq!(slow(Target::Consumer(0), 0, 0).len(), 2);
+    assert!(slow(Target::Controller, 1, 1)[0].contains("slows a consumer's application"));
+}
