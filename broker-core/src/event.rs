@@ -92,6 +92,55 @@ pub enum Event {
         result: Result<(), ErrorCode>,
     },
 
+    // ---- controller ----
+    BrokerRegistered {
+        broker: BrokerId,
+        broker_epoch: BrokerEpoch,
+    },
+    BrokerFenced {
+        broker: BrokerId,
+    },
+    /// The controller chose a leader (or none) for a partition.
+    LeaderElected {
+        partition: TopicPartition,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        partition_epoch: PartitionEpoch,
+        /// Elected from outside the ISR (`unclean_leader_election_enable`).
+        unclean: bool,
+    },
+    /// The controller accepted an AlterPartition.
+    IsrAltered {
+        partition: TopicPartition,
+        isr: Vec<BrokerId>,
+        partition_epoch: PartitionEpoch,
+    },
+
+    // ---- clients ----
+    /// The producer learned the outcome of a record it was asked to send.
+    SendCompleted {
+        value: u64,
+        partition: TopicPartition,
+        /// `Ok(offset)` when acknowledged; with acks=0 the producer never learns an offset and
+        /// reports `Ok(None)`.
+        result: Result<Option<Offset>, SendFailure>,
+    },
+    /// A consumer returned records to the application.
+    Polled {
+        partition: TopicPartition,
+        records: Vec<(Offset, u64)>,
+    },
+    /// A consumer moved its position other than by consuming: `auto_offset_reset` or a
+    /// detected log truncation.
+    PositionReset {
+        partition: TopicPartition,
+        from: Option<Offset>,
+        to: Offset,
+    },
+
+    // Consumer-group events come last, so the encoding of every earlier event (which the
+    // trace hash covers) is unchanged.
     // ---- broker: group coordinator ----
     /// The coordinator finished replaying an offsets partition it now leads: its groups are
     /// loaded and it answers for them.
@@ -135,45 +184,7 @@ pub enum Event {
         result: Result<(), ErrorCode>,
     },
 
-    // ---- controller ----
-    BrokerRegistered {
-        broker: BrokerId,
-        broker_epoch: BrokerEpoch,
-    },
-    BrokerFenced {
-        broker: BrokerId,
-    },
-    /// The controller chose a leader (or none) for a partition.
-    LeaderElected {
-        partition: TopicPartition,
-        leader: Option<BrokerId>,
-        leader_epoch: LeaderEpoch,
-        isr: Vec<BrokerId>,
-        partition_epoch: PartitionEpoch,
-        /// Elected from outside the ISR (`unclean_leader_election_enable`).
-        unclean: bool,
-    },
-    /// The controller accepted an AlterPartition.
-    IsrAltered {
-        partition: TopicPartition,
-        isr: Vec<BrokerId>,
-        partition_epoch: PartitionEpoch,
-    },
-
-    // ---- clients ----
-    /// The producer learned the outcome of a record it was asked to send.
-    SendCompleted {
-        value: u64,
-        partition: TopicPartition,
-        /// `Ok(offset)` when acknowledged; with acks=0 the producer never learns an offset and
-        /// reports `Ok(None)`.
-        result: Result<Option<Offset>, SendFailure>,
-    },
-    /// A consumer returned records to the application.
-    Polled {
-        partition: TopicPartition,
-        records: Vec<(Offset, u64)>,
-    },
+    // ---- group consumer ----
     /// A group consumer's application is told it no longer owns these partitions
     /// (`onPartitionsRevoked`: before an eager rejoin, or after a cooperative assignment
     /// moved them away) or lost them without a chance to commit (`onPartitionsLost`: the
@@ -215,13 +226,6 @@ pub enum Event {
         group: GroupId,
         partition: TopicPartition,
         committed: Option<Offset>,
-    },
-    /// A consumer moved its position other than by consuming: `auto_offset_reset` or a
-    /// detected log truncation.
-    PositionReset {
-        partition: TopicPartition,
-        from: Option<Offset>,
-        to: Offset,
     },
 }
 

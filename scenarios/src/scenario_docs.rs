@@ -257,6 +257,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.ack_before_isr", WATERMARK),
     ("bugs.hw_advances_under_min_isr", WATERMARK),
     ("bugs.offsets_for_leader_epoch_truncation", WATERMARK),
+    ("bugs.no_generation_fencing", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

@@ -73,7 +73,9 @@ impl World {
                         if position < leader_view.high_watermark {
                             return Some(format!("{node} has not consumed {partition} to the end"));
                         }
-                    } else if self.consumer_assigned(*node, partition) {
+                    } else if self.consumer_assigned(*node, partition)
+                        || consumer.assignment().contains(&partition)
+                    {
                         return Some(format!("{node} has no position on {partition}"));
                     }
                 }
@@ -106,11 +108,16 @@ impl World {
             };
             let node = NodeId::Consumer(ClientId(index as u32));
             let slot = &self.nodes[&node];
+            // Records fetched but not yet returned by a poll are not processed either.
             let busy = slot
                 .application
                 .as_ref()
                 .and_then(Application::consumer)
-                .is_some_and(|application| !application.is_idle());
+                .is_some_and(|application| !application.is_idle())
+                || matches!(
+                    slot.actor.as_ref(),
+                    Some(NodeActor::Consumer(consumer)) if consumer.has_records_for_poll()
+                );
             if busy {
                 return Some(format!("{node} has not processed all it polled"));
             }

@@ -494,9 +494,31 @@ impl World {
         slot.frozen = false;
         slot.paused = false;
         // A consumer's application dies with its process: what it was processing is never
-        // written. A producer's workload goes on after a restart.
-        if matches!(slot.application, Some(Application::Consumer(_))) {
-            slot.application = None;
+        // written. A producer's workload goes on after a restart. The history records that
+        // the dead process lost its partitions, as Jepsen ends a crashed process: what a new
+        // process of this client reads is not compared with what the dead one read.
+        let consumer_application = match slot.application.take() {
+            Some(Application::Consumer(application)) => Some(application),
+            producer => {
+                slot.application = producer;
+                None
+            }
+        };
+        if let Some(application) = consumer_application {
+            if let NodeId::Consumer(client) = node {
+                self.history.push(
+                    now_ms,
+                    client,
+                    OpType::Ok,
+                    OpBody::Assign {
+                        group: application.group.clone(),
+                        generation: application.generation,
+                        assignment: Vec::new(),
+                        revoked: application.assignment.clone(),
+                        lost: true,
+                    },
+                );
+            }
         }
         for peer in self.network.node_down(node, now_ms) {
             self.wake_for_delivery(peer, now_ms);
