@@ -264,3 +264,43 @@ fn power_loss_without_fsync_sometimes_tears_a_write_that_recovery_cuts() {
     assert!(torn_runs > 0, "no power loss tore a write");
     assert!(marks.contains(&Mark::TruncatedOnRecovery), "{marks:?}");
 }
+
+#[test]
+fn committing_before_processing_loses_records_when_the_consumer_crashes() {
+    assert_scenario_passes("commit-before-process-crash-loses");
+}
+
+#[test]
+fn processing_before_committing_duplicates_records_when_the_consumer_crashes() {
+    assert_scenario_passes("process-then-commit-crash-duplicates");
+}
+
+#[test]
+fn auto_commit_with_a_worker_loses_the_workers_queue_in_a_crash() {
+    assert_scenario_passes("auto-commit-async-processing-loses");
+}
+
+#[test]
+fn two_groups_each_process_every_record() {
+    assert_scenario_passes("two-groups-each-get-everything");
+}
+
+#[test]
+fn a_coordinator_failover_keeps_the_groups_offsets() {
+    assert_scenario_passes("coordinator-failover-keeps-offsets");
+}
+
+#[test]
+fn a_static_member_restarting_within_its_session_causes_no_rebalance() {
+    assert_scenario_passes("static-member-restart-no-rebalance");
+}
+
+#[test]
+fn a_cooperative_rebalance_keeps_the_partitions_that_do_not_move() {
+    assert_scenario_passes("cooperative-rebalance-keeps-unmoved-partitions");
+}
+
+#[test]
+fn a_consumer_slower_than_its_poll_interval_is_rebalanced_away_and_records_are_processed_twice() {
+    assert_scenario_passes("slow-consumer-rebalanced-duplicates");
+}

@@ -48,6 +48,7 @@ pub fn catalogue() -> Vec<Scenario> {
         safe_acks_all_swarm(),
     ]
     .into_iter()
+    .chain(crate::catalogue_groups::group_catalogue())
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
     .collect()
 }

@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod catalogue;
+mod catalogue_groups;
 pub mod load;
 pub mod scenario_docs;
 pub mod schema;
