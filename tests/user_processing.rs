@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use watermark_broker_core::consumer::ConsumerRecord;
 use watermark_scenarios::builder::ScenarioBuilder;
 use watermark_sim::fault::{Fault, Target};
-use watermark_sim::processing::{Processed, ProcessingMode, RecordProcessor};
+use watermark_sim::processing::{Processed, ProcessingMode, RecordProcessor, WriteEveryRecord};
 use watermark_sim::runner::RunOptions;
 use watermark_sim::scenario::ConsumerWorkload;
 use watermark_sim::sink::Sink;
@@ -88,33 +88,16 @@ fn an_idempotent_sink_writes_every_value_once_through_a_consumer_crash() {
     );
 }
 
-/// Without the check, the same crash writes some values twice: the test above would catch a
-/// processor that forgot it.
+/// Without the check (the built-in processing step, which writes every record), the same
+/// crash writes some values twice: the test above would catch a processor that forgot it.
 #[test]
 fn without_the_check_the_crash_writes_some_values_twice() {
     let scenario = crashed_mid_processing("plain-sink")
-        .processor(|_client| WriteEveryTime)
+        .processor(|_client| WriteEveryRecord)
         .build_with_processor()
         .expect("a runnable scenario");
     let report = scenario.run(1, RunOptions::default());
     let writes = writes_per_value(&report.sink);
     assert_eq!(writes.len(), 100, "every value written");
     assert!(writes.values().any(|count| *count > 1), "{writes:?}");
-}
-
-struct WriteEveryTime;
-
-impl RecordProcessor for WriteEveryTime {
-    fn process(
-        &mut self,
-        _group: &str,
-        _record: &ConsumerRecord,
-        _sink: &Sink,
-        processing_ms: u64,
-    ) -> Processed {
-        Processed {
-            duration_ms: processing_ms,
-            writes: true,
-        }
-    }
 }

@@ -506,18 +506,14 @@ impl World {
         };
         if let Some(application) = consumer_application {
             if let NodeId::Consumer(client) = node {
-                self.history.push(
-                    now_ms,
-                    client,
-                    OpType::Ok,
-                    OpBody::Assign {
-                        group: application.group.clone(),
-                        generation: application.generation,
-                        assignment: Vec::new(),
-                        revoked: application.assignment.clone(),
-                        lost: true,
-                    },
+                let body = revocation_op(
+                    application.group.clone(),
+                    application.generation,
+                    &application.assignment,
+                    application.assignment.clone(),
+                    true,
                 );
+                self.history.push(now_ms, client, OpType::Ok, body);
             }
         }
         for peer in self.network.node_down(node, now_ms) {
