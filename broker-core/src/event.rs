@@ -180,6 +180,9 @@ pub enum Event {
         /// The group's generation and state when the coordinator validated the request.
         group_generation: GenerationId,
         group_state: GroupState,
+        /// Whether the committing member belonged to the group then (it may leave while the
+        /// commit's record replicates; the commit stands, as in Kafka).
+        member_in_group: bool,
         offsets: Vec<(TopicPartition, Offset)>,
         result: Result<(), ErrorCode>,
     },
@@ -226,6 +229,16 @@ pub enum Event {
         group: GroupId,
         partition: TopicPartition,
         committed: Option<Offset>,
+    },
+    /// A coordinator rebuilt a group from its offsets partition, as the group's last
+    /// committed metadata record left it (a failover forgets what the old coordinator did
+    /// in memory only, such as removing a member whose session expired).
+    GroupLoaded {
+        group: GroupId,
+        state: GroupState,
+        generation: GenerationId,
+        /// The loaded members, in member-id order.
+        members: Vec<MemberId>,
     },
 }
 

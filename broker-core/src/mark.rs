@@ -200,6 +200,9 @@ marks! {
     ConsumerCoordinatorRediscovered = "consumer-coordinator-rediscovered",
     /// A consumer auto-committed its positions before revoking partitions for a rebalance.
     ConsumerAutoCommitBeforeRebalance = "consumer-auto-commit-before-rebalance",
+    /// A group leader saw a subscribed topic's partition count differ from the one it
+    /// assigned with, and asked the group to rebalance.
+    ConsumerAssignmentMetadataChanged = "consumer-assignment-metadata-changed",
 }
 
 impl Ord for Mark {

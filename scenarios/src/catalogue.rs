@@ -49,6 +49,7 @@ pub fn catalogue() -> Vec<Scenario> {
     ]
     .into_iter()
     .chain(crate::catalogue_groups::group_catalogue())
+    .chain([crate::catalogue_group_swarm::safe_consumer_group_swarm()])
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
     .collect()
 }
@@ -702,7 +703,7 @@ fn safe_acks_all_swarm() -> Result<Scenario, String> {
 }
 
 /// What the safe swarm lets each seed vary. Every choice keeps the configuration safe.
-fn safe_configuration_space() -> ConfigurationSpace {
+pub(crate) fn safe_configuration_space() -> ConfigurationSpace {
     ConfigurationSpace {
         // No broker may go without fsync here: see DECISIONS.md, "An aiming swarm". The
         // unsynced-broker-swarm scenario draws one.

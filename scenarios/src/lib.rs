@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod catalogue;
+mod catalogue_group_swarm;
 mod catalogue_groups;
 pub mod load;
 pub mod scenario_docs;

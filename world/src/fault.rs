@@ -278,10 +278,13 @@ pub enum FaultKind {
     /// A power loss of one broker the drawn configuration lets go without fsync after every
     /// message (any single broker when none is drawn so).
     UnsyncedPowerLoss,
+    /// A group member's application slows down (`slow-processing`); drawn only when the
+    /// scenario has consumer groups.
+    SlowProcessing,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 10] = [
+    pub const ALL: [FaultKind; 11] = [
         FaultKind::Crash,
         FaultKind::PowerLoss,
         FaultKind::Pause,
@@ -292,7 +295,14 @@ impl FaultKind {
         FaultKind::Shutdown,
         FaultKind::QuickLeaderRestart,
         FaultKind::UnsyncedPowerLoss,
+        FaultKind::SlowProcessing,
     ];
+
+    /// Whether the kind only hits group members, so a swarm without consumer groups has
+    /// nothing to aim it at.
+    pub fn needs_groups(self) -> bool {
+        self == FaultKind::SlowProcessing
+    }
 }
 
 /// A seeded random fault schedule for the safety phase. The seed picks which enabled kinds

@@ -36,7 +36,7 @@ const TARGET_TABLES: [&str; 9] = [
 ];
 
 /// Each swarm fault kind's name, then the older names it is also read under.
-const FAULT_KIND_NAMES: [(FaultKind, &str, &[&str]); 10] = [
+const FAULT_KIND_NAMES: [(FaultKind, &str, &[&str]); 11] = [
     (FaultKind::Crash, "crash", &[]),
     (FaultKind::PowerLoss, "power-loss", &[]),
     (FaultKind::Pause, "pause", &[]),
@@ -47,6 +47,7 @@ const FAULT_KIND_NAMES: [(FaultKind, &str, &[&str]); 10] = [
     (FaultKind::Shutdown, "shutdown", &[]),
     (FaultKind::QuickLeaderRestart, "quick-leader-restart", &[]),
     (FaultKind::UnsyncedPowerLoss, "unsynced-power-loss", &[]),
+    (FaultKind::SlowProcessing, "slow-processing", &[]),
 ];
 
 /// Each older name a swarm fault kind is still read under, with the name it means:

@@ -4,7 +4,7 @@
 //! `event-source` where no event fired. Each problem names its key
 //! (`faults.triggers[1].then[0].target`).
 
-use crate::fault::{Condition, Fault, PartitionRef, ScriptedFault, Target};
+use crate::fault::{Condition, Fault, FaultKind, PartitionRef, ScriptedFault, Swarm, Target};
 use crate::scenario::Scenario;
 use crate::scenario_validation::{missing_partition, refuse_zeros, undeclared_topic, Problem};
 use std::collections::BTreeSet;
@@ -64,6 +64,7 @@ pub(crate) fn validate_faults(scenario: &Scenario, problems: &mut Vec<Problem>) 
                 "faults.swarm.kinds is empty; allowed: a non-empty list of fault kinds",
             ));
         }
+        refuse_group_kinds_without_groups(scenario, swarm, problems);
         refuse_zeros(
             problems,
             "faults.swarm.",
@@ -91,6 +92,34 @@ pub(crate) fn validate_faults(scenario: &Scenario, problems: &mut Vec<Problem>) 
         }
     }
     validate_labels(scenario, problems);
+}
+
+/// A swarm listing `slow-processing` in a scenario with no consumer group would never draw
+/// it. The default list (every kind) is exempt: it means "whatever applies".
+fn refuse_group_kinds_without_groups(
+    scenario: &Scenario,
+    swarm: &Swarm,
+    problems: &mut Vec<Problem>,
+) {
+    if scenario.has_groups() || swarm.kinds == FaultKind::ALL {
+        return;
+    }
+    for kind in swarm.kinds.iter().filter(|kind| kind.needs_groups()) {
+        let allowed: Vec<&str> = FaultKind::ALL
+            .iter()
+            .filter(|kind| !kind.needs_groups())
+            .map(|kind| kind.name())
+            .collect();
+        problems.push(Problem::new(
+            "faults.swarm.kinds",
+            format!(
+                "faults.swarm.kinds has {}, which hits group members, but no consumer has a \
+                 group_id; allowed without groups: {}",
+                kind.name(),
+                allowed.join(", ")
+            ),
+        ));
+    }
 }
 
 struct Check<'a> {

@@ -100,3 +100,35 @@ fn slow_processing_needs_a_consumer_and_durations() {
     assert_eq!(slow(Target::Consumer(0), 0, 0).len(), 2);
     assert!(slow(Target::Controller, 1, 1)[0].contains("slows a consumer's application"));
 }
+
+#[test]
+fn a_swarm_lists_slow_processing_only_when_a_consumer_is_in_a_group() {
+    use crate::fault::{FaultKind, Swarm};
+    let mut without_groups = Scenario {
+        name: "x".to_string(),
+        ..Scenario::default()
+    };
+    without_groups.faults.swarm = Some(Swarm {
+        kinds: vec![FaultKind::Crash, FaultKind::SlowProcessing],
+        ..Swarm::default()
+    });
+    let problems = fault_problems(&without_groups);
+    assert_eq!(problems.len(), 1, "{problems:?}");
+    assert!(
+        problems[0].starts_with(
+            "faults.swarm.kinds: faults.swarm.kinds has slow-processing, which hits group \
+             members, but no consumer has a group_id; allowed without groups: crash,"
+        ),
+        "{}",
+        problems[0]
+    );
+    // The default list means "every kind that applies".
+    without_groups.faults.swarm = Some(Swarm::default());
+    assert!(fault_problems(&without_groups).is_empty());
+    let mut grouped = with_group();
+    grouped.faults.swarm = Some(Swarm {
+        kinds: vec![FaultKind::SlowProcessing],
+        ..Swarm::default()
+    });
+    assert!(fault_problems(&grouped).is_empty());
+}

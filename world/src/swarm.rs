@@ -24,7 +24,8 @@ pub struct SwarmPlan {
 /// A fault and how it is undone.
 struct Drawn {
     fault: Fault,
-    repair: Fault,
+    /// None for a fault that ends by itself (slow processing lasts its own duration).
+    repair: Option<Fault>,
     /// How long after the fault the repair comes.
     duration_ms: u64,
 }
@@ -43,6 +44,26 @@ struct Dice {
     coin: bool,
     pick: usize,
     quick_down_ms: u64,
+    /// Drawn only when the scenario has consumer groups, after every other number, so a
+    /// swarm without groups draws exactly what it drew before consumers could be hit.
+    client: Option<ClientDice>,
+}
+
+/// The numbers a fault draws in a scenario with consumer groups.
+struct ClientDice {
+    /// 0..=2: the fault hits a group member; 3..=4: its group's coordinator; else as drawn.
+    hit: u32,
+    member: usize,
+    /// 3: right after the member's commit; 4: when its group starts a rebalance; else the
+    /// replica event drawn.
+    event: u32,
+}
+
+/// A consumer in a group, which the swarm may hit.
+struct Member {
+    consumer: u32,
+    group: String,
+    max_poll_interval_ms: u64,
 }
 
 /// The brokers that do not sync every message of the scenario's first topic: the ones a
@@ -64,14 +85,21 @@ pub fn unsynced_brokers(scenario: &Scenario) -> Vec<BrokerId> {
 /// different mixes, then draws each fault, its target, its timing and its duration.
 pub fn swarm_schedule(swarm: &Swarm, scenario: &Scenario, seed: u64) -> SwarmPlan {
     let mut random = StdRng::seed_from_u64(seed ^ 0x7377_6172_6d00_0000);
-    let mut kinds: Vec<FaultKind> = swarm
+    // Kinds with nothing to hit (slow processing without a group) are left out before any
+    // draw, so the default list draws for a scenario without groups as it always did.
+    let applicable: Vec<FaultKind> = swarm
         .kinds
+        .iter()
+        .copied()
+        .filter(|kind| scenario.has_groups() || !kind.needs_groups())
+        .collect();
+    let mut kinds: Vec<FaultKind> = applicable
         .iter()
         .copied()
         .filter(|_| random.gen_bool(0.6))
         .collect();
     if kinds.is_empty() {
-        if let Some(kind) = swarm.kinds.choose(&mut random) {
+        if let Some(kind) = applicable.choose(&mut random) {
             kinds.push(*kind);
         }
     }
@@ -92,10 +120,13 @@ pub fn swarm_schedule(swarm: &Swarm, scenario: &Scenario, seed: u64) -> SwarmPla
                 delay_ms: dice.event_delay_ms,
                 after_ms: at_ms,
                 label: Some(label.clone()),
-                later: vec![ScriptedFault::at(
-                    dice.event_delay_ms + drawn.duration_ms,
-                    drawn.repair,
-                )],
+                later: drawn
+                    .repair
+                    .into_iter()
+                    .map(|repair| {
+                        ScriptedFault::at(dice.event_delay_ms + drawn.duration_ms, repair)
+                    })
+                    .collect(),
                 // Optional by construction: a random schedule often aims at a node that is
                 // already down (the nemesis treats every swarm fault so, whatever this says).
                 optional: true,
@@ -107,10 +138,12 @@ pub fn swarm_schedule(swarm: &Swarm, scenario: &Scenario, seed: u64) -> SwarmPla
                 label: Some(label),
                 optional: true,
             });
-            plan.scripted.push(ScriptedFault::at(
-                (at_ms + drawn.duration_ms).min(safety_ms),
-                drawn.repair,
-            ));
+            if let Some(repair) = drawn.repair {
+                plan.scripted.push(ScriptedFault::at(
+                    (at_ms + drawn.duration_ms).min(safety_ms),
+                    repair,
+                ));
+            }
         }
         index += 1;
         at_ms +=
@@ -127,6 +160,7 @@ struct Context {
     /// A quick restart stays below a third of the session timeout: back before the
     /// controller fences the broker.
     quick_down_ms_max: u64,
+    members: Vec<Member>,
 }
 
 impl Context {
@@ -144,6 +178,18 @@ impl Context {
                 .collect(),
             unsynced: unsynced_brokers(scenario),
             quick_down_ms_max: (scenario.controller.broker_session_timeout_ms / 3).clamp(20, 2_000),
+            members: scenario
+                .consumers
+                .iter()
+                .enumerate()
+                .filter_map(|(index, consumer)| {
+                    Some(Member {
+                        consumer: index as u32,
+                        group: consumer.config.group_id.clone()?,
+                        max_poll_interval_ms: consumer.config.max_poll_interval_ms,
+                    })
+                })
+                .collect(),
         }
     }
 
@@ -160,11 +206,23 @@ impl Context {
             coin: random.gen_bool(0.5),
             pick: random.gen_range(0..1_000_000),
             quick_down_ms: random.gen_range(20..=self.quick_down_ms_max),
+            client: (!self.members.is_empty()).then(|| ClientDice {
+                hit: random.gen_range(0..10),
+                member: random.gen_range(0..self.members.len()),
+                event: random.gen_range(0..5),
+            }),
         }
     }
 
     /// Half the faults hit a node drawn now; the others a role resolved when they fire.
     fn aimed(&self, dice: &Dice) -> Target {
+        if let Some(client) = dice
+            .client
+            .as_ref()
+            .filter(|client| (3..=4).contains(&client.hit))
+        {
+            return Target::Coordinator(self.members[client.member].group.clone());
+        }
         match dice.aim {
             5 | 6 => Target::Leader(dice.partition),
             7 => Target::NewestIsrMember(dice.partition),
@@ -186,6 +244,22 @@ impl Context {
     }
 
     fn condition(&self, dice: &Dice) -> Condition {
+        if let Some(client) = &dice.client {
+            let member = &self.members[client.member];
+            match client.event {
+                3 => {
+                    return Condition::MemberCommitted {
+                        consumer: member.consumer,
+                    }
+                }
+                4 => {
+                    return Condition::RebalanceStarted {
+                        group: member.group.clone(),
+                    }
+                }
+                _ => {}
+            }
+        }
         let partition = dice.partition;
         match dice.event {
             0 => Condition::IsrExpanded { partition },
@@ -195,10 +269,13 @@ impl Context {
     }
 
     fn fault(&self, dice: &Dice, label: &str, random: &mut StdRng) -> Drawn {
+        if let Some(drawn) = self.member_fault(dice, label) {
+            return drawn;
+        }
         let target = self.aimed(dice);
         let undo = |fault: Fault, repair: Fault| Drawn {
             fault,
-            repair,
+            repair: Some(repair),
             duration_ms: dice.duration_ms,
         };
         let restart = Fault::Restart {
@@ -258,7 +335,7 @@ impl Context {
                 };
                 Drawn {
                     fault,
-                    repair: restart,
+                    repair: Some(restart),
                     duration_ms: dice.quick_down_ms,
                 }
             }
@@ -275,7 +352,69 @@ impl Context {
                     restart,
                 )
             }
+            // Only drawn with groups, and always aimed at a member (`member_fault`).
+            FaultKind::SlowProcessing => unreachable!("slow processing is a member fault"),
         }
+    }
+
+    /// A fault aimed at a group member, when the dice say so: a crash (restarted), a pause
+    /// (a zombie when longer than the session timeout), the member cut off (from everyone,
+    /// or one way from or to its coordinator), slow links, slow processing.
+    fn member_fault(&self, dice: &Dice, label: &str) -> Option<Drawn> {
+        let client = dice.client.as_ref()?;
+        let member = &self.members[client.member];
+        let consumer = Target::Consumer(member.consumer);
+        let coordinator = Target::Coordinator(member.group.clone());
+        let struck = Target::Struck(label.to_string());
+        let hits_member = client.hit <= 2;
+        let (fault, repair) = match dice.kind {
+            FaultKind::SlowProcessing => {
+                // Up to half the poll interval per record: a batch of a few records
+                // outlasts max.poll.interval.ms and the member is rebalanced away.
+                let per_record_ms_max = (member.max_poll_interval_ms / 2).clamp(1, 30_000);
+                let fault = Fault::SlowProcessing {
+                    target: consumer,
+                    processing_ms: 1 + dice.pick as u64 % per_record_ms_max,
+                    duration_ms: dice.duration_ms,
+                };
+                (fault, None)
+            }
+            FaultKind::Crash if hits_member => (
+                Fault::Crash { target: consumer },
+                Some(Fault::Restart { target: struck }),
+            ),
+            FaultKind::Pause if hits_member => (
+                Fault::Pause { target: consumer },
+                Some(Fault::Resume { target: struck }),
+            ),
+            FaultKind::Partition if hits_member => (
+                Fault::PartitionAway {
+                    side: vec![consumer],
+                },
+                Some(Fault::HealAll),
+            ),
+            FaultKind::OneWayCut if hits_member => {
+                let (from, to) = if dice.coin {
+                    (consumer, coordinator)
+                } else {
+                    (coordinator, consumer)
+                };
+                (Fault::CutOneWay { from, to }, Some(Fault::HealAll))
+            }
+            FaultKind::SlowFollower if hits_member => (
+                Fault::SlowLinks {
+                    target: consumer,
+                    latency_ms: 50 + dice.pick as u64 % 2_951,
+                },
+                Some(Fault::HealAll),
+            ),
+            _ => return None,
+        };
+        Some(Drawn {
+            fault,
+            repair,
+            duration_ms: dice.duration_ms,
+        })
     }
 
     /// A random side, or the aimed role alone.
@@ -345,6 +484,108 @@ mod tests {
         seeds
             .map(|seed| swarm_schedule(&swarm, &scenario, seed))
             .collect()
+    }
+
+    /// Two members of group "orders" (a 10 s poll interval) and an assign-mode consumer.
+    fn with_groups() -> Scenario {
+        let mut scenario = scenario();
+        let mut member = crate::scenario::ConsumerWorkload::default();
+        member.config.group_id = Some("orders".to_string());
+        member.config.max_poll_interval_ms = 10_000;
+        scenario.consumers = vec![
+            member.clone(),
+            member,
+            crate::scenario::ConsumerWorkload::default(),
+        ];
+        scenario
+    }
+
+    fn faults(plan: &SwarmPlan) -> Vec<&Fault> {
+        plan.scripted
+            .iter()
+            .map(|scripted| &scripted.fault)
+            .chain(plan.triggers.iter().flat_map(|trigger| &trigger.then))
+            .collect()
+    }
+
+    #[test]
+    fn with_groups_the_swarm_hits_members_and_coordinators_and_waits_for_group_events() {
+        let scenario = with_groups();
+        let swarm = scenario.faults.swarm.clone().unwrap();
+        let plans: Vec<SwarmPlan> = (0..100)
+            .map(|seed| swarm_schedule(&swarm, &scenario, seed))
+            .collect();
+        let all: Vec<&Fault> = plans.iter().flat_map(faults).collect();
+        let member = |fault: &&Fault| {
+            fault
+                .targets()
+                .iter()
+                .any(|target| matches!(target, Target::Consumer(0 | 1)))
+        };
+        for (name, drawn) in [
+            ("crash", all.iter().any(|f| member(f) && matches!(f, Fault::Crash { .. }))),
+            ("pause", all.iter().any(|f| member(f) && matches!(f, Fault::Pause { .. }))),
+            ("isolation", all.iter().any(|f| member(f) && matches!(f, Fault::PartitionAway { .. }))),
+            ("cut from coordinator", all.iter().any(|f| member(f) && matches!(f, Fault::CutOneWay { .. }))),
+            ("slow links", all.iter().any(|f| member(f) && matches!(f, Fault::SlowLinks { .. }))),
+            ("slow processing", all.iter().any(|f| member(f) && matches!(f, Fault::SlowProcessing { .. }))),
+            ("coordinator failover", all.iter().any(|f| matches!(f, Fault::Crash { target: Target::Coordinator(group) } if group == "orders"))),
+        ] {
+            assert!(drawn, "no member {name} drawn");
+        }
+        assert!(
+            !all.iter()
+                .any(|f| f.targets().contains(&&Target::Consumer(2))),
+            "the assign-mode consumer is not a group member"
+        );
+        let conditions: Vec<&Condition> = plans
+            .iter()
+            .flat_map(|plan| plan.triggers.iter().map(|trigger| &trigger.condition))
+            .collect();
+        assert!(conditions.contains(&&Condition::MemberCommitted { consumer: 1 }));
+        assert!(conditions.contains(&&Condition::RebalanceStarted {
+            group: "orders".to_string()
+        }));
+    }
+
+    #[test]
+    fn slow_processing_ends_by_itself_and_stays_under_half_the_poll_interval_per_record() {
+        let mut scenario = with_groups();
+        let swarm = Swarm {
+            kinds: vec![FaultKind::SlowProcessing],
+            ..Swarm::default()
+        };
+        scenario.faults.swarm = Some(swarm.clone());
+        for seed in 0..20 {
+            let plan = swarm_schedule(&swarm, &scenario, seed);
+            assert!(!plan.scripted.is_empty() || !plan.triggers.is_empty());
+            for fault in faults(&plan) {
+                let Fault::SlowProcessing { processing_ms, .. } = fault else {
+                    panic!("seed {seed}: {fault:?} is not slow processing");
+                };
+                assert!((1..=5_000).contains(processing_ms), "{processing_ms}");
+            }
+            assert!(plan.triggers.iter().all(|trigger| trigger.later.is_empty()));
+        }
+    }
+
+    #[test]
+    fn without_groups_the_default_kinds_never_draw_a_member_fault() {
+        let scenario = scenario();
+        let swarm = scenario.faults.swarm.clone().unwrap();
+        assert!(swarm.kinds.contains(&FaultKind::SlowProcessing));
+        for seed in 0..200 {
+            for fault in faults(&swarm_schedule(&swarm, &scenario, seed)) {
+                assert!(
+                    !fault.targets().iter().any(|target| matches!(
+                        target,
+                        Target::Consumer(_) | Target::Coordinator(_)
+                    )),
+                    "seed {seed}: {fault:?}"
+                );
+                assert!(!matches!(fault, Fault::SlowProcessing { .. }));
+            }
+        }
     }
 
     #[test]

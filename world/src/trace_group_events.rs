@@ -27,6 +27,16 @@ pub(crate) fn describe_group_event(out: &mut String, event: &Event) {
             "group {group} {from}->{to} {generation} members [{}]",
             joined(members)
         ),
+        Event::GroupLoaded {
+            group,
+            state,
+            generation,
+            members,
+        } => write!(
+            out,
+            "group {group} loaded {state} {generation} members [{}]",
+            joined(members)
+        ),
         Event::GroupMemberRemoved {
             group,
             member,
@@ -38,11 +48,13 @@ pub(crate) fn describe_group_event(out: &mut String, event: &Event) {
             request_generation,
             group_generation,
             group_state,
+            member_in_group,
             offsets,
             result,
         } => write!(
             out,
-            "group {group} commit from {member} {request_generation} (group {group_generation} {group_state}) {} {}",
+            "group {group} commit from {member} {request_generation} (group {group_generation} {group_state}{}) {} {}",
+            if *member_in_group { "" } else { ", not a member" },
             positions(offsets),
             outcome(result)
         ),

@@ -268,7 +268,15 @@ impl Consumer {
         let leaderless = self.partitions.iter().any(|(partition, assigned)| {
             self.wants_request(assigned) && self.metadata.leader(*partition).is_none()
         });
-        if leaderless && self.metadata.has_image() {
+        // A subscribed topic the image does not know (a broker that answered before it
+        // caught up): Kafka's UNKNOWN_TOPIC_OR_PARTITION, which asks for an update too.
+        let unknown_topic = self.group.as_ref().is_some_and(|group| {
+            group
+                .topics
+                .iter()
+                .any(|topic| self.metadata.partition_count(*topic) == 0)
+        });
+        if (leaderless || unknown_topic) && self.metadata.has_image() {
             self.metadata.request_update(now_ms, &mut self.timers);
         }
         if let Some(effect) =

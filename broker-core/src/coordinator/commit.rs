@@ -11,7 +11,7 @@ use super::{
 };
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{GenerationId, NodeId};
+use crate::ids::{GenerationId, GroupId, MemberId, NodeId};
 use crate::mark::Mark;
 use crate::protocol::{
     Message, OffsetAndMetadata, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest,
@@ -77,27 +77,51 @@ fn send_commit(
     );
 }
 
-/// The event of an answered commit.
-#[allow(clippy::too_many_arguments)]
+/// An OffsetCommit with what the coordinator knew of its group when it validated it: the
+/// commit is answered (and judged) against that, even if the group changes while the
+/// commit's record replicates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct ValidatedCommit {
+    pub group: GroupId,
+    pub member: MemberId,
+    pub request_generation: GenerationId,
+    pub group_generation: GenerationId,
+    pub group_state: GroupState,
+    pub member_in_group: bool,
+    pub offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+}
+
+impl ValidatedCommit {
+    fn new(group: &ClassicGroup, request: &OffsetCommitRequest) -> ValidatedCommit {
+        ValidatedCommit {
+            group: request.group.clone(),
+            member: request.member_id.clone(),
+            request_generation: request.generation,
+            group_generation: group.generation,
+            group_state: group.state,
+            member_in_group: group.members.contains_key(&request.member_id),
+            offsets: request.offsets.clone(),
+        }
+    }
+}
+
+/// Answers a validated commit, with its event.
 pub(super) fn commit_answered(
     context: &mut CoordinatorContext<'_>,
     reply: Reply,
-    group: &crate::ids::GroupId,
-    member: &crate::ids::MemberId,
-    request_generation: GenerationId,
-    group_generation: GenerationId,
-    group_state: GroupState,
-    offsets: &[(TopicPartition, OffsetAndMetadata)],
+    commit: ValidatedCommit,
     result: Result<(), ErrorCode>,
 ) {
-    send_commit(context, reply, offsets, result);
+    send_commit(context, reply, &commit.offsets, result);
     context.event(Event::OffsetCommitAnswered {
-        group: group.clone(),
-        member: member.clone(),
-        request_generation,
-        group_generation,
-        group_state,
-        offsets: offsets
+        group: commit.group,
+        member: commit.member,
+        request_generation: commit.request_generation,
+        group_generation: commit.group_generation,
+        group_state: commit.group_state,
+        member_in_group: commit.member_in_group,
+        offsets: commit
+            .offsets
             .iter()
             .map(|(partition, value)| (*partition, value.offset))
             .collect(),
@@ -141,25 +165,15 @@ impl GroupCoordinator {
                 );
             }
         };
-        let (group_generation, group_state) = (group.generation, group.state);
+        let commit = ValidatedCommit::new(group, request);
         if let Err(error) = validate_offset_commit(group, request) {
-            if context.bugs.no_generation_fencing && group_state != GroupState::Dead {
+            if context.bugs.no_generation_fencing && commit.group_state != GroupState::Dead {
                 context.mark(Mark::CommitAcceptedWithoutFencing);
             } else {
                 if let Some(mark) = refusal_mark(error) {
                     context.mark(mark);
                 }
-                return commit_answered(
-                    context,
-                    reply,
-                    &request.group,
-                    &request.member_id,
-                    request.generation,
-                    group_generation,
-                    group_state,
-                    &request.offsets,
-                    Err(error),
-                );
+                return commit_answered(context, reply, commit, Err(error));
             }
         }
         let records = request
@@ -177,15 +191,7 @@ impl GroupCoordinator {
         shared.write(
             context.partition_of(&request.group),
             records,
-            PendingWrite::OffsetCommit {
-                reply,
-                group: request.group.clone(),
-                member: request.member_id.clone(),
-                request_generation: request.generation,
-                group_generation,
-                group_state,
-                offsets: request.offsets.clone(),
-            },
+            PendingWrite::OffsetCommit { reply, commit },
         );
     }
 

@@ -59,6 +59,12 @@ impl GroupCoordinator {
         }
         loaded.offsets.advance_to(high_watermark);
         for group in loaded.groups.values() {
+            context.event(Event::GroupLoaded {
+                group: group.id.clone(),
+                state: group.state,
+                generation: group.generation,
+                members: group.members.keys().cloned().collect(),
+            });
             for member in group.members.values() {
                 context.set_timer(
                     CoordinatorTimer::Session(member.session_key),
@@ -189,33 +195,15 @@ impl GroupCoordinator {
             return fail_unloaded_write(context, write);
         };
         match write {
-            PendingWrite::OffsetCommit {
-                reply,
-                group,
-                member,
-                request_generation,
-                group_generation,
-                group_state,
-                offsets,
-            } => {
+            PendingWrite::OffsetCommit { reply, commit } => {
                 if result.is_ok() {
-                    for (committed, value) in &offsets {
+                    for (committed, value) in &commit.offsets {
                         loaded
                             .offsets
-                            .apply(group.clone(), *committed, Some(*value));
+                            .apply(commit.group.clone(), *committed, Some(*value));
                     }
                 }
-                commit_answered(
-                    context,
-                    reply,
-                    &group,
-                    &member,
-                    request_generation,
-                    group_generation,
-                    group_state,
-                    &offsets,
-                    result,
-                );
+                commit_answered(context, reply, commit, result);
             }
             PendingWrite::SyncAssignment {
                 group,
@@ -254,25 +242,9 @@ impl GroupCoordinator {
 fn fail_unloaded_write(context: &mut CoordinatorContext<'_>, write: PendingWrite) {
     let error = ErrorCode::NotCoordinator;
     match write {
-        PendingWrite::OffsetCommit {
-            reply,
-            group,
-            member,
-            request_generation,
-            group_generation,
-            group_state,
-            offsets,
-        } => commit_answered(
-            context,
-            reply,
-            &group,
-            &member,
-            request_generation,
-            group_generation,
-            group_state,
-            &offsets,
-            Err(error),
-        ),
+        PendingWrite::OffsetCommit { reply, commit } => {
+            commit_answered(context, reply, commit, Err(error))
+        }
         PendingWrite::StaticRejoin {
             reply, new_member, ..
         } => context.send(

@@ -35,7 +35,7 @@ use crate::ids::{BrokerId, GenerationId, GroupId, MemberId, NodeId};
 use crate::mark::Mark;
 use crate::offsets_topic::group_partition;
 use crate::partition::LocalWaiter;
-use crate::protocol::{Assignment, Message, OffsetAndMetadata};
+use crate::protocol::{Assignment, Message};
 use crate::record::ProducerRecord;
 use crate::timer::TimerTable;
 use crate::topic::TopicPartition;
@@ -122,12 +122,7 @@ const COORDINATOR_TOKEN_BIT: u64 = 1 << 63;
 enum PendingWrite {
     OffsetCommit {
         reply: Reply,
-        group: GroupId,
-        member: MemberId,
-        request_generation: GenerationId,
-        group_generation: GenerationId,
-        group_state: GroupState,
-        offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+        commit: commit::ValidatedCommit,
     },
     /// The leader's assignment for `generation`.
     SyncAssignment {

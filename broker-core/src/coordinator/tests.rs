@@ -7,8 +7,8 @@ use crate::event::MemberRemovalReason;
 use crate::ids::{ClientId, CorrelationId, LeaderEpoch, Offset, PartitionId};
 use crate::partition::LocalCompletion;
 use crate::protocol::{
-    HeartbeatRequest, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse, OffsetCommitRequest,
-    OffsetFetchRequest, Subscription, SyncGroupRequest,
+    HeartbeatRequest, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse, OffsetAndMetadata,
+    OffsetCommitRequest, OffsetFetchRequest, Subscription, SyncGroupRequest,
 };
 use crate::record::Record;
 use crate::topic::TopicName;
@@ -452,6 +452,53 @@ fn a_member_whose_session_expires_is_removed_and_the_group_rebalances() {
         reason: MemberRemovalReason::SessionTimeout,
     })));
     assert_eq!(harness.group().state, GroupState::PreparingRebalance);
+}
+
+/// The answered commit's event, if the effects hold one.
+fn commit_event(effects: &[Effect]) -> Option<&Event> {
+    effects.iter().find_map(|effect| match effect {
+        Effect::Event(event @ Event::OffsetCommitAnswered { .. }) => Some(event),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_commit_validated_before_its_member_expires_stands_and_says_so() {
+    let mut harness = Harness::new();
+    let member = harness.stable_member();
+    harness.request(commit(member.clone(), GenerationId(1), 5));
+    let session_key = harness.group().members[&member].session_key;
+    harness.fire(CoordinatorTimer::Session(session_key));
+    let effects = harness.complete_appends(Ok(Offset(1)));
+    assert_eq!(commit_result(&effects), Ok(()));
+    assert!(matches!(
+        commit_event(&effects),
+        Some(Event::OffsetCommitAnswered {
+            member_in_group: true,
+            group_state: GroupState::Stable,
+            ..
+        })
+    ));
+    assert_eq!(fetched(&mut harness), Some(Offset(5)));
+}
+
+#[test]
+fn without_generation_fencing_an_unknown_members_commit_is_accepted_and_flagged() {
+    let mut harness = Harness::new();
+    harness
+        .bugs
+        .enable(crate::bugs::BugSwitch::NoGenerationFencing);
+    harness.stable_member();
+    harness.request(commit(MemberId("zombie".to_string()), GenerationId(1), 5));
+    let effects = harness.complete_appends(Ok(Offset(1)));
+    assert!(matches!(
+        commit_event(&effects),
+        Some(Event::OffsetCommitAnswered {
+            member_in_group: false,
+            result: Ok(()),
+            ..
+        })
+    ));
 }
 
 #[test]

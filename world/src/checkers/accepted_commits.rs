@@ -4,11 +4,10 @@
 //! The group-commit checkers (`committed_offset_backwards.rs`, `commit_past_processed.rs`,
 //! `fenced_commit_accepted.rs`) judge this list at the end of the run.
 //!
-//! Membership comes from the coordinators' `GroupStateChanged` (the members after each
-//! change) and `GroupMemberRemoved` events, per group across coordinators: a failover hands a
-//! group to a new coordinator, the group stays the same group.
+//! Membership is the coordinator's own view when it validated the request
+//! (`member_in_group`): a member may leave (or its session expire, or a failover reload the
+//! group) while its accepted commit replicates, and the commit then rightly stands.
 
-use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::coordinator::GroupState;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{GenerationId, GroupId, MemberId, Offset};
@@ -34,7 +33,6 @@ pub struct AcceptedCommit {
 /// Every accepted commit of the run, in the order the coordinators answered them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CoordinatorLog {
-    members: BTreeMap<GroupId, BTreeSet<MemberId>>,
     pub accepted: Vec<AcceptedCommit>,
 }
 
@@ -43,43 +41,29 @@ impl CoordinatorLog {
         Self::default()
     }
 
-    /// Called for every broker event, in order; reads the group coordinators' events only.
+    /// Called for every broker event, in order; keeps the accepted commits.
     pub fn observe(&mut self, time_ms: u64, event: &Event) {
-        match event {
-            Event::GroupStateChanged { group, members, .. } => {
-                self.members
-                    .insert(group.clone(), members.iter().cloned().collect());
-            }
-            Event::GroupMemberRemoved { group, member, .. } => {
-                if let Some(members) = self.members.get_mut(group) {
-                    members.remove(member);
-                }
-            }
-            Event::OffsetCommitAnswered {
-                group,
-                member,
-                request_generation,
-                group_generation,
-                group_state,
-                offsets,
-                result: Ok(()),
-            } => {
-                let member_in_group = self
-                    .members
-                    .get(group)
-                    .is_some_and(|members| members.contains(member));
-                self.accepted.push(AcceptedCommit {
-                    time_ms,
-                    group: group.clone(),
-                    member: member.clone(),
-                    request_generation: *request_generation,
-                    group_generation: *group_generation,
-                    group_state: *group_state,
-                    member_in_group,
-                    offsets: offsets.clone(),
-                });
-            }
-            _ => {}
+        if let Event::OffsetCommitAnswered {
+            group,
+            member,
+            request_generation,
+            group_generation,
+            group_state,
+            member_in_group,
+            offsets,
+            result: Ok(()),
+        } = event
+        {
+            self.accepted.push(AcceptedCommit {
+                time_ms,
+                group: group.clone(),
+                member: member.clone(),
+                request_generation: *request_generation,
+                group_generation: *group_generation,
+                group_state: *group_state,
+                member_in_group: *member_in_group,
+                offsets: offsets.clone(),
+            });
         }
     }
 }
@@ -88,61 +72,27 @@ impl CoordinatorLog {
 mod tests {
     use super::*;
     use crate::checkers::test_support::p;
-    use watermark_broker_core::event::MemberRemovalReason;
+    use watermark_broker_core::error::ErrorCode;
 
-    fn group() -> GroupId {
-        GroupId("g".to_string())
-    }
-
-    fn member(name: &str) -> MemberId {
-        MemberId(name.to_string())
-    }
-
-    fn answered(
-        member_name: &str,
-        result: Result<(), watermark_broker_core::error::ErrorCode>,
-    ) -> Event {
+    fn answered(member_in_group: bool, result: Result<(), ErrorCode>) -> Event {
         Event::OffsetCommitAnswered {
-            group: group(),
-            member: member(member_name),
+            group: GroupId("g".to_string()),
+            member: MemberId("a".to_string()),
             request_generation: GenerationId(1),
             group_generation: GenerationId(1),
             group_state: GroupState::Stable,
+            member_in_group,
             offsets: vec![(p(0), Offset(3))],
             result,
         }
     }
 
     #[test]
-    fn only_accepted_commits_are_kept_with_the_membership_of_their_time() {
+    fn only_accepted_commits_are_kept_with_the_membership_the_coordinator_validated() {
         let mut log = CoordinatorLog::new();
-        log.observe(
-            10,
-            &Event::GroupStateChanged {
-                group: group(),
-                from: GroupState::CompletingRebalance,
-                to: GroupState::Stable,
-                generation: GenerationId(1),
-                members: vec![member("a"), member("b")],
-            },
-        );
-        log.observe(20, &answered("a", Ok(())));
-        log.observe(
-            25,
-            &answered(
-                "a",
-                Err(watermark_broker_core::error::ErrorCode::IllegalGeneration),
-            ),
-        );
-        log.observe(
-            30,
-            &Event::GroupMemberRemoved {
-                group: group(),
-                member: member("a"),
-                reason: MemberRemovalReason::SessionTimeout,
-            },
-        );
-        log.observe(40, &answered("a", Ok(())));
+        log.observe(20, &answered(true, Ok(())));
+        log.observe(25, &answered(true, Err(ErrorCode::IllegalGeneration)));
+        log.observe(40, &answered(false, Ok(())));
         let seen: Vec<(u64, bool)> = log
             .accepted
             .iter()

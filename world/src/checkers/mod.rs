@@ -554,7 +554,8 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::PartitionsRevoked { .. }
         | Event::PartitionsAssigned { .. }
         | Event::OffsetCommitStarted { .. }
-        | Event::OffsetCommitCompleted { .. } => None,
+        | Event::OffsetCommitCompleted { .. }
+        | Event::GroupLoaded { .. } => None,
     }
 }
 

@@ -34,6 +34,7 @@ impl Consumer {
         now_ms: u64,
         effects: &mut Vec<Effect>,
     ) {
+        self.rejoin_if_assignment_metadata_changed(effects);
         let Some(group) = self.group.as_mut() else {
             return;
         };
@@ -42,6 +43,27 @@ impl Consumer {
         }
         group.joining = true;
         self.maybe_prepare_join(now_ms, effects);
+    }
+
+    /// The leader's watch over the metadata it assigned with (Kafka's
+    /// `ConsumerCoordinator.rejoinNeededOrPending`): when a subscribed topic's partition
+    /// count differs from the one it assigned with (it saw none, or the topic grew), it asks
+    /// the group to rebalance, so partitions it could not see get an owner.
+    fn rejoin_if_assignment_metadata_changed(&mut self, effects: &mut Vec<Effect>) {
+        let Some(group) = self.group.as_mut() else {
+            return;
+        };
+        let Some(snapshot) = &group.assignment_snapshot else {
+            return;
+        };
+        let changed = snapshot
+            .iter()
+            .any(|(topic, count)| self.metadata.partition_count(*topic) != *count);
+        if changed && !group.rejoin_needed {
+            group.rejoin_needed = true;
+            group.rejoin_reason = "cached metadata has changed".to_string();
+            effects.push(Effect::Mark(Mark::ConsumerAssignmentMetadataChanged));
+        }
     }
 
     /// onJoinPrepare: with auto-commit on and a generation to commit in, commit the
@@ -232,10 +254,11 @@ impl Consumer {
             return self.fail_group(ErrorCode::InconsistentGroupProtocol);
         };
         let leads = response.leader == response.member_id && !response.skip_assignment;
-        let assignments = if leads {
-            self.leader_assignments(protocol, response)
+        let (assignments, snapshot) = if leads {
+            let (assignments, counts) = self.leader_assignments(protocol, response);
+            (assignments, Some(counts))
         } else {
-            Vec::new()
+            (Vec::new(), None)
         };
         let config = self.config.clone();
         let correlation = self.next_correlation_id();
@@ -248,6 +271,7 @@ impl Consumer {
         group.generation = response.generation;
         group.member_id = response.member_id.clone();
         group.protocol = Some(protocol);
+        group.assignment_snapshot = snapshot;
         group.state = MemberState::CompletingRebalance;
         group.heartbeat_at_ms = now_ms.saturating_add(config.heartbeat_interval_ms);
         group.session_deadline_ms = now_ms.saturating_add(config.session_timeout_ms);
@@ -277,11 +301,12 @@ impl Consumer {
 
     /// The leader runs the group's assignor over every member's subscription and the
     /// subscribed topics' partition counts from its metadata.
+    /// Returns the assignments and the partition counts they were computed from.
     fn leader_assignments(
         &self,
         protocol: Assignor,
         response: &JoinGroupResponse,
-    ) -> Vec<(MemberId, Assignment)> {
+    ) -> (Vec<(MemberId, Assignment)>, BTreeMap<TopicName, u32>) {
         let topics: BTreeSet<TopicName> = response
             .members
             .iter()
@@ -291,10 +316,11 @@ impl Consumer {
             .into_iter()
             .map(|topic| (topic, self.metadata.partition_count(topic)))
             .collect();
-        assignor::assign(protocol, &response.members, &counts)
+        let assignments = assignor::assign(protocol, &response.members, &counts)
             .into_iter()
             .map(|(member, partitions)| (member, Assignment { partitions }))
-            .collect()
+            .collect();
+        (assignments, counts)
     }
 
     pub(in crate::consumer) fn on_sync_response(

@@ -25,6 +25,8 @@ mod commit;
 mod discovery;
 mod heartbeat;
 mod join;
+#[cfg(test)]
+mod metadata_tests;
 mod positions;
 #[cfg(test)]
 mod test_support;
@@ -186,6 +188,10 @@ pub(super) struct GroupMember {
     /// Whether the consumer has a metadata image (the leader needs partition counts before
     /// it can assign, so the JoinGroup waits for one). Mirrored before timers are derived.
     pub(super) has_metadata: bool,
+    /// The partition counts this member assigned with when it led the last rebalance
+    /// (Kafka's `assignmentSnapshot`): only the leader watches them, and asks for a
+    /// rebalance when the metadata's counts differ.
+    pub(super) assignment_snapshot: Option<BTreeMap<TopicName, u32>>,
 }
 
 impl GroupMember {
@@ -229,6 +235,7 @@ impl GroupMember {
             offset_fetch_at_ms: 0,
             failed: None,
             has_metadata: false,
+            assignment_snapshot: None,
         }
     }
 
