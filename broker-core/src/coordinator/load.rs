@@ -211,27 +211,20 @@ impl GroupCoordinator {
                 assignments,
             } => {
                 if let Some(group) = loaded.groups.get_mut(&group) {
-                    complete_sync_assignment(group, context, generation, assignments, result);
+                    let shared = &mut self.shared;
+                    complete_sync_assignment(
+                        group,
+                        shared,
+                        context,
+                        generation,
+                        assignments,
+                        result,
+                    );
                 }
             }
-            PendingWrite::StaticRejoin {
-                reply,
-                group,
-                new_member,
-                old_member,
-            } => match loaded.groups.get_mut(&group) {
-                Some(group) => {
-                    complete_static_rejoin(group, context, reply, new_member, old_member, result)
-                }
-                None => fail_unloaded_write(
-                    context,
-                    PendingWrite::StaticRejoin {
-                        reply,
-                        group,
-                        new_member,
-                        old_member,
-                    },
-                ),
+            PendingWrite::StaticRejoin(rejoin) => match loaded.groups.get_mut(&rejoin.group) {
+                Some(group) => complete_static_rejoin(group, context, rejoin, result),
+                None => fail_unloaded_write(context, PendingWrite::StaticRejoin(rejoin)),
             },
             PendingWrite::GroupMetadata => {}
         }
@@ -245,21 +238,9 @@ fn fail_unloaded_write(context: &mut CoordinatorContext<'_>, write: PendingWrite
         PendingWrite::OffsetCommit { reply, commit } => {
             commit_answered(context, reply, commit, Err(error))
         }
-        PendingWrite::StaticRejoin {
-            reply, new_member, ..
-        } => context.send(
-            reply,
-            crate::protocol::Message::JoinGroupResponse(crate::protocol::JoinGroupResponse {
-                correlation: reply.correlation,
-                error: Some(error),
-                generation: crate::ids::GenerationId::NONE,
-                protocol_name: None,
-                leader: crate::ids::MemberId::unknown(),
-                member_id: new_member,
-                members: Vec::new(),
-                skip_assignment: false,
-            }),
-        ),
+        PendingWrite::StaticRejoin(rejoin) => {
+            super::rebalance::send_join_error(context, rejoin.reply, rejoin.new_member, error)
+        }
         // Waiting SyncGroups lose their group; the members rejoin when they learn the
         // coordinator moved.
         PendingWrite::SyncAssignment { .. } | PendingWrite::GroupMetadata => {}

@@ -11,14 +11,14 @@ use super::rebalance::{
 use super::records::CoordinatorRecord;
 use super::{
     normalize_append_error, CoordinatorContext, CoordinatorTimer, GroupCoordinator, GroupState,
-    PendingWrite,
+    PendingWrite, Shared,
 };
 use crate::error::ErrorCode;
 use crate::event::MemberRemovalReason;
 use crate::ids::{GenerationId, MemberId, NodeId};
 use crate::protocol::{
     Assignment, HeartbeatRequest, HeartbeatResponse, LeaveGroupRequest, LeaveGroupResponse,
-    Message, SyncGroupRequest, SyncGroupResponse,
+    LeavingMember, Message, SyncGroupRequest, SyncGroupResponse,
 };
 use std::collections::BTreeMap;
 
@@ -243,14 +243,9 @@ impl GroupCoordinator {
                 context.cancel_timer(CoordinatorTimer::Session(session_key));
                 continue;
             }
-            match validate_member(group, &leaving.member_id, &leaving.group_instance_id) {
-                Ok(()) => {
-                    remove_member(
-                        group,
-                        context,
-                        &leaving.member_id,
-                        MemberRemovalReason::LeaveGroup,
-                    );
+            match leaving_member_id(group, leaving) {
+                Ok(member_id) => {
+                    remove_member(group, context, &member_id, MemberRemovalReason::LeaveGroup);
                     removed = true;
                 }
                 Err(error) => {
@@ -265,11 +260,28 @@ impl GroupCoordinator {
     }
 }
 
+/// The member a LeaveGroup entry names (Kafka's `classicGroupLeaveToClassicGroup`): without
+/// a member id, the static member of its instance id (an administrator's removal);
+/// otherwise the member itself, validated.
+fn leaving_member_id(group: &ClassicGroup, leaving: &LeavingMember) -> Result<MemberId, ErrorCode> {
+    if leaving.member_id.is_unknown() {
+        return leaving
+            .group_instance_id
+            .as_ref()
+            .and_then(|instance| group.static_members.get(instance))
+            .cloned()
+            .ok_or(ErrorCode::UnknownMemberId);
+    }
+    validate_member(group, &leaving.member_id, &leaving.group_instance_id)?;
+    Ok(leaving.member_id.clone())
+}
+
 /// The leader's assignment record ended: on success every member gets its assignment and
 /// the group is Stable; on failure the waiting members get the error and the group
 /// rebalances (Kafka's `classicGroupSync` append callback).
 pub(super) fn complete_sync_assignment(
     group: &mut ClassicGroup,
+    shared: &mut Shared,
     context: &mut CoordinatorContext<'_>,
     generation: GenerationId,
     assignments: BTreeMap<MemberId, Assignment>,
@@ -300,7 +312,7 @@ pub(super) fn complete_sync_assignment(
         }
         Err(error) => {
             reset_and_propagate_assignment_error(group, context, normalize_append_error(error));
-            prepare_rebalance(group, context);
+            prepare_rebalance(group, shared, context);
         }
     }
 }

@@ -14,10 +14,14 @@
 mod commit;
 mod group;
 mod group_state;
+#[cfg(test)]
+mod leave_tests;
 mod load;
 mod membership;
 mod offsets;
 mod rebalance;
+#[cfg(test)]
+mod rebalance_tests;
 pub mod records;
 #[cfg(test)]
 mod tests;
@@ -130,13 +134,9 @@ enum PendingWrite {
         generation: GenerationId,
         assignments: BTreeMap<MemberId, Assignment>,
     },
-    /// A static member's rejoin that replaced `old_member` without a rebalance (KIP-345).
-    StaticRejoin {
-        reply: Reply,
-        group: GroupId,
-        new_member: MemberId,
-        old_member: MemberId,
-    },
+    /// A static member's rejoin that replaced its earlier member id without a rebalance
+    /// (KIP-345), with what a failed write undoes.
+    StaticRejoin(rebalance::StaticRejoin),
     /// A group's metadata with nothing waiting on it (an empty group's new generation).
     GroupMetadata,
 }

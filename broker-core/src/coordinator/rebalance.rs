@@ -160,7 +160,7 @@ fn join_existing_member(
         }
         GroupState::CompletingRebalance | GroupState::Stable => {
             update_member(member, reply, request);
-            prepare_rebalance(group, context);
+            prepare_rebalance(group, shared, context);
         }
         GroupState::Empty | GroupState::Dead => send_join_error(
             context,
@@ -271,6 +271,16 @@ fn replace_static_member(
         super::membership::send_sync(context, waiting, Err(ErrorCode::FencedInstanceId));
     }
     let unchanged = member.protocols == request.protocols;
+    let undo = StaticRejoin {
+        reply,
+        group: group.id.clone(),
+        new_member: new_member.clone(),
+        old_member: old_member.clone(),
+        old_session_timeout_ms: member.session_timeout_ms,
+        old_rebalance_timeout_ms: member.rebalance_timeout_ms,
+        old_protocols: member.protocols.clone(),
+        old_leader: group.leader.clone(),
+    };
     member.member_id = new_member.clone();
     member.session_timeout_ms = request.session_timeout_ms;
     member.rebalance_timeout_ms = request.rebalance_timeout_ms;
@@ -300,12 +310,7 @@ fn replace_static_member(
             shared.write(
                 context.partition_of(&group.id),
                 vec![record.encode()],
-                PendingWrite::StaticRejoin {
-                    reply,
-                    group: group.id.clone(),
-                    new_member,
-                    old_member,
-                },
+                PendingWrite::StaticRejoin(undo),
             );
         }
         GroupState::PreparingRebalance => {
@@ -314,21 +319,42 @@ fn replace_static_member(
         }
         _ => {
             member.awaiting_join = Some(reply);
-            prepare_rebalance(group, context);
+            prepare_rebalance(group, shared, context);
         }
     }
 }
 
+/// A static member's replacement waiting for its metadata record (KIP-345), with what the
+/// member was before it, so a failed write can put it back (Kafka's append callback in
+/// `updateStaticMemberThenRebalanceOrCompleteJoin`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct StaticRejoin {
+    pub(super) reply: Reply,
+    pub(super) group: crate::ids::GroupId,
+    pub(super) new_member: MemberId,
+    pub(super) old_member: MemberId,
+    pub(super) old_session_timeout_ms: u64,
+    pub(super) old_rebalance_timeout_ms: u64,
+    pub(super) old_protocols: Vec<crate::protocol::JoinGroupProtocol>,
+    /// The leader before the replacement, which a failed rejoin's answer names.
+    pub(super) old_leader: Option<MemberId>,
+}
+
 /// A static rejoin's metadata write ended: answer the new member with the current
 /// generation (a leader is told to skip the assignment, KIP-814), or undo the replacement.
+/// Kafka's undo puts back the old member id, its timeouts, protocols and session timer,
+/// and answers with no member id, the current generation and the leader before the
+/// replacement.
 pub(super) fn complete_static_rejoin(
     group: &mut ClassicGroup,
     context: &mut CoordinatorContext<'_>,
-    reply: Reply,
-    new_member: MemberId,
-    old_member: MemberId,
+    rejoin: StaticRejoin,
     result: Result<(), ErrorCode>,
 ) {
+    let StaticRejoin {
+        reply, new_member, ..
+    } = &rejoin;
+    let (reply, new_member) = (*reply, new_member.clone());
     if !group.members.contains_key(&new_member) {
         return send_join_error(context, reply, new_member, ErrorCode::UnknownMemberId);
     }
@@ -341,22 +367,34 @@ pub(super) fn complete_static_rejoin(
         }
         Err(error) => {
             let mut member = group.members.remove(&new_member).expect("checked above");
-            member.member_id = old_member.clone();
+            member.member_id = rejoin.old_member.clone();
+            member.session_timeout_ms = rejoin.old_session_timeout_ms;
+            member.rebalance_timeout_ms = rejoin.old_rebalance_timeout_ms;
+            member.protocols = rejoin.old_protocols;
             if let Some(instance) = &member.group_instance_id {
                 group
                     .static_members
-                    .insert(instance.clone(), old_member.clone());
+                    .insert(instance.clone(), rejoin.old_member.clone());
             }
             if group.leader.as_ref() == Some(&new_member) {
-                group.leader = Some(old_member.clone());
+                group.leader = Some(rejoin.old_member.clone());
             }
-            group.members.insert(old_member, member);
-            send_join_error(
-                context,
-                reply,
-                new_member,
-                super::normalize_append_error(error),
+            context.set_timer(
+                CoordinatorTimer::Session(member.session_key),
+                context.now_ms + member.session_timeout_ms,
             );
+            group.members.insert(rejoin.old_member, member);
+            let response = JoinGroupResponse {
+                correlation: reply.correlation,
+                error: Some(super::normalize_append_error(error)),
+                generation: group.generation,
+                protocol_name: group.protocol_name.clone(),
+                leader: rejoin.old_leader.unwrap_or_default(),
+                member_id: MemberId::unknown(),
+                members: Vec::new(),
+                skip_assignment: false,
+            };
+            context.send(reply, Message::JoinGroupResponse(response));
         }
     }
 }
@@ -422,25 +460,30 @@ pub(super) fn maybe_prepare_rebalance_or_complete_join(
 ) {
     match group.state {
         GroupState::Empty | GroupState::Stable | GroupState::CompletingRebalance => {
-            prepare_rebalance(group, context)
+            prepare_rebalance(group, shared, context)
         }
         GroupState::PreparingRebalance => maybe_complete_join(group, shared, context),
         GroupState::Dead => {}
     }
 }
 
-/// Starts a rebalance (Kafka's `prepareRebalance`): a sync in progress is abandoned, and the
-/// join phase lasts the rebalance timeout, or for an empty group the initial delay.
-pub(super) fn prepare_rebalance(group: &mut ClassicGroup, context: &mut CoordinatorContext<'_>) {
+/// Starts a rebalance (Kafka's `prepareRebalance`): a sync in progress is abandoned. An
+/// empty group's join phase lasts the initial delay (whatever the rebalance timeout: the
+/// delay is only ever extended up to it). Otherwise it lasts the rebalance timeout, or ends
+/// at once when every member is already waiting in a JoinGroup (Kafka's
+/// `maybeCompleteJoinElseSchedule`): a lone leader's rejoin, or the last member leaving.
+pub(super) fn prepare_rebalance(
+    group: &mut ClassicGroup,
+    shared: &mut Shared,
+    context: &mut CoordinatorContext<'_>,
+) {
     if group.state == GroupState::CompletingRebalance {
         reset_and_propagate_assignment_error(group, context, ErrorCode::RebalanceInProgress);
     }
     let rebalance_timeout_ms = group.rebalance_timeout_ms();
-    let delay_ms = if group.state == GroupState::Empty {
-        let delay_ms = context
-            .config
-            .group_initial_rebalance_delay_ms
-            .min(rebalance_timeout_ms);
+    let initial = group.state == GroupState::Empty;
+    let delay_ms = if initial {
+        let delay_ms = context.config.group_initial_rebalance_delay_ms;
         group.initial_delay_remaining_ms = Some(rebalance_timeout_ms.saturating_sub(delay_ms));
         group.new_member_added = false;
         delay_ms
@@ -454,6 +497,9 @@ pub(super) fn prepare_rebalance(group: &mut ClassicGroup, context: &mut Coordina
     );
     context.mark(Mark::RebalanceStarted);
     transition(group, context, GroupState::PreparingRebalance);
+    if !initial && group.has_all_members_joined() {
+        complete_join(group, shared, context);
+    }
 }
 
 /// Answers every waiting SyncGroup with `error` and forgets the assignments.
@@ -627,8 +673,7 @@ pub(super) fn on_session_timer(
         .map(|(member_id, _)| member_id.clone())
     {
         group.pending_members.remove(&pending);
-        maybe_complete_join(group, shared, context);
-        return;
+        return complete_join_if_all_joined(group, shared, context);
     }
     let Some(member) = group
         .members
@@ -652,5 +697,23 @@ pub(super) fn on_session_timer(
         &member_id,
         MemberRemovalReason::SessionTimeout,
     );
-    maybe_prepare_rebalance_or_complete_join(group, shared, context);
+    match group.state {
+        GroupState::Stable | GroupState::CompletingRebalance => {
+            prepare_rebalance(group, shared, context)
+        }
+        _ => complete_join_if_all_joined(group, shared, context),
+    }
+}
+
+/// After an expiry during a join phase: end it if everyone left has joined. Unlike
+/// [`maybe_complete_join`] this applies during an initial rebalance too, as Kafka's
+/// `removeMemberAndUpdateClassicGroup` and `removePendingMemberAndUpdateClassicGroup` do.
+fn complete_join_if_all_joined(
+    group: &mut ClassicGroup,
+    shared: &mut Shared,
+    context: &mut CoordinatorContext<'_>,
+) {
+    if group.state == GroupState::PreparingRebalance && group.has_all_members_joined() {
+        complete_join(group, shared, context);
+    }
 }

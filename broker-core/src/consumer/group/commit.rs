@@ -264,7 +264,13 @@ impl Consumer {
                 self.fail_group(ErrorCode::FencedInstanceId);
                 self.finish_commit(now_ms, id, Err(ErrorCode::FencedInstanceId), effects);
             }
-            Some(error @ (ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable)) => {
+            // Kafka's `OffsetCommitResponseHandler` looks the coordinator up again on these
+            // three (REQUEST_TIMED_OUT included), then retries.
+            Some(
+                error @ (ErrorCode::NotCoordinator
+                | ErrorCode::CoordinatorNotAvailable
+                | ErrorCode::RequestTimedOut),
+            ) => {
                 self.mark_coordinator_unknown(now_ms, error, effects);
                 self.on_commit_retriable(now_ms, id, error, effects);
             }

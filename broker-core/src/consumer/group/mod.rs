@@ -23,6 +23,8 @@
 
 mod commit;
 mod discovery;
+#[cfg(test)]
+mod error_tests;
 mod heartbeat;
 mod join;
 #[cfg(test)]

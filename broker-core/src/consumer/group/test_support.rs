@@ -187,13 +187,24 @@ pub(crate) fn sync(
     protocol: Assignor,
     assignments: Vec<(MemberId, Assignment)>,
 ) -> Effect {
+    sync_as(member(), correlation, generation, protocol, assignments)
+}
+
+/// The SyncGroup of `member_id`.
+pub(crate) fn sync_as(
+    member_id: MemberId,
+    correlation: u64,
+    generation: i32,
+    protocol: Assignor,
+    assignments: Vec<(MemberId, Assignment)>,
+) -> Effect {
     send_to(
         COORDINATOR,
         Message::SyncGroup(SyncGroupRequest {
             correlation: CorrelationId(correlation),
             group: group(),
             generation: GenerationId(generation),
-            member_id: member(),
+            member_id,
             group_instance_id: None,
             protocol_type: "consumer".to_string(),
             protocol_name: protocol.protocol_name().to_string(),
@@ -213,6 +224,78 @@ pub(crate) fn synced(correlation: u64, partitions: &[TopicPartition]) -> Input {
             },
         }),
     )
+}
+
+pub(crate) fn sync_error(correlation: u64, error: ErrorCode) -> Input {
+    message_from(
+        COORDINATOR,
+        Message::SyncGroupResponse(SyncGroupResponse {
+            correlation: CorrelationId(correlation),
+            error: Some(error),
+            assignment: Assignment::default(),
+        }),
+    )
+}
+
+/// A JoinGroup answer naming `member_id` in a generation led by `leader`, with the
+/// members' subscriptions to the default topic (the leader's answer lists them; a
+/// follower's is empty).
+pub(crate) fn joined(
+    correlation: u64,
+    generation: i32,
+    leader: MemberId,
+    member_id: MemberId,
+    members: &[MemberId],
+) -> Input {
+    message_from(
+        COORDINATOR,
+        Message::JoinGroupResponse(JoinGroupResponse {
+            correlation: CorrelationId(correlation),
+            error: None,
+            generation: GenerationId(generation),
+            protocol_name: Some(Assignor::Range.protocol_name().to_string()),
+            leader,
+            member_id,
+            members: members
+                .iter()
+                .map(|member_id| JoinGroupMember {
+                    member_id: member_id.clone(),
+                    group_instance_id: None,
+                    metadata: Subscription {
+                        topics: vec![T0.topic],
+                        owned_partitions: Vec::new(),
+                        generation: GenerationId::NONE,
+                    },
+                })
+                .collect(),
+            skip_assignment: false,
+        }),
+    )
+}
+
+pub(crate) fn offset_fetch_error(correlation: u64, error: ErrorCode) -> Input {
+    message_from(
+        COORDINATOR,
+        Message::OffsetFetchResponse(OffsetFetchResponse {
+            correlation: CorrelationId(correlation),
+            error: Some(error),
+            offsets: Vec::new(),
+        }),
+    )
+}
+
+/// A consumer with a coordinator that polled once and sent its JoinGroup (correlation 3),
+/// answered as the only member and leader of generation 1: its SyncGroup (4) is in flight.
+pub(crate) fn syncing_consumer(config: ConsumerConfig) -> Consumer {
+    let protocol = config.partition_assignment_strategy[0];
+    let mut consumer = consumer_with_coordinator(config);
+    consumer.poll(10);
+    let effects = consumer.handle(
+        10,
+        joined_as_leader(3, 1, protocol, &[], GenerationId::NONE),
+    );
+    assert!(matches!(&sent(&effects)[..], [Message::SyncGroup(_)]));
+    consumer
 }
 
 pub(crate) fn heartbeat(correlation: u64, generation: i32) -> Effect {

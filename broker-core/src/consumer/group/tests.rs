@@ -297,12 +297,7 @@ fn a_static_member_does_not_send_leave_group_on_poll_timeout() {
         group_instance_id: Some("i1".to_string()),
         ..group_config()
     };
-    let mut consumer = consumer_with_coordinator(config.clone());
-    consumer.poll(10);
-    consumer.handle(
-        10,
-        joined_as_leader(3, 1, Assignor::Range, &[], GenerationId::NONE),
-    );
+    let mut consumer = syncing_consumer(config);
     consumer.handle(10, synced(4, &[T0, T1]));
     // Heartbeats are answered, so only the poll timeout fires.
     for (correlation, at_ms) in (6..).zip([3_010, 6_010, 9_010, 12_010, 15_010, 18_010]) {
