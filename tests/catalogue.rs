@@ -304,3 +304,27 @@ fn a_cooperative_rebalance_keeps_the_partitions_that_do_not_move() {
 fn a_consumer_slower_than_its_poll_interval_is_rebalanced_away_and_records_are_processed_twice() {
     assert_scenario_passes("slow-consumer-rebalanced-duplicates");
 }
+
+#[test]
+fn processing_then_committing_holds_at_least_once_under_the_group_swarm() {
+    assert_scenario_passes_on("safe-consumer-group-swarm", 0..48);
+}
+
+#[test]
+fn the_group_swarm_sometimes_reaches_every_group_failure_path() {
+    let (marks, _) = marks_reached("safe-consumer-group-swarm", 0..48);
+    for mark in [
+        Mark::GroupMemberSessionExpired,
+        Mark::ConsumerPollTimeoutLeftGroup,
+        Mark::GroupsLoadedFromLog,
+        Mark::ConsumerCoordinatorRediscovered,
+        Mark::ConsumerCommitRefused,
+        Mark::RebalanceStarted,
+        Mark::ConsumerEagerRevocation,
+    ] {
+        assert!(
+            marks.contains(&mark),
+            "the group swarm never reached {mark}: {marks:?}"
+        );
+    }
+}

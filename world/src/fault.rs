@@ -278,8 +278,9 @@ pub enum FaultKind {
     /// A power loss of one broker the drawn configuration lets go without fsync after every
     /// message (any single broker when none is drawn so).
     UnsyncedPowerLoss,
-    /// A group member's application slows down (`slow-processing`); drawn only when the
-    /// scenario has consumer groups.
+    /// A group member's processing slows (the scripted `slow-processing`), each record up
+    /// to half its `max_poll_interval_ms`: a batch outlasts the poll interval and the member
+    /// is rebalanced away. Drawn only when a consumer is in a group.
     SlowProcessing,
 }
 
@@ -306,7 +307,10 @@ impl FaultKind {
 }
 
 /// A seeded random fault schedule for the safety phase. The seed picks which enabled kinds
-/// occur, how often and for how long.
+/// occur, how often and for how long. When consumers are in groups, faults also hit them:
+/// a crash, pause, `partition-away`, `cut-one-way` or `slow-links` may aim at a group member
+/// (cut one way from or to its coordinator), and a broker fault at the group's coordinator;
+/// `slow-processing` always aims at a member.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Swarm {
