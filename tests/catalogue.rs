@@ -328,3 +328,50 @@ fn the_group_swarm_sometimes_reaches_every_group_failure_path() {
         );
     }
 }
+
+#[test]
+fn a_zombie_members_late_commit_reaches_the_coordinator_and_is_refused() {
+    assert_scenario_passes("zombie-member-commit-refused");
+}
+
+#[test]
+fn without_generation_fencing_a_zombies_late_commit_rewinds_the_group() {
+    assert_scenario_passes("stale-generation-commit-without-fencing");
+}
+
+/// The duplicates of the unfenced story are not only the zombie's batch (which the fenced
+/// story processes twice too): a value at or after the offset the accepted stale commit
+/// rewound to is processed again, which only the rewind explains.
+#[test]
+fn the_rewound_offset_makes_the_group_process_values_after_it_again() {
+    let scenario = find("stale-generation-commit-without-fencing").unwrap();
+    let reports = sweep(
+        &scenario,
+        &common::seeds(0..16),
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    );
+    for report in &reports {
+        let rewinds: Vec<_> = report
+            .violations
+            .iter()
+            .filter(|violation| violation.checker == Checker::CommittedOffsetBackwards)
+            .collect();
+        let repeated_after_rewind = report.violations.iter().any(|duplicate| {
+            duplicate.checker == Checker::DuplicateProcess
+                && rewinds.iter().any(|rewind| {
+                    rewind.partition == duplicate.partition
+                        && matches!(
+                            (duplicate.offsets.first(), rewind.offsets.get(1)),
+                            (Some(first), Some(rewound_to)) if first >= rewound_to
+                        )
+                })
+        });
+        assert!(
+            repeated_after_rewind,
+            "seed {}: no value at or after a rewound offset was processed twice",
+            report.seed
+        );
+    }
+}

@@ -7,6 +7,7 @@
 //! value, which it then says.
 
 use crate::builder::ScenarioBuilder;
+use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::Assignor;
 use watermark_broker_core::mark::Mark;
 use watermark_sim::checkers::Checker;
@@ -60,6 +61,8 @@ pub fn group_catalogue() -> Vec<Result<Scenario, String>> {
         static_member_restart_no_rebalance(),
         cooperative_rebalance_keeps_unmoved_partitions(),
         slow_consumer_rebalanced_duplicates(),
+        zombie_member_commit_refused(),
+        stale_generation_commit_without_fencing(),
     ]
 }
 
@@ -304,5 +307,109 @@ fn slow_consumer_rebalanced_duplicates() -> Result<Scenario, String> {
         .expect(Guarantee::AtLeastOnce)
         .expect_anomaly(Checker::DuplicateProcess)
         .expect_mark(Mark::ConsumerPollTimeoutLeftGroup)
+        .build()
+}
+
+/// How long consumer 0 and its coordinator hear nothing from each other: longer than the
+/// 6 s session, so the coordinator removes the member and rebalances.
+const ZOMBIE_CUT_MS: u64 = 8_000;
+/// When the way back (coordinator to consumer 0) heals too, after the zombie's commit.
+const ZOMBIE_HEAL_MS: u64 = 15_000;
+
+/// The zombie story both fencing scenarios tell: two process-then-commit members of
+/// `billing` on two partitions, with Kafka's smallest allowed session (6 s,
+/// `group.min.session.timeout.ms`) so the story fits the run. Right after member 0's first
+/// accepted commit its downstream slows to a second per record for 10 s (it is in the middle
+/// of a 20-record batch) and the links between it and its coordinator are cut both ways.
+/// At 8 s only the way there heals: its requests arrive, the answers do not, so it cannot
+/// learn it was removed before it commits the batch with its old generation and member id.
+/// At 15 s the way back heals too.
+fn zombie_story(name: &str) -> ScenarioBuilder {
+    let mut consumers = Vec::new();
+    for _ in 0..2 {
+        let mut consumer = member("billing", ProcessingMode::ProcessThenCommit, 20);
+        consumer.config.max_poll_records = 20;
+        consumer.config.session_timeout_ms = 6_000;
+        consumers.push(consumer);
+    }
+    let zombie = Target::Consumer(0);
+    let coordinator = Target::Coordinator("billing".to_string());
+    let to_zombie = Fault::CutOneWay {
+        from: coordinator.clone(),
+        to: zombie.clone(),
+    };
+    let committed = Condition::MemberCommitted { consumer: 0 };
+    ScenarioBuilder::new(name)
+        .partitions(2)
+        .records(300, 50)
+        .consumers(consumers)
+        .trigger(
+            committed.clone(),
+            0,
+            vec![
+                Fault::CutOneWay {
+                    from: zombie.clone(),
+                    to: coordinator,
+                },
+                to_zombie.clone(),
+                Fault::SlowProcessing {
+                    target: zombie,
+                    processing_ms: 1_000,
+                    duration_ms: 10_000,
+                },
+            ],
+        )
+        // HealAll repairs every link; the way back is cut again at the same instant.
+        .trigger(
+            committed.clone(),
+            ZOMBIE_CUT_MS,
+            vec![Fault::HealAll, to_zombie],
+        )
+        .trigger(committed, ZOMBIE_HEAL_MS, vec![Fault::HealAll])
+}
+
+fn zombie_member_commit_refused() -> Result<Scenario, String> {
+    zombie_story("zombie-member-commit-refused")
+        .summary("a member removed while it still processes commits with its old generation: the coordinator refuses it")
+        .explanation(
+            "Member 0 is cut off from its coordinator in the middle of a slow batch. Hearing \
+             no heartbeat for its 6 s session, the coordinator removes it and rebalances: \
+             member 1, in generation 2, takes its partition from its last commit and \
+             processes again what member 0 is still processing. Member 0 does not know: its \
+             heartbeats' answers are lost, so when it finishes the batch it still believes \
+             it is in generation 1, and its commitSync reaches the coordinator with that \
+             generation and a member id the group no longer has. The coordinator refuses it \
+             (UNKNOWN_MEMBER_ID, checked before the generation), so the zombie cannot move \
+             the group's offset back behind member 1's. Fencing protects the offsets, not \
+             the side effects: the zombie's batch was processed twice, at least once.",
+        )
+        .expect(Guarantee::AtLeastOnce)
+        .expect_anomaly(Checker::DuplicateProcess)
+        .expect_mark(Mark::GroupMemberSessionExpired)
+        .expect_mark(Mark::CommitRefusedUnknownMember)
+        .expect_mark(Mark::ConsumerCommitRefused)
+        .build()
+}
+
+fn stale_generation_commit_without_fencing() -> Result<Scenario, String> {
+    zombie_story("stale-generation-commit-without-fencing")
+        .summary("without generation fencing the zombie's late commit rewinds the group: records are processed again")
+        .explanation(
+            "The zombie story of zombie-member-commit-refused on a coordinator with the \
+             no-generation-fencing bug switch, which accepts commits from any generation and \
+             member. Member 1 has long committed past the zombie's batch when the zombie's \
+             commit of generation 1 arrives; the coordinator accepts it and the group's \
+             committed offset goes back. When the links heal the zombie learns it was \
+             removed, rejoins, and the rebalance hands its old partition to a member that \
+             starts from the rewound offset and processes everything after it a second \
+             time. Nothing is lost, but the rewind repeats work no failure required.",
+        )
+        .bug(BugSwitch::NoGenerationFencing)
+        .expect(Guarantee::AtLeastOnce)
+        .expect_anomaly(Checker::FencedCommitAccepted)
+        .expect_anomaly(Checker::CommittedOffsetBackwards)
+        .expect_anomaly(Checker::DuplicateProcess)
+        .expect_mark(Mark::GroupMemberSessionExpired)
+        .expect_mark(Mark::CommitAcceptedWithoutFencing)
         .build()
 }
