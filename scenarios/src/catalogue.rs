@@ -693,17 +693,23 @@ fn safe_acks_all_swarm() -> Result<Scenario, String> {
             broker.replica_lag_time_max_ms = 10_000;
             broker.log_flush_interval_messages = Some(1);
         })
-        .swarm(Swarm {
-            kinds: FaultKind::ALL.to_vec(),
-            configuration: Some(safe_configuration_space()),
-            ..Swarm::default()
-        })
+        .swarm(safe_swarm())
         .expect(Guarantee::AtLeastOnce)
         .build()
 }
 
+/// Every fault kind, with a safe configuration drawn per seed: the swarm of the safe
+/// scenarios.
+pub(crate) fn safe_swarm() -> Swarm {
+    Swarm {
+        kinds: FaultKind::ALL.to_vec(),
+        configuration: Some(safe_configuration_space()),
+        ..Swarm::default()
+    }
+}
+
 /// What the safe swarm lets each seed vary. Every choice keeps the configuration safe.
-pub(crate) fn safe_configuration_space() -> ConfigurationSpace {
+fn safe_configuration_space() -> ConfigurationSpace {
     ConfigurationSpace {
         // No broker may go without fsync here: see DECISIONS.md, "An aiming swarm". The
         // unsynced-broker-swarm scenario draws one.

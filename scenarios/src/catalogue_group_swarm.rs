@@ -2,9 +2,8 @@
 //! every kind of broker and consumer fault at once.
 
 use crate::builder::ScenarioBuilder;
-use crate::catalogue::safe_configuration_space;
+use crate::catalogue::safe_swarm;
 use watermark_broker_core::protocol::Acks;
-use watermark_sim::fault::{FaultKind, Swarm};
 use watermark_sim::processing::ProcessingMode;
 use watermark_sim::scenario::{ConsumerWorkload, Scenario};
 use watermark_sim::verdict::Guarantee;
@@ -53,11 +52,7 @@ pub fn safe_consumer_group_swarm() -> Result<Scenario, String> {
             broker.offsets_topic_min_insync_replicas = 2;
         })
         .consumers(vec![safe_member(), safe_member(), safe_member()])
-        .swarm(Swarm {
-            kinds: FaultKind::ALL.to_vec(),
-            configuration: Some(safe_configuration_space()),
-            ..Swarm::default()
-        })
+        .swarm(safe_swarm())
         .expect(Guarantee::AtLeastOnce)
         .build()
 }

@@ -28,14 +28,36 @@ fn metadata_requests(effects: &[Effect]) -> usize {
         .count()
 }
 
+/// A subscribed consumer whose first metadata answer knew no partition; its coordinator is
+/// found, the next correlation id is 3.
+fn with_an_empty_image() -> Consumer {
+    let mut consumer = Consumer::subscribed(CLIENT, group_config(), vec![b(1)], vec![T0.topic]);
+    consumer.handle(0, Input::Start);
+    consumer.handle(1, metadata_response(1, 1, empty_image()));
+    consumer.handle(2, coordinator_found(1, 2, COORDINATOR));
+    consumer
+}
+
+/// Lets the metadata backoff pass and answers the request it sends with both partitions.
+fn learn_both_partitions(consumer: &mut Consumer) {
+    let effects = fire_due_timers(consumer, 1 + group_config().retry_backoff_ms);
+    let Some(Message::Metadata(request)) = sent(&effects)
+        .into_iter()
+        .find(|message| matches!(message, Message::Metadata(_)))
+    else {
+        panic!("no metadata request: {effects:?}");
+    };
+    consumer.handle(
+        200,
+        metadata_response(1, request.correlation.0, two_partition_image()),
+    );
+}
+
 /// The only member, leader of generation 1, assigned nothing: its image knew no partition
 /// of the topic. Returns the consumer at time 10.
 fn leader_that_saw_no_partitions() -> Consumer {
     let config = group_config();
-    let mut consumer = Consumer::subscribed(CLIENT, config.clone(), vec![b(1)], vec![T0.topic]);
-    consumer.handle(0, Input::Start);
-    consumer.handle(1, metadata_response(1, 1, empty_image()));
-    consumer.handle(2, coordinator_found(1, 2, COORDINATOR));
+    let mut consumer = with_an_empty_image();
     let outcome = consumer.poll(10);
     assert_eq!(
         sent(&outcome.effects),
@@ -73,17 +95,7 @@ fn a_leader_that_assigned_without_the_partitions_rebalances_once_it_sees_them() 
     assert!(!outcome
         .effects
         .contains(&Effect::Mark(Mark::ConsumerAssignmentMetadataChanged)));
-    let effects = fire_due_timers(&mut consumer, 1 + group_config().retry_backoff_ms);
-    let Some(Message::Metadata(request)) = sent(&effects)
-        .into_iter()
-        .find(|message| matches!(message, Message::Metadata(_)))
-    else {
-        panic!("no metadata request: {effects:?}");
-    };
-    consumer.handle(
-        200,
-        metadata_response(1, request.correlation.0, two_partition_image()),
-    );
+    learn_both_partitions(&mut consumer);
     let outcome = consumer.poll(210);
     assert!(
         outcome
@@ -103,11 +115,7 @@ fn a_leader_that_assigned_without_the_partitions_rebalances_once_it_sees_them() 
 
 #[test]
 fn a_member_that_did_not_lead_does_not_watch_the_metadata() {
-    let config = group_config();
-    let mut consumer = Consumer::subscribed(CLIENT, config.clone(), vec![b(1)], vec![T0.topic]);
-    consumer.handle(0, Input::Start);
-    consumer.handle(1, metadata_response(1, 1, empty_image()));
-    consumer.handle(2, coordinator_found(1, 2, COORDINATOR));
+    let mut consumer = with_an_empty_image();
     consumer.poll(10);
     let follower = message_from(
         COORDINATOR,
@@ -124,17 +132,7 @@ fn a_member_that_did_not_lead_does_not_watch_the_metadata() {
     );
     consumer.handle(10, follower);
     consumer.handle(10, synced(4, &[]));
-    let effects = fire_due_timers(&mut consumer, 1 + config.retry_backoff_ms);
-    let Some(Message::Metadata(request)) = sent(&effects)
-        .into_iter()
-        .find(|message| matches!(message, Message::Metadata(_)))
-    else {
-        panic!("no metadata request: {effects:?}");
-    };
-    consumer.handle(
-        200,
-        metadata_response(1, request.correlation.0, two_partition_image()),
-    );
+    learn_both_partitions(&mut consumer);
     let outcome = consumer.poll(210);
     assert!(!outcome
         .effects
