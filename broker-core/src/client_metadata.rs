@@ -138,14 +138,14 @@ impl ClientMetadata {
     }
 
     /// How many partitions `topic` has in the applied image (0 when it names none): what a
-    /// group leader's assignor divides.
+    /// group leader's assignor divides. A group consumer asks on every input, and the image
+    /// holds the 50 `__consumer_offsets` partitions too, so only the topic's range of the
+    /// (topic, partition)-ordered map is counted.
     pub fn partition_count(&self, topic: TopicName) -> u32 {
         self.image.as_ref().map_or(0, |image| {
-            let count = image
-                .partitions
-                .keys()
-                .filter(|partition| partition.topic == topic)
-                .count();
+            let first = TopicPartition::new(topic, crate::ids::PartitionId(0));
+            let last = TopicPartition::new(topic, crate::ids::PartitionId(u32::MAX));
+            let count = image.partitions.range(first..=last).count();
             u32::try_from(count).unwrap_or(u32::MAX)
         })
     }

@@ -181,3 +181,53 @@ fn a_closed_connection_cancels_the_request_timeout_and_asks_the_next_broker_at_o
     );
     metadata.check_timers(&timers);
 }
+
+#[test]
+fn a_topics_partition_count_leaves_out_every_other_topic() {
+    use crate::ids::{LeaderEpoch, PartitionEpoch, PartitionId};
+    use crate::metadata::PartitionState;
+    use crate::topic::TopicName;
+    let (events, offsets, zeta) = (
+        TopicName::from_static("events"),
+        TopicName::from_static("__consumer_offsets"),
+        TopicName::from_static("zeta"),
+    );
+    let partitions = [(events, 3), (offsets, 50), (zeta, 2)]
+        .into_iter()
+        .flat_map(|(topic, count)| (0..count).map(move |index| (topic, index)))
+        .map(|(topic, index)| {
+            let partition = TopicPartition::new(topic, PartitionId(index));
+            let state = PartitionState {
+                partition,
+                replicas: vec![BrokerId(1)],
+                leader: Some(BrokerId(1)),
+                leader_epoch: LeaderEpoch(0),
+                isr: vec![BrokerId(1)],
+                partition_epoch: PartitionEpoch(0),
+                elr: Vec::new(),
+                last_known_elr: Vec::new(),
+            };
+            (partition, state)
+        })
+        .collect();
+    let mut timers = TimerTable::default();
+    let mut metadata = tracker(&mut timers);
+    let mut correlation = 1;
+    metadata.maybe_send_request(0, &mut correlation, &mut timers);
+    let answer = MetadataResponse {
+        correlation: CorrelationId(1),
+        metadata: MetadataImage {
+            version: 1,
+            live_brokers: vec![BrokerId(1)],
+            partitions,
+        },
+    };
+    metadata.on_response(1, NodeId::Broker(BrokerId(1)), &answer, &mut timers);
+    assert_eq!(metadata.partition_count(events), 3);
+    assert_eq!(metadata.partition_count(offsets), 50);
+    assert_eq!(metadata.partition_count(zeta), 2);
+    assert_eq!(
+        metadata.partition_count(TopicName::from_static("absent")),
+        0
+    );
+}

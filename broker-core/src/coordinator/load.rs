@@ -16,12 +16,11 @@ use super::{
 };
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{GroupId, Offset};
+use crate::ids::Offset;
 use crate::mark::Mark;
 use crate::partition::LocalCompletion;
 use crate::record::Record;
 use crate::topic::TopicPartition;
-use std::collections::BTreeSet;
 
 impl GroupCoordinator {
     /// This broker became leader of `partition`: replays `records` (its whole local log)
@@ -72,18 +71,12 @@ impl GroupCoordinator {
                 );
             }
         }
-        let groups: BTreeSet<GroupId> = loaded
-            .groups
-            .keys()
-            .chain(loaded.offsets.groups())
-            .cloned()
-            .collect();
         if !records.is_empty() {
             context.mark(Mark::GroupsLoadedFromLog);
         }
         context.event(Event::GroupsLoaded {
             partition,
-            groups: groups.into_iter().collect(),
+            groups: loaded.group_ids(),
         });
         self.partitions.insert(partition, loaded);
     }
@@ -127,15 +120,9 @@ impl GroupCoordinator {
                 context.cancel_timer(CoordinatorTimer::Session(*session_key));
             }
         }
-        let groups: BTreeSet<GroupId> = loaded
-            .groups
-            .keys()
-            .chain(loaded.offsets.groups())
-            .cloned()
-            .collect();
         context.event(Event::GroupsUnloaded {
             partition,
-            groups: groups.into_iter().collect(),
+            groups: loaded.group_ids(),
         });
     }
 

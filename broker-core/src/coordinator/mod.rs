@@ -46,7 +46,7 @@ use crate::topic::TopicPartition;
 use group::Reply;
 use offsets::OffsetStore;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 
 /// The coordinator's named deadlines, inside the broker's timer table. Keys are handed out
@@ -146,6 +146,14 @@ enum PendingWrite {
 pub struct LoadedPartition {
     pub groups: BTreeMap<GroupId, ClassicGroup>,
     offsets: OffsetStore,
+}
+
+impl LoadedPartition {
+    /// Every group the partition holds, with members or only with offsets, in id order.
+    fn group_ids(&self) -> Vec<GroupId> {
+        let groups: BTreeSet<&GroupId> = self.groups.keys().chain(self.offsets.groups()).collect();
+        groups.into_iter().cloned().collect()
+    }
 }
 
 /// Counters and outboxes the handlers share while a group is borrowed.
