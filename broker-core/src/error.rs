@@ -71,6 +71,25 @@ pub enum ErrorCode {
     NetworkException,
     /// Client side: the record was not acknowledged within `delivery_timeout_ms`.
     DeliveryTimeout,
+    /// The broker has no state for the producer id (before KIP-360 a leader answered a
+    /// produce with a non-zero first sequence so; the transaction coordinator answers so
+    /// for an id it does not know).
+    UnknownProducerId,
+    /// The batch carries an older producer epoch than the partition has seen from that
+    /// producer id (Kafka ≥ 2.7 answers this, not PRODUCER_FENCED, to a produce).
+    InvalidProducerEpoch,
+    /// Another producer instance with the same `transactional.id` has a newer epoch: this
+    /// one is a zombie, and its requests are refused for good.
+    ProducerFenced,
+    /// The request does not fit the transaction's state (a transactional write outside any
+    /// transaction the coordinator knows, an EndTxn of a transaction not ongoing).
+    InvalidTxnState,
+    /// The transaction coordinator is completing the previous transaction's end: retry.
+    ConcurrentTransactions,
+    /// A marker or request from an older transaction coordinator epoch.
+    TransactionCoordinatorFenced,
+    /// `transaction_timeout_ms` is above the broker's `transaction.max.timeout.ms`.
+    InvalidTransactionTimeout,
 }
 
 impl ErrorCode {
@@ -84,6 +103,10 @@ impl ErrorCode {
                 | ErrorCode::OutOfOrderSequence
                 | ErrorCode::FencedLeaderEpoch
                 | ErrorCode::UnknownLeaderEpoch
+                | ErrorCode::UnknownProducerId
+                | ErrorCode::InvalidProducerEpoch
+                | ErrorCode::ProducerFenced
+                | ErrorCode::InvalidTxnState
         )
     }
 
@@ -91,7 +114,13 @@ impl ErrorCode {
     pub fn is_retriable(self) -> bool {
         !matches!(
             self,
-            ErrorCode::OutOfOrderSequence | ErrorCode::DeliveryTimeout
+            ErrorCode::OutOfOrderSequence
+                | ErrorCode::DeliveryTimeout
+                | ErrorCode::InvalidProducerEpoch
+                | ErrorCode::ProducerFenced
+                | ErrorCode::InvalidTxnState
+                | ErrorCode::TransactionCoordinatorFenced
+                | ErrorCode::InvalidTransactionTimeout
         )
     }
 }
@@ -125,6 +154,13 @@ impl fmt::Display for ErrorCode {
             ErrorCode::ClientTimeout => "CLIENT_TIMEOUT",
             ErrorCode::NetworkException => "NETWORK_EXCEPTION",
             ErrorCode::DeliveryTimeout => "DELIVERY_TIMEOUT",
+            ErrorCode::UnknownProducerId => "UNKNOWN_PRODUCER_ID",
+            ErrorCode::InvalidProducerEpoch => "INVALID_PRODUCER_EPOCH",
+            ErrorCode::ProducerFenced => "PRODUCER_FENCED",
+            ErrorCode::InvalidTxnState => "INVALID_TXN_STATE",
+            ErrorCode::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
+            ErrorCode::TransactionCoordinatorFenced => "TRANSACTION_COORDINATOR_FENCED",
+            ErrorCode::InvalidTransactionTimeout => "INVALID_TRANSACTION_TIMEOUT",
         };
         formatter.write_str(name)
     }

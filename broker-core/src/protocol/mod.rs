@@ -12,6 +12,7 @@ mod list_offsets;
 mod metadata;
 mod offsets_for_leader_epoch;
 mod produce;
+mod producer_id;
 
 pub use alter_partition::{AlterPartitionRequest, AlterPartitionResponse, BrokerState};
 pub use broker_lifecycle::{
@@ -32,6 +33,10 @@ pub use offsets_for_leader_epoch::{
     EpochEndOffset, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
 };
 pub use produce::{Acks, ProduceRequest, ProduceResponse};
+pub use producer_id::{
+    AllocateProducerIdsRequest, AllocateProducerIdsResponse, InitProducerIdRequest,
+    InitProducerIdResponse, ProducerIdAndEpoch, ProducerIdBlock,
+};
 
 use serde::{Deserialize, Serialize};
 
@@ -76,6 +81,12 @@ pub enum Message {
     OffsetCommitResponse(OffsetCommitResponse),
     OffsetFetch(OffsetFetchRequest),
     OffsetFetchResponse(OffsetFetchResponse),
+
+    // ---- producer ids: clients ↔ brokers, brokers ↔ controller ----
+    InitProducerId(InitProducerIdRequest),
+    InitProducerIdResponse(InitProducerIdResponse),
+    AllocateProducerIds(AllocateProducerIdsRequest),
+    AllocateProducerIdsResponse(AllocateProducerIdsResponse),
 }
 
 impl Message {
@@ -114,6 +125,10 @@ impl Message {
             Message::OffsetCommitResponse(_) => "OffsetCommitResponse",
             Message::OffsetFetch(_) => "OffsetFetch",
             Message::OffsetFetchResponse(_) => "OffsetFetchResponse",
+            Message::InitProducerId(_) => "InitProducerId",
+            Message::InitProducerIdResponse(_) => "InitProducerIdResponse",
+            Message::AllocateProducerIds(_) => "AllocateProducerIds",
+            Message::AllocateProducerIdsResponse(_) => "AllocateProducerIdsResponse",
         }
     }
 }
