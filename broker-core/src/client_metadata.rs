@@ -124,6 +124,19 @@ impl ClientMetadata {
         metadata
     }
 
+    /// The unfenced brokers of the applied image, in id order (empty before the first).
+    pub fn live_brokers(&self) -> Vec<BrokerId> {
+        self.image
+            .as_ref()
+            .map(|image| image.live_brokers.clone())
+            .unwrap_or_default()
+    }
+
+    /// The brokers the client was started with.
+    pub fn bootstrap_brokers(&self) -> &[BrokerId] {
+        &self.bootstrap_brokers
+    }
+
     /// The applied image's state for `partition`.
     pub fn partition(&self, partition: TopicPartition) -> Option<&PartitionState> {
         self.image

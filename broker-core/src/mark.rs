@@ -203,6 +203,17 @@ marks! {
     /// A group leader saw a subscribed topic's partition count differ from the one it
     /// assigned with, and asked the group to rebalance.
     ConsumerAssignmentMetadataChanged = "consumer-assignment-metadata-changed",
+    // ---- idempotent producer (issue 10: client marks go below this line) ----
+    /// An idempotent producer got its producer id and epoch (InitProducerId answered).
+    ProducerIdAssigned = "producer-id-assigned",
+    /// An InitProducerId failed or went unanswered and will be sent again after the backoff.
+    ProducerInitProducerIdRetried = "producer-init-producer-id-retried",
+    /// An idempotent producer bumped its epoch and numbered a partition's batches from 0
+    /// again (KIP-360), after a gap or a batch whose fate it cannot know.
+    ProducerEpochBumped = "producer-epoch-bumped",
+    /// A leader refused a batch with OUT_OF_ORDER_SEQUENCE_NUMBER and the producer sent it
+    /// again.
+    ProducerOutOfOrderSequenceRetried = "producer-out-of-order-sequence-retried",
 }
 
 impl Ord for Mark {

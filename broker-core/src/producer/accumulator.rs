@@ -156,6 +156,32 @@ impl RecordAccumulator {
             .push_front(batch);
     }
 
+    /// Puts a batch to be retried back in its queue in sequence order (Kafka's
+    /// `insertInSequenceOrder`, for an idempotent producer): behind the retries with lower
+    /// sequences, ahead of every other batch, so batches leave again in the order the leader
+    /// must append them.
+    pub(super) fn reenqueue_in_sequence_order<S: Ord>(
+        &mut self,
+        batch: ProducerBatch,
+        sequence_of: impl Fn(&ProducerBatch) -> Option<S>,
+    ) {
+        let sequence = sequence_of(&batch);
+        let queue = self.queues.entry(batch.partition).or_default();
+        let position = queue
+            .iter()
+            .position(|queued| match (sequence_of(queued), &sequence) {
+                (Some(queued), Some(sequence)) => queued > *sequence,
+                _ => true,
+            })
+            .unwrap_or(queue.len());
+        queue.insert(position, batch);
+    }
+
+    /// `partition`'s front batch, the next to leave.
+    pub(super) fn front(&self, partition: TopicPartition) -> Option<&ProducerBatch> {
+        self.queues.get(&partition)?.front()
+    }
+
     /// Removes and returns every batch `is_expired` selects, in partition order and, within a
     /// partition, in queue order.
     pub(super) fn take_expired(

@@ -1,5 +1,5 @@
-//! The producer: Kafka's `KafkaProducer` + `RecordAccumulator` + `Sender`, without
-//! idempotence, as a sans-IO state machine.
+//! The producer: Kafka's `KafkaProducer` + `RecordAccumulator` + `Sender`, and the idempotent
+//! half of its `TransactionManager`, as a sans-IO state machine.
 //!
 //! A record the application sends goes to a partition (see [`crate::partitioner`]), into that
 //! partition's *accumulator* queue of batches (`accumulator.rs`), and leaves in a
@@ -29,9 +29,11 @@
 //! appended before an earlier one that is retried: reordering, and duplicates when the failed
 //! attempt had in fact been appended.
 //!
-//! The idempotent producer is not modelled yet: every record goes out with
-//! `producer_stamp: None`, and a scenario asking for `enable_idempotence = true` is refused
-//! at load (Kafka ≥ 3.0 turns it on by default; docs/PROTOCOL.md lists the difference).
+//! With idempotence on (`idempotence.rs`, `init_producer_id.rs`) the producer first gets a
+//! producer id, numbers each partition's records, and keeps up to
+//! `max_in_flight_requests_per_connection` (at most 5) batches in flight in order: a retried
+//! batch goes back into its queue in sequence order, and leaves again only as the first
+//! batch in flight of its partition, so the leader appends every batch once and in order.
 //!
 //! The queues are bounded by time rather than by count: every batch leaves the accumulator
 //! at the latest `delivery_timeout_ms` after its creation, and retries are bounded by
@@ -42,9 +44,14 @@ mod accumulator;
 #[cfg(test)]
 mod connection_tests;
 mod connections;
+mod idempotence;
+#[cfg(test)]
+mod idempotent_tests;
+mod init_producer_id;
 #[cfg(test)]
 mod schedule_tests;
 mod sender;
+mod sequencing;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
@@ -66,6 +73,8 @@ use crate::timer::TimerTable;
 use crate::topic::{TopicName, TopicPartition};
 use accumulator::RecordAccumulator;
 use connections::{ClusterConnectionStates, ConnectionState};
+use idempotence::Idempotence;
+use init_producer_id::PendingInitProducerId;
 use sender::InFlightProduce;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -95,6 +104,9 @@ pub enum ProducerTimer {
     /// (`socket_connection_setup_timeout_ms`); while backing off after a close, the end of
     /// the reconnect backoff. See `connections.rs`.
     Connection(BrokerId),
+    /// An idempotent producer's failed InitProducerId may be sent again
+    /// (`retry_backoff_ms` after it failed). See `init_producer_id.rs`.
+    InitProducerIdBackoff,
 }
 
 impl From<MetadataTimer> for ProducerTimer {
@@ -116,6 +128,7 @@ impl fmt::Display for ProducerTimer {
                 write!(formatter, "retry-backoff-{partition}")
             }
             ProducerTimer::Connection(broker) => write!(formatter, "connection-b{}", broker.0),
+            ProducerTimer::InitProducerIdBackoff => formatter.write_str("init-producer-id-backoff"),
         }
     }
 }
@@ -136,6 +149,11 @@ pub struct Producer {
     topic: TopicName,
     /// Every deadline of the producer, by name.
     timers: TimerTable<ProducerTimer>,
+    /// The producer id, epoch and sequences; `Some` exactly when idempotence is on.
+    idempotence: Option<Idempotence>,
+    pending_init_producer_id: Option<PendingInitProducerId>,
+    /// Turns the brokers an InitProducerId is tried on: advanced on every failure.
+    next_init_producer_id_broker: usize,
 }
 
 impl Producer {
@@ -148,6 +166,7 @@ impl Producer {
         partition_count: u32,
     ) -> Producer {
         let mut timers = TimerTable::default();
+        let idempotent = config.enable_idempotence;
         let metadata = ClientMetadata::new(
             bootstrap_brokers,
             config.request_timeout_ms,
@@ -167,6 +186,9 @@ impl Producer {
             next_correlation: 1,
             unfinished_sends: 0,
             timers,
+            idempotence: idempotent.then(Idempotence::default),
+            pending_init_producer_id: None,
+            next_init_producer_id_broker: 0,
         }
     }
 
@@ -212,6 +234,7 @@ impl Producer {
         }
         self.handle_connection_timers(now_ms, effects);
         self.expire_batches(now_ms, effects);
+        self.update_idempotence(now_ms, effects);
         let leaderless = self
             .accumulator
             .any_waiting(|partition| self.metadata.leader(partition).is_none());
@@ -240,6 +263,7 @@ impl Producer {
         self.metadata
             .on_connection_closed(now_ms, broker, &mut self.timers);
         self.close_connection(now_ms, broker, effects);
+        self.fail_init_producer_id_on(now_ms, broker, effects);
         self.metadata.request_update(now_ms, &mut self.timers);
     }
 
@@ -264,7 +288,10 @@ impl Producer {
     /// not leave, so its readiness must not wake the producer).
     fn wanted_readiness_timer(&self, partition: TopicPartition) -> Option<(ProducerTimer, u64)> {
         let (leader, _) = self.metadata.leader(partition)?;
-        if !self.has_capacity(leader) || !self.connections.may_send_or_connect(leader) {
+        if !self.has_capacity(leader)
+            || !self.connections.may_send_or_connect(leader)
+            || !self.idempotence_allows_drain(partition)
+        {
             return None;
         }
         self.accumulator.ready_timer(partition)
@@ -294,6 +321,9 @@ impl Producer {
     /// run it; release sweeps keep the table's own ordering check.
     fn check_invariants(&self) {
         self.timers.check_invariants();
+        if let Some(idempotence) = &self.idempotence {
+            idempotence.check_invariants();
+        }
         if !cfg!(debug_assertions) {
             return;
         }
@@ -311,6 +341,12 @@ impl Producer {
             let expected = match timer {
                 ProducerTimer::RequestTimeout(correlation) => {
                     self.in_flight.contains_key(&correlation)
+                        || self
+                            .pending_init_producer_id
+                            .is_some_and(|pending| pending.correlation == correlation)
+                }
+                ProducerTimer::InitProducerIdBackoff => {
+                    self.idempotence.is_some() && self.pending_init_producer_id.is_none()
                 }
                 ProducerTimer::Metadata(_) => true,
                 ProducerTimer::DeliveryTimeout(batch) => batches().any(|id| id == batch),
@@ -381,6 +417,9 @@ impl Actor for Producer {
                 }
                 Message::ProduceResponse(response) => {
                     self.on_produce_response(now_ms, from, response, &mut effects);
+                }
+                Message::InitProducerIdResponse(response) => {
+                    self.on_init_producer_id_response(now_ms, from, response, &mut effects);
                 }
                 // Nothing else is addressed to a producer; ignore rather than panic.
                 _ => {}

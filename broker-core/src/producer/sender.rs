@@ -15,6 +15,8 @@
 //! - a failure is reported *definite* only if no attempt of the batch can have been appended.
 
 use super::accumulator::ProducerBatch;
+use super::idempotence::FailedBatch;
+use super::sequencing::SequenceVerdict;
 use super::{ConnectionState, Producer, ProducerTimer};
 use crate::actor::Effect;
 use crate::error::ErrorCode;
@@ -93,6 +95,14 @@ impl Producer {
     fn in_flight_broker(&self, correlation: CorrelationId) -> BrokerId {
         match self.in_flight.get(&correlation) {
             Some(request) => request.broker,
+            None if self
+                .pending_init_producer_id
+                .is_some_and(|pending| pending.correlation == correlation) =>
+            {
+                self.pending_init_producer_id
+                    .map(|pending| pending.broker)
+                    .expect("checked just above")
+            }
             None => panic!(
                 "producer {}: request timeout of {correlation}, which is not in flight",
                 self.client
@@ -134,7 +144,7 @@ impl Producer {
             }
         }
         for batch in retried.into_iter().rev() {
-            self.accumulator.reenqueue(batch);
+            self.reenqueue(batch);
         }
     }
 
@@ -157,6 +167,12 @@ impl Producer {
         }
         expired.sort_by_key(|batch| (batch.created_ms, batch.partition));
         for batch in expired {
+            let how = if batch.attempts > 0 {
+                FailedBatch::ExpiredAfterSend
+            } else {
+                FailedBatch::ExpiredUnsent
+            };
+            self.on_batch_failed(&batch, how);
             self.give_up(batch, ErrorCode::DeliveryTimeout, effects);
         }
     }
@@ -217,6 +233,7 @@ impl Producer {
         let correlation = CorrelationId(self.next_correlation);
         self.next_correlation += 1;
         batch.attempts = batch.attempts.saturating_add(1);
+        let records = self.stamped_records(&batch);
         effects.push(Effect::Send {
             to: NodeId::Broker(leader),
             message: Message::Produce(ProduceRequest {
@@ -224,7 +241,7 @@ impl Producer {
                 partition: batch.partition,
                 acks: self.config.acks,
                 timeout_ms: self.config.request_timeout_ms,
-                records: batch.records.clone(),
+                records,
             }),
         });
         if self.config.acks == Acks::None {
@@ -282,6 +299,7 @@ impl Producer {
         };
         match response.result {
             Ok(base_offset) => {
+                self.on_batch_acknowledged(&batch);
                 self.complete(
                     &batch,
                     |index| Ok(Some(Offset(base_offset.0.saturating_add(index)))),
@@ -290,7 +308,7 @@ impl Producer {
             }
             Err(error) => {
                 if let Some(batch) = self.fail_attempt(now_ms, batch, error, effects) {
-                    self.accumulator.reenqueue(batch);
+                    self.reenqueue(batch);
                 }
             }
         }
@@ -313,7 +331,11 @@ impl Producer {
         // PROTOCOL.md: metadata is refreshed after any error (Kafka only does so for
         // `InvalidMetadataException`s and disconnects; refreshing more often is harmless).
         self.metadata.request_update(now_ms, &mut self.timers);
-        let can_retry = error.is_retriable()
+        let retriable = match self.sequence_verdict(&batch, error, effects) {
+            SequenceVerdict::Retry => true,
+            SequenceVerdict::NotASequenceError => error.is_retriable(),
+        };
+        let can_retry = retriable
             && batch.attempts <= self.config.retries
             && !self
                 .timers
@@ -323,6 +345,8 @@ impl Producer {
             effects.push(Effect::Mark(Mark::ProducerRetried));
             Some(batch)
         } else {
+            let retries_left = batch.attempts <= self.config.retries;
+            self.on_batch_failed(&batch, FailedBatch::Refused { retries_left });
             self.give_up(batch, error, effects);
             None
         }
