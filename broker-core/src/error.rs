@@ -90,6 +90,9 @@ pub enum ErrorCode {
     TransactionCoordinatorFenced,
     /// `transaction_timeout_ms` is above the broker's `transaction.max.timeout.ms`.
     InvalidTransactionTimeout,
+    /// The batch is malformed (Kafka's INVALID_RECORD): here, a produce whose records do not
+    /// form one idempotent batch (some stamped and some not, or stamps that disagree).
+    InvalidRecord,
 }
 
 impl ErrorCode {
@@ -107,6 +110,7 @@ impl ErrorCode {
                 | ErrorCode::InvalidProducerEpoch
                 | ErrorCode::ProducerFenced
                 | ErrorCode::InvalidTxnState
+                | ErrorCode::InvalidRecord
         )
     }
 
@@ -121,6 +125,7 @@ impl ErrorCode {
                 | ErrorCode::InvalidTxnState
                 | ErrorCode::TransactionCoordinatorFenced
                 | ErrorCode::InvalidTransactionTimeout
+                | ErrorCode::InvalidRecord
         )
     }
 }
@@ -161,6 +166,7 @@ impl fmt::Display for ErrorCode {
             ErrorCode::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
             ErrorCode::TransactionCoordinatorFenced => "TRANSACTION_COORDINATOR_FENCED",
             ErrorCode::InvalidTransactionTimeout => "INVALID_TRANSACTION_TIMEOUT",
+            ErrorCode::InvalidRecord => "INVALID_RECORD",
         };
         formatter.write_str(name)
     }

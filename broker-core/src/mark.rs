@@ -203,6 +203,23 @@ marks! {
     /// A group leader saw a subscribed topic's partition count differ from the one it
     /// assigned with, and asked the group to rebalance.
     ConsumerAssignmentMetadataChanged = "consumer-assignment-metadata-changed",
+    // ---- partition producer state (issue 10) ----
+    /// A leader answered a retried batch of an idempotent producer with the offsets it was
+    /// first written at, appending nothing (Kafka's duplicate-sequence answer).
+    DuplicateBatchAnswered = "duplicate-batch-answered",
+    /// A leader refused a batch whose sequence does not follow its producer's last one
+    /// (OUT_OF_ORDER_SEQUENCE_NUMBER).
+    OutOfOrderSequenceRefused = "out-of-order-sequence-refused",
+    /// A leader refused a batch from an older producer epoch (INVALID_PRODUCER_EPOCH).
+    InvalidProducerEpochRefused = "invalid-producer-epoch-refused",
+    /// A leader refused a batch from a producer it had no state for, not starting at
+    /// sequence 0 (UNKNOWN_PRODUCER_ID, as brokers before KIP-360 answered).
+    UnknownProducerIdRefused = "unknown-producer-id-refused",
+    /// A leader refused a non-transactional batch from a producer with an open transaction
+    /// (INVALID_TXN_STATE).
+    InvalidTxnStateRefused = "invalid-txn-state-refused",
+    /// A leader refused a produce whose records do not form one batch (INVALID_RECORD).
+    InvalidRecordRefused = "invalid-record-refused",
     // ---- idempotent producer (issue 10: client marks go below this line) ----
     /// An idempotent producer got its producer id and epoch (InitProducerId answered).
     ProducerIdAssigned = "producer-id-assigned",

@@ -14,12 +14,18 @@ use smallvec::SmallVec;
 pub type RecordBytes = SmallVec<[u8; 16]>;
 
 /// The identity of a record from an idempotent producer: its producer id, epoch and the
-/// per-partition sequence number of the record.
+/// per-partition sequence number of the record, and the sequence of the first record of its
+/// batch (Kafka's batch `baseSequence`). The base sequence is how a batch's bounds survive
+/// being copied record by record (a follower's fetch, recovery): the partition's producer
+/// state keeps the sequence range of each of a producer's last batches, and a retried batch
+/// is a duplicate only if its range matches one exactly (`log/producer_state.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ProducerStamp {
     pub producer_id: ProducerId,
     pub producer_epoch: u16,
     pub sequence: u32,
+    /// The sequence of the batch's first record; equal to `sequence` for that record.
+    pub base_sequence: u32,
 }
 
 /// What a producer sends: the record before the leader gives it an offset and epoch.

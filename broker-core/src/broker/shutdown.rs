@@ -124,12 +124,13 @@ impl Broker {
         }
     }
 
-    /// `LogManager.shutdown`: flush every log, checkpoint the high watermarks, write the
-    /// marker with the current broker epoch, and stop.
+    /// `LogManager.shutdown`: flush every log and snapshot its producer state (a partition
+    /// that never had a producer id has none to write), checkpoint the high watermarks,
+    /// write the marker with the current broker epoch, and stop.
     fn finish_shutdown(&mut self, effects: &mut Vec<Effect>, mark: Mark) {
-        let partitions: Vec<_> = self.partitions.keys().copied().collect();
-        for partition in partitions {
-            self.storage.sync(&Log::file_name(partition));
+        for (partition, replica) in &mut self.partitions {
+            self.storage.sync(&Log::file_name(*partition));
+            replica.write_producer_snapshot(self.storage.as_mut());
         }
         self.write_high_watermark_checkpoint();
         let marker = CleanShutdownMarker {

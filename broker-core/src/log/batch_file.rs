@@ -58,20 +58,46 @@ fn batch_length(records: &[Record]) -> usize {
         .windows(2)
         .take_while(|pair| {
             let (previous, next) = (&pair[0], &pair[1]);
-            next.leader_epoch == first.leader_epoch
-                && (next.is_transactional, next.is_control)
-                    == (first.is_transactional, first.is_control)
-                && match (previous.producer_stamp, next.producer_stamp) {
-                    (None, None) => true,
-                    (Some(previous), Some(next)) => {
-                        next.producer_id == previous.producer_id
-                            && next.producer_epoch == previous.producer_epoch
-                            && next.sequence == previous.sequence.wrapping_add(1)
-                    }
-                    _ => false,
+            match (previous.producer_stamp, next.producer_stamp) {
+                (None, None) => {
+                    next.leader_epoch == first.leader_epoch
+                        && (next.is_transactional, next.is_control)
+                            == (first.is_transactional, first.is_control)
                 }
+                _ => continues_producer_batch(previous, next),
+            }
         })
         .count()
+}
+
+/// Whether `next` continues the producer batch `previous` belongs to: both stamped with one
+/// producer id, epoch and base sequence, `next` one sequence on and not a batch's first,
+/// appended in the same leader epoch with the same transactional and control flags. A
+/// produce request's records are one batch, and this is how its bounds are found again in
+/// records copied one by one.
+pub fn continues_producer_batch(previous: &Record, next: &Record) -> bool {
+    let (Some(previous_stamp), Some(next_stamp)) = (previous.producer_stamp, next.producer_stamp)
+    else {
+        return false;
+    };
+    next_stamp.producer_id == previous_stamp.producer_id
+        && next_stamp.producer_epoch == previous_stamp.producer_epoch
+        && next_stamp.base_sequence == previous_stamp.base_sequence
+        && next_stamp.sequence != next_stamp.base_sequence
+        && next_stamp.sequence == next_sequence(previous_stamp.sequence)
+        && next.leader_epoch == previous.leader_epoch
+        && (next.is_transactional, next.is_control)
+            == (previous.is_transactional, previous.is_control)
+}
+
+/// The sequence after `sequence`: Kafka's sequences are `int32`s that wrap from `i32::MAX`
+/// to 0 (`DefaultRecordBatch.incrementSequence`).
+pub fn next_sequence(sequence: u32) -> u32 {
+    if sequence >= i32::MAX as u32 {
+        0
+    } else {
+        sequence + 1
+    }
 }
 
 /// One frame for a run of records that share a batch, encoded straight from the log's
@@ -114,6 +140,10 @@ fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
                     producer_id: ProducerId(producer_id.0),
                     producer_epoch: producer_epoch.0,
                     sequence: sequence.0,
+                    // A batch's records share its base sequence. (A run the model split
+                    // from its batch, such as a fetch that ended inside one, is framed
+                    // on its own and so reads back as a batch of its own.)
+                    base_sequence: batch.header.base_sequence.map_or(sequence.0, |base| base.0),
                 }),
                 _ => None,
             };
@@ -180,6 +210,7 @@ mod tests {
                     producer_id: ProducerId(7),
                     producer_epoch: 1,
                     sequence: 20 + index as u32,
+                    base_sequence: 20,
                 }),
                 headers: Vec::new(),
                 is_transactional: false,

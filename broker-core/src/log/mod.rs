@@ -6,17 +6,43 @@
 //! `log_start_offset ≤ high_watermark ≤ log_end_offset`; record `i` has offset
 //! `log_start_offset + i`; record epochs never decrease; every record's epoch is known to the
 //! epoch cache at or before its offset. Retention is not modelled, so `log_start_offset` is 0.
+//!
+//! The log owns its partition's producer state (`producer_state.rs`): a leader append from
+//! an idempotent producer is validated against it first, every append updates it, a
+//! truncation rebuilds it, recovery loads it from the clean-shutdown snapshot
+//! (`producer_snapshot.rs`) and the records after it, or from the whole log. Its end offset
+//! is always the log end offset.
 
+use crate::error::ErrorCode;
 use crate::ids::{LeaderEpoch, Offset};
 use crate::record::{ProducerRecord, Record};
 use crate::storage::Storage;
 use crate::topic::TopicPartition;
 use batch_file::BatchSpan;
 use leader_epoch::LeaderEpochCache;
+use producer_state::{AbortedTransaction, ClientBatchCheck, ProducerStateManager};
 
 pub mod batch_file;
 pub mod leader_epoch;
+pub mod producer_snapshot;
+pub mod producer_state;
 pub mod record_batch;
+
+/// What a leader append did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaderAppend {
+    /// The records were appended at these offsets.
+    Appended {
+        base_offset: Offset,
+        last_offset: Offset,
+    },
+    /// The batch repeats one of its producer's last batches: nothing was appended, and these
+    /// are the offsets the batch was first written at.
+    Duplicate {
+        base_offset: Offset,
+        last_offset: Offset,
+    },
+}
 
 /// What recovery cut from a log file's tail.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +82,9 @@ pub struct Log {
     /// `flush.messages`: sync the file once this many records are unflushed.
     flush_interval_messages: Option<u64>,
     unflushed_messages: u64,
+    producer_state: ProducerStateManager,
+    /// The end offset of the producer-state snapshot on disk, if there is one.
+    producer_snapshot_offset: Option<Offset>,
 }
 
 impl Log {
@@ -63,6 +92,12 @@ impl Log {
     pub fn file_name(partition: TopicPartition) -> String {
         // One segment per partition: retention is not modelled, so the log never rolls.
         format!("{}/00000000000000000000.log", partition.directory())
+    }
+
+    /// The file the partition's producer-state snapshot lives in (one per partition; the
+    /// offset it is for is inside).
+    pub fn producer_snapshot_file_name(partition: TopicPartition) -> String {
+        format!("{}/producer-state.snapshot", partition.directory())
     }
 
     /// Opens a partition's log from storage, as Kafka's log recovery does: keep the longest
@@ -107,6 +142,13 @@ impl Log {
         let high_watermark = checkpointed_high_watermark
             .unwrap_or(log_start_offset)
             .clamp(log_start_offset, log_end_offset);
+        let (producer_state, producer_snapshot_offset) = Self::load_producer_state(
+            partition,
+            storage,
+            &decoded.records,
+            log_start_offset,
+            high_watermark,
+        );
         let log = Log {
             partition,
             file_name,
@@ -118,9 +160,117 @@ impl Log {
             epoch_cache,
             flush_interval_messages,
             unflushed_messages: 0,
+            producer_state,
+            producer_snapshot_offset,
         };
         log.check_invariants_full();
         (log, truncation)
+    }
+
+    /// The producer state of recovered `records` (Kafka's `LogLoader` and
+    /// `rebuildProducerState`): from the snapshot and the records after it when the snapshot
+    /// is sound and not beyond the log end offset (a tail the snapshot saw may have been
+    /// lost), else from every record, deleting a snapshot that cannot be used. Returns the
+    /// state and the offset of the snapshot kept on disk.
+    fn load_producer_state(
+        partition: TopicPartition,
+        storage: &mut dyn Storage,
+        records: &[Record],
+        log_start_offset: Offset,
+        high_watermark: Offset,
+    ) -> (ProducerStateManager, Option<Offset>) {
+        let log_end_offset = Offset(log_start_offset.0 + records.len() as u64);
+        let file = Self::producer_snapshot_file_name(partition);
+        let bytes = storage.read(&file);
+        let snapshot = producer_snapshot::decode(&bytes)
+            .filter(|snapshot| snapshot.end_offset >= log_start_offset)
+            .filter(|snapshot| snapshot.end_offset <= log_end_offset);
+        let mut state = ProducerStateManager::default();
+        let snapshot_offset = match snapshot {
+            Some(snapshot) => {
+                let replay_from = (snapshot.end_offset.0 - log_start_offset.0) as usize;
+                state.restore(
+                    snapshot.end_offset,
+                    snapshot.producers,
+                    snapshot.unreplicated_transactions,
+                    snapshot.aborted_transactions,
+                );
+                state.append_replicated(&records[replay_from..]);
+                Some(snapshot.end_offset)
+            }
+            None => {
+                if !bytes.is_empty() {
+                    Self::delete_producer_snapshot(storage, partition);
+                }
+                state.append_replicated(records);
+                None
+            }
+        };
+        state.on_high_watermark_updated(high_watermark);
+        state.update_map_end_offset(log_end_offset);
+        (state, snapshot_offset)
+    }
+
+    /// Deletes the snapshot file, durably: a snapshot that came back after a power loss could
+    /// describe records a truncation removed.
+    fn delete_producer_snapshot(storage: &mut dyn Storage, partition: TopicPartition) {
+        let file = Self::producer_snapshot_file_name(partition);
+        storage.replace(&file, &[]);
+        storage.sync(&file);
+    }
+
+    /// Writes the producer-state snapshot at the log end offset, synced (Kafka's
+    /// `takeSnapshot`, which `LogManager.shutdown` has every log do). Nothing is written for
+    /// a partition that never had a producer id, or whose snapshot is already at the log
+    /// end offset. Returns whether a snapshot was written.
+    pub fn write_producer_snapshot(&mut self, storage: &mut dyn Storage) -> bool {
+        let log_end_offset = self.log_end_offset();
+        let nothing_to_keep =
+            self.producer_state.is_empty() && self.producer_snapshot_offset.is_none();
+        if nothing_to_keep || self.producer_snapshot_offset == Some(log_end_offset) {
+            return false;
+        }
+        let file = Self::producer_snapshot_file_name(self.partition);
+        let bytes = producer_snapshot::encode(&self.producer_state, log_end_offset);
+        storage.replace(&file, &bytes);
+        storage.sync(&file);
+        self.producer_snapshot_offset = Some(log_end_offset);
+        true
+    }
+
+    /// The partition's producer state.
+    pub fn producer_state(&self) -> &ProducerStateManager {
+        &self.producer_state
+    }
+
+    /// The producer state, for settings such as
+    /// [`ProducerStateManager::set_unknown_producer_id_for_unknown_sequence`].
+    pub fn producer_state_mut(&mut self) -> &mut ProducerStateManager {
+        &mut self.producer_state
+    }
+
+    /// The end offset of the producer-state snapshot on disk, if there is one.
+    pub fn producer_snapshot_offset(&self) -> Option<Offset> {
+        self.producer_snapshot_offset
+    }
+
+    /// The last stable offset (Kafka's `UnifiedLog.lastStableOffset`): the high watermark,
+    /// or the first unstable offset if that is lower. `read_committed` consumers read below it.
+    pub fn last_stable_offset(&self) -> Offset {
+        match self.producer_state.first_unstable_offset() {
+            Some(first_unstable) => first_unstable.min(self.high_watermark),
+            None => self.high_watermark,
+        }
+    }
+
+    /// The aborted transactions a `read_committed` fetch of `[from, upper_bound)` reports
+    /// (Kafka's `collectAbortedTransactions`).
+    pub fn aborted_transactions(
+        &self,
+        from: Offset,
+        upper_bound: Offset,
+    ) -> Vec<AbortedTransaction> {
+        self.producer_state.aborted_transactions(from, upper_bound)
     }
 
     pub fn partition(&self) -> TopicPartition {
@@ -172,27 +322,50 @@ impl Log {
         self.epoch_cache.assign(storage, epoch, log_end_offset);
     }
 
-    /// Up to `max_records` records from `from`, stopping before `upper_bound`.
+    /// Up to `max_records` records from `from`, stopping before `upper_bound`. A producer
+    /// batch that `max_records` would cut is read to its end, as far as `upper_bound`
+    /// allows: Kafka's fetch returns whole batches, and a follower rebuilds the producer
+    /// state from the batches it copies.
     pub fn read(&self, from: Offset, upper_bound: Offset, max_records: u32) -> Vec<Record> {
         let upper_bound = upper_bound.min(self.log_end_offset());
         if from >= upper_bound || from < self.log_start_offset {
             return Vec::new();
         }
         let first = (from.0 - self.log_start_offset.0) as usize;
-        let end = (upper_bound.0 - self.log_start_offset.0) as usize;
-        let end = end.min(first.saturating_add(max_records as usize));
+        let upper = (upper_bound.0 - self.log_start_offset.0) as usize;
+        let mut end = upper.min(first.saturating_add(max_records as usize));
+        while end > first
+            && end < upper
+            && batch_file::continues_producer_batch(&self.records[end - 1], &self.records[end])
+        {
+            end += 1;
+        }
         self.records[first..end].to_vec()
     }
 
     /// Appends producer records in `leader_epoch`, stamping offsets from the log end offset.
-    /// Returns the first and last offsets, or `None` for an empty batch.
+    /// A batch from an idempotent producer is validated against the producer state first
+    /// (`ProducerStateManager::check_client_batch`): a duplicate appends nothing and returns
+    /// the original offsets, a refused batch appends nothing and returns the error. Returns
+    /// `None` for an empty batch.
     pub fn append_as_leader(
         &mut self,
         storage: &mut dyn Storage,
         leader_epoch: LeaderEpoch,
         records: &[ProducerRecord],
-    ) -> Option<(Offset, Offset)> {
+    ) -> Result<Option<LeaderAppend>, ErrorCode> {
         let base_offset = self.log_end_offset();
+        let producer_batch = producer_state::producer_batch_of_request(records, base_offset)?;
+        if let Some(batch) = &producer_batch {
+            if let ClientBatchCheck::Duplicate(original) =
+                self.producer_state.check_client_batch(batch)?
+            {
+                return Ok(Some(LeaderAppend::Duplicate {
+                    base_offset: original.first_offset(),
+                    last_offset: original.last_offset,
+                }));
+            }
+        }
         let stamped: Vec<Record> = records
             .iter()
             .enumerate()
@@ -200,7 +373,9 @@ impl Log {
                 Record::stamped(record, Offset(base_offset.0 + index as u64), leader_epoch)
             })
             .collect();
-        let last_offset = stamped.last()?.offset;
+        let Some(last_offset) = stamped.last().map(|record| record.offset) else {
+            return Ok(None);
+        };
         if let Some(last_epoch) = self.last_record_epoch() {
             assert!(
                 leader_epoch >= last_epoch,
@@ -209,8 +384,14 @@ impl Log {
             );
         }
         self.epoch_cache.assign(storage, leader_epoch, base_offset);
+        if let Some(batch) = &producer_batch {
+            self.producer_state.append_data_batch(batch);
+        }
         self.write_records(storage, stamped);
-        Some((base_offset, last_offset))
+        Ok(Some(LeaderAppend::Appended {
+            base_offset,
+            last_offset,
+        }))
     }
 
     /// Appends records fetched from the leader, which already carry offsets and epochs. The
@@ -245,6 +426,7 @@ impl Log {
             self.epoch_cache
                 .assign(storage, record.leader_epoch, record.offset);
         }
+        self.producer_state.append_replicated(&records);
         self.write_records(storage, records);
         Ok(())
     }
@@ -257,6 +439,8 @@ impl Log {
         }
         self.unflushed_messages += records.len() as u64;
         self.append_batches(storage, records);
+        self.producer_state
+            .update_map_end_offset(self.log_end_offset());
         if let Some(interval) = self.flush_interval_messages {
             if self.unflushed_messages >= interval.max(1) {
                 storage.sync(&self.file_name);
@@ -306,7 +490,29 @@ impl Log {
         // any write, or a log that syncs every message would hold records it never synced
         // (in Kafka the file after a cut is a prefix of what was synced).
         self.write_records(storage, kept_of_batch);
+        self.reload_producer_state(storage);
         Some(before)
+    }
+
+    /// Kafka's `truncateAndReload` after a cut: a snapshot beyond the new end is deleted, and
+    /// the state is rebuilt from the remaining records (a partition that never had a
+    /// producer id has nothing to rebuild).
+    fn reload_producer_state(&mut self, storage: &mut dyn Storage) {
+        let log_end_offset = self.log_end_offset();
+        if self
+            .producer_snapshot_offset
+            .is_some_and(|offset| offset > log_end_offset)
+        {
+            Self::delete_producer_snapshot(storage, self.partition);
+            self.producer_snapshot_offset = None;
+        }
+        if !self.producer_state.is_empty() {
+            self.producer_state.clear();
+            self.producer_state.append_replicated(&self.records);
+            self.producer_state
+                .on_high_watermark_updated(self.high_watermark);
+        }
+        self.producer_state.update_map_end_offset(log_end_offset);
     }
 
     /// Raises the high watermark to `new` (capped at the log end offset). Returns the old and
@@ -316,6 +522,7 @@ impl Log {
         if new > self.high_watermark {
             let old = self.high_watermark;
             self.high_watermark = new;
+            self.producer_state.on_high_watermark_updated(new);
             Some((old, new))
         } else {
             None
@@ -332,6 +539,7 @@ impl Log {
             return None;
         }
         let old = std::mem::replace(&mut self.high_watermark, new);
+        self.producer_state.on_high_watermark_updated(new);
         Some((old, new))
     }
 
@@ -370,6 +578,12 @@ impl Log {
             );
         }
         self.epoch_cache.check_invariants(log_end_offset);
+        assert_eq!(
+            self.producer_state.map_end_offset(),
+            log_end_offset,
+            "{}: the producer state does not end at the log end offset",
+            self.file_name
+        );
     }
 
     /// Every invariant, walking every record: contiguous offsets and non-decreasing epochs.

@@ -15,6 +15,7 @@ use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
+use crate::log::LeaderAppend;
 use crate::mark::Mark;
 use crate::protocol::{
     Acks, AlterPartitionRequest, AlterPartitionResponse, BrokerState, EpochEndOffset, FetchData,
@@ -23,6 +24,17 @@ use crate::protocol::{
 };
 use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The mark for a produce the producer state refused.
+fn refusal_mark(error: ErrorCode) -> Mark {
+    match error {
+        ErrorCode::OutOfOrderSequence => Mark::OutOfOrderSequenceRefused,
+        ErrorCode::InvalidProducerEpoch => Mark::InvalidProducerEpochRefused,
+        ErrorCode::UnknownProducerId => Mark::UnknownProducerIdRefused,
+        ErrorCode::InvalidTxnState => Mark::InvalidTxnStateRefused,
+        _ => Mark::InvalidRecordRefused,
+    }
+}
 
 /// The leader's view of one follower (Kafka's `ReplicaState`). Where Kafka writes 0 for a
 /// time it does not know (a wall-clock time long past), this says `None`: simulated time
@@ -285,15 +297,43 @@ impl Partition {
             );
             return;
         }
-        let Some((base_offset, last_offset)) =
-            self.log
-                .append_as_leader(context.storage, leader_epoch, records)
-        else {
-            // An empty batch appends nothing; Kafka would reject it as invalid, and there is
-            // no such error here, so it is answered at the log end offset.
-            let log_end_offset = self.log.log_end_offset();
-            complete(context, self.id, &completion, None, Ok(log_end_offset));
-            return;
+        let appended = match self
+            .log
+            .append_as_leader(context.storage, leader_epoch, records)
+        {
+            Ok(Some(appended)) => appended,
+            Ok(None) => {
+                // An empty batch appends nothing; Kafka would reject it as invalid, and there
+                // is no such error here, so it is answered at the log end offset.
+                let log_end_offset = self.log.log_end_offset();
+                complete(context, self.id, &completion, None, Ok(log_end_offset));
+                return;
+            }
+            Err(error) => {
+                context.mark(refusal_mark(error));
+                complete(context, self.id, &completion, None, Err(error));
+                return;
+            }
+        };
+        let (base_offset, last_offset) = match appended {
+            LeaderAppend::Appended {
+                base_offset,
+                last_offset,
+            } => (base_offset, last_offset),
+            LeaderAppend::Duplicate {
+                base_offset,
+                last_offset,
+            } => {
+                context.mark(Mark::DuplicateBatchAnswered);
+                self.answer_appended(
+                    context,
+                    completion,
+                    acks,
+                    (base_offset, last_offset),
+                    timeout_ms,
+                );
+                return;
+            }
         };
         let appended = self.log.read(base_offset, last_offset.next(), u32::MAX);
         context.event(Event::RecordsAppended {
@@ -301,7 +341,30 @@ impl Partition {
             as_leader: true,
             records: summaries(&appended),
         });
-        let offsets = (base_offset, last_offset);
+        self.answer_appended(
+            context,
+            completion,
+            acks,
+            (base_offset, last_offset),
+            timeout_ms,
+        );
+        self.maybe_increment_high_watermark(context);
+        self.wake_parked_fetches(context, WakeReason::NewData, &[]);
+    }
+
+    /// Answers a batch that is in the log, just appended or found to be a duplicate of one
+    /// that was: at once for acks=0 and acks=1, once the high watermark passes its last
+    /// offset for acks=all (a duplicate waits like the original would, as Kafka's delayed
+    /// produce waits for `requiredOffset`; it may already be committed).
+    fn answer_appended(
+        &mut self,
+        context: &mut Context<'_>,
+        completion: Completion,
+        acks: Acks,
+        offsets: (Offset, Offset),
+        timeout_ms: u64,
+    ) {
+        let (base_offset, _) = offsets;
         match acks {
             Acks::None | Acks::Leader => {
                 complete(
@@ -322,10 +385,13 @@ impl Partition {
                     Ok(base_offset),
                 );
             }
-            Acks::All => self.delay_produce(context, completion, offsets, timeout_ms),
+            Acks::All => {
+                self.delay_produce(context, completion, offsets, timeout_ms);
+                if offsets.1 < self.log.high_watermark() {
+                    self.complete_purgatory(context);
+                }
+            }
         }
-        self.maybe_increment_high_watermark(context);
-        self.wake_parked_fetches(context, WakeReason::NewData, &[]);
     }
 
     /// A fetch from a follower (`replica: Some`) or a consumer (`replica: None`).

@@ -180,6 +180,12 @@ impl Partition {
         &self.log
     }
 
+    /// Writes the log's producer-state snapshot, as a clean shutdown does
+    /// ([`Log::write_producer_snapshot`]).
+    pub fn write_producer_snapshot(&mut self, storage: &mut dyn crate::storage::Storage) -> bool {
+        self.log.write_producer_snapshot(storage)
+    }
+
     pub fn isr(&self) -> &[BrokerId] {
         &self.isr
     }

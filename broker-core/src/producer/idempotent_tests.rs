@@ -67,6 +67,7 @@ fn stamped_produce(
             producer_id: PID,
             producer_epoch: epoch,
             sequence,
+            base_sequence,
         });
     }
     Effect::Send {

@@ -78,6 +78,7 @@ impl Producer {
                     producer_id: producer.producer_id,
                     producer_epoch: producer.epoch.0,
                     sequence: sequenced.base_sequence.0.wrapping_add(index) % (1 << 31),
+                    base_sequence: sequenced.base_sequence.0,
                 }),
                 ..record.clone()
             })
