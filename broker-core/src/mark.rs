@@ -203,6 +203,13 @@ marks! {
     /// A group leader saw a subscribed topic's partition count differ from the one it
     /// assigned with, and asked the group to rebalance.
     ConsumerAssignmentMetadataChanged = "consumer-assignment-metadata-changed",
+    // ---- producer ids (issue 10: producer-id marks go below this line) ----
+    /// A broker answered InitProducerId with COORDINATOR_LOAD_IN_PROGRESS: it held no
+    /// producer id to give and waited for a block from the controller.
+    InitProducerIdLoadInProgress = "init-producer-id-load-in-progress",
+    /// A broker asked the controller for its next producer-id block ahead of time, with
+    /// 90% of the current one handed out.
+    ProducerIdBlockPrefetched = "producer-id-block-prefetched",
 }
 
 impl Ord for Mark {

@@ -122,7 +122,10 @@ fn the_next_producer_id_is_persisted_once_a_block_was_handed_out() {
     );
     state.next_producer_id = crate::ids::ProducerId(3_000);
     let decoded = ControllerState::decode(&state.encode()).unwrap();
-    assert_eq!(decoded.map(|state| state.next_producer_id), Some(state.next_producer_id));
+    assert_eq!(
+        decoded.map(|state| state.next_producer_id),
+        Some(state.next_producer_id)
+    );
 }
 
 #[test]

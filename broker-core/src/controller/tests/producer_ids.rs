@@ -111,7 +111,10 @@ fn a_restarted_controller_hands_out_the_block_after_the_last_one_it_answered() {
     );
     let effects = allocate(&mut restarted, 20_001, b(3), BrokerEpoch(3), 4);
     assert_eq!(effects, answer(3, 4, block(2_000)));
-    assert_eq!(persisted_next_producer_id(&restarted_disk), ProducerId(3_000));
+    assert_eq!(
+        persisted_next_producer_id(&restarted_disk),
+        ProducerId(3_000)
+    );
 }
 
 #[test]
@@ -120,7 +123,11 @@ fn a_stale_broker_epoch_is_refused_and_uses_up_no_ids() {
     let syncs_before = disk.sync_count();
     let effects = allocate(&mut controller, 100, b(1), BrokerEpoch(99), 3);
     assert_eq!(effects, answer(1, 3, Err(ErrorCode::StaleBrokerEpoch)));
-    assert_eq!(disk.sync_count(), syncs_before, "nothing changed, nothing written");
+    assert_eq!(
+        disk.sync_count(),
+        syncs_before,
+        "nothing changed, nothing written"
+    );
     let effects = allocate(&mut controller, 101, b(1), BrokerEpoch(1), 4);
     assert_eq!(effects, answer(1, 4, block(0)));
 }
