@@ -286,7 +286,9 @@ impl ControllerState {
             );
         }
         assert!(
-            self.next_producer_id.0.is_multiple_of(super::PRODUCER_ID_BLOCK_SIZE),
+            self.next_producer_id
+                .0
+                .is_multiple_of(super::PRODUCER_ID_BLOCK_SIZE),
             "next producer id {} is not at a block boundary in {self:?}",
             self.next_producer_id
         );
