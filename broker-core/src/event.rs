@@ -6,6 +6,7 @@ use crate::coordinator::GroupState;
 use crate::error::ErrorCode;
 use crate::ids::{
     BrokerEpoch, BrokerId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset, PartitionEpoch,
+    ProducerId,
 };
 use crate::protocol::Acks;
 use crate::topic::TopicPartition;
@@ -239,6 +240,17 @@ pub enum Event {
         generation: GenerationId,
         /// The loaded members, in member-id order.
         members: Vec<MemberId>,
+    },
+
+    // Exactly-once events come last, so the encoding of every earlier event (which the
+    // trace hash covers) is unchanged.
+    // ---- broker: producer ids ----
+    /// A broker received a block of producer ids from the controller (KIP-730): it hands
+    /// out `first .. first + length` until the block is used up or the broker restarts.
+    ProducerIdBlockReceived {
+        broker: BrokerId,
+        first: ProducerId,
+        length: u64,
     },
 }
 

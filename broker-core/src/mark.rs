@@ -231,6 +231,13 @@ marks! {
     /// A leader refused a batch with OUT_OF_ORDER_SEQUENCE_NUMBER and the producer sent it
     /// again.
     ProducerOutOfOrderSequenceRetried = "producer-out-of-order-sequence-retried",
+    // ---- producer ids (issue 10: producer-id marks go below this line) ----
+    /// A broker answered InitProducerId with COORDINATOR_LOAD_IN_PROGRESS: it held no
+    /// producer id to give and waited for a block from the controller.
+    InitProducerIdLoadInProgress = "init-producer-id-load-in-progress",
+    /// A broker asked the controller for its next producer-id block ahead of time, with
+    /// 90% of the current one handed out.
+    ProducerIdBlockPrefetched = "producer-id-block-prefetched",
 }
 
 impl Ord for Mark {

@@ -12,7 +12,7 @@ use crate::violation::Violation;
 use serde::Serialize;
 use std::fmt::Write as _;
 use watermark_broker_core::event::{Event, SendFailure};
-use watermark_broker_core::ids::{BrokerId, NodeId};
+use watermark_broker_core::ids::{BrokerId, NodeId, ProducerId};
 use watermark_broker_core::protocol::Acks;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -404,6 +404,15 @@ pub fn describe_event(out: &mut String, event: &Event) {
             "{partition} position {}->{to}",
             from.map_or("-".to_string(), |offset| offset.to_string())
         ),
+        Event::ProducerIdBlockReceived {
+            broker,
+            first,
+            length,
+        } => write!(
+            out,
+            "producer ids {broker} [{first}..{})",
+            ProducerId(first.0 + length)
+        ),
         group_event => {
             crate::trace_group_events::describe_group_event(out, group_event);
             Ok(())
@@ -433,6 +442,24 @@ mod tests {
         assert_eq!(
             trace.take_lines(),
             vec!["t=1.204s b2 orders-0 isr {1,2,3}->{1,2}"]
+        );
+    }
+
+    #[test]
+    fn a_producer_id_block_reads_as_the_broker_and_its_half_open_range() {
+        let mut trace = Trace::new(TraceMode::Text);
+        trace.event(
+            40,
+            NodeId::Broker(BrokerId(2)),
+            &Event::ProducerIdBlockReceived {
+                broker: BrokerId(2),
+                first: ProducerId(1_000),
+                length: 1_000,
+            },
+        );
+        assert_eq!(
+            trace.take_lines(),
+            vec!["t=0.040s b2 producer ids b2 [pid1000..pid2000)"]
         );
     }
 

@@ -23,6 +23,9 @@ impl Broker {
         self.partitions.clear();
         self.timers.clear();
         self.coordinator = crate::coordinator::GroupCoordinator::default();
+        // In memory only: a new process asks for a new block, and the ids left in the old
+        // one are never handed out (the controller has moved past them).
+        self.producer_ids = super::producer_id_manager::ProducerIdManager::default();
         let marker = self.take_clean_shutdown_marker();
         if marker.is_some() {
             effects.push(Effect::Mark(Mark::CleanShutdownRecoverySkipped));

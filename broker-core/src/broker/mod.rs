@@ -2,8 +2,9 @@
 //! replicas (and, later, the coordinators) it serves. It recovers its partitions' logs on
 //! start, registers and heartbeats with the controller, applies metadata images
 //! (`lifecycle.rs`), routes each request to what serves it (`routing.rs`), checkpoints high
-//! watermarks (`high_watermark_checkpoint.rs`), and keeps one table of named timers for
-//! itself and its partitions.
+//! watermarks (`high_watermark_checkpoint.rs`), hands out producer ids
+//! (`producer_id_host.rs`, `producer_id_manager.rs`), and keeps one table of named timers
+//! for itself and its partitions.
 //!
 //! Invariants, asserted after every `handle`: each log keeps
 //! `log_start_offset ≤ high_watermark ≤ log_end_offset`, and every deadline the broker reports
@@ -13,6 +14,8 @@
 mod coordinator_host;
 mod high_watermark_checkpoint;
 mod lifecycle;
+mod producer_id_host;
+pub mod producer_id_manager;
 mod routing;
 mod shutdown;
 #[cfg(test)]
@@ -36,6 +39,7 @@ use crate::storage::Storage;
 use crate::timer::TimerTable;
 use crate::topic::TopicName;
 use crate::topic::TopicPartition;
+use producer_id_manager::ProducerIdManager;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -54,6 +58,9 @@ pub enum BrokerTimer {
     Partition(TopicPartition, PartitionTimer),
     /// A deadline of the group coordinator this broker hosts.
     Coordinator(CoordinatorTimer),
+    /// The outstanding AllocateProducerIds is given up on, or the backoff after a refused
+    /// or lost one ends: the request for the next producer-id block goes again.
+    ProducerIdBlockRequest,
 }
 
 impl fmt::Display for BrokerTimer {
@@ -69,6 +76,7 @@ impl fmt::Display for BrokerTimer {
             }
             BrokerTimer::Partition(partition, timer) => write!(formatter, "{partition} {timer}"),
             BrokerTimer::Coordinator(timer) => write!(formatter, "{timer}"),
+            BrokerTimer::ProducerIdBlockRequest => formatter.write_str("producer-id-block-request"),
         }
     }
 }
@@ -101,6 +109,8 @@ pub struct Broker {
     local_completions: Vec<LocalCompletion>,
     /// The group coordinator for the offsets partitions this broker leads.
     coordinator: GroupCoordinator,
+    /// The producer ids this process may hand out, from blocks the controller allocated.
+    producer_ids: ProducerIdManager,
 }
 
 impl Broker {
@@ -134,6 +144,7 @@ impl Broker {
             next_delayed_operation: 0,
             local_completions: Vec::new(),
             coordinator: GroupCoordinator::default(),
+            producer_ids: ProducerIdManager::default(),
         }
     }
 
@@ -206,7 +217,7 @@ impl Broker {
 
     /// Handles the due timers in a fixed order: controller contact, the high-watermark
     /// checkpoint, then every partition in turn (its ISR shrink check when that timer fired,
-    /// then its own timers).
+    /// then its own timers), the coordinator's timers, and the producer-id block request.
     fn on_timers(&mut self, now_ms: u64, fired: &[BrokerTimer], effects: &mut Vec<Effect>) {
         // A fired timer is done; whatever still needs a deadline sets a new one.
         for timer in fired {
@@ -253,6 +264,9 @@ impl Broker {
             if let BrokerTimer::Coordinator(timer) = timer {
                 self.on_coordinator_timer(now_ms, *timer, effects);
             }
+        }
+        if fired.contains(&BrokerTimer::ProducerIdBlockRequest) {
+            self.on_producer_id_timer(now_ms, effects);
         }
     }
 
@@ -325,6 +339,7 @@ impl Broker {
         match peer {
             NodeId::Controller => {
                 effects.push(Effect::Mark(Mark::BrokerControllerConnectionClosed));
+                self.on_producer_id_controller_connection_closed(now_ms, effects);
                 let retry_ms = now_ms + self.config.reconnect_backoff_ms.max(1);
                 let next_ms = self
                     .timers

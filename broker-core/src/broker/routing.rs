@@ -1,6 +1,7 @@
 //! Where each message a broker receives goes (Kafka's `KafkaApis`, reduced): controller
 //! traffic to the broker's life cycle, partition requests and responses to the partition
-//! they name, metadata requests to the broker itself. A request for a partition this broker
+//! they name, metadata requests to the broker itself, producer-id requests and the
+//! controller's block answers to the producer-id manager. A request for a partition this broker
 //! does not host is answered NotLeaderOrFollower; anything else it cannot serve is dropped,
 //! as a broker drops what it cannot route.
 
@@ -25,6 +26,9 @@ pub enum Route {
     Partition(TopicPartition),
     /// The group coordinator (group requests; FindCoordinator, which any broker answers).
     Coordinator,
+    /// Producer ids: InitProducerId (any broker answers an idempotent producer) and the
+    /// controller's AllocateProducerIds answers.
+    ProducerIds,
     /// Nothing on a broker serves it (controller requests, client responses).
     Nowhere,
 }
@@ -43,6 +47,8 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         Message::AlterPartitionResponse(response) if from_controller => {
             Route::Partition(response.partition)
         }
+        Message::AllocateProducerIdsResponse(_) if from_controller => Route::ProducerIds,
+        Message::InitProducerId(_) => Route::ProducerIds,
         Message::Metadata(_) => Route::MetadataCache,
         Message::Produce(request) => Route::Partition(request.partition),
         Message::ListOffsets(request) => Route::Partition(request.partition),
@@ -86,6 +92,15 @@ impl Broker {
                 self.on_partition_message(now_ms, from, partition, message, effects)
             }
             Route::Coordinator => self.on_coordinator_message(now_ms, from, message, effects),
+            Route::ProducerIds => match message {
+                Message::InitProducerId(request) => {
+                    self.on_init_producer_id(now_ms, from, &request, effects)
+                }
+                Message::AllocateProducerIdsResponse(response) => {
+                    self.on_allocate_producer_ids_response(now_ms, &response, effects)
+                }
+                _ => {}
+            },
             Route::Nowhere => {}
         }
     }

@@ -4,6 +4,7 @@
 //! state) is in `tests/replica_fetch.rs`.
 
 mod coordinator_hosting;
+mod producer_ids;
 mod producer_state;
 mod replica_fetch;
 

@@ -7,7 +7,8 @@
 //! leaders, validates the leaders' AlterPartition proposals, and publishes every change as a
 //! new [`MetadataImage`]. Each concern has its file: `registration.rs` (registration,
 //! heartbeats, sessions, fencing), `election.rs` (leader choice and partition changes),
-//! `alter_partition.rs` (ISR proposals), `state.rs` (what is persisted).
+//! `alter_partition.rs` (ISR proposals), `producer_ids.rs` (producer-id blocks, KIP-730),
+//! `state.rs` (what is persisted).
 //!
 //! Invariants, asserted after every input (see `state.rs`): a partition's leader is an
 //! unfenced ISR member; an ISR is empty only with eligible leader replicas on and no leader;
@@ -24,8 +25,10 @@
 
 mod alter_partition;
 mod election;
+mod producer_ids;
 mod registration;
 pub mod state;
+pub use producer_ids::PRODUCER_ID_BLOCK_SIZE;
 #[cfg(test)]
 mod tests;
 
@@ -33,12 +36,12 @@ use crate::actor::{Actor, Effect, Input, Timer};
 use crate::config::{ControllerConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId};
+use crate::ids::{BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId};
 use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::protocol::{
-    AlterPartitionResponse, BrokerHeartbeatResponse, BrokerRegistrationResponse, Message,
-    MetadataUpdate,
+    AllocateProducerIdsResponse, AlterPartitionResponse, BrokerHeartbeatResponse,
+    BrokerRegistrationResponse, Message, MetadataUpdate, ProducerIdBlock,
 };
 use crate::storage::Storage;
 use crate::timer::TimerTable;
@@ -122,6 +125,11 @@ enum Reply {
         broker: BrokerId,
         partition: TopicPartition,
         result: Result<(), ErrorCode>,
+    },
+    AllocateProducerIds {
+        broker: BrokerId,
+        correlation: CorrelationId,
+        result: Result<ProducerIdBlock, ErrorCode>,
     },
 }
 
@@ -235,6 +243,9 @@ impl Controller {
             Message::AlterPartition(request) if from == NodeId::Broker(request.broker) => {
                 Some(self.handle_alter_partition(&request, step))
             }
+            Message::AllocateProducerIds(request) if from == NodeId::Broker(request.broker) => {
+                Some(self.handle_allocate_producer_ids(&request, step))
+            }
             // Requests naming another broker than their sender, responses and client traffic
             // are not for the controller: ignored, as a real controller would drop a request
             // it cannot route.
@@ -320,6 +331,17 @@ impl Controller {
                     Message::AlterPartitionResponse(AlterPartitionResponse { partition, result }),
                 )
             }
+            Reply::AllocateProducerIds {
+                broker,
+                correlation,
+                result,
+            } => (
+                broker,
+                Message::AllocateProducerIdsResponse(AllocateProducerIdsResponse {
+                    correlation,
+                    result,
+                }),
+            ),
         }
     }
 }

@@ -14,10 +14,12 @@
 //! - a partition's leader, when it has one, is an ISR member and a registered, unfenced
 //!   broker;
 //! - `image.live_brokers` is exactly the registered, unfenced brokers, sorted;
-//! - every registered broker's epoch is below `next_broker_epoch`.
+//! - every registered broker's epoch is below `next_broker_epoch`;
+//! - `next_producer_id` is a whole number of producer-id blocks (every block handed out is
+//!   below it; see `producer_ids.rs`).
 
 use crate::config::TopicConfig;
-use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch, PartitionId};
+use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch, PartitionId, ProducerId};
 use crate::metadata::{MetadataImage, PartitionState};
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
@@ -60,6 +62,9 @@ pub struct ControllerState {
     pub next_broker_epoch: BrokerEpoch,
     /// The metadata image: its version, live brokers and every partition's state.
     pub image: MetadataImage,
+    /// The first producer id of the next block (Kafka's `ProducerIdsRecord.nextProducerId`):
+    /// every id below it has been handed to some broker, so it only grows.
+    pub next_producer_id: ProducerId,
 }
 
 /// The on-disk shape. Maps are stored as lists so the encoding does not depend on how
@@ -70,6 +75,15 @@ struct EncodedControllerState {
     next_broker_epoch: BrokerEpoch,
     metadata_version: u64,
     partitions: Vec<PartitionState>,
+    /// Left out while no block was ever handed out, so a cluster without idempotent
+    /// producers writes the same bytes as before producer ids existed (a state written then
+    /// reads back as 0).
+    #[serde(default, skip_serializing_if = "is_first_producer_id")]
+    next_producer_id: ProducerId,
+}
+
+fn is_first_producer_id(producer_id: &ProducerId) -> bool {
+    *producer_id == ProducerId(0)
 }
 
 impl ControllerState {
@@ -129,6 +143,7 @@ impl ControllerState {
                 live_brokers: Vec::new(),
                 partitions: partition_states,
             },
+            next_producer_id: ProducerId(0),
         }
     }
 
@@ -165,6 +180,7 @@ impl ControllerState {
             next_broker_epoch: self.next_broker_epoch,
             metadata_version: self.image.version,
             partitions: self.image.partitions.values().cloned().collect(),
+            next_producer_id: self.next_producer_id,
         };
         // Serialising plain data with derived impls into memory cannot fail.
         serde_json::to_vec(&encoded).expect("controller state serialises to JSON")
@@ -194,6 +210,7 @@ impl ControllerState {
                     .map(|partition| (partition.partition, partition))
                     .collect(),
             },
+            next_producer_id: encoded.next_producer_id,
         };
         state.refresh_live_brokers();
         Ok(Some(state))
@@ -268,6 +285,13 @@ impl ControllerState {
                 self.next_broker_epoch
             );
         }
+        assert!(
+            self.next_producer_id
+                .0
+                .is_multiple_of(super::PRODUCER_ID_BLOCK_SIZE),
+            "next producer id {} is not at a block boundary in {self:?}",
+            self.next_producer_id
+        );
     }
 }
 

@@ -108,3 +108,30 @@ fn encoded_state_decodes_to_the_same_state() {
     assert_eq!(ControllerState::decode(&[]), Ok(None));
     assert!(ControllerState::decode(b"{not json").is_err());
 }
+
+#[test]
+fn the_next_producer_id_is_persisted_once_a_block_was_handed_out() {
+    let mut state = ControllerState::new_topics(&topic(1, 1), &[BrokerId(1)]);
+    // Before any block the encoding is the one written before producer ids existed, so
+    // runs without idempotent producers write the same bytes (and keep their trace hashes).
+    let before = String::from_utf8(state.encode()).unwrap();
+    assert!(!before.contains("next_producer_id"), "{before}");
+    assert_eq!(
+        ControllerState::decode(before.as_bytes()).unwrap(),
+        Some(state.clone())
+    );
+    state.next_producer_id = crate::ids::ProducerId(3_000);
+    let decoded = ControllerState::decode(&state.encode()).unwrap();
+    assert_eq!(
+        decoded.map(|state| state.next_producer_id),
+        Some(state.next_producer_id)
+    );
+}
+
+#[test]
+#[should_panic(expected = "not at a block boundary")]
+fn a_next_producer_id_inside_a_block_breaks_an_invariant() {
+    let mut state = ControllerState::new_topics(&topic(1, 1), &[BrokerId(1)]);
+    state.next_producer_id = crate::ids::ProducerId(1_500);
+    state.assert_invariants(false);
+}

@@ -1,5 +1,7 @@
 //! The controller's handler tests: exact effects for registration, fencing, elections,
-//! AlterPartition and recovery.
+//! AlterPartition and recovery. Producer-id blocks are in `tests/producer_ids.rs`.
+
+mod producer_ids;
 
 use super::*;
 use crate::actor::fire_due_timers;

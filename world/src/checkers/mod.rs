@@ -555,7 +555,8 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::PartitionsAssigned { .. }
         | Event::OffsetCommitStarted { .. }
         | Event::OffsetCommitCompleted { .. }
-        | Event::GroupLoaded { .. } => None,
+        | Event::GroupLoaded { .. }
+        | Event::ProducerIdBlockReceived { .. } => None,
     }
 }
 
