@@ -54,7 +54,8 @@ fn explore() {
     }
 }
 
-/// Seeds 2, 93 and 138 (re-pinned when the swarm learned to aim, issue 7): brokers lose power while the swarm slows disks and links; a
+/// Seeds 77, 93 and 138 (re-pinned when the swarm learned to aim, issue 7, and when the
+/// producer became idempotent by default, issue 10): brokers lose power while the swarm slows disks and links; a
 /// restarted broker, with the switch, truncates its log to its checkpointed high watermark
 /// before fetching (pre-KIP-101), then leads or feeds a leader that lacks records the
 /// cluster had committed, and `NoCommittedRecordLost` finds them gone. Fetch-time
@@ -69,7 +70,7 @@ fn explore() {
 /// any one seed.
 #[test]
 fn truncate_to_high_watermark_loses_committed_records_on_pinned_seeds() {
-    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[2, 93, 138]) {
+    for report in sweep_with(BugSwitch::TruncateToHighWatermark, &[77, 93, 138]) {
         assert!(!report.passed, "{}", common::explain(&report));
         assert!(
             report
@@ -121,13 +122,14 @@ fn ack_before_isr_is_caught_at_the_acknowledgement_on_every_seed() {
     }
 }
 
-/// Seeds 0, 7 and 11: without generation fencing the coordinator accepts a commit from a
+/// Seeds 0, 11 and 18 (11 and 18 re-pinned when the producer became idempotent by default,
+/// issue 10): without generation fencing the coordinator accepts a commit from a
 /// member it no longer counts (its session expired, or it left on a poll timeout while the
 /// swarm slowed its processing or cut it from the coordinator), and `fenced-commit-accepted`
 /// reports it. 5 of the first 20 seeds catch it.
 #[test]
 fn no_generation_fencing_accepts_a_fenced_commit_on_pinned_seeds() {
-    for report in sweep_with(BugSwitch::NoGenerationFencing, &[0, 7, 11]) {
+    for report in sweep_with(BugSwitch::NoGenerationFencing, &[0, 11, 18]) {
         assert!(!report.passed, "{}", common::explain(&report));
         assert!(
             report

@@ -172,7 +172,11 @@ pub struct ProducerConfig {
     pub batch_size_records: u32,
     pub partitioner: Partitioner,
     pub metadata_max_age_ms: u64,
-    pub enable_idempotence: bool,
+    /// `enable.idempotence`. Unset is Kafka's default (≥ 3.0): on, unless `acks` is not
+    /// all, `retries` is 0 or `max_in_flight_requests_per_connection` is above 5, in which
+    /// case Kafka turns it off quietly. Set to `true` with one of those, Kafka refuses the
+    /// configuration, and so does a scenario ([`ProducerConfig::idempotence_conflict`]).
+    pub enable_idempotence: Option<bool>,
     /// After a connection to a broker closes, no new attempt before this long
     /// (`reconnect.backoff.ms`), doubling with each consecutive failure up to
     /// `reconnect_backoff_max_ms` (Kafka adds 20% jitter; the model does not).
@@ -198,10 +202,47 @@ impl Default for ProducerConfig {
             batch_size_records: 16,
             partitioner: Partitioner::RoundRobin,
             metadata_max_age_ms: 300_000,
-            enable_idempotence: false,
+            enable_idempotence: None,
             reconnect_backoff_ms: 50,
             reconnect_backoff_max_ms: 1_000,
             socket_connection_setup_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl ProducerConfig {
+    /// The most requests in flight per connection an idempotent producer may have: the
+    /// broker keeps the metadata of the last 5 batches per producer to recognise retries.
+    pub const MAX_IN_FLIGHT_WITH_IDEMPOTENCE: u32 = 5;
+
+    /// Whether this producer is idempotent, as Kafka's
+    /// `ProducerConfig.postProcessAndValidateIdempotenceConfigs` resolves it.
+    pub fn idempotence_enabled(&self) -> bool {
+        match self.enable_idempotence {
+            Some(explicit) => explicit,
+            None => self.idempotence_conflict_reason().is_none(),
+        }
+    }
+
+    /// With idempotence set to `true`, the setting that forbids it, in Kafka's words (a
+    /// `ConfigException` there); `None` when there is no conflict or it was not set.
+    pub fn idempotence_conflict(&self) -> Option<&'static str> {
+        if self.enable_idempotence == Some(true) {
+            self.idempotence_conflict_reason()
+        } else {
+            None
+        }
+    }
+
+    fn idempotence_conflict_reason(&self) -> Option<&'static str> {
+        if self.max_in_flight_requests_per_connection > Self::MAX_IN_FLIGHT_WITH_IDEMPOTENCE {
+            Some("max_in_flight_requests_per_connection must be at most 5")
+        } else if self.retries == 0 {
+            Some("retries must not be 0")
+        } else if self.acks != Acks::All {
+            Some("acks must be \"all\"")
+        } else {
+            None
         }
     }
 }

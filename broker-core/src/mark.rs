@@ -231,6 +231,10 @@ marks! {
     /// A leader refused a batch with OUT_OF_ORDER_SEQUENCE_NUMBER and the producer sent it
     /// again.
     ProducerOutOfOrderSequenceRetried = "producer-out-of-order-sequence-retried",
+    /// An epoch bump gave new sequences to batches already sent, which the leader may hold
+    /// under the old epoch and can no longer recognise: Kafka's open KAFKA-14034, the way an
+    /// idempotent producer can still write a record twice.
+    ProducerRenumberedSentBatches = "producer-renumbered-sent-batches",
     // ---- producer ids (issue 10: producer-id marks go below this line) ----
     /// A broker answered InitProducerId with COORDINATOR_LOAD_IN_PROGRESS: it held no
     /// producer id to give and waited for a block from the controller.

@@ -6,6 +6,7 @@
 //! timeout) unless a scenario's story needs another value, which it then says.
 
 use crate::builder::ScenarioBuilder;
+use crate::catalogue_idempotence;
 use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::Acks;
@@ -42,6 +43,9 @@ pub fn catalogue() -> Vec<Scenario> {
         zombie_leader_acks1_loses_writes(),
         retry_after_lost_ack_duplicates(),
         in_flight_retries_reorder(),
+        catalogue_idempotence::idempotent_retry_no_duplicate(),
+        catalogue_idempotence::idempotent_in_flight_keeps_order(),
+        catalogue_idempotence::idempotent_epoch_bump_duplicates(),
         power_loss_without_fsync_loses_acked(),
         power_loss_with_fsync_no_loss(),
         slow_follower_leaves_and_rejoins_isr(),
@@ -519,10 +523,15 @@ fn retry_after_lost_ack_duplicates() -> Result<Scenario, String> {
             "The leader appends and commits a batch, but the link back to the producer fails \
              just as the response leaves. The producer cannot tell a lost request from a lost \
              response, so after request_timeout_ms it sends the batch again, and without \
-             idempotence the broker appends it a second time: at least once, not exactly once.",
+             idempotence the broker appends it a second time: at least once, not exactly once. \
+             Idempotence is turned off here on purpose (Kafka turns it on by default since \
+             3.0); idempotent-retry-no-duplicate runs the same faults with it on.",
         )
         .acks(Acks::All)
-        .producer_config(|producer| producer.request_timeout_ms = 5_000)
+        .producer_config(|producer| {
+            producer.request_timeout_ms = 5_000;
+            producer.enable_idempotence = Some(false);
+        })
         .trigger(
             Condition::LeaderAcked {
                 partition: P0,
@@ -558,13 +567,16 @@ fn in_flight_retries_reorder() -> Result<Scenario, String> {
              slots and are written. When the lost ones time out they are retried and land \
              behind records the application sent after them: the log no longer has a \
              producer's records in send order (nonmonotonic-send). Idempotence, with its \
-             sequence numbers, is what fixes this in Kafka.",
+             sequence numbers, is what fixes this in Kafka: it is turned off here on purpose \
+             (Kafka's default is on), and idempotent-in-flight-keeps-order runs the same \
+             faults with it on.",
         )
         .acks(Acks::All)
         .records(300, 10)
         .producer_config(|producer| {
             producer.max_in_flight_requests_per_connection = 5;
             producer.request_timeout_ms = 3_000;
+            producer.enable_idempotence = Some(false);
         })
         .fault_at(
             2_000,

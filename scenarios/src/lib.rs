@@ -7,6 +7,7 @@ pub mod builder;
 pub mod catalogue;
 mod catalogue_group_swarm;
 mod catalogue_groups;
+mod catalogue_idempotence;
 pub mod load;
 pub mod scenario_docs;
 pub mod schema;

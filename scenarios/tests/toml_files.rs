@@ -65,8 +65,17 @@ fn impossible_configurations_are_refused_with_the_reason() {
         ),
         ("name = \"x\"\nbrokers = 0\n", "brokers must be at least 1"),
         (
-            "name = \"x\"\n[[producers]]\nrecords = 1\n[producers.config]\nenable_idempotence = true\n",
-            "enable_idempotence = true is not supported yet",
+            "name = \"x\"\n[[producers]]\nrecords = 1\n[producers.config]\nenable_idempotence = true\nacks = 1\n",
+            "enable_idempotence = true needs acks = \"all\", retries above 0 and \
+             max_in_flight_requests_per_connection at most 5: acks must be \"all\"",
+        ),
+        (
+            "name = \"x\"\n[[producers]]\nrecords = 1\n[producers.config]\nenable_idempotence = true\nmax_in_flight_requests_per_connection = 6\n",
+            "max_in_flight_requests_per_connection must be at most 5",
+        ),
+        (
+            "name = \"x\"\n[[producers]]\nrecords = 1\n[producers.config]\nenable_idempotence = true\n[faults.swarm.configuration]\nretries = [0, 3]\n",
+            "faults.swarm.configuration.retries may draw 0",
         ),
     ];
     for (text, expected) in cases {

@@ -104,7 +104,7 @@ pub fn derived_options(scenario: &Scenario) -> DerivedOptions {
             .collect(),
         enable_idempotence: producers
             .iter()
-            .map(|producer| producer.config.enable_idempotence)
+            .map(|producer| producer.config.idempotence_enabled())
             .collect(),
         max_in_flight_requests_per_connection: producers
             .iter()

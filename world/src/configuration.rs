@@ -11,6 +11,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use watermark_broker_core::config::ProducerConfig;
 use watermark_broker_core::ids::BrokerId;
 
 /// The values one option may take: an inclusive range (`{ min = 1, max = 10 }`) or a list
@@ -381,6 +382,47 @@ pub fn validate(space: &ConfigurationSpace, scenario: &Scenario, problems: &mut 
     }
     if let Some(flush) = &space.flush {
         validate_flush(flush, scenario, problems);
+    }
+    validate_idempotence(space, scenario, problems);
+}
+
+/// A producer that sets `enable_idempotence = true` must keep a configuration Kafka accepts
+/// with it on every seed: the space may not draw `retries` 0 or more than 5 requests in
+/// flight.
+fn validate_idempotence(
+    space: &ConfigurationSpace,
+    scenario: &Scenario,
+    problems: &mut Vec<Problem>,
+) {
+    let explicit = scenario
+        .producers
+        .iter()
+        .any(|producer| producer.config.enable_idempotence == Some(true));
+    if !explicit {
+        return;
+    }
+    let limit = u64::from(ProducerConfig::MAX_IN_FLIGHT_WITH_IDEMPOTENCE);
+    if space.retries.as_ref().and_then(Values::lowest) == Some(0) {
+        problems.push(Problem::new(
+            "faults.swarm.configuration.retries",
+            "faults.swarm.configuration.retries may draw 0, which a producer with \
+             enable_idempotence = true refuses; allowed: values from 1",
+        ));
+    }
+    if space
+        .max_in_flight_requests_per_connection
+        .as_ref()
+        .and_then(Values::highest)
+        .is_some_and(|highest| highest > limit)
+    {
+        problems.push(Problem::new(
+            "faults.swarm.configuration.max_in_flight_requests_per_connection",
+            format!(
+                "faults.swarm.configuration.max_in_flight_requests_per_connection may draw more \
+                 than {limit}, which a producer with enable_idempotence = true refuses; allowed: \
+                 1 to {limit}"
+            ),
+        ));
     }
 }
 

@@ -315,14 +315,14 @@ impl Scenario {
                 ),
             ],
         );
-        // Idempotence (producer ids, sequences, the broker's duplicate check) is not built
-        // yet: accepting `true` would run without it and report what Kafka would not do.
-        if config.enable_idempotence {
+        // Kafka refuses an explicit `enable.idempotence=true` beside a setting it cannot
+        // keep its promise with (a `ConfigException`), rather than turning it off.
+        if let Some(reason) = config.idempotence_conflict() {
             problems.push(Problem::new(
                 key("config.enable_idempotence"),
                 format!(
-                    "producers[{index}].config.enable_idempotence = true is not supported yet \
-                     (the idempotent producer is not modelled); allowed: false"
+                    "producers[{index}].config.enable_idempotence = true needs acks = \"all\", \
+                     retries above 0 and max_in_flight_requests_per_connection at most 5: {reason}"
                 ),
             ));
         }

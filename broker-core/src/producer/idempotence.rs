@@ -103,6 +103,13 @@ pub(super) enum SequenceErrorOutcome {
     RetryAfterEpochBump,
 }
 
+/// An epoch bump: the new id and epoch, and how many batches already sent it numbered anew.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct EpochBump {
+    pub(super) producer: ProducerIdAndEpoch,
+    pub(super) renumbered_sent_batches: usize,
+}
+
 /// How a batch holding sequences failed for good.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum FailedBatch {
@@ -337,9 +344,15 @@ impl Idempotence {
 
     /// Kafka's `bumpIdempotentEpochAndResetIdIfNeeded`, the epoch half: bumps the epoch if
     /// some partition asked for it (or forgets the id when the epoch is exhausted, so a new
-    /// one is asked for) and numbers the partitions that asked from 0. Returns the new id and
-    /// epoch if the epoch was bumped.
-    pub(super) fn maybe_bump_epoch(&mut self) -> Option<ProducerIdAndEpoch> {
+    /// one is asked for) and numbers the partitions that asked from 0. Returns the bump if
+    /// the epoch was bumped.
+    ///
+    /// Every batch it numbers anew has been sent at least once and may already be in the
+    /// log under the old epoch, where the leader cannot match it any more: Kafka 4.x does
+    /// this (KAFKA-14034, open: a batch that fails for good while earlier ones are retried
+    /// bumps the epoch at once, instead of waiting for them), and so does the model, which
+    /// counts those batches so the trace can show it.
+    pub(super) fn maybe_bump_epoch(&mut self) -> Option<EpochBump> {
         if !self.epoch_bump_required {
             return None;
         }
@@ -356,13 +369,18 @@ impl Idempotence {
             self.producer = Some(bumped);
             Some(bumped)
         };
+        let mut renumbered_sent_batches = 0;
         for partition in std::mem::take(&mut self.partitions_to_rewrite) {
             if let (Some(entry), Some(bumped)) = (self.partitions.get_mut(&partition), bumped) {
+                renumbered_sent_batches += entry.in_flight.len();
                 entry.start_at_beginning(bumped);
             }
             self.unresolved.remove(&partition);
         }
-        bumped
+        bumped.map(|producer| EpochBump {
+            producer,
+            renumbered_sent_batches,
+        })
     }
 
     /// Asserts that each partition's batches in flight hold consecutive sequences ending

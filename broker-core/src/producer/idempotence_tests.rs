@@ -74,7 +74,10 @@ fn an_out_of_order_batch_that_follows_the_last_ack_bumps_the_epoch_and_renumbers
         idempotence.on_out_of_order(P0, second),
         SequenceErrorOutcome::RetryAfterEpochBump
     );
-    assert_eq!(idempotence.maybe_bump_epoch(), Some(producer(1)));
+    assert_eq!(
+        idempotence.maybe_bump_epoch().map(|bump| bump.producer),
+        Some(producer(1))
+    );
     let renumbered = idempotence.sequenced(P0, BatchId(1)).unwrap();
     assert_eq!(renumbered.base_sequence, Sequence(0));
     assert!(renumbered.sequence_reset);
@@ -93,7 +96,7 @@ fn an_out_of_order_batch_behind_another_failure_is_retried_without_a_bump() {
         idempotence.on_out_of_order(P0, second),
         SequenceErrorOutcome::Retry
     );
-    assert_eq!(idempotence.maybe_bump_epoch(), None);
+    assert!(idempotence.maybe_bump_epoch().is_none());
 }
 
 #[test]
@@ -106,7 +109,7 @@ fn a_batch_that_expired_after_it_was_sent_holds_new_batches_until_resolved() {
     // Batch 1 comes back acknowledged: sequence 1 acked means 0 was written too.
     idempotence.on_acknowledged(P0, BatchId(1));
     idempotence.maybe_resolve_sequences();
-    assert_eq!(idempotence.maybe_bump_epoch(), None);
+    assert!(idempotence.maybe_bump_epoch().is_none());
     assert!(idempotence.may_drain(P0, BatchId(9)));
 }
 
@@ -116,7 +119,10 @@ fn an_unresolved_partition_whose_batches_all_failed_bumps_the_epoch() {
     idempotence.assign(P0, BatchId(0), 1);
     idempotence.on_failed(P0, BatchId(0), FailedBatch::ExpiredAfterSend);
     idempotence.maybe_resolve_sequences();
-    assert_eq!(idempotence.maybe_bump_epoch(), Some(producer(1)));
+    assert_eq!(
+        idempotence.maybe_bump_epoch().map(|bump| bump.producer),
+        Some(producer(1))
+    );
     // The partition's numbering belonged to epoch 0; with nothing in flight it restarts.
     idempotence.refresh_partition(P0);
     assert_eq!(idempotence.partition_producer(P0), Some(producer(1)));
@@ -132,7 +138,10 @@ fn a_partition_of_an_older_epoch_takes_no_new_batch_while_it_has_batches_in_flig
     idempotence.assign(P0, BatchId(0), 1);
     idempotence.assign(P1, BatchId(1), 1);
     idempotence.on_failed(P1, BatchId(1), FailedBatch::Refused { retries_left: true });
-    assert_eq!(idempotence.maybe_bump_epoch(), Some(producer(1)));
+    assert_eq!(
+        idempotence.maybe_bump_epoch().map(|bump| bump.producer),
+        Some(producer(1))
+    );
     // P0 still numbers under epoch 0 and batch 0 is out: a new batch would start epoch 1 at
     // 0 ahead of it.
     idempotence.refresh_partition(P0);
@@ -157,7 +166,7 @@ fn a_batch_refused_with_no_retries_left_changes_no_numbering() {
             retries_left: false,
         },
     );
-    assert_eq!(idempotence.maybe_bump_epoch(), None);
+    assert!(idempotence.maybe_bump_epoch().is_none());
 }
 
 #[test]
@@ -165,7 +174,7 @@ fn the_epoch_runs_out_at_the_int16_maximum_and_the_id_is_dropped() {
     let mut idempotence = Idempotence::default();
     idempotence.set_producer(producer(MAX_PRODUCER_EPOCH));
     idempotence.on_unknown_producer(P0);
-    assert_eq!(idempotence.maybe_bump_epoch(), None);
+    assert!(idempotence.maybe_bump_epoch().is_none());
     assert_eq!(idempotence.producer(), None);
 }
 
@@ -174,4 +183,20 @@ fn sequences_wrap_at_the_int32_maximum() {
     assert_eq!(add_sequence(i32::MAX as u32, 1), 0);
     assert!(sequence_after(0, i32::MAX as u32));
     assert!(!sequence_after(i32::MAX as u32, 0));
+}
+
+#[test]
+fn a_bump_counts_the_batches_already_sent_that_it_numbers_anew() {
+    // KAFKA-14034: batch 0 is being retried (it may be in the log) when batch 1 fails for
+    // good; the bump gives batch 0 new sequences under the new epoch.
+    let mut idempotence = with_id();
+    idempotence.assign(P0, BatchId(0), 1);
+    idempotence.assign(P0, BatchId(1), 1);
+    idempotence.on_failed(P0, BatchId(1), FailedBatch::Refused { retries_left: true });
+    let bump = idempotence.maybe_bump_epoch().unwrap();
+    assert_eq!(bump.renumbered_sent_batches, 1);
+    assert_eq!(
+        idempotence.sequenced(P0, BatchId(0)).unwrap().base_sequence,
+        Sequence(0)
+    );
 }

@@ -15,7 +15,7 @@ use crate::record::ProducerStamp;
 fn idempotent_config() -> ProducerConfig {
     ProducerConfig {
         acks: Acks::All,
-        enable_idempotence: true,
+        enable_idempotence: Some(true),
         ..config()
     }
 }

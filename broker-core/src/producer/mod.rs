@@ -166,7 +166,7 @@ impl Producer {
         partition_count: u32,
     ) -> Producer {
         let mut timers = TimerTable::default();
-        let idempotent = config.enable_idempotence;
+        let idempotent = config.idempotence_enabled();
         let metadata = ClientMetadata::new(
             bootstrap_brokers,
             config.request_timeout_ms,

@@ -33,8 +33,11 @@ impl Producer {
             return;
         };
         idempotence.maybe_resolve_sequences();
-        if idempotence.maybe_bump_epoch().is_some() {
+        if let Some(bump) = idempotence.maybe_bump_epoch() {
             effects.push(Effect::Mark(Mark::ProducerEpochBumped));
+            if bump.renumbered_sent_batches > 0 {
+                effects.push(Effect::Mark(Mark::ProducerRenumberedSentBatches));
+            }
         }
         for partition in self.accumulator.partitions() {
             idempotence.refresh_partition(partition);

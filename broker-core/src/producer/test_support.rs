@@ -29,7 +29,7 @@ pub(super) fn config() -> ProducerConfig {
         batch_size_records: 16,
         partitioner: PartitionerConfig::Explicit(P0.partition),
         metadata_max_age_ms: 60_000,
-        enable_idempotence: false,
+        enable_idempotence: Some(false),
         reconnect_backoff_ms: 50,
         reconnect_backoff_max_ms: 1_000,
         socket_connection_setup_timeout_ms: 10_000,
