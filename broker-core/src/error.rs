@@ -93,6 +93,9 @@ pub enum ErrorCode {
     /// The batch is malformed (Kafka's INVALID_RECORD): here, a produce whose records do not
     /// form one idempotent batch (some stamped and some not, or stamps that disagree).
     InvalidRecord,
+    /// OffsetFetch with `require_stable`: a transaction holds offsets for the partition that
+    /// are neither committed nor aborted yet (KIP-447); the consumer asks again.
+    UnstableOffsetCommit,
 }
 
 impl ErrorCode {
@@ -166,6 +169,7 @@ impl fmt::Display for ErrorCode {
             ErrorCode::ConcurrentTransactions => "CONCURRENT_TRANSACTIONS",
             ErrorCode::TransactionCoordinatorFenced => "TRANSACTION_COORDINATOR_FENCED",
             ErrorCode::InvalidTransactionTimeout => "INVALID_TRANSACTION_TIMEOUT",
+            ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
         };
         formatter.write_str(name)

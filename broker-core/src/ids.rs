@@ -87,6 +87,17 @@ impl GenerationId {
     }
 }
 
+/// A transactional producer's `transactional.id`: the name that survives its restarts, by
+/// which the transaction coordinator fences an earlier instance.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
+pub struct TransactionalId(pub String);
+
+impl fmt::Display for TransactionalId {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        formatter.write_str(&self.0)
+    }
+}
+
 /// A consumer group's name (`group.id`).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, Default)]
 pub struct GroupId(pub String);

@@ -13,6 +13,7 @@ mod metadata;
 mod offsets_for_leader_epoch;
 mod produce;
 mod producer_id;
+mod txn;
 
 pub use alter_partition::{AlterPartitionRequest, AlterPartitionResponse, BrokerState};
 pub use broker_lifecycle::{
@@ -36,6 +37,12 @@ pub use produce::{Acks, ProduceRequest, ProduceResponse};
 pub use producer_id::{
     AllocateProducerIdsRequest, AllocateProducerIdsResponse, InitProducerIdRequest,
     InitProducerIdResponse, ProducerIdAndEpoch, ProducerIdBlock,
+};
+pub use txn::{
+    AbortedTransaction, AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, IsolationLevel, TxnMarker,
+    TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
+    WriteTxnMarkersResponse,
 };
 
 use serde::{Deserialize, Serialize};
@@ -87,6 +94,18 @@ pub enum Message {
     InitProducerIdResponse(InitProducerIdResponse),
     AllocateProducerIds(AllocateProducerIdsRequest),
     AllocateProducerIdsResponse(AllocateProducerIdsResponse),
+
+    // ---- transactions: producers ↔ coordinators, leaders ↔ transaction coordinators ----
+    AddPartitionsToTxn(AddPartitionsToTxnRequest),
+    AddPartitionsToTxnResponse(AddPartitionsToTxnResponse),
+    AddOffsetsToTxn(AddOffsetsToTxnRequest),
+    AddOffsetsToTxnResponse(AddOffsetsToTxnResponse),
+    EndTxn(EndTxnRequest),
+    EndTxnResponse(EndTxnResponse),
+    TxnOffsetCommit(TxnOffsetCommitRequest),
+    TxnOffsetCommitResponse(TxnOffsetCommitResponse),
+    WriteTxnMarkers(WriteTxnMarkersRequest),
+    WriteTxnMarkersResponse(WriteTxnMarkersResponse),
 }
 
 impl Message {
@@ -129,6 +148,16 @@ impl Message {
             Message::InitProducerIdResponse(_) => "InitProducerIdResponse",
             Message::AllocateProducerIds(_) => "AllocateProducerIds",
             Message::AllocateProducerIdsResponse(_) => "AllocateProducerIdsResponse",
+            Message::AddPartitionsToTxn(_) => "AddPartitionsToTxn",
+            Message::AddPartitionsToTxnResponse(_) => "AddPartitionsToTxnResponse",
+            Message::AddOffsetsToTxn(_) => "AddOffsetsToTxn",
+            Message::AddOffsetsToTxnResponse(_) => "AddOffsetsToTxnResponse",
+            Message::EndTxn(_) => "EndTxn",
+            Message::EndTxnResponse(_) => "EndTxnResponse",
+            Message::TxnOffsetCommit(_) => "TxnOffsetCommit",
+            Message::TxnOffsetCommitResponse(_) => "TxnOffsetCommitResponse",
+            Message::WriteTxnMarkers(_) => "WriteTxnMarkers",
+            Message::WriteTxnMarkersResponse(_) => "WriteTxnMarkersResponse",
         }
     }
 }
