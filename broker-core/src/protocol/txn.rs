@@ -38,6 +38,9 @@ pub enum IsolationLevel {
     ReadCommitted,
 }
 
+/// One partition's outcome in a multi-partition answer.
+pub type PartitionResult = (TopicPartition, Result<(), ErrorCode>);
+
 /// AddPartitionsToTxn. From a producer (`verify_only: false`): the partitions it is about to
 /// write in its ongoing transaction. From a partition leader (`verify_only: true`, KIP-890
 /// part 1): is this producer's transaction ongoing with this partition in it?
@@ -56,7 +59,7 @@ pub struct AddPartitionsToTxnResponse {
     /// A request-level error (NOT_COORDINATOR, CONCURRENT_TRANSACTIONS, PRODUCER_FENCED, ...);
     /// when set, `partitions` is empty.
     pub error: Option<ErrorCode>,
-    pub partitions: Vec<(TopicPartition, Result<(), ErrorCode>)>,
+    pub partitions: Vec<PartitionResult>,
 }
 
 /// AddOffsetsToTxn: the producer will commit `group`'s offsets in its transaction (the
@@ -109,7 +112,7 @@ pub struct TxnOffsetCommitRequest {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxnOffsetCommitResponse {
     pub correlation: CorrelationId,
-    pub partitions: Vec<(TopicPartition, Result<(), ErrorCode>)>,
+    pub partitions: Vec<PartitionResult>,
 }
 
 /// One producer's marker for the partitions of its ended transaction.
@@ -135,7 +138,7 @@ pub struct WriteTxnMarkersRequest {
 pub struct WriteTxnMarkersResponse {
     pub correlation: CorrelationId,
     /// Per producer id, per partition of its marker.
-    pub markers: Vec<(ProducerId, Vec<(TopicPartition, Result<(), ErrorCode>)>)>,
+    pub markers: Vec<(ProducerId, Vec<PartitionResult>)>,
 }
 
 /// An aborted transaction in a read_committed fetch: the consumer drops this producer's
