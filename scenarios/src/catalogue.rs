@@ -517,7 +517,7 @@ fn zombie_leader_acks1_loses_writes() -> Result<Scenario, String> {
 }
 
 fn retry_after_lost_ack_duplicates() -> Result<Scenario, String> {
-    ScenarioBuilder::new("retry-after-lost-ack-duplicates")
+    let scenario = ScenarioBuilder::new("retry-after-lost-ack-duplicates")
         .summary("the produce response is lost, the producer retries: the record is written twice")
         .explanation(
             "The leader appends and commits a batch, but the link back to the producer fails \
@@ -531,26 +531,8 @@ fn retry_after_lost_ack_duplicates() -> Result<Scenario, String> {
         .producer_config(|producer| {
             producer.request_timeout_ms = 5_000;
             producer.enable_idempotence = Some(false);
-        })
-        .trigger(
-            Condition::LeaderAcked {
-                partition: P0,
-                offset_at_least: Offset(10),
-            },
-            0,
-            vec![Fault::CutOneWay {
-                from: Target::EventSource,
-                to: Target::Producer(0),
-            }],
-        )
-        .trigger(
-            Condition::LeaderAcked {
-                partition: P0,
-                offset_at_least: Offset(10),
-            },
-            1_000,
-            vec![Fault::HealAll],
-        )
+        });
+    catalogue_idempotence::lose_leader_answers(scenario, 1_000)
         .expect(Guarantee::AtLeastOnce)
         .expect_anomaly(Checker::Duplicate)
         .expect_mark(Mark::ProducerRequestTimedOut)
@@ -559,7 +541,7 @@ fn retry_after_lost_ack_duplicates() -> Result<Scenario, String> {
 }
 
 fn in_flight_retries_reorder() -> Result<Scenario, String> {
-    ScenarioBuilder::new("in-flight-retries-reorder")
+    let scenario = ScenarioBuilder::new("in-flight-retries-reorder")
         .summary("max.in.flight=5 without idempotence: a retried batch lands behind a later one")
         .explanation(
             "For 30 ms the producer's requests to the leader are lost. The batches sent in that \
@@ -577,15 +559,8 @@ fn in_flight_retries_reorder() -> Result<Scenario, String> {
             producer.max_in_flight_requests_per_connection = 5;
             producer.request_timeout_ms = 3_000;
             producer.enable_idempotence = Some(false);
-        })
-        .fault_at(
-            2_000,
-            Fault::CutOneWay {
-                from: Target::Producer(0),
-                to: leader(),
-            },
-        )
-        .fault_at(2_030, Fault::HealAll)
+        });
+    catalogue_idempotence::lose_requests_for_30_ms(scenario)
         .expect(Guarantee::AtLeastOnce)
         .expect_anomaly(Checker::NonmonotonicSend)
         .expect_ordering(OrderingVerdict::Violated)

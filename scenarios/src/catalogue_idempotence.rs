@@ -14,8 +14,44 @@ use watermark_sim::verdict::{Guarantee, OrderingVerdict};
 
 const P0: PartitionRef = PartitionRef::Index(PartitionId(0));
 
+/// The leader's answers to the producer are lost from the moment it acknowledges offset 10
+/// until `heal_after_ms` later: the producer cannot tell its requests were written.
+pub(crate) fn lose_leader_answers(
+    scenario: ScenarioBuilder,
+    heal_after_ms: u64,
+) -> ScenarioBuilder {
+    let acked = || Condition::LeaderAcked {
+        partition: P0,
+        offset_at_least: Offset(10),
+    };
+    scenario
+        .trigger(
+            acked(),
+            0,
+            vec![Fault::CutOneWay {
+                from: Target::EventSource,
+                to: Target::Producer(0),
+            }],
+        )
+        .trigger(acked(), heal_after_ms, vec![Fault::HealAll])
+}
+
+/// For 30 ms from 2 s the producer's requests to the leader are lost; later batches, sent in
+/// the other in-flight slots, reach it first.
+pub(crate) fn lose_requests_for_30_ms(scenario: ScenarioBuilder) -> ScenarioBuilder {
+    scenario
+        .fault_at(
+            2_000,
+            Fault::CutOneWay {
+                from: Target::Producer(0),
+                to: Target::Leader(P0),
+            },
+        )
+        .fault_at(2_030, Fault::HealAll)
+}
+
 pub(crate) fn idempotent_retry_no_duplicate() -> Result<Scenario, String> {
-    ScenarioBuilder::new("idempotent-retry-no-duplicate")
+    let scenario = ScenarioBuilder::new("idempotent-retry-no-duplicate")
         .summary("the produce response is lost and the batch is retried: the leader keeps one copy")
         .explanation(
             "The faults of retry-after-lost-ack-duplicates with Kafka's default producer, \
@@ -27,26 +63,8 @@ pub(crate) fn idempotent_retry_no_duplicate() -> Result<Scenario, String> {
              Exactly one copy, and the producer learns where it is.",
         )
         .acks(Acks::All)
-        .producer_config(|producer| producer.request_timeout_ms = 5_000)
-        .trigger(
-            Condition::LeaderAcked {
-                partition: P0,
-                offset_at_least: Offset(10),
-            },
-            0,
-            vec![Fault::CutOneWay {
-                from: Target::EventSource,
-                to: Target::Producer(0),
-            }],
-        )
-        .trigger(
-            Condition::LeaderAcked {
-                partition: P0,
-                offset_at_least: Offset(10),
-            },
-            1_000,
-            vec![Fault::HealAll],
-        )
+        .producer_config(|producer| producer.request_timeout_ms = 5_000);
+    lose_leader_answers(scenario, 1_000)
         .expect(Guarantee::ExactlyOnce)
         .expect_ordering(OrderingVerdict::Preserved)
         .expect_mark(Mark::ProducerIdAssigned)
@@ -58,7 +76,7 @@ pub(crate) fn idempotent_retry_no_duplicate() -> Result<Scenario, String> {
 
 /// KAFKA-14034, open in Kafka 4.x: the idempotent producer is not exactly once on its own.
 pub(crate) fn idempotent_epoch_bump_duplicates() -> Result<Scenario, String> {
-    ScenarioBuilder::new("idempotent-epoch-bump-duplicates")
+    let scenario = ScenarioBuilder::new("idempotent-epoch-bump-duplicates")
         .summary(
             "KAFKA-14034: a batch that gives up bumps the epoch and renumbers one the leader has",
         )
@@ -84,26 +102,8 @@ pub(crate) fn idempotent_epoch_bump_duplicates() -> Result<Scenario, String> {
             producer.retry_backoff_ms = 10;
             producer.max_in_flight_requests_per_connection = 2;
             producer.batch_size_records = 1;
-        })
-        .trigger(
-            Condition::LeaderAcked {
-                partition: P0,
-                offset_at_least: Offset(10),
-            },
-            0,
-            vec![Fault::CutOneWay {
-                from: Target::EventSource,
-                to: Target::Producer(0),
-            }],
-        )
-        .trigger(
-            Condition::LeaderAcked {
-                partition: P0,
-                offset_at_least: Offset(10),
-            },
-            3_000,
-            vec![Fault::HealAll],
-        )
+        });
+    lose_leader_answers(scenario, 3_000)
         .expect(Guarantee::AtLeastOnce)
         .expect_anomaly(Checker::Duplicate)
         .expect_mark(Mark::ProducerRenumberedSentBatches)
@@ -112,7 +112,7 @@ pub(crate) fn idempotent_epoch_bump_duplicates() -> Result<Scenario, String> {
 }
 
 pub(crate) fn idempotent_in_flight_keeps_order() -> Result<Scenario, String> {
-    ScenarioBuilder::new("idempotent-in-flight-keeps-order")
+    let scenario = ScenarioBuilder::new("idempotent-in-flight-keeps-order")
         .summary("five requests in flight, some lost and retried: the log keeps send order")
         .explanation(
             "The faults of in-flight-retries-reorder with idempotence on. For 30 ms the \
@@ -129,15 +129,8 @@ pub(crate) fn idempotent_in_flight_keeps_order() -> Result<Scenario, String> {
         .producer_config(|producer| {
             producer.max_in_flight_requests_per_connection = 5;
             producer.request_timeout_ms = 3_000;
-        })
-        .fault_at(
-            2_000,
-            Fault::CutOneWay {
-                from: Target::Producer(0),
-                to: Target::Leader(P0),
-            },
-        )
-        .fault_at(2_030, Fault::HealAll)
+        });
+    lose_requests_for_30_ms(scenario)
         .expect(Guarantee::ExactlyOnce)
         .expect_ordering(OrderingVerdict::Preserved)
         .expect_mark(Mark::ProducerRetried)
