@@ -251,3 +251,39 @@ fn with_idempotence_off_records_carry_no_stamp_and_no_id_is_asked_for() {
         vec![produce(1, 2, Acks::Leader, &[10])]
     );
 }
+
+#[test]
+fn an_init_producer_id_that_times_out_is_sent_again_and_leaves_nothing_due() {
+    let mut producer = Producer::new(
+        CLIENT,
+        idempotent_config(),
+        vec![b(1), b(2)],
+        crate::topic::TopicName::default(),
+        1,
+    );
+    producer.handle(0, Input::Start);
+    // request_timeout_ms (1,000) later nothing has answered: the connection to b1 closes,
+    // taking the InitProducerId with it (the request-timeout path, not a disconnect).
+    let effects = fire_due_timers(&mut producer, 1_000);
+    assert!(
+        effects.contains(&mark(Mark::ProducerInitProducerIdRetried)),
+        "{effects:?}"
+    );
+    assert!(producer
+        .next_deadline_ms()
+        .is_some_and(|at_ms| at_ms > 1_000));
+    // After the backoff it goes to the next broker.
+    let retried: Vec<Effect> = (1_001..=1_100)
+        .flat_map(|now_ms| fire_due_timers(&mut producer, now_ms))
+        .filter(|effect| {
+            matches!(
+                effect,
+                Effect::Send {
+                    message: Message::InitProducerId(_),
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(retried.len(), 1, "{retried:?}");
+}

@@ -263,7 +263,6 @@ impl Producer {
         self.metadata
             .on_connection_closed(now_ms, broker, &mut self.timers);
         self.close_connection(now_ms, broker, effects);
-        self.fail_init_producer_id_on(now_ms, broker, effects);
         self.metadata.request_update(now_ms, &mut self.timers);
     }
 

@@ -110,8 +110,8 @@ impl Producer {
         }
     }
 
-    /// Fails every request in flight to `broker`, as Kafka's `NetworkClient` does when it
-    /// closes a connection: the requests whose timeout is due with `ClientTimeout`, the
+    /// Fails every request in flight to `broker` (an InitProducerId among them), as Kafka's
+    /// `NetworkClient` does when it closes a connection: the requests whose timeout is due with `ClientTimeout`, the
     /// others with `NetworkException`. Both are indefinite. Failed batches go back to the
     /// front of their queues in their original order.
     pub(super) fn close_connection(
@@ -146,6 +146,8 @@ impl Producer {
         for batch in retried.into_iter().rev() {
             self.reenqueue(batch);
         }
+        // An InitProducerId on the same connection is lost with it.
+        self.fail_init_producer_id_on(now_ms, broker, effects);
     }
 
     /// Handles every due [`ProducerTimer::DeliveryTimeout`]: fails those batches, in the
