@@ -259,6 +259,7 @@ impl Consumer {
                     correlation,
                     partition,
                     spec,
+                    isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
                 });
                 (RequestKind::ListOffsets, message)
             }
@@ -301,6 +302,7 @@ impl Consumer {
             last_fetched_epoch: assigned.last_consumed_epoch,
             max_records: self.config.max_poll_records,
             max_wait_ms: self.config.fetch_max_wait_ms,
+            isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
         });
         (RequestKind::Fetch, message)
     }

@@ -204,6 +204,7 @@ impl Partition {
                 last_fetched_epoch,
                 max_records: context.config.replica_fetch_max_records,
                 max_wait_ms: context.config.replica_fetch_wait_max_ms,
+                isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
             }),
         );
         let sent_at_ms = context.now_ms;

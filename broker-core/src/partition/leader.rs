@@ -517,6 +517,8 @@ impl Partition {
             log_start_offset: self.log.log_start_offset(),
             log_end_offset: self.log.log_end_offset(),
             diverging_epoch: None,
+            last_stable_offset: self.log.last_stable_offset(),
+            aborted_transactions: Vec::new(),
         }
     }
 
