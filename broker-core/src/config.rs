@@ -2,7 +2,7 @@
 //! why not. Times are simulated milliseconds.
 
 use crate::ids::PartitionId;
-use crate::protocol::Acks;
+use crate::protocol::{Acks, IsolationLevel};
 use crate::topic::TopicName;
 use serde::{Deserialize, Serialize};
 
@@ -339,6 +339,11 @@ pub struct ConsumerConfig {
     pub partition_assignment_strategy: Vec<Assignor>,
     /// `default.api.timeout.ms`: how long a synchronous commit keeps retrying.
     pub default_api_timeout_ms: u64,
+    /// `isolation.level`: `read_uncommitted` (Kafka's default) reads up to the high
+    /// watermark, aborted transactions included; `read_committed` reads up to the last
+    /// stable offset and drops the records of aborted transactions. Sent in every fetch and
+    /// ListOffsets. Transaction markers are never handed to the application either way.
+    pub isolation_level: IsolationLevel,
 }
 
 impl Default for ConsumerConfig {
@@ -359,6 +364,7 @@ impl Default for ConsumerConfig {
             auto_commit_interval_ms: 5_000,
             partition_assignment_strategy: vec![Assignor::Range, Assignor::CooperativeSticky],
             default_api_timeout_ms: 60_000,
+            isolation_level: IsolationLevel::ReadUncommitted,
         }
     }
 }

@@ -6,8 +6,9 @@ use crate::coordinator::GroupState;
 use crate::error::ErrorCode;
 use crate::ids::{
     BrokerEpoch, BrokerId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset, PartitionEpoch,
-    ProducerId,
+    ProducerEpoch, ProducerId,
 };
+use crate::log::record_batch::ControlRecordType;
 use crate::protocol::Acks;
 use crate::topic::TopicPartition;
 use serde::Serialize;
@@ -251,6 +252,34 @@ pub enum Event {
         broker: BrokerId,
         first: ProducerId,
         length: u64,
+    },
+
+    // ---- partition: transactions ----
+    /// A partition leader appended a transaction marker from the transaction coordinator
+    /// (WriteTxnMarkers): a control batch ending `producer`'s transaction at `offset`.
+    TxnMarkerAppended {
+        partition: TopicPartition,
+        producer: ProducerId,
+        producer_epoch: ProducerEpoch,
+        result: ControlRecordType,
+        coordinator_epoch: u32,
+        offset: Offset,
+    },
+    /// A replica's last stable offset moved while a transaction held it below the high
+    /// watermark or let it go (it is not reported while it simply equals the high watermark).
+    LastStableOffsetAdvanced {
+        partition: TopicPartition,
+        from: Offset,
+        to: Offset,
+    },
+    /// A read_committed consumer dropped `count` records of `producer`'s aborted
+    /// transaction starting at `first_offset` (Kafka's `CompletedFetch`): its position
+    /// moved past them, the application never sees them.
+    AbortedRecordsSkipped {
+        partition: TopicPartition,
+        producer: ProducerId,
+        first_offset: Offset,
+        count: u64,
     },
 }
 

@@ -242,6 +242,15 @@ marks! {
     /// A broker asked the controller for its next producer-id block ahead of time, with
     /// 90% of the current one handed out.
     ProducerIdBlockPrefetched = "producer-id-block-prefetched",
+    /// A partition leader appended a COMMIT or ABORT marker from the transaction coordinator.
+    TxnMarkerAppended = "txn-marker-appended",
+    /// A partition leader refused a transaction marker from a deposed transaction
+    /// coordinator (TRANSACTION_COORDINATOR_FENCED).
+    TxnMarkerCoordinatorFenced = "txn-marker-coordinator-fenced",
+    /// A replica's last stable offset moved past a transaction that held it back.
+    LastStableOffsetAdvanced = "last-stable-offset-advanced",
+    /// A read_committed consumer dropped the records of an aborted transaction.
+    AbortedRecordsSkipped = "aborted-records-skipped",
 }
 
 impl Ord for Mark {

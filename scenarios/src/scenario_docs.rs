@@ -172,6 +172,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
         "Watermark (the timeout passed to KafkaConsumer.poll)",
     ),
     ("consumers.config.auto_offset_reset", "auto.offset.reset"),
+    ("consumers.config.isolation_level", "isolation.level"),
     ("consumers.config.fetch_max_wait_ms", "fetch.max.wait.ms"),
     ("consumers.config.max_poll_records", "max.poll.records"),
     ("consumers.config.request_timeout_ms", "request.timeout.ms"),

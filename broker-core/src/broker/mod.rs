@@ -20,6 +20,7 @@ mod routing;
 mod shutdown;
 #[cfg(test)]
 mod tests;
+mod txn_markers;
 
 pub use high_watermark_checkpoint::HIGH_WATERMARK_CHECKPOINT_FILE;
 pub use shutdown::{ShutdownState, CLEAN_SHUTDOWN_FILE};
@@ -111,6 +112,8 @@ pub struct Broker {
     coordinator: GroupCoordinator,
     /// The producer ids this process may hand out, from blocks the controller allocated.
     producer_ids: ProducerIdManager,
+    /// WriteTxnMarkers requests waiting for their marker appends (`txn_markers.rs`).
+    txn_marker_writes: txn_markers::TxnMarkerWrites,
 }
 
 impl Broker {
@@ -145,6 +148,7 @@ impl Broker {
             local_completions: Vec::new(),
             coordinator: GroupCoordinator::default(),
             producer_ids: ProducerIdManager::default(),
+            txn_marker_writes: txn_markers::TxnMarkerWrites::default(),
         }
     }
 
@@ -403,6 +407,7 @@ impl Actor for Broker {
         }
         if self.started && !self.has_shut_down() {
             self.drive_coordinator(now_ms, &mut effects);
+            self.answer_txn_markers(&mut effects);
         }
         self.check_invariants(now_ms, after_timers);
         effects

@@ -1,7 +1,8 @@
 //! Where each message a broker receives goes (Kafka's `KafkaApis`, reduced): controller
 //! traffic to the broker's life cycle, partition requests and responses to the partition
 //! they name, metadata requests to the broker itself, producer-id requests and the
-//! controller's block answers to the producer-id manager. A request for a partition this broker
+//! controller's block answers to the producer-id manager, transaction markers to the
+//! partitions they name. A request for a partition this broker
 //! does not host is answered NotLeaderOrFollower; anything else it cannot serve is dropped,
 //! as a broker drops what it cannot route.
 
@@ -26,6 +27,9 @@ pub enum Route {
     Partition(TopicPartition),
     /// The group coordinator (group requests; FindCoordinator, which any broker answers).
     Coordinator,
+    /// Transaction markers from a transaction coordinator, for the partitions they name
+    /// (`txn_markers.rs`).
+    TxnMarkers,
     /// Producer ids: InitProducerId (any broker answers an idempotent producer) and the
     /// controller's AllocateProducerIds answers.
     ProducerIds,
@@ -50,6 +54,7 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         Message::AllocateProducerIdsResponse(_) if from_controller => Route::ProducerIds,
         Message::InitProducerId(_) => Route::ProducerIds,
         Message::Metadata(_) => Route::MetadataCache,
+        Message::WriteTxnMarkers(_) => Route::TxnMarkers,
         Message::Produce(request) => Route::Partition(request.partition),
         Message::ListOffsets(request) => Route::Partition(request.partition),
         Message::Fetch(request) => Route::Partition(request.partition),
@@ -92,6 +97,11 @@ impl Broker {
                 self.on_partition_message(now_ms, from, partition, message, effects)
             }
             Route::Coordinator => self.on_coordinator_message(now_ms, from, message, effects),
+            Route::TxnMarkers => {
+                if let Message::WriteTxnMarkers(request) = message {
+                    self.on_write_txn_markers(now_ms, from, &request, effects)
+                }
+            }
             Route::ProducerIds => match message {
                 Message::InitProducerId(request) => {
                     self.on_init_producer_id(now_ms, from, &request, effects)

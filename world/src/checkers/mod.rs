@@ -545,7 +545,10 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::PositionReset { partition, .. }
         | Event::PositionFromCommitted { partition, .. }
         | Event::GroupsLoaded { partition, .. }
-        | Event::GroupsUnloaded { partition, .. } => Some(*partition),
+        | Event::GroupsUnloaded { partition, .. }
+        | Event::TxnMarkerAppended { partition, .. }
+        | Event::LastStableOffsetAdvanced { partition, .. }
+        | Event::AbortedRecordsSkipped { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }
