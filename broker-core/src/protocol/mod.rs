@@ -22,7 +22,7 @@ pub use broker_lifecycle::{
 };
 pub use fetch::{FetchData, FetchRequest, FetchResponse};
 pub use group::{
-    Assignment, CoordinatorType, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
+    Assignment, CoordinatorKey, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
     HeartbeatResponse, JoinGroupMember, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse,
     LeaveGroupRequest, LeaveGroupResponse, LeavingMember, OffsetAndMetadata, OffsetCommitRequest,
     OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest,
