@@ -26,9 +26,14 @@ pub enum Route {
     Partition(TopicPartition),
     /// The group coordinator (group requests; FindCoordinator, which any broker answers).
     Coordinator,
-    /// Producer ids: InitProducerId (any broker answers an idempotent producer) and the
-    /// controller's AllocateProducerIds answers.
+    /// Producer ids: InitProducerId (any broker answers an idempotent producer; a
+    /// transactional id's goes on to the transaction coordinator) and the controller's
+    /// AllocateProducerIds answers.
     ProducerIds,
+    /// The transaction coordinator: a producer's AddPartitionsToTxn, AddOffsetsToTxn and
+    /// EndTxn, a leader's AddPartitionsToTxn (KIP-890), and the leaders' answers to its
+    /// WriteTxnMarkers.
+    TransactionCoordinator,
     /// Nothing on a broker serves it (controller requests, client responses).
     Nowhere,
 }
@@ -63,6 +68,12 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         | Message::LeaveGroup(_)
         | Message::OffsetCommit(_)
         | Message::OffsetFetch(_) => Route::Coordinator,
+        Message::AddPartitionsToTxn(_) | Message::AddOffsetsToTxn(_) | Message::EndTxn(_) => {
+            Route::TransactionCoordinator
+        }
+        Message::WriteTxnMarkersResponse(_) if matches!(from, NodeId::Broker(_)) => {
+            Route::TransactionCoordinator
+        }
         _ => Route::Nowhere,
     }
 }
@@ -101,6 +112,9 @@ impl Broker {
                 }
                 _ => {}
             },
+            Route::TransactionCoordinator => {
+                self.on_transaction_request(now_ms, from, message, effects)
+            }
             Route::Nowhere => {}
         }
     }

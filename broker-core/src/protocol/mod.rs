@@ -40,8 +40,8 @@ pub use producer_id::{
 };
 pub use txn::{
     AbortedTransaction, AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
-    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, IsolationLevel, TxnMarker,
-    TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
+    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, IsolationLevel, PartitionResult,
+    TxnMarker, TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
     WriteTxnMarkersResponse,
 };
 
