@@ -7,6 +7,7 @@ mod coordinator_hosting;
 mod producer_ids;
 mod producer_state;
 mod replica_fetch;
+mod transaction_hosting;
 
 use super::*;
 use crate::actor::fire_due_timers;
