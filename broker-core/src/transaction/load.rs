@@ -73,7 +73,8 @@ impl TransactionCoordinator {
                 context.now_ms
                     + context
                         .config
-                        .transaction_abort_timed_out_transaction_cleanup_interval_ms,
+                        .transaction_abort_timed_out_transaction_cleanup_interval_ms
+                        .max(1),
             );
         }
         self.partitions.insert(
@@ -107,7 +108,7 @@ impl TransactionCoordinator {
             fail_write(context, write.then, ErrorCode::NotCoordinator);
         }
         self.markers
-            .forget_partition(context, partition, loaded.transactions.keys());
+            .forget_partition(partition, loaded.transactions.keys());
         if self.partitions.is_empty() {
             context.cancel_timer(TransactionTimer::AbortTimedOutTransactions);
         }

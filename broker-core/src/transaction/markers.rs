@@ -63,7 +63,6 @@ impl MarkerChannel {
     /// completions are dropped (answers to requests in flight are ignored).
     pub(super) fn forget_partition<'a>(
         &mut self,
-        _context: &mut TransactionContext<'_>,
         partition: TopicPartition,
         transactions: impl Iterator<Item = &'a TransactionalId>,
     ) {
