@@ -701,3 +701,47 @@ fn unloading_answers_pending_writes_not_coordinator_and_stops_serving() {
         Err(ErrorCode::NotCoordinator)
     );
 }
+
+#[test]
+fn a_partition_leaders_add_without_verify_only_adds_the_partition_under_transactions_version_2() {
+    let mut harness = Harness::new(BugSwitches::default());
+    let producer = harness.initialised();
+    harness.request(
+        LEADER,
+        Message::AddPartitionsToTxn(AddPartitionsToTxnRequest {
+            correlation: CorrelationId(6),
+            transactional_id: id(),
+            producer,
+            partitions: vec![events_partition(1)],
+            verify_only: false,
+        }),
+    );
+    let effects = harness.commit_appends();
+    assert!(matches!(&sent(&effects)[..],
+        [(to, Message::AddPartitionsToTxnResponse(response))]
+            if *to == LEADER && response.partitions == vec![(events_partition(1), Ok(()))]));
+    assert_eq!(harness.state(), TransactionState::Ongoing);
+}
+
+#[test]
+fn kip_360_a_producer_naming_its_current_epoch_bumps_it_a_retry_gets_it_again_and_a_stranger_is_fenced(
+) {
+    let mut harness = Harness::new(BugSwitches::default());
+    let first = harness.initialised();
+    harness.init(Some(first));
+    let bumped = init_result(&harness.commit_appends());
+    assert_eq!(bumped, Ok(epoch(first, 1)));
+    // The answer was lost: the retry still names epoch 0, the last epoch, and gets epoch 1
+    // again without another bump.
+    harness.init(Some(first));
+    assert_eq!(init_result(&harness.commit_appends()), Ok(epoch(first, 1)));
+    // Another producer id is fenced.
+    let stranger = ProducerIdAndEpoch {
+        producer_id: ProducerId(7),
+        epoch: ProducerEpoch(0),
+    };
+    assert_eq!(
+        init_result(&harness.init(Some(stranger))),
+        Err(ErrorCode::ProducerFenced)
+    );
+}
