@@ -6,11 +6,12 @@ use crate::coordinator::GroupState;
 use crate::error::ErrorCode;
 use crate::ids::{
     BrokerEpoch, BrokerId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset, PartitionEpoch,
-    ProducerEpoch, ProducerId,
+    ProducerEpoch, ProducerId, TransactionalId,
 };
 use crate::log::record_batch::ControlRecordType;
 use crate::protocol::Acks;
 use crate::topic::TopicPartition;
+use crate::transaction::TransactionState;
 use serde::Serialize;
 
 /// Why a replica cut its log.
@@ -280,6 +281,35 @@ pub enum Event {
         producer: ProducerId,
         first_offset: Offset,
         count: u64,
+    },
+    // ---- broker: the transaction coordinator ----
+    /// A transaction coordinator's write of a transactional id's new state was committed
+    /// (PrepareEpochFence is never written, so it never appears here).
+    TransactionStateChanged {
+        transactional_id: TransactionalId,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        from: TransactionState,
+        to: TransactionState,
+    },
+    /// A transaction coordinator sent one WriteTxnMarkers to a partition leader: per
+    /// transaction, the marker and the partitions it goes to.
+    TransactionMarkersSent {
+        broker: BrokerId,
+        markers: Vec<(TransactionalId, ControlRecordType, Vec<TopicPartition>)>,
+    },
+    /// A broker became the transaction coordinator of a `__transaction_state` partition
+    /// (at `coordinator_epoch`, the partition's leader epoch) and replayed it: every
+    /// transactional id it holds, with its state.
+    TransactionsLoaded {
+        partition: TopicPartition,
+        coordinator_epoch: LeaderEpoch,
+        transactions: Vec<(TransactionalId, TransactionState)>,
+    },
+    /// A broker stopped coordinating a `__transaction_state` partition.
+    TransactionsUnloaded {
+        partition: TopicPartition,
+        transactions: Vec<TransactionalId>,
     },
 }
 

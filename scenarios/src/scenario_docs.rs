@@ -104,6 +104,27 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
         "broker.log_flush_interval_messages",
         "log.flush.interval.messages",
     ),
+    (
+        "broker.transaction_state_log_num_partitions",
+        "transaction.state.log.num.partitions",
+    ),
+    (
+        "broker.transaction_state_log_replication_factor",
+        "transaction.state.log.replication.factor",
+    ),
+    (
+        "broker.transaction_state_log_min_isr",
+        "transaction.state.log.min.isr",
+    ),
+    (
+        "broker.transaction_max_timeout_ms",
+        "transaction.max.timeout.ms",
+    ),
+    (
+        "broker.transaction_abort_timed_out_transaction_cleanup_interval_ms",
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    ),
+    ("broker.request_timeout_ms", "request.timeout.ms"),
     ("broker_overrides.broker", "broker.id"),
     ("broker_overrides.flush", "log.flush.interval.messages"),
     ("broker_overrides.replica_fetch_max_records", WATERMARK),

@@ -443,6 +443,14 @@ pub fn describe_event(out: &mut String, event: &Event) {
             out,
             "{partition} skipped {count} aborted records of {producer} from {first_offset}"
         ),
+        transaction_event
+            if crate::trace_transaction_events::describe_transaction_event(
+                out,
+                transaction_event,
+            ) =>
+        {
+            Ok(())
+        }
         group_event => {
             crate::trace_group_events::describe_group_event(out, group_event);
             Ok(())

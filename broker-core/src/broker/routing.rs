@@ -30,9 +30,14 @@ pub enum Route {
     /// Transaction markers from a transaction coordinator, for the partitions they name
     /// (`txn_markers.rs`).
     TxnMarkers,
-    /// Producer ids: InitProducerId (any broker answers an idempotent producer) and the
-    /// controller's AllocateProducerIds answers.
+    /// Producer ids: InitProducerId (any broker answers an idempotent producer; a
+    /// transactional id's goes on to the transaction coordinator) and the controller's
+    /// AllocateProducerIds answers.
     ProducerIds,
+    /// The transaction coordinator: a producer's AddPartitionsToTxn, AddOffsetsToTxn and
+    /// EndTxn, a leader's AddPartitionsToTxn (KIP-890), and the leaders' answers to its
+    /// WriteTxnMarkers.
+    TransactionCoordinator,
     /// Nothing on a broker serves it (controller requests, client responses).
     Nowhere,
 }
@@ -68,6 +73,12 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         | Message::LeaveGroup(_)
         | Message::OffsetCommit(_)
         | Message::OffsetFetch(_) => Route::Coordinator,
+        Message::AddPartitionsToTxn(_) | Message::AddOffsetsToTxn(_) | Message::EndTxn(_) => {
+            Route::TransactionCoordinator
+        }
+        Message::WriteTxnMarkersResponse(_) if matches!(from, NodeId::Broker(_)) => {
+            Route::TransactionCoordinator
+        }
         _ => Route::Nowhere,
     }
 }
@@ -111,6 +122,9 @@ impl Broker {
                 }
                 _ => {}
             },
+            Route::TransactionCoordinator => {
+                self.on_transaction_request(now_ms, from, message, effects)
+            }
             Route::Nowhere => {}
         }
     }

@@ -8,6 +8,7 @@ mod producer_ids;
 mod producer_state;
 mod replica_fetch;
 mod transactions;
+mod transaction_hosting;
 
 use super::*;
 use crate::actor::fire_due_timers;

@@ -549,6 +549,8 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::TxnMarkerAppended { partition, .. }
         | Event::LastStableOffsetAdvanced { partition, .. }
         | Event::AbortedRecordsSkipped { partition, .. } => Some(*partition),
+        | Event::TransactionsLoaded { partition, .. }
+        | Event::TransactionsUnloaded { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }
@@ -559,7 +561,9 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::OffsetCommitStarted { .. }
         | Event::OffsetCommitCompleted { .. }
         | Event::GroupLoaded { .. }
-        | Event::ProducerIdBlockReceived { .. } => None,
+        | Event::ProducerIdBlockReceived { .. }
+        | Event::TransactionStateChanged { .. }
+        | Event::TransactionMarkersSent { .. } => None,
     }
 }
 
