@@ -20,8 +20,8 @@ mod routing;
 mod shutdown;
 #[cfg(test)]
 mod tests;
-mod txn_markers;
 mod transaction_coordinator_host;
+mod txn_markers;
 
 pub use high_watermark_checkpoint::HIGH_WATERMARK_CHECKPOINT_FILE;
 pub use shutdown::{ShutdownState, CLEAN_SHUTDOWN_FILE};

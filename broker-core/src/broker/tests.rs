@@ -7,8 +7,8 @@ mod coordinator_hosting;
 mod producer_ids;
 mod producer_state;
 mod replica_fetch;
-mod transactions;
 mod transaction_hosting;
+mod transactions;
 
 use super::*;
 use crate::actor::fire_due_timers;

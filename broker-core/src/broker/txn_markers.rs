@@ -23,10 +23,6 @@ use std::collections::BTreeMap;
 /// Marks the waiter tokens of marker appends, apart from the group coordinator's.
 const TXN_MARKER_TOKEN_BIT: u64 = 1 << 62;
 
-/// How long a marker append may wait to be committed: Kafka gives the appends of a
-/// WriteTxnMarkers request the broker's `request.timeout.ms` (default 30 s).
-pub(super) const TXN_MARKER_APPEND_TIMEOUT_MS: u64 = 30_000;
-
 /// One partition's outcome; `None` while its append waits.
 type PendingResult = (TopicPartition, Option<Result<(), ErrorCode>>);
 
@@ -154,6 +150,9 @@ impl Broker {
         effects: &mut Vec<Effect>,
     ) {
         let (id, waiters) = self.txn_marker_writes.register(from, request);
+        // Kafka gives the appends of a WriteTxnMarkers request the broker's
+        // `request.timeout.ms` to be committed.
+        let append_timeout_ms = self.config.request_timeout_ms;
         let (mut context, partitions) = self.split(now_ms, effects);
         for (marker, marker_waiters) in request.markers.iter().zip(waiters) {
             let append = TransactionMarker {
@@ -168,7 +167,7 @@ impl Broker {
                         &mut context,
                         Completion::Local(waiter),
                         append,
-                        TXN_MARKER_APPEND_TIMEOUT_MS,
+                        append_timeout_ms,
                     ),
                     None => context.local_completions.push(LocalCompletion {
                         partition,

@@ -209,8 +209,8 @@ pub struct LoadedTransactions {
 }
 
 /// The tokens of the transaction coordinator's local appends have this bit set (the group
-/// coordinator's have bit 63).
-const TRANSACTION_TOKEN_BIT: u64 = 1 << 62;
+/// coordinator's have bit 63, the marker appends of WriteTxnMarkers bit 62).
+const TRANSACTION_TOKEN_BIT: u64 = 1 << 61;
 
 /// The transaction coordinator of one broker.
 #[derive(Debug, Default)]
@@ -228,7 +228,7 @@ pub struct TransactionCoordinator {
 impl TransactionCoordinator {
     /// Whether a local append's waiter is the transaction coordinator's.
     pub fn owns(waiter: LocalWaiter) -> bool {
-        waiter.token & TRANSACTION_TOKEN_BIT != 0 && waiter.token & (1 << 63) == 0
+        waiter.token & TRANSACTION_TOKEN_BIT != 0 && waiter.token & (0b11 << 62) == 0
     }
 
     /// The appends asked for since the last call, each with its timeout, for the broker to

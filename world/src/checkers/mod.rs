@@ -549,7 +549,7 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::TxnMarkerAppended { partition, .. }
         | Event::LastStableOffsetAdvanced { partition, .. }
         | Event::AbortedRecordsSkipped { partition, .. } => Some(*partition),
-        | Event::TransactionsLoaded { partition, .. }
+        Event::TransactionsLoaded { partition, .. }
         | Event::TransactionsUnloaded { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
