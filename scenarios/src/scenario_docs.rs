@@ -280,6 +280,8 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.hw_advances_under_min_isr", WATERMARK),
     ("bugs.offsets_for_leader_epoch_truncation", WATERMARK),
     ("bugs.no_generation_fencing", WATERMARK),
+    ("bugs.no_producer_fencing", WATERMARK),
+    ("bugs.no_epoch_bump_per_transaction", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),
