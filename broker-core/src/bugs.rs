@@ -32,6 +32,15 @@ pub enum BugSwitch {
     /// The group coordinator accepts offset commits whatever their generation and member,
     /// so a zombie member's late commit can move a group's committed offset backwards.
     NoGenerationFencing,
+    /// The transaction coordinator answers InitProducerId for a known transactional id with
+    /// the same producer id and epoch: the previous instance is not fenced, its open
+    /// transaction is not aborted, and a zombie keeps writing (planted: no Kafka release
+    /// with transactions lacked fencing).
+    NoProducerFencing,
+    /// Transactions version 1 (Kafka before 4.0, KIP-890 part 2 absent): the epoch is not
+    /// bumped when a transaction ends, so a late EndTxn of one transaction can commit or
+    /// abort the next one (KAFKA-17754, as Jepsen found it in 2024).
+    NoEpochBumpPerTransaction,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -47,12 +56,14 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 5] = [
+    pub const ALL: [BugSwitch; 7] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
         BugSwitch::OffsetsForLeaderEpochTruncation,
         BugSwitch::NoGenerationFencing,
+        BugSwitch::NoProducerFencing,
+        BugSwitch::NoEpochBumpPerTransaction,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -63,6 +74,8 @@ impl BugSwitch {
             BugSwitch::HwAdvancesUnderMinIsr => "hw-advances-under-min-isr",
             BugSwitch::OffsetsForLeaderEpochTruncation => "offsets-for-leader-epoch-truncation",
             BugSwitch::NoGenerationFencing => "no-generation-fencing",
+            BugSwitch::NoProducerFencing => "no-producer-fencing",
+            BugSwitch::NoEpochBumpPerTransaction => "no-epoch-bump-per-transaction",
         }
     }
 
@@ -75,6 +88,13 @@ impl BugSwitch {
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
+            // Until a transactional client exists no swarm can catch these, and the catalogue
+            // test requires every `Bug` to be caught within 2,000 seeds; the client phase
+            // makes `no-producer-fencing` a `Bug` caught by its swarm. Transactions version 1
+            // was Kafka's intended behaviour before 4.0.
+            BugSwitch::NoProducerFencing | BugSwitch::NoEpochBumpPerTransaction => {
+                SwitchKind::OlderBehaviour
+            }
         }
     }
 
@@ -83,9 +103,12 @@ impl BugSwitch {
     pub fn changed_by(self) -> Option<&'static str> {
         match self {
             BugSwitch::TruncateToHighWatermark => Some("KIP-101"),
-            BugSwitch::AckBeforeIsr | BugSwitch::NoGenerationFencing => None,
+            BugSwitch::AckBeforeIsr
+            | BugSwitch::NoGenerationFencing
+            | BugSwitch::NoProducerFencing => None,
             BugSwitch::HwAdvancesUnderMinIsr => Some("KAFKA-15583"),
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("KIP-595"),
+            BugSwitch::NoEpochBumpPerTransaction => Some("KAFKA-17754"),
         }
     }
 
@@ -93,9 +116,12 @@ impl BugSwitch {
     pub fn fixed_in(self) -> Option<&'static str> {
         match self {
             BugSwitch::TruncateToHighWatermark => Some("0.11.0"),
-            BugSwitch::AckBeforeIsr | BugSwitch::NoGenerationFencing => None,
+            BugSwitch::AckBeforeIsr
+            | BugSwitch::NoGenerationFencing
+            | BugSwitch::NoProducerFencing => None,
             BugSwitch::HwAdvancesUnderMinIsr => Some("3.7.0"),
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("2.7.0"),
+            BugSwitch::NoEpochBumpPerTransaction => Some("4.0.0"),
         }
     }
 
@@ -110,7 +136,9 @@ impl BugSwitch {
     pub fn catching_swarm(self) -> &'static str {
         match self {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
-            BugSwitch::TruncateToHighWatermark
+            BugSwitch::NoProducerFencing
+            | BugSwitch::NoEpochBumpPerTransaction
+            | BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
             | BugSwitch::OffsetsForLeaderEpochTruncation => "safe-acks-all-swarm",
@@ -133,6 +161,14 @@ impl BugSwitch {
             }
             BugSwitch::NoGenerationFencing => {
                 "the group coordinator accepts offset commits from any generation and member"
+            }
+            BugSwitch::NoProducerFencing => {
+                "InitProducerId for a known transactional id keeps its epoch: the previous \
+                 instance is not fenced"
+            }
+            BugSwitch::NoEpochBumpPerTransaction => {
+                "transactions version 1: EndTxn does not bump the epoch, so a late EndTxn can \
+                 end the next transaction (KAFKA-17754, fixed by KIP-890 part 2 in 4.0)"
             }
         }
     }
@@ -194,6 +230,10 @@ pub struct BugSwitches {
     pub offsets_for_leader_epoch_truncation: bool,
     #[serde(alias = "no-generation-fencing")]
     pub no_generation_fencing: bool,
+    #[serde(alias = "no-producer-fencing")]
+    pub no_producer_fencing: bool,
+    #[serde(alias = "no-epoch-bump-per-transaction")]
+    pub no_epoch_bump_per_transaction: bool,
 }
 
 impl BugSwitches {
@@ -207,6 +247,8 @@ impl BugSwitches {
                 self.offsets_for_leader_epoch_truncation = true
             }
             BugSwitch::NoGenerationFencing => self.no_generation_fencing = true,
+            BugSwitch::NoProducerFencing => self.no_producer_fencing = true,
+            BugSwitch::NoEpochBumpPerTransaction => self.no_epoch_bump_per_transaction = true,
         }
     }
 
@@ -222,6 +264,8 @@ impl BugSwitches {
                     self.offsets_for_leader_epoch_truncation
                 }
                 BugSwitch::NoGenerationFencing => self.no_generation_fencing,
+                BugSwitch::NoProducerFencing => self.no_producer_fencing,
+                BugSwitch::NoEpochBumpPerTransaction => self.no_epoch_bump_per_transaction,
             })
             .collect()
     }

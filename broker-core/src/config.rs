@@ -2,7 +2,7 @@
 //! why not. Times are simulated milliseconds.
 
 use crate::ids::PartitionId;
-use crate::protocol::Acks;
+use crate::protocol::{Acks, IsolationLevel};
 use crate::topic::TopicName;
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +91,26 @@ pub struct BrokerConfig {
     pub group_min_session_timeout_ms: u64,
     /// `group.max.session.timeout.ms`: a JoinGroup with a longer session timeout is refused.
     pub group_max_session_timeout_ms: u64,
+    /// `transaction.state.log.num.partitions`: partitions of `__transaction_state`. A
+    /// transactional id lives on the partition its id hashes to, and its transaction
+    /// coordinator is that partition's leader.
+    pub transaction_state_log_num_partitions: u32,
+    /// `transaction.state.log.replication.factor`.
+    pub transaction_state_log_replication_factor: u32,
+    /// `transaction.state.log.min.isr`: the `min.insync.replicas` Kafka gives
+    /// `__transaction_state` (2 by default), so a coordinator's acks=all state writes are
+    /// refused while fewer replicas are in sync.
+    pub transaction_state_log_min_isr: u32,
+    /// `transaction.max.timeout.ms`: an InitProducerId asking for a longer
+    /// `transaction.timeout.ms` is refused with INVALID_TRANSACTION_TIMEOUT.
+    pub transaction_max_timeout_ms: u64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often the
+    /// transaction coordinator aborts the transactions open longer than their timeout.
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// `request.timeout.ms`: the transaction coordinator gives up on an unanswered
+    /// WriteTxnMarkers after this long and sends its markers again (Kafka's marker channel
+    /// uses the broker's request timeout).
+    pub request_timeout_ms: u64,
 }
 
 impl Default for BrokerConfig {
@@ -113,6 +133,12 @@ impl Default for BrokerConfig {
             group_initial_rebalance_delay_ms: 3_000,
             group_min_session_timeout_ms: 6_000,
             group_max_session_timeout_ms: 1_800_000,
+            transaction_state_log_num_partitions: 50,
+            transaction_state_log_replication_factor: 3,
+            transaction_state_log_min_isr: 2,
+            transaction_max_timeout_ms: 900_000,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            request_timeout_ms: 30_000,
         }
     }
 }
@@ -339,6 +365,11 @@ pub struct ConsumerConfig {
     pub partition_assignment_strategy: Vec<Assignor>,
     /// `default.api.timeout.ms`: how long a synchronous commit keeps retrying.
     pub default_api_timeout_ms: u64,
+    /// `isolation.level`: `read_uncommitted` (Kafka's default) reads up to the high
+    /// watermark, aborted transactions included; `read_committed` reads up to the last
+    /// stable offset and drops the records of aborted transactions. Sent in every fetch and
+    /// ListOffsets. Transaction markers are never handed to the application either way.
+    pub isolation_level: IsolationLevel,
 }
 
 impl Default for ConsumerConfig {
@@ -359,6 +390,7 @@ impl Default for ConsumerConfig {
             auto_commit_interval_ms: 5_000,
             partition_assignment_strategy: vec![Assignor::Range, Assignor::CooperativeSticky],
             default_api_timeout_ms: 60_000,
+            isolation_level: IsolationLevel::ReadUncommitted,
         }
     }
 }

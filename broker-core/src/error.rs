@@ -96,6 +96,15 @@ pub enum ErrorCode {
     /// OffsetFetch with `require_stable`: a transaction holds offsets for the partition that
     /// are neither committed nor aborted yet (KIP-447); the consumer asks again.
     UnstableOffsetCommit,
+    /// The transaction coordinator holds a different producer id for the transactional id
+    /// than the request names, or none (Kafka's INVALID_PRODUCER_ID_MAPPING).
+    InvalidProducerIdMapping,
+    /// A partition leader's verification (KIP-890): the producer's transaction is not
+    /// ongoing with this partition in it, so the transactional write is refused and the
+    /// producer must abort (Kafka's TRANSACTION_ABORTABLE).
+    TransactionAbortable,
+    /// The request is malformed (Kafka's INVALID_REQUEST): here, an empty transactional id.
+    InvalidRequest,
 }
 
 impl ErrorCode {
@@ -129,6 +138,9 @@ impl ErrorCode {
                 | ErrorCode::TransactionCoordinatorFenced
                 | ErrorCode::InvalidTransactionTimeout
                 | ErrorCode::InvalidRecord
+                | ErrorCode::InvalidProducerIdMapping
+                | ErrorCode::TransactionAbortable
+                | ErrorCode::InvalidRequest
         )
     }
 }
@@ -171,6 +183,9 @@ impl fmt::Display for ErrorCode {
             ErrorCode::InvalidTransactionTimeout => "INVALID_TRANSACTION_TIMEOUT",
             ErrorCode::UnstableOffsetCommit => "UNSTABLE_OFFSET_COMMIT",
             ErrorCode::InvalidRecord => "INVALID_RECORD",
+            ErrorCode::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
+            ErrorCode::TransactionAbortable => "TRANSACTION_ABORTABLE",
+            ErrorCode::InvalidRequest => "INVALID_REQUEST",
         };
         formatter.write_str(name)
     }

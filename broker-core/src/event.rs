@@ -6,10 +6,12 @@ use crate::coordinator::GroupState;
 use crate::error::ErrorCode;
 use crate::ids::{
     BrokerEpoch, BrokerId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset, PartitionEpoch,
-    ProducerId,
+    ProducerEpoch, ProducerId, TransactionalId,
 };
+use crate::log::record_batch::ControlRecordType;
 use crate::protocol::Acks;
 use crate::topic::TopicPartition;
+use crate::transaction::TransactionState;
 use serde::Serialize;
 
 /// Why a replica cut its log.
@@ -251,6 +253,63 @@ pub enum Event {
         broker: BrokerId,
         first: ProducerId,
         length: u64,
+    },
+
+    // ---- partition: transactions ----
+    /// A partition leader appended a transaction marker from the transaction coordinator
+    /// (WriteTxnMarkers): a control batch ending `producer`'s transaction at `offset`.
+    TxnMarkerAppended {
+        partition: TopicPartition,
+        producer: ProducerId,
+        producer_epoch: ProducerEpoch,
+        result: ControlRecordType,
+        coordinator_epoch: u32,
+        offset: Offset,
+    },
+    /// A replica's last stable offset moved while a transaction held it below the high
+    /// watermark or let it go (it is not reported while it simply equals the high watermark).
+    LastStableOffsetAdvanced {
+        partition: TopicPartition,
+        from: Offset,
+        to: Offset,
+    },
+    /// A read_committed consumer dropped `count` records of `producer`'s aborted
+    /// transaction starting at `first_offset` (Kafka's `CompletedFetch`): its position
+    /// moved past them, the application never sees them.
+    AbortedRecordsSkipped {
+        partition: TopicPartition,
+        producer: ProducerId,
+        first_offset: Offset,
+        count: u64,
+    },
+    // ---- broker: the transaction coordinator ----
+    /// A transaction coordinator's write of a transactional id's new state was committed
+    /// (PrepareEpochFence is never written, so it never appears here).
+    TransactionStateChanged {
+        transactional_id: TransactionalId,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        from: TransactionState,
+        to: TransactionState,
+    },
+    /// A transaction coordinator sent one WriteTxnMarkers to a partition leader: per
+    /// transaction, the marker and the partitions it goes to.
+    TransactionMarkersSent {
+        broker: BrokerId,
+        markers: Vec<(TransactionalId, ControlRecordType, Vec<TopicPartition>)>,
+    },
+    /// A broker became the transaction coordinator of a `__transaction_state` partition
+    /// (at `coordinator_epoch`, the partition's leader epoch) and replayed it: every
+    /// transactional id it holds, with its state.
+    TransactionsLoaded {
+        partition: TopicPartition,
+        coordinator_epoch: LeaderEpoch,
+        transactions: Vec<(TransactionalId, TransactionState)>,
+    },
+    /// A broker stopped coordinating a `__transaction_state` partition.
+    TransactionsUnloaded {
+        partition: TopicPartition,
+        transactions: Vec<TransactionalId>,
     },
 }
 

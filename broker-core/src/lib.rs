@@ -29,6 +29,8 @@ pub mod spelling;
 pub mod storage;
 pub mod timer;
 pub mod topic;
+pub mod transaction;
+pub mod transaction_state_topic;
 pub mod written;
 
 pub use actor::{Actor, Effect, Input};

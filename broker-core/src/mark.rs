@@ -242,6 +242,30 @@ marks! {
     /// A broker asked the controller for its next producer-id block ahead of time, with
     /// 90% of the current one handed out.
     ProducerIdBlockPrefetched = "producer-id-block-prefetched",
+    /// A partition leader appended a COMMIT or ABORT marker from the transaction coordinator.
+    TxnMarkerAppended = "txn-marker-appended",
+    /// A partition leader refused a transaction marker from a deposed transaction
+    /// coordinator (TRANSACTION_COORDINATOR_FENCED).
+    TxnMarkerCoordinatorFenced = "txn-marker-coordinator-fenced",
+    /// A replica's last stable offset moved past a transaction that held it back.
+    LastStableOffsetAdvanced = "last-stable-offset-advanced",
+    /// A read_committed consumer dropped the records of an aborted transaction.
+    AbortedRecordsSkipped = "aborted-records-skipped",
+    // ---- the transaction coordinator (issue 10) ----
+    /// A new instance's InitProducerId found its transactional id's transaction open: the
+    /// coordinator bumped the epoch, fencing the previous instance, and aborts it.
+    TransactionProducerFenced = "transaction-producer-fenced",
+    /// A transaction stayed open past its `transaction.timeout.ms`: the coordinator bumped
+    /// its epoch and aborted it.
+    TransactionTimedOutAborted = "transaction-timed-out-aborted",
+    /// A broker became a transaction coordinator and replayed transactions from its
+    /// `__transaction_state` partition.
+    TransactionsLoadedFromLog = "transactions-loaded-from-log",
+    /// A newly loaded transaction coordinator found a transaction prepared (PrepareCommit
+    /// or PrepareAbort) by its predecessor and writes its markers to complete it.
+    TransactionCompletedAfterLoad = "transaction-completed-after-load",
+    /// Transaction markers were refused, lost or unanswered and are sent again.
+    TransactionMarkersRetried = "transaction-markers-retried",
 }
 
 impl Ord for Mark {

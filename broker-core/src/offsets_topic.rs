@@ -18,6 +18,7 @@ pub fn consumer_offsets_topic() -> TopicName {
 /// Whether `topic` is an internal topic, which subscriptions to "every topic" leave out.
 pub fn is_internal_topic(topic: TopicName) -> bool {
     topic.as_str() == CONSUMER_OFFSETS_TOPIC
+        || topic.as_str() == crate::transaction_state_topic::TRANSACTION_STATE_TOPIC
 }
 
 /// The offsets topic's settings, from the cluster's broker settings
@@ -49,7 +50,7 @@ pub fn group_partition(group: &GroupId, partition_count: u32) -> TopicPartition 
 
 /// Java's `String.hashCode`: `s[0]*31^(n-1) + ... + s[n-1]` over UTF-16 code units, in
 /// wrapping 32-bit arithmetic.
-fn java_string_hash_code(text: &str) -> i32 {
+pub(crate) fn java_string_hash_code(text: &str) -> i32 {
     text.encode_utf16().fold(0i32, |hash, unit| {
         hash.wrapping_mul(31).wrapping_add(i32::from(unit))
     })

@@ -4,7 +4,9 @@
 //! record wherever it turns up; internal topics will store keyed, encoded values.
 
 use crate::ids::{LeaderEpoch, Offset, ProducerId};
-use crate::log::record_batch::Header;
+use crate::log::record_batch::{
+    control_marker_of, control_record_key_value, ControlMarker, Header,
+};
 use serde::{Deserialize, Serialize};
 use smallvec::SmallVec;
 
@@ -26,6 +28,28 @@ pub struct ProducerStamp {
     pub sequence: u32,
     /// The sequence of the batch's first record; equal to `sequence` for that record.
     pub base_sequence: u32,
+}
+
+impl ProducerStamp {
+    /// The sequence and base sequence of a control record's stamp: a control batch carries
+    /// its producer's id and epoch but no sequence (Kafka's `NO_SEQUENCE`, -1), and this value
+    /// is above every real sequence (at most `i32::MAX`), so it is never taken for one.
+    pub const NO_SEQUENCE: u32 = u32::MAX;
+
+    /// The stamp of a control record of `producer_id` in `producer_epoch`.
+    pub fn control(producer_id: ProducerId, producer_epoch: u16) -> ProducerStamp {
+        ProducerStamp {
+            producer_id,
+            producer_epoch,
+            sequence: Self::NO_SEQUENCE,
+            base_sequence: Self::NO_SEQUENCE,
+        }
+    }
+
+    /// Whether this is a control record's stamp (no sequence).
+    pub fn is_control(&self) -> bool {
+        self.base_sequence == Self::NO_SEQUENCE
+    }
 }
 
 /// What a producer sends: the record before the leader gives it an offset and epoch.
@@ -87,6 +111,37 @@ impl Record {
             is_transactional: false,
             is_control: false,
         }
+    }
+
+    /// A transaction marker at `offset` (Kafka's control batch of one `EndTransactionMarker`
+    /// record): transactional and control, stamped with the producer's id and epoch and no
+    /// sequence, its key and value as `record_batch::control_record_key_value` writes them.
+    pub fn control(
+        offset: Offset,
+        leader_epoch: LeaderEpoch,
+        producer_id: ProducerId,
+        producer_epoch: u16,
+        marker: ControlMarker,
+    ) -> Record {
+        let (key, value) = control_record_key_value(marker.record_type, marker.coordinator_epoch);
+        Record {
+            offset,
+            leader_epoch,
+            key: Some(RecordBytes::from_slice(&key)),
+            value: Some(RecordBytes::from_slice(&value)),
+            headers: Vec::new(),
+            producer_stamp: Some(ProducerStamp::control(producer_id, producer_epoch)),
+            is_transactional: true,
+            is_control: true,
+        }
+    }
+
+    /// The marker a control record holds; `None` for any other record.
+    pub fn control_marker(&self) -> Option<ControlMarker> {
+        if !self.is_control {
+            return None;
+        }
+        control_marker_of(self.key.as_deref()?, self.value.as_deref()?)
     }
 
     /// A workload's record at `offset` (tests and tools).

@@ -251,6 +251,7 @@ fn message() -> impl Strategy<Value = Message> {
                             headers: Vec::new(),
                         })
                         .collect(),
+                    transactional_id: None,
                 })
             }),
         (
@@ -274,6 +275,7 @@ fn message() -> impl Strategy<Value = Message> {
                 } else {
                     OffsetSpec::Earliest
                 },
+                isolation_level: watermark_broker_core::protocol::IsolationLevel::ReadUncommitted,
             })
         }),
         (
@@ -319,6 +321,8 @@ fn message() -> impl Strategy<Value = Message> {
                         last_fetched_epoch: last,
                         max_records: 10,
                         max_wait_ms: wait,
+                        isolation_level:
+                            watermark_broker_core::protocol::IsolationLevel::ReadUncommitted,
                     })
                 }
             ),
@@ -351,6 +355,8 @@ fn message() -> impl Strategy<Value = Message> {
                                     end_offset,
                                 }
                             }),
+                            last_stable_offset: high_watermark,
+                            aborted_transactions: Vec::new(),
                         }
                     }),
                 }

@@ -30,6 +30,7 @@ pub mod step_record;
 pub mod swarm;
 pub mod trace;
 mod trace_group_events;
+mod trace_transaction_events;
 pub mod trigger;
 pub mod verdict;
 pub mod violation;

@@ -252,6 +252,27 @@ impl Scenario {
                     "controlled_shutdown_timeout_ms",
                     broker.controlled_shutdown_timeout_ms,
                 ),
+                (
+                    "transaction_state_log_num_partitions",
+                    u64::from(broker.transaction_state_log_num_partitions),
+                ),
+                (
+                    "transaction_state_log_replication_factor",
+                    u64::from(broker.transaction_state_log_replication_factor),
+                ),
+                (
+                    "transaction_state_log_min_isr",
+                    u64::from(broker.transaction_state_log_min_isr),
+                ),
+                (
+                    "transaction_max_timeout_ms",
+                    broker.transaction_max_timeout_ms,
+                ),
+                (
+                    "transaction_abort_timed_out_transaction_cleanup_interval_ms",
+                    broker.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+                ),
+                ("request_timeout_ms", broker.request_timeout_ms),
             ],
         );
         refuse_zeros(

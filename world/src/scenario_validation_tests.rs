@@ -211,6 +211,15 @@ fn zero_sizes_and_latencies_are_refused() {
     let mut heartbeat = scenario();
     heartbeat.broker.broker_heartbeat_interval_ms = 0;
     assert!(only_problem(&heartbeat).starts_with("broker.broker_heartbeat_interval_ms:"));
+    let mut cleanup = scenario();
+    cleanup
+        .broker
+        .transaction_abort_timed_out_transaction_cleanup_interval_ms = 0;
+    assert!(only_problem(&cleanup)
+        .starts_with("broker.transaction_abort_timed_out_transaction_cleanup_interval_ms:"));
+    let mut markers = scenario();
+    markers.broker.request_timeout_ms = 0;
+    assert!(only_problem(&markers).starts_with("broker.request_timeout_ms:"));
 }
 
 #[test]

@@ -13,6 +13,7 @@ use serde::Serialize;
 use std::fmt::Write as _;
 use watermark_broker_core::event::{Event, SendFailure};
 use watermark_broker_core::ids::{BrokerId, NodeId, ProducerId};
+use watermark_broker_core::log::record_batch::ControlRecordType;
 use watermark_broker_core::protocol::Acks;
 use xxhash_rust::xxh3::Xxh3;
 
@@ -413,6 +414,43 @@ pub fn describe_event(out: &mut String, event: &Event) {
             "producer ids {broker} [{first}..{})",
             ProducerId(first.0 + length)
         ),
+        Event::TxnMarkerAppended {
+            partition,
+            producer,
+            producer_epoch,
+            result,
+            coordinator_epoch,
+            offset,
+        } => write!(
+            out,
+            "{partition} txn marker {} {producer} {producer_epoch} coordinator epoch {coordinator_epoch} at {offset}",
+            match result {
+                ControlRecordType::Commit => "commit",
+                ControlRecordType::Abort => "abort",
+            }
+        ),
+        Event::LastStableOffsetAdvanced {
+            partition,
+            from,
+            to,
+        } => write!(out, "{partition} lso {from}->{to}"),
+        Event::AbortedRecordsSkipped {
+            partition,
+            producer,
+            first_offset,
+            count,
+        } => write!(
+            out,
+            "{partition} skipped {count} aborted records of {producer} from {first_offset}"
+        ),
+        transaction_event
+            if crate::trace_transaction_events::describe_transaction_event(
+                out,
+                transaction_event,
+            ) =>
+        {
+            Ok(())
+        }
         group_event => {
             crate::trace_group_events::describe_group_event(out, group_event);
             Ok(())
@@ -423,6 +461,56 @@ pub fn describe_event(out: &mut String, event: &Event) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transaction_events_read_as_one_line_each() {
+        use watermark_broker_core::ids::{Offset, ProducerEpoch};
+        let partition = watermark_broker_core::topic::TopicPartition::new(
+            watermark_broker_core::topic::TopicName::new("orders"),
+            watermark_broker_core::ids::PartitionId(0),
+        );
+        let mut trace = Trace::new(TraceMode::Text);
+        let node = NodeId::Broker(BrokerId(1));
+        trace.event(
+            10,
+            node,
+            &Event::TxnMarkerAppended {
+                partition,
+                producer: ProducerId(7),
+                producer_epoch: ProducerEpoch(2),
+                result: ControlRecordType::Abort,
+                coordinator_epoch: 3,
+                offset: Offset(12),
+            },
+        );
+        trace.event(
+            20,
+            node,
+            &Event::LastStableOffsetAdvanced {
+                partition,
+                from: Offset(4),
+                to: Offset(13),
+            },
+        );
+        trace.event(
+            30,
+            node,
+            &Event::AbortedRecordsSkipped {
+                partition,
+                producer: ProducerId(7),
+                first_offset: Offset(4),
+                count: 3,
+            },
+        );
+        assert_eq!(
+            trace.take_lines(),
+            vec![
+                "t=0.010s b1 orders-0 txn marker abort pid7 pepoch2 coordinator epoch 3 at 12",
+                "t=0.020s b1 orders-0 lso 4->13",
+                "t=0.030s b1 orders-0 skipped 3 aborted records of pid7 from 4",
+            ]
+        );
+    }
 
     #[test]
     fn isr_change_reads_as_the_architecture_shows() {

@@ -8,12 +8,14 @@
 
 use super::Broker;
 use crate::actor::Effect;
+use crate::config::BrokerConfig;
 use crate::coordinator::{CoordinatorContext, CoordinatorTimer, GroupCoordinator};
 use crate::error::ErrorCode;
 use crate::ids::NodeId;
 use crate::offsets_topic::{group_partition, CONSUMER_OFFSETS_TOPIC};
-use crate::protocol::{FindCoordinatorResponse, Message};
+use crate::protocol::{CoordinatorKey, FindCoordinatorResponse, Message};
 use crate::topic::TopicPartition;
+use crate::transaction_state_topic::transaction_partition;
 
 impl Broker {
     /// The coordinator with the parts of the broker it may use.
@@ -43,9 +45,11 @@ impl Broker {
         effects: &mut Vec<Effect>,
     ) {
         if let Message::FindCoordinator(request) = message {
-            // Any broker answers from its metadata image: the leader of the group's offsets
-            // partition, or COORDINATOR_NOT_AVAILABLE while it has none.
-            let partition = group_partition(&request.key, self.config.offsets_topic_num_partitions);
+            // Any broker answers from its metadata image: the leader of the key's partition
+            // (of `__consumer_offsets` for a group, of `__transaction_state` for a
+            // transactional id), or COORDINATOR_NOT_AVAILABLE while it has none (Kafka's
+            // answer too while it creates a missing internal topic).
+            let partition = coordinator_partition(&request.key, &self.config);
             let result = self
                 .metadata
                 .partition(partition)
@@ -141,5 +145,17 @@ impl Broker {
                 coordinator.load(context, *partition, &records, high_watermark)
             });
         }
+    }
+}
+
+/// The internal partition whose leader coordinates `key` (Kafka's `KafkaApis`
+/// `handleFindCoordinator`: `partitionFor` of the group or of the transactional id).
+fn coordinator_partition(key: &CoordinatorKey, config: &BrokerConfig) -> TopicPartition {
+    match key {
+        CoordinatorKey::Group(group) => group_partition(group, config.offsets_topic_num_partitions),
+        CoordinatorKey::Transaction(transactional_id) => transaction_partition(
+            transactional_id,
+            config.transaction_state_log_num_partitions,
+        ),
     }
 }

@@ -20,6 +20,8 @@ mod routing;
 mod shutdown;
 #[cfg(test)]
 mod tests;
+mod transaction_coordinator_host;
+mod txn_markers;
 
 pub use high_watermark_checkpoint::HIGH_WATERMARK_CHECKPOINT_FILE;
 pub use shutdown::{ShutdownState, CLEAN_SHUTDOWN_FILE};
@@ -39,6 +41,7 @@ use crate::storage::Storage;
 use crate::timer::TimerTable;
 use crate::topic::TopicName;
 use crate::topic::TopicPartition;
+use crate::transaction::{TransactionCoordinator, TransactionTimer};
 use producer_id_manager::ProducerIdManager;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -61,6 +64,8 @@ pub enum BrokerTimer {
     /// The outstanding AllocateProducerIds is given up on, or the backoff after a refused
     /// or lost one ends: the request for the next producer-id block goes again.
     ProducerIdBlockRequest,
+    /// A deadline of the transaction coordinator this broker hosts.
+    Transaction(TransactionTimer),
 }
 
 impl fmt::Display for BrokerTimer {
@@ -77,6 +82,7 @@ impl fmt::Display for BrokerTimer {
             BrokerTimer::Partition(partition, timer) => write!(formatter, "{partition} {timer}"),
             BrokerTimer::Coordinator(timer) => write!(formatter, "{timer}"),
             BrokerTimer::ProducerIdBlockRequest => formatter.write_str("producer-id-block-request"),
+            BrokerTimer::Transaction(timer) => write!(formatter, "{timer}"),
         }
     }
 }
@@ -111,6 +117,10 @@ pub struct Broker {
     coordinator: GroupCoordinator,
     /// The producer ids this process may hand out, from blocks the controller allocated.
     producer_ids: ProducerIdManager,
+    /// WriteTxnMarkers requests waiting for their marker appends (`txn_markers.rs`).
+    txn_marker_writes: txn_markers::TxnMarkerWrites,
+    /// The transaction coordinator for the transaction log partitions this broker leads.
+    transactions: TransactionCoordinator,
 }
 
 impl Broker {
@@ -145,6 +155,8 @@ impl Broker {
             local_completions: Vec::new(),
             coordinator: GroupCoordinator::default(),
             producer_ids: ProducerIdManager::default(),
+            txn_marker_writes: txn_markers::TxnMarkerWrites::default(),
+            transactions: TransactionCoordinator::default(),
         }
     }
 
@@ -268,6 +280,11 @@ impl Broker {
         if fired.contains(&BrokerTimer::ProducerIdBlockRequest) {
             self.on_producer_id_timer(now_ms, effects);
         }
+        for timer in fired {
+            if let BrokerTimer::Transaction(timer) = timer {
+                self.on_transaction_timer(now_ms, *timer, effects);
+            }
+        }
     }
 
     /// The settings of `partition`'s topic; a topic the scenario did not declare (only a
@@ -352,6 +369,7 @@ impl Broker {
                 for replica in partitions.values_mut() {
                     replica.on_leader_connection_closed(&mut context, leader);
                 }
+                self.on_transaction_broker_connection_closed(now_ms, leader, effects);
             }
             NodeId::Producer(_) | NodeId::Consumer(_) => {}
         }
@@ -403,6 +421,8 @@ impl Actor for Broker {
         }
         if self.started && !self.has_shut_down() {
             self.drive_coordinator(now_ms, &mut effects);
+            self.answer_txn_markers(&mut effects);
+            self.drive_transaction_coordinator(now_ms, &mut effects);
         }
         self.check_invariants(now_ms, after_timers);
         effects

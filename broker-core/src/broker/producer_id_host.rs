@@ -35,7 +35,7 @@ impl Broker {
 
     /// The next producer id this broker hands out, or COORDINATOR_LOAD_IN_PROGRESS while it
     /// waits for a block. The one way to get an id: the idempotent producer's InitProducerId
-    /// now, the transaction coordinator's first InitProducerId of a transactional id next.
+    /// (the transaction coordinator reaches the manager through its own context).
     pub(super) fn generate_producer_id(
         &mut self,
         now_ms: u64,
@@ -53,10 +53,16 @@ impl Broker {
         request: &InitProducerIdRequest,
         effects: &mut Vec<Effect>,
     ) {
-        let result = match request.transactional_id {
-            None => self.init_idempotent_producer_id(now_ms, effects),
-            Some(_) => answer_transactional_init_producer_id_without_transaction_coordinator(),
-        };
+        if request.transactional_id.is_some() {
+            // A transactional id's InitProducerId is its transaction coordinator's.
+            return self.on_transaction_request(
+                now_ms,
+                from,
+                Message::InitProducerId(request.clone()),
+                effects,
+            );
+        }
+        let result = self.init_idempotent_producer_id(now_ms, effects);
         effects.push(Effect::Send {
             to: from,
             message: Message::InitProducerIdResponse(InitProducerIdResponse {
@@ -107,16 +113,4 @@ impl Broker {
             manager.on_controller_connection_closed(context)
         });
     }
-}
-
-/// An InitProducerId naming a `transactional_id` is the transaction coordinator's (it keeps
-/// the id and epoch of each transactional id in `__transaction_state` and bumps the epoch to
-/// fence the previous instance). The transaction coordinator is the next phase of issue 10;
-/// until it exists this broker answers COORDINATOR_NOT_AVAILABLE, as a broker does while no
-/// coordinator serves the id, and no client sends such a request yet. The test
-/// `a_transactional_init_producer_id_is_answered_coordinator_not_available_until_the_transaction_coordinator_exists`
-/// pins this answer, so the phase that adds the coordinator must change it.
-fn answer_transactional_init_producer_id_without_transaction_coordinator(
-) -> Result<ProducerIdAndEpoch, ErrorCode> {
-    Err(ErrorCode::CoordinatorNotAvailable)
 }

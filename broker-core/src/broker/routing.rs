@@ -1,7 +1,8 @@
 //! Where each message a broker receives goes (Kafka's `KafkaApis`, reduced): controller
 //! traffic to the broker's life cycle, partition requests and responses to the partition
 //! they name, metadata requests to the broker itself, producer-id requests and the
-//! controller's block answers to the producer-id manager. A request for a partition this broker
+//! controller's block answers to the producer-id manager, transaction markers to the
+//! partitions they name. A request for a partition this broker
 //! does not host is answered NotLeaderOrFollower; anything else it cannot serve is dropped,
 //! as a broker drops what it cannot route.
 
@@ -26,9 +27,17 @@ pub enum Route {
     Partition(TopicPartition),
     /// The group coordinator (group requests; FindCoordinator, which any broker answers).
     Coordinator,
-    /// Producer ids: InitProducerId (any broker answers an idempotent producer) and the
-    /// controller's AllocateProducerIds answers.
+    /// Transaction markers from a transaction coordinator, for the partitions they name
+    /// (`txn_markers.rs`).
+    TxnMarkers,
+    /// Producer ids: InitProducerId (any broker answers an idempotent producer; a
+    /// transactional id's goes on to the transaction coordinator) and the controller's
+    /// AllocateProducerIds answers.
     ProducerIds,
+    /// The transaction coordinator: a producer's AddPartitionsToTxn, AddOffsetsToTxn and
+    /// EndTxn, a leader's AddPartitionsToTxn (KIP-890), and the leaders' answers to its
+    /// WriteTxnMarkers.
+    TransactionCoordinator,
     /// Nothing on a broker serves it (controller requests, client responses).
     Nowhere,
 }
@@ -50,6 +59,7 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         Message::AllocateProducerIdsResponse(_) if from_controller => Route::ProducerIds,
         Message::InitProducerId(_) => Route::ProducerIds,
         Message::Metadata(_) => Route::MetadataCache,
+        Message::WriteTxnMarkers(_) => Route::TxnMarkers,
         Message::Produce(request) => Route::Partition(request.partition),
         Message::ListOffsets(request) => Route::Partition(request.partition),
         Message::Fetch(request) => Route::Partition(request.partition),
@@ -63,6 +73,12 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         | Message::LeaveGroup(_)
         | Message::OffsetCommit(_)
         | Message::OffsetFetch(_) => Route::Coordinator,
+        Message::AddPartitionsToTxn(_) | Message::AddOffsetsToTxn(_) | Message::EndTxn(_) => {
+            Route::TransactionCoordinator
+        }
+        Message::WriteTxnMarkersResponse(_) if matches!(from, NodeId::Broker(_)) => {
+            Route::TransactionCoordinator
+        }
         _ => Route::Nowhere,
     }
 }
@@ -92,6 +108,11 @@ impl Broker {
                 self.on_partition_message(now_ms, from, partition, message, effects)
             }
             Route::Coordinator => self.on_coordinator_message(now_ms, from, message, effects),
+            Route::TxnMarkers => {
+                if let Message::WriteTxnMarkers(request) = message {
+                    self.on_write_txn_markers(now_ms, from, &request, effects)
+                }
+            }
             Route::ProducerIds => match message {
                 Message::InitProducerId(request) => {
                     self.on_init_producer_id(now_ms, from, &request, effects)
@@ -101,6 +122,9 @@ impl Broker {
                 }
                 _ => {}
             },
+            Route::TransactionCoordinator => {
+                self.on_transaction_request(now_ms, from, message, effects)
+            }
             Route::Nowhere => {}
         }
     }

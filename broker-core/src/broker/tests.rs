@@ -7,6 +7,8 @@ mod coordinator_hosting;
 mod producer_ids;
 mod producer_state;
 mod replica_fetch;
+mod transaction_hosting;
+mod transactions;
 
 use super::*;
 use crate::actor::fire_due_timers;
@@ -217,6 +219,7 @@ fn produce(correlation: u64, acks: Acks, record_values: &[u64]) -> Input {
             acks,
             timeout_ms: 1_000,
             records: values(record_values),
+            transactional_id: None,
         }),
     }
 }
@@ -235,6 +238,7 @@ fn fetch(from: NodeId, replica: Option<u32>, epoch: u32, offset: u64, max_wait_m
             last_fetched_epoch: None,
             max_records: 500,
             max_wait_ms,
+            isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
         }),
     }
 }
@@ -693,6 +697,7 @@ fn list_offsets_answers_log_start_and_high_watermark() {
             correlation: CorrelationId(3),
             partition: P0,
             spec,
+            isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
         }),
     };
     let answers: Vec<_> = [OffsetSpec::Earliest, OffsetSpec::Latest]
@@ -933,6 +938,8 @@ fn follower_appends_fetched_records_and_follows_the_leader_high_watermark() {
                     log_start_offset: Offset(0),
                     log_end_offset: Offset(3),
                     diverging_epoch: None,
+                    last_stable_offset: Offset(2),
+                    aborted_transactions: Vec::new(),
                 }),
             }),
         },

@@ -21,12 +21,13 @@
 //! - the position moves forward only by consuming records, and otherwise only through a
 //!   `PositionReset` event, so the checkers see every jump.
 
+use super::read_committed::{RecordFilter, Verdict};
 use super::{Consumer, ConsumerRecord, ConsumerTimer};
 use crate::actor::Effect;
 use crate::config::AutoOffsetReset;
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset};
+use crate::ids::{BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, ProducerId};
 use crate::mark::Mark;
 use crate::protocol::OffsetAndMetadata;
 use crate::protocol::{
@@ -34,7 +35,7 @@ use crate::protocol::{
     OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
 };
 use crate::topic::TopicPartition;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 
 /// Where a partition's position stands (Kafka's `SubscriptionState.FetchStates`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -259,6 +260,7 @@ impl Consumer {
                     correlation,
                     partition,
                     spec,
+                    isolation_level: self.config.isolation_level,
                 });
                 (RequestKind::ListOffsets, message)
             }
@@ -301,6 +303,7 @@ impl Consumer {
             last_fetched_epoch: assigned.last_consumed_epoch,
             max_records: self.config.max_poll_records,
             max_wait_ms: self.config.fetch_max_wait_ms,
+            isolation_level: self.config.isolation_level,
         });
         (RequestKind::Fetch, message)
     }
@@ -442,16 +445,27 @@ impl Consumer {
         let mut polled = Vec::new();
         // Records below the position were already consumed (Kafka drops them too); checking
         // against the moving position also keeps the position strictly increasing.
+        // The filter sees every record in order, those below the position too, so an ABORT
+        // marker there still ends its producer's aborted transaction.
+        let mut filter = RecordFilter::new(self.config.isolation_level, &data.aborted_transactions);
+        let mut skipped: BTreeMap<ProducerId, (Offset, u64)> = BTreeMap::new();
         for record in &data.records {
+            let verdict = filter.verdict(record);
             if record.offset < position {
                 continue;
             }
             position = record.offset.next();
             assigned.last_consumed_epoch = Some(record.leader_epoch);
-            // A control record (a transaction marker) moves the position but is never handed
-            // to the application, as in Kafka's consumer.
-            if record.is_control {
-                continue;
+            // A control record (a transaction marker) and, with read_committed, a record of
+            // an aborted transaction move the position but are never handed to the
+            // application, as in Kafka's consumer.
+            match verdict {
+                Verdict::Hand => {}
+                Verdict::Control => continue,
+                Verdict::Aborted(producer) => {
+                    skipped.entry(producer).or_insert((record.offset, 0)).1 += 1;
+                    continue;
+                }
             }
             if subscribed {
                 assigned.buffered.push_back(ConsumerRecord {
@@ -466,6 +480,15 @@ impl Consumer {
             }
         }
         assigned.position = Some(position);
+        for (producer, (first_offset, count)) in skipped {
+            effects.push(Effect::Event(Event::AbortedRecordsSkipped {
+                partition,
+                producer,
+                first_offset,
+                count,
+            }));
+            effects.push(Effect::Mark(Mark::AbortedRecordsSkipped));
+        }
         // Subscribe mode hands records out at poll (`Event::Polled` then); assign mode as
         // they arrive.
         if !polled.is_empty() {

@@ -26,6 +26,9 @@ mod application_api;
 pub mod assignor;
 mod fetcher;
 mod group;
+mod read_committed;
+#[cfg(test)]
+mod read_committed_tests;
 #[cfg(test)]
 mod schedule_tests;
 #[cfg(test)]

@@ -136,6 +136,8 @@ impl Harness {
                     log_start_offset: Offset(0),
                     log_end_offset: fetch_offset,
                     diverging_epoch: None,
+                    last_stable_offset: fetch_offset,
+                    aborted_transactions: Vec::new(),
                 };
                 Message::FetchResponse(FetchResponse {
                     correlation,

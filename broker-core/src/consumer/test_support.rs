@@ -92,6 +92,7 @@ pub(super) fn list_offsets(to: u32, correlation: u64, spec: OffsetSpec) -> Effec
             correlation: CorrelationId(correlation),
             partition: P0,
             spec,
+            isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
         }),
     )
 }
@@ -126,6 +127,7 @@ pub(super) fn fetch(
             last_fetched_epoch: last_fetched_epoch.map(LeaderEpoch),
             max_records: 100,
             max_wait_ms: 500,
+            isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
         }),
     )
 }
@@ -159,6 +161,8 @@ pub(super) fn fetch_response(from: u32, correlation: u64, records: &[(u64, u32, 
                 log_start_offset: Offset(0),
                 log_end_offset: end,
                 diverging_epoch: None,
+                last_stable_offset: end,
+                aborted_transactions: Vec::new(),
             }),
         }),
     )

@@ -110,7 +110,11 @@ fn encode_run(records: &[Record], out: &mut Vec<u8>) {
         partition_leader_epoch: first.leader_epoch,
         producer_id: stamp.map(|stamp| stamp.producer_id),
         producer_epoch: stamp.map(|stamp| ProducerEpoch(stamp.producer_epoch)),
-        base_sequence: stamp.map(|stamp| Sequence(stamp.sequence)),
+        // A control batch has no sequence (its stamp says so); every other stamped batch
+        // starts at its first record's.
+        base_sequence: stamp
+            .filter(|stamp| !stamp.is_control())
+            .map(|stamp| Sequence(stamp.sequence)),
         is_transactional: first.is_transactional,
         is_control: first.is_control,
     };
@@ -145,6 +149,11 @@ fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
                     // on its own and so reads back as a batch of its own.)
                     base_sequence: batch.header.base_sequence.map_or(sequence.0, |base| base.0),
                 }),
+                // A control batch's producer, without a sequence: replay needs it to end the
+                // producer's transaction.
+                (Some(producer_id), Some(producer_epoch), None) if batch.header.is_control => {
+                    Some(ProducerStamp::control(producer_id, producer_epoch.0))
+                }
                 _ => None,
             };
             Some(Record {

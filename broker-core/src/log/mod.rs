@@ -14,13 +14,17 @@
 //! is always the log end offset.
 
 use crate::error::ErrorCode;
-use crate::ids::{LeaderEpoch, Offset};
+use crate::ids::{LeaderEpoch, Offset, ProducerEpoch, ProducerId};
 use crate::record::{ProducerRecord, Record};
 use crate::storage::Storage;
 use crate::topic::TopicPartition;
 use batch_file::BatchSpan;
 use leader_epoch::LeaderEpochCache;
-use producer_state::{AbortedTransaction, ClientBatchCheck, ProducerStateManager};
+use producer_state::{
+    AbortedTransaction, ClientBatchCheck, CompletedTransaction, EndTransactionMarker,
+    ProducerStateManager,
+};
+use record_batch::{ControlMarker, ControlRecordType};
 
 pub mod batch_file;
 pub mod leader_epoch;
@@ -42,6 +46,16 @@ pub enum LeaderAppend {
         base_offset: Offset,
         last_offset: Offset,
     },
+}
+
+/// A transaction marker the transaction coordinator asks a partition leader to write
+/// (one `TxnMarker` of a WriteTxnMarkers request, for one partition).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransactionMarker {
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub record_type: ControlRecordType,
+    pub coordinator_epoch: u32,
 }
 
 /// What recovery cut from a log file's tail.
@@ -354,8 +368,23 @@ impl Log {
         leader_epoch: LeaderEpoch,
         records: &[ProducerRecord],
     ) -> Result<Option<LeaderAppend>, ErrorCode> {
+        self.append_batch_as_leader(storage, leader_epoch, records, false)
+    }
+
+    /// [`Log::append_as_leader`] for a batch that is transactional (`is_transactional`, the
+    /// batch attribute a transactional producer sets) or not. A transactional batch opens
+    /// its producer's transaction at its first offset if none is open, which holds the last
+    /// stable offset there until the transaction's marker is committed.
+    pub fn append_batch_as_leader(
+        &mut self,
+        storage: &mut dyn Storage,
+        leader_epoch: LeaderEpoch,
+        records: &[ProducerRecord],
+        is_transactional: bool,
+    ) -> Result<Option<LeaderAppend>, ErrorCode> {
         let base_offset = self.log_end_offset();
-        let producer_batch = producer_state::producer_batch_of_request(records, base_offset)?;
+        let producer_batch =
+            producer_state::producer_batch_of_request(records, base_offset, is_transactional)?;
         if let Some(batch) = &producer_batch {
             if let ClientBatchCheck::Duplicate(original) =
                 self.producer_state.check_client_batch(batch)?
@@ -369,8 +398,9 @@ impl Log {
         let stamped: Vec<Record> = records
             .iter()
             .enumerate()
-            .map(|(index, record)| {
-                Record::stamped(record, Offset(base_offset.0 + index as u64), leader_epoch)
+            .map(|(index, record)| Record {
+                is_transactional,
+                ..Record::stamped(record, Offset(base_offset.0 + index as u64), leader_epoch)
             })
             .collect();
         let Some(last_offset) = stamped.last().map(|record| record.offset) else {
@@ -392,6 +422,52 @@ impl Log {
             base_offset,
             last_offset,
         }))
+    }
+
+    /// Appends a transaction marker from the transaction coordinator in `leader_epoch`, as
+    /// a control batch of one record at the log end offset (Kafka's `appendAsLeader` with
+    /// origin COORDINATOR). The producer state checks it first: an older producer epoch is
+    /// INVALID_PRODUCER_EPOCH, an older coordinator epoch TRANSACTION_COORDINATOR_FENCED,
+    /// and nothing is appended. Then it ends the producer's open transaction, if any (an
+    /// abort enters the aborted index); the transaction holds the last stable offset until
+    /// the marker is below the high watermark. Returns the marker's offset and the
+    /// transaction it completed.
+    pub fn append_end_marker_as_leader(
+        &mut self,
+        storage: &mut dyn Storage,
+        leader_epoch: LeaderEpoch,
+        marker: TransactionMarker,
+    ) -> Result<(Offset, Option<CompletedTransaction>), ErrorCode> {
+        let offset = self.log_end_offset();
+        let end_marker = EndTransactionMarker {
+            producer_id: marker.producer_id,
+            producer_epoch: marker.producer_epoch,
+            record_type: marker.record_type,
+            coordinator_epoch: marker.coordinator_epoch,
+            offset,
+        };
+        self.producer_state.check_end_marker(&end_marker)?;
+        if let Some(last_epoch) = self.last_record_epoch() {
+            assert!(
+                leader_epoch >= last_epoch,
+                "{}: marker append in {leader_epoch} after a record of {last_epoch}",
+                self.file_name
+            );
+        }
+        let record = Record::control(
+            offset,
+            leader_epoch,
+            marker.producer_id,
+            marker.producer_epoch.0,
+            ControlMarker {
+                record_type: marker.record_type,
+                coordinator_epoch: marker.coordinator_epoch,
+            },
+        );
+        self.epoch_cache.assign(storage, leader_epoch, offset);
+        let completed = self.producer_state.append_end_marker(&end_marker);
+        self.write_records(storage, vec![record]);
+        Ok((offset, completed))
     }
 
     /// Appends records fetched from the leader, which already carry offsets and epochs. The
@@ -624,3 +700,7 @@ impl Log {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+#[path = "transaction_tests.rs"]
+mod transaction_tests;

@@ -470,13 +470,19 @@ impl ProducerStateManager {
     }
 
     /// Applies records copied from a leader or read back from the log, batch by batch,
-    /// without validation (`AppendOrigin::Replication`). Records without a producer stamp
-    /// carry no producer state and are skipped.
+    /// without validation (`AppendOrigin::Replication`): data batches, and transaction
+    /// markers, which end their producer's transaction as on the leader (so a follower, a
+    /// recovered log and a truncated one rebuild the same transactions, last stable offset
+    /// and aborted index). Records without a producer stamp carry no producer state and are
+    /// skipped.
     pub fn append_replicated(&mut self, records: &[Record]) {
         let mut start = 0;
         while start < records.len() {
             let length = producer_batch_length(&records[start..]);
-            if let Some(batch) = producer_batch_of_run(&records[start..start + length]) {
+            let run = &records[start..start + length];
+            if let Some(marker) = end_marker_of_record(&run[0]) {
+                self.append_end_marker(&marker);
+            } else if let Some(batch) = producer_batch_of_run(run) {
                 self.append_data_batch(&batch);
             }
             start += length;
@@ -507,20 +513,24 @@ impl ProducerStateManager {
     }
 }
 
-/// The producer batch a produce request's records form, to be appended at `first_offset`:
-/// `None` if no record carries a producer stamp (a producer without idempotence), and
-/// INVALID_RECORD if the records are not one batch (Kafka's record batch has one producer
-/// id, epoch and base sequence by construction): stamped and unstamped records mixed, stamps
-/// from different producers or epochs, or sequences that do not count up from the base.
+/// The producer batch a produce request's records form, to be appended at `first_offset`,
+/// transactional or not: `None` if no record carries a producer stamp (a producer without
+/// idempotence), and INVALID_RECORD if the records are not one batch (Kafka's record batch
+/// has one producer id, epoch and base sequence by construction): stamped and unstamped
+/// records mixed, stamps from different producers or epochs, or sequences that do not count
+/// up from the base; or if a transactional batch has no producer id (Kafka's
+/// `LogValidator` requires one for the transactional attribute).
 pub fn producer_batch_of_request(
     records: &[ProducerRecord],
     first_offset: Offset,
+    is_transactional: bool,
 ) -> Result<Option<ProducerBatch>, ErrorCode> {
     let Some(first) = records.first() else {
         return Ok(None);
     };
     let Some(first_stamp) = first.producer_stamp else {
-        return match records.iter().all(|record| record.producer_stamp.is_none()) {
+        let unstamped = records.iter().all(|record| record.producer_stamp.is_none());
+        return match unstamped && !is_transactional {
             true => Ok(None),
             false => Err(ErrorCode::InvalidRecord),
         };
@@ -551,9 +561,7 @@ pub fn producer_batch_of_request(
         last_sequence: Sequence(expected),
         first_offset,
         last_offset,
-        // Producers do not write transactions yet: the transactional phase adds the flag
-        // to the request.
-        is_transactional: false,
+        is_transactional,
     }))
 }
 
@@ -566,9 +574,22 @@ fn producer_batch_length(records: &[Record]) -> usize {
         .count()
 }
 
+/// The transaction marker a control record holds, with its producer and offset; `None` for
+/// any other record, and for a control record without a producer or a readable marker.
+pub fn end_marker_of_record(record: &Record) -> Option<EndTransactionMarker> {
+    let marker = record.control_marker()?;
+    let stamp = record.producer_stamp?;
+    Some(EndTransactionMarker {
+        producer_id: stamp.producer_id,
+        producer_epoch: ProducerEpoch(stamp.producer_epoch),
+        record_type: marker.record_type,
+        coordinator_epoch: marker.coordinator_epoch,
+        offset: record.offset,
+    })
+}
+
 /// The producer batch a run of one batch's records forms; `None` for records without a
-/// stamp, and for control records, whose markers the log does not yet carry a producer id
-/// for (the transactional phase writes them).
+/// stamp, and for control records (markers, see [`end_marker_of_record`]).
 fn producer_batch_of_run(run: &[Record]) -> Option<ProducerBatch> {
     let (first, last) = (run.first()?, run.last()?);
     let (first_stamp, last_stamp) = (first.producer_stamp?, last.producer_stamp?);

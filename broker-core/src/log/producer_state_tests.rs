@@ -340,11 +340,11 @@ fn a_produce_request_is_one_batch_or_invalid() {
     };
     let plain = ProducerRecord::application(9, None);
     assert_eq!(
-        producer_batch_of_request(std::slice::from_ref(&plain), Offset(4)),
+        producer_batch_of_request(std::slice::from_ref(&plain), Offset(4), false),
         Ok(None)
     );
     assert_eq!(
-        producer_batch_of_request(&[stamped(3, 3), stamped(4, 3)], Offset(4)),
+        producer_batch_of_request(&[stamped(3, 3), stamped(4, 3)], Offset(4), false),
         Ok(Some(ProducerBatch {
             is_transactional: false,
             ..batch(PRODUCER, 1, 3, 2, 4)
@@ -358,7 +358,7 @@ fn a_produce_request_is_one_batch_or_invalid() {
         vec![stamped(3, 3), stamped(4, 4)],
     ] {
         assert_eq!(
-            producer_batch_of_request(&invalid, Offset(0)),
+            producer_batch_of_request(&invalid, Offset(0), false),
             Err(ErrorCode::InvalidRecord),
             "{invalid:?}"
         );

@@ -219,14 +219,7 @@ impl RecordBatch {
         record_type: ControlRecordType,
         coordinator_epoch: u32,
     ) -> RecordBatch {
-        let coordinator_epoch =
-            i32::try_from(coordinator_epoch).expect("a coordinator epoch is an int32");
-        let mut key = Vec::with_capacity(4);
-        key.extend_from_slice(&CONTROL_VERSION.to_be_bytes());
-        key.extend_from_slice(&record_type.id().to_be_bytes());
-        let mut value = Vec::with_capacity(6);
-        value.extend_from_slice(&CONTROL_VERSION.to_be_bytes());
-        value.extend_from_slice(&coordinator_epoch.to_be_bytes());
+        let (key, value) = control_record_key_value(record_type, coordinator_epoch);
         RecordBatch {
             header: BatchHeader {
                 base_offset,
@@ -238,8 +231,8 @@ impl RecordBatch {
                 is_control: true,
             },
             records: vec![Record {
-                key: Some(Bytes::from(key)),
-                value: Some(Bytes::from(value)),
+                key: Some(Bytes::copy_from_slice(&key)),
+                value: Some(Bytes::copy_from_slice(&value)),
                 headers: Vec::new(),
             }],
         }
@@ -298,17 +291,9 @@ impl RecordBatch {
     /// The marker of a control batch: `None` unless the batch is a control batch of one
     /// record whose key and value are a version-0 marker of a known type.
     pub fn control_marker(&self) -> Option<ControlMarker> {
-        let record_type = self.control_record_type()?;
-        let value: &[u8] = self.records[0].value.as_deref()?;
-        let (version, epoch) = value.split_first_chunk::<2>()?;
-        if i16::from_be_bytes(*version) != CONTROL_VERSION {
-            return None;
-        }
-        let coordinator_epoch = i32::from_be_bytes(epoch.try_into().ok()?);
-        Some(ControlMarker {
-            record_type,
-            coordinator_epoch: u32::try_from(coordinator_epoch).ok()?,
-        })
+        self.control_record_type()?;
+        let record = &self.records[0];
+        control_marker_of(record.key.as_deref()?, record.value.as_deref()?)
     }
 
     /// The type of a control batch's marker, read from its record's key; `None` unless the
@@ -321,14 +306,57 @@ impl RecordBatch {
         if !self.header.is_control {
             return None;
         }
-        let key: [u8; 4] = record.key.as_deref()?.try_into().ok()?;
-        let version = i16::from_be_bytes([key[0], key[1]]);
-        let type_id = i16::from_be_bytes([key[2], key[3]]);
-        if version != CONTROL_VERSION {
-            return None;
-        }
-        ControlRecordType::from_id(type_id)
+        control_record_type_of(record.key.as_deref()?)
     }
+}
+
+/// A control record's key and value for a marker (Kafka's `EndTransactionMarker`): the key
+/// is the version (i16, 0) and the type (i16); the value the version (i16, 0) and the
+/// coordinator epoch (i32).
+///
+/// # Panics
+///
+/// If `coordinator_epoch` exceeds `i32::MAX`.
+pub fn control_record_key_value(
+    record_type: ControlRecordType,
+    coordinator_epoch: u32,
+) -> ([u8; 4], [u8; 6]) {
+    let coordinator_epoch =
+        i32::try_from(coordinator_epoch).expect("a coordinator epoch is an int32");
+    let mut key = [0; 4];
+    key[..2].copy_from_slice(&CONTROL_VERSION.to_be_bytes());
+    key[2..].copy_from_slice(&record_type.id().to_be_bytes());
+    let mut value = [0; 6];
+    value[..2].copy_from_slice(&CONTROL_VERSION.to_be_bytes());
+    value[2..].copy_from_slice(&coordinator_epoch.to_be_bytes());
+    (key, value)
+}
+
+/// The marker type a control record's key names; `None` unless it is a version-0 marker key
+/// of a known type.
+pub fn control_record_type_of(key: &[u8]) -> Option<ControlRecordType> {
+    let key: [u8; 4] = key.try_into().ok()?;
+    let version = i16::from_be_bytes([key[0], key[1]]);
+    let type_id = i16::from_be_bytes([key[2], key[3]]);
+    if version != CONTROL_VERSION {
+        return None;
+    }
+    ControlRecordType::from_id(type_id)
+}
+
+/// The marker a control record's key and value hold; `None` unless both are version 0 and
+/// well formed.
+pub fn control_marker_of(key: &[u8], value: &[u8]) -> Option<ControlMarker> {
+    let record_type = control_record_type_of(key)?;
+    let (version, epoch) = value.split_first_chunk::<2>()?;
+    if i16::from_be_bytes(*version) != CONTROL_VERSION {
+        return None;
+    }
+    let coordinator_epoch = i32::from_be_bytes(epoch.try_into().ok()?);
+    Some(ControlMarker {
+        record_type,
+        coordinator_epoch: u32::try_from(coordinator_epoch).ok()?,
+    })
 }
 
 // ----------------------------------------------------------------------------------------

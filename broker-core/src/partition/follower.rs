@@ -204,6 +204,7 @@ impl Partition {
                 last_fetched_epoch,
                 max_records: context.config.replica_fetch_max_records,
                 max_wait_ms: context.config.replica_fetch_wait_max_ms,
+                isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
             }),
         );
         let sent_at_ms = context.now_ms;
@@ -409,6 +410,7 @@ impl Partition {
     /// (`UnifiedLog.maybeUpdateHighWatermark`): a new leader may not yet know the high
     /// watermark its predecessor had told this follower.
     fn process_partition_data(&mut self, context: &mut Context<'_>, data: FetchData) {
+        let stable_before = self.stable_offsets();
         let appended = (!data.records.is_empty()).then(|| summaries(&data.records));
         if self
             .log
@@ -436,6 +438,7 @@ impl Partition {
                 context.mark(Mark::FollowerHighWatermarkLowered);
             }
         }
+        self.maybe_report_last_stable_offset(context, stable_before);
         self.send_fetch(context);
     }
 }

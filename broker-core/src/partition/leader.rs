@@ -18,9 +18,9 @@ use crate::ids::{BrokerEpoch, BrokerId, LeaderEpoch, NodeId, Offset, PartitionEp
 use crate::log::LeaderAppend;
 use crate::mark::Mark;
 use crate::protocol::{
-    Acks, AlterPartitionRequest, AlterPartitionResponse, BrokerState, EpochEndOffset, FetchData,
-    FetchRequest, FetchResponse, ListOffsetsRequest, Message, OffsetSpec,
-    OffsetsForLeaderEpochRequest, ProduceRequest,
+    AbortedTransaction, Acks, AlterPartitionRequest, AlterPartitionResponse, BrokerState,
+    EpochEndOffset, FetchData, FetchRequest, FetchResponse, IsolationLevel, ListOffsetsRequest,
+    Message, OffsetSpec, OffsetsForLeaderEpochRequest, ProduceRequest,
 };
 use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet};
@@ -236,6 +236,10 @@ impl Partition {
         from: NodeId,
         request: &ProduceRequest,
     ) {
+        if request.transactional_id.is_some() {
+            self.handle_transactional_produce(context, from, request);
+            return;
+        }
         let reply = Completion::Reply {
             to: from,
             correlation: request.correlation,
@@ -245,7 +249,7 @@ impl Partition {
             context,
             reply,
             request.acks,
-            &request.records,
+            (&request.records, false),
             request.timeout_ms,
         );
     }
@@ -264,17 +268,19 @@ impl Partition {
             context,
             Completion::Local(waiter),
             Acks::All,
-            records,
+            (records, false),
             timeout_ms,
         );
     }
 
-    fn append_and_complete(
+    /// Appends one batch (its records, and whether it is transactional) and answers it per
+    /// `acks`.
+    pub(super) fn append_and_complete(
         &mut self,
         context: &mut Context<'_>,
         completion: Completion,
         acks: Acks,
-        records: &[ProducerRecord],
+        (records, is_transactional): (&[ProducerRecord], bool),
         timeout_ms: u64,
     ) {
         let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
@@ -297,10 +303,12 @@ impl Partition {
             );
             return;
         }
-        let appended = match self
-            .log
-            .append_as_leader(context.storage, leader_epoch, records)
-        {
+        let appended = match self.log.append_batch_as_leader(
+            context.storage,
+            leader_epoch,
+            records,
+            is_transactional,
+        ) {
             Ok(Some(appended)) => appended,
             Ok(None) => {
                 // An empty batch appends nothing; Kafka would reject it as invalid, and there
@@ -356,7 +364,7 @@ impl Partition {
     /// that was: at once for acks=0 and acks=1, once the high watermark passes its last
     /// offset for acks=all (a duplicate waits like the original would, as Kafka's delayed
     /// produce waits for `requiredOffset`; it may already be committed).
-    fn answer_appended(
+    pub(super) fn answer_appended(
         &mut self,
         context: &mut Context<'_>,
         completion: Completion,
@@ -432,7 +440,12 @@ impl Partition {
                     context.mark(Mark::FetchDivergingEpoch);
                     let data = FetchData {
                         diverging_epoch: Some(diverging_epoch),
-                        ..self.read_for(request.replica, fetch_offset, 0)
+                        ..self.read_for(
+                            request.replica,
+                            fetch_offset,
+                            0,
+                            IsolationLevel::ReadUncommitted,
+                        )
                     };
                     respond(context, Ok(data));
                     return;
@@ -454,7 +467,13 @@ impl Partition {
             self.maybe_expand_isr(context, follower);
             high_watermark_moved = self.maybe_increment_high_watermark(context);
         }
-        let data = self.read_for(request.replica, fetch_offset, request.max_records);
+        let isolation_level = Self::isolation_of(request);
+        let data = self.read_for(
+            request.replica,
+            fetch_offset,
+            request.max_records,
+            isolation_level,
+        );
         // A high watermark this very fetch moved is news for the follower: answer at once
         // rather than hold it, so followers learn the high watermark without a wait.
         if data.records.is_empty() && request.max_wait_ms > 0 && !high_watermark_moved {
@@ -465,6 +484,7 @@ impl Partition {
                 replica: request.replica,
                 fetch_offset,
                 max_records: request.max_records,
+                isolation_level,
             };
             if self.delay_fetch(context, parked, request.max_wait_ms) {
                 context.mark(Mark::FetchParked);
@@ -498,36 +518,67 @@ impl Partition {
         }))
     }
 
-    /// What a fetch sees: a follower up to the log end offset, a consumer below the high
-    /// watermark.
+    /// A fetch's isolation level as the leader applies it: a follower's fetch reads the
+    /// whole log whatever it says (Kafka's `FetchIsolation.LOG_END` for replicas).
+    fn isolation_of(request: &FetchRequest) -> IsolationLevel {
+        match request.replica {
+            Some(_) => IsolationLevel::ReadUncommitted,
+            None => request.isolation_level,
+        }
+    }
+
+    /// What a fetch sees (Kafka's `FetchIsolation`): a follower up to the log end offset, a
+    /// read_uncommitted consumer below the high watermark, a read_committed one below the
+    /// last stable offset, with the aborted transactions overlapping the records returned
+    /// (`UnifiedLog.collectAbortedTransactions` up to the offset after the last one).
     pub(super) fn read_for(
         &self,
         replica: Option<BrokerId>,
         fetch_offset: Offset,
         max_records: u32,
+        isolation_level: IsolationLevel,
     ) -> FetchData {
-        let upper_bound = if replica.is_some() {
-            self.log.log_end_offset()
-        } else {
-            self.log.high_watermark()
+        let read_committed = replica.is_none() && isolation_level == IsolationLevel::ReadCommitted;
+        let upper_bound = match (replica, read_committed) {
+            (Some(_), _) => self.log.log_end_offset(),
+            (None, false) => self.log.high_watermark(),
+            (None, true) => self.log.last_stable_offset(),
+        };
+        let records = self.log.read(fetch_offset, upper_bound, max_records);
+        let aborted_transactions = match records.last() {
+            Some(last) if read_committed => self
+                .log
+                .aborted_transactions(fetch_offset, last.offset.next())
+                .into_iter()
+                .map(|aborted| AbortedTransaction {
+                    producer_id: aborted.producer_id,
+                    first_offset: aborted.first_offset,
+                })
+                .collect(),
+            _ => Vec::new(),
         };
         FetchData {
-            records: self.log.read(fetch_offset, upper_bound, max_records),
+            records,
             high_watermark: self.log.high_watermark(),
             log_start_offset: self.log.log_start_offset(),
             log_end_offset: self.log.log_end_offset(),
+            last_stable_offset: self.log.last_stable_offset(),
+            aborted_transactions,
             diverging_epoch: None,
         }
     }
 
-    /// `ListOffsets`: the log start offset or the high watermark, from the leader only.
+    /// `ListOffsets`, from the leader only: the log start offset, or the end of what the
+    /// consumer may read, the high watermark (read_uncommitted) or the last stable offset
+    /// (read_committed), as Kafka's `Partition.fetchOffsetForTimestamp` answers LATEST.
     pub fn handle_list_offsets(&self, request: &ListOffsetsRequest) -> Result<Offset, ErrorCode> {
         if !self.is_leader() {
             return Err(ErrorCode::NotLeaderOrFollower);
         }
-        Ok(match request.spec {
-            OffsetSpec::Earliest => self.log.log_start_offset(),
-            OffsetSpec::Latest => self.log.high_watermark(),
+        Ok(match (request.spec, request.isolation_level) {
+            (OffsetSpec::Earliest, _) => self.log.log_start_offset(),
+            (OffsetSpec::Latest, IsolationLevel::ReadUncommitted) => self.log.high_watermark(),
+            (OffsetSpec::Latest, IsolationLevel::ReadCommitted) => self.log.last_stable_offset(),
         })
     }
 
@@ -814,6 +865,7 @@ impl Partition {
         if held_for_joining {
             context.mark(Mark::HighWatermarkHeldForJoiningReplica);
         }
+        let stable_before = self.stable_offsets();
         let Some((from, to)) = self.log.maybe_increment_high_watermark(new_high_watermark) else {
             return false;
         };
@@ -823,6 +875,10 @@ impl Partition {
             to,
         });
         context.mark(Mark::HighWatermarkAdvanced);
+        // The last stable offset only moves with the high watermark on a leader (a marker
+        // holds it until committed), so this wake of every parked fetch below also wakes the
+        // read_committed fetches waiting for it.
+        self.maybe_report_last_stable_offset(context, stable_before);
         self.complete_purgatory(context);
         self.wake_parked_fetches(context, WakeReason::HighWatermark, &[]);
         true

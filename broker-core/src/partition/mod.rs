@@ -11,7 +11,9 @@
 //! - `follower.rs`: as follower it pulls records with one fetch outstanding at a time,
 //!   truncating where the leader's diverging epoch says (KIP-595; the OffsetsForLeaderEpoch
 //!   handshake of KIP-101 and KIP-279 behind a switch), and copies the leader's high
-//!   watermark, which may therefore go down.
+//!   watermark, which may therefore go down;
+//! - `transactions.rs`: transactional produces, the transaction markers of WriteTxnMarkers
+//!   and the last stable offset (KIP-98).
 //!
 //! Invariants: a leader's high watermark never decreases; every timer of this partition in
 //! the broker's table belongs to its current role (set on entering a state, cancelled on
@@ -20,6 +22,7 @@
 mod follower;
 mod leader;
 mod purgatory;
+mod transactions;
 
 pub use leader::FollowerReplica;
 pub(crate) use purgatory::refuse;

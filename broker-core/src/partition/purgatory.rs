@@ -14,7 +14,7 @@ use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerId, CorrelationId, NodeId, Offset};
 use crate::mark::Mark;
-use crate::protocol::{Acks, FetchResponse, Message, ProduceResponse};
+use crate::protocol::{Acks, FetchResponse, IsolationLevel, Message, ProduceResponse};
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -77,6 +77,7 @@ pub(super) struct DelayedFetch {
     pub(super) replica: Option<BrokerId>,
     pub(super) fetch_offset: Offset,
     pub(super) max_records: u32,
+    pub(super) isolation_level: IsolationLevel,
 }
 
 /// Why parked fetches are re-examined.
@@ -254,7 +255,8 @@ impl Partition {
 
     /// Answers parked fetches: on new data those that can now read records, on a high
     /// watermark change all of them (followers learn the new high watermark, consumers may
-    /// read further), on expiry those whose wait ran out (`fired`).
+    /// read further, and read_committed consumers past a last stable offset that moved with
+    /// it), on expiry those whose wait ran out (`fired`).
     pub(super) fn wake_parked_fetches(
         &mut self,
         context: &mut Context<'_>,
@@ -267,7 +269,12 @@ impl Partition {
         let parked = std::mem::take(&mut state.parked_fetches);
         let mut still_parked = Vec::new();
         for fetch in parked {
-            let data = self.read_for(fetch.replica, fetch.fetch_offset, fetch.max_records);
+            let data = self.read_for(
+                fetch.replica,
+                fetch.fetch_offset,
+                fetch.max_records,
+                fetch.isolation_level,
+            );
             let answer = match reason {
                 WakeReason::NewData => !data.records.is_empty(),
                 WakeReason::HighWatermark => true,

@@ -244,6 +244,7 @@ impl Producer {
                 acks: self.config.acks,
                 timeout_ms: self.config.request_timeout_ms,
                 records,
+                transactional_id: None,
             }),
         });
         if self.config.acks == Acks::None {

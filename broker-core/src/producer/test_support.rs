@@ -96,6 +96,7 @@ pub(super) fn produce(to: u32, correlation: u64, acks: Acks, values: &[u64]) -> 
                     headers: Vec::new(),
                 })
                 .collect(),
+            transactional_id: None,
         }),
     }
 }

@@ -2,7 +2,7 @@
 
 use crate::error::ErrorCode;
 use crate::ids::{BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, Offset};
-use crate::protocol::EpochEndOffset;
+use crate::protocol::{AbortedTransaction, EpochEndOffset, IsolationLevel};
 use crate::record::Record;
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
@@ -29,6 +29,10 @@ pub struct FetchRequest {
     pub max_records: u32,
     /// How long the leader may hold the fetch waiting for new data.
     pub max_wait_ms: u64,
+    /// What a consumer may read: below the high watermark, or below the last stable offset
+    /// without aborted transactions' records. Followers send read_uncommitted (Kafka's
+    /// replica fetches carry isolation level 0 and read to the log end offset).
+    pub isolation_level: IsolationLevel,
 }
 
 /// The records and positions a successful fetch returns.
@@ -40,6 +44,12 @@ pub struct FetchData {
     pub high_watermark: Offset,
     pub log_start_offset: Offset,
     pub log_end_offset: Offset,
+    /// The leader's last stable offset (Kafka's `FetchResponse.lastStableOffset`): a
+    /// read_committed consumer reads below it.
+    pub last_stable_offset: Offset,
+    /// For a read_committed fetch, the aborted transactions overlapping the records returned
+    /// (Kafka's `abortedTransactions`), which the consumer drops; empty otherwise.
+    pub aborted_transactions: Vec<AbortedTransaction>,
     /// Set, with no records, when a follower's `last_fetched_epoch` and fetch offset do not
     /// agree with the leader's epoch cache (KIP-595, Kafka's `Partition.readRecords`): the
     /// largest epoch ≤ the follower's that the leader has, and where it ends.

@@ -9,30 +9,32 @@
 //! which answers per partition as Kafka does.
 
 use crate::error::ErrorCode;
-use crate::ids::{BrokerId, CorrelationId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset};
+use crate::ids::{
+    BrokerId, CorrelationId, GenerationId, GroupId, LeaderEpoch, MemberId, Offset, TransactionalId,
+};
 use crate::topic::{TopicName, TopicPartition};
 use serde::{Deserialize, Serialize};
 
-/// Which coordinator a FindCoordinator asks for (Kafka's `key_type`). Transactions come
-/// with the exactly-once layer.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum CoordinatorType {
-    Group,
+/// What a FindCoordinator asks for (Kafka's `key_type` with its `key`): the coordinator of
+/// a consumer group (the leader of the group's `__consumer_offsets` partition) or of a
+/// transactional id (the leader of the id's `__transaction_state` partition).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum CoordinatorKey {
+    Group(GroupId),
+    Transaction(TransactionalId),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindCoordinatorRequest {
     pub correlation: CorrelationId,
-    pub key_type: CoordinatorType,
-    /// The group id.
-    pub key: GroupId,
+    pub key: CoordinatorKey,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FindCoordinatorResponse {
     pub correlation: CorrelationId,
-    pub key: GroupId,
-    /// The broker leading the group's offsets partition, or COORDINATOR_NOT_AVAILABLE.
+    pub key: CoordinatorKey,
+    /// The broker leading the key's partition, or COORDINATOR_NOT_AVAILABLE.
     pub result: Result<BrokerId, ErrorCode>,
 }
 

@@ -2,6 +2,7 @@
 
 use crate::error::ErrorCode;
 use crate::ids::{CorrelationId, Offset};
+use crate::protocol::IsolationLevel;
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
 
@@ -10,7 +11,8 @@ use serde::{Deserialize, Serialize};
 pub enum OffsetSpec {
     /// The log start offset.
     Earliest,
-    /// The high watermark (what a read_uncommitted consumer may read up to).
+    /// The end of what the consumer may read: the high watermark with read_uncommitted,
+    /// the last stable offset with read_committed.
     Latest,
 }
 
@@ -19,6 +21,8 @@ pub struct ListOffsetsRequest {
     pub correlation: CorrelationId,
     pub partition: TopicPartition,
     pub spec: OffsetSpec,
+    /// Decides what `Latest` is (Kafka's `ListOffsetsRequest.isolationLevel`).
+    pub isolation_level: IsolationLevel,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -22,7 +22,7 @@ pub use broker_lifecycle::{
 };
 pub use fetch::{FetchData, FetchRequest, FetchResponse};
 pub use group::{
-    Assignment, CoordinatorType, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
+    Assignment, CoordinatorKey, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
     HeartbeatResponse, JoinGroupMember, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse,
     LeaveGroupRequest, LeaveGroupResponse, LeavingMember, OffsetAndMetadata, OffsetCommitRequest,
     OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest,
@@ -40,8 +40,8 @@ pub use producer_id::{
 };
 pub use txn::{
     AbortedTransaction, AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
-    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, IsolationLevel, TxnMarker,
-    TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
+    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, IsolationLevel, PartitionResult,
+    TxnMarker, TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
     WriteTxnMarkersResponse,
 };
 

@@ -2,7 +2,7 @@
 //! according to `acks`.
 
 use crate::error::ErrorCode;
-use crate::ids::{CorrelationId, Offset};
+use crate::ids::{CorrelationId, Offset, TransactionalId};
 use crate::record::ProducerRecord;
 use crate::topic::TopicPartition;
 use crate::written::Written;
@@ -65,6 +65,10 @@ pub struct ProduceRequest {
     pub acks: Acks,
     /// How long the leader may hold an acks=all request in purgatory.
     pub timeout_ms: u64,
+    /// Set by a transactional producer: the records are one transactional batch (Kafka's
+    /// `ProduceRequest.transactionalId` with the batch's transactional attribute), part of
+    /// the producer's ongoing transaction on this partition. `None` for every other producer.
+    pub transactional_id: Option<TransactionalId>,
     pub records: Vec<ProducerRecord>,
 }
 

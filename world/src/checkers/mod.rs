@@ -545,7 +545,12 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::PositionReset { partition, .. }
         | Event::PositionFromCommitted { partition, .. }
         | Event::GroupsLoaded { partition, .. }
-        | Event::GroupsUnloaded { partition, .. } => Some(*partition),
+        | Event::GroupsUnloaded { partition, .. }
+        | Event::TxnMarkerAppended { partition, .. }
+        | Event::LastStableOffsetAdvanced { partition, .. }
+        | Event::AbortedRecordsSkipped { partition, .. } => Some(*partition),
+        Event::TransactionsLoaded { partition, .. }
+        | Event::TransactionsUnloaded { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }
@@ -556,7 +561,9 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::OffsetCommitStarted { .. }
         | Event::OffsetCommitCompleted { .. }
         | Event::GroupLoaded { .. }
-        | Event::ProducerIdBlockReceived { .. } => None,
+        | Event::ProducerIdBlockReceived { .. }
+        | Event::TransactionStateChanged { .. }
+        | Event::TransactionMarkersSent { .. } => None,
     }
 }
 

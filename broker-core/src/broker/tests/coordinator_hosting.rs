@@ -95,8 +95,7 @@ fn any_broker_names_the_leader_of_the_groups_offsets_partition_as_coordinator() 
         from: CONSUMER,
         message: Message::FindCoordinator(FindCoordinatorRequest {
             correlation: CorrelationId(1),
-            key_type: crate::protocol::CoordinatorType::Group,
-            key: GroupId(key.into()),
+            key: crate::protocol::CoordinatorKey::Group(GroupId(key.into())),
         }),
     };
     let effects = broker.handle(1, find("g"));
@@ -106,7 +105,7 @@ fn any_broker_names_the_leader_of_the_groups_offsets_partition_as_coordinator() 
             CONSUMER,
             Message::FindCoordinatorResponse(FindCoordinatorResponse {
                 correlation: CorrelationId(1),
-                key: GroupId("g".into()),
+                key: crate::protocol::CoordinatorKey::Group(GroupId("g".into())),
                 result: Ok(BrokerId(2)),
             })
         )]
@@ -151,6 +150,7 @@ fn a_leader_of_an_offsets_partition_loads_it_and_answers_a_commit_once_committed
                 replica_epoch: None,
                 max_records: 500,
                 max_wait_ms: 0,
+                isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
             }),
         },
     );
@@ -181,5 +181,56 @@ fn a_broker_that_stops_leading_unloads_and_answers_not_coordinator() {
     assert!(
         matches!(&sends(&effects)[..], [(_, Message::OffsetCommitResponse(response))]
         if response.results == vec![(P0, Err(ErrorCode::NotCoordinator))])
+    );
+}
+
+#[test]
+fn find_coordinator_for_a_transactional_id_names_the_leader_of_its_transaction_state_partition() {
+    use crate::ids::TransactionalId;
+    use crate::protocol::CoordinatorKey;
+    use crate::transaction_state_topic::transaction_partition;
+    let storage = SharedStorage::default();
+    let (mut broker, _) = coordinator_broker(&storage, offsets_state(Some(1), 1, &[1, 2]));
+    let transactional_id = TransactionalId("t".into());
+    let partition = transaction_partition(&transactional_id, 50);
+    let find = Input::Message {
+        from: CONSUMER,
+        message: Message::FindCoordinator(FindCoordinatorRequest {
+            correlation: CorrelationId(1),
+            key: CoordinatorKey::Transaction(transactional_id.clone()),
+        }),
+    };
+    // No `__transaction_state` partition in the image yet: no coordinator.
+    let effects = broker.handle(1, find.clone());
+    assert!(
+        matches!(&sends(&effects)[..], [(_, Message::FindCoordinatorResponse(response))]
+        if response.result == Err(ErrorCode::CoordinatorNotAvailable))
+    );
+    let mut metadata = image(2, offsets_state(Some(1), 1, &[1, 2]));
+    metadata.partitions.insert(
+        partition,
+        PartitionState {
+            partition,
+            leader: Some(BrokerId(2)),
+            ..offsets_state(Some(2), 1, &[2])
+        },
+    );
+    broker.handle(
+        2,
+        controller(Message::MetadataUpdate(crate::protocol::MetadataUpdate {
+            metadata,
+        })),
+    );
+    let effects = broker.handle(3, find);
+    assert_eq!(
+        sends(&effects),
+        vec![(
+            CONSUMER,
+            Message::FindCoordinatorResponse(FindCoordinatorResponse {
+                correlation: CorrelationId(1),
+                key: CoordinatorKey::Transaction(transactional_id),
+                result: Ok(BrokerId(2)),
+            })
+        )]
     );
 }

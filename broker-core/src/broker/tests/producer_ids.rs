@@ -323,12 +323,12 @@ fn a_restarted_broker_asks_for_a_new_block_and_never_hands_out_its_old_ids() {
 /// Pins the answer until the transaction coordinator (issue 10's next phase) serves
 /// transactional ids: that phase must change this test.
 #[test]
-fn a_transactional_init_producer_id_is_answered_coordinator_not_available_until_the_transaction_coordinator_exists(
+fn a_transactional_init_producer_id_to_a_broker_that_does_not_coordinate_the_id_is_answered_not_coordinator(
 ) {
     let mut cluster = Cluster::new();
     assert_eq!(
         cluster.init_producer_id(1, 1, Some("payments")),
-        Err(ErrorCode::CoordinatorNotAvailable)
+        Err(ErrorCode::NotCoordinator)
     );
     assert_eq!(cluster.allocation_requests(), 0, "no id was generated");
 }

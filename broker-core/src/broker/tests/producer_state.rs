@@ -39,6 +39,7 @@ fn stamped_produce(correlation: u64, acks: Acks, records: Vec<ProducerRecord>) -
             acks,
             timeout_ms: 1_000,
             records,
+            transactional_id: None,
         }),
     }
 }

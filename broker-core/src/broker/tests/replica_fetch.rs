@@ -28,6 +28,7 @@ fn replica_fetch(
             replica_epoch: None,
             max_records: 500,
             max_wait_ms,
+            isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
         }),
     }
 }
@@ -72,6 +73,8 @@ fn diverging(epoch: u32, end_offset: u64, high_watermark: u64) -> FetchData {
             leader_epoch: LeaderEpoch(epoch),
             end_offset: Offset(end_offset),
         }),
+        last_stable_offset: Offset(high_watermark),
+        aborted_transactions: Vec::new(),
     }
 }
 
@@ -144,6 +147,8 @@ fn leader_answers_a_diverging_epoch_when_the_followers_epoch_ends_before_its_fet
                 leader_epoch: LeaderEpoch(2),
                 end_offset: Offset(5),
             }),
+            last_stable_offset: Offset(0),
+            aborted_transactions: Vec::new(),
         })],
         "answered at once, not parked"
     );
@@ -257,6 +262,8 @@ fn follower_lacking_the_diverging_epoch_cuts_to_its_own_older_epoch_and_asks_aga
         log_start_offset: Offset(0),
         log_end_offset: Offset(6),
         diverging_epoch: None,
+        last_stable_offset: Offset(6),
+        aborted_transactions: Vec::new(),
     };
     broker.handle(7, answer(correlation, data));
     let view = broker.replica_view(P0).unwrap();
@@ -357,6 +364,8 @@ fn follower_high_watermark_follows_the_leaders_down() {
         log_start_offset: Offset(0),
         log_end_offset: Offset(3),
         diverging_epoch: None,
+        last_stable_offset: Offset(3),
+        aborted_transactions: Vec::new(),
     };
     let effects = broker.handle(1, answer(correlation, data));
     let (correlation, _, _) = sent_fetch(&effects);
@@ -367,6 +376,8 @@ fn follower_high_watermark_follows_the_leaders_down() {
         log_start_offset: Offset(0),
         log_end_offset: Offset(3),
         diverging_epoch: None,
+        last_stable_offset: Offset(1),
+        aborted_transactions: Vec::new(),
     };
     let effects = broker.handle(2, answer(correlation, data));
     assert_eq!(

@@ -7,7 +7,7 @@ use crate::consumer::Consumer;
 use crate::error::ErrorCode;
 use crate::ids::{BrokerId, CorrelationId, NodeId};
 use crate::mark::Mark;
-use crate::protocol::{CoordinatorType, FindCoordinatorRequest, FindCoordinatorResponse, Message};
+use crate::protocol::{CoordinatorKey, FindCoordinatorRequest, FindCoordinatorResponse, Message};
 
 impl Consumer {
     /// Sends FindCoordinator to the next bootstrap broker when its timer is due.
@@ -43,8 +43,7 @@ impl Consumer {
             to: NodeId::Broker(broker),
             message: Message::FindCoordinator(FindCoordinatorRequest {
                 correlation,
-                key_type: CoordinatorType::Group,
-                key,
+                key: CoordinatorKey::Group(key),
             }),
         });
     }

@@ -13,7 +13,7 @@ use crate::ids::{
 };
 use crate::metadata::{MetadataImage, PartitionState};
 use crate::protocol::{
-    Assignment, CoordinatorType, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
+    Assignment, CoordinatorKey, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
     HeartbeatResponse, JoinGroupMember, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse,
     Message, MetadataRequest, OffsetAndMetadata, OffsetCommitRequest, OffsetCommitResponse,
     OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest, SyncGroupResponse,
@@ -81,8 +81,7 @@ pub(crate) fn find_coordinator(to: u32, correlation: u64) -> Effect {
         to,
         Message::FindCoordinator(FindCoordinatorRequest {
             correlation: CorrelationId(correlation),
-            key_type: CoordinatorType::Group,
-            key: group(),
+            key: CoordinatorKey::Group(group()),
         }),
     )
 }
@@ -92,7 +91,7 @@ pub(crate) fn coordinator_found(from: u32, correlation: u64, coordinator: u32) -
         from,
         Message::FindCoordinatorResponse(FindCoordinatorResponse {
             correlation: CorrelationId(correlation),
-            key: group(),
+            key: CoordinatorKey::Group(group()),
             result: Ok(BrokerId(coordinator)),
         }),
     )

@@ -34,6 +34,7 @@ fn fetch_from(
             last_fetched_epoch: epoch.map(LeaderEpoch),
             max_records: 2,
             max_wait_ms: 500,
+            isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
         }),
     )
 }
@@ -73,6 +74,7 @@ fn fetching_consumer(config: ConsumerConfig) -> crate::consumer::Consumer {
                     correlation: CorrelationId(7),
                     partition: T1,
                     spec: OffsetSpec::Earliest,
+                    isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
                 })
             ),
         ]

@@ -1,0 +1,131 @@
+//! How a broker hosts its transaction coordinator (Kafka's `TransactionCoordinator` as
+//! `BrokerServer` wires it): transaction requests and marker answers handed to it, its
+//! timers fired, lost broker connections reported, and after every step the coordinator
+//! kept in line with the broker's leaderships: it loads a `__transaction_state` partition
+//! this broker now leads (again, if its leader epoch changed) and unloads one it no longer
+//! leads; its appends are made through [`Broker::append_local`] and their completions
+//! handed back.
+
+use super::Broker;
+use crate::actor::Effect;
+use crate::ids::{BrokerId, LeaderEpoch, NodeId};
+use crate::protocol::Message;
+use crate::topic::TopicPartition;
+use crate::transaction::{TransactionContext, TransactionCoordinator, TransactionTimer};
+use crate::transaction_state_topic::TRANSACTION_STATE_TOPIC;
+
+impl Broker {
+    /// The transaction coordinator with the parts of the broker it may use.
+    fn with_transactions<T>(
+        &mut self,
+        now_ms: u64,
+        effects: &mut Vec<Effect>,
+        act: impl FnOnce(&mut TransactionCoordinator, &mut TransactionContext<'_>) -> T,
+    ) -> T {
+        let mut context = TransactionContext {
+            now_ms,
+            broker: self.id,
+            broker_epoch: self.broker_epoch,
+            config: &self.config,
+            bugs: self.bugs,
+            metadata: &self.metadata,
+            producer_ids: &mut self.producer_ids,
+            next_correlation: &mut self.next_correlation,
+            timers: &mut self.timers,
+            effects,
+        };
+        act(&mut self.transactions, &mut context)
+    }
+
+    /// A request for the transaction coordinator, or a leader's answer to its markers.
+    pub(super) fn on_transaction_request(
+        &mut self,
+        now_ms: u64,
+        from: NodeId,
+        message: Message,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.with_transactions(now_ms, effects, |coordinator, context| {
+            coordinator.handle_request(context, from, message)
+        });
+    }
+
+    pub(super) fn on_transaction_timer(
+        &mut self,
+        now_ms: u64,
+        timer: TransactionTimer,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.with_transactions(now_ms, effects, |coordinator, context| {
+            coordinator.on_timer(context, timer)
+        });
+    }
+
+    pub(super) fn on_transaction_broker_connection_closed(
+        &mut self,
+        now_ms: u64,
+        broker: BrokerId,
+        effects: &mut Vec<Effect>,
+    ) {
+        self.with_transactions(now_ms, effects, |coordinator, context| {
+            coordinator.on_broker_connection_closed(context, broker)
+        });
+    }
+
+    /// Keeps the transaction coordinator in line with this step: loads and unloads, appends
+    /// and their completions. Each round either makes appends or hands back completions, and
+    /// a completion asks for at most one append (the Complete state after the last marker),
+    /// so the loop ends.
+    pub(super) fn drive_transaction_coordinator(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        self.sync_transaction_leadership(now_ms, effects);
+        loop {
+            for (append, timeout_ms) in self.transactions.take_appends() {
+                effects.extend(self.append_local(
+                    now_ms,
+                    append.partition,
+                    append.waiter,
+                    &append.records,
+                    timeout_ms,
+                ));
+            }
+            let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.local_completions)
+                .into_iter()
+                .partition(|completion| TransactionCoordinator::owns(completion.waiter));
+            self.local_completions = others;
+            if mine.is_empty() {
+                return;
+            }
+            self.with_transactions(now_ms, effects, |coordinator, context| {
+                for completion in mine {
+                    coordinator.on_append_completed(context, completion);
+                }
+            });
+        }
+    }
+
+    /// Loads every transaction log partition this broker leads and the coordinator does not
+    /// serve at its current leader epoch, and unloads every one it serves but no longer
+    /// leads at that epoch.
+    fn sync_transaction_leadership(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        let led: Vec<(TopicPartition, LeaderEpoch)> = self
+            .partitions
+            .iter()
+            .filter(|(partition, replica)| {
+                partition.topic.as_str() == TRANSACTION_STATE_TOPIC && replica.is_leader()
+            })
+            .filter_map(|(partition, replica)| Some((*partition, replica.leader_epoch()?)))
+            .collect();
+        let loaded = self.transactions.loaded_partitions();
+        for (partition, _) in loaded.iter().filter(|served| !led.contains(served)) {
+            self.with_transactions(now_ms, effects, |coordinator, context| {
+                coordinator.unload(context, *partition)
+            });
+        }
+        for (partition, epoch) in led.iter().filter(|leading| !loaded.contains(leading)) {
+            let records = self.partitions[partition].log().records().to_vec();
+            self.with_transactions(now_ms, effects, |coordinator, context| {
+                coordinator.load(context, *partition, *epoch, &records)
+            });
+        }
+    }
+}

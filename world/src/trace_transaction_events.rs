@@ -1,0 +1,115 @@
+//! The one-line text form of the transaction coordinator's events: state changes, markers
+//! sent, and transaction log partitions loaded and unloaded.
+
+use std::fmt::Write;
+use watermark_broker_core::event::Event;
+use watermark_broker_core::ids::TransactionalId;
+use watermark_broker_core::log::record_batch::ControlRecordType;
+
+/// Writes `event` after the time and node; returns false for an event that is not the
+/// transaction coordinator's.
+pub(crate) fn describe_transaction_event(out: &mut String, event: &Event) -> bool {
+    let _ = match event {
+        Event::TransactionStateChanged {
+            transactional_id,
+            producer_id,
+            producer_epoch,
+            from,
+            to,
+        } => write!(
+            out,
+            "txn {transactional_id} {from}->{to} {producer_id} {producer_epoch}"
+        ),
+        Event::TransactionMarkersSent { broker, markers } => {
+            let _ = write!(out, "txn markers to {broker} [");
+            for (index, (transactional_id, result, partitions)) in markers.iter().enumerate() {
+                if index > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{transactional_id} {}", marker_name(*result));
+                for partition in partitions {
+                    let _ = write!(out, " {partition}");
+                }
+            }
+            out.push(']');
+            Ok(())
+        }
+        Event::TransactionsLoaded {
+            partition,
+            coordinator_epoch,
+            transactions,
+        } => {
+            let _ = write!(out, "{partition} transactions loaded {coordinator_epoch} [");
+            for (index, (transactional_id, state)) in transactions.iter().enumerate() {
+                if index > 0 {
+                    out.push(' ');
+                }
+                let _ = write!(out, "{transactional_id}:{state}");
+            }
+            out.push(']');
+            Ok(())
+        }
+        Event::TransactionsUnloaded {
+            partition,
+            transactions,
+        } => write!(
+            out,
+            "{partition} transactions unloaded [{}]",
+            joined(transactions)
+        ),
+        _ => return false,
+    };
+    true
+}
+
+fn marker_name(result: ControlRecordType) -> &'static str {
+    match result {
+        ControlRecordType::Commit => "COMMIT",
+        ControlRecordType::Abort => "ABORT",
+    }
+}
+
+fn joined(ids: &[TransactionalId]) -> String {
+    ids.iter()
+        .map(|id| id.0.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use watermark_broker_core::ids::{PartitionId, ProducerEpoch, ProducerId};
+    use watermark_broker_core::topic::{TopicName, TopicPartition};
+    use watermark_broker_core::transaction::TransactionState;
+
+    #[test]
+    fn a_state_change_and_markers_read_as_one_line_each() {
+        let mut line = String::new();
+        assert!(describe_transaction_event(
+            &mut line,
+            &Event::TransactionStateChanged {
+                transactional_id: TransactionalId("t".into()),
+                producer_id: ProducerId(1000),
+                producer_epoch: ProducerEpoch(2),
+                from: TransactionState::Ongoing,
+                to: TransactionState::PrepareCommit,
+            }
+        ));
+        assert_eq!(line, "txn t Ongoing->PrepareCommit pid1000 pepoch2");
+        let mut line = String::new();
+        let partition = TopicPartition::new(TopicName::from_static("events"), PartitionId(0));
+        describe_transaction_event(
+            &mut line,
+            &Event::TransactionMarkersSent {
+                broker: watermark_broker_core::ids::BrokerId(2),
+                markers: vec![(
+                    TransactionalId("t".into()),
+                    ControlRecordType::Commit,
+                    vec![partition],
+                )],
+            },
+        );
+        assert_eq!(line, "txn markers to b2 [t COMMIT events-0]");
+    }
+}
