@@ -105,10 +105,7 @@ impl Broker {
                         .on_high_watermark(partition, high_watermark);
                 }
             }
-            let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.local_completions)
-                .into_iter()
-                .partition(|completion| GroupCoordinator::owns(completion.waiter));
-            self.local_completions = others;
+            let mine = self.take_local_completions_owned_by(GroupCoordinator::owns);
             if mine.is_empty() {
                 return;
             }

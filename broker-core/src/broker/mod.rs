@@ -346,6 +346,19 @@ impl Broker {
         std::mem::take(&mut self.local_completions)
     }
 
+    /// Takes the local completions whose waiter `owns` claims (each appender tags its
+    /// waiters' tokens with a bit of its own), leaving the others for their owners.
+    fn take_local_completions_owned_by(
+        &mut self,
+        owns: impl Fn(LocalWaiter) -> bool,
+    ) -> Vec<LocalCompletion> {
+        let (mine, others) = std::mem::take(&mut self.local_completions)
+            .into_iter()
+            .partition(|completion| owns(completion.waiter));
+        self.local_completions = others;
+        mine
+    }
+
     /// The connection with `peer` closed. The controller's: the registration or heartbeat on
     /// it is lost, so contact the controller again after `reconnect_backoff_ms` (Kafka's
     /// `NodeToControllerRequestThread` puts a disconnected request back at the head of its

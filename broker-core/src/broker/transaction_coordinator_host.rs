@@ -88,10 +88,7 @@ impl Broker {
                     timeout_ms,
                 ));
             }
-            let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.local_completions)
-                .into_iter()
-                .partition(|completion| TransactionCoordinator::owns(completion.waiter));
-            self.local_completions = others;
+            let mine = self.take_local_completions_owned_by(TransactionCoordinator::owns);
             if mine.is_empty() {
                 return;
             }

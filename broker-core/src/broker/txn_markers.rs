@@ -189,10 +189,7 @@ impl Broker {
     /// Hands the marker appends that ended to their requests and sends every response now
     /// complete. Completions of other waiters stay for them.
     pub(super) fn answer_txn_markers(&mut self, effects: &mut Vec<Effect>) {
-        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut self.local_completions)
-            .into_iter()
-            .partition(|completion| TxnMarkerWrites::owns(completion.waiter));
-        self.local_completions = others;
+        let mine = self.take_local_completions_owned_by(TxnMarkerWrites::owns);
         for completion in mine {
             if let Some((to, response)) = self.txn_marker_writes.on_completion(&completion) {
                 effects.push(Effect::Send {
