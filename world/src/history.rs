@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 use watermark_broker_core::error::ErrorCode;
-use watermark_broker_core::ids::{ClientId, GenerationId, GroupId, Offset};
+use watermark_broker_core::ids::{ClientId, GenerationId, GroupId, Offset, TransactionalId};
 use watermark_broker_core::topic::TopicPartition;
 
 /// Jepsen's operation types.
@@ -67,6 +67,52 @@ pub enum OpBody {
         revoked: Vec<TopicPartition>,
         lost: bool,
     },
+    /// A transactional producer's transaction (KIP-98), Jepsen's `:txn` operation:
+    /// `Invoke` when the application calls `beginTransaction` (lists empty), then one
+    /// completion: `Ok` once its commit was acknowledged; `Fail` once it certainly did not
+    /// commit (its abort was acknowledged, or no commit could have been written: EndTxn
+    /// with `commit` was never sent); `Info` when it may or may not have committed (the
+    /// commit's answer was lost, the producer was fenced or crashed after sending it).
+    ///
+    /// Each send of a transaction is also recorded as a `Send`: `Invoke` when sent, and its
+    /// completion when the transaction completes, with the transaction's type (a send whose
+    /// own batch failed definitely is `Fail` whatever the transaction did), so the send
+    /// checkers judge a value of an aborted transaction as a failed write, as Jepsen does.
+    Transaction {
+        transactional_id: TransactionalId,
+        /// Counts the application's transactions, from 1, across producer restarts.
+        number: u64,
+        /// The values sent in it, in send order, with where they were written.
+        sends: Vec<TransactionalSend>,
+        /// The records the application polled inside it (consume-transform-produce), in the
+        /// order it received them.
+        polls: Vec<(TopicPartition, Vec<(Offset, u64)>)>,
+        /// The consumer offsets committed with it (`sendOffsetsToTransaction`), if any: the
+        /// positions, the offset of the next record to read.
+        offsets: Option<TransactionOffsets>,
+        /// What the application asked for at its end: commit (`true`) or abort.
+        commit: bool,
+        error: Option<ErrorCode>,
+    },
+}
+
+/// One send of a transaction.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TransactionalSend {
+    pub value: u64,
+    /// Consume-transform-produce: the input value this one was derived from.
+    pub source: Option<u64>,
+    /// Where the broker put it, when the send's callback said (`None` otherwise).
+    pub partition: Option<TopicPartition>,
+    pub offset: Option<Offset>,
+}
+
+/// The consumer offsets a transaction commits (KIP-447's `sendOffsetsToTransaction`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct TransactionOffsets {
+    pub group: GroupId,
+    pub generation: GenerationId,
+    pub offsets: Vec<(TopicPartition, Offset)>,
 }
 
 /// One entry of the history.

@@ -351,6 +351,9 @@ impl Observations {
                 // Processing and commits are the group checkers' to judge (`group_history.rs`,
                 // `accepted_commits.rs`); assignments are recorded as `Ok` only.
                 (OpBody::Process { .. } | OpBody::Commit { .. } | OpBody::Assign { .. }, _) => {}
+                // Transactions are judged by the transaction checkers; their sends are also
+                // recorded as `Send` operations, judged above.
+                (OpBody::Transaction { .. }, _) => {}
             }
         }
         observations
