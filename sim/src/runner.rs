@@ -337,6 +337,8 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
     violations.extend(world.finish_replica_checkers(end_ms));
     let final_state = FinalState {
         logs: world.final_logs(),
+        transactions: world.final_transactions(),
+        read_committed_consumers: crate::checkers::read_committed_consumers(&scenario),
         assigned_partitions: (0..scenario.consumers.len())
             .flat_map(|index| scenario.consumer_assignment(index))
             .collect(),

@@ -3,10 +3,11 @@
 //! done, consumers caught up), and what the replicas hold then, for the checkers.
 
 use crate::application::Application;
-use crate::checkers::ClusterView;
+use crate::checkers::{ClusterView, FinalTransactions};
 use crate::world::{NodeActor, World};
 use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::{ClientId, GroupId, NodeId, Offset};
+use watermark_broker_core::record::Record;
 use watermark_broker_core::replica_view::ReplicaRole;
 use watermark_broker_core::topic::TopicPartition;
 
@@ -153,10 +154,34 @@ impl World {
             .contains(&partition)
     }
 
-    /// What the replicas hold at the end: per partition, the records below the high
+    /// What the replicas hold at the end: per partition, the data records below the high
     /// watermark of the leader (or, without one, of the live replica with the highest high
-    /// watermark).
+    /// watermark). Control records (transaction markers) are left out: no consumer is
+    /// handed them, and `final_transactions` lists them.
     pub fn final_logs(&self) -> BTreeMap<TopicPartition, Vec<(Offset, u64)>> {
+        self.read_final_logs(crate::checkers::final_data_records)
+    }
+
+    /// Per partition of the final logs that holds a transactional record, its markers and
+    /// the records a read_committed reader never sees (`checkers/final_transactions.rs`).
+    pub fn final_transactions(&self) -> BTreeMap<TopicPartition, FinalTransactions> {
+        self.read_final_logs(|records| {
+            if records.iter().any(|record| record.is_transactional) {
+                Some(FinalTransactions::from_records(records))
+            } else {
+                None
+            }
+        })
+        .into_iter()
+        .filter_map(|(partition, transactions)| Some((partition, transactions?)))
+        .collect()
+    }
+
+    /// `read` applied to each partition's final committed records (see `final_logs`).
+    fn read_final_logs<T: Default>(
+        &self,
+        read: impl Fn(&[Record]) -> T,
+    ) -> BTreeMap<TopicPartition, T> {
         let view = self.cluster_view();
         let mut logs = BTreeMap::new();
         for partition in self.scenario.all_partitions() {
@@ -173,18 +198,16 @@ impl World {
                     .max()
                     .map(|(_, broker)| broker)
             });
-            let records = chosen
+            let read = chosen
                 .and_then(|broker| view.replica(broker, partition))
                 .map(|replica| {
-                    replica
+                    let committed = replica
                         .records
-                        .iter()
-                        .filter(|record| record.offset < replica.high_watermark)
-                        .map(|record| (record.offset, record.value_id()))
-                        .collect()
+                        .partition_point(|record| record.offset < replica.high_watermark);
+                    read(&replica.records[..committed])
                 })
                 .unwrap_or_default();
-            logs.insert(partition, records);
+            logs.insert(partition, read);
         }
         logs
     }

@@ -1,6 +1,10 @@
 //! `final-log-loss`, Watermark's own check (Jepsen has no final read): a value the system said
 //! it had written is missing from the final log.
 //!
+//! With transactions: an acknowledged value counts as present only where a `read_committed`
+//! reader of the final log sees it (not in an aborted or open transaction); a value that was
+//! only polled counts as present wherever its record still is.
+//!
 //! A value `v` counts as written when a send of `v` completed `Ok` — at any acks level; an
 //! acks=0 send completes `Ok` with no offset — or when any consumer polled `v`. It is lost when
 //! it is not in `final_state.logs[p]` for its partition `p` (a partition absent from the final
@@ -52,14 +56,22 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
         });
     }
 
-    let final_values: BTreeMap<TopicPartition, BTreeSet<u64>> = final_state
-        .logs
-        .iter()
-        .map(|(partition, log)| (*partition, log.iter().map(|(_, value)| *value).collect()))
-        .collect();
+    // An acknowledged value must be visible to a read_committed reader of the final log (a
+    // committed transaction's value in an aborted one is lost to every such reader); a value
+    // only ever polled must still be in the log, aborted or not (a read_uncommitted poll of
+    // an aborted value is `G1a`'s to judge, and the record is not lost).
+    let in_log = values_by_partition(final_state, |_, _| true);
+    let visible = values_by_partition(final_state, |partition, offset| {
+        final_state.is_committed_visible(partition, offset)
+    });
 
     let mut violations = Vec::new();
     for (value, evidence) in written {
+        let final_values = if evidence.acknowledged {
+            &visible
+        } else {
+            &in_log
+        };
         let present = match evidence.partition {
             Some(partition) => final_values
                 .get(&partition)
@@ -92,6 +104,25 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
         });
     }
     violations
+}
+
+/// Per partition, the values of the final log's records that `keep` keeps.
+fn values_by_partition(
+    final_state: &FinalState,
+    keep: impl Fn(TopicPartition, Offset) -> bool,
+) -> BTreeMap<TopicPartition, BTreeSet<u64>> {
+    final_state
+        .logs
+        .iter()
+        .map(|(partition, log)| {
+            let values = log
+                .iter()
+                .filter(|(offset, _)| keep(*partition, *offset))
+                .map(|(_, value)| *value)
+                .collect();
+            (*partition, values)
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -192,5 +223,26 @@ mod tests {
             .iter()
             .all(|violation| violation.partition.is_some()));
         assert!(CLIENT_CHECKERS.contains(&super::NAME));
+    }
+
+    /// A committed value whose record a read_committed reader cannot see (it sits in an
+    /// aborted transaction) is lost to every such reader; a value only polled (a
+    /// read_uncommitted read of an aborted record) is not lost while its record is there.
+    #[test]
+    fn an_acknowledged_value_must_be_visible_and_a_polled_one_present() {
+        let mut history = HistoryBuilder::new();
+        history.send_ok(1, 0, 10, Some(0), 5);
+        history.poll(2, 0, &[(0, 10), (1, 11)], 10);
+        let mut final_state = final_logs(&[(0, &[(0, 10), (1, 11)])]);
+        crate::checkers::txn_test_support::aborted(&mut final_state, 0, &[0, 1]);
+        let lost = only(
+            &check_history(&history.build(), &final_state),
+            "final-log-loss",
+        );
+        let values: Vec<_> = lost
+            .iter()
+            .map(|violation| violation.values.clone())
+            .collect();
+        assert_eq!(values, vec![vec![10]]);
     }
 }

@@ -5,6 +5,9 @@
 use crate::history::History;
 use crate::violation::Violation;
 pub use accepted_commits::{AcceptedCommit, CoordinatorLog};
+pub use final_transactions::{
+    data_records as final_data_records, read_committed_consumers, FinalTransactions,
+};
 pub use group_history::{group_reads, GroupReads};
 pub use registry::{Checker, CheckerInfo, CheckerKind, GuaranteeEffect, REGISTRY};
 use std::collections::{BTreeMap, BTreeSet};
@@ -16,9 +19,19 @@ use watermark_broker_core::topic::TopicPartition;
 /// What the replicas hold at the end of the run, after the liveness phase.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FinalState {
-    /// Per partition, the committed log of the final leader: every record below its high
-    /// watermark, in offset order, as (offset, value).
+    /// Per partition, the committed log of the final leader: every data record below its
+    /// high watermark, in offset order, as (offset, value). Control records (transaction
+    /// markers) are left out, as every consumer leaves them out; their offsets are in
+    /// `transactions`. Records of aborted and open transactions are in.
     pub logs: BTreeMap<TopicPartition, Vec<(Offset, u64)>>,
+    /// Per partition of `logs` that holds any transactional record: its control records and
+    /// which data records a `read_committed` reader never sees (`final_transactions.rs`).
+    /// A partition absent here has none.
+    pub transactions: BTreeMap<TopicPartition, FinalTransactions>,
+    /// The consumers configured with `isolation_level = read_committed`: their polls are
+    /// read_committed reads. (Only polls name consumers, so a producer sharing the number
+    /// is never taken for one.)
+    pub read_committed_consumers: BTreeSet<ClientId>,
     /// Every partition some consumer is assigned (consumers never change assignment): the
     /// partitions whose acknowledged values the application should have read (`unseen`).
     pub assigned_partitions: BTreeSet<TopicPartition>,
@@ -28,6 +41,34 @@ pub struct FinalState {
     pub groups: BTreeMap<GroupId, GroupReads>,
     /// Every offset commit a group coordinator accepted, in order.
     pub accepted_commits: Vec<AcceptedCommit>,
+}
+
+impl FinalState {
+    /// Whether the data record at `offset` of `partition`'s final log is visible to a
+    /// `read_committed` reader: not of an aborted transaction, nor of one still open.
+    pub fn is_committed_visible(&self, partition: TopicPartition, offset: Offset) -> bool {
+        self.transactions
+            .get(&partition)
+            .is_none_or(|transactions| transactions.is_committed_visible(offset))
+    }
+
+    /// The records of `partition`'s final log a `read_committed` reader sees, in offset
+    /// order (empty for a partition absent from the final state).
+    pub fn committed_visible(
+        &self,
+        partition: TopicPartition,
+    ) -> impl Iterator<Item = &(Offset, u64)> + '_ {
+        self.logs
+            .get(&partition)
+            .into_iter()
+            .flatten()
+            .filter(move |(offset, _)| self.is_committed_visible(partition, *offset))
+    }
+
+    /// Whether `consumer`'s polls are read_committed reads.
+    pub fn reads_committed(&self, consumer: ClientId) -> bool {
+        self.read_committed_consumers.contains(&consumer)
+    }
 }
 
 /// Read access to every live replica and to the controller's metadata, for replica-state
@@ -60,11 +101,14 @@ pub mod duplicate_consume;
 pub mod duplicate_process;
 pub mod fenced_commit_accepted;
 pub mod final_log_loss;
+mod final_transactions;
 mod group_history;
 pub mod high_watermark_committed;
 pub mod inconsistent_offsets;
 pub mod int_nonmonotonic_poll;
+pub mod int_nonmonotonic_send;
 pub mod int_poll_skip;
+pub mod int_send_skip;
 pub mod leader_in_isr;
 pub mod log_matching;
 pub mod lost_write;
@@ -72,13 +116,18 @@ pub mod monotonic_high_watermark;
 pub mod no_committed_record_lost;
 pub mod nonmonotonic_poll;
 pub mod nonmonotonic_send;
+pub mod pipeline_exactly_once;
 pub mod poll_skip;
 mod poll_steps;
+pub mod precommitted_read;
 pub mod registry;
 mod replica_compare;
 pub mod replica_divergence;
+mod send_steps;
 pub mod single_leader_per_epoch;
 pub mod strong_isr;
+pub mod transaction_atomicity;
+mod transaction_history;
 pub mod unprocessed;
 pub mod unseen;
 mod version_order;
@@ -86,13 +135,15 @@ pub mod weak_isr;
 
 #[cfg(test)]
 pub(crate) mod test_support;
+#[cfg(test)]
+pub(crate) mod txn_test_support;
 
 use crate::history::{OpBody, OpType};
 use watermark_broker_core::ids::ClientId;
 use watermark_broker_core::record::Record;
 
 /// The client-history checkers, in the fixed order they run and report.
-pub const CLIENT_CHECKERS: [Checker; 14] = [
+pub const CLIENT_CHECKERS: [Checker; 21] = [
     Checker::LostWrite,
     Checker::Duplicate,
     Checker::InconsistentOffsets,
@@ -107,6 +158,13 @@ pub const CLIENT_CHECKERS: [Checker; 14] = [
     Checker::IntNonmonotonicPoll,
     Checker::Unprocessed,
     Checker::DuplicateProcess,
+    Checker::PrecommittedRead,
+    Checker::IntSendSkip,
+    Checker::IntNonmonotonicSend,
+    Checker::TransactionAtomicity,
+    Checker::PipelineMissingOutput,
+    Checker::PipelineDuplicateOutput,
+    Checker::PipelineOutputWithoutOffsets,
 ];
 /// The group-commit checkers, in the fixed order they run and report (after the client ones).
 pub const GROUP_COMMIT_CHECKERS: [Checker; 3] = [
@@ -139,6 +197,15 @@ pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violati
     let orders = version_order::VersionOrders::build(&observations, final_state);
     let groups = group_history::GroupHistory::from_history(history);
     let accepted = &final_state.accepted_commits;
+    // The three pipeline checkers judge one reading of the pipeline together.
+    let pipeline = pipeline_exactly_once::check(&observations, final_state);
+    let of_pipeline = |checker: Checker| {
+        pipeline
+            .iter()
+            .filter(|violation| violation.checker == checker)
+            .cloned()
+            .collect()
+    };
     let mut violations = Vec::new();
     for checker in CLIENT_CHECKERS.into_iter().chain(GROUP_COMMIT_CHECKERS) {
         let found = match checker {
@@ -156,6 +223,13 @@ pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violati
             int_nonmonotonic_poll::NAME => int_nonmonotonic_poll::check(&observations, &orders),
             unprocessed::NAME => unprocessed::check(&observations, &groups, final_state),
             duplicate_process::NAME => duplicate_process::check(&groups),
+            precommitted_read::NAME => precommitted_read::check(&observations),
+            int_send_skip::NAME => int_send_skip::check(&observations, &orders),
+            int_nonmonotonic_send::NAME => int_nonmonotonic_send::check(&observations, &orders),
+            transaction_atomicity::NAME => transaction_atomicity::check(&observations, final_state),
+            pipeline_exactly_once::MISSING
+            | pipeline_exactly_once::DUPLICATE
+            | pipeline_exactly_once::WITHOUT_OFFSETS => of_pipeline(checker),
             committed_offset_backwards::NAME => committed_offset_backwards::check(accepted),
             commit_past_processed::NAME => {
                 commit_past_processed::check(accepted, &groups, final_state)
@@ -265,6 +339,8 @@ pub(crate) struct Observations {
     /// The consumers in subscribe mode: every client with an assignment change. (A group
     /// consumer polls only after its first assignment.)
     pub group_clients: BTreeSet<ClientId>,
+    /// Every completed transaction (`Ok`, `Fail`, `Info`), in completion order.
+    pub transactions: Vec<transaction_history::CompletedTransaction>,
 }
 
 /// A group consumer's assignment changed: Jepsen's `:subscribe` completion, with its
@@ -353,7 +429,31 @@ impl Observations {
                 (OpBody::Process { .. } | OpBody::Commit { .. } | OpBody::Assign { .. }, _) => {}
                 // Transactions are judged by the transaction checkers; their sends are also
                 // recorded as `Send` operations, judged above.
-                (OpBody::Transaction { .. }, _) => {}
+                (OpBody::Transaction { .. }, OpType::Invoke) => {}
+                (
+                    OpBody::Transaction {
+                        transactional_id,
+                        number,
+                        sends,
+                        polls,
+                        offsets,
+                        ..
+                    },
+                    op_type,
+                ) => {
+                    observations
+                        .transactions
+                        .push(transaction_history::CompletedTransaction {
+                            client: operation.client,
+                            op_type,
+                            transactional_id: transactional_id.clone(),
+                            number: *number,
+                            sends: sends.clone(),
+                            polls: polls.clone(),
+                            offsets: offsets.clone(),
+                            time_ms: operation.time_ms,
+                        });
+                }
             }
         }
         observations

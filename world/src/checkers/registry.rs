@@ -181,6 +181,67 @@ checkers! {
         effect: Duplication,
         definition: "a group's application processed the same value more than once",
     },
+    PrecommittedRead {
+        name: "precommitted-read", file_name: "precommitted-read", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka precommitted-read-cases",
+        file: "world/src/checkers/precommitted_read.rs", informational: false,
+        effect: Integrity,
+        definition: "a transaction polled a value it sent itself, which no reader may see \
+                     before the transaction commits",
+    },
+    IntSendSkip {
+        name: "int-send-skip", file_name: "int-send-skip", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka int-send-skip+nonmonotonic-cases",
+        file: "world/src/checkers/int_send_skip.rs", informational: true, effect: None,
+        definition: "inside one transaction, two consecutive sends to a partition landed with \
+                     records between them (normal: transactions interleave; Jepsen allows it)",
+    },
+    IntNonmonotonicSend {
+        name: "int-nonmonotonic-send", file_name: "int-nonmonotonic-send", kind: ClientHistory,
+        source: "Jepsen, jepsen.tests.kafka int-send-skip+nonmonotonic-cases",
+        file: "world/src/checkers/int_nonmonotonic_send.rs", informational: false,
+        effect: Ordering,
+        definition: "inside one transaction, a send landed at or before the transaction's \
+                     previous send to the partition",
+    },
+    TransactionAtomicity {
+        name: "transaction-atomicity", file_name: "transaction-atomicity", kind: ClientHistory,
+        source: "Watermark's own: KIP-98's atomic writes as read_committed readers see them",
+        file: "world/src/checkers/transaction_atomicity.rs", informational: false,
+        effect: Integrity,
+        definition: "a read_committed reader or the final logs showed part of a transaction's \
+                     writes, or any write of an aborted one",
+    },
+    PipelineMissingOutput {
+        name: "pipeline-missing-output", file_name: "pipeline-missing-output",
+        kind: ClientHistory,
+        source: "Watermark's own: end-to-end exactly-once of consume-transform-produce \
+                 (KIP-98, KIP-447)",
+        file: "world/src/checkers/pipeline_exactly_once.rs", informational: false,
+        effect: Loss,
+        definition: "a committed input value has no output visible to read_committed in the \
+                     final logs",
+    },
+    PipelineDuplicateOutput {
+        name: "pipeline-duplicate-output", file_name: "pipeline-duplicate-output",
+        kind: ClientHistory,
+        source: "Watermark's own: end-to-end exactly-once of consume-transform-produce \
+                 (KIP-98, KIP-447)",
+        file: "world/src/checkers/pipeline_exactly_once.rs", informational: false,
+        effect: Duplication,
+        definition: "a committed input value has more than one output visible to \
+                     read_committed in the final logs",
+    },
+    PipelineOutputWithoutOffsets {
+        name: "pipeline-output-without-offsets", file_name: "pipeline-output-without-offsets",
+        kind: ClientHistory,
+        source: "Watermark's own: end-to-end exactly-once of consume-transform-produce \
+                 (KIP-447, offsets committed in the transaction)",
+        file: "world/src/checkers/pipeline_exactly_once.rs", informational: false,
+        effect: Duplication,
+        definition: "an input value's output was committed by a transaction that did not \
+                     commit the input position past it",
+    },
     CommittedOffsetBackwards {
         name: "committed-offset-backwards", file_name: "committed-offset-backwards",
         kind: GroupCommits,

@@ -94,7 +94,7 @@ pub fn checkers_reporting(violations: &[Violation]) -> Vec<&'static str> {
 /// A client history written line by line.
 #[derive(Default)]
 pub struct HistoryBuilder {
-    history: History,
+    pub(super) history: History,
 }
 
 impl HistoryBuilder {
