@@ -81,6 +81,7 @@ fn fetch_committed(broker: &mut Broker, now_ms: u64) -> Message {
                 correlation: CorrelationId(50),
                 group: GroupId("g".into()),
                 partitions: vec![P0],
+                require_stable: false,
             }),
         },
     );
@@ -159,7 +160,7 @@ fn a_leader_of_an_offsets_partition_loads_it_and_answers_a_commit_once_committed
             if response.results == vec![(P0, Ok(()))])));
     assert!(matches!(fetch_committed(&mut broker, 3),
         Message::OffsetFetchResponse(response)
-            if response.offsets == vec![(P0, Some(OffsetAndMetadata { offset: Offset(5), leader_epoch: None }))]));
+            if response.offsets == vec![(P0, Ok(Some(OffsetAndMetadata { offset: Offset(5), leader_epoch: None })))]));
 }
 
 #[test]
