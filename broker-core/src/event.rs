@@ -311,6 +311,34 @@ pub enum Event {
         partition: TopicPartition,
         transactions: Vec<TransactionalId>,
     },
+    // ---- broker: transactional offsets in the group coordinator ----
+    /// A group coordinator answered a TxnOffsetCommit (KIP-447). On success its offsets are
+    /// committed in the offsets partition and pending until the producer's marker.
+    TxnOffsetCommitAnswered {
+        group: GroupId,
+        member: MemberId,
+        producer: ProducerId,
+        producer_epoch: ProducerEpoch,
+        request_generation: GenerationId,
+        group_generation: GenerationId,
+        offsets: Vec<(TopicPartition, Offset)>,
+        result: Result<(), ErrorCode>,
+    },
+    /// A producer's COMMIT marker on the offsets partition `partition` ended its pending
+    /// offsets: each with whether it became the group's committed offset (false when a later
+    /// plain commit of that partition stays).
+    TxnOffsetsCommittedByMarker {
+        partition: TopicPartition,
+        producer: ProducerId,
+        offsets: Vec<(GroupId, TopicPartition, Offset, bool)>,
+    },
+    /// A producer's ABORT marker on the offsets partition `partition` discarded its pending
+    /// offsets.
+    TxnOffsetsAbortedByMarker {
+        partition: TopicPartition,
+        producer: ProducerId,
+        offsets: Vec<(GroupId, TopicPartition, Offset)>,
+    },
 }
 
 /// Why a coordinator removed a member.

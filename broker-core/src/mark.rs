@@ -266,6 +266,21 @@ marks! {
     TransactionCompletedAfterLoad = "transaction-completed-after-load",
     /// Transaction markers were refused, lost or unanswered and are sent again.
     TransactionMarkersRetried = "transaction-markers-retried",
+    // ---- transactional offsets in the group coordinator (issue 10) ----
+    /// A group coordinator committed a TxnOffsetCommit's records: its offsets are pending
+    /// until the producer's marker.
+    TxnOffsetsPending = "txn-offsets-pending",
+    /// A group coordinator refused a TxnOffsetCommit from a member that is not the group's
+    /// current one (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID or FENCED_INSTANCE_ID, KIP-447).
+    TxnOffsetCommitFenced = "txn-offset-commit-fenced",
+    /// A COMMIT marker on an offsets partition turned a producer's pending offsets into
+    /// committed offsets.
+    TxnOffsetsCommittedByMarker = "txn-offsets-committed-by-marker",
+    /// An ABORT marker on an offsets partition discarded a producer's pending offsets.
+    TxnOffsetsAbortedByMarker = "txn-offsets-aborted-by-marker",
+    /// A group coordinator answered an OffsetFetch with `require_stable`
+    /// UNSTABLE_OFFSET_COMMIT: a partition had pending transactional offsets.
+    UnstableOffsetCommitAnswered = "unstable-offset-commit-answered",
 }
 
 impl Ord for Mark {

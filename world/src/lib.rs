@@ -31,6 +31,7 @@ pub mod swarm;
 pub mod trace;
 mod trace_group_events;
 mod trace_transaction_events;
+mod trace_txn_offset_events;
 pub mod trigger;
 pub mod verdict;
 pub mod violation;

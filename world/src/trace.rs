@@ -451,6 +451,14 @@ pub fn describe_event(out: &mut String, event: &Event) {
         {
             Ok(())
         }
+        txn_offset_event
+            if crate::trace_txn_offset_events::describe_txn_offset_event(
+                out,
+                txn_offset_event,
+            ) =>
+        {
+            Ok(())
+        }
         group_event => {
             crate::trace_group_events::describe_group_event(out, group_event);
             Ok(())

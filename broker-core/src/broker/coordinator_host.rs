@@ -9,10 +9,14 @@
 use super::Broker;
 use crate::actor::Effect;
 use crate::config::BrokerConfig;
-use crate::coordinator::{CoordinatorContext, CoordinatorTimer, GroupCoordinator};
+use crate::coordinator::{
+    CoordinatorAppend, CoordinatorContext, CoordinatorTimer, GroupCoordinator,
+};
 use crate::error::ErrorCode;
-use crate::ids::NodeId;
+use crate::ids::{NodeId, Offset, ProducerId};
+use crate::log::record_batch::ControlRecordType;
 use crate::offsets_topic::{group_partition, CONSUMER_OFFSETS_TOPIC};
+use crate::partition::LocalCompletion;
 use crate::protocol::{CoordinatorKey, FindCoordinatorResponse, Message};
 use crate::topic::TopicPartition;
 use crate::transaction_state_topic::transaction_partition;
@@ -90,6 +94,10 @@ impl Broker {
         loop {
             for append in self.coordinator.take_appends() {
                 let timeout_ms = self.config.offsets_commit_timeout_ms;
+                if append.is_transactional() {
+                    self.append_local_transactional(now_ms, &append, timeout_ms, effects);
+                    continue;
+                }
                 effects.extend(self.append_local(
                     now_ms,
                     append.partition,
@@ -115,6 +123,53 @@ impl Broker {
                 }
             });
         }
+    }
+
+    /// A coordinator's transactional append (a TxnOffsetCommit's records): as
+    /// [`Broker::append_local`], as one transactional batch of the producer that stamped the
+    /// records.
+    fn append_local_transactional(
+        &mut self,
+        now_ms: u64,
+        append: &CoordinatorAppend,
+        timeout_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) {
+        let (mut context, partitions) = self.split(now_ms, effects);
+        match partitions.get_mut(&append.partition) {
+            Some(replica) => replica.append_local_transactional(
+                &mut context,
+                append.waiter,
+                &append.records,
+                timeout_ms,
+            ),
+            None => context.local_completions.push(LocalCompletion {
+                partition: append.partition,
+                waiter: append.waiter,
+                result: Err(ErrorCode::NotLeaderOrFollower),
+            }),
+        }
+        self.check_invariants(now_ms, false);
+    }
+
+    /// A transaction marker of `producer` was committed at `marker_offset` on `partition`:
+    /// the group coordinator learns of it when `partition` is an offsets partition it
+    /// serves (Kafka's `KafkaApis.handleWriteTxnMarkersRequest` hands markers on
+    /// `__consumer_offsets` to the group coordinator).
+    pub(super) fn on_offsets_txn_marker(
+        &mut self,
+        now_ms: u64,
+        partition: TopicPartition,
+        (producer, result): (ProducerId, ControlRecordType),
+        marker_offset: Offset,
+        effects: &mut Vec<Effect>,
+    ) {
+        if partition.topic.as_str() != CONSUMER_OFFSETS_TOPIC {
+            return;
+        }
+        self.with_coordinator(now_ms, effects, |coordinator, context| {
+            coordinator.on_txn_marker(context, partition, producer, result, marker_offset)
+        });
     }
 
     /// Loads every offsets partition this broker leads and the coordinator does not serve

@@ -434,7 +434,7 @@ impl Actor for Broker {
         }
         if self.started && !self.has_shut_down() {
             self.drive_coordinator(now_ms, &mut effects);
-            self.answer_txn_markers(&mut effects);
+            self.answer_txn_markers(now_ms, &mut effects);
             self.drive_transaction_coordinator(now_ms, &mut effects);
         }
         self.check_invariants(now_ms, after_timers);

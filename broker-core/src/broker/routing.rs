@@ -72,7 +72,8 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         | Message::Heartbeat(_)
         | Message::LeaveGroup(_)
         | Message::OffsetCommit(_)
-        | Message::OffsetFetch(_) => Route::Coordinator,
+        | Message::OffsetFetch(_)
+        | Message::TxnOffsetCommit(_) => Route::Coordinator,
         Message::AddPartitionsToTxn(_) | Message::AddOffsetsToTxn(_) | Message::EndTxn(_) => {
             Route::TransactionCoordinator
         }

@@ -4,7 +4,8 @@
 //! leader ([`Partition::append_txn_marker`], acks=all, origin coordinator); the one response
 //! goes once every partition's append has ended, committed or failed, with a result per
 //! producer and partition. A partition this broker does not host is answered
-//! NOT_LEADER_OR_FOLLOWER, as one it hosts but does not lead.
+//! NOT_LEADER_OR_FOLLOWER, as one it hosts but does not lead. A marker committed on a
+//! `__consumer_offsets` partition is handed to the group coordinator.
 //!
 //! Invariant: every waiter token in the table belongs to a pending request whose result
 //! for that partition is still unknown, and a request leaves the table when its last result
@@ -14,6 +15,7 @@ use super::Broker;
 use crate::actor::Effect;
 use crate::error::ErrorCode;
 use crate::ids::{CorrelationId, NodeId, ProducerId};
+use crate::log::record_batch::ControlRecordType;
 use crate::log::TransactionMarker;
 use crate::partition::{Completion, LocalCompletion, LocalWaiter};
 use crate::protocol::{Message, WriteTxnMarkersRequest, WriteTxnMarkersResponse};
@@ -33,6 +35,9 @@ struct PendingRequest {
     correlation: CorrelationId,
     /// Per marker, in request order: its producer and each partition's result.
     markers: Vec<(ProducerId, Vec<PendingResult>)>,
+    /// Per marker, in request order: COMMIT or ABORT (the group coordinator needs it for a
+    /// marker on an offsets partition).
+    results: Vec<ControlRecordType>,
 }
 
 impl PendingRequest {
@@ -114,9 +119,20 @@ impl TxnMarkerWrites {
                 to: from,
                 correlation: request.correlation,
                 markers,
+                results: request.markers.iter().map(|marker| marker.result).collect(),
             },
         );
         (id, waiters)
+    }
+
+    /// The producer and result of the marker a waiter's append wrote.
+    fn marker_of(&self, waiter: LocalWaiter) -> Option<(ProducerId, ControlRecordType)> {
+        let &(id, marker_index, _) = self.waiters.get(&waiter.token)?;
+        let request = self.requests.get(&id)?;
+        Some((
+            request.markers[marker_index].0,
+            request.results[marker_index],
+        ))
     }
 
     /// Records one append's outcome; returns the response if its request is now complete.
@@ -188,9 +204,18 @@ impl Broker {
 
     /// Hands the marker appends that ended to their requests and sends every response now
     /// complete. Completions of other waiters stay for them.
-    pub(super) fn answer_txn_markers(&mut self, effects: &mut Vec<Effect>) {
+    pub(super) fn answer_txn_markers(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
         let mine = self.take_local_completions_owned_by(TxnMarkerWrites::owns);
         for completion in mine {
+            // A committed marker on an offsets partition ends its producer's pending
+            // transactional offsets there. This runs after the group coordinator took its
+            // own completions of the step, so offsets committed with the marker are pending
+            // by then.
+            let marker = self.txn_marker_writes.marker_of(completion.waiter);
+            if let (Some(marker), Ok(marker_offset)) = (marker, completion.result) {
+                let partition = completion.partition;
+                self.on_offsets_txn_marker(now_ms, partition, marker, marker_offset, effects);
+            }
             if let Some((to, response)) = self.txn_marker_writes.on_completion(&completion) {
                 effects.push(Effect::Send {
                     to,

@@ -1,7 +1,8 @@
 //! OffsetCommit and OffsetFetch (Kafka's `OffsetMetadataManager.commitOffset` and
 //! `fetchOffsets`, with `ClassicGroup.validateOffsetCommit`). A commit is validated against
 //! the group's latest state, written as offset commit records, and answered once they are
-//! committed; a fetch reads only committed offsets.
+//! committed; a fetch reads only committed offsets, and one that requires stable offsets
+//! (KIP-447) is told which partitions have transactional offsets still pending.
 
 use super::group::{ClassicGroup, Reply};
 use super::rebalance::validate_member;
@@ -195,6 +196,9 @@ impl GroupCoordinator {
         );
     }
 
+    /// OffsetFetch (Kafka's `fetchOffsets`): each partition's committed offset; with
+    /// `require_stable` (KIP-447), UNSTABLE_OFFSET_COMMIT for a partition with pending
+    /// transactional offsets.
     pub(super) fn handle_offset_fetch(
         &mut self,
         context: &mut CoordinatorContext<'_>,
@@ -208,22 +212,29 @@ impl GroupCoordinator {
                     .partitions
                     .iter()
                     .map(|partition| {
-                        (
-                            *partition,
-                            loaded.offsets.committed(&request.group, *partition),
-                        )
+                        let answer = if request.require_stable
+                            && loaded.offsets.has_pending(&request.group, *partition)
+                        {
+                            Err(ErrorCode::UnstableOffsetCommit)
+                        } else {
+                            Ok(loaded.offsets.committed(&request.group, *partition))
+                        };
+                        (*partition, answer)
                     })
-                    .collect(),
+                    .collect::<Vec<_>>(),
             ),
             Err(error) => (
                 Some(error),
                 request
                     .partitions
                     .iter()
-                    .map(|partition| (*partition, None))
+                    .map(|partition| (*partition, Ok(None)))
                     .collect(),
             ),
         };
+        if offsets.iter().any(|(_, answer)| answer.is_err()) {
+            context.mark(Mark::UnstableOffsetCommitAnswered);
+        }
         context.effects.push(crate::actor::Effect::Send {
             to: from,
             message: Message::OffsetFetchResponse(OffsetFetchResponse {

@@ -2,23 +2,27 @@
 //! `GroupCoordinatorShard.replay`), and the end of the coordinator's writes. On becoming
 //! leader the coordinator replays every record of the partition's local log: group metadata
 //! takes effect at once (the latest record of a group wins), offsets once the high
-//! watermark passes them. Members of a loaded Stable group get fresh session timers and
+//! watermark passes them (transactional ones become pending for their producer, and a
+//! control batch's marker ends them). Members of a loaded Stable group get fresh session timers and
 //! keep their generation. On losing leadership every group of the partition is dropped and
 //! its pending writes are answered NOT_COORDINATOR.
 
 use super::commit::{append_result, commit_answered};
 use super::group::ClassicGroup;
 use super::membership::complete_sync_assignment;
+use super::offsets::Replayed;
 use super::rebalance::complete_static_rejoin;
 use super::records::CoordinatorRecord;
+use super::txn_commit::txn_commit_answered;
 use super::{
     CoordinatorContext, CoordinatorTimer, GroupCoordinator, LoadedPartition, PendingWrite,
 };
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::Offset;
+use crate::ids::{GroupId, Offset};
 use crate::mark::Mark;
 use crate::partition::LocalCompletion;
+use crate::protocol::OffsetAndMetadata;
 use crate::record::Record;
 use crate::topic::TopicPartition;
 
@@ -39,9 +43,10 @@ impl GroupCoordinator {
                     group,
                     partition: committed,
                     value,
-                }) => loaded
-                    .offsets
-                    .replay(record.offset, (group, committed, value)),
+                }) => loaded.offsets.replay(
+                    record.offset,
+                    replayed_offset(record, group, committed, value),
+                ),
                 Some(CoordinatorRecord::GroupMetadata { group, value }) => match value {
                     Some(value) => {
                         let shared = &mut self.shared;
@@ -53,7 +58,14 @@ impl GroupCoordinator {
                         loaded.groups.remove(&group);
                     }
                 },
-                None => {}
+                None => {
+                    if let (Some(marker), Some(stamp)) =
+                        (record.control_marker(), record.producer_stamp)
+                    {
+                        let replayed = Replayed::Marker(stamp.producer_id, marker.record_type);
+                        loaded.offsets.replay(record.offset, replayed);
+                    }
+                }
             }
         }
         loaded.offsets.advance_to(high_watermark);
@@ -183,14 +195,33 @@ impl GroupCoordinator {
         };
         match write {
             PendingWrite::OffsetCommit { reply, commit } => {
-                if result.is_ok() {
-                    for (committed, value) in &commit.offsets {
-                        loaded
-                            .offsets
-                            .apply(commit.group.clone(), *committed, Some(*value));
+                if let Ok(base_offset) = completion.result {
+                    for (index, (committed, value)) in commit.offsets.iter().enumerate() {
+                        let record_offset = Offset(base_offset.0 + index as u64);
+                        loaded.offsets.apply(
+                            commit.group.clone(),
+                            *committed,
+                            Some(*value),
+                            record_offset,
+                        );
                     }
                 }
                 commit_answered(context, reply, commit, result);
+            }
+            PendingWrite::TxnOffsetCommit { reply, commit } => {
+                if let Ok(base_offset) = completion.result {
+                    for (index, (committed, value)) in commit.offsets.iter().enumerate() {
+                        loaded.offsets.add_pending(
+                            commit.producer.producer_id,
+                            commit.group.clone(),
+                            *committed,
+                            *value,
+                            Offset(base_offset.0 + index as u64),
+                        );
+                    }
+                    context.mark(Mark::TxnOffsetsPending);
+                }
+                txn_commit_answered(context, reply, commit, result);
             }
             PendingWrite::SyncAssignment {
                 group,
@@ -225,11 +256,30 @@ fn fail_unloaded_write(context: &mut CoordinatorContext<'_>, write: PendingWrite
         PendingWrite::OffsetCommit { reply, commit } => {
             commit_answered(context, reply, commit, Err(error))
         }
+        PendingWrite::TxnOffsetCommit { reply, commit } => {
+            txn_commit_answered(context, reply, commit, Err(error))
+        }
         PendingWrite::StaticRejoin(rejoin) => {
             super::rebalance::send_join_error(context, rejoin.reply, rejoin.new_member, error)
         }
         // Waiting SyncGroups lose their group; the members rejoin when they learn the
         // coordinator moved.
         PendingWrite::SyncAssignment { .. } | PendingWrite::GroupMetadata => {}
+    }
+}
+
+/// An offset commit record as replay keeps it: transactional when its batch was (Kafka's
+/// `replay` with the batch's producer id), plain otherwise.
+fn replayed_offset(
+    record: &Record,
+    group: GroupId,
+    partition: TopicPartition,
+    value: Option<OffsetAndMetadata>,
+) -> Replayed {
+    match (record.is_transactional, record.producer_stamp, value) {
+        (true, Some(stamp), Some(value)) => {
+            Replayed::TxnOffset(stamp.producer_id, group, partition, value)
+        }
+        _ => Replayed::Offset((group, partition, value)),
     }
 }

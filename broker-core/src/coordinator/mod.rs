@@ -2,7 +2,8 @@
 //! the broker that leads a group's `__consumer_offsets` partition. It keeps, per offsets
 //! partition this broker leads, the groups and committed offsets replayed from that
 //! partition (`load.rs`); runs the classic group state machine (`rebalance.rs`,
-//! `membership.rs`); validates and stores offset commits (`commit.rs`); and writes its
+//! `membership.rs`); validates and stores offset commits (`commit.rs`) and transactional
+//! offset commits, pending until their producer's marker (`txn_commit.rs`); and writes its
 //! records (`records.rs`) through the broker's local, acks=all appends, answering only once
 //! they are committed.
 //!
@@ -25,6 +26,9 @@ mod rebalance_tests;
 pub mod records;
 #[cfg(test)]
 mod tests;
+mod txn_commit;
+#[cfg(test)]
+mod txn_commit_tests;
 
 pub use group::{ClassicGroup, Member};
 pub use group_state::GroupState;
@@ -118,6 +122,17 @@ pub struct CoordinatorAppend {
     pub records: Vec<ProducerRecord>,
 }
 
+impl CoordinatorAppend {
+    /// Whether the records are one transactional batch of the producer that stamped them (a
+    /// TxnOffsetCommit's offsets, appended with origin coordinator): a coordinator stamps
+    /// no other record.
+    pub fn is_transactional(&self) -> bool {
+        self.records
+            .first()
+            .is_some_and(|record| record.producer_stamp.is_some())
+    }
+}
+
 /// The tokens of the coordinator's local appends have this bit set.
 const COORDINATOR_TOKEN_BIT: u64 = 1 << 63;
 
@@ -139,6 +154,11 @@ enum PendingWrite {
     StaticRejoin(rebalance::StaticRejoin),
     /// A group's metadata with nothing waiting on it (an empty group's new generation).
     GroupMetadata,
+    /// A TxnOffsetCommit's offsets: pending for the producer once committed.
+    TxnOffsetCommit {
+        reply: Reply,
+        commit: txn_commit::ValidatedTxnCommit,
+    },
 }
 
 /// One loaded offsets partition: its groups and their committed offsets.
@@ -183,6 +203,7 @@ impl Shared {
     }
 
     /// Asks the broker to append `records` to `partition`; `write` runs when it ends.
+    /// Records stamped by a producer are appended as its transactional batch.
     fn write(
         &mut self,
         partition: TopicPartition,
@@ -242,6 +263,9 @@ impl GroupCoordinator {
             Message::LeaveGroup(request) => self.handle_leave_group(context, from, &request),
             Message::OffsetCommit(request) => self.handle_offset_commit(context, from, &request),
             Message::OffsetFetch(request) => self.handle_offset_fetch(context, from, &request),
+            Message::TxnOffsetCommit(request) => {
+                self.handle_txn_offset_commit(context, from, &request)
+            }
             _ => {}
         }
     }

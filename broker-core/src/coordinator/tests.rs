@@ -262,12 +262,16 @@ pub(super) fn fetched(harness: &mut Harness) -> Option<Offset> {
         correlation: CorrelationId(4),
         group: group(),
         partitions: vec![topic_partition()],
+        require_stable: false,
     }));
     match &effects[..] {
         [Effect::Send {
             message: Message::OffsetFetchResponse(response),
             ..
-        }] => response.offsets[0].1.map(|value| value.offset),
+        }] => response.offsets[0]
+            .1
+            .expect("no partition error without require_stable")
+            .map(|value| value.offset),
         other => panic!("unexpected {other:?}"),
     }
 }

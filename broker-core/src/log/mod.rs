@@ -27,6 +27,7 @@ use producer_state::{
 use record_batch::{ControlMarker, ControlRecordType};
 
 pub mod batch_file;
+mod coordinator_append;
 pub mod leader_epoch;
 pub mod producer_snapshot;
 pub mod producer_state;

@@ -19,6 +19,7 @@
 //! the broker's table belongs to its current role (set on entering a state, cancelled on
 //! leaving it), so a due timer always has work to do.
 
+mod coordinator_append;
 mod follower;
 mod leader;
 mod purgatory;

@@ -201,6 +201,9 @@ pub struct OffsetFetchRequest {
     pub correlation: CorrelationId,
     pub group: GroupId,
     pub partitions: Vec<TopicPartition>,
+    /// KIP-447: answer UNSTABLE_OFFSET_COMMIT for a partition with pending transactional
+    /// offsets instead of its committed offset (a read_committed consumer asks so).
+    pub require_stable: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -209,6 +212,7 @@ pub struct OffsetFetchResponse {
     /// A group-level error (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS, ...).
     pub error: Option<ErrorCode>,
     /// Every partition of the request with its committed position, `None` when the group
-    /// has none for it (Kafka's offset -1).
-    pub offsets: Vec<(TopicPartition, Option<OffsetAndMetadata>)>,
+    /// has none for it (Kafka's offset -1), or its partition-level error
+    /// (UNSTABLE_OFFSET_COMMIT when `require_stable` met pending transactional offsets).
+    pub offsets: Vec<(TopicPartition, Result<Option<OffsetAndMetadata>, ErrorCode>)>,
 }

@@ -115,6 +115,17 @@ pub struct TxnOffsetCommitResponse {
     pub partitions: Vec<PartitionResult>,
 }
 
+/// A consumer's group membership as a transactional producer sends it with TxnOffsetCommit
+/// (Kafka's `ConsumerGroupMetadata`, from `Consumer.groupMetadata()`), so the group
+/// coordinator fences a zombie member's offsets (KIP-447).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerGroupMetadata {
+    pub group: GroupId,
+    pub generation: GenerationId,
+    pub member: MemberId,
+    pub group_instance_id: Option<String>,
+}
+
 /// One producer's marker for the partitions of its ended transaction.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxnMarker {

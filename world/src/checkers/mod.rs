@@ -654,6 +654,8 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::AbortedRecordsSkipped { partition, .. } => Some(*partition),
         Event::TransactionsLoaded { partition, .. }
         | Event::TransactionsUnloaded { partition, .. } => Some(*partition),
+        Event::TxnOffsetsCommittedByMarker { partition, .. }
+        | Event::TxnOffsetsAbortedByMarker { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }
@@ -666,7 +668,8 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::GroupLoaded { .. }
         | Event::ProducerIdBlockReceived { .. }
         | Event::TransactionStateChanged { .. }
-        | Event::TransactionMarkersSent { .. } => None,
+        | Event::TransactionMarkersSent { .. }
+        | Event::TxnOffsetCommitAnswered { .. } => None,
     }
 }
 

@@ -81,6 +81,7 @@ fn fetch_committed(broker: &mut Broker, now_ms: u64) -> Message {
                 correlation: CorrelationId(50),
                 group: GroupId("g".into()),
                 partitions: vec![P0],
+                require_stable: false,
             }),
         },
     );
@@ -159,7 +160,7 @@ fn a_leader_of_an_offsets_partition_loads_it_and_answers_a_commit_once_committed
             if response.results == vec![(P0, Ok(()))])));
     assert!(matches!(fetch_committed(&mut broker, 3),
         Message::OffsetFetchResponse(response)
-            if response.offsets == vec![(P0, Some(OffsetAndMetadata { offset: Offset(5), leader_epoch: None }))]));
+            if response.offsets == vec![(P0, Ok(Some(OffsetAndMetadata { offset: Offset(5), leader_epoch: None })))]));
 }
 
 #[test]
@@ -233,4 +234,93 @@ fn find_coordinator_for_a_transactional_id_names_the_leader_of_its_transaction_s
             })
         )]
     );
+}
+
+fn txn_commit(offset: u64) -> Input {
+    Input::Message {
+        from: CONSUMER,
+        message: Message::TxnOffsetCommit(crate::protocol::TxnOffsetCommitRequest {
+            correlation: CorrelationId(offset),
+            transactional_id: crate::ids::TransactionalId("t1".into()),
+            group: GroupId("g".into()),
+            producer: crate::protocol::ProducerIdAndEpoch {
+                producer_id: crate::ids::ProducerId(7),
+                epoch: crate::ids::ProducerEpoch(0),
+            },
+            generation: GenerationId::NONE,
+            member: MemberId::unknown(),
+            group_instance_id: None,
+            offsets: vec![(
+                P0,
+                OffsetAndMetadata {
+                    offset: Offset(offset),
+                    leader_epoch: None,
+                },
+            )],
+        }),
+    }
+}
+
+fn write_marker(result: crate::log::record_batch::ControlRecordType) -> Input {
+    Input::Message {
+        from: NodeId::Broker(BrokerId(2)),
+        message: Message::WriteTxnMarkers(crate::protocol::WriteTxnMarkersRequest {
+            correlation: CorrelationId(70),
+            markers: vec![crate::protocol::TxnMarker {
+                producer_id: crate::ids::ProducerId(7),
+                producer_epoch: crate::ids::ProducerEpoch(0),
+                result,
+                partitions: vec![offsets_partition()],
+                coordinator_epoch: 0,
+            }],
+        }),
+    }
+}
+
+fn committed_offset(broker: &mut Broker, now_ms: u64) -> Option<Offset> {
+    match fetch_committed(broker, now_ms) {
+        Message::OffsetFetchResponse(response) => response.offsets[0]
+            .1
+            .expect("no partition error")
+            .map(|value| value.offset),
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+#[test]
+fn a_txn_offset_commit_is_a_transactional_batch_whose_commit_marker_makes_it_visible() {
+    let storage = SharedStorage::default();
+    let (mut broker, _) = coordinator_broker(&storage, offsets_state(Some(1), 1, &[1]));
+    let effects = broker.handle(1, txn_commit(5));
+    assert!(sends(&effects).iter().any(|(to, message)| *to == CONSUMER
+        && matches!(message, Message::TxnOffsetCommitResponse(response)
+            if response.partitions == vec![(P0, Ok(()))])));
+    let log = broker.partitions[&offsets_partition()]
+        .log()
+        .records()
+        .to_vec();
+    assert!(log.last().is_some_and(|record| record.is_transactional));
+    assert_eq!(committed_offset(&mut broker, 2), None);
+    let effects = broker.handle(
+        3,
+        write_marker(crate::log::record_batch::ControlRecordType::Commit),
+    );
+    assert!(effects.contains(&Effect::Mark(Mark::TxnOffsetsCommittedByMarker)));
+    assert!(sends(&effects)
+        .iter()
+        .any(|(_, message)| matches!(message, Message::WriteTxnMarkersResponse(_))));
+    assert_eq!(committed_offset(&mut broker, 4), Some(Offset(5)));
+}
+
+#[test]
+fn an_abort_marker_on_the_offsets_partition_discards_the_pending_offsets() {
+    let storage = SharedStorage::default();
+    let (mut broker, _) = coordinator_broker(&storage, offsets_state(Some(1), 1, &[1]));
+    broker.handle(1, txn_commit(5));
+    let effects = broker.handle(
+        2,
+        write_marker(crate::log::record_batch::ControlRecordType::Abort),
+    );
+    assert!(effects.contains(&Effect::Mark(Mark::TxnOffsetsAbortedByMarker)));
+    assert_eq!(committed_offset(&mut broker, 3), None);
 }

@@ -18,8 +18,8 @@ use crate::event::Event;
 use crate::ids::{GenerationId, MemberId, NodeId};
 use crate::mark::Mark;
 use crate::protocol::{
-    Assignment, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse, Message, Subscription,
-    SyncGroupRequest, SyncGroupResponse,
+    Assignment, ConsumerGroupMetadata, JoinGroupProtocol, JoinGroupRequest, JoinGroupResponse,
+    Message, Subscription, SyncGroupRequest, SyncGroupResponse,
 };
 use crate::topic::{TopicName, TopicPartition};
 use std::collections::{BTreeMap, BTreeSet};
@@ -398,6 +398,12 @@ impl Consumer {
             return;
         };
         let group_id = group.group.clone();
+        group.joined_metadata = Some(ConsumerGroupMetadata {
+            group: group_id.clone(),
+            generation: group.generation,
+            member: group.member_id.clone(),
+            group_instance_id: self.config.group_instance_id.clone(),
+        });
         group.state = MemberState::Stable;
         group.joining = false;
         group.rejoin_needed = false;

@@ -31,6 +31,8 @@ mod join;
 mod metadata_tests;
 mod positions;
 #[cfg(test)]
+mod stable_offsets_tests;
+#[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;
@@ -40,7 +42,7 @@ use crate::config::{Assignor, ConsumerConfig};
 use crate::error::ErrorCode;
 use crate::event::CommitId;
 use crate::ids::{BrokerId, CorrelationId, GenerationId, GroupId, MemberId};
-use crate::protocol::OffsetAndMetadata;
+use crate::protocol::{ConsumerGroupMetadata, OffsetAndMetadata};
 use crate::topic::{TopicName, TopicPartition};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -194,6 +196,20 @@ pub(super) struct GroupMember {
     /// (Kafka's `assignmentSnapshot`): only the leader watches them, and asks for a
     /// rebalance when the metadata's counts differ.
     pub(super) assignment_snapshot: Option<BTreeMap<TopicName, u32>>,
+    /// The generation and member id of the last completed join (Kafka's
+    /// `ConsumerCoordinator.groupMetadata`, set in onJoinComplete and kept through later
+    /// resets, so a producer committing with it after a reset is fenced by the coordinator).
+    pub(super) joined_metadata: Option<ConsumerGroupMetadata>,
+}
+
+impl Consumer {
+    /// The consumer's group membership for a transactional producer's TxnOffsetCommit
+    /// (Kafka's `Consumer.groupMetadata()`): the group, the generation and member id of the
+    /// last completed join, and the group instance id. `None` outside a group (assign
+    /// mode) and before the first join completes.
+    pub fn group_metadata(&self) -> Option<ConsumerGroupMetadata> {
+        self.group.as_ref()?.joined_metadata.clone()
+    }
 }
 
 impl GroupMember {
@@ -238,6 +254,7 @@ impl GroupMember {
             failed: None,
             has_metadata: false,
             assignment_snapshot: None,
+            joined_metadata: None,
         }
     }
 

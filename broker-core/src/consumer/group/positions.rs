@@ -7,7 +7,7 @@ use crate::consumer::{Consumer, ConsumerRecord};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::NodeId;
-use crate::protocol::{Message, OffsetFetchRequest, OffsetFetchResponse};
+use crate::protocol::{IsolationLevel, Message, OffsetFetchRequest, OffsetFetchResponse};
 use crate::topic::TopicPartition;
 
 impl Consumer {
@@ -32,6 +32,10 @@ impl Consumer {
             correlation,
             group: group.group.clone(),
             partitions: group.awaiting_committed.iter().copied().collect(),
+            // KIP-447: a read_committed consumer must not start from an offset a pending
+            // transaction may still replace (Kafka's `ConsumerCoordinator` sets
+            // `requireStable` from the isolation level).
+            require_stable: self.config.isolation_level == IsolationLevel::ReadCommitted,
         };
         self.track_group_request(
             now_ms,
@@ -75,8 +79,19 @@ impl Consumer {
         let Some(group) = self.group.as_mut() else {
             return;
         };
+        // A partition with pending transactional offsets (UNSTABLE_OFFSET_COMMIT) fails the
+        // whole fetch, which goes again after `retry_backoff_ms` (Kafka's
+        // `OffsetFetchResponseHandler` raises `UnstableOffsetCommitException`, a retriable
+        // error `fetchCommittedOffsets` retries): no partition takes a position from it.
+        if response.offsets.iter().any(|(_, answer)| answer.is_err()) {
+            group.offset_fetch_at_ms = now_ms.saturating_add(self.config.retry_backoff_ms);
+            return;
+        }
         let group_id = group.group.clone();
-        for (partition, committed) in &response.offsets {
+        for (partition, answer) in &response.offsets {
+            let Ok(committed) = answer else {
+                continue;
+            };
             if !group.awaiting_committed.remove(partition) {
                 continue;
             }

@@ -327,6 +327,43 @@ pub(crate) fn offset_fetch(correlation: u64, partitions: &[TopicPartition]) -> E
             correlation: CorrelationId(correlation),
             group: group(),
             partitions: partitions.to_vec(),
+            require_stable: false,
+        }),
+    )
+}
+
+/// The OffsetFetch a read_committed consumer sends (KIP-447: `require_stable`).
+pub(crate) fn offset_fetch_stable(correlation: u64, partitions: &[TopicPartition]) -> Effect {
+    send_to(
+        COORDINATOR,
+        Message::OffsetFetch(OffsetFetchRequest {
+            correlation: CorrelationId(correlation),
+            group: group(),
+            partitions: partitions.to_vec(),
+            require_stable: true,
+        }),
+    )
+}
+
+/// An OffsetFetch answer with UNSTABLE_OFFSET_COMMIT for `unstable` and no offset for the
+/// other partitions.
+pub(crate) fn unstable_offsets(
+    correlation: u64,
+    partitions: &[TopicPartition],
+    unstable: TopicPartition,
+) -> Input {
+    message_from(
+        COORDINATOR,
+        Message::OffsetFetchResponse(OffsetFetchResponse {
+            correlation: CorrelationId(correlation),
+            error: None,
+            offsets: partitions
+                .iter()
+                .map(|&partition| match partition == unstable {
+                    true => (partition, Err(ErrorCode::UnstableOffsetCommit)),
+                    false => (partition, Ok(None)),
+                })
+                .collect(),
         }),
     )
 }
@@ -347,7 +384,7 @@ pub(crate) fn committed_offsets(
                         offset: Offset(offset),
                         leader_epoch: None,
                     });
-                    (partition, committed)
+                    (partition, Ok(committed))
                 })
                 .collect(),
         }),

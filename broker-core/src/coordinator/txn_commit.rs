@@ -1,0 +1,278 @@
+//! TxnOffsetCommit (KIP-98, with KIP-447's generation fencing): Kafka's
+//! `OffsetMetadataManager.commitTransactionalOffset` and `validateTransactionalOffsetCommit`
+//! over `ClassicGroup.validateOffsetCommit` with `isTransactional`. A commit is validated
+//! against the group, written as offset commit records in one transactional batch of the
+//! producer (acks=all), and answered once committed; its offsets are then *pending* for the
+//! producer until its marker reaches the offsets partition ([`GroupCoordinator::on_txn_marker`]).
+
+use super::group::{ClassicGroup, Reply};
+use super::offsets::EndedOffset;
+use super::rebalance::validate_member;
+use super::records::CoordinatorRecord;
+use super::{CoordinatorContext, GroupCoordinator, GroupState, PendingWrite};
+use crate::error::ErrorCode;
+use crate::event::Event;
+use crate::ids::{GenerationId, GroupId, MemberId, NodeId, Offset, ProducerId};
+use crate::log::record_batch::ControlRecordType;
+use crate::mark::Mark;
+use crate::protocol::{
+    Message, OffsetAndMetadata, ProducerIdAndEpoch, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
+};
+use crate::record::{ProducerRecord, ProducerStamp};
+use crate::topic::TopicPartition;
+
+/// `ClassicGroup.validateOffsetCommit` for a transactional commit: as for OffsetCommit, but
+/// a request without member id and generation is accepted whatever the group's state (old
+/// versions of TxnOffsetCommit carry neither), and the group may be completing a rebalance
+/// (Kafka does not enforce the group's state for transactional offsets).
+pub(super) fn validate_txn_offset_commit(
+    group: &ClassicGroup,
+    request: &TxnOffsetCommitRequest,
+) -> Result<(), ErrorCode> {
+    if group.state == GroupState::Dead {
+        return Err(ErrorCode::CoordinatorNotAvailable);
+    }
+    if request.generation.0 < 0 && group.state == GroupState::Empty {
+        return Ok(());
+    }
+    if request.generation.0 >= 0
+        || !request.member.is_unknown()
+        || request.group_instance_id.is_some()
+    {
+        validate_member(group, &request.member, &request.group_instance_id)?;
+        if request.generation != group.generation {
+            return Err(ErrorCode::IllegalGeneration);
+        }
+    }
+    Ok(())
+}
+
+/// A TxnOffsetCommit with what the coordinator knew of its group when it validated it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct ValidatedTxnCommit {
+    pub group: GroupId,
+    pub member: MemberId,
+    pub producer: ProducerIdAndEpoch,
+    pub request_generation: GenerationId,
+    pub group_generation: GenerationId,
+    pub offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+}
+
+impl ValidatedTxnCommit {
+    fn new(group_generation: GenerationId, request: &TxnOffsetCommitRequest) -> Self {
+        ValidatedTxnCommit {
+            group: request.group.clone(),
+            member: request.member.clone(),
+            producer: request.producer,
+            request_generation: request.generation,
+            group_generation,
+            offsets: request.offsets.clone(),
+        }
+    }
+
+    /// The offset commit records, as one transactional batch of the producer. Sequences
+    /// number the batch's records from 0: a coordinator's batch is not checked for them.
+    fn records(&self) -> Vec<ProducerRecord> {
+        self.offsets
+            .iter()
+            .enumerate()
+            .map(|(index, (partition, value))| {
+                let record = CoordinatorRecord::OffsetCommit {
+                    group: self.group.clone(),
+                    partition: *partition,
+                    value: Some(*value),
+                };
+                ProducerRecord {
+                    producer_stamp: Some(ProducerStamp {
+                        producer_id: self.producer.producer_id,
+                        producer_epoch: self.producer.epoch.0,
+                        sequence: index as u32,
+                        base_sequence: 0,
+                    }),
+                    ..record.encode()
+                }
+            })
+            .collect()
+    }
+}
+
+fn send_txn_commit(
+    context: &mut CoordinatorContext<'_>,
+    reply: Reply,
+    offsets: &[(TopicPartition, OffsetAndMetadata)],
+    result: Result<(), ErrorCode>,
+) {
+    context.send(
+        reply,
+        Message::TxnOffsetCommitResponse(TxnOffsetCommitResponse {
+            correlation: reply.correlation,
+            partitions: offsets
+                .iter()
+                .map(|(partition, _)| (*partition, result))
+                .collect(),
+        }),
+    );
+}
+
+/// Answers a validated transactional commit, with its event.
+pub(super) fn txn_commit_answered(
+    context: &mut CoordinatorContext<'_>,
+    reply: Reply,
+    commit: ValidatedTxnCommit,
+    result: Result<(), ErrorCode>,
+) {
+    send_txn_commit(context, reply, &commit.offsets, result);
+    context.event(Event::TxnOffsetCommitAnswered {
+        group: commit.group,
+        member: commit.member,
+        producer: commit.producer.producer_id,
+        producer_epoch: commit.producer.epoch,
+        request_generation: commit.request_generation,
+        group_generation: commit.group_generation,
+        offsets: commit
+            .offsets
+            .iter()
+            .map(|(partition, value)| (*partition, value.offset))
+            .collect(),
+        result,
+    });
+}
+
+impl GroupCoordinator {
+    pub(super) fn handle_txn_offset_commit(
+        &mut self,
+        context: &mut CoordinatorContext<'_>,
+        from: NodeId,
+        request: &TxnOffsetCommitRequest,
+    ) {
+        let reply = Reply {
+            to: from,
+            correlation: request.correlation,
+        };
+        let (loaded, shared) = match self.serving(context, &request.group) {
+            Ok(serving) => serving,
+            Err(error) => return send_txn_commit(context, reply, &request.offsets, Err(error)),
+        };
+        let group = match loaded.groups.get(&request.group) {
+            Some(group) => group,
+            // As for OffsetCommit: a commit without a generation creates a simple group,
+            // one with a generation is ILLEGAL_GENERATION.
+            None if request.generation.0 < 0 => {
+                let join_key = shared.key();
+                loaded
+                    .groups
+                    .entry(request.group.clone())
+                    .or_insert_with(|| ClassicGroup::new(request.group.clone(), join_key))
+            }
+            None => {
+                context.mark(Mark::TxnOffsetCommitFenced);
+                let commit = ValidatedTxnCommit::new(GenerationId::NONE, request);
+                return txn_commit_answered(
+                    context,
+                    reply,
+                    commit,
+                    Err(ErrorCode::IllegalGeneration),
+                );
+            }
+        };
+        let commit = ValidatedTxnCommit::new(group.generation, request);
+        if let Err(error) = validate_txn_offset_commit(group, request) {
+            if matches!(
+                error,
+                ErrorCode::IllegalGeneration
+                    | ErrorCode::UnknownMemberId
+                    | ErrorCode::FencedInstanceId
+            ) {
+                context.mark(Mark::TxnOffsetCommitFenced);
+            }
+            return txn_commit_answered(context, reply, commit, Err(error));
+        }
+        let partition = context.partition_of(&request.group);
+        let records = commit.records();
+        Self::verify_then_append_txn_offsets(shared, partition, records, reply, commit);
+    }
+
+    /// The KIP-890 seam for transactional offsets: in Kafka 4.x with transactions version 2
+    /// the broker first asks the transaction coordinator to add the offsets partition to the
+    /// producer's transaction (AddPartitionsToTxn with `verify_only: false`, as for a
+    /// transactional produce), and appends only once it answers. That verification is built
+    /// apart (broker/transaction_verification.rs); until the lead connects it here at the
+    /// merge, the offsets are appended directly, as Kafka did before KIP-890.
+    fn verify_then_append_txn_offsets(
+        shared: &mut super::Shared,
+        partition: TopicPartition,
+        records: Vec<ProducerRecord>,
+        reply: Reply,
+        commit: ValidatedTxnCommit,
+    ) {
+        shared.write(
+            partition,
+            records,
+            PendingWrite::TxnOffsetCommit { reply, commit },
+        );
+    }
+
+    /// A transaction marker of `producer` was committed at `marker_offset` on the offsets
+    /// partition `partition` (the leader's append completed): its pending offsets written
+    /// before the marker are materialised (COMMIT) or discarded (ABORT).
+    pub fn on_txn_marker(
+        &mut self,
+        context: &mut CoordinatorContext<'_>,
+        partition: TopicPartition,
+        producer: ProducerId,
+        result: ControlRecordType,
+        marker_offset: Offset,
+    ) {
+        let Some(loaded) = self.partitions.get_mut(&partition) else {
+            return;
+        };
+        let ended = loaded
+            .offsets
+            .end_transaction(producer, result, marker_offset);
+        if ended.is_empty() {
+            return;
+        }
+        report_ended(context, partition, producer, result, ended);
+    }
+}
+
+/// The event and mark of a marker that ended pending offsets.
+fn report_ended(
+    context: &mut CoordinatorContext<'_>,
+    partition: TopicPartition,
+    producer: ProducerId,
+    result: ControlRecordType,
+    ended: Vec<EndedOffset>,
+) {
+    match result {
+        ControlRecordType::Commit => {
+            context.mark(Mark::TxnOffsetsCommittedByMarker);
+            context.event(Event::TxnOffsetsCommittedByMarker {
+                partition,
+                producer,
+                offsets: ended
+                    .into_iter()
+                    .map(|ended| {
+                        (
+                            ended.group,
+                            ended.partition,
+                            ended.offset,
+                            ended.materialised,
+                        )
+                    })
+                    .collect(),
+            });
+        }
+        ControlRecordType::Abort => {
+            context.mark(Mark::TxnOffsetsAbortedByMarker);
+            context.event(Event::TxnOffsetsAbortedByMarker {
+                partition,
+                producer,
+                offsets: ended
+                    .into_iter()
+                    .map(|ended| (ended.group, ended.partition, ended.offset))
+                    .collect(),
+            });
+        }
+    }
+}
