@@ -148,3 +148,13 @@ pub struct AbortedTransaction {
     pub producer_id: ProducerId,
     pub first_offset: Offset,
 }
+
+/// `consumer.groupMetadata()` (KIP-447): what a transactional producer sends with the
+/// offsets it commits, so the group coordinator fences a member of an older generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerGroupMetadata {
+    pub group: GroupId,
+    pub generation: GenerationId,
+    pub member: MemberId,
+    pub group_instance_id: Option<String>,
+}
