@@ -21,6 +21,7 @@ pub mod history;
 mod json_schema;
 pub mod network;
 pub mod not_applied;
+pub mod pipeline_client;
 pub mod processing;
 pub mod scenario;
 pub mod scenario_validation;
