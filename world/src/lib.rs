@@ -26,6 +26,7 @@ pub mod processing;
 pub mod scenario;
 pub mod scenario_validation;
 mod scenario_validation_groups;
+mod scenario_validation_pipeline;
 pub mod settings_diff;
 pub mod sink;
 pub mod step_record;
