@@ -400,6 +400,15 @@ impl PipelineApplication {
                 clients.rewind_to_committed();
                 self.end(now_ms, OpType::Fail)
             }
+            // Kafka's loop calls initTransactions again after an error that leaves the
+            // producer usable (a timeout): it resumes. Any other such error (abortTransaction
+            // timing out included) is answered by aborting (again).
+            (PipelineOperation::InitTransactions, Err(OperationFailure::Abortable(_))) => {
+                PipelineWork {
+                    effects: clients.init_transactions(now_ms),
+                    history: Vec::new(),
+                }
+            }
             (_, Err(OperationFailure::Abortable(error))) => {
                 self.abort(now_ms, clients, Some(error))
             }

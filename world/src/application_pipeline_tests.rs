@@ -399,3 +399,55 @@ fn an_empty_poll_waits_the_poll_timeout() {
     run_at(&mut app, &mut clients, 0, &mut 1);
     assert_eq!(app.next_wake_ms(), Some(100));
 }
+
+#[test]
+fn a_failed_init_or_abort_that_leaves_the_producer_usable_is_called_again() {
+    let mut clients = ScriptedClients {
+        batches: vec![vec![input(0, 0, 40)]],
+        joined: true,
+        ..ScriptedClients::default()
+    };
+    let mut app = application();
+    app.start(0, &mut clients);
+    app.operation_completed(
+        5,
+        PipelineOperation::InitTransactions,
+        Err(OperationFailure::Abortable(ErrorCode::RequestTimedOut)),
+        &mut clients,
+    );
+    assert_eq!(clients.calls, ["init@0", "init@5"]);
+    app.operation_completed(6, PipelineOperation::InitTransactions, Ok(()), &mut clients);
+    let mut next_value = 1;
+    for now_ms in [6, 16, 26] {
+        run_at(&mut app, &mut clients, now_ms, &mut next_value);
+    }
+    app.operation_completed(
+        30,
+        PipelineOperation::SendOffsetsToTransaction,
+        Err(OperationFailure::Abortable(ErrorCode::IllegalGeneration)),
+        &mut clients,
+    );
+    app.operation_completed(
+        40,
+        PipelineOperation::AbortTransaction,
+        Err(OperationFailure::Abortable(ErrorCode::RequestTimedOut)),
+        &mut clients,
+    );
+    assert_eq!(
+        &clients.calls[clients.calls.len() - 2..],
+        ["abort@30", "abort@40"]
+    );
+    let work = app.operation_completed(
+        50,
+        PipelineOperation::AbortTransaction,
+        Ok(()),
+        &mut clients,
+    );
+    let ended = ended(&work.history);
+    assert_eq!(ended.op_type, OpType::Fail);
+    assert_eq!(
+        ended.error,
+        Some(ErrorCode::IllegalGeneration),
+        "the first error is kept"
+    );
+}
