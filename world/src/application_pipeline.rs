@@ -87,6 +87,9 @@ pub enum PipelineHistory {
     SendInvoked { value: u64 },
     /// A transaction ended: its completion and its sends' completions.
     Ended(EndedTransaction),
+    /// After an abort the application sought every assigned partition back to its
+    /// committed offset: what it polls next repeats what it polled before.
+    Rewound,
 }
 
 /// Everything the history records when a transaction ends.
@@ -398,7 +401,9 @@ impl PipelineApplication {
             (PipelineOperation::CommitTransaction, Ok(())) => self.end(now_ms, OpType::Ok),
             (PipelineOperation::AbortTransaction, Ok(())) => {
                 clients.rewind_to_committed();
-                self.end(now_ms, OpType::Fail)
+                let mut work = self.end(now_ms, OpType::Fail);
+                work.history.push(PipelineHistory::Rewound);
+                work
             }
             // Kafka's loop calls initTransactions again after an error that leaves the
             // producer usable (a timeout): it resumes. Any other such error (abortTransaction

@@ -234,6 +234,7 @@ fn an_abortable_commit_error_aborts_rewinds_and_records_a_failed_transaction() {
         &mut clients,
     );
     assert!(clients.calls.contains(&"rewind".to_string()));
+    assert_eq!(work.history.last(), Some(&PipelineHistory::Rewound));
     let ended = ended(&work.history);
     assert_eq!(ended.op_type, OpType::Fail);
     assert_eq!(ended.error, Some(ErrorCode::TransactionAbortable));
