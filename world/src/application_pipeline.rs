@@ -34,7 +34,7 @@ use std::collections::BTreeMap;
 use watermark_broker_core::actor::Effect;
 use watermark_broker_core::consumer::{ConsumerRecord, PollOutcome};
 use watermark_broker_core::error::ErrorCode;
-use watermark_broker_core::ids::{GroupId, Offset, TransactionalId};
+use watermark_broker_core::ids::{GenerationId, GroupId, Offset, TransactionalId};
 use watermark_broker_core::protocol::{ConsumerGroupMetadata, OffsetAndMetadata};
 use watermark_broker_core::topic::TopicPartition;
 
@@ -166,6 +166,9 @@ pub struct PipelineApplication {
     /// the count: see [`PipelineApplication::new`]).
     transactions_begun: u64,
     polled_at_ms: Option<u64>,
+    /// The generation and assignment the application was last told of (callbacks).
+    pub generation: GenerationId,
+    pub assignment: Vec<TopicPartition>,
 }
 
 impl PipelineApplication {
@@ -187,12 +190,19 @@ impl PipelineApplication {
             open: None,
             transactions_begun,
             polled_at_ms: None,
+            generation: GenerationId::NONE,
+            assignment: Vec::new(),
         }
     }
 
     /// How many transactions this client has begun, this process and earlier ones.
     pub fn transactions_begun(&self) -> u64 {
         self.transactions_begun
+    }
+
+    /// Whether everything polled went into a transaction that ended, and no call is awaited.
+    pub fn is_idle(&self) -> bool {
+        matches!(self.state, LoopState::Polling { .. } | LoopState::Closed) && self.open.is_none()
     }
 
     /// Whether a fatal error closed the producer.
