@@ -2,6 +2,9 @@
 //! calls `send`, or a group consumer's poll loop that processes what it polls.
 
 use crate::application_consumer::ConsumerApplication;
+use crate::application_pipeline::PipelineApplication;
+use watermark_broker_core::ids::GenerationId;
+use watermark_broker_core::topic::TopicPartition;
 
 /// A producer application: the workload that calls `send`.
 #[derive(Clone, Debug)]
@@ -18,34 +21,60 @@ pub enum Application {
     Producer(ProducerApplication),
     /// Lives as long as the consumer's process: a restart starts a fresh one.
     Consumer(Box<ConsumerApplication>),
+    /// A consume-transform-produce loop: lives as long as its process, like a consumer's.
+    Pipeline(Box<PipelineApplication>),
 }
 
 impl Application {
     pub fn producer(&self) -> Option<&ProducerApplication> {
         match self {
             Application::Producer(producer) => Some(producer),
-            Application::Consumer(_) => None,
+            Application::Consumer(_) | Application::Pipeline(_) => None,
         }
     }
 
     pub fn producer_mut(&mut self) -> Option<&mut ProducerApplication> {
         match self {
             Application::Producer(producer) => Some(producer),
-            Application::Consumer(_) => None,
+            Application::Consumer(_) | Application::Pipeline(_) => None,
         }
     }
 
     pub fn consumer(&self) -> Option<&ConsumerApplication> {
         match self {
             Application::Consumer(consumer) => Some(consumer),
-            Application::Producer(_) => None,
+            Application::Producer(_) | Application::Pipeline(_) => None,
         }
     }
 
     pub fn consumer_mut(&mut self) -> Option<&mut ConsumerApplication> {
         match self {
             Application::Consumer(consumer) => Some(consumer),
+            Application::Producer(_) | Application::Pipeline(_) => None,
+        }
+    }
+
+    /// A group member's generation and assignment as its callbacks told it: a group
+    /// consumer's or a consume-transform-produce loop's.
+    pub fn group_view_mut(&mut self) -> Option<(&mut GenerationId, &mut Vec<TopicPartition>)> {
+        match self {
+            Application::Consumer(consumer) => {
+                Some((&mut consumer.generation, &mut consumer.assignment))
+            }
+            Application::Pipeline(pipeline) => {
+                Some((&mut pipeline.generation, &mut pipeline.assignment))
+            }
             Application::Producer(_) => None,
+        }
+    }
+
+    /// Whether the application has nothing in progress (a group member's batch, a loop's
+    /// transaction); a producer's workload is judged by its own counters.
+    pub fn is_idle(&self) -> bool {
+        match self {
+            Application::Consumer(consumer) => consumer.is_idle(),
+            Application::Pipeline(pipeline) => pipeline.is_idle(),
+            Application::Producer(_) => true,
         }
     }
 
@@ -56,6 +85,7 @@ impl Application {
                 (producer.remaining > 0).then_some(producer.next_send_ms)
             }
             Application::Consumer(consumer) => consumer.next_wake_ms(),
+            Application::Pipeline(pipeline) => pipeline.next_wake_ms(),
         }
     }
 }

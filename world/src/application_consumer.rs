@@ -262,6 +262,10 @@ impl ConsumerApplication {
                 self.batch_positions = positions;
                 self.state = LoopState::Processing(None);
             }
+            // The world runs `PipelineApplication` for this mode, never this loop.
+            ProcessingMode::ConsumeTransformProduce => {
+                unreachable!("consume-transform-produce runs application_pipeline.rs")
+            }
             ProcessingMode::AutoCommitWorker => {
                 // Handed over; the loop polls on at once, as `executor.submit` returns.
                 self.worker_queue.extend(records);

@@ -27,6 +27,11 @@ pub enum ProcessingMode {
     /// commits records the worker has not processed yet, so a crash loses them. Needs
     /// `enable_auto_commit = true`.
     AutoCommitWorker,
+    /// Kafka's exactly-once loop (KIP-98, KIP-447): each polled batch is transformed into
+    /// one value per record on `output_topic` and its positions are committed, both in one
+    /// transaction of the consumer's transactional producer (`producer`). Needs
+    /// `enable_auto_commit = false`; see `application_pipeline.rs`.
+    ConsumeTransformProduce,
 }
 
 impl ProcessingMode {
@@ -37,6 +42,7 @@ impl ProcessingMode {
             ProcessingMode::ProcessThenCommit => "process-then-commit",
             ProcessingMode::AutoCommit => "auto-commit",
             ProcessingMode::AutoCommitWorker => "auto-commit-worker",
+            ProcessingMode::ConsumeTransformProduce => "consume-transform-produce",
         }
     }
 

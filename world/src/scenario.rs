@@ -71,6 +71,12 @@ pub struct ConsumerWorkload {
     /// (`poll(Duration)`). Absent: 100 ms.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub poll_timeout_ms: Option<u64>,
+    /// `processing = "consume-transform-produce"`: the topic its transactions write to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub output_topic: Option<TopicName>,
+    /// `processing = "consume-transform-produce"`: its transactional producer's settings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub producer: Option<ProducerConfig>,
 }
 
 /// Per-record processing time of a group consumer that does not say.
@@ -93,6 +99,11 @@ impl ConsumerWorkload {
         self.processing_ms.unwrap_or(PROCESSING_MS_DEFAULT)
     }
 
+    /// Whether it runs the consume-transform-produce loop.
+    pub fn is_pipeline(&self) -> bool {
+        self.processing == Some(ProcessingMode::ConsumeTransformProduce)
+    }
+
     pub fn poll_timeout_ms(&self) -> u64 {
         self.poll_timeout_ms.unwrap_or(POLL_TIMEOUT_MS_DEFAULT)
     }
@@ -108,6 +119,8 @@ impl Default for ConsumerWorkload {
             processing: None,
             processing_ms: None,
             poll_timeout_ms: None,
+            output_topic: None,
+            producer: None,
         }
     }
 }

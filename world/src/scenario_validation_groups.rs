@@ -51,6 +51,7 @@ impl Scenario {
         );
         self.validate_group_timeouts(index, consumer, problems);
         validate_mode(index, consumer, problems);
+        self.validate_pipeline(index, consumer, problems);
         if config.partition_assignment_strategy.is_empty() {
             problems.push(Problem::new(
                 key("config.partition_assignment_strategy"),
@@ -72,6 +73,8 @@ impl Scenario {
             ("processing", consumer.processing.is_some()),
             ("processing_ms", consumer.processing_ms.is_some()),
             ("poll_timeout_ms", consumer.poll_timeout_ms.is_some()),
+            ("output_topic", consumer.output_topic.is_some()),
+            ("producer", consumer.producer.is_some()),
             (
                 "config.group_instance_id",
                 consumer.config.group_instance_id.is_some(),

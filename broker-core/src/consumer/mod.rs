@@ -223,6 +223,13 @@ impl Consumer {
         NodeId::Consumer(self.client)
     }
 
+    /// Numbers this consumer's requests from `first` on. A consume-transform-produce process
+    /// shares its node's connections between its consumer and its producer, and tells their
+    /// answers apart by correlation id (see world's `pipeline_client.rs`).
+    pub fn set_first_correlation(&mut self, first: u64) {
+        self.next_correlation = self.next_correlation.max(first);
+    }
+
     /// The offset of the next record the consumer will return for `partition`, if it has one.
     pub fn position(&self, partition: TopicPartition) -> Option<Offset> {
         self.partitions.get(&partition)?.position

@@ -30,6 +30,7 @@ mod join;
 #[cfg(test)]
 mod metadata_tests;
 mod positions;
+mod rewind;
 #[cfg(test)]
 mod stable_offsets_tests;
 #[cfg(test)]
