@@ -220,6 +220,7 @@ fn produce(correlation: u64, acks: Acks, record_values: &[u64]) -> Input {
             timeout_ms: 1_000,
             records: values(record_values),
             transactional_id: None,
+            transaction_version: crate::protocol::TransactionVersion::V2,
         }),
     }
 }

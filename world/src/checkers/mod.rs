@@ -554,6 +554,9 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::AbortedRecordsSkipped { partition, .. } => Some(*partition),
         Event::TransactionsLoaded { partition, .. }
         | Event::TransactionsUnloaded { partition, .. } => Some(*partition),
+        Event::TransactionVerificationSent { partition, .. }
+        | Event::TransactionVerificationRefused { partition, .. }
+        | Event::TransactionOpenedWithoutVerification { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }
