@@ -8,6 +8,7 @@ mod producer_ids;
 mod producer_state;
 mod replica_fetch;
 mod transaction_hosting;
+mod transaction_verification;
 mod transactions;
 
 use super::*;
