@@ -41,6 +41,12 @@ pub enum BugSwitch {
     /// bumped when a transaction ends, so a late EndTxn of one transaction can commit or
     /// abort the next one (KAFKA-17754, as Jepsen found it in 2024).
     NoEpochBumpPerTransaction,
+    /// Before KIP-890 part 1 (Kafka 3.6) a partition leader appended the first transactional
+    /// batch of a producer without asking the transaction coordinator whether its
+    /// transaction was ongoing, so a produce delayed past its transaction's abort opened a
+    /// transaction no marker would end (the last stable offset stuck) or joined the
+    /// producer's next one (KAFKA-14402, the hanging transaction).
+    NoTransactionVerification,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -56,7 +62,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 7] = [
+    pub const ALL: [BugSwitch; 8] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -64,6 +70,7 @@ impl BugSwitch {
         BugSwitch::NoGenerationFencing,
         BugSwitch::NoProducerFencing,
         BugSwitch::NoEpochBumpPerTransaction,
+        BugSwitch::NoTransactionVerification,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -76,6 +83,7 @@ impl BugSwitch {
             BugSwitch::NoGenerationFencing => "no-generation-fencing",
             BugSwitch::NoProducerFencing => "no-producer-fencing",
             BugSwitch::NoEpochBumpPerTransaction => "no-epoch-bump-per-transaction",
+            BugSwitch::NoTransactionVerification => "no-transaction-verification",
         }
     }
 
@@ -91,10 +99,11 @@ impl BugSwitch {
             // Until a transactional client exists no swarm can catch these, and the catalogue
             // test requires every `Bug` to be caught within 2,000 seeds; the client phase
             // makes `no-producer-fencing` a `Bug` caught by its swarm. Transactions version 1
-            // was Kafka's intended behaviour before 4.0.
-            BugSwitch::NoProducerFencing | BugSwitch::NoEpochBumpPerTransaction => {
-                SwitchKind::OlderBehaviour
-            }
+            // was Kafka's intended behaviour before 4.0. `no-transaction-verification` becomes a
+            // `Bug` once `hanging-transaction-without-verification` catches it.
+            BugSwitch::NoProducerFencing
+            | BugSwitch::NoEpochBumpPerTransaction
+            | BugSwitch::NoTransactionVerification => SwitchKind::OlderBehaviour,
         }
     }
 
@@ -109,6 +118,7 @@ impl BugSwitch {
             BugSwitch::HwAdvancesUnderMinIsr => Some("KAFKA-15583"),
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("KIP-595"),
             BugSwitch::NoEpochBumpPerTransaction => Some("KAFKA-17754"),
+            BugSwitch::NoTransactionVerification => Some("KAFKA-14402"),
         }
     }
 
@@ -122,6 +132,7 @@ impl BugSwitch {
             BugSwitch::HwAdvancesUnderMinIsr => Some("3.7.0"),
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("2.7.0"),
             BugSwitch::NoEpochBumpPerTransaction => Some("4.0.0"),
+            BugSwitch::NoTransactionVerification => Some("3.6.0"),
         }
     }
 
@@ -138,6 +149,7 @@ impl BugSwitch {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
             BugSwitch::NoProducerFencing
             | BugSwitch::NoEpochBumpPerTransaction
+            | BugSwitch::NoTransactionVerification
             | BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
@@ -169,6 +181,11 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => {
                 "transactions version 1: EndTxn does not bump the epoch, so a late EndTxn can \
                  end the next transaction (KAFKA-17754, fixed by KIP-890 part 2 in 4.0)"
+            }
+            BugSwitch::NoTransactionVerification => {
+                "partition leaders append a producer's first transactional batch without asking \
+                 the transaction coordinator: a late produce opens a hanging transaction \
+                 (KAFKA-14402, fixed by KIP-890 part 1 in 3.6)"
             }
         }
     }
@@ -234,6 +251,8 @@ pub struct BugSwitches {
     pub no_producer_fencing: bool,
     #[serde(alias = "no-epoch-bump-per-transaction")]
     pub no_epoch_bump_per_transaction: bool,
+    #[serde(alias = "no-transaction-verification")]
+    pub no_transaction_verification: bool,
 }
 
 impl BugSwitches {
@@ -249,6 +268,7 @@ impl BugSwitches {
             BugSwitch::NoGenerationFencing => self.no_generation_fencing = true,
             BugSwitch::NoProducerFencing => self.no_producer_fencing = true,
             BugSwitch::NoEpochBumpPerTransaction => self.no_epoch_bump_per_transaction = true,
+            BugSwitch::NoTransactionVerification => self.no_transaction_verification = true,
         }
     }
 
@@ -266,6 +286,7 @@ impl BugSwitches {
                 BugSwitch::NoGenerationFencing => self.no_generation_fencing,
                 BugSwitch::NoProducerFencing => self.no_producer_fencing,
                 BugSwitch::NoEpochBumpPerTransaction => self.no_epoch_bump_per_transaction,
+                BugSwitch::NoTransactionVerification => self.no_transaction_verification,
             })
             .collect()
     }

@@ -339,6 +339,40 @@ pub enum Event {
         producer: ProducerId,
         offsets: Vec<(GroupId, TopicPartition, Offset)>,
     },
+    // ---- broker: transaction verification (KIP-890) ----
+    /// A partition leader held a producer's first transactional batch and asked the
+    /// transaction coordinator on `coordinator` (AddPartitionsToTxn): verify only (version
+    /// 1), or add the partition (version 2).
+    TransactionVerificationSent {
+        partition: TopicPartition,
+        transactional_id: TransactionalId,
+        producer: ProducerId,
+        producer_epoch: ProducerEpoch,
+        coordinator: BrokerId,
+        verify_only: bool,
+    },
+    /// A held transactional produce was refused without appending: `reason` is what went
+    /// wrong (the coordinator's answer, NETWORK_EXCEPTION for a lost one,
+    /// COORDINATOR_NOT_AVAILABLE with no coordinator known, INVALID_TXN_STATE when a marker
+    /// or a newer epoch cleared the verification in between), `answered` the error the
+    /// producer got.
+    TransactionVerificationRefused {
+        partition: TopicPartition,
+        transactional_id: TransactionalId,
+        producer: ProducerId,
+        producer_epoch: ProducerEpoch,
+        reason: ErrorCode,
+        answered: ErrorCode,
+    },
+    /// With `no-transaction-verification`, a leader opened `producer`'s transaction at
+    /// `offset` without asking the transaction coordinator (Kafka before 3.6).
+    TransactionOpenedWithoutVerification {
+        partition: TopicPartition,
+        transactional_id: TransactionalId,
+        producer: ProducerId,
+        producer_epoch: ProducerEpoch,
+        offset: Offset,
+    },
 }
 
 /// Why a coordinator removed a member.

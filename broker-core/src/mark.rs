@@ -281,6 +281,25 @@ marks! {
     /// A group coordinator answered an OffsetFetch with `require_stable`
     /// UNSTABLE_OFFSET_COMMIT: a partition had pending transactional offsets.
     UnstableOffsetCommitAnswered = "unstable-offset-commit-answered",
+    // ---- transaction verification on the partition leader (KIP-890) ----
+    /// A partition leader held a producer's first transactional batch and asked the
+    /// transaction coordinator to verify (or, with transactions version 2, add) the
+    /// partition.
+    TransactionVerificationSent = "transaction-verification-sent",
+    /// A held transactional produce was refused: the coordinator said no, could not be
+    /// found, or did not answer.
+    TransactionVerificationRefused = "transaction-verification-refused",
+    /// A verified produce found its verification guard gone (a marker or a newer epoch came
+    /// between the question and the answer) and was refused INVALID_TXN_STATE: the late
+    /// produce that would have opened a hanging transaction.
+    VerificationGuardCleared = "verification-guard-cleared",
+    /// With `no-transaction-verification`, a leader opened a producer's transaction without
+    /// asking the transaction coordinator.
+    TransactionOpenedWithoutVerification = "transaction-opened-without-verification",
+    /// A transaction was opened on a partition while its producer's transaction was not
+    /// ongoing with that partition at the transaction coordinator (KAFKA-14402): no marker
+    /// is coming for it, or the next transaction's marker will end it.
+    HangingTransactionOpened = "hanging-transaction-opened",
 }
 
 impl Ord for Mark {

@@ -252,6 +252,7 @@ fn message() -> impl Strategy<Value = Message> {
                         })
                         .collect(),
                     transactional_id: None,
+                    transaction_version: watermark_broker_core::protocol::TransactionVersion::V2,
                 })
             }),
         (

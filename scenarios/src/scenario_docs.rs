@@ -282,6 +282,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_generation_fencing", WATERMARK),
     ("bugs.no_producer_fencing", WATERMARK),
     ("bugs.no_epoch_bump_per_transaction", WATERMARK),
+    ("bugs.no_transaction_verification", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

@@ -17,6 +17,7 @@ pub mod disk;
 pub mod fault;
 pub mod fault_shape;
 pub mod fault_validation;
+mod hanging_transaction;
 pub mod history;
 mod json_schema;
 pub mod network;

@@ -57,6 +57,39 @@ pub(crate) fn describe_transaction_event(out: &mut String, event: &Event) -> boo
             "{partition} transactions unloaded [{}]",
             joined(transactions)
         ),
+        Event::TransactionVerificationSent {
+            partition,
+            transactional_id,
+            producer,
+            producer_epoch,
+            coordinator,
+            verify_only,
+        } => write!(
+            out,
+            "{partition} txn {} {transactional_id} {producer} {producer_epoch} to {coordinator}",
+            if *verify_only { "verify" } else { "add" }
+        ),
+        Event::TransactionVerificationRefused {
+            partition,
+            transactional_id,
+            producer,
+            producer_epoch,
+            reason,
+            answered,
+        } => write!(
+            out,
+            "{partition} txn verification refused {transactional_id} {producer} {producer_epoch}: {reason}, answered {answered}"
+        ),
+        Event::TransactionOpenedWithoutVerification {
+            partition,
+            transactional_id,
+            producer,
+            producer_epoch,
+            offset,
+        } => write!(
+            out,
+            "{partition} txn {transactional_id} {producer} {producer_epoch} opened unverified at {offset}"
+        ),
         _ => return false,
     };
     true
@@ -111,5 +144,54 @@ mod tests {
             },
         );
         assert_eq!(line, "txn markers to b2 [t COMMIT events-0]");
+    }
+
+    #[test]
+    fn a_verification_and_its_refusal_read_as_one_line_each() {
+        let partition = TopicPartition::new(TopicName::from_static("events"), PartitionId(0));
+        let mut line = String::new();
+        assert!(describe_transaction_event(
+            &mut line,
+            &Event::TransactionVerificationSent {
+                partition,
+                transactional_id: TransactionalId("t".into()),
+                producer: ProducerId(1000),
+                producer_epoch: ProducerEpoch(2),
+                coordinator: watermark_broker_core::ids::BrokerId(3),
+                verify_only: true,
+            }
+        ));
+        assert_eq!(line, "events-0 txn verify t pid1000 pepoch2 to b3");
+        let mut line = String::new();
+        assert!(describe_transaction_event(
+            &mut line,
+            &Event::TransactionVerificationRefused {
+                partition,
+                transactional_id: TransactionalId("t".into()),
+                producer: ProducerId(1000),
+                producer_epoch: ProducerEpoch(2),
+                reason: watermark_broker_core::error::ErrorCode::NotCoordinator,
+                answered: watermark_broker_core::error::ErrorCode::NotEnoughReplicas,
+            }
+        ));
+        assert_eq!(
+            line,
+            "events-0 txn verification refused t pid1000 pepoch2: NOT_COORDINATOR, answered NOT_ENOUGH_REPLICAS"
+        );
+        let mut line = String::new();
+        assert!(describe_transaction_event(
+            &mut line,
+            &Event::TransactionOpenedWithoutVerification {
+                partition,
+                transactional_id: TransactionalId("t".into()),
+                producer: ProducerId(1000),
+                producer_epoch: ProducerEpoch(2),
+                offset: watermark_broker_core::ids::Offset(7),
+            }
+        ));
+        assert_eq!(
+            line,
+            "events-0 txn t pid1000 pepoch2 opened unverified at 7"
+        );
     }
 }

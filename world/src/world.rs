@@ -928,6 +928,15 @@ impl World {
                     }
                 }
                 Effect::Event(event) => {
+                    if self.opens_hanging_transaction(&event) {
+                        *self
+                            .marks
+                            .entry(Mark::HangingTransactionOpened)
+                            .or_default() += 1;
+                        if let Some(record) = record.as_mut() {
+                            record.marks.push(Mark::HangingTransactionOpened);
+                        }
+                    }
                     // Cloned only for a step record: the observers take the event itself.
                     if let Some(record) = record.as_mut() {
                         record.events.push(event.clone());
@@ -947,6 +956,19 @@ impl World {
                 }
             }
         }
+    }
+
+    /// Whether `event` opened a transaction its coordinator does not know
+    /// (`hanging_transaction.rs`).
+    fn opens_hanging_transaction(&self, event: &Event) -> bool {
+        let brokers = self
+            .nodes
+            .values()
+            .filter_map(|slot| match slot.actor.as_ref()? {
+                NodeActor::Broker(broker) => Some(broker.as_ref()),
+                _ => None,
+            });
+        crate::hanging_transaction::opens_hanging_transaction(brokers, event)
     }
 
     /// Wakes `node` if a message due at `delivery_ms` comes before its planned wake-up.

@@ -21,6 +21,7 @@ mod shutdown;
 #[cfg(test)]
 mod tests;
 mod transaction_coordinator_host;
+pub mod transaction_verification;
 mod txn_markers;
 
 pub use high_watermark_checkpoint::HIGH_WATERMARK_CHECKPOINT_FILE;
@@ -66,6 +67,9 @@ pub enum BrokerTimer {
     ProducerIdBlockRequest,
     /// A deadline of the transaction coordinator this broker hosts.
     Transaction(TransactionTimer),
+    /// The transaction verification sent with this correlation id is given up on
+    /// (`request.timeout.ms`) and its held request fails.
+    TransactionVerificationTimeout(u64),
 }
 
 impl fmt::Display for BrokerTimer {
@@ -83,6 +87,9 @@ impl fmt::Display for BrokerTimer {
             BrokerTimer::Coordinator(timer) => write!(formatter, "{timer}"),
             BrokerTimer::ProducerIdBlockRequest => formatter.write_str("producer-id-block-request"),
             BrokerTimer::Transaction(timer) => write!(formatter, "{timer}"),
+            BrokerTimer::TransactionVerificationTimeout(correlation) => {
+                write!(formatter, "transaction-verification-timeout-{correlation}")
+            }
         }
     }
 }
@@ -121,6 +128,9 @@ pub struct Broker {
     txn_marker_writes: txn_markers::TxnMarkerWrites,
     /// The transaction coordinator for the transaction log partitions this broker leads.
     transactions: TransactionCoordinator,
+    /// Transactional requests held while the transaction coordinator verifies them
+    /// (`transaction_verification.rs`).
+    transaction_verifications: transaction_verification::TransactionVerifications,
 }
 
 impl Broker {
@@ -157,6 +167,7 @@ impl Broker {
             producer_ids: ProducerIdManager::default(),
             txn_marker_writes: txn_markers::TxnMarkerWrites::default(),
             transactions: TransactionCoordinator::default(),
+            transaction_verifications: Default::default(),
         }
     }
 
@@ -285,6 +296,11 @@ impl Broker {
                 self.on_transaction_timer(now_ms, *timer, effects);
             }
         }
+        for timer in fired {
+            if let BrokerTimer::TransactionVerificationTimeout(correlation) = timer {
+                self.on_verification_timeout(now_ms, *correlation, effects);
+            }
+        }
     }
 
     /// The settings of `partition`'s topic; a topic the scenario did not declare (only a
@@ -383,6 +399,7 @@ impl Broker {
                     replica.on_leader_connection_closed(&mut context, leader);
                 }
                 self.on_transaction_broker_connection_closed(now_ms, leader, effects);
+                self.on_verification_connection_closed(now_ms, leader, effects);
             }
             NodeId::Producer(_) | NodeId::Consumer(_) => {}
         }

@@ -38,6 +38,9 @@ pub enum Route {
     /// EndTxn, a leader's AddPartitionsToTxn (KIP-890), and the leaders' answers to its
     /// WriteTxnMarkers.
     TransactionCoordinator,
+    /// A transactional produce, held while its transaction is verified, and the transaction
+    /// coordinators' answers to the verifications (`transaction_verification.rs`).
+    TransactionVerification,
     /// Nothing on a broker serves it (controller requests, client responses).
     Nowhere,
 }
@@ -60,6 +63,12 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         Message::InitProducerId(_) => Route::ProducerIds,
         Message::Metadata(_) => Route::MetadataCache,
         Message::WriteTxnMarkers(_) => Route::TxnMarkers,
+        Message::Produce(request) if request.transactional_id.is_some() => {
+            Route::TransactionVerification
+        }
+        Message::AddPartitionsToTxnResponse(_) if matches!(from, NodeId::Broker(_)) => {
+            Route::TransactionVerification
+        }
         Message::Produce(request) => Route::Partition(request.partition),
         Message::ListOffsets(request) => Route::Partition(request.partition),
         Message::Fetch(request) => Route::Partition(request.partition),
@@ -126,6 +135,15 @@ impl Broker {
             Route::TransactionCoordinator => {
                 self.on_transaction_request(now_ms, from, message, effects)
             }
+            Route::TransactionVerification => match message {
+                Message::Produce(request) => {
+                    self.on_transactional_produce(now_ms, from, request, effects)
+                }
+                Message::AddPartitionsToTxnResponse(response) => {
+                    self.on_add_partitions_to_txn_response(now_ms, from, &response, effects)
+                }
+                _ => {}
+            },
             Route::Nowhere => {}
         }
     }
@@ -187,7 +205,7 @@ impl Broker {
 
 /// The answer to a request for a partition this broker does not host; responses get none,
 /// and an acks=0 produce closes the client's connection (see `partition::refuse`).
-fn not_hosted(
+pub(super) fn not_hosted(
     context: &mut crate::partition::Context<'_>,
     from: NodeId,
     partition: TopicPartition,

@@ -8,6 +8,7 @@ mod producer_ids;
 mod producer_state;
 mod replica_fetch;
 mod transaction_hosting;
+mod transaction_verification;
 mod transactions;
 
 use super::*;
@@ -220,6 +221,7 @@ fn produce(correlation: u64, acks: Acks, record_values: &[u64]) -> Input {
             timeout_ms: 1_000,
             records: values(record_values),
             transactional_id: None,
+            transaction_version: crate::protocol::TransactionVersion::V2,
         }),
     }
 }

@@ -8,11 +8,13 @@
 
 use super::Broker;
 use crate::actor::Effect;
-use crate::ids::{BrokerId, LeaderEpoch, NodeId};
+use crate::ids::{BrokerId, LeaderEpoch, NodeId, TransactionalId};
 use crate::protocol::Message;
 use crate::topic::TopicPartition;
-use crate::transaction::{TransactionContext, TransactionCoordinator, TransactionTimer};
-use crate::transaction_state_topic::TRANSACTION_STATE_TOPIC;
+use crate::transaction::{
+    TransactionContext, TransactionCoordinator, TransactionMetadata, TransactionTimer,
+};
+use crate::transaction_state_topic::{transaction_partition, TRANSACTION_STATE_TOPIC};
 
 impl Broker {
     /// The transaction coordinator with the parts of the broker it may use.
@@ -35,6 +37,26 @@ impl Broker {
             effects,
         };
         act(&mut self.transactions, &mut context)
+    }
+
+    /// What this broker's transaction coordinator holds for `transactional_id`, with the
+    /// coordinator epoch of its partition, while that partition is loaded here (for tools
+    /// and the simulator's oracles; a broker coordinating a partition it no longer leads
+    /// has an older epoch than its successor).
+    pub fn coordinated_transaction(
+        &self,
+        transactional_id: &TransactionalId,
+    ) -> Option<(LeaderEpoch, &TransactionMetadata)> {
+        let partition = transaction_partition(
+            transactional_id,
+            self.config.transaction_state_log_num_partitions,
+        );
+        let (_, epoch) = self
+            .transactions
+            .loaded_partitions()
+            .into_iter()
+            .find(|(loaded, _)| *loaded == partition)?;
+        Some((epoch, self.transactions.transaction(transactional_id)?))
     }
 
     /// A request for the transaction coordinator, or a leader's answer to its markers.

@@ -199,9 +199,11 @@ impl Partition {
         self.is_leader() && self.isr.len() < self.effective_min_insync_replicas()
     }
 
-    /// Leaves leadership: what waited is failed or dropped, the proposal is forgotten.
+    /// Leaves leadership: what waited is failed or dropped, the proposal is forgotten, and
+    /// so are the transaction verifications in progress.
     pub(super) fn resign_leadership(&mut self, context: &mut Context<'_>, previous: LeaderState) {
         context.cancel_timer(self.id, PartitionTimer::AlterPartitionRetry);
+        self.clear_verification_entries();
         self.abandon_purgatory(context, previous.purgatory, previous.parked_fetches);
     }
 
@@ -228,18 +230,20 @@ impl Partition {
         Ok(())
     }
 
-    /// A produce: check leadership and `min_insync_replicas`, append in the current epoch,
-    /// answer per `acks`.
+    /// A produce from a producer that is not transactional: check leadership and
+    /// `min_insync_replicas`, append in the current epoch, answer per `acks`. A
+    /// transactional produce goes through [`Partition::handle_transactional_produce`].
     pub fn handle_produce(
         &mut self,
         context: &mut Context<'_>,
         from: NodeId,
         request: &ProduceRequest,
     ) {
-        if request.transactional_id.is_some() {
-            self.handle_transactional_produce(context, from, request);
-            return;
-        }
+        assert!(
+            request.transactional_id.is_none(),
+            "{}: a transactional produce must go through its verification",
+            self.id
+        );
         let reply = Completion::Reply {
             to: from,
             correlation: request.correlation,

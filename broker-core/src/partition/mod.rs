@@ -12,8 +12,8 @@
 //!   truncating where the leader's diverging epoch says (KIP-595; the OffsetsForLeaderEpoch
 //!   handshake of KIP-101 and KIP-279 behind a switch), and copies the leader's high
 //!   watermark, which may therefore go down;
-//! - `transactions.rs`: transactional produces, the transaction markers of WriteTxnMarkers
-//!   and the last stable offset (KIP-98).
+//! - `transactions.rs`: transactional produces and their verification guards (KIP-890),
+//!   the transaction markers of WriteTxnMarkers and the last stable offset (KIP-98).
 //!
 //! Invariants: a leader's high watermark never decreases; every timer of this partition in
 //! the broker's table belongs to its current role (set on entering a state, cancelled on
@@ -28,13 +28,16 @@ mod transactions;
 pub use leader::FollowerReplica;
 pub(crate) use purgatory::refuse;
 pub use purgatory::{Completion, DelayedOperationId, LocalCompletion, LocalWaiter};
+pub use transactions::{TransactionalProduce, VerificationGuard};
 
 use crate::actor::Effect;
 use crate::broker::BrokerTimer;
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::event::{Event, RecordSummary};
-use crate::ids::{BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, PartitionEpoch};
+use crate::ids::{
+    BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, PartitionEpoch, ProducerId,
+};
 use crate::log::Log;
 use crate::mark::Mark;
 use crate::metadata::PartitionState;
@@ -47,6 +50,7 @@ use crate::topic::TopicPartition;
 use follower::FetcherStage;
 use leader::LeaderState;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 
 /// A partition's named deadlines. They sit in the broker's table under the partition's id.
@@ -158,6 +162,11 @@ pub struct Partition {
     role: Role,
     /// The settings of this partition's topic (`min_insync_replicas`).
     topic: TopicConfig,
+    /// The transaction verifications this leader started and no marker or newer epoch
+    /// has cleared, by producer (Kafka keeps them in its `ProducerStateManager`).
+    verification_entries: BTreeMap<ProducerId, transactions::VerificationEntry>,
+    /// The last verification guard handed out.
+    next_verification_guard: u64,
 }
 
 impl Partition {
@@ -173,6 +182,8 @@ impl Partition {
             leader_epoch: None,
             partition_epoch: None,
             role: Role::Unassigned,
+            verification_entries: BTreeMap::new(),
+            next_verification_guard: 0,
         }
     }
 

@@ -14,7 +14,7 @@ use super::purgatory::{complete, refuse, Completion, WakeReason};
 use super::{summaries, Context, Partition, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{NodeId, Offset, ProducerId};
+use crate::ids::{NodeId, Offset, ProducerEpoch, ProducerId};
 use crate::log::TransactionMarker;
 use crate::mark::Mark;
 use crate::protocol::ProduceRequest;
@@ -26,72 +26,216 @@ pub(super) struct StableOffsets {
     high_watermark: Offset,
 }
 
+/// Names one verification a leader started (Kafka's `VerificationGuard`): the answer may
+/// append only while the producer's entry still holds this guard, so an answer that
+/// arrives after a marker ended the transaction (or after a newer epoch started verifying)
+/// cannot open a transaction the coordinator knows nothing of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VerificationGuard(u64);
+
+/// A producer's verification in progress on this leader (Kafka's `VerificationStateEntry`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct VerificationEntry {
+    guard: VerificationGuard,
+    producer_epoch: ProducerEpoch,
+}
+
+/// What became of a transactional produce on arrival.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransactionalProduce {
+    /// Appended, refused, or (acks=all) waiting in the purgatory: the partition answers it.
+    Handled,
+    /// Held: the broker asks the transaction coordinator, then calls
+    /// [`Partition::append_verified_produce`] with this guard, or answers the error.
+    Verify(VerificationGuard),
+}
+
 impl Partition {
     /// A produce from a transactional producer (`transactional_id` set): its records are one
-    /// transactional batch. The first such batch of a producer with no open transaction here
-    /// goes through [`Partition::verify_transaction_then_append`], where KIP-890 part 1 asks
-    /// the transaction coordinator first; later batches of the open transaction are
-    /// appended at once, as in Kafka.
-    pub(super) fn handle_transactional_produce(
+    /// transactional batch. A batch of the producer's transaction already open here (same
+    /// epoch) is appended at once, as in Kafka; so is every batch with the
+    /// `no-transaction-verification` switch (Kafka before 3.6). Otherwise the leader starts
+    /// a verification (KIP-890 part 1, `UnifiedLog.maybeStartTransactionVerification`) and
+    /// the broker holds the produce until the transaction coordinator answers.
+    pub fn handle_transactional_produce(
+        &mut self,
+        context: &mut Context<'_>,
+        from: NodeId,
+        request: &ProduceRequest,
+    ) -> TransactionalProduce {
+        let stamp = request
+            .records
+            .first()
+            .and_then(|record| record.producer_stamp);
+        let needs_verification = self.is_leader()
+            && stamp.is_some_and(|stamp| {
+                !self.has_open_transaction(stamp.producer_id, ProducerEpoch(stamp.producer_epoch))
+            });
+        match stamp {
+            Some(stamp) if needs_verification && !context.bugs.no_transaction_verification => {
+                let producer_epoch = ProducerEpoch(stamp.producer_epoch);
+                match self.maybe_start_transaction_verification(stamp.producer_id, producer_epoch) {
+                    Ok(guard) => TransactionalProduce::Verify(guard),
+                    Err(error) => {
+                        refuse(context, self.id, &produce_reply(from, request), error);
+                        TransactionalProduce::Handled
+                    }
+                }
+            }
+            Some(stamp) if needs_verification => {
+                self.append_without_verification(context, from, request, stamp.producer_id);
+                TransactionalProduce::Handled
+            }
+            _ => {
+                self.append_transactional(context, from, request);
+                TransactionalProduce::Handled
+            }
+        }
+    }
+
+    /// The coordinator verified the held produce: it is appended if the producer's
+    /// transaction is open here by now, or if its verification entry still holds `guard`;
+    /// else a marker or a newer epoch came in between, and it is refused INVALID_TXN_STATE
+    /// (Kafka's `analyzeAndValidateProducerState`: "Record was not part of an ongoing
+    /// transaction"). Returns whether it was appended (or refused by the log itself).
+    pub fn append_verified_produce(
+        &mut self,
+        context: &mut Context<'_>,
+        from: NodeId,
+        request: &ProduceRequest,
+        guard: VerificationGuard,
+    ) -> bool {
+        let stamp = request
+            .records
+            .first()
+            .and_then(|record| record.producer_stamp);
+        let guarded = stamp.is_none_or(|stamp| {
+            self.has_open_transaction(stamp.producer_id, ProducerEpoch(stamp.producer_epoch))
+                || self
+                    .verification_entries
+                    .get(&stamp.producer_id)
+                    .is_some_and(|entry| entry.guard == guard)
+        });
+        if !guarded && self.is_leader() {
+            context.mark(Mark::VerificationGuardCleared);
+            refuse(
+                context,
+                self.id,
+                &produce_reply(from, request),
+                ErrorCode::InvalidTxnState,
+            );
+            return false;
+        }
+        self.append_transactional(context, from, request);
+        true
+    }
+
+    /// Answers a held produce whose verification failed with `error`.
+    pub fn refuse_held_produce(
+        &mut self,
+        context: &mut Context<'_>,
+        from: NodeId,
+        request: &ProduceRequest,
+        error: ErrorCode,
+    ) {
+        refuse(context, self.id, &produce_reply(from, request), error);
+    }
+
+    /// Kafka's `maybeCreateVerificationStateEntry`: a producer verifying at the epoch of its
+    /// entry shares that entry's guard; a newer epoch replaces the entry (the older
+    /// verification's answer will find its guard gone); an older epoch is refused
+    /// INVALID_PRODUCER_EPOCH, as `AddPartitionsToTxnManager` refuses a fenced request.
+    fn maybe_start_transaction_verification(
+        &mut self,
+        producer: ProducerId,
+        producer_epoch: ProducerEpoch,
+    ) -> Result<VerificationGuard, ErrorCode> {
+        match self.verification_entries.get(&producer) {
+            Some(entry) if entry.producer_epoch == producer_epoch => return Ok(entry.guard),
+            Some(entry) if entry.producer_epoch > producer_epoch => {
+                return Err(ErrorCode::InvalidProducerEpoch)
+            }
+            _ => {}
+        }
+        self.next_verification_guard += 1;
+        let guard = VerificationGuard(self.next_verification_guard);
+        self.verification_entries.insert(
+            producer,
+            VerificationEntry {
+                guard,
+                producer_epoch,
+            },
+        );
+        Ok(guard)
+    }
+
+    /// The `no-transaction-verification` path: appended at once; a transaction this opens
+    /// is reported, as the coordinator was never asked about it.
+    fn append_without_verification(
+        &mut self,
+        context: &mut Context<'_>,
+        from: NodeId,
+        request: &ProduceRequest,
+        producer: ProducerId,
+    ) {
+        let was_open = self.open_transaction_first_offset(producer).is_some();
+        self.append_transactional(context, from, request);
+        let (false, Some(offset)) = (was_open, self.open_transaction_first_offset(producer)) else {
+            return;
+        };
+        let producer_epoch = self
+            .log
+            .producer_state()
+            .entry(producer)
+            .map_or(ProducerEpoch(0), |entry| entry.producer_epoch);
+        context.event(Event::TransactionOpenedWithoutVerification {
+            partition: self.id,
+            transactional_id: request.transactional_id.clone().unwrap_or_default(),
+            producer,
+            producer_epoch,
+            offset,
+        });
+        context.mark(Mark::TransactionOpenedWithoutVerification);
+    }
+
+    fn append_transactional(
         &mut self,
         context: &mut Context<'_>,
         from: NodeId,
         request: &ProduceRequest,
     ) {
-        let reply = Completion::Reply {
-            to: from,
-            correlation: request.correlation,
-            acks: request.acks,
-        };
-        let producer = request
-            .records
-            .first()
-            .and_then(|record| record.producer_stamp)
-            .map(|stamp| stamp.producer_id);
-        let opens_transaction =
-            producer.is_some_and(|producer| !self.has_open_transaction(producer));
-        if opens_transaction {
-            self.verify_transaction_then_append(context, reply, request);
-        } else {
-            self.append_and_complete(
-                context,
-                reply,
-                request.acks,
-                (&request.records, true),
-                request.timeout_ms,
-            );
-        }
-    }
-
-    /// Whether `producer` has a transaction open on this partition.
-    fn has_open_transaction(&self, producer: ProducerId) -> bool {
-        self.log
-            .producer_state()
-            .entry(producer)
-            .is_some_and(|entry| entry.current_transaction_first_offset.is_some())
-    }
-
-    /// The seam for KIP-890 part 1 (server-side transaction verification): before the first
-    /// transactional batch of a producer with no open transaction on this partition, Kafka's
-    /// `ReplicaManager.appendRecordsWithTransactionVerification` asks the transaction
-    /// coordinator (AddPartitionsToTxn with `verify_only`) whether the producer's
-    /// transaction is ongoing with this partition in it, and appends only then, so a
-    /// delayed batch of an ended transaction cannot open a hanging one. The verification
-    /// request flow is not built yet (it belongs with the transaction coordinator): today the
-    /// batch is appended directly, as Kafka before 3.6 did.
-    fn verify_transaction_then_append(
-        &mut self,
-        context: &mut Context<'_>,
-        reply: Completion,
-        request: &ProduceRequest,
-    ) {
         self.append_and_complete(
             context,
-            reply,
+            produce_reply(from, request),
             request.acks,
             (&request.records, true),
             request.timeout_ms,
         );
+    }
+
+    /// Whether `producer` has a transaction of `producer_epoch` open on this partition
+    /// (Kafka 4.x's `hasOngoingTransaction(producerId, producerEpoch)`).
+    fn has_open_transaction(&self, producer: ProducerId, producer_epoch: ProducerEpoch) -> bool {
+        self.log
+            .producer_state()
+            .entry(producer)
+            .is_some_and(|entry| {
+                entry.current_transaction_first_offset.is_some()
+                    && entry.producer_epoch == producer_epoch
+            })
+    }
+
+    fn open_transaction_first_offset(&self, producer: ProducerId) -> Option<Offset> {
+        self.log
+            .producer_state()
+            .entry(producer)
+            .and_then(|entry| entry.current_transaction_first_offset)
+    }
+
+    /// Forgets every verification in progress: this replica stopped leading, and answers
+    /// that arrive now are refused NOT_LEADER_OR_FOLLOWER anyway.
+    pub(super) fn clear_verification_entries(&mut self) {
+        self.verification_entries.clear();
     }
 
     /// One marker of a WriteTxnMarkers request for this partition, appended as the leader
@@ -155,6 +299,9 @@ impl Partition {
             offset,
         });
         context.mark(Mark::TxnMarkerAppended);
+        // Kafka's `ProducerStateManager.update` clears the producer's verification: an
+        // answer still on its way for the transaction this marker ended must not append.
+        self.verification_entries.remove(&marker.producer_id);
         self.answer_appended(
             context,
             completion,
@@ -194,5 +341,14 @@ impl Partition {
         });
         context.mark(Mark::LastStableOffsetAdvanced);
         true
+    }
+}
+
+/// The answer of a produce request.
+fn produce_reply(from: NodeId, request: &ProduceRequest) -> Completion {
+    Completion::Reply {
+        to: from,
+        correlation: request.correlation,
+        acks: request.acks,
     }
 }

@@ -245,6 +245,7 @@ impl Producer {
                 timeout_ms: self.config.request_timeout_ms,
                 records,
                 transactional_id: None,
+                transaction_version: crate::protocol::TransactionVersion::V2,
             }),
         });
         if self.config.acks == Acks::None {

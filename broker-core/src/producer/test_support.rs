@@ -97,6 +97,7 @@ pub(super) fn produce(to: u32, correlation: u64, acks: Acks, values: &[u64]) -> 
                 })
                 .collect(),
             transactional_id: None,
+            transaction_version: crate::protocol::TransactionVersion::V2,
         }),
     }
 }

@@ -33,7 +33,7 @@ pub use metadata::{MetadataRequest, MetadataResponse, MetadataUpdate};
 pub use offsets_for_leader_epoch::{
     EpochEndOffset, OffsetsForLeaderEpochRequest, OffsetsForLeaderEpochResponse,
 };
-pub use produce::{Acks, ProduceRequest, ProduceResponse};
+pub use produce::{Acks, ProduceRequest, ProduceResponse, TransactionVersion};
 pub use producer_id::{
     AllocateProducerIdsRequest, AllocateProducerIdsResponse, InitProducerIdRequest,
     InitProducerIdResponse, ProducerIdAndEpoch, ProducerIdBlock,

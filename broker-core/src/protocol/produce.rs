@@ -58,6 +58,24 @@ impl<'de> Deserialize<'de> for Acks {
     }
 }
 
+/// The transaction protocol a producer speaks, which Kafka reads from the produce request's
+/// version: version 12 and later is transactions version 2 (KIP-890 part 2: the partition
+/// leader adds the partition to the transaction, TRANSACTION_ABORTABLE and
+/// CONCURRENT_TRANSACTIONS reach the producer), earlier versions version 1 (the producer adds
+/// its partitions itself; the leader only verifies, KIP-890 part 1). Kafka 4.x clients speak
+/// version 2 unless the cluster's `transaction.version` feature is below 2.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionVersion {
+    /// Produce request version 11 (Kafka 3.8/3.9 clients): verification only.
+    V1,
+    /// Produce request version 12 (Kafka 4.x clients).
+    #[default]
+    V2,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProduceRequest {
     pub correlation: CorrelationId,
@@ -69,6 +87,9 @@ pub struct ProduceRequest {
     /// `ProduceRequest.transactionalId` with the batch's transactional attribute), part of
     /// the producer's ongoing transaction on this partition. `None` for every other producer.
     pub transactional_id: Option<TransactionalId>,
+    /// Which transaction protocol the producer speaks; read only for a transactional produce
+    /// (the leader's verification of it, `broker/transaction_verification.rs`).
+    pub transaction_version: TransactionVersion,
     pub records: Vec<ProducerRecord>,
 }
 

@@ -656,6 +656,9 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::TransactionsUnloaded { partition, .. } => Some(*partition),
         Event::TxnOffsetsCommittedByMarker { partition, .. }
         | Event::TxnOffsetsAbortedByMarker { partition, .. } => Some(*partition),
+        Event::TransactionVerificationSent { partition, .. }
+        | Event::TransactionVerificationRefused { partition, .. }
+        | Event::TransactionOpenedWithoutVerification { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }

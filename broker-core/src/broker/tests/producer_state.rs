@@ -40,6 +40,7 @@ fn stamped_produce(correlation: u64, acks: Acks, records: Vec<ProducerRecord>) -
             timeout_ms: 1_000,
             records,
             transactional_id: None,
+            transaction_version: crate::protocol::TransactionVersion::V2,
         }),
     }
 }

@@ -9,16 +9,86 @@ use super::*;
 use crate::ids::{ProducerEpoch, ProducerId, TransactionalId};
 use crate::log::record_batch::ControlRecordType;
 use crate::protocol::{
-    AbortedTransaction, IsolationLevel, TxnMarker, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
+    AbortedTransaction, AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, IsolationLevel,
+    TxnMarker, WriteTxnMarkersRequest, WriteTxnMarkersResponse,
 };
 use crate::record::ProducerStamp;
 
-const TRANSACTIONAL: ProducerId = ProducerId(9);
-const COORDINATOR: NodeId = NodeId::Broker(BrokerId(3));
+pub(super) const TRANSACTIONAL: ProducerId = ProducerId(9);
+pub(super) const COORDINATOR: NodeId = NodeId::Broker(BrokerId(3));
 const P1: TopicPartition = TopicPartition::of_default_topic(1);
 
+/// The transactional id of these tests' producer.
+pub(super) fn payments() -> TransactionalId {
+    TransactionalId("payments".to_string())
+}
+
+/// Broker 1 leading p0 in epoch 1 with this ISR, and broker 3 (not hosted here) leading the
+/// `__transaction_state` partition of [`payments`]: its transaction coordinator.
+pub(super) fn txn_leader(isr: &[u32], bugs: BugSwitches) -> Broker {
+    let mut metadata = image(1, state(Some(1), 1, isr, 1));
+    let log = crate::transaction_state_topic::transaction_partition(
+        &payments(),
+        config().transaction_state_log_num_partitions,
+    );
+    metadata.partitions.insert(
+        log,
+        PartitionState {
+            partition: log,
+            replicas: brokers(&[3]),
+            leader: Some(BrokerId(3)),
+            leader_epoch: LeaderEpoch(1),
+            isr: brokers(&[3]),
+            partition_epoch: PartitionEpoch(1),
+            elr: Vec::new(),
+            last_known_elr: Vec::new(),
+        },
+    );
+    started(1, &SharedStorage::default(), bugs, metadata).0
+}
+
+/// The AddPartitionsToTxn requests the broker sent its transaction coordinator.
+pub(super) fn verifications(effects: &[Effect]) -> Vec<AddPartitionsToTxnRequest> {
+    sends(effects)
+        .into_iter()
+        .filter_map(|(to, message)| match message {
+            Message::AddPartitionsToTxn(request) if to == COORDINATOR => Some(request),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The coordinator's answer to `request`: `result` for every partition it names.
+pub(super) fn verification_answer(
+    request: &AddPartitionsToTxnRequest,
+    result: Result<(), ErrorCode>,
+) -> Input {
+    Input::Message {
+        from: COORDINATOR,
+        message: Message::AddPartitionsToTxnResponse(AddPartitionsToTxnResponse {
+            correlation: request.correlation,
+            error: None,
+            partitions: request
+                .partitions
+                .iter()
+                .map(|partition| (*partition, result))
+                .collect(),
+        }),
+    }
+}
+
+/// Hands `produce` to the broker and, if it asks its coordinator, answers that the
+/// partition is in the transaction.
+pub(super) fn produce_verified(broker: &mut Broker, now_ms: u64, produce: Input) -> Vec<Effect> {
+    let mut effects = broker.handle(now_ms, produce);
+    for request in verifications(&effects) {
+        effects.extend(broker.handle(now_ms, verification_answer(&request, Ok(()))));
+    }
+    effects
+}
+
 /// A transactional batch of `count` records from sequence `base_sequence` (epoch 0).
-fn txn_produce(correlation: u64, base_sequence: u32, count: u32) -> Input {
+pub(super) fn txn_produce(correlation: u64, base_sequence: u32, count: u32) -> Input {
     let records = (0..count)
         .map(|index| ProducerRecord {
             producer_stamp: Some(ProducerStamp {
@@ -37,13 +107,14 @@ fn txn_produce(correlation: u64, base_sequence: u32, count: u32) -> Input {
             partition: P0,
             acks: Acks::Leader,
             timeout_ms: 1_000,
-            transactional_id: Some(TransactionalId("payments".to_string())),
+            transactional_id: Some(payments()),
+            transaction_version: crate::protocol::TransactionVersion::V2,
             records,
         }),
     }
 }
 
-fn write_markers(
+pub(super) fn write_markers(
     correlation: u64,
     result: ControlRecordType,
     coordinator_epoch: u32,
@@ -64,7 +135,7 @@ fn write_markers(
     }
 }
 
-fn marker_responses(effects: &[Effect]) -> Vec<WriteTxnMarkersResponse> {
+pub(super) fn marker_responses(effects: &[Effect]) -> Vec<WriteTxnMarkersResponse> {
     sends(effects)
         .into_iter()
         .filter_map(|(to, message)| match message {
@@ -140,8 +211,8 @@ fn last_stable_offset(broker: &Broker) -> Offset {
 
 #[test]
 fn a_commit_marker_is_answered_once_committed_and_moves_the_last_stable_offset() {
-    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
-    broker.handle(10, txn_produce(1, 0, 2));
+    let mut broker = txn_leader(&[1, 2], BugSwitches::default());
+    produce_verified(&mut broker, 10, txn_produce(1, 0, 2));
     broker.handle(11, follower_fetch(2, 2));
     assert_eq!(
         last_stable_offset(&broker),
@@ -202,8 +273,8 @@ fn a_commit_marker_is_answered_once_committed_and_moves_the_last_stable_offset()
 
 #[test]
 fn an_abort_marker_is_indexed_and_only_read_committed_fetches_carry_it() {
-    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
-    broker.handle(10, txn_produce(1, 0, 2));
+    let mut broker = txn_leader(&[1, 2], BugSwitches::default());
+    produce_verified(&mut broker, 10, txn_produce(1, 0, 2));
     broker.handle(11, write_markers(5, ControlRecordType::Abort, 1, &[P0]));
     broker.handle(12, produce(2, Acks::Leader, &[900]));
     let effects = broker.handle(13, follower_fetch(2, 4));
@@ -230,10 +301,10 @@ fn an_abort_marker_is_indexed_and_only_read_committed_fetches_carry_it() {
 
 #[test]
 fn a_marker_from_an_older_coordinator_epoch_is_fenced_and_appends_nothing() {
-    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
-    broker.handle(10, txn_produce(1, 0, 1));
+    let mut broker = txn_leader(&[1, 2], BugSwitches::default());
+    produce_verified(&mut broker, 10, txn_produce(1, 0, 1));
     broker.handle(11, write_markers(5, ControlRecordType::Commit, 4, &[P0]));
-    broker.handle(12, txn_produce(2, 1, 1));
+    produce_verified(&mut broker, 12, txn_produce(2, 1, 1));
     let effects = broker.handle(13, write_markers(6, ControlRecordType::Abort, 3, &[P0]));
     assert_eq!(
         marker_responses(&effects),
@@ -254,8 +325,8 @@ fn a_marker_from_an_older_coordinator_epoch_is_fenced_and_appends_nothing() {
 
 #[test]
 fn a_marker_for_a_partition_not_led_here_is_not_leader_or_follower() {
-    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
-    broker.handle(10, txn_produce(1, 0, 1));
+    let mut broker = txn_leader(&[1, 2], BugSwitches::default());
+    produce_verified(&mut broker, 10, txn_produce(1, 0, 1));
     broker.handle(11, follower_fetch(2, 1));
     let effects = broker.handle(
         12,
@@ -293,8 +364,8 @@ fn a_marker_for_a_partition_not_led_here_is_not_leader_or_follower() {
 
 #[test]
 fn a_parked_read_committed_fetch_wakes_when_the_last_stable_offset_moves() {
-    let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
-    broker.handle(10, txn_produce(1, 0, 2));
+    let mut broker = txn_leader(&[1, 2], BugSwitches::default());
+    produce_verified(&mut broker, 10, txn_produce(1, 0, 2));
     broker.handle(11, follower_fetch(2, 2));
     let effects = broker.handle(12, consumer_fetch(0, IsolationLevel::ReadCommitted, 500));
     assert_eq!(marks(&effects), vec![Mark::FetchParked]);
@@ -321,10 +392,10 @@ fn a_parked_read_committed_fetch_wakes_when_the_last_stable_offset_moves() {
 
 #[test]
 fn a_follower_and_a_restarted_replica_rebuild_the_leaders_transactions_from_the_markers() {
-    let (mut leader_broker, _) = leader(&[1, 2], BugSwitches::default());
-    leader_broker.handle(10, txn_produce(1, 0, 2));
+    let mut leader_broker = txn_leader(&[1, 2], BugSwitches::default());
+    produce_verified(&mut leader_broker, 10, txn_produce(1, 0, 2));
     leader_broker.handle(11, write_markers(5, ControlRecordType::Abort, 1, &[P0]));
-    leader_broker.handle(12, txn_produce(2, 2, 1));
+    produce_verified(&mut leader_broker, 12, txn_produce(2, 2, 1));
     let copied = fetch_data(&leader_broker.handle(13, follower_fetch(2, 0)))
         .pop()
         .unwrap()
