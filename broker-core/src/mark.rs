@@ -266,6 +266,13 @@ marks! {
     TransactionCompletedAfterLoad = "transaction-completed-after-load",
     /// Transaction markers were refused, lost or unanswered and are sent again.
     TransactionMarkersRetried = "transaction-markers-retried",
+    // ---- the transactional producer (issue 10) ----
+    /// A transactional producer's request (FindCoordinator, InitProducerId, AddPartitionsToTxn,
+    /// AddOffsetsToTxn, TxnOffsetCommit, EndTxn) failed in a way it retries after its backoff.
+    ProducerTransactionalRequestRetried = "producer-transactional-request-retried",
+    /// A transactional producer's operation failed: its transaction must be aborted, or,
+    /// fatal (fenced), the producer can do nothing more.
+    ProducerTransactionFailed = "producer-transaction-failed",
 }
 
 impl Ord for Mark {

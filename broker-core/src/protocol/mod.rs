@@ -40,9 +40,9 @@ pub use producer_id::{
 };
 pub use txn::{
     AbortedTransaction, AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
-    AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, IsolationLevel, PartitionResult,
-    TxnMarker, TxnOffsetCommitRequest, TxnOffsetCommitResponse, WriteTxnMarkersRequest,
-    WriteTxnMarkersResponse,
+    AddPartitionsToTxnResponse, ConsumerGroupMetadata, EndTxnRequest, EndTxnResponse,
+    IsolationLevel, PartitionResult, TxnMarker, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
+    WriteTxnMarkersRequest, WriteTxnMarkersResponse,
 };
 
 use serde::{Deserialize, Serialize};

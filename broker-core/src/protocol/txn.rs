@@ -95,6 +95,17 @@ pub struct EndTxnResponse {
     pub result: Result<ProducerIdAndEpoch, ErrorCode>,
 }
 
+/// What a consumer tells a transactional producer about its group membership (Kafka's
+/// `ConsumerGroupMetadata`, KIP-447), passed to `sendOffsetsToTransaction`: the group
+/// coordinator refuses the transaction's offsets from a member of an older generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerGroupMetadata {
+    pub group: GroupId,
+    pub generation: GenerationId,
+    pub member: MemberId,
+    pub group_instance_id: Option<String>,
+}
+
 /// TxnOffsetCommit (KIP-447): offsets committed inside a transaction, sent to the group
 /// coordinator, with the member's generation so a zombie member is fenced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

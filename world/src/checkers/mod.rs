@@ -566,7 +566,10 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::GroupLoaded { .. }
         | Event::ProducerIdBlockReceived { .. }
         | Event::TransactionStateChanged { .. }
-        | Event::TransactionMarkersSent { .. } => None,
+        | Event::TransactionMarkersSent { .. }
+        | Event::TransactionOperationCompleted { .. }
+        | Event::TransactionCoordinatorFound { .. }
+        | Event::TransactionalProducerEpoch { .. } => None,
     }
 }
 
