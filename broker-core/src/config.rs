@@ -215,6 +215,7 @@ pub struct ProducerConfig {
     pub socket_connection_setup_timeout_ms: u64,
     /// `transactional.id`: set, the producer is transactional (KIP-98). It needs
     /// idempotence ([`ProducerConfig::transactional_conflict`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub transactional_id: Option<String>,
     /// `transaction.timeout.ms`: how long the transaction coordinator lets one of this
     /// producer's transactions stay open before it aborts it.

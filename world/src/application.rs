@@ -2,6 +2,7 @@
 //! calls `send`, or a group consumer's poll loop that processes what it polls.
 
 use crate::application_consumer::ConsumerApplication;
+use crate::application_transactional::TransactionalApplication;
 
 /// A producer application: the workload that calls `send`.
 #[derive(Clone, Debug)]
@@ -10,6 +11,8 @@ pub struct ProducerApplication {
     pub next_send_ms: u64,
     pub interval_ms: u64,
     pub key_space: Option<u64>,
+    /// A transactional producer's loop (`None`: plain sends).
+    pub transactional: Option<TransactionalApplication>,
 }
 
 /// The application of a client node.
@@ -52,6 +55,11 @@ impl Application {
     /// When it next has work of its own.
     pub fn next_wake_ms(&self) -> Option<u64> {
         match self {
+            Application::Producer(ProducerApplication {
+                transactional: Some(transactional),
+                remaining,
+                ..
+            }) => transactional.next_wake_ms(*remaining),
             Application::Producer(producer) => {
                 (producer.remaining > 0).then_some(producer.next_send_ms)
             }
