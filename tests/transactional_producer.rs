@@ -1,7 +1,8 @@
 //! The transactional producer end to end, against the real transaction coordinator and
 //! partition leaders: it commits some transactions and aborts others (every third), and a
 //! read_committed consumer in assign mode reads exactly the values of the committed ones,
-//! each once, while a read_uncommitted one also sees the aborted ones.
+//! each once, while a read_uncommitted one also sees aborted ones that were written (an
+//! abort fails the batches not sent yet, as Kafka's `abortUndrainedBatches` does).
 //!
 //! Transactions version 1 (`no-epoch-bump-per-transaction`) runs here too: there the client
 //! adds each partition with AddPartitionsToTxn, so the coordinator knows every partition to
@@ -35,7 +36,7 @@ min_insync_replicas = 2
 [[producers]]
 topic = "events"
 records = 60
-interval_ms = 20
+interval_ms = 100
 transaction_records = 4
 abort_every = 3
 
@@ -92,9 +93,7 @@ fn outcome(report: &RunReport) -> Outcome {
                         result: Ok(()),
                     },
                 ) => match operation {
-                    TransactionOperation::CommitTransaction => {
-                        outcome.committed.append(&mut open)
-                    }
+                    TransactionOperation::CommitTransaction => outcome.committed.append(&mut open),
                     TransactionOperation::AbortTransaction => outcome.aborted.append(&mut open),
                     _ => {}
                 },
@@ -139,14 +138,18 @@ fn assert_exactly_the_committed_values_are_read(report: &RunReport) {
         "seed {}: read_committed reads each committed value once and nothing else",
         report.seed
     );
+    // Aborted values were written (an abort drops only the batches not sent yet), so
+    // read_committed had something to hide.
     let uncommitted: BTreeSet<u64> = outcome.read_uncommitted.iter().copied().collect();
     assert!(
         outcome
             .aborted
             .iter()
-            .all(|value| uncommitted.contains(value)),
-        "seed {}: read_uncommitted sees the aborted values too",
-        report.seed
+            .any(|value| uncommitted.contains(value)),
+        "seed {}: read_uncommitted sees aborted values: {:?} of {:?}",
+        report.seed,
+        sorted(&outcome.read_uncommitted),
+        outcome.aborted
     );
 }
 
@@ -154,6 +157,18 @@ fn assert_exactly_the_committed_values_are_read(report: &RunReport) {
 fn transactions_version_1_commit_and_abort_and_read_committed_sees_only_the_committed() {
     for seed in 0..3 {
         let report = run_seed("[bugs]\nno-epoch-bump-per-transaction = true", seed);
+        assert_exactly_the_committed_values_are_read(&report);
+    }
+}
+
+/// Pending the partition leader's half of KIP-890 part 2 (`txnverify`): until a leader adds
+/// a partition to the transaction when it verifies the first transactional produce, the
+/// coordinator knows no partition of a version 2 transaction and refuses its commit.
+#[test]
+#[ignore = "needs KIP-890 part 2 on the partition leader (txnverify's part)"]
+fn transactions_version_2_commit_and_abort_and_read_committed_sees_only_the_committed() {
+    for seed in 0..3 {
+        let report = run_seed("", seed);
         assert_exactly_the_committed_values_are_read(&report);
     }
 }

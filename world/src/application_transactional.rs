@@ -129,7 +129,10 @@ impl TransactionalApplication {
         interval_ms: u64,
         key_space: Option<u64>,
     ) -> Option<TransactionalWork> {
-        if self.next_wake_ms(*remaining).is_none_or(|wake_ms| wake_ms > now_ms) {
+        if self
+            .next_wake_ms(*remaining)
+            .is_none_or(|wake_ms| wake_ms > now_ms)
+        {
             return None;
         }
         let mut work = TransactionalWork::default();

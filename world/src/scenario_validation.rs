@@ -321,16 +321,13 @@ impl Scenario {
         if let Some(reason) = producer.config.transactional_conflict() {
             problems.push(Problem::new(
                 key("config.transactional_id"),
-                format!("producers[{index}].config.transactional_id: {reason}"),
+                format!("{reason}; allowed: a transactional producer with idempotence on"),
             ));
         }
         if producer.config.transactional_id.as_deref() == Some("") {
             problems.push(Problem::new(
                 key("config.transactional_id"),
-                format!(
-                    "producers[{index}].config.transactional_id must not be empty; allowed: a \
-                     non-empty string"
-                ),
+                "transactional_id must not be empty; allowed: a non-empty string",
             ));
         }
         if producer.is_transactional() {
@@ -353,15 +350,18 @@ impl Scenario {
             return;
         }
         for (name, set) in [
-            ("transaction_records", producer.transaction_records.is_some()),
+            (
+                "transaction_records",
+                producer.transaction_records.is_some(),
+            ),
             ("abort_every", producer.abort_every.is_some()),
         ] {
             if set {
                 problems.push(Problem::new(
                     key(name),
                     format!(
-                        "producers[{index}].{name} needs config.transactional_id: only a \
-                         transactional producer sends in transactions"
+                        "{name} needs config.transactional_id; allowed: only on a \
+                         transactional producer"
                     ),
                 ));
             }

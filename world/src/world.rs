@@ -10,8 +10,8 @@
 use crate::application::Application;
 pub use crate::application::ProducerApplication;
 use crate::application_consumer::ConsumerApplication;
-use crate::application_transactional::TransactionalApplication;
 use crate::application_history::{commit_op, commit_outcome, revocation_op};
+use crate::application_transactional::TransactionalApplication;
 use crate::checkers::{ClusterView, CoordinatorLog, ReplicaCheckers};
 use crate::disk::Disk;
 use crate::fault::{Fault, Trigger};

@@ -60,7 +60,12 @@ impl World {
         match sent_value {
             Some(value) => {
                 self.next_value += 1;
-                self.execute(node, now_ms, || StepInput::ApplicationSend { value }, effects);
+                self.execute(
+                    node,
+                    now_ms,
+                    || StepInput::ApplicationSend { value },
+                    effects,
+                );
             }
             None => self.execute(node, now_ms, || StepInput::ApplicationStep, effects),
         }
@@ -69,7 +74,12 @@ impl World {
 
     /// A transactional producer's event: its sends' and operations' completions go to its
     /// application, which reports the history.
-    pub(super) fn record_transactional_event(&mut self, client: ClientId, now_ms: u64, event: Event) {
+    pub(super) fn record_transactional_event(
+        &mut self,
+        client: ClientId,
+        now_ms: u64,
+        event: Event,
+    ) {
         let node = NodeId::Producer(client);
         let Some(slot) = self.nodes.get_mut(&node) else {
             return;
