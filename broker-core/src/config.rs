@@ -213,6 +213,13 @@ pub struct ProducerConfig {
     /// (`socket.connection.setup.timeout.ms`; Kafka also grows it up to
     /// `socket.connection.setup.timeout.max.ms`, the model does not).
     pub socket_connection_setup_timeout_ms: u64,
+    /// `transactional.id`: set, the producer is transactional (KIP-98). It needs
+    /// idempotence ([`ProducerConfig::transactional_conflict`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transactional_id: Option<String>,
+    /// `transaction.timeout.ms`: how long the transaction coordinator lets one of this
+    /// producer's transactions stay open before it aborts it.
+    pub transaction_timeout_ms: u64,
 }
 
 impl Default for ProducerConfig {
@@ -232,11 +239,31 @@ impl Default for ProducerConfig {
             reconnect_backoff_ms: 50,
             reconnect_backoff_max_ms: 1_000,
             socket_connection_setup_timeout_ms: 10_000,
+            transactional_id: None,
+            transaction_timeout_ms: 60_000,
         }
     }
 }
 
 impl ProducerConfig {
+    /// With a `transactional_id`, why the configuration cannot be used, in Kafka's words
+    /// (`ProducerConfig.postProcessAndValidateIdempotenceConfigs` throws a
+    /// `ConfigException`): a transactional producer needs idempotence, whether it was turned
+    /// off explicitly or quietly by a conflicting setting.
+    pub fn transactional_conflict(&self) -> Option<String> {
+        self.transactional_id.as_ref()?;
+        if self.idempotence_enabled() {
+            return None;
+        }
+        Some(match self.idempotence_conflict_reason() {
+            Some(reason) if self.enable_idempotence.is_none() => {
+                format!("a transactional_id needs idempotence, which is off because {reason}")
+            }
+            _ => "a transactional_id needs idempotence: enable_idempotence must not be false"
+                .to_string(),
+        })
+    }
+
     /// The most requests in flight per connection an idempotent producer may have: the
     /// broker keeps the metadata of the last 5 batches per producer to recognise retries.
     pub const MAX_IN_FLIGHT_WITH_IDEMPOTENCE: u32 = 5;

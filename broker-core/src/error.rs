@@ -105,6 +105,9 @@ pub enum ErrorCode {
     TransactionAbortable,
     /// The request is malformed (Kafka's INVALID_REQUEST): here, an empty transactional id.
     InvalidRequest,
+    /// Client side: the batch was dropped unsent because its transaction is being aborted
+    /// (Kafka's `TransactionAbortedException`).
+    TransactionAborted,
 }
 
 impl ErrorCode {
@@ -141,6 +144,7 @@ impl ErrorCode {
                 | ErrorCode::InvalidProducerIdMapping
                 | ErrorCode::TransactionAbortable
                 | ErrorCode::InvalidRequest
+                | ErrorCode::TransactionAborted
         )
     }
 }
@@ -185,6 +189,7 @@ impl fmt::Display for ErrorCode {
             ErrorCode::InvalidRecord => "INVALID_RECORD",
             ErrorCode::InvalidProducerIdMapping => "INVALID_PRODUCER_ID_MAPPING",
             ErrorCode::TransactionAbortable => "TRANSACTION_ABORTABLE",
+            ErrorCode::TransactionAborted => "TRANSACTION_ABORTED",
             ErrorCode::InvalidRequest => "INVALID_REQUEST",
         };
         formatter.write_str(name)

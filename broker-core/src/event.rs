@@ -9,7 +9,8 @@ use crate::ids::{
     ProducerEpoch, ProducerId, TransactionalId,
 };
 use crate::log::record_batch::ControlRecordType;
-use crate::protocol::Acks;
+use crate::producer::TransactionOperation;
+use crate::protocol::{Acks, CoordinatorKey};
 use crate::topic::TopicPartition;
 use crate::transaction::TransactionState;
 use serde::Serialize;
@@ -310,6 +311,26 @@ pub enum Event {
     TransactionsUnloaded {
         partition: TopicPartition,
         transactions: Vec<TransactionalId>,
+    }, // ---- the transactional producer (issue 10) ----
+    /// One of the transactional producer's blocking calls completed (Kafka's
+    /// `initTransactions`, `sendOffsetsToTransaction`, `commitTransaction`,
+    /// `abortTransaction` returning or throwing).
+    TransactionOperationCompleted {
+        operation: TransactionOperation,
+        result: Result<(), ErrorCode>,
+    },
+    /// A transactional producer learned which broker coordinates `key`.
+    TransactionCoordinatorFound {
+        transactional_id: TransactionalId,
+        key: CoordinatorKey,
+        broker: BrokerId,
+    },
+    /// A transactional producer took a new producer id or epoch: from InitProducerId, or,
+    /// with transactions version 2, from EndTxn's bump (KIP-890 part 2).
+    TransactionalProducerEpoch {
+        transactional_id: TransactionalId,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
     },
     // ---- broker: transactional offsets in the group coordinator ----
     /// A group coordinator answered a TxnOffsetCommit (KIP-447). On success its offsets are

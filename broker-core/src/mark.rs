@@ -300,6 +300,13 @@ marks! {
     /// ongoing with that partition at the transaction coordinator (KAFKA-14402): no marker
     /// is coming for it, or the next transaction's marker will end it.
     HangingTransactionOpened = "hanging-transaction-opened",
+    // ---- the transactional producer (issue 10) ----
+    /// A transactional producer's request (FindCoordinator, InitProducerId, AddPartitionsToTxn,
+    /// AddOffsetsToTxn, TxnOffsetCommit, EndTxn) failed in a way it retries after its backoff.
+    ProducerTransactionalRequestRetried = "producer-transactional-request-retried",
+    /// A transactional producer's operation failed: its transaction must be aborted, or,
+    /// fatal (fenced), the producer can do nothing more.
+    ProducerTransactionFailed = "producer-transaction-failed",
 }
 
 impl Ord for Mark {

@@ -138,6 +138,13 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("producers.start_ms", WATERMARK),
     ("producers.interval_ms", WATERMARK),
     ("producers.key_space", WATERMARK),
+    ("producers.transaction_records", WATERMARK),
+    ("producers.abort_every", WATERMARK),
+    ("producers.config.transactional_id", "transactional.id"),
+    (
+        "producers.config.transaction_timeout_ms",
+        "transaction.timeout.ms",
+    ),
     ("producers.config.acks", "acks"),
     ("producers.config.retries", "retries"),
     ("producers.config.retry_backoff_ms", "retry.backoff.ms"),

@@ -3,6 +3,7 @@
 
 use crate::application_consumer::ConsumerApplication;
 use crate::application_pipeline::PipelineApplication;
+use crate::application_transactional::TransactionalApplication;
 use watermark_broker_core::ids::GenerationId;
 use watermark_broker_core::topic::TopicPartition;
 
@@ -13,6 +14,8 @@ pub struct ProducerApplication {
     pub next_send_ms: u64,
     pub interval_ms: u64,
     pub key_space: Option<u64>,
+    /// A transactional producer's loop (`None`: plain sends).
+    pub transactional: Option<TransactionalApplication>,
 }
 
 /// The application of a client node.
@@ -81,6 +84,11 @@ impl Application {
     /// When it next has work of its own.
     pub fn next_wake_ms(&self) -> Option<u64> {
         match self {
+            Application::Producer(ProducerApplication {
+                transactional: Some(transactional),
+                remaining,
+                ..
+            }) => transactional.next_wake_ms(*remaining),
             Application::Producer(producer) => {
                 (producer.remaining > 0).then_some(producer.next_send_ms)
             }

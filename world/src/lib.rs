@@ -10,6 +10,7 @@ pub mod application_consumer;
 pub mod application_history;
 pub mod application_lag;
 pub mod application_pipeline;
+pub mod application_transactional;
 pub mod checkers;
 pub mod configuration;
 pub mod convergence;

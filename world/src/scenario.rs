@@ -15,9 +15,11 @@ use watermark_broker_core::ids::{BrokerId, GroupId, PartitionId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::offsets_topic::{is_internal_topic, offsets_topic_config};
 use watermark_broker_core::topic::{TopicName, TopicPartition};
+use watermark_broker_core::transaction_state_topic::transaction_state_topic_config;
 
 /// One producer application: sends `records` unique values to `topic`, one every
-/// `interval_ms` from `start_ms`.
+/// `interval_ms` from `start_ms`. With `config.transactional_id` it sends them in
+/// transactions of `transaction_records` values, aborting every `abort_every`-th.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct ProducerWorkload {
@@ -30,6 +32,23 @@ pub struct ProducerWorkload {
     pub interval_ms: u64,
     /// Give each record a key (its value modulo this), for the key-hash partitioner.
     pub key_space: Option<u64>,
+    /// Transactional producers: values per transaction. Absent: 5.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_records: Option<u64>,
+    /// Transactional producers: the application aborts every transaction whose number is a
+    /// multiple of this (numbered from 1); 0 never. Absent: 0.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub abort_every: Option<u64>,
+}
+
+/// Values per transaction of a transactional producer that does not say.
+pub const TRANSACTION_RECORDS_DEFAULT: u64 = 5;
+
+impl ProducerWorkload {
+    /// Whether the producer sends in transactions (`config.transactional_id` is set).
+    pub fn is_transactional(&self) -> bool {
+        self.config.transactional_id.is_some()
+    }
 }
 
 impl Default for ProducerWorkload {
@@ -41,6 +60,8 @@ impl Default for ProducerWorkload {
             start_ms: 1_000,
             interval_ms: 50,
             key_space: None,
+            transaction_records: None,
+            abort_every: None,
         }
     }
 }
@@ -446,14 +467,24 @@ impl Scenario {
             .any(|consumer| consumer.config.group_id.is_some())
     }
 
-    /// The topics the cluster is created with: the scenario's, and `__consumer_offsets`
-    /// when a consumer is in a group.
+    /// The topics the cluster is created with: the scenario's, `__consumer_offsets` when a
+    /// consumer is in a group, and `__transaction_state` when a producer is transactional.
     pub fn cluster_topics(&self) -> Vec<TopicConfig> {
         let mut topics = self.topics.clone();
         if self.has_groups() {
             topics.push(offsets_topic_config(&self.broker));
         }
+        if self.has_transactional_producers() {
+            topics.push(transaction_state_topic_config(&self.broker));
+        }
         topics
+    }
+
+    /// Whether any producer has a `transactional_id`.
+    pub fn has_transactional_producers(&self) -> bool {
+        self.producers
+            .iter()
+            .any(ProducerWorkload::is_transactional)
     }
 
     /// The partitions group consumer `index` subscribes to: those of its topics (empty: of

@@ -309,6 +309,65 @@ impl Scenario {
         }
     }
 
+    /// A transactional producer's settings: Kafka refuses a `transactional.id` without
+    /// idempotence; the transaction keys mean nothing without a transactional id.
+    fn validate_transactional_producer(
+        &self,
+        index: usize,
+        producer: &ProducerWorkload,
+        problems: &mut Vec<Problem>,
+    ) {
+        let key = |name: &str| format!("producers[{index}].{name}");
+        if let Some(reason) = producer.config.transactional_conflict() {
+            problems.push(Problem::new(
+                key("config.transactional_id"),
+                format!("{reason}; allowed: a transactional producer with idempotence on"),
+            ));
+        }
+        if producer.config.transactional_id.as_deref() == Some("") {
+            problems.push(Problem::new(
+                key("config.transactional_id"),
+                "transactional_id must not be empty; allowed: a non-empty string",
+            ));
+        }
+        if producer.is_transactional() {
+            refuse_zeros(
+                problems,
+                &key(""),
+                &[(
+                    "transaction_records",
+                    producer.transaction_records.unwrap_or(1),
+                )],
+            );
+            refuse_zeros(
+                problems,
+                &key("config."),
+                &[(
+                    "transaction_timeout_ms",
+                    producer.config.transaction_timeout_ms,
+                )],
+            );
+            return;
+        }
+        for (name, set) in [
+            (
+                "transaction_records",
+                producer.transaction_records.is_some(),
+            ),
+            ("abort_every", producer.abort_every.is_some()),
+        ] {
+            if set {
+                problems.push(Problem::new(
+                    key(name),
+                    format!(
+                        "{name} needs config.transactional_id; allowed: only on a \
+                         transactional producer"
+                    ),
+                ));
+            }
+        }
+    }
+
     fn validate_producer(
         &self,
         index: usize,
@@ -347,6 +406,7 @@ impl Scenario {
                 ),
             ));
         }
+        self.validate_transactional_producer(index, producer, problems);
         if producer.key_space == Some(0) {
             problems.push(Problem::new(
                 key("key_space"),

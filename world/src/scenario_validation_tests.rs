@@ -246,3 +246,56 @@ fn a_struck_label_no_fault_defines_gets_the_closest_label() {
     assert!(problem.starts_with("faults.scripted[1]: "), "{problem}");
     assert!(problem.ends_with("did you mean `crashed`?"), "{problem}");
 }
+
+fn transactional_scenario() -> Scenario {
+    let mut scenario = scenario();
+    scenario.producers[0].config.transactional_id = Some("tx".to_string());
+    scenario
+}
+
+#[test]
+fn a_transactional_producer_with_idempotence_off_is_refused_as_kafka_does() {
+    assert_eq!(transactional_scenario().problems(), Vec::new());
+    let mut explicit = transactional_scenario();
+    explicit.producers[0].config.enable_idempotence = Some(false);
+    assert_eq!(
+        only_problem(&explicit),
+        "producers[0].config.transactional_id: a transactional_id needs idempotence: \
+         enable_idempotence must not be false; allowed: a transactional producer with \
+         idempotence on"
+    );
+    // Unset, idempotence is turned off quietly by acks=1; a transactional id refuses that.
+    let mut quiet = transactional_scenario();
+    quiet.producers[0].config.acks = watermark_broker_core::protocol::Acks::Leader;
+    assert!(only_problem(&quiet).starts_with(
+        "producers[0].config.transactional_id: a transactional_id needs idempotence, which is \
+         off because acks must be \"all\""
+    ));
+}
+
+#[test]
+fn transaction_keys_need_a_transactional_id_and_at_least_one_record() {
+    let mut plain = scenario();
+    plain.producers[0].abort_every = Some(2);
+    assert_eq!(
+        only_problem(&plain),
+        "producers[0].abort_every: abort_every needs config.transactional_id; allowed: only on \
+         a transactional producer"
+    );
+    let mut empty = transactional_scenario();
+    empty.producers[0].transaction_records = Some(0);
+    assert!(only_problem(&empty).starts_with("producers[0].transaction_records: "));
+}
+
+#[test]
+fn a_transactional_producer_brings_the_transaction_state_topic() {
+    let names = |scenario: &Scenario| -> Vec<String> {
+        scenario
+            .cluster_topics()
+            .iter()
+            .map(|topic| topic.name.to_string())
+            .collect()
+    };
+    assert!(!names(&scenario()).contains(&"__transaction_state".to_string()));
+    assert!(names(&transactional_scenario()).contains(&"__transaction_state".to_string()));
+}

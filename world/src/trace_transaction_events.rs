@@ -1,10 +1,12 @@
-//! The one-line text form of the transaction coordinator's events: state changes, markers
-//! sent, and transaction log partitions loaded and unloaded.
+//! The one-line text form of the transaction coordinator's events (state changes, markers
+//! sent, transaction log partitions loaded and unloaded) and of the transactional
+//! producer's (operations completed, coordinators found, producer epochs taken).
 
 use std::fmt::Write;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::TransactionalId;
 use watermark_broker_core::log::record_batch::ControlRecordType;
+use watermark_broker_core::protocol::CoordinatorKey;
 
 /// Writes `event` after the time and node; returns false for an event that is not the
 /// transaction coordinator's.
@@ -90,6 +92,35 @@ pub(crate) fn describe_transaction_event(out: &mut String, event: &Event) -> boo
             out,
             "{partition} txn {transactional_id} {producer} {producer_epoch} opened unverified at {offset}"
         ),
+        Event::TransactionOperationCompleted { operation, result } => write!(
+            out,
+            "txn {operation} {}",
+            match result {
+                Ok(()) => "ok".to_string(),
+                Err(error) => error.to_string(),
+            }
+        ),
+        Event::TransactionCoordinatorFound {
+            transactional_id,
+            key,
+            broker,
+        } => match key {
+            CoordinatorKey::Transaction(_) => {
+                write!(out, "txn {transactional_id} coordinator {broker}")
+            }
+            CoordinatorKey::Group(group) => write!(
+                out,
+                "txn {transactional_id} group {group} coordinator {broker}"
+            ),
+        },
+        Event::TransactionalProducerEpoch {
+            transactional_id,
+            producer_id,
+            producer_epoch,
+        } => write!(
+            out,
+            "txn {transactional_id} producer {producer_id} {producer_epoch}"
+        ),
         _ => return false,
     };
     true
@@ -115,6 +146,44 @@ mod tests {
     use watermark_broker_core::ids::{PartitionId, ProducerEpoch, ProducerId};
     use watermark_broker_core::topic::{TopicName, TopicPartition};
     use watermark_broker_core::transaction::TransactionState;
+
+    #[test]
+    fn the_transactional_producers_events_read_as_one_line_each() {
+        use watermark_broker_core::error::ErrorCode;
+        use watermark_broker_core::producer::TransactionOperation;
+        let id = || TransactionalId("t".into());
+        let lines: Vec<String> = [
+            Event::TransactionOperationCompleted {
+                operation: TransactionOperation::CommitTransaction,
+                result: Err(ErrorCode::ProducerFenced),
+            },
+            Event::TransactionCoordinatorFound {
+                transactional_id: id(),
+                key: CoordinatorKey::Transaction(id()),
+                broker: watermark_broker_core::ids::BrokerId(2),
+            },
+            Event::TransactionalProducerEpoch {
+                transactional_id: id(),
+                producer_id: ProducerId(1000),
+                producer_epoch: ProducerEpoch(3),
+            },
+        ]
+        .iter()
+        .map(|event| {
+            let mut line = String::new();
+            assert!(describe_transaction_event(&mut line, event));
+            line
+        })
+        .collect();
+        assert_eq!(
+            lines,
+            vec![
+                "txn commit-transaction PRODUCER_FENCED",
+                "txn t coordinator b2",
+                "txn t producer pid1000 pepoch3",
+            ]
+        );
+    }
 
     #[test]
     fn a_state_change_and_markers_read_as_one_line_each() {

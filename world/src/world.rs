@@ -11,6 +11,7 @@ use crate::application::Application;
 pub use crate::application::ProducerApplication;
 use crate::application_consumer::ConsumerApplication;
 use crate::application_history::{commit_op, commit_outcome, revocation_op};
+use crate::application_transactional::TransactionalApplication;
 use crate::checkers::{ClusterView, CoordinatorLog, ReplicaCheckers};
 use crate::disk::Disk;
 use crate::fault::{Fault, Trigger};
@@ -18,7 +19,7 @@ use crate::history::{History, OpBody, OpType};
 use crate::network::{Delivery, Envelope, Network};
 use crate::not_applied::{FaultSource, NotApplied};
 use crate::processing::{write_every_record, ProcessorFactory};
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, TRANSACTION_RECORDS_DEFAULT};
 use crate::sink::{Sink, SinkEntry};
 use crate::step_record::{NemesisAction, Record, SendOutcome, SentMessage, StepInput, StepRecord};
 use crate::trace::{Trace, TraceMode};
@@ -52,6 +53,9 @@ pub enum NodeActor {
     Producer(Box<Producer>),
     Consumer(Box<Consumer>),
 }
+
+#[path = "world_transactional.rs"]
+mod transactional;
 
 impl NodeActor {
     fn as_actor(&mut self) -> &mut dyn Actor {
@@ -397,25 +401,42 @@ impl World {
             NodeId::Producer(client) => {
                 let workload = &scenario.producers[client.0 as usize];
                 if incarnation == 1 {
+                    let start_ms = workload.start_ms.max(now_ms);
+                    let transactional = workload.config.transactional_id.clone().map(|id| {
+                        TransactionalApplication::new(
+                            id,
+                            workload
+                                .transaction_records
+                                .unwrap_or(TRANSACTION_RECORDS_DEFAULT),
+                            workload.abort_every.unwrap_or(0),
+                            start_ms,
+                        )
+                    });
                     self.slot_mut(node).application =
                         Some(Application::Producer(ProducerApplication {
                             remaining: workload.records,
-                            next_send_ms: workload.start_ms.max(now_ms),
+                            next_send_ms: start_ms,
                             interval_ms: workload.interval_ms.max(1),
                             key_space: workload.key_space,
+                            transactional,
                         }));
+                } else {
+                    self.restart_transactional_application(client, now_ms);
                 }
                 let topic = scenario.producer_topic(client.0 as usize);
                 let partition_count = scenario
                     .topic_config(topic)
                     .map_or(1, |config| config.partitions);
-                NodeActor::Producer(Box::new(Producer::new(
-                    client,
-                    workload.config.clone(),
-                    brokers,
-                    topic,
-                    partition_count,
-                )))
+                NodeActor::Producer(Box::new(
+                    Producer::new(
+                        client,
+                        workload.config.clone(),
+                        brokers,
+                        topic,
+                        partition_count,
+                    )
+                    .with_bug_switches(scenario.bugs),
+                ))
             }
             NodeId::Consumer(client) => self.start_consumer(client, brokers, now_ms),
         };
@@ -680,6 +701,9 @@ impl World {
         else {
             return false;
         };
+        if application.transactional.is_some() {
+            return self.maybe_run_transactional_application(client, now_ms);
+        }
         if application.remaining == 0 || application.next_send_ms > now_ms {
             return false;
         }
@@ -1015,6 +1039,9 @@ impl World {
                 }
                 self.note_isr_joiner(&event);
                 self.maybe_fire_triggers(node, now_ms, &event);
+            }
+            NodeId::Producer(client) if self.is_transactional_producer(client) => {
+                self.record_transactional_event(client, now_ms, event);
             }
             NodeId::Producer(client) => {
                 if let Event::SendCompleted {

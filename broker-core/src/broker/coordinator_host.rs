@@ -6,6 +6,7 @@
 //! [`Broker::append_local`], their completions handed back, and the high watermarks of its
 //! partitions passed on.
 
+use super::transaction_verification::{AfterVerification, VerificationRequest};
 use super::Broker;
 use crate::actor::Effect;
 use crate::config::BrokerConfig;
@@ -95,7 +96,7 @@ impl Broker {
             for append in self.coordinator.take_appends() {
                 let timeout_ms = self.config.offsets_commit_timeout_ms;
                 if append.is_transactional() {
-                    self.append_local_transactional(now_ms, &append, timeout_ms, effects);
+                    self.verify_then_append_transactional(now_ms, append, timeout_ms, effects);
                     continue;
                 }
                 effects.extend(self.append_local(
@@ -125,10 +126,39 @@ impl Broker {
         }
     }
 
+    /// A coordinator's transactional append: verified with the transaction coordinator
+    /// first (KIP-890, as Kafka's `handleTxnOffsetCommitRequest` does for the offsets
+    /// partition), unless `no-transaction-verification` turns verification off.
+    fn verify_then_append_transactional(
+        &mut self,
+        now_ms: u64,
+        append: CoordinatorAppend,
+        timeout_ms: u64,
+        effects: &mut Vec<Effect>,
+    ) {
+        let verification = append
+            .transaction
+            .clone()
+            .filter(|_| !self.bugs.no_transaction_verification);
+        match verification {
+            Some(transaction) => self.verify_transaction_then(
+                now_ms,
+                VerificationRequest {
+                    transactional_id: transaction.transactional_id,
+                    producer: transaction.producer,
+                    transaction_version: transaction.transaction_version,
+                },
+                AfterVerification::CoordinatorAppend { append, timeout_ms },
+                effects,
+            ),
+            None => self.append_local_transactional(now_ms, &append, timeout_ms, effects),
+        }
+    }
+
     /// A coordinator's transactional append (a TxnOffsetCommit's records): as
     /// [`Broker::append_local`], as one transactional batch of the producer that stamped the
     /// records.
-    fn append_local_transactional(
+    pub(super) fn append_local_transactional(
         &mut self,
         now_ms: u64,
         append: &CoordinatorAppend,

@@ -13,11 +13,12 @@
 
 use super::{Broker, BrokerTimer};
 use crate::actor::Effect;
+use crate::coordinator::CoordinatorAppend;
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{BrokerId, CorrelationId, NodeId, TransactionalId};
 use crate::mark::Mark;
-use crate::partition::{TransactionalProduce, VerificationGuard};
+use crate::partition::{LocalCompletion, TransactionalProduce, VerificationGuard};
 use crate::protocol::{
     AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, Message, ProduceRequest,
     ProducerIdAndEpoch, TransactionVersion,
@@ -36,6 +37,12 @@ pub enum AfterVerification {
         request: ProduceRequest,
         guard: VerificationGuard,
     },
+    /// Make the group coordinator's transactional append (a TxnOffsetCommit's offsets);
+    /// a failure completes its waiter with the error.
+    CoordinatorAppend {
+        append: CoordinatorAppend,
+        timeout_ms: u64,
+    },
 }
 
 impl AfterVerification {
@@ -43,6 +50,7 @@ impl AfterVerification {
     fn partition(&self) -> TopicPartition {
         match self {
             AfterVerification::Produce { request, .. } => request.partition,
+            AfterVerification::CoordinatorAppend { append, .. } => append.partition,
         }
     }
 }
@@ -338,6 +346,9 @@ impl Broker {
                     }));
                 }
             }
+            AfterVerification::CoordinatorAppend { append, timeout_ms } => {
+                self.append_local_transactional(now_ms, &append, timeout_ms, effects);
+            }
         }
     }
 
@@ -372,6 +383,14 @@ impl Broker {
                         super::routing::not_hosted(&mut context, from, request.partition, &message);
                     }
                 }
+            }
+            AfterVerification::CoordinatorAppend { append, .. } => {
+                let (context, _) = self.split(now_ms, effects);
+                context.local_completions.push(LocalCompletion {
+                    partition: append.partition,
+                    waiter: append.waiter,
+                    result: Err(answered),
+                });
             }
         }
     }

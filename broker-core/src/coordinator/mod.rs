@@ -39,11 +39,11 @@ use crate::bugs::BugSwitches;
 use crate::config::BrokerConfig;
 use crate::error::ErrorCode;
 use crate::event::Event;
-use crate::ids::{BrokerId, GenerationId, GroupId, MemberId, NodeId};
+use crate::ids::{BrokerId, GenerationId, GroupId, MemberId, NodeId, TransactionalId};
 use crate::mark::Mark;
 use crate::offsets_topic::group_partition;
 use crate::partition::LocalWaiter;
-use crate::protocol::{Assignment, Message};
+use crate::protocol::{Assignment, Message, ProducerIdAndEpoch, TransactionVersion};
 use crate::record::ProducerRecord;
 use crate::timer::TimerTable;
 use crate::topic::TopicPartition;
@@ -120,6 +120,17 @@ pub struct CoordinatorAppend {
     pub partition: TopicPartition,
     pub waiter: LocalWaiter,
     pub records: Vec<ProducerRecord>,
+    /// A TxnOffsetCommit's append: the transaction it belongs to, which the broker
+    /// verifies with the transaction coordinator first (KIP-890).
+    pub transaction: Option<AppendTransaction>,
+}
+
+/// The transaction a coordinator's transactional append belongs to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppendTransaction {
+    pub transactional_id: TransactionalId,
+    pub producer: ProducerIdAndEpoch,
+    pub transaction_version: TransactionVersion,
 }
 
 impl CoordinatorAppend {
@@ -210,6 +221,17 @@ impl Shared {
         records: Vec<ProducerRecord>,
         write: PendingWrite,
     ) {
+        self.write_in(partition, records, write, None);
+    }
+
+    /// As [`Shared::write`], for the records of `transaction`.
+    fn write_in(
+        &mut self,
+        partition: TopicPartition,
+        records: Vec<ProducerRecord>,
+        write: PendingWrite,
+        transaction: Option<AppendTransaction>,
+    ) {
         self.next_token += 1;
         let token = COORDINATOR_TOKEN_BIT | self.next_token;
         self.pending_writes.insert(token, (partition, write));
@@ -217,6 +239,7 @@ impl Shared {
             partition,
             waiter: LocalWaiter { token },
             records,
+            transaction,
         });
     }
 }

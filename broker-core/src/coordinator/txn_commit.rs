@@ -189,26 +189,31 @@ impl GroupCoordinator {
         }
         let partition = context.partition_of(&request.group);
         let records = commit.records();
-        Self::verify_then_append_txn_offsets(shared, partition, records, reply, commit);
+        Self::verify_then_append_txn_offsets(shared, partition, records, (reply, commit), request);
     }
 
-    /// The KIP-890 seam for transactional offsets: in Kafka 4.x with transactions version 2
-    /// the broker first asks the transaction coordinator to add the offsets partition to the
-    /// producer's transaction (AddPartitionsToTxn with `verify_only: false`, as for a
-    /// transactional produce), and appends only once it answers. That verification is built
-    /// apart (broker/transaction_verification.rs); until the lead connects it here at the
-    /// merge, the offsets are appended directly, as Kafka did before KIP-890.
+    /// Writes the offsets as the producer's transactional batch. The broker first verifies
+    /// the transaction with its coordinator (KIP-890, `broker/transaction_verification.rs`):
+    /// with transactions version 2 it adds the offsets partition to the transaction
+    /// (TxnOffsetCommit version 5 carries no AddOffsetsToTxn before it), with version 1 it
+    /// checks that AddOffsetsToTxn added it.
     fn verify_then_append_txn_offsets(
         shared: &mut super::Shared,
         partition: TopicPartition,
         records: Vec<ProducerRecord>,
-        reply: Reply,
-        commit: ValidatedTxnCommit,
+        (reply, commit): (Reply, ValidatedTxnCommit),
+        request: &TxnOffsetCommitRequest,
     ) {
-        shared.write(
+        let transaction = super::AppendTransaction {
+            transactional_id: request.transactional_id.clone(),
+            producer: request.producer,
+            transaction_version: request.transaction_version,
+        };
+        shared.write_in(
             partition,
             records,
             PendingWrite::TxnOffsetCommit { reply, commit },
+            Some(transaction),
         );
     }
 

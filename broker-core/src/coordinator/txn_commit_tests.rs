@@ -36,6 +36,7 @@ fn txn_commit(member: MemberId, generation: GenerationId, offset: u64) -> Messag
                 leader_epoch: Some(LeaderEpoch(0)),
             },
         )],
+        transaction_version: crate::protocol::TransactionVersion::V2,
     })
 }
 

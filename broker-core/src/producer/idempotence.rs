@@ -383,6 +383,17 @@ impl Idempotence {
         })
     }
 
+    /// For a transactional producer, whose epoch only its coordinator bumps: whether an
+    /// epoch bump was asked for since the last call, forgetting the request (the
+    /// partitions are numbered from 0 when the new epoch arrives).
+    pub(super) fn take_epoch_bump_request(&mut self) -> bool {
+        let required = std::mem::take(&mut self.epoch_bump_required);
+        for partition in std::mem::take(&mut self.partitions_to_rewrite) {
+            self.unresolved.remove(&partition);
+        }
+        required
+    }
+
     /// Asserts that each partition's batches in flight hold consecutive sequences ending
     /// at its next sequence.
     pub(super) fn check_invariants(&self) {

@@ -28,9 +28,12 @@ impl Producer {
     /// Whether this producer still needs an id: idempotent, without one, none asked for and
     /// no backoff running.
     fn wants_producer_id(&self) -> bool {
-        self.idempotence
-            .as_ref()
-            .is_some_and(|idempotence| idempotence.producer().is_none())
+        // A transactional producer gets its id from its transaction coordinator.
+        self.transactions.is_none()
+            && self
+                .idempotence
+                .as_ref()
+                .is_some_and(|idempotence| idempotence.producer().is_none())
             && self.pending_init_producer_id.is_none()
             && self
                 .timers

@@ -58,12 +58,20 @@ mod test_support;
 mod tests;
 #[cfg(test)]
 mod timer_tests;
+mod transaction_manager;
+mod transactional_requests;
+#[cfg(test)]
+mod transactional_tests;
+mod transactions;
 
 pub use accumulator::BatchId;
+pub use transaction_manager::{TransactionOperation, TransactionState};
 
 use crate::actor::{Actor, Effect, Input, Timer};
+use crate::bugs::BugSwitches;
 use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
 use crate::config::ProducerConfig;
+use crate::event::{Event, SendFailure};
 use crate::ids::{BrokerId, ClientId, CorrelationId, NodeId};
 use crate::mark::Mark;
 use crate::partitioner::Partitioner;
@@ -79,6 +87,7 @@ use sender::InFlightProduce;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
+use transaction_manager::TransactionManager;
 
 /// The producer's named deadlines (docs/STYLE.md, rule 14), in the order
 /// [`Producer::run_once`] handles their kinds.
@@ -107,6 +116,10 @@ pub enum ProducerTimer {
     /// An idempotent producer's failed InitProducerId may be sent again
     /// (`retry_backoff_ms` after it failed). See `init_producer_id.rs`.
     InitProducerIdBackoff,
+    /// A transactional producer's failed request (FindCoordinator, InitProducerId,
+    /// AddPartitionsToTxn, AddOffsetsToTxn, TxnOffsetCommit, EndTxn) may be sent again
+    /// (`retry_backoff_ms` after it failed). See `transactional_requests.rs`.
+    TransactionBackoff,
 }
 
 impl From<MetadataTimer> for ProducerTimer {
@@ -129,6 +142,7 @@ impl fmt::Display for ProducerTimer {
             }
             ProducerTimer::Connection(broker) => write!(formatter, "connection-b{}", broker.0),
             ProducerTimer::InitProducerIdBackoff => formatter.write_str("init-producer-id-backoff"),
+            ProducerTimer::TransactionBackoff => formatter.write_str("transaction-backoff"),
         }
     }
 }
@@ -154,6 +168,8 @@ pub struct Producer {
     pending_init_producer_id: Option<PendingInitProducerId>,
     /// Turns the brokers an InitProducerId is tried on: advanced on every failure.
     next_init_producer_id_broker: usize,
+    /// The transaction manager; `Some` exactly when `transactional_id` is set.
+    transactions: Option<TransactionManager>,
 }
 
 impl Producer {
@@ -167,6 +183,7 @@ impl Producer {
     ) -> Producer {
         let mut timers = TimerTable::default();
         let idempotent = config.idempotence_enabled();
+        let transactional_id = config.transactional_id.clone().filter(|_| idempotent);
         let metadata = ClientMetadata::new(
             bootstrap_brokers,
             config.request_timeout_ms,
@@ -189,7 +206,18 @@ impl Producer {
             idempotence: idempotent.then(Idempotence::default),
             pending_init_producer_id: None,
             next_init_producer_id_broker: 0,
+            transactions: transactional_id.map(|id| TransactionManager::new(id, true)),
         }
+    }
+
+    /// Applies the client-side halves of bug switches: `no-epoch-bump-per-transaction`
+    /// makes a transactional producer speak transactions version 1 (AddPartitionsToTxn and
+    /// AddOffsetsToTxn before writing, the same epoch after EndTxn).
+    pub fn with_bug_switches(mut self, bugs: BugSwitches) -> Producer {
+        if let Some(manager) = self.transactions.as_mut() {
+            manager.transaction_version_2 = !bugs.no_epoch_bump_per_transaction;
+        }
+        self
     }
 
     /// This producer's node id.
@@ -200,6 +228,26 @@ impl Producer {
     /// The application sends one record (value unique per run). Returns effects to execute now.
     pub fn send(&mut self, now_ms: u64, value: u64, key: Option<u64>) -> Vec<Effect> {
         let partition = TopicPartition::new(self.topic, self.partitioner.partition(key));
+        let mut effects = Vec::new();
+        if let Some(manager) = self.transactions.as_mut() {
+            if manager.state != TransactionState::InTransaction {
+                // Kafka throws (IllegalStateException, or the error that broke the
+                // transaction): the record never reaches the accumulator.
+                let error = manager.refuse();
+                effects.push(Effect::Event(Event::SendCompleted {
+                    value,
+                    partition,
+                    result: Err(SendFailure {
+                        error,
+                        definite: true,
+                    }),
+                }));
+                self.run_once(now_ms, &mut effects);
+                self.check_invariants();
+                return effects;
+            }
+            manager.add_partition(partition);
+        }
         let record = ProducerRecord::application(value, key);
         if let Some(batch) = self.accumulator.append(now_ms, partition, record) {
             self.timers.set(
@@ -208,7 +256,6 @@ impl Producer {
             );
         }
         self.unfinished_sends += 1;
-        let mut effects = Vec::new();
         self.run_once(now_ms, &mut effects);
         self.check_invariants();
         effects
@@ -235,6 +282,7 @@ impl Producer {
         self.handle_connection_timers(now_ms, effects);
         self.expire_batches(now_ms, effects);
         self.update_idempotence(now_ms, effects);
+        self.run_transactional(now_ms, effects);
         let leaderless = self
             .accumulator
             .any_waiting(|partition| self.metadata.leader(partition).is_none());
@@ -340,12 +388,16 @@ impl Producer {
             let expected = match timer {
                 ProducerTimer::RequestTimeout(correlation) => {
                     self.in_flight.contains_key(&correlation)
+                        || self.is_transactional_correlation(correlation)
                         || self
                             .pending_init_producer_id
                             .is_some_and(|pending| pending.correlation == correlation)
                 }
                 ProducerTimer::InitProducerIdBackoff => {
                     self.idempotence.is_some() && self.pending_init_producer_id.is_none()
+                }
+                ProducerTimer::TransactionBackoff => {
+                    self.transactions.is_some() && self.transactional_in_flight().is_none()
                 }
                 ProducerTimer::Metadata(_) => true,
                 ProducerTimer::DeliveryTimeout(batch) => batches().any(|id| id == batch),
@@ -359,6 +411,15 @@ impl Producer {
             assert!(
                 expected,
                 "producer {}: timer {timer} at {at_ms} matches no state",
+                self.client
+            );
+        }
+        if let Some((correlation, _)) = self.transactional_in_flight() {
+            assert!(
+                self.timers
+                    .deadline_ms(ProducerTimer::RequestTimeout(correlation))
+                    .is_some(),
+                "producer {}: transactional request {correlation} has no timeout",
                 self.client
             );
         }
@@ -410,6 +471,9 @@ impl Actor for Producer {
             // authority on deadlines: a name it no longer holds as due is stale and changes
             // nothing.
             Input::Start | Input::Timers(_) => {}
+            Input::Message { from, message }
+                if self.transactions.is_some()
+                    && self.on_transactional_response(now_ms, from, &message, &mut effects) => {}
             Input::Message { from, message } => match &message {
                 Message::MetadataResponse(response) => {
                     self.on_metadata_response(now_ms, from, response, &mut effects);

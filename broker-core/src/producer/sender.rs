@@ -95,6 +95,10 @@ impl Producer {
     fn in_flight_broker(&self, correlation: CorrelationId) -> BrokerId {
         match self.in_flight.get(&correlation) {
             Some(request) => request.broker,
+            None if self.is_transactional_correlation(correlation) => self
+                .transactional_in_flight()
+                .map(|(_, broker)| broker)
+                .expect("checked just above"),
             None if self
                 .pending_init_producer_id
                 .is_some_and(|pending| pending.correlation == correlation) =>
@@ -146,8 +150,20 @@ impl Producer {
         for batch in retried.into_iter().rev() {
             self.reenqueue(batch);
         }
-        // An InitProducerId on the same connection is lost with it.
+        // An InitProducerId on the same connection is lost with it, and so is a
+        // transactional request.
         self.fail_init_producer_id_on(now_ms, broker, effects);
+        let error = if self
+            .transactional_in_flight()
+            .is_some_and(|(correlation, _)| {
+                self.timers
+                    .is_due(ProducerTimer::RequestTimeout(correlation), now_ms)
+            }) {
+            ErrorCode::ClientTimeout
+        } else {
+            ErrorCode::NetworkException
+        };
+        self.fail_transactional_on(now_ms, broker, error, effects);
     }
 
     /// Handles every due [`ProducerTimer::DeliveryTimeout`]: fails those batches, in the
@@ -244,8 +260,18 @@ impl Producer {
                 acks: self.config.acks,
                 timeout_ms: self.config.request_timeout_ms,
                 records,
-                transactional_id: None,
-                transaction_version: crate::protocol::TransactionVersion::V2,
+                transactional_id: self
+                    .transactions
+                    .as_ref()
+                    .map(|manager| manager.transactional_id.clone()),
+                // Produce version 12 and later (transactions version 2) let the leader add
+                // the partition to the transaction; version 1 producers added it themselves.
+                transaction_version: match &self.transactions {
+                    Some(manager) if !manager.transaction_version_2 => {
+                        crate::protocol::TransactionVersion::V1
+                    }
+                    _ => crate::protocol::TransactionVersion::V2,
+                },
             }),
         });
         if self.config.acks == Acks::None {
@@ -337,6 +363,7 @@ impl Producer {
         self.metadata.request_update(now_ms, &mut self.timers);
         let retriable = match self.sequence_verdict(&batch, error, effects) {
             SequenceVerdict::Retry => true,
+            SequenceVerdict::Fail => false,
             SequenceVerdict::NotASequenceError => error.is_retriable(),
         };
         let can_retry = retriable
@@ -356,13 +383,19 @@ impl Producer {
         }
     }
 
-    fn give_up(&mut self, batch: ProducerBatch, error: ErrorCode, effects: &mut Vec<Effect>) {
+    pub(super) fn give_up(
+        &mut self,
+        batch: ProducerBatch,
+        error: ErrorCode,
+        effects: &mut Vec<Effect>,
+    ) {
         let failure = SendFailure {
             error,
             definite: !batch.possibly_appended,
         };
         self.complete(&batch, |_| Err(failure), effects);
         effects.push(Effect::Mark(Mark::ProducerGaveUp));
+        self.on_transactional_batch_failed(error);
     }
 
     /// Reports the outcome of every record of `batch` (`result_of(i)` for record `i`) and

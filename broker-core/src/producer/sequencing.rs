@@ -21,6 +21,8 @@ pub(super) enum SequenceVerdict {
     NotASequenceError,
     /// A sequence error the producer retries (Kafka's `TransactionManager.canRetry`).
     Retry,
+    /// A sequence error a transactional producer does not retry: the batch fails.
+    Fail,
 }
 
 impl Producer {
@@ -33,7 +35,14 @@ impl Producer {
             return;
         };
         idempotence.maybe_resolve_sequences();
-        if let Some(bump) = idempotence.maybe_bump_epoch() {
+        if let Some(manager) = self.transactions.as_mut() {
+            // A transactional producer's epoch belongs to its coordinator: the bump is made
+            // by the next EndTxn (version 2) or an InitProducerId after the abort (version
+            // 1, KIP-360), never locally.
+            if idempotence.take_epoch_bump_request() {
+                manager.epoch_bump_required = true;
+            }
+        } else if let Some(bump) = idempotence.maybe_bump_epoch() {
             effects.push(Effect::Mark(Mark::ProducerEpochBumped));
             if bump.renumbered_sent_batches > 0 {
                 effects.push(Effect::Mark(Mark::ProducerRenumberedSentBatches));
@@ -51,6 +60,11 @@ impl Producer {
         let Some(idempotence) = &self.idempotence else {
             return true;
         };
+        if let Some(manager) = &self.transactions {
+            if !manager.allows_drain(partition) {
+                return false;
+            }
+        }
         match self.accumulator.front(partition) {
             Some(front) => idempotence.may_drain(partition, front.id),
             None => true,
@@ -122,12 +136,21 @@ impl Producer {
                 effects.push(Effect::Mark(Mark::ProducerOutOfOrderSequenceRetried));
                 // Retried either way; an epoch bump, if the gap is real, is made before the
                 // next drain.
-                let _: SequenceErrorOutcome =
-                    idempotence.on_out_of_order(batch.partition, sequenced);
+                let outcome = idempotence.on_out_of_order(batch.partition, sequenced);
+                // A transactional producer retries only a batch another batch's failure
+                // explains (Kafka's `canRetry`); a real gap fails the transaction.
+                if self.transactions.is_some()
+                    && outcome == SequenceErrorOutcome::RetryAfterEpochBump
+                {
+                    return SequenceVerdict::Fail;
+                }
                 SequenceVerdict::Retry
             }
             ErrorCode::UnknownProducerId => {
                 idempotence.on_unknown_producer(batch.partition);
+                if self.transactions.is_some() {
+                    return SequenceVerdict::Fail;
+                }
                 SequenceVerdict::Retry
             }
             _ => SequenceVerdict::NotASequenceError,

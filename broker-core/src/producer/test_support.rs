@@ -33,6 +33,8 @@ pub(super) fn config() -> ProducerConfig {
         reconnect_backoff_ms: 50,
         reconnect_backoff_max_ms: 1_000,
         socket_connection_setup_timeout_ms: 10_000,
+        transactional_id: None,
+        transaction_timeout_ms: 60_000,
     }
 }
 

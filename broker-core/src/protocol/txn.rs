@@ -95,6 +95,17 @@ pub struct EndTxnResponse {
     pub result: Result<ProducerIdAndEpoch, ErrorCode>,
 }
 
+/// What a consumer tells a transactional producer about its group membership (Kafka's
+/// `ConsumerGroupMetadata`, KIP-447), passed to `sendOffsetsToTransaction`: the group
+/// coordinator refuses the transaction's offsets from a member of an older generation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerGroupMetadata {
+    pub group: GroupId,
+    pub generation: GenerationId,
+    pub member: MemberId,
+    pub group_instance_id: Option<String>,
+}
+
 /// TxnOffsetCommit (KIP-447): offsets committed inside a transaction, sent to the group
 /// coordinator, with the member's generation so a zombie member is fenced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,23 +118,17 @@ pub struct TxnOffsetCommitRequest {
     pub member: MemberId,
     pub group_instance_id: Option<String>,
     pub offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
+    /// TxnOffsetCommit version 5 and later (transactions version 2): the group
+    /// coordinator's broker adds the offsets partition to the transaction before writing
+    /// (KIP-890 part 2); a version 1 producer sent AddOffsetsToTxn itself and the broker
+    /// only verifies it (part 1).
+    pub transaction_version: crate::protocol::TransactionVersion,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxnOffsetCommitResponse {
     pub correlation: CorrelationId,
     pub partitions: Vec<PartitionResult>,
-}
-
-/// A consumer's group membership as a transactional producer sends it with TxnOffsetCommit
-/// (Kafka's `ConsumerGroupMetadata`, from `Consumer.groupMetadata()`), so the group
-/// coordinator fences a zombie member's offsets (KIP-447).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConsumerGroupMetadata {
-    pub group: GroupId,
-    pub generation: GenerationId,
-    pub member: MemberId,
-    pub group_instance_id: Option<String>,
 }
 
 /// One producer's marker for the partitions of its ended transaction.

@@ -317,6 +317,7 @@ impl TransactionCoordinator {
             partition,
             waiter: LocalWaiter { token },
             records: vec![record.encode()],
+            transaction: None,
         });
         self.append_timeouts_ms
             .insert(token, value.transaction_timeout_ms.max(1));

@@ -673,6 +673,9 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::TransactionStateChanged { .. }
         | Event::TransactionMarkersSent { .. }
         | Event::TxnOffsetCommitAnswered { .. } => None,
+        Event::TransactionOperationCompleted { .. }
+        | Event::TransactionCoordinatorFound { .. }
+        | Event::TransactionalProducerEpoch { .. } => None,
     }
 }
 

@@ -257,6 +257,7 @@ fn txn_commit(offset: u64) -> Input {
                     leader_epoch: None,
                 },
             )],
+            transaction_version: crate::protocol::TransactionVersion::V2,
         }),
     }
 }
@@ -287,11 +288,88 @@ fn committed_offset(broker: &mut Broker, now_ms: u64) -> Option<Offset> {
     }
 }
 
+/// The coordinator broker, with `t1`'s transaction coordinator on broker 3 in its image.
+fn txn_coordinator_broker(storage: &SharedStorage) -> Broker {
+    let config = offsets_config();
+    let mut broker = Broker::new(
+        BrokerId(1),
+        1,
+        config.clone(),
+        vec![offsets_topic_config(&config)],
+        BugSwitches::default(),
+        Box::new(storage.clone()),
+    );
+    let mut metadata = image(1, offsets_state(Some(1), 1, &[1]));
+    let log = crate::transaction_state_topic::transaction_partition(
+        &crate::ids::TransactionalId("t1".into()),
+        config.transaction_state_log_num_partitions,
+    );
+    metadata.partitions.insert(
+        log,
+        PartitionState {
+            partition: log,
+            replicas: brokers(&[3]),
+            leader: Some(BrokerId(3)),
+            leader_epoch: LeaderEpoch(1),
+            isr: brokers(&[3]),
+            partition_epoch: PartitionEpoch(1),
+            elr: Vec::new(),
+            last_known_elr: Vec::new(),
+        },
+    );
+    register(&mut broker, metadata);
+    broker
+}
+
+/// Hands the broker a TxnOffsetCommit of offset 5 and answers the verification it asks
+/// its transaction coordinator (adding the offsets partition, transactions version 2)
+/// with `result`.
+fn txn_commit_verified(
+    broker: &mut Broker,
+    now_ms: u64,
+    result: Result<(), ErrorCode>,
+) -> Vec<Effect> {
+    let mut effects = broker.handle(now_ms, txn_commit(5));
+    let asked = super::transactions::verifications(&effects);
+    assert_eq!(asked.len(), 1, "one verification: {effects:?}");
+    assert_eq!(asked[0].partitions, vec![offsets_partition()]);
+    assert!(
+        !asked[0].verify_only,
+        "version 2 adds the offsets partition"
+    );
+    assert!(
+        broker.partitions[&offsets_partition()]
+            .log()
+            .records()
+            .is_empty(),
+        "nothing is written before the coordinator answers"
+    );
+    effects.extend(broker.handle(
+        now_ms,
+        super::transactions::verification_answer(&asked[0], result),
+    ));
+    effects
+}
+
+#[test]
+fn a_refused_verification_answers_the_txn_offset_commit_and_writes_nothing() {
+    let storage = SharedStorage::default();
+    let mut broker = txn_coordinator_broker(&storage);
+    let effects = txn_commit_verified(&mut broker, 1, Err(ErrorCode::InvalidTxnState));
+    assert!(sends(&effects).iter().any(|(to, message)| *to == CONSUMER
+        && matches!(message, Message::TxnOffsetCommitResponse(response)
+            if response.partitions == vec![(P0, Err(ErrorCode::InvalidTxnState))])));
+    assert!(broker.partitions[&offsets_partition()]
+        .log()
+        .records()
+        .is_empty());
+}
+
 #[test]
 fn a_txn_offset_commit_is_a_transactional_batch_whose_commit_marker_makes_it_visible() {
     let storage = SharedStorage::default();
-    let (mut broker, _) = coordinator_broker(&storage, offsets_state(Some(1), 1, &[1]));
-    let effects = broker.handle(1, txn_commit(5));
+    let mut broker = txn_coordinator_broker(&storage);
+    let effects = txn_commit_verified(&mut broker, 1, Ok(()));
     assert!(sends(&effects).iter().any(|(to, message)| *to == CONSUMER
         && matches!(message, Message::TxnOffsetCommitResponse(response)
             if response.partitions == vec![(P0, Ok(()))])));
@@ -315,8 +393,8 @@ fn a_txn_offset_commit_is_a_transactional_batch_whose_commit_marker_makes_it_vis
 #[test]
 fn an_abort_marker_on_the_offsets_partition_discards_the_pending_offsets() {
     let storage = SharedStorage::default();
-    let (mut broker, _) = coordinator_broker(&storage, offsets_state(Some(1), 1, &[1]));
-    broker.handle(1, txn_commit(5));
+    let mut broker = txn_coordinator_broker(&storage);
+    txn_commit_verified(&mut broker, 1, Ok(()));
     let effects = broker.handle(
         2,
         write_marker(crate::log::record_batch::ControlRecordType::Abort),
