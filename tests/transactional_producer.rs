@@ -161,11 +161,10 @@ fn transactions_version_1_commit_and_abort_and_read_committed_sees_only_the_comm
     }
 }
 
-/// Pending the partition leader's half of KIP-890 part 2 (`txnverify`): until a leader adds
-/// a partition to the transaction when it verifies the first transactional produce, the
-/// coordinator knows no partition of a version 2 transaction and refuses its commit.
+/// Kafka 4.x's default, transactions version 2: the client sends no AddPartitionsToTxn; the
+/// partition leader adds each partition to the transaction when it verifies the first
+/// transactional produce there (KIP-890 part 2), so the coordinator's markers reach it.
 #[test]
-#[ignore = "needs KIP-890 part 2 on the partition leader (txnverify's part)"]
 fn transactions_version_2_commit_and_abort_and_read_committed_sees_only_the_committed() {
     for seed in 0..3 {
         let report = run_seed("", seed);
