@@ -35,17 +35,9 @@ use watermark_broker_core::actor::Effect;
 use watermark_broker_core::consumer::{ConsumerRecord, PollOutcome};
 use watermark_broker_core::error::ErrorCode;
 use watermark_broker_core::ids::{GenerationId, GroupId, Offset, TransactionalId};
+use watermark_broker_core::producer::TransactionOperation;
 use watermark_broker_core::protocol::{ConsumerGroupMetadata, OffsetAndMetadata};
 use watermark_broker_core::topic::TopicPartition;
-
-/// The blocking calls of Kafka's transactional producer that the loop waits on.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PipelineOperation {
-    InitTransactions,
-    SendOffsetsToTransaction,
-    CommitTransaction,
-    AbortTransaction,
-}
 
 /// How an operation's error leaves the producer (Kafka's `TransactionManager`): an abortable
 /// error lets the application abort and go on; a fatal one (fenced) ends the producer.
@@ -149,7 +141,7 @@ enum LoopState {
     /// Transforming the batch: the next record's output is sent at `at_ms`.
     Transforming { at_ms: u64 },
     /// Blocked in a transactional call.
-    Waiting(PipelineOperation),
+    Waiting(TransactionOperation),
     /// A fatal error: the producer is closed and the loop is over.
     Closed,
 }
@@ -333,7 +325,7 @@ impl PipelineApplication {
                 .collect(),
         });
         work.effects = clients.send_offsets_to_transaction(now_ms, offsets, group_metadata);
-        self.state = LoopState::Waiting(PipelineOperation::SendOffsetsToTransaction);
+        self.state = LoopState::Waiting(TransactionOperation::SendOffsetsToTransaction);
         work
     }
 
@@ -346,7 +338,7 @@ impl PipelineApplication {
         if let Some(open) = self.open.as_mut() {
             open.error = open.error.or(error);
         }
-        self.state = LoopState::Waiting(PipelineOperation::AbortTransaction);
+        self.state = LoopState::Waiting(TransactionOperation::AbortTransaction);
         PipelineWork {
             effects: clients.abort_transaction(now_ms),
             history: Vec::new(),
@@ -381,12 +373,12 @@ impl PipelineApplication {
     pub fn operation_completed(
         &mut self,
         now_ms: u64,
-        operation: PipelineOperation,
+        operation: TransactionOperation,
         result: Result<(), OperationFailure>,
         clients: &mut dyn PipelineClients,
     ) -> PipelineWork {
         let awaited = match self.state {
-            LoopState::Initializing => PipelineOperation::InitTransactions,
+            LoopState::Initializing => TransactionOperation::InitTransactions,
             LoopState::Waiting(awaited) => awaited,
             _ => return PipelineWork::default(),
         };
@@ -394,22 +386,22 @@ impl PipelineApplication {
             return PipelineWork::default();
         }
         match (operation, result) {
-            (PipelineOperation::InitTransactions, Ok(())) => {
+            (TransactionOperation::InitTransactions, Ok(())) => {
                 self.state = LoopState::Polling { at_ms: now_ms };
                 PipelineWork::default()
             }
-            (PipelineOperation::SendOffsetsToTransaction, Ok(())) => {
+            (TransactionOperation::SendOffsetsToTransaction, Ok(())) => {
                 if let Some(open) = self.open.as_mut() {
                     open.commit_requested = true;
                 }
-                self.state = LoopState::Waiting(PipelineOperation::CommitTransaction);
+                self.state = LoopState::Waiting(TransactionOperation::CommitTransaction);
                 PipelineWork {
                     effects: clients.commit_transaction(now_ms),
                     history: Vec::new(),
                 }
             }
-            (PipelineOperation::CommitTransaction, Ok(())) => self.end(now_ms, OpType::Ok),
-            (PipelineOperation::AbortTransaction, Ok(())) => {
+            (TransactionOperation::CommitTransaction, Ok(())) => self.end(now_ms, OpType::Ok),
+            (TransactionOperation::AbortTransaction, Ok(())) => {
                 clients.rewind_to_committed();
                 let mut work = self.end(now_ms, OpType::Fail);
                 work.history.push(PipelineHistory::Rewound);
@@ -418,7 +410,7 @@ impl PipelineApplication {
             // Kafka's loop calls initTransactions again after an error that leaves the
             // producer usable (a timeout): it resumes. Any other such error (abortTransaction
             // timing out included) is answered by aborting (again).
-            (PipelineOperation::InitTransactions, Err(OperationFailure::Abortable(_))) => {
+            (TransactionOperation::InitTransactions, Err(OperationFailure::Abortable(_))) => {
                 PipelineWork {
                     effects: clients.init_transactions(now_ms),
                     history: Vec::new(),

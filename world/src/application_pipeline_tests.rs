@@ -116,7 +116,12 @@ fn run_at(
 fn started(clients: &mut ScriptedClients, at_ms: u64) -> PipelineApplication {
     let mut app = application();
     app.start(0, clients);
-    let work = app.operation_completed(at_ms, PipelineOperation::InitTransactions, Ok(()), clients);
+    let work = app.operation_completed(
+        at_ms,
+        TransactionOperation::InitTransactions,
+        Ok(()),
+        clients,
+    );
     assert!(work.history.is_empty());
     app
 }
@@ -164,7 +169,7 @@ fn a_polled_batch_is_transformed_offset_committed_and_committed_in_one_transacti
     );
     let work = app.operation_completed(
         50,
-        PipelineOperation::SendOffsetsToTransaction,
+        TransactionOperation::SendOffsetsToTransaction,
         Ok(()),
         &mut clients,
     );
@@ -173,7 +178,7 @@ fn a_polled_batch_is_transformed_offset_committed_and_committed_in_one_transacti
     app.send_completed(1000, input(0, 0, 0).partition, Ok(Some(Offset(9))));
     let work = app.operation_completed(
         60,
-        PipelineOperation::CommitTransaction,
+        TransactionOperation::CommitTransaction,
         Ok(()),
         &mut clients,
     );
@@ -215,13 +220,13 @@ fn an_abortable_commit_error_aborts_rewinds_and_records_a_failed_transaction() {
     }
     app.operation_completed(
         25,
-        PipelineOperation::SendOffsetsToTransaction,
+        TransactionOperation::SendOffsetsToTransaction,
         Ok(()),
         &mut clients,
     );
     let work = app.operation_completed(
         30,
-        PipelineOperation::CommitTransaction,
+        TransactionOperation::CommitTransaction,
         Err(OperationFailure::Abortable(ErrorCode::TransactionAbortable)),
         &mut clients,
     );
@@ -229,7 +234,7 @@ fn an_abortable_commit_error_aborts_rewinds_and_records_a_failed_transaction() {
     assert_eq!(clients.calls.last().unwrap(), "abort@30");
     let work = app.operation_completed(
         40,
-        PipelineOperation::AbortTransaction,
+        TransactionOperation::AbortTransaction,
         Ok(()),
         &mut clients,
     );
@@ -255,13 +260,13 @@ fn a_fatal_error_after_the_commit_was_asked_for_is_indefinite_and_closes_the_loo
     }
     app.operation_completed(
         25,
-        PipelineOperation::SendOffsetsToTransaction,
+        TransactionOperation::SendOffsetsToTransaction,
         Ok(()),
         &mut clients,
     );
     let work = app.operation_completed(
         30,
-        PipelineOperation::CommitTransaction,
+        TransactionOperation::CommitTransaction,
         Err(OperationFailure::Fatal(ErrorCode::ProducerFenced)),
         &mut clients,
     );
@@ -284,7 +289,7 @@ fn a_fatal_error_before_the_commit_fails_the_transaction_definitely() {
     }
     let work = app.operation_completed(
         25,
-        PipelineOperation::SendOffsetsToTransaction,
+        TransactionOperation::SendOffsetsToTransaction,
         Err(OperationFailure::Fatal(ErrorCode::ProducerFenced)),
         &mut clients,
     );
@@ -311,7 +316,7 @@ fn a_process_stop_mid_transaction_fails_it_unless_its_commit_was_sent() {
     }
     app.operation_completed(
         25,
-        PipelineOperation::SendOffsetsToTransaction,
+        TransactionOperation::SendOffsetsToTransaction,
         Ok(()),
         &mut clients,
     );
@@ -335,7 +340,7 @@ fn a_definitely_failed_send_is_a_failed_write_even_in_an_indefinite_transaction(
     app.send_completed(2, partition, Err((ErrorCode::RequestTimedOut, false)));
     app.operation_completed(
         35,
-        PipelineOperation::SendOffsetsToTransaction,
+        TransactionOperation::SendOffsetsToTransaction,
         Ok(()),
         &mut clients,
     );
@@ -385,7 +390,7 @@ fn a_completion_the_loop_does_not_wait_for_changes_nothing() {
     let mut app = started(&mut clients, 0);
     let work = app.operation_completed(
         1,
-        PipelineOperation::CommitTransaction,
+        TransactionOperation::CommitTransaction,
         Ok(()),
         &mut clients,
     );
@@ -412,25 +417,30 @@ fn a_failed_init_or_abort_that_leaves_the_producer_usable_is_called_again() {
     app.start(0, &mut clients);
     app.operation_completed(
         5,
-        PipelineOperation::InitTransactions,
+        TransactionOperation::InitTransactions,
         Err(OperationFailure::Abortable(ErrorCode::RequestTimedOut)),
         &mut clients,
     );
     assert_eq!(clients.calls, ["init@0", "init@5"]);
-    app.operation_completed(6, PipelineOperation::InitTransactions, Ok(()), &mut clients);
+    app.operation_completed(
+        6,
+        TransactionOperation::InitTransactions,
+        Ok(()),
+        &mut clients,
+    );
     let mut next_value = 1;
     for now_ms in [6, 16, 26] {
         run_at(&mut app, &mut clients, now_ms, &mut next_value);
     }
     app.operation_completed(
         30,
-        PipelineOperation::SendOffsetsToTransaction,
+        TransactionOperation::SendOffsetsToTransaction,
         Err(OperationFailure::Abortable(ErrorCode::IllegalGeneration)),
         &mut clients,
     );
     app.operation_completed(
         40,
-        PipelineOperation::AbortTransaction,
+        TransactionOperation::AbortTransaction,
         Err(OperationFailure::Abortable(ErrorCode::RequestTimedOut)),
         &mut clients,
     );
@@ -440,7 +450,7 @@ fn a_failed_init_or_abort_that_leaves_the_producer_usable_is_called_again() {
     );
     let work = app.operation_completed(
         50,
-        PipelineOperation::AbortTransaction,
+        TransactionOperation::AbortTransaction,
         Ok(()),
         &mut clients,
     );

@@ -67,8 +67,8 @@ impl World {
                 }
             }
             for (node, slot) in &self.nodes {
-                if let (NodeId::Consumer(_), Some(NodeActor::Consumer(consumer))) =
-                    (node, slot.actor.as_ref())
+                if let (NodeId::Consumer(_), Some(consumer)) =
+                    (node, slot.actor.as_ref().and_then(NodeActor::consumer))
                 {
                     if let Some(position) = consumer.position(partition) {
                         if position < leader_view.high_watermark {
@@ -83,7 +83,7 @@ impl World {
             }
         }
         for (node, slot) in &self.nodes {
-            if let Some(NodeActor::Producer(producer)) = slot.actor.as_ref() {
+            if let Some(producer) = slot.actor.as_ref().and_then(NodeActor::producer) {
                 let unsent = slot
                     .application
                     .as_ref()
@@ -113,16 +113,16 @@ impl World {
             let busy = slot
                 .application
                 .as_ref()
-                .and_then(Application::consumer)
                 .is_some_and(|application| !application.is_idle())
-                || matches!(
-                    slot.actor.as_ref(),
-                    Some(NodeActor::Consumer(consumer)) if consumer.has_records_for_poll()
-                );
+                || slot
+                    .actor
+                    .as_ref()
+                    .and_then(NodeActor::consumer)
+                    .is_some_and(watermark_broker_core::consumer::Consumer::has_records_for_poll);
             if busy {
                 return Some(format!("{node} has not processed all it polled"));
             }
-            if let Some(NodeActor::Consumer(consumer)) = slot.actor.as_ref() {
+            if let Some(consumer) = slot.actor.as_ref().and_then(NodeActor::consumer) {
                 owned
                     .entry(group.clone())
                     .or_default()

@@ -480,11 +480,13 @@ impl Scenario {
         topics
     }
 
-    /// Whether any producer has a `transactional_id`.
+    /// Whether any producer has a `transactional_id`, or any consumer runs the
+    /// consume-transform-produce loop (whose producer is transactional).
     pub fn has_transactional_producers(&self) -> bool {
         self.producers
             .iter()
             .any(ProducerWorkload::is_transactional)
+            || self.consumers.iter().any(ConsumerWorkload::is_pipeline)
     }
 
     /// The partitions group consumer `index` subscribes to: those of its topics (empty: of

@@ -18,6 +18,7 @@ use crate::fault::{Fault, Trigger};
 use crate::history::{History, OpBody, OpType};
 use crate::network::{Delivery, Envelope, Network};
 use crate::not_applied::{FaultSource, NotApplied};
+use crate::pipeline_client::PipelineClient;
 use crate::processing::{write_every_record, ProcessorFactory};
 use crate::scenario::{Scenario, TRANSACTION_RECORDS_DEFAULT};
 use crate::sink::{Sink, SinkEntry};
@@ -52,10 +53,15 @@ pub enum NodeActor {
     Controller(Box<Controller>),
     Producer(Box<Producer>),
     Consumer(Box<Consumer>),
+    /// A consume-transform-produce process: its consumer and producer (`pipeline_client.rs`).
+    Pipeline(Box<PipelineClient>),
 }
 
 #[path = "world_transactional.rs"]
 mod transactional;
+
+#[path = "world_pipeline.rs"]
+mod pipeline;
 
 impl NodeActor {
     fn as_actor(&mut self) -> &mut dyn Actor {
@@ -64,6 +70,7 @@ impl NodeActor {
             NodeActor::Controller(controller) => controller.as_mut(),
             NodeActor::Producer(producer) => producer.as_mut(),
             NodeActor::Consumer(consumer) => consumer.as_mut(),
+            NodeActor::Pipeline(pipeline) => pipeline.as_mut(),
         }
     }
 
@@ -73,6 +80,7 @@ impl NodeActor {
             NodeActor::Controller(controller) => controller.next_deadline_ms(),
             NodeActor::Producer(producer) => producer.next_deadline_ms(),
             NodeActor::Consumer(consumer) => consumer.next_deadline_ms(),
+            NodeActor::Pipeline(pipeline) => pipeline.next_deadline_ms(),
         }
     }
 
@@ -82,6 +90,25 @@ impl NodeActor {
             NodeActor::Controller(controller) => controller.due_timers(now_ms),
             NodeActor::Producer(producer) => producer.due_timers(now_ms),
             NodeActor::Consumer(consumer) => consumer.due_timers(now_ms),
+            NodeActor::Pipeline(pipeline) => pipeline.due_timers(now_ms),
+        }
+    }
+
+    /// The consumer of a consumer's or a consume-transform-produce process.
+    pub fn consumer(&self) -> Option<&Consumer> {
+        match self {
+            NodeActor::Consumer(consumer) => Some(consumer),
+            NodeActor::Pipeline(pipeline) => Some(&pipeline.consumer),
+            _ => None,
+        }
+    }
+
+    /// The producer of a producer's or a consume-transform-produce process.
+    pub fn producer(&self) -> Option<&Producer> {
+        match self {
+            NodeActor::Producer(producer) => Some(producer),
+            NodeActor::Pipeline(pipeline) => Some(&pipeline.producer),
+            _ => None,
         }
     }
 }
@@ -175,6 +202,9 @@ pub struct World {
     pub processor_factory: ProcessorFactory,
     /// Whether each commit a consumer started was an auto-commit, until it completes.
     commits_in_flight: BTreeMap<(ClientId, CommitId), bool>,
+    /// Per consume-transform-produce consumer, how many transactions its earlier processes
+    /// began (their numbering goes on across restarts).
+    pipeline_transactions: BTreeMap<ClientId, u64>,
 }
 
 /// The world behind a lock, shared by the node shells and the nemesis.
@@ -371,6 +401,7 @@ impl World {
             sink: Sink::default(),
             processor_factory: write_every_record(),
             commits_in_flight: BTreeMap::new(),
+            pipeline_transactions: BTreeMap::new(),
         }
     }
 
@@ -462,6 +493,8 @@ impl World {
             || StepInput::Start { incarnation },
             Input::Start,
         );
+        // A consume-transform-produce loop starts with `initTransactions`.
+        self.start_pipeline_loop(node, now_ms);
     }
 
     /// A consumer's actor for a new process; a group consumer also gets a fresh
@@ -475,6 +508,9 @@ impl World {
         let scenario = Arc::clone(&self.scenario);
         let index = client.0 as usize;
         let workload = &scenario.consumers[index];
+        if workload.is_pipeline() {
+            return self.start_pipeline(client, brokers);
+        }
         let Some(group) = workload.group() else {
             let partitions = scenario.consumer_assignment(index);
             return NodeActor::Consumer(Box::new(Consumer::new(
@@ -520,6 +556,12 @@ impl World {
         // process of this client reads is not compared with what the dead one read.
         let consumer_application = match slot.application.take() {
             Some(Application::Consumer(application)) => Some(application),
+            Some(Application::Pipeline(pipeline)) => {
+                if let NodeId::Consumer(client) = node {
+                    self.stop_pipeline(client, now_ms, pipeline);
+                }
+                None
+            }
             producer => {
                 slot.application = producer;
                 None
@@ -610,6 +652,9 @@ impl World {
                 continue;
             }
             if self.maybe_run_consumer_application(node, now_ms) {
+                continue;
+            }
+            if self.maybe_run_pipeline(node, now_ms) {
                 continue;
             }
             break;
@@ -1078,6 +1123,10 @@ impl World {
     /// assignments (which its application also learns of).
     fn record_consumer_event(&mut self, client: ClientId, now_ms: u64, event: Event) {
         let node = NodeId::Consumer(client);
+        // A consume-transform-produce process's producer events go to its loop.
+        if self.pipeline_event(node, now_ms, &event) {
+            return;
+        }
         // The group triggers (`member-committed`) watch consumer events.
         self.maybe_fire_triggers(node, now_ms, &event);
         match event {
@@ -1123,9 +1172,9 @@ impl World {
                 assignment,
                 ..
             } => {
-                if let Some(application) = self.consumer_application(node) {
-                    application.generation = generation;
-                    application.assignment = assignment.clone();
+                if let Some((known_generation, known_assignment)) = self.group_view(node) {
+                    *known_generation = generation;
+                    *known_assignment = assignment.clone();
                 }
                 let body = OpBody::Assign {
                     group,
@@ -1142,13 +1191,11 @@ impl World {
                 lost,
             } => {
                 let (generation, held) = self
-                    .consumer_application(node)
-                    .map(|application| {
-                        let held = application.assignment.clone();
-                        application
-                            .assignment
-                            .retain(|partition| !partitions.contains(partition));
-                        (application.generation, held)
+                    .group_view(node)
+                    .map(|(generation, assignment)| {
+                        let held = assignment.clone();
+                        assignment.retain(|partition| !partitions.contains(partition));
+                        (*generation, held)
                     })
                     .unwrap_or((watermark_broker_core::ids::GenerationId::NONE, Vec::new()));
                 let body = revocation_op(group, generation, &held, partitions, lost);
@@ -1156,6 +1203,20 @@ impl World {
             }
             _ => {}
         }
+    }
+
+    /// The generation and assignment a group member's application was told of.
+    fn group_view(
+        &mut self,
+        node: NodeId,
+    ) -> Option<(
+        &mut watermark_broker_core::ids::GenerationId,
+        &mut Vec<TopicPartition>,
+    )> {
+        self.nodes
+            .get_mut(&node)
+            .and_then(|slot| slot.application.as_mut())
+            .and_then(Application::group_view_mut)
     }
 
     fn consumer_application(&mut self, node: NodeId) -> Option<&mut ConsumerApplication> {

@@ -16,7 +16,8 @@ pub struct GroupReads {
     /// these must be processed by the group.
     pub partitions: BTreeSet<TopicPartition>,
     /// The processing mode promises at-least-once (process-then-commit, auto-commit with the
-    /// processing in the poll loop): a commit never passes what was processed.
+    /// processing in the poll loop; consume-transform-produce promises exactly-once): a
+    /// commit never passes what was processed.
     pub at_least_once: bool,
 }
 
@@ -30,7 +31,9 @@ pub fn group_reads(scenario: &Scenario) -> BTreeMap<GroupId, GroupReads> {
         };
         let promises = matches!(
             consumer.processing_mode(),
-            ProcessingMode::ProcessThenCommit | ProcessingMode::AutoCommit
+            ProcessingMode::ProcessThenCommit
+                | ProcessingMode::AutoCommit
+                | ProcessingMode::ConsumeTransformProduce
         );
         let reads = groups.entry(group).or_insert_with(|| GroupReads {
             partitions: BTreeSet::new(),
