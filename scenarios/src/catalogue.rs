@@ -54,6 +54,10 @@ pub fn catalogue() -> Vec<Scenario> {
     .into_iter()
     .chain(crate::catalogue_groups::group_catalogue())
     .chain([crate::catalogue_group_swarm::safe_consumer_group_swarm()])
+    .chain([
+        crate::catalogue_transactions::read_committed_hides_aborted(),
+        crate::catalogue_transactions::read_uncommitted_sees_aborted(),
+    ])
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
     .collect()
 }

@@ -196,6 +196,14 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ),
     ("consumers.processing_ms", WATERMARK),
     (
+        "consumers.output_topic",
+        "Watermark (the topic the consume-transform-produce loop's producer writes)",
+    ),
+    (
+        "consumers.producer",
+        "Watermark (the loop's KafkaProducer; its keys are Kafka's producer configs)",
+    ),
+    (
         "consumers.poll_timeout_ms",
         "Watermark (the timeout passed to KafkaConsumer.poll)",
     ),
