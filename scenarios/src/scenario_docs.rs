@@ -203,6 +203,52 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
         "consumers.producer",
         "Watermark (the loop's KafkaProducer; its keys are Kafka's producer configs)",
     ),
+    ("consumers.producer.transactional_id", "transactional.id"),
+    (
+        "consumers.producer.transaction_timeout_ms",
+        "transaction.timeout.ms",
+    ),
+    ("consumers.producer.acks", "acks"),
+    ("consumers.producer.retries", "retries"),
+    ("consumers.producer.retry_backoff_ms", "retry.backoff.ms"),
+    (
+        "consumers.producer.request_timeout_ms",
+        "request.timeout.ms",
+    ),
+    (
+        "consumers.producer.delivery_timeout_ms",
+        "delivery.timeout.ms",
+    ),
+    (
+        "consumers.producer.max_in_flight_requests_per_connection",
+        "max.in.flight.requests.per.connection",
+    ),
+    ("consumers.producer.linger_ms", "linger.ms"),
+    (
+        "consumers.producer.batch_size_records",
+        "Watermark (Kafka's batch.size counts bytes)",
+    ),
+    ("consumers.producer.partitioner", "partitioner.class"),
+    (
+        "consumers.producer.metadata_max_age_ms",
+        "metadata.max.age.ms",
+    ),
+    (
+        "consumers.producer.enable_idempotence",
+        "enable.idempotence",
+    ),
+    (
+        "consumers.producer.reconnect_backoff_ms",
+        "reconnect.backoff.ms",
+    ),
+    (
+        "consumers.producer.reconnect_backoff_max_ms",
+        "reconnect.backoff.max.ms",
+    ),
+    (
+        "consumers.producer.socket_connection_setup_timeout_ms",
+        "socket.connection.setup.timeout.ms",
+    ),
     (
         "consumers.poll_timeout_ms",
         "Watermark (the timeout passed to KafkaConsumer.poll)",
