@@ -1,12 +1,12 @@
 //! End-to-end exactly-once of a consume-transform-produce pipeline, Watermark's own check of
-//! what KIP-98 and KIP-447 promise together: every input value has exactly one output value
+//! what KIP-98 and KIP-447 promise together: every input record has exactly one output value
 //! visible to `read_committed` readers, and the transaction that wrote it committed the
 //! input position past the input record, so no later owner of the input partition writes it
 //! again. Three registry entries share this file so that each kind of finding carries its
 //! own effect on the verdict:
 //!
-//! - `pipeline-missing-output` (`Loss`): an input value with no visible output.
-//! - `pipeline-duplicate-output` (`Duplication`): an input value with two or more visible
+//! - `pipeline-missing-output` (`Loss`): an input record with no visible output.
+//! - `pipeline-duplicate-output` (`Duplication`): an input record with two or more visible
 //!   outputs.
 //! - `pipeline-output-without-offsets` (`Duplication`): a visible output whose transaction
 //!   did not commit the input partition's position past its input record (it committed no
@@ -53,40 +53,43 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
     if pipeline.is_empty() {
         return Vec::new();
     }
-    let outputs = visible_outputs(&pipeline, final_state);
+    let inputs = input_records(&pipeline, observations, final_state);
+    let outputs = visible_outputs(&pipeline, &inputs, final_state);
     let mut found = Vec::new();
-    for ((partition, value), offset) in input_values(&pipeline, observations, final_state) {
-        let of_value = outputs.get(&value).map(Vec::as_slice).unwrap_or_default();
-        let input = (partition, offset, value);
-        match of_value.len() {
+    for (&(partition, offset), &value) in &inputs {
+        let of_record = outputs
+            .get(&(partition, offset))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let input = (partition, Some(offset), value);
+        match of_record.len() {
             0 => found.push(missing(input, final_state.time_ms)),
             1 => {}
-            _ => found.push(duplicated(input, of_value, final_state.time_ms)),
+            _ => found.push(duplicated(input, of_record, final_state.time_ms)),
         }
-        if let Some(offset) = offset {
-            found.extend(
-                of_value
-                    .iter()
-                    .filter(|output| {
-                        output
-                            .writer
-                            .committed_offset(partition)
-                            .is_none_or(|committed| committed <= offset)
-                    })
-                    .map(|output| without_offsets((partition, offset, value), output)),
-            );
-        }
+        found.extend(
+            of_record
+                .iter()
+                .filter(|output| {
+                    output
+                        .writer
+                        .committed_offset(partition)
+                        .is_none_or(|committed| committed <= offset)
+                })
+                .map(|output| without_offsets((partition, offset, value), output)),
+        );
     }
     found
 }
 
-/// The input values by (partition, value), at the offset known for each: the final log's,
-/// else the acknowledged one.
-fn input_values(
+/// The input records by (partition, offset), with their values: the final log's records a
+/// read_committed reader sees, and acknowledged sends the log lost. A value written twice
+/// upstream (a producer's duplicate) is two input records, each owed one output.
+fn input_records(
     pipeline: &[&CompletedTransaction],
     observations: &Observations,
     final_state: &FinalState,
-) -> BTreeMap<(TopicPartition, u64), Option<Offset>> {
+) -> BTreeMap<(TopicPartition, Offset), u64> {
     let mut partitions: BTreeSet<TopicPartition> = BTreeSet::new();
     for transaction in pipeline {
         partitions.extend(transaction.polls.iter().map(|(partition, _)| *partition));
@@ -97,37 +100,74 @@ fn input_values(
     let mut inputs = BTreeMap::new();
     for partition in &partitions {
         for (offset, value) in final_state.committed_visible(*partition) {
-            inputs.insert((*partition, *value), Some(*offset));
+            inputs.insert((*partition, *offset), *value);
         }
     }
     for send in observations.acked_sends() {
-        if let Some(partition) = send.partition.filter(|at| partitions.contains(at)) {
-            inputs.entry((partition, send.value)).or_insert(send.offset);
+        if let (Some(partition), Some(offset)) = (send.partition, send.offset) {
+            if partitions.contains(&partition) {
+                inputs.entry((partition, offset)).or_insert(send.value);
+            }
         }
     }
     inputs
 }
 
-/// Per input value, the output records visible to read_committed in the final logs.
+/// The input record an output was derived from: the record its transaction polled with the
+/// output's source value (the n-th such send takes the n-th such record), else the input
+/// record holding that value.
+fn source_record(
+    transaction: &CompletedTransaction,
+    source: u64,
+    nth: usize,
+    inputs: &BTreeMap<(TopicPartition, Offset), u64>,
+) -> Option<(TopicPartition, Offset)> {
+    let polled = transaction.polls.iter().flat_map(|(partition, records)| {
+        records
+            .iter()
+            .filter(move |(_, value)| *value == source)
+            .map(move |(offset, _)| (*partition, *offset))
+    });
+    polled
+        .clone()
+        .nth(nth)
+        .or_else(|| polled.last())
+        .or_else(|| {
+            inputs
+                .iter()
+                .find(|(_, value)| **value == source)
+                .map(|(record, _)| *record)
+        })
+}
+
+/// Per input record, the output records visible to read_committed in the final logs.
 fn visible_outputs<'a>(
     pipeline: &[&'a CompletedTransaction],
+    inputs: &BTreeMap<(TopicPartition, Offset), u64>,
     final_state: &FinalState,
-) -> BTreeMap<u64, Vec<Output<'a>>> {
-    let mut derived: BTreeMap<u64, (u64, &CompletedTransaction)> = BTreeMap::new();
+) -> BTreeMap<(TopicPartition, Offset), Vec<Output<'a>>> {
+    let mut derived: BTreeMap<u64, ((TopicPartition, Offset), &CompletedTransaction)> =
+        BTreeMap::new();
     let mut partitions: BTreeSet<TopicPartition> = BTreeSet::new();
     for transaction in pipeline {
+        let mut seen: BTreeMap<u64, usize> = BTreeMap::new();
         for send in &transaction.sends {
-            if let Some(source) = send.source {
-                derived.insert(send.value, (source, transaction));
-                partitions.extend(send.partition);
+            let Some(source) = send.source else {
+                continue;
+            };
+            let nth = seen.entry(source).or_default();
+            if let Some(record) = source_record(transaction, source, *nth, inputs) {
+                derived.insert(send.value, (record, transaction));
             }
+            *nth += 1;
+            partitions.extend(send.partition);
         }
     }
-    let mut outputs: BTreeMap<u64, Vec<Output<'a>>> = BTreeMap::new();
+    let mut outputs: BTreeMap<(TopicPartition, Offset), Vec<Output<'a>>> = BTreeMap::new();
     for partition in partitions {
         for (offset, value) in final_state.committed_visible(partition) {
-            if let Some((source, writer)) = derived.get(value) {
-                outputs.entry(*source).or_default().push(Output {
+            if let Some((record, writer)) = derived.get(value) {
+                outputs.entry(*record).or_default().push(Output {
                     partition,
                     offset: *offset,
                     value: *value,
@@ -262,6 +302,37 @@ mod tests {
             .filter(|violation| violation.checker.name().starts_with("pipeline-"))
             .map(|violation| format!("{} {:?}", violation.checker, violation.values))
             .collect()
+    }
+
+    /// A value written twice upstream (a producer's duplicate) is two input records: one
+    /// output for each is exactly-once; a third output is a duplicate.
+    #[test]
+    fn each_copy_of_a_value_written_twice_upstream_is_owed_one_output() {
+        let mut history = HistoryBuilder::new();
+        history.send_ok(9, 0, 1, Some(0), 1);
+        let both = txn(1)
+            .poll(0, &[(0, 1), (1, 1)])
+            .derive(1, 101, 0, 1)
+            .derive(1, 102, 1, 1)
+            .offsets(&[(0, 2)]);
+        history.transaction(1, &both, OpType::Ok, 10);
+        let final_state = final_logs(&[(0, &[(0, 1), (1, 1)]), (1, &[(0, 101), (1, 102)])]);
+        assert!(pipeline_findings(&history, &final_state).is_empty());
+
+        let again = txn(2)
+            .poll(0, &[(1, 1)])
+            .derive(1, 103, 2, 1)
+            .offsets(&[(0, 2)]);
+        history.transaction(1, &again, OpType::Ok, 20);
+        let final_state =
+            final_logs(&[(0, &[(0, 1), (1, 1)]), (1, &[(0, 101), (1, 102), (2, 103)])]);
+        let findings = pipeline_findings(&history, &final_state);
+        assert!(
+            findings
+                .iter()
+                .any(|finding| finding.starts_with("pipeline-duplicate-output [1, 102, 103]")),
+            "{findings:?}"
+        );
     }
 
     #[test]
