@@ -126,6 +126,38 @@ fn started(clients: &mut ScriptedClients, at_ms: u64) -> PipelineApplication {
     app
 }
 
+/// Scripted clients with one batch of one record (value 40) to poll, in a joined group.
+fn one_record() -> ScriptedClients {
+    ScriptedClients {
+        batches: vec![vec![input(0, 0, 40)]],
+        joined: true,
+        ..ScriptedClients::default()
+    }
+}
+
+/// Starts the loop, polls the batch at 0 and transforms it (records every 10 ms), up to
+/// `sendOffsetsToTransaction`.
+fn transformed(clients: &mut ScriptedClients, until_ms: u64) -> PipelineApplication {
+    let mut app = started(clients, 0);
+    let mut next_value = 1;
+    for now_ms in (0..=until_ms).step_by(10) {
+        run_at(&mut app, clients, now_ms, &mut next_value);
+    }
+    app
+}
+
+/// As [`transformed`], with the offsets accepted at 25: the commit is asked for.
+fn committing(clients: &mut ScriptedClients) -> PipelineApplication {
+    let mut app = transformed(clients, 20);
+    app.operation_completed(
+        25,
+        TransactionOperation::SendOffsetsToTransaction,
+        Ok(()),
+        clients,
+    );
+    app
+}
+
 fn ended(history: &[PipelineHistory]) -> &EndedTransaction {
     history
         .iter()
@@ -208,22 +240,8 @@ fn a_polled_batch_is_transformed_offset_committed_and_committed_in_one_transacti
 
 #[test]
 fn an_abortable_commit_error_aborts_rewinds_and_records_a_failed_transaction() {
-    let mut clients = ScriptedClients {
-        batches: vec![vec![input(0, 0, 40)]],
-        joined: true,
-        ..ScriptedClients::default()
-    };
-    let mut app = started(&mut clients, 0);
-    let mut next_value = 1;
-    for now_ms in [0, 10, 20] {
-        run_at(&mut app, &mut clients, now_ms, &mut next_value);
-    }
-    app.operation_completed(
-        25,
-        TransactionOperation::SendOffsetsToTransaction,
-        Ok(()),
-        &mut clients,
-    );
+    let mut clients = one_record();
+    let mut app = committing(&mut clients);
     let work = app.operation_completed(
         30,
         TransactionOperation::CommitTransaction,
@@ -248,22 +266,8 @@ fn an_abortable_commit_error_aborts_rewinds_and_records_a_failed_transaction() {
 
 #[test]
 fn a_fatal_error_after_the_commit_was_asked_for_is_indefinite_and_closes_the_loop() {
-    let mut clients = ScriptedClients {
-        batches: vec![vec![input(0, 0, 40)]],
-        joined: true,
-        ..ScriptedClients::default()
-    };
-    let mut app = started(&mut clients, 0);
-    let mut next_value = 1;
-    for now_ms in [0, 10, 20] {
-        run_at(&mut app, &mut clients, now_ms, &mut next_value);
-    }
-    app.operation_completed(
-        25,
-        TransactionOperation::SendOffsetsToTransaction,
-        Ok(()),
-        &mut clients,
-    );
+    let mut clients = one_record();
+    let mut app = committing(&mut clients);
     let work = app.operation_completed(
         30,
         TransactionOperation::CommitTransaction,
@@ -277,16 +281,8 @@ fn a_fatal_error_after_the_commit_was_asked_for_is_indefinite_and_closes_the_loo
 
 #[test]
 fn a_fatal_error_before_the_commit_fails_the_transaction_definitely() {
-    let mut clients = ScriptedClients {
-        batches: vec![vec![input(0, 0, 40)]],
-        joined: true,
-        ..ScriptedClients::default()
-    };
-    let mut app = started(&mut clients, 0);
-    let mut next_value = 1;
-    for now_ms in [0, 10, 20] {
-        run_at(&mut app, &mut clients, now_ms, &mut next_value);
-    }
+    let mut clients = one_record();
+    let mut app = transformed(&mut clients, 20);
     let work = app.operation_completed(
         25,
         TransactionOperation::SendOffsetsToTransaction,
