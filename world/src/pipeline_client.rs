@@ -45,11 +45,6 @@ impl PipelineClient {
             Side::Producer => &mut self.producer,
         }
     }
-
-    /// Hands `input` to one client.
-    fn handle_on(&mut self, side: Side, now_ms: u64, input: Input) -> Vec<Effect> {
-        self.side(side).handle(now_ms, input)
-    }
 }
 
 /// Which client an answer is for.
@@ -77,7 +72,8 @@ impl Actor for PipelineClient {
         match input {
             Input::Message { from, message } => {
                 let side = side_of(&message);
-                self.handle_on(side, now_ms, Input::Message { from, message })
+                self.side(side)
+                    .handle(now_ms, Input::Message { from, message })
             }
             Input::Timers(timers) => {
                 let (consumer, producer): (Vec<Timer>, Vec<Timer>) = timers
@@ -85,18 +81,24 @@ impl Actor for PipelineClient {
                     .partition(|timer| matches!(timer, Timer::Consumer(_)));
                 let mut effects = Vec::new();
                 if !consumer.is_empty() {
-                    effects.extend(self.handle_on(Side::Consumer, now_ms, Input::Timers(consumer)));
+                    effects.extend(
+                        self.side(Side::Consumer)
+                            .handle(now_ms, Input::Timers(consumer)),
+                    );
                 }
                 if !producer.is_empty() {
-                    effects.extend(self.handle_on(Side::Producer, now_ms, Input::Timers(producer)));
+                    effects.extend(
+                        self.side(Side::Producer)
+                            .handle(now_ms, Input::Timers(producer)),
+                    );
                 }
                 effects
             }
             // Both clients start with the process and see every change of a shared
             // connection.
             other => {
-                let mut effects = self.handle_on(Side::Consumer, now_ms, other.clone());
-                effects.extend(self.handle_on(Side::Producer, now_ms, other));
+                let mut effects = self.side(Side::Consumer).handle(now_ms, other.clone());
+                effects.extend(self.side(Side::Producer).handle(now_ms, other));
                 effects
             }
         }

@@ -8,7 +8,8 @@ use super::group::{ClassicGroup, Reply};
 use super::rebalance::validate_member;
 use super::records::CoordinatorRecord;
 use super::{
-    normalize_append_error, CoordinatorContext, GroupCoordinator, GroupState, PendingWrite,
+    normalize_append_error, CoordinatorContext, GroupCoordinator, GroupState, LoadedPartition,
+    PendingWrite, Shared,
 };
 use crate::error::ErrorCode;
 use crate::event::Event;
@@ -130,6 +131,27 @@ pub(super) fn commit_answered(
     });
 }
 
+/// The group an offset commit (plain or transactional) names. A commit carrying no
+/// generation to an unknown group creates a simple group, as Kafka does; one carrying a
+/// generation finds none (`None`: ILLEGAL_GENERATION).
+pub(super) fn group_for_commit<'a>(
+    loaded: &'a mut LoadedPartition,
+    shared: &mut Shared,
+    group: &GroupId,
+    generation: GenerationId,
+) -> Option<&'a ClassicGroup> {
+    if !loaded.groups.contains_key(group) {
+        if generation.0 >= 0 {
+            return None;
+        }
+        let join_key = shared.key();
+        loaded
+            .groups
+            .insert(group.clone(), ClassicGroup::new(group.clone(), join_key));
+    }
+    loaded.groups.get(group)
+}
+
 impl GroupCoordinator {
     pub(super) fn handle_offset_commit(
         &mut self,
@@ -145,17 +167,9 @@ impl GroupCoordinator {
             Ok(serving) => serving,
             Err(error) => return send_commit(context, reply, &request.offsets, Err(error)),
         };
-        let group = match loaded.groups.get(&request.group) {
+        let group = match group_for_commit(loaded, shared, &request.group, request.generation) {
             Some(group) => group,
-            // A commit for an unknown group creates a simple group when it carries no
-            // generation; otherwise Kafka's pre-v9 answer, ILLEGAL_GENERATION.
-            None if request.generation.0 < 0 => {
-                let join_key = shared.key();
-                loaded
-                    .groups
-                    .entry(request.group.clone())
-                    .or_insert_with(|| ClassicGroup::new(request.group.clone(), join_key))
-            }
+            // Kafka's pre-v9 answer for an unknown group with a generation.
             None => {
                 context.mark(Mark::CommitRefusedIllegalGeneration);
                 return send_commit(

@@ -5,6 +5,7 @@
 //! producer (acks=all), and answered once committed; its offsets are then *pending* for the
 //! producer until its marker reaches the offsets partition ([`GroupCoordinator::on_txn_marker`]).
 
+use super::commit::group_for_commit;
 use super::group::{ClassicGroup, Reply};
 use super::offsets::EndedOffset;
 use super::rebalance::validate_member;
@@ -153,17 +154,9 @@ impl GroupCoordinator {
             Ok(serving) => serving,
             Err(error) => return send_txn_commit(context, reply, &request.offsets, Err(error)),
         };
-        let group = match loaded.groups.get(&request.group) {
+        let group = match group_for_commit(loaded, shared, &request.group, request.generation) {
             Some(group) => group,
-            // As for OffsetCommit: a commit without a generation creates a simple group,
-            // one with a generation is ILLEGAL_GENERATION.
-            None if request.generation.0 < 0 => {
-                let join_key = shared.key();
-                loaded
-                    .groups
-                    .entry(request.group.clone())
-                    .or_insert_with(|| ClassicGroup::new(request.group.clone(), join_key))
-            }
+            // As for OffsetCommit: an unknown group with a generation is ILLEGAL_GENERATION.
             None => {
                 context.mark(Mark::TxnOffsetCommitFenced);
                 let commit = ValidatedTxnCommit::new(GenerationId::NONE, request);

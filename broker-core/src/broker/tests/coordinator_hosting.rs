@@ -39,6 +39,14 @@ fn offsets_state(leader: Option<u32>, leader_epoch: u32, isr: &[u32]) -> Partiti
 }
 
 fn coordinator_broker(storage: &SharedStorage, state: PartitionState) -> (Broker, Vec<Effect>) {
+    coordinator_broker_with(storage, image(1, state))
+}
+
+/// Broker 1, hosting the offsets topic, registered with `metadata`.
+fn coordinator_broker_with(
+    storage: &SharedStorage,
+    metadata: MetadataImage,
+) -> (Broker, Vec<Effect>) {
     let config = offsets_config();
     let mut broker = Broker::new(
         BrokerId(1),
@@ -48,7 +56,7 @@ fn coordinator_broker(storage: &SharedStorage, state: PartitionState) -> (Broker
         BugSwitches::default(),
         Box::new(storage.clone()),
     );
-    let effects = register(&mut broker, image(1, state));
+    let effects = register(&mut broker, metadata);
     (broker, effects)
 }
 
@@ -291,14 +299,6 @@ fn committed_offset(broker: &mut Broker, now_ms: u64) -> Option<Offset> {
 /// The coordinator broker, with `t1`'s transaction coordinator on broker 3 in its image.
 fn txn_coordinator_broker(storage: &SharedStorage) -> Broker {
     let config = offsets_config();
-    let mut broker = Broker::new(
-        BrokerId(1),
-        1,
-        config.clone(),
-        vec![offsets_topic_config(&config)],
-        BugSwitches::default(),
-        Box::new(storage.clone()),
-    );
     let mut metadata = image(1, offsets_state(Some(1), 1, &[1]));
     let log = crate::transaction_state_topic::transaction_partition(
         &crate::ids::TransactionalId("t1".into()),
@@ -317,8 +317,7 @@ fn txn_coordinator_broker(storage: &SharedStorage) -> Broker {
             last_known_elr: Vec::new(),
         },
     );
-    register(&mut broker, metadata);
-    broker
+    coordinator_broker_with(storage, metadata).0
 }
 
 /// Hands the broker a TxnOffsetCommit of offset 5 and answers the verification it asks
