@@ -307,6 +307,10 @@ marks! {
     /// A transactional producer's operation failed: its transaction must be aborted, or,
     /// fatal (fenced), the producer can do nothing more.
     ProducerTransactionFailed = "producer-transaction-failed",
+    /// A verified transactional batch was refused OUT_OF_ORDER_SEQUENCE_NUMBER: a lower
+    /// sequence of its producer asked for verification first and has not been appended
+    /// (KAFKA-15653), so the later batch cannot open the transaction ahead of it.
+    VerificationLowerSequencePending = "verification-lower-sequence-pending",
 }
 
 impl Ord for Mark {

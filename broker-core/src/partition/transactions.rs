@@ -18,6 +18,7 @@ use crate::ids::{NodeId, Offset, ProducerEpoch, ProducerId};
 use crate::log::TransactionMarker;
 use crate::mark::Mark;
 use crate::protocol::ProduceRequest;
+use crate::record::ProducerStamp;
 
 /// The last stable offset and the high watermark, before something that may move them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,10 +35,16 @@ pub(super) struct StableOffsets {
 pub struct VerificationGuard(u64);
 
 /// A producer's verification in progress on this leader (Kafka's `VerificationStateEntry`).
+/// It keeps the lowest sequence that asked for verification at its epoch: a batch with a
+/// higher one may not open the transaction, so a lower batch that failed verification with a
+/// retriable error (CONCURRENT_TRANSACTIONS while the previous transaction completes) cannot
+/// be overtaken by the next one in flight, which would leave it refused out of order until
+/// it expires (KAFKA-15653).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) struct VerificationEntry {
     guard: VerificationGuard,
     producer_epoch: ProducerEpoch,
+    lowest_sequence: u32,
 }
 
 /// What became of a transactional produce on arrival.
@@ -74,7 +81,11 @@ impl Partition {
         match stamp {
             Some(stamp) if needs_verification && !context.bugs.no_transaction_verification => {
                 let producer_epoch = ProducerEpoch(stamp.producer_epoch);
-                match self.maybe_start_transaction_verification(stamp.producer_id, producer_epoch) {
+                match self.maybe_start_transaction_verification(
+                    stamp.producer_id,
+                    producer_epoch,
+                    stamp.base_sequence,
+                ) {
                     Ok(guard) => TransactionalProduce::Verify(guard),
                     Err(error) => {
                         refuse(context, self.id, &produce_reply(from, request), error);
@@ -97,7 +108,10 @@ impl Partition {
     /// transaction is open here by now, or if its verification entry still holds `guard`;
     /// else a marker or a newer epoch came in between, and it is refused INVALID_TXN_STATE
     /// (Kafka's `analyzeAndValidateProducerState`: "Record was not part of an ongoing
-    /// transaction"). Returns whether it was appended (or refused by the log itself).
+    /// transaction"). A batch whose first sequence is above the lowest the entry has seen is
+    /// refused OUT_OF_ORDER_SEQUENCE_NUMBER (`ProducerAppendInfo.checkSequence`); an
+    /// appended batch opens the transaction and clears the entry, as any transactional
+    /// append does in Kafka. Returns whether it was appended (or refused by the log itself).
     pub fn append_verified_produce(
         &mut self,
         context: &mut Context<'_>,
@@ -126,8 +140,32 @@ impl Partition {
             );
             return false;
         }
+        if let Some(stamp) = stamp {
+            if self.is_leader() && self.overtakes_lower_sequence(stamp) {
+                context.mark(Mark::VerificationLowerSequencePending);
+                refuse(
+                    context,
+                    self.id,
+                    &produce_reply(from, request),
+                    ErrorCode::OutOfOrderSequence,
+                );
+                return false;
+            }
+            self.verification_entries.remove(&stamp.producer_id);
+        }
         self.append_transactional(context, from, request);
         true
+    }
+
+    /// Whether a batch stamped `stamp` comes after a lower sequence of the same epoch that
+    /// asked for verification and has not been appended yet.
+    fn overtakes_lower_sequence(&self, stamp: ProducerStamp) -> bool {
+        self.verification_entries
+            .get(&stamp.producer_id)
+            .is_some_and(|entry| {
+                entry.producer_epoch == ProducerEpoch(stamp.producer_epoch)
+                    && stamp.base_sequence > entry.lowest_sequence
+            })
     }
 
     /// Answers a held produce whose verification failed with `error`.
@@ -142,16 +180,21 @@ impl Partition {
     }
 
     /// Kafka's `maybeCreateVerificationStateEntry`: a producer verifying at the epoch of its
-    /// entry shares that entry's guard; a newer epoch replaces the entry (the older
-    /// verification's answer will find its guard gone); an older epoch is refused
-    /// INVALID_PRODUCER_EPOCH, as `AddPartitionsToTxnManager` refuses a fenced request.
+    /// entry shares that entry's guard and lowers its lowest sequence to `sequence` if that
+    /// is lower; a newer epoch replaces the entry (the older verification's answer will find
+    /// its guard gone); an older epoch is refused INVALID_PRODUCER_EPOCH, as
+    /// `AddPartitionsToTxnManager` refuses a fenced request.
     fn maybe_start_transaction_verification(
         &mut self,
         producer: ProducerId,
         producer_epoch: ProducerEpoch,
+        sequence: u32,
     ) -> Result<VerificationGuard, ErrorCode> {
-        match self.verification_entries.get(&producer) {
-            Some(entry) if entry.producer_epoch == producer_epoch => return Ok(entry.guard),
+        match self.verification_entries.get_mut(&producer) {
+            Some(entry) if entry.producer_epoch == producer_epoch => {
+                entry.lowest_sequence = entry.lowest_sequence.min(sequence);
+                return Ok(entry.guard);
+            }
             Some(entry) if entry.producer_epoch > producer_epoch => {
                 return Err(ErrorCode::InvalidProducerEpoch)
             }
@@ -164,6 +207,7 @@ impl Partition {
             VerificationEntry {
                 guard,
                 producer_epoch,
+                lowest_sequence: sequence,
             },
         );
         Ok(guard)

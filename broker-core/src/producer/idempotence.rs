@@ -394,24 +394,30 @@ impl Idempotence {
         required
     }
 
-    /// Asserts that each partition's batches in flight hold consecutive sequences ending
-    /// at its next sequence.
+    /// Asserts that each partition's batches in flight hold increasing sequences that do not
+    /// overlap and all come before its next sequence. They need not be consecutive: a batch
+    /// that failed for good or expired after it was sent leaves a gap until the epoch moves
+    /// on, and a higher batch can be acknowledged while a lower one that a broker refused
+    /// with a retriable error waits to be retried (an unknown producer may start at any
+    /// sequence), as in Kafka's `TxnPartitionEntry`.
     pub(super) fn check_invariants(&self) {
         for (partition, entry) in &self.partitions {
-            let mut expected = entry.in_flight.first().map(|b| b.base_sequence.0);
+            let mut earliest_next = entry.in_flight.first().map(|b| b.base_sequence.0);
             for batch in &entry.in_flight {
-                assert_eq!(
-                    Some(batch.base_sequence.0),
-                    expected,
-                    "{partition}: sequences in flight are not consecutive: {:?}",
+                let base = batch.base_sequence.0;
+                assert!(
+                    earliest_next.is_some_and(|next| !sequence_after(next, base)),
+                    "{partition}: sequences in flight overlap or are out of order: {:?}",
                     entry.in_flight
                 );
-                expected = Some(add_sequence(batch.base_sequence.0, batch.record_count));
+                earliest_next = Some(add_sequence(base, batch.record_count));
             }
-            if let Some(expected) = expected {
-                assert_eq!(
-                    expected, entry.next_sequence,
-                    "{partition}: the next sequence does not follow the batches in flight"
+            if let Some(end) = earliest_next {
+                assert!(
+                    !sequence_after(end, entry.next_sequence),
+                    "{partition}: batches in flight run past the next sequence {}: {:?}",
+                    entry.next_sequence,
+                    entry.in_flight
                 );
             }
         }

@@ -200,3 +200,43 @@ fn a_bump_counts_the_batches_already_sent_that_it_numbers_anew() {
         Sequence(0)
     );
 }
+
+#[test]
+fn a_higher_batch_acknowledged_before_a_lower_one_leaves_a_gap_the_invariants_allow() {
+    let mut idempotence = with_id();
+    idempotence.assign(P0, BatchId(0), 1);
+    idempotence.assign(P0, BatchId(1), 2);
+    // Batch 0 was refused with a retriable error and waits to be retried; batch 1, written
+    // as an unknown producer's first batch, is acknowledged.
+    idempotence.on_acknowledged(P0, BatchId(1));
+    idempotence.check_invariants();
+    assert!(
+        idempotence.may_drain(P0, BatchId(0)),
+        "the retry goes first"
+    );
+    assert_eq!(
+        idempotence.assign(P0, BatchId(2), 1).base_sequence,
+        Sequence(3),
+        "new batches keep numbering after the acknowledged one"
+    );
+    idempotence.check_invariants();
+}
+
+#[test]
+#[should_panic(expected = "sequences in flight overlap or are out of order")]
+fn batches_in_flight_that_overlap_break_the_invariants() {
+    let mut idempotence = with_id();
+    idempotence.assign(P0, BatchId(0), 2);
+    idempotence.assign(P0, BatchId(1), 1);
+    idempotence.partitions.get_mut(&P0).unwrap().in_flight[1].base_sequence = Sequence(1);
+    idempotence.check_invariants();
+}
+
+#[test]
+#[should_panic(expected = "batches in flight run past the next sequence")]
+fn batches_in_flight_past_the_next_sequence_break_the_invariants() {
+    let mut idempotence = with_id();
+    idempotence.assign(P0, BatchId(0), 2);
+    idempotence.partitions.get_mut(&P0).unwrap().next_sequence = 1;
+    idempotence.check_invariants();
+}

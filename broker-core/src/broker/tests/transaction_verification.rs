@@ -288,3 +288,44 @@ fn with_the_switch_a_late_produce_after_the_abort_opens_a_hanging_transaction() 
     assert_eq!(last_stable_offset(&broker), Offset(3), "nothing holds it");
     assert_eq!(log_end_offset(&broker), Offset(3));
 }
+
+#[test]
+fn a_higher_sequence_cannot_open_the_transaction_while_a_lower_one_awaits_verification() {
+    let mut broker = txn_leader(&[1, 2], BugSwitches::default());
+    // The producer's first batch (sequence 0) is refused while the coordinator is still
+    // completing the previous transaction; its next batch (sequence 1) is verified at once.
+    let first = the_verification(&broker.handle(10, txn_produce(1, 0, 1)));
+    let effects = broker.handle(
+        11,
+        verification_answer(&first, Err(ErrorCode::ConcurrentTransactions)),
+    );
+    assert_eq!(
+        produce_responses(&effects),
+        vec![(CorrelationId(1), Err(ErrorCode::ConcurrentTransactions))]
+    );
+    let second = the_verification(&broker.handle(12, txn_produce(2, 1, 1)));
+    let effects = broker.handle(13, verification_answer(&second, Ok(())));
+    assert_eq!(
+        produce_responses(&effects),
+        vec![(CorrelationId(2), Err(ErrorCode::OutOfOrderSequence))],
+        "sequence 1 may not open the transaction ahead of sequence 0"
+    );
+    assert_eq!(
+        marks(&effects),
+        vec![Mark::VerificationLowerSequencePending]
+    );
+    assert_eq!(log_end_offset(&broker), Offset(0));
+
+    // The retried sequence 0 opens the transaction; sequence 1 follows it.
+    let retry = the_verification(&broker.handle(14, txn_produce(3, 0, 1)));
+    let effects = broker.handle(15, verification_answer(&retry, Ok(())));
+    assert_eq!(
+        produce_responses(&effects),
+        vec![(CorrelationId(3), Ok(Offset(0)))]
+    );
+    let effects = broker.handle(16, txn_produce(4, 1, 1));
+    assert_eq!(
+        produce_responses(&effects),
+        vec![(CorrelationId(4), Ok(Offset(1)))]
+    );
+}
