@@ -77,6 +77,11 @@ fn impossible_configurations_are_refused_with_the_reason() {
             "name = \"x\"\n[[producers]]\nrecords = 1\n[producers.config]\nenable_idempotence = true\n[faults.swarm.configuration]\nretries = [0, 3]\n",
             "faults.swarm.configuration.retries may draw 0",
         ),
+        (
+            "name = \"x\"\n[[producers]]\nrecords = 1\n[producers.config]\ntransactional_id = \"t\"\n[faults.swarm.configuration]\nretries = [0, 3]\n",
+            "faults.swarm.configuration.retries may draw 0, which a producer with a \
+             transactional_id refuses",
+        ),
     ];
     for (text, expected) in cases {
         let error = parse_toml(text, "bad.toml").unwrap_err();

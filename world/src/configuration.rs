@@ -386,27 +386,33 @@ pub fn validate(space: &ConfigurationSpace, scenario: &Scenario, problems: &mut 
     validate_idempotence(space, scenario, problems);
 }
 
-/// A producer that sets `enable_idempotence = true` must keep a configuration Kafka accepts
-/// with it on every seed: the space may not draw `retries` 0 or more than 5 requests in
-/// flight.
+/// A producer that needs idempotence (it sets `enable_idempotence = true`, or a
+/// `transactional_id`) must keep a configuration Kafka accepts with it on every seed: the
+/// space may not draw `retries` 0 or more than 5 requests in flight.
 fn validate_idempotence(
     space: &ConfigurationSpace,
     scenario: &Scenario,
     problems: &mut Vec<Problem>,
 ) {
-    let explicit = scenario
-        .producers
-        .iter()
-        .any(|producer| producer.config.enable_idempotence == Some(true));
-    if !explicit {
+    let Some(who) = scenario.producers.iter().find_map(|producer| {
+        if producer.config.transactional_id.is_some() {
+            Some("a producer with a transactional_id")
+        } else if producer.config.enable_idempotence == Some(true) {
+            Some("a producer with enable_idempotence = true")
+        } else {
+            None
+        }
+    }) else {
         return;
-    }
+    };
     let limit = u64::from(ProducerConfig::MAX_IN_FLIGHT_WITH_IDEMPOTENCE);
     if space.retries.as_ref().and_then(Values::lowest) == Some(0) {
         problems.push(Problem::new(
             "faults.swarm.configuration.retries",
-            "faults.swarm.configuration.retries may draw 0, which a producer with \
-             enable_idempotence = true refuses; allowed: values from 1",
+            format!(
+                "faults.swarm.configuration.retries may draw 0, which {who} refuses; allowed: \
+                 values from 1"
+            ),
         ));
     }
     if space
@@ -419,8 +425,7 @@ fn validate_idempotence(
             "faults.swarm.configuration.max_in_flight_requests_per_connection",
             format!(
                 "faults.swarm.configuration.max_in_flight_requests_per_connection may draw more \
-                 than {limit}, which a producer with enable_idempotence = true refuses; allowed: \
-                 1 to {limit}"
+                 than {limit}, which {who} refuses; allowed: 1 to {limit}"
             ),
         ));
     }

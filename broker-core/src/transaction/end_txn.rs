@@ -5,7 +5,8 @@
 //! state is written. Under transactions version 2 (KIP-890 part 2) the epoch is bumped with
 //! the end and returned, so a late or retried EndTxn of the previous transaction carries an
 //! older epoch: a retry of the end just made is answered as a success, anything else is
-//! PRODUCER_FENCED. Under version 1 (`no-epoch-bump-per-transaction`) the epoch stays, and
+//! PRODUCER_FENCED; an abort at the current epoch with no transaction ongoing is an empty
+//! abort that bumps the epoch (Kafka 4.x, KAFKA-14563). Under version 1 (`no-epoch-bump-per-transaction`) the epoch stays, and
 //! a late EndTxn of one transaction can end the next (KAFKA-17754).
 
 use super::init_producer_id::answer_init_producer_id;
@@ -69,10 +70,12 @@ impl TransactionCoordinator {
                 && current_epoch.0 == producer.epoch.0.wrapping_add(1);
             let valid_epoch = if !fencing && metadata.transaction_version_2 {
                 match metadata.state {
-                    TransactionState::PrepareCommit
-                    | TransactionState::PrepareAbort
-                    | TransactionState::CompleteCommit
-                    | TransactionState::CompleteAbort => retry_of_bumped_end,
+                    TransactionState::PrepareCommit | TransactionState::PrepareAbort => {
+                        retry_of_bumped_end
+                    }
+                    TransactionState::CompleteCommit | TransactionState::CompleteAbort => {
+                        retry_of_bumped_end || metadata.producer_epoch == Some(producer.epoch)
+                    }
                     _ => metadata.producer_epoch == Some(producer.epoch),
                 }
             } else {
@@ -82,10 +85,18 @@ impl TransactionCoordinator {
             if metadata.producer_id != producer.producer_id {
                 return Err(ErrorCode::InvalidProducerIdMapping);
             }
+            // Version 2 asks a producer to wait while a transition is pending before it
+            // judges the epoch (KAFKA-18464, Kafka 4.0): an abort sent while the previous
+            // end's markers are still going out would otherwise be fenced, though it is
+            // the next end of the same producer.
+            let busy = metadata.pending.is_some() && !fencing;
+            if busy && metadata.transaction_version_2 {
+                return Err(ErrorCode::ConcurrentTransactions);
+            }
             if !valid_epoch {
                 return Err(ErrorCode::ProducerFenced);
             }
-            if metadata.pending.is_some() && !fencing {
+            if busy {
                 return Err(ErrorCode::ConcurrentTransactions);
             }
             let matches = |state: TransactionState| {
@@ -93,6 +104,29 @@ impl TransactionCoordinator {
                     || state == TransactionState::PrepareCommit)
                     == commit
             };
+            // Version 2 (Kafka 4.x, KAFKA-14563): with no transaction ongoing, an abort at
+            // the current epoch is an empty abort that bumps the epoch (the producer sent
+            // something that never reached the coordinator, or its transaction was already
+            // ended for it); a retry of the end just made is answered as it was.
+            let version_2_client = from_client && transaction_version_2 && !fencing;
+            if version_2_client
+                && (metadata.state.is_complete() || metadata.state == TransactionState::Empty)
+            {
+                let answered_retry =
+                    retry_of_bumped_end && metadata.state.is_complete() && matches(metadata.state);
+                return if answered_retry {
+                    Ok(None)
+                } else if !commit && !retry_of_bumped_end {
+                    let value = metadata.prepare_abort_or_commit(
+                        TransactionState::PrepareAbort,
+                        true,
+                        context.now_ms,
+                    );
+                    Ok(Some((partition, value, false)))
+                } else {
+                    Err(ErrorCode::InvalidTxnState)
+                };
+            }
             match metadata.state {
                 TransactionState::Ongoing => {
                     let next = if commit {

@@ -594,7 +594,14 @@ fn a_transaction_open_past_its_timeout_is_aborted_with_an_epoch_bump() {
         marker_requests(&effects)[0].markers[0].producer_epoch,
         epoch(producer, 2).epoch
     );
-    // The producer that left it open is fenced.
+    // The producer that left it open is told to wait while the abort's markers go out
+    // (KAFKA-18464), then fenced.
+    assert_eq!(
+        end_result(&harness.end(producer, true)),
+        Err(ErrorCode::ConcurrentTransactions)
+    );
+    harness.answer_markers(&marker_requests(&effects)[0], Ok(()));
+    harness.commit_appends();
     assert_eq!(
         end_result(&harness.end(producer, true)),
         Err(ErrorCode::ProducerFenced)
@@ -743,5 +750,64 @@ fn kip_360_a_producer_naming_its_current_epoch_bumps_it_a_retry_gets_it_again_an
     assert_eq!(
         init_result(&harness.init(Some(stranger))),
         Err(ErrorCode::ProducerFenced)
+    );
+}
+
+#[test]
+fn version_2_an_abort_at_the_current_epoch_with_no_transaction_ongoing_bumps_the_epoch() {
+    let mut harness = Harness::new(BugSwitches::default());
+    let producer = harness.ongoing();
+    harness.end(producer, true);
+    let effects = harness.commit_appends();
+    harness.answer_markers(&marker_requests(&effects)[0], Ok(()));
+    harness.commit_appends();
+    assert_eq!(harness.state(), TransactionState::CompleteCommit);
+    let current = epoch(producer, 1);
+    // The next transaction's first write never reached the coordinator (its leader or the
+    // coordinator failed): the producer aborts at the current epoch. Kafka 4.x writes an
+    // empty PrepareAbort and bumps the epoch; no marker is needed.
+    assert_eq!(
+        end_result(&harness.end(current, true)),
+        Err(ErrorCode::InvalidTxnState),
+        "a commit of nothing is refused"
+    );
+    assert!(sent(&harness.end(current, false)).is_empty());
+    let effects = harness.commit_appends();
+    assert_eq!(end_result(&effects), Ok(epoch(producer, 2)));
+    assert!(marker_requests(&effects).is_empty());
+    harness.commit_appends();
+    assert_eq!(harness.state(), TransactionState::CompleteAbort);
+    // Its retry is answered as it was; a commit under that epoch is refused.
+    assert_eq!(
+        end_result(&harness.end(current, false)),
+        Ok(epoch(producer, 2))
+    );
+    assert_eq!(
+        end_result(&harness.end(current, true)),
+        Err(ErrorCode::InvalidTxnState)
+    );
+}
+
+#[test]
+fn version_2_an_end_while_the_previous_ends_markers_go_out_waits_instead_of_being_fenced() {
+    let mut harness = Harness::new(BugSwitches::default());
+    let producer = harness.ongoing();
+    harness.end(producer, false);
+    let effects = harness.commit_appends();
+    assert_eq!(end_result(&effects), Ok(epoch(producer, 1)));
+    assert_eq!(harness.state(), TransactionState::PrepareAbort);
+    // The producer's next transaction fails before its markers are written: its abort, at
+    // the epoch it was just given, is told to wait rather than fenced.
+    assert_eq!(
+        end_result(&harness.end(epoch(producer, 1), false)),
+        Err(ErrorCode::ConcurrentTransactions)
+    );
+    harness.answer_markers(&marker_requests(&effects)[0], Ok(()));
+    harness.commit_appends();
+    assert_eq!(harness.state(), TransactionState::CompleteAbort);
+    harness.end(epoch(producer, 1), false);
+    assert_eq!(
+        end_result(&harness.commit_appends()),
+        Ok(epoch(producer, 2))
     );
 }
