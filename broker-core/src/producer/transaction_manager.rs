@@ -212,6 +212,22 @@ impl TransactionManager {
         }
     }
 
+    /// A batch of the transaction failed with `error` (Kafka's `maybeTransitionToErrorState`
+    /// from `handleFailedBatch`): only fencing is fatal here. INVALID_PRODUCER_EPOCH
+    /// (KIP-588) and INVALID_TXN_STATE from a leader make the transaction abortable, and the
+    /// abort's EndTxn learns from the coordinator whether the producer was fenced.
+    pub(super) fn fail_batch_with(&mut self, error: ErrorCode) {
+        if error == ErrorCode::ProducerFenced {
+            self.fail_with(error);
+        } else if matches!(
+            self.state,
+            TransactionState::InTransaction | TransactionState::CommittingTransaction
+        ) {
+            self.state = TransactionState::AbortableError;
+            self.last_error = Some(error);
+        }
+    }
+
     /// The transaction ended (committed or aborted): nothing is in it any more.
     pub(super) fn complete_transaction(&mut self) {
         self.partitions_in_transaction.clear();

@@ -684,7 +684,7 @@ impl Producer {
     /// now, or, fenced, nothing more can be done.
     pub(super) fn on_transactional_batch_failed(&mut self, error: ErrorCode) {
         if let Some(manager) = self.transactions.as_mut() {
-            manager.fail_with(error);
+            manager.fail_batch_with(error);
         }
     }
 }

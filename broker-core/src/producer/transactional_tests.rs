@@ -736,3 +736,31 @@ fn begin_is_refused_before_init_and_twice() {
         Err(ErrorCode::InvalidTxnState)
     );
 }
+
+#[test]
+fn a_batch_refused_invalid_txn_state_or_an_old_epoch_makes_the_transaction_abortable() {
+    // Kafka's `maybeTransitionToErrorState` for a batch: only fencing is fatal; a leader's
+    // INVALID_TXN_STATE or INVALID_PRODUCER_EPOCH (KIP-588) leave the abort to decide.
+    for error in [ErrorCode::InvalidTxnState, ErrorCode::InvalidProducerEpoch] {
+        let mut producer = initialised(BugSwitches::default());
+        producer.begin_transaction().expect("ready");
+        let (_, _, produce) = only_sent(&producer.send(20, 7, None));
+        producer.handle(21, produce_response(1, produce, Err(error)));
+        assert_eq!(
+            producer.transaction_state(),
+            TransactionState::AbortableError,
+            "{error}"
+        );
+        let (_, _, end) = only_sent(&producer.abort_transaction(22));
+        producer.handle(23, answer(COORDINATOR, end_response(end, Ok(1))));
+        assert_eq!(producer.transaction_state(), TransactionState::Ready);
+    }
+    let mut producer = initialised(BugSwitches::default());
+    producer.begin_transaction().expect("ready");
+    let (_, _, produce) = only_sent(&producer.send(20, 7, None));
+    producer.handle(
+        21,
+        produce_response(1, produce, Err(ErrorCode::ProducerFenced)),
+    );
+    assert_eq!(producer.transaction_state(), TransactionState::FatalError);
+}
