@@ -14,9 +14,8 @@ compile_error!(
 pub use watermark_world::{
     application, application_consumer, application_history, application_lag, checkers,
     configuration, convergence, disk, fault, fault_shape, held_requests, history, network,
-    not_applied,
-    processing, scenario, scenario_validation, settings_diff, sink, step_record, swarm, trace,
-    trigger, verdict, violation, world,
+    not_applied, processing, scenario, scenario_validation, settings_diff, sink, step_record,
+    swarm, trace, trigger, verdict, violation, world,
 };
 
 pub mod failure;

@@ -13,16 +13,18 @@
 //! on the link pass it, and a held message does not hold up the link's FIFO order.
 
 use crate::step_record::{DropReason, MessageId};
-use serde::{Deserialize, Serialize};
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use watermark_broker_core::ids::NodeId;
 use watermark_broker_core::protocol::Message;
+use watermark_broker_core::spelling::unknown_name;
+use watermark_broker_core::written::Written;
 
 /// The request a `hold-requests` fault holds, by Kafka's API name.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
-)]
+/// Read by hand, so a mistake names the `api` key and its line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum HeldApi {
     /// A client's Produce (a transactional batch among them).
@@ -32,6 +34,8 @@ pub enum HeldApi {
 }
 
 impl HeldApi {
+    pub const ALL: [HeldApi; 2] = [HeldApi::Produce, HeldApi::EndTxn];
+
     /// Whether `message` is a request of this API.
     pub fn matches(self, message: &Message) -> bool {
         match self {
@@ -47,6 +51,31 @@ impl fmt::Display for HeldApi {
             HeldApi::Produce => "produce",
             HeldApi::EndTxn => "end-txn",
         })
+    }
+}
+
+impl<'de> Deserialize<'de> for HeldApi {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<HeldApi, D::Error> {
+        let names = || HeldApi::ALL.map(|api| api.to_string());
+        let unknown = |written: &str| {
+            let known = names();
+            D::Error::custom(unknown_name(
+                "held request API",
+                written,
+                known.iter().map(String::as_str),
+            ))
+        };
+        match Written::deserialize(deserializer)? {
+            Written::Text(text) => HeldApi::ALL
+                .into_iter()
+                .find(|api| api.to_string() == text)
+                .ok_or_else(|| unknown(&text)),
+            other => Err(D::Error::custom(format!(
+                "api is a request's name, not {}; allowed: {}",
+                other.describe(),
+                names().join(", ")
+            ))),
+        }
     }
 }
 
@@ -110,5 +139,22 @@ impl HeldRequests {
     /// The message was delivered or dropped: it is no longer in flight.
     pub(crate) fn forget(&mut self, id: MessageId) {
         self.read.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_api_reads_by_its_kafka_name_and_an_unknown_one_lists_the_known() {
+        let api: HeldApi = serde_json::from_str("\"end-txn\"").unwrap();
+        assert_eq!(api, HeldApi::EndTxn);
+        let error = serde_json::from_str::<HeldApi>("\"fetch\"")
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("`fetch`") && error.contains("produce, end-txn"), "{error}");
+        let error = serde_json::from_str::<HeldApi>("3").unwrap_err().to_string();
+        assert!(error.contains("not 3"), "{error}");
     }
 }

@@ -590,18 +590,39 @@ mod tests {
         let mut random = StdRng::seed_from_u64(3);
         network.hold_requests(a, b, HeldApi::EndTxn, 1_000);
         assert!(network.is_degraded());
-        assert_eq!(delivery(network.send(&mut random, 0, a, b, end_txn(1))), Some(1_001));
-        assert_eq!(delivery(network.send(&mut random, 0, a, b, request(2))), Some(1));
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, end_txn(1))),
+            Some(1_001)
+        );
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, request(2))),
+            Some(1)
+        );
         assert!(network.close_connection(a, b, 5));
-        assert_eq!(network.take_dropped().len(), 1, "the metadata request is lost");
+        assert_eq!(
+            network.take_dropped().len(),
+            1,
+            "the metadata request is lost"
+        );
+        assert!(matches!(
+            network.take_due(b, 5).unwrap().delivery,
+            Delivery::ConnectionClosed
+        ));
         network.heal_all();
         assert!(!network.is_degraded());
-        assert_eq!(delivery(network.send(&mut random, 6, a, b, end_txn(3))), Some(7));
+        assert_eq!(
+            delivery(network.send(&mut random, 6, a, b, end_txn(3))),
+            Some(7)
+        );
         let envelope = network.take_due(b, 7).unwrap();
-        assert!(matches!(envelope.delivery, Delivery::Message(Message::EndTxn(ref request)) if request.correlation == CorrelationId(3)));
+        assert!(
+            matches!(envelope.delivery, Delivery::Message(Message::EndTxn(ref request)) if request.correlation == CorrelationId(3))
+        );
         assert!(network.take_due(b, 1_000).is_none());
         let late = network.take_due(b, 1_001).unwrap();
-        assert!(matches!(late.delivery, Delivery::Message(Message::EndTxn(ref request)) if request.correlation == CorrelationId(1)));
+        assert!(
+            matches!(late.delivery, Delivery::Message(Message::EndTxn(ref request)) if request.correlation == CorrelationId(1))
+        );
 
         network.hold_requests(a, b, HeldApi::EndTxn, 1_000);
         network.send(&mut random, 2_000, a, b, end_txn(4));
@@ -614,7 +635,13 @@ mod tests {
         let (mut network, a, b) = two_nodes(1);
         let mut random = StdRng::seed_from_u64(3);
         network.hold_requests(a, b, HeldApi::Produce, 500);
-        assert_eq!(delivery(network.send(&mut random, 0, a, b, end_txn(1))), Some(1));
-        assert_eq!(delivery(network.send(&mut random, 0, b, a, end_txn(2))), Some(1));
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, end_txn(1))),
+            Some(1)
+        );
+        assert_eq!(
+            delivery(network.send(&mut random, 0, b, a, end_txn(2))),
+            Some(1)
+        );
     }
 }
