@@ -153,8 +153,13 @@ mod tests {
         let error = serde_json::from_str::<HeldApi>("\"fetch\"")
             .unwrap_err()
             .to_string();
-        assert!(error.contains("`fetch`") && error.contains("produce, end-txn"), "{error}");
-        let error = serde_json::from_str::<HeldApi>("3").unwrap_err().to_string();
+        assert!(
+            error.contains("`fetch`") && error.contains("produce, end-txn"),
+            "{error}"
+        );
+        let error = serde_json::from_str::<HeldApi>("3")
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("not 3"), "{error}");
     }
 }
