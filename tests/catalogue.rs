@@ -375,3 +375,63 @@ fn the_rewound_offset_makes_the_group_process_values_after_it_again() {
         );
     }
 }
+
+/// The story of `name` with no bug switch (Kafka 4.1: verification and transactions
+/// version 2) is clean on `seeds`: no checker objects, although `held` (the mark that the
+/// held request outlived the client's timeout, the story's precondition) is reached on every
+/// seed.
+fn assert_clean_without_its_switches(name: &str, seeds: std::ops::Range<u64>, held: Mark) {
+    let mut scenario = find(name).unwrap_or_else(|| panic!("{name} is not in the catalogue"));
+    scenario.bugs = Default::default();
+    for report in sweep(
+        &scenario,
+        &common::seeds(seeds),
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    ) {
+        assert!(
+            report.violations.is_empty(),
+            "{name} without its switches, seed {}:\n{}",
+            report.seed,
+            common::explain(&report)
+        );
+        assert!(
+            report.marks.contains_key(&held),
+            "{name} without its switches, seed {} never reached {held}",
+            report.seed
+        );
+    }
+}
+
+/// Seeds 0..16: a produce the leader handles after its transaction's abort is appended
+/// without verification and committed by the producer's next transaction (KAFKA-14402).
+#[test]
+fn without_verification_a_late_produce_commits_a_value_its_client_saw_aborted() {
+    assert_scenario_passes("hanging-transaction-without-verification");
+}
+
+#[test]
+fn with_verification_and_transactions_version_2_the_late_produce_is_refused() {
+    assert_clean_without_its_switches(
+        "hanging-transaction-without-verification",
+        0..16,
+        Mark::ProducerRequestTimedOut,
+    );
+}
+
+/// Seeds 0..16: an EndTxn(commit) the coordinator handles after its transaction's end
+/// commits half of the next one under transactions version 1 (KAFKA-17754).
+#[test]
+fn a_late_end_txn_commits_half_of_the_next_transaction_under_version_1() {
+    assert_scenario_passes("late-end-txn-tears-next-transaction");
+}
+
+#[test]
+fn with_transactions_version_2_the_late_end_txn_is_fenced_by_the_bumped_epoch() {
+    assert_clean_without_its_switches(
+        "late-end-txn-tears-next-transaction",
+        0..16,
+        Mark::ProducerRequestTimedOut,
+    );
+}

@@ -90,20 +90,23 @@ impl BugSwitch {
     /// Whether the switch plants a defect or restores older, intended behaviour.
     pub fn kind(self) -> SwitchKind {
         match self {
+            // Transactions version 1 was Kafka's design before 4.0, but its missing epoch
+            // bump is what lets a late EndTxn end the next transaction (KAFKA-17754), which
+            // `late-end-txn-tears-next-transaction` catches; a missing verification lets a
+            // late produce open a hanging transaction (KAFKA-14402), which
+            // `hanging-transaction-without-verification` catches.
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
-            | BugSwitch::NoGenerationFencing => SwitchKind::Bug,
+            | BugSwitch::NoGenerationFencing
+            | BugSwitch::NoEpochBumpPerTransaction
+            | BugSwitch::NoTransactionVerification => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
-            // Until a transactional client exists no swarm can catch these, and the catalogue
+            // Until a transactional client exists no swarm can catch it, and the catalogue
             // test requires every `Bug` to be caught within 2,000 seeds; the client phase
-            // makes `no-producer-fencing` a `Bug` caught by its swarm. Transactions version 1
-            // was Kafka's intended behaviour before 4.0. `no-transaction-verification` becomes a
-            // `Bug` once `hanging-transaction-without-verification` catches it.
-            BugSwitch::NoProducerFencing
-            | BugSwitch::NoEpochBumpPerTransaction
-            | BugSwitch::NoTransactionVerification => SwitchKind::OlderBehaviour,
+            // makes `no-producer-fencing` a `Bug` caught by its swarm.
+            BugSwitch::NoProducerFencing => SwitchKind::OlderBehaviour,
         }
     }
 
@@ -143,13 +146,14 @@ impl BugSwitch {
             .filter(|switch| switch.kind() == SwitchKind::Bug)
     }
 
-    /// The safe swarm scenario whose sweep must catch this bug.
+    /// The catalogue scenario whose sweep must catch this bug: a safe swarm, or the
+    /// demonstration that holds the one request the bug mishandles.
     pub fn catching_swarm(self) -> &'static str {
         match self {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
+            BugSwitch::NoEpochBumpPerTransaction => "late-end-txn-tears-next-transaction",
+            BugSwitch::NoTransactionVerification => "hanging-transaction-without-verification",
             BugSwitch::NoProducerFencing
-            | BugSwitch::NoEpochBumpPerTransaction
-            | BugSwitch::NoTransactionVerification
             | BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr

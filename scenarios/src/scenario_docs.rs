@@ -454,6 +454,10 @@ const FAULT_EXAMPLES: &[(&str, &str)] = &[
         "fault = \"slow-processing\"\ntarget = { consumer = 0 }\nprocessing_ms = 400000\nduration_ms = 20000",
     ),
     ("heal-all", "fault = \"heal-all\""),
+    (
+        "hold-requests",
+        "fault = \"hold-requests\"\nfrom = { producer = 0 }\nto = \"all-brokers\"\napi = \"end-txn\"\ndelay_ms = 3000",
+    ),
 ];
 
 /// One example per target form, by the key or string that names it.

@@ -531,6 +531,36 @@ impl Nemesis {
                 self.heal_all();
                 Ok(())
             }
+            Fault::HoldRequests {
+                from,
+                to,
+                api,
+                delay_ms,
+            } => {
+                let from_nodes = self.resolve(from, source);
+                let to_nodes = self.resolve(to, source);
+                if from_nodes.is_empty() || to_nodes.is_empty() {
+                    return Err(NotAppliedReason::NoTarget);
+                }
+                let mut world = self.world.lock();
+                for sender in &from_nodes {
+                    for receiver in to_nodes.iter().filter(|receiver| *receiver != sender) {
+                        world
+                            .network
+                            .hold_requests(*sender, *receiver, *api, *delay_ms);
+                    }
+                }
+                self.act_locked(
+                    &mut world,
+                    NemesisAction::HoldRequests {
+                        from: from_nodes,
+                        to: to_nodes,
+                        api: *api,
+                        delay_ms: *delay_ms,
+                    },
+                );
+                Ok(())
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 //! done, consumers caught up), and what the replicas hold then, for the checkers.
 
 use crate::application::Application;
+use crate::application_transactional::TransactionalApplication;
 use crate::checkers::{ClusterView, FinalTransactions};
 use crate::world::{NodeActor, World};
 use std::collections::{BTreeMap, BTreeSet};
@@ -84,10 +85,18 @@ impl World {
         }
         for (node, slot) in &self.nodes {
             if let Some(producer) = slot.actor.as_ref().and_then(NodeActor::producer) {
+                // A transactional producer stopped by a fatal error is closed, as Kafka says
+                // to: the values it had left are never sent.
                 let unsent = slot
                     .application
                     .as_ref()
                     .and_then(Application::producer)
+                    .filter(|application| {
+                        !application
+                            .transactional
+                            .as_ref()
+                            .is_some_and(TransactionalApplication::stopped)
+                    })
                     .map_or(0, |application| application.remaining);
                 if unsent > 0 || producer.unfinished_sends() > 0 {
                     return Some(format!("{node} still has records to deliver"));

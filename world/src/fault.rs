@@ -153,6 +153,15 @@ pub enum Fault {
     },
     /// Repair every cut link, slow link and slow disk.
     HealAll,
+    /// `to` reads the `api` requests `from` sends but handles them `delay_ms` late (a request
+    /// stuck in the broker's queue): the client may time out and move on, the broker still
+    /// handles them (`held_requests.rs`). `heal-all` ends the hold.
+    HoldRequests {
+        from: Target,
+        to: Target,
+        api: crate::held_requests::HeldApi,
+        delay_ms: u64,
+    },
 }
 
 /// A fault at a fixed simulated time.
@@ -360,7 +369,7 @@ impl Fault {
                 .enumerate()
                 .map(|(position, target)| (format!("side[{position}]"), target))
                 .collect(),
-            Fault::CutOneWay { from, to } => {
+            Fault::CutOneWay { from, to } | Fault::HoldRequests { from, to, .. } => {
                 vec![("from".to_string(), from), ("to".to_string(), to)]
             }
             Fault::HealAll => Vec::new(),

@@ -140,6 +140,9 @@ impl Check<'_> {
             Fault::SlowLinks { latency_ms, .. } => {
                 refuse_zeros(problems, &format!("{key}."), &[("latency_ms", *latency_ms)]);
             }
+            Fault::HoldRequests { delay_ms, .. } => {
+                refuse_zeros(problems, &format!("{key}."), &[("delay_ms", *delay_ms)]);
+            }
             Fault::SlowDisk {
                 fsync_latency_ms, ..
             } => {

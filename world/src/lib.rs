@@ -19,6 +19,7 @@ pub mod fault;
 pub mod fault_shape;
 pub mod fault_validation;
 mod hanging_transaction;
+pub mod held_requests;
 pub mod history;
 mod json_schema;
 pub mod network;

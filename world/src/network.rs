@@ -14,6 +14,7 @@
 //! moment, queued with the messages so that the order is fixed (delivery time, then id). A
 //! cut closes nothing.
 
+use crate::held_requests::{HeldApi, HeldRequests};
 use crate::step_record::{DropReason, MessageId, SendOutcome};
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -75,6 +76,8 @@ pub struct Network {
     connections: BTreeSet<(NodeId, NodeId)>,
     latency_ms_min: u64,
     latency_ms_max: u64,
+    /// Requests their receiver has read but handles late (the `hold-requests` fault).
+    held: HeldRequests,
     /// The id of the next message sent; ids also order messages due at the same time.
     next_message_id: u64,
     counters: BTreeMap<(NodeId, NodeId), LinkCounters>,
@@ -252,9 +255,14 @@ impl Network {
         }
         self.connections.insert(connection(from, to));
         let earliest_ms = departure_ms + self.latency_ms(random, from, to);
-        let last = self.last_delivery_ms.entry((from, to)).or_insert(0);
-        let delivery_ms = earliest_ms.max(*last);
-        *last = delivery_ms;
+        let delivery_ms = match self.held.delivery_ms(id, from, to, &message, earliest_ms) {
+            Some(held_ms) => held_ms,
+            None => {
+                let last = self.last_delivery_ms.entry((from, to)).or_insert(0);
+                *last = earliest_ms.max(*last);
+                *last
+            }
+        };
         self.in_flight.entry(to).or_default().insert(
             (delivery_ms, id.0),
             Envelope {
@@ -282,6 +290,7 @@ impl Network {
             return None;
         }
         let envelope = queue.remove(&key)?;
+        self.held.forget(envelope.id);
         if let Delivery::Message(_) = envelope.delivery {
             self.counters
                 .entry((envelope.from, node))
@@ -315,15 +324,22 @@ impl Network {
         }
     }
 
-    /// Repairs every cut and slow link.
+    /// From now on `to` handles the `api` requests `from` sends `delay_ms` late, even if
+    /// `from` closes the connection meanwhile (`held_requests.rs`).
+    pub fn hold_requests(&mut self, from: NodeId, to: NodeId, api: HeldApi, delay_ms: u64) {
+        self.held.hold(from, to, api, delay_ms);
+    }
+
+    /// Repairs every cut and slow link and ends every hold (requests already held stay late).
     pub fn heal_all(&mut self) {
         self.cut.clear();
         self.slow_node_latency_ms.clear();
+        self.held.release_all();
     }
 
-    /// Whether anything is cut or slowed.
+    /// Whether anything is cut, slowed or held.
     pub fn is_degraded(&self) -> bool {
-        !self.cut.is_empty() || !self.slow_node_latency_ms.is_empty()
+        !self.cut.is_empty() || !self.slow_node_latency_ms.is_empty() || self.held.is_holding()
     }
 
     pub fn counters(&self) -> &BTreeMap<(NodeId, NodeId), LinkCounters> {
@@ -347,13 +363,16 @@ impl Network {
 
     /// Drops every message in flight on a link `doomed` gives a reason for.
     fn drop_in_flight(&mut self, doomed: impl Fn(NodeId, NodeId) -> Option<DropReason>) {
+        let held = &mut self.held;
         for (&to, queue) in self.in_flight.iter_mut() {
             let before = queue.len();
             let mut dropped: Vec<DroppedMessage> = Vec::new();
             queue.retain(|_, envelope| match doomed(envelope.from, to) {
                 // Connection news is not traffic on the link: a cut or a close leaves it.
                 _ if !matches!(envelope.delivery, Delivery::Message(_)) => true,
+                Some(reason) if held.spares(envelope.id, reason) => true,
                 Some(reason) => {
+                    held.forget(envelope.id);
                     dropped.push(DroppedMessage {
                         id: envelope.id,
                         from: envelope.from,
@@ -546,5 +565,83 @@ mod tests {
         assert_eq!(network.connect(&mut random, 3, a, b), Some(4));
         assert_eq!(news(&mut network, a), vec![(b, "closed")]);
         assert!(!network.is_connected(a, b));
+    }
+
+    fn end_txn(number: u64) -> Message {
+        use watermark_broker_core::ids::{ProducerEpoch, ProducerId, TransactionalId};
+        use watermark_broker_core::protocol::{EndTxnRequest, ProducerIdAndEpoch};
+        Message::EndTxn(EndTxnRequest {
+            correlation: CorrelationId(number),
+            transactional_id: TransactionalId("payments".to_string()),
+            producer: ProducerIdAndEpoch {
+                producer_id: ProducerId(1),
+                epoch: ProducerEpoch(0),
+            },
+            committed: true,
+        })
+    }
+
+    /// A held EndTxn is due `delay_ms` late, lets the link's other traffic pass it, and
+    /// survives its sender closing the connection (the broker had read it); a stopped
+    /// receiver still loses it.
+    #[test]
+    fn a_held_request_arrives_late_past_a_closed_connection_and_blocks_nothing() {
+        let (mut network, a, b) = two_nodes(1);
+        let mut random = StdRng::seed_from_u64(3);
+        network.hold_requests(a, b, HeldApi::EndTxn, 1_000);
+        assert!(network.is_degraded());
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, end_txn(1))),
+            Some(1_001)
+        );
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, request(2))),
+            Some(1)
+        );
+        assert!(network.close_connection(a, b, 5));
+        assert_eq!(
+            network.take_dropped().len(),
+            1,
+            "the metadata request is lost"
+        );
+        assert!(matches!(
+            network.take_due(b, 5).unwrap().delivery,
+            Delivery::ConnectionClosed
+        ));
+        network.heal_all();
+        assert!(!network.is_degraded());
+        assert_eq!(
+            delivery(network.send(&mut random, 6, a, b, end_txn(3))),
+            Some(7)
+        );
+        let envelope = network.take_due(b, 7).unwrap();
+        assert!(
+            matches!(envelope.delivery, Delivery::Message(Message::EndTxn(ref request)) if request.correlation == CorrelationId(3))
+        );
+        assert!(network.take_due(b, 1_000).is_none());
+        let late = network.take_due(b, 1_001).unwrap();
+        assert!(
+            matches!(late.delivery, Delivery::Message(Message::EndTxn(ref request)) if request.correlation == CorrelationId(1))
+        );
+
+        network.hold_requests(a, b, HeldApi::EndTxn, 1_000);
+        network.send(&mut random, 2_000, a, b, end_txn(4));
+        network.node_down(b, 2_001);
+        assert_eq!(network.take_dropped()[0].reason, DropReason::ReceiverDown);
+    }
+
+    #[test]
+    fn a_hold_names_one_api_and_one_direction() {
+        let (mut network, a, b) = two_nodes(1);
+        let mut random = StdRng::seed_from_u64(3);
+        network.hold_requests(a, b, HeldApi::Produce, 500);
+        assert_eq!(
+            delivery(network.send(&mut random, 0, a, b, end_txn(1))),
+            Some(1)
+        );
+        assert_eq!(
+            delivery(network.send(&mut random, 0, b, a, end_txn(2))),
+            Some(1)
+        );
     }
 }

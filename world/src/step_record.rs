@@ -173,6 +173,13 @@ pub enum NemesisAction {
         processing_ms: u64,
         until_ms: u64,
     },
+    /// `to` handles the `api` requests of `from` `delay_ms` late. Last, for the same reason.
+    HoldRequests {
+        from: Vec<NodeId>,
+        to: Vec<NodeId>,
+        api: crate::held_requests::HeldApi,
+        delay_ms: u64,
+    },
 }
 
 /// `{b1,b2}`: a node set as the trace prints it.
@@ -228,6 +235,17 @@ impl fmt::Display for NemesisAction {
             } => write!(
                 formatter,
                 "slow processing {node} {processing_ms}ms per record until {until_ms}ms"
+            ),
+            NemesisAction::HoldRequests {
+                from,
+                to,
+                api,
+                delay_ms,
+            } => write!(
+                formatter,
+                "hold {api} requests {} -> {} +{delay_ms}ms",
+                node_set(from),
+                node_set(to)
             ),
         }
     }

@@ -1,11 +1,12 @@
 //! Pointing an error inside a fault at its key. serde reads a scripted fault or a trigger
 //! through `#[serde(flatten)]`, which buffers the table, so toml can only say which table
-//! an error came from. The key is found again here: the target or partition whose value,
+//! an error came from. The key is found again here: the target, partition or API whose value,
 //! read alone, fails with the same sentence, or the `fault`/`when` naming the unknown kind.
 
 use crate::load::document::Document;
 use serde::Deserialize;
 use watermark_sim::fault::{PartitionRef, Target};
+use watermark_sim::held_requests::HeldApi;
 
 #[derive(Deserialize)]
 struct One<T> {
@@ -40,6 +41,7 @@ pub fn narrow(text: &str, document: &Document, path: &str, message: &str) -> Opt
                     error_of::<Target>(value_text).as_deref() == Some(message)
                 }
                 "partition" => error_of::<PartitionRef>(value_text).as_deref() == Some(message),
+                "api" => error_of::<HeldApi>(value_text).as_deref() == Some(message),
                 _ if is_element && key.starts_with("side[") => {
                     error_of::<Target>(value_text).as_deref() == Some(message)
                 }
