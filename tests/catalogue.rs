@@ -435,3 +435,28 @@ fn with_transactions_version_2_the_late_end_txn_is_fenced_by_the_bumped_epoch() 
         Mark::ProducerRequestTimedOut,
     );
 }
+
+#[test]
+fn consume_transform_produce_is_exactly_once_under_the_pipeline_swarm() {
+    assert_scenario_passes_on("exactly-once-pipeline-swarm", 0..12);
+}
+
+#[test]
+fn the_pipeline_swarm_reaches_the_transaction_failure_paths() {
+    let (marks, _) = marks_reached("exactly-once-pipeline-swarm", 0..12);
+    for mark in [
+        Mark::TransactionsLoadedFromLog,
+        Mark::ProducerTransactionFailed,
+        Mark::AbortedRecordsSkipped,
+        Mark::UnstableOffsetCommitAnswered,
+        Mark::VerificationLowerSequencePending,
+        Mark::VerificationGuardCleared,
+        Mark::GroupMemberSessionExpired,
+        Mark::TransactionMarkersRetried,
+    ] {
+        assert!(
+            marks.contains(&mark),
+            "the pipeline swarm never reached {mark}: {marks:?}"
+        );
+    }
+}

@@ -57,6 +57,7 @@ pub fn catalogue() -> Vec<Scenario> {
     .chain([
         crate::catalogue_transactions::read_committed_hides_aborted(),
         crate::catalogue_transactions::read_uncommitted_sees_aborted(),
+        crate::catalogue_transactions::exactly_once_pipeline_swarm(),
     ])
     .chain(crate::catalogue_transaction_bugs::catalogue())
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
@@ -701,7 +702,7 @@ pub(crate) fn safe_swarm() -> Swarm {
 }
 
 /// What the safe swarm lets each seed vary. Every choice keeps the configuration safe.
-fn safe_configuration_space() -> ConfigurationSpace {
+pub(crate) fn safe_configuration_space() -> ConfigurationSpace {
     ConfigurationSpace {
         // No broker may go without fsync here: see DECISIONS.md, "An aiming swarm". The
         // unsynced-broker-swarm scenario draws one.

@@ -2,15 +2,20 @@
 //! aborted writes as each isolation level reads them.
 
 use crate::builder::ScenarioBuilder;
-use watermark_broker_core::config::ConsumerConfig;
+use crate::catalogue::safe_swarm;
+use watermark_broker_core::config::{ConsumerConfig, TopicConfig};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::{Acks, IsolationLevel};
 use watermark_broker_core::topic::TopicName;
 use watermark_sim::checkers::Checker;
+use watermark_sim::configuration::Values;
+use watermark_sim::fault::Swarm;
+use watermark_sim::processing::ProcessingMode;
 use watermark_sim::scenario::{ConsumerWorkload, ProducerWorkload, Scenario};
 use watermark_sim::verdict::Guarantee;
 
 const INPUT: TopicName = TopicName::from_static("events");
+const OUTPUT: TopicName = TopicName::from_static("enriched");
 
 /// A transactional producer that writes 60 values to `events`, four per transaction, and
 /// aborts every third transaction.
@@ -88,4 +93,95 @@ pub(crate) fn read_uncommitted_sees_aborted() -> Result<Scenario, String> {
     .expect_anomaly(Checker::G1a)
     .expect_mark(Mark::TxnMarkerAppended)
     .build()
+}
+
+/// A member of group `transformers` running Kafka's exactly-once loop: it reads `events`
+/// with read_committed and writes one `enriched` value per record in the transaction that
+/// commits the record's position. Timeouts are short enough that the swarm's pauses and
+/// cuts outlast them.
+fn transformer() -> ConsumerWorkload {
+    let mut consumer = ConsumerWorkload {
+        topics: vec![INPUT],
+        processing: Some(ProcessingMode::ConsumeTransformProduce),
+        processing_ms: Some(5),
+        output_topic: Some(OUTPUT),
+        ..ConsumerWorkload::default()
+    };
+    consumer.config.group_id = Some("transformers".to_string());
+    consumer.config.enable_auto_commit = false;
+    consumer.config.isolation_level = IsolationLevel::ReadCommitted;
+    consumer.config.session_timeout_ms = 6_000;
+    consumer.config.heartbeat_interval_ms = 2_000;
+    consumer.config.max_poll_interval_ms = 10_000;
+    consumer
+}
+
+/// The safe swarm for a transactional producer: Kafka refuses a transactional id with
+/// `retries = 0` (it needs idempotence), so the drawn retries start at 1.
+fn transactional_swarm() -> Swarm {
+    let mut swarm = safe_swarm();
+    if let Some(space) = swarm.configuration.as_mut() {
+        space.retries = Some(Values::Choices(vec![1, 3, 2_147_483_647]));
+    }
+    swarm
+}
+
+pub(crate) fn exactly_once_pipeline_swarm() -> Result<Scenario, String> {
+    let output = TopicConfig {
+        name: OUTPUT,
+        partitions: 3,
+        replication_factor: 3,
+        min_insync_replicas: 2,
+        flush_interval_messages: Some(1),
+        ..TopicConfig::default()
+    };
+    ScenarioBuilder::new("exactly-once-pipeline-swarm")
+        .summary("consume-transform-produce under random broker and client faults: every input record has exactly one output")
+        .explanation(
+            "Three members of group transformers run Kafka's exactly-once loop: poll \
+             `events` with read_committed, send one derived value per record to `enriched`, \
+             send the batch's positions to the transaction (TxnOffsetCommit, fenced by the \
+             group generation, KIP-447) and commit; after an abortable error they abort and \
+             seek back to the committed offsets. A read_committed reader follows \
+             `enriched`. The seed draws every broker fault of the acks-all swarm and faults \
+             aimed at the members: crashes and restarts (a new process initialises its \
+             transactional id again and fences its predecessor), pauses past the session \
+             (a zombie whose offsets the group coordinator refuses), cuts and slow links; \
+             and the transaction and group coordinators crash, pause or lose leadership, \
+             so both reload their state from __transaction_state and __consumer_offsets. \
+             Whatever happens, each input record must appear exactly once in `enriched` as \
+             read_committed sees it, in the transaction that committed its input position.",
+        )
+        .partitions(3)
+        .min_insync_replicas(2)
+        .flush_interval_messages(Some(1))
+        .add_topic(output)
+        .records(300, 40)
+        .acks(Acks::All)
+        .producer_config(|producer| producer.transactional_id = Some("events-writer".to_string()))
+        .broker_config(|broker| {
+            broker.replica_lag_time_max_ms = 10_000;
+            broker.log_flush_interval_messages = Some(1);
+            broker.offsets_topic_min_insync_replicas = 2;
+            // Five partitions for each coordinator topic instead of Kafka's 50: a broker
+            // that takes over every coordinator partition at once fsyncs each one's
+            // leader-epoch checkpoint, and under a slow disk the model holds the whole
+            // broker (heartbeats too) for all of them (docs/DECISIONS.md).
+            broker.offsets_topic_num_partitions = 5;
+            broker.transaction_state_log_num_partitions = 5;
+        })
+        .consumers(vec![
+            transformer(),
+            transformer(),
+            transformer(),
+            reader(OUTPUT, IsolationLevel::ReadCommitted),
+        ])
+        .swarm(transactional_swarm())
+        .expect(Guarantee::ExactlyOnce)
+        .expect_mark(Mark::TransactionVerificationSent)
+        .expect_mark(Mark::TxnOffsetsPending)
+        .expect_mark(Mark::TxnOffsetsCommittedByMarker)
+        .expect_mark(Mark::TxnMarkerAppended)
+        .expect_mark(Mark::LastStableOffsetAdvanced)
+        .build()
 }

@@ -13,7 +13,7 @@
 //!   producer.sendOffsetsToTransaction(positions, consumer.groupMetadata())
 //!   producer.commitTransaction()
 //! on an abortable error: producer.abortTransaction(); seek back to the committed offsets
-//! on a fatal error (fenced): close; the process is done
+//! on a fatal error (fenced): close the producer, make a new one, seek back, start again
 //! ```
 //!
 //! Like the group consumer's application (`application_consumer.rs`) it is a state machine
@@ -57,6 +57,8 @@ pub trait PipelineClients {
     /// Seek every assigned partition back to its committed offset (after an abort).
     fn rewind_to_committed(&mut self);
     fn init_transactions(&mut self, now_ms: u64) -> Vec<Effect>;
+    /// Close the fenced producer and make a new instance with the same transactional id.
+    fn replace_producer(&mut self, now_ms: u64) -> Vec<Effect>;
     fn begin_transaction(&mut self) -> Result<(), ErrorCode>;
     /// Sends one output value (keyed like its input) in the ongoing transaction.
     fn send(&mut self, now_ms: u64, value: u64, key: Option<u64>) -> Vec<Effect>;
@@ -419,12 +421,21 @@ impl PipelineApplication {
             (_, Err(OperationFailure::Abortable(error))) => {
                 self.abort(now_ms, clients, Some(error))
             }
+            // Fenced: most often by the coordinator, which aborted a transaction that
+            // outlived `transaction.timeout.ms` while the process was paused or cut off.
+            // Kafka says to close the producer; the process makes a new one (as Kafka
+            // Streams does), whose initTransactions fences any older instance, seeks back
+            // to the committed offsets and carries on.
             (_, Err(OperationFailure::Fatal(error))) => {
                 if let Some(open) = self.open.as_mut() {
                     open.error = open.error.or(Some(error));
                 }
-                let work = self.end_unknown(now_ms);
-                self.state = LoopState::Closed;
+                let mut work = self.end_unknown(now_ms);
+                clients.rewind_to_committed();
+                work.history.push(PipelineHistory::Rewound);
+                work.effects.extend(clients.replace_producer(now_ms));
+                work.effects.extend(clients.init_transactions(now_ms));
+                self.state = LoopState::Initializing;
                 work
             }
         }

@@ -41,6 +41,10 @@ impl PipelineClients for ScriptedClients {
         self.calls.push(format!("init@{now_ms}"));
         Vec::new()
     }
+    fn replace_producer(&mut self, now_ms: u64) -> Vec<Effect> {
+        self.calls.push(format!("new producer@{now_ms}"));
+        Vec::new()
+    }
     fn begin_transaction(&mut self) -> Result<(), ErrorCode> {
         self.calls.push("begin".into());
         if self.begin_fails {
@@ -265,7 +269,7 @@ fn an_abortable_commit_error_aborts_rewinds_and_records_a_failed_transaction() {
 }
 
 #[test]
-fn a_fatal_error_after_the_commit_was_asked_for_is_indefinite_and_closes_the_loop() {
+fn a_fatal_error_after_the_commit_was_asked_for_is_indefinite_and_a_new_producer_starts_over() {
     let mut clients = one_record();
     let mut app = committing(&mut clients);
     let work = app.operation_completed(
@@ -275,8 +279,20 @@ fn a_fatal_error_after_the_commit_was_asked_for_is_indefinite_and_closes_the_loo
         &mut clients,
     );
     assert_eq!(ended(&work.history).op_type, OpType::Info);
-    assert!(app.is_closed());
-    assert_eq!(app.next_wake_ms(), None);
+    assert_eq!(work.history.last(), Some(&PipelineHistory::Rewound));
+    assert!(!app.is_closed());
+    assert_eq!(
+        clients.calls[clients.calls.len() - 3..],
+        ["rewind", "new producer@30", "init@30"]
+    );
+    // The new instance's initTransactions completes: the loop polls again.
+    app.operation_completed(
+        31,
+        TransactionOperation::InitTransactions,
+        Ok(()),
+        &mut clients,
+    );
+    assert_eq!(app.next_wake_ms(), Some(31));
 }
 
 #[test]

@@ -19,6 +19,10 @@ use watermark_broker_core::protocol::Message;
 /// Where the consumer's correlation ids start.
 pub const CONSUMER_FIRST_CORRELATION: u64 = 1 << 40;
 
+/// How far apart the correlation ids of successive producer instances start: instance `k`
+/// numbers its requests from `k << 32`, below the consumer's for the first 255.
+const PRODUCER_INSTANCE_CORRELATION_SHIFT: u32 = 32;
+
 /// Which of the two clients an input is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Side {
@@ -31,12 +35,35 @@ enum Side {
 pub struct PipelineClient {
     pub consumer: Consumer,
     pub producer: Producer,
+    /// The producer as the process first built it, before it started: a fenced producer is
+    /// replaced by a copy of it.
+    new_producer: Producer,
+    /// Producer instances this process has made after its first.
+    replaced_producers: u64,
 }
 
 impl PipelineClient {
     pub fn new(mut consumer: Consumer, producer: Producer) -> PipelineClient {
         consumer.set_first_correlation(CONSUMER_FIRST_CORRELATION);
-        PipelineClient { consumer, producer }
+        PipelineClient {
+            consumer,
+            new_producer: producer.clone(),
+            producer,
+            replaced_producers: 0,
+        }
+    }
+
+    /// Closes the producer and starts a new instance with the same configuration and
+    /// transactional id, as an application does after its producer was fenced (Kafka:
+    /// "close the producer"; Kafka Streams then makes a new one). The old instance's
+    /// answers still on their way are told apart by their correlation ids.
+    pub fn replace_producer(&mut self, now_ms: u64) -> Vec<Effect> {
+        self.replaced_producers += 1;
+        let mut producer = self.new_producer.clone();
+        producer
+            .set_first_correlation(self.replaced_producers << PRODUCER_INSTANCE_CORRELATION_SHIFT);
+        self.producer = producer;
+        self.producer.handle(now_ms, Input::Start)
     }
 
     fn side(&mut self, side: Side) -> &mut dyn Actor {

@@ -123,3 +123,24 @@ fn a_closed_connection_is_news_for_both_clients() {
         "{before:?} {effects:?}"
     );
 }
+
+#[test]
+fn a_replaced_producer_starts_afresh_and_numbers_its_requests_past_the_old_ones() {
+    let mut client = pipeline();
+    connected(&mut client);
+    let mut effects = client.replace_producer(2);
+    effects.extend(client.handle(
+        3,
+        Input::ConnectionEstablished {
+            peer: NodeId::Broker(BrokerId(1)),
+        },
+    ));
+    let correlations = metadata_correlations(&effects);
+    assert!(
+        !correlations.is_empty()
+            && correlations
+                .iter()
+                .all(|c| *c >= 1 << 32 && *c < CONSUMER_FIRST_CORRELATION),
+        "{correlations:?}"
+    );
+}

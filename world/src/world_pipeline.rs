@@ -40,6 +40,9 @@ impl PipelineClients for PipelineClient {
         self.consumer.rewind_to_committed();
     }
 
+    fn replace_producer(&mut self, now_ms: u64) -> Vec<Effect> {
+        PipelineClient::replace_producer(self, now_ms)
+    }
     fn init_transactions(&mut self, now_ms: u64) -> Vec<Effect> {
         self.producer.init_transactions(now_ms)
     }

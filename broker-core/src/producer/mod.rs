@@ -220,6 +220,12 @@ impl Producer {
         self
     }
 
+    /// Numbers this instance's requests from `first` on: a process that replaces a fenced
+    /// producer with a new instance keeps the old one's late answers apart from its own.
+    pub fn set_first_correlation(&mut self, first: u64) {
+        self.next_correlation = self.next_correlation.max(first);
+    }
+
     /// This producer's node id.
     pub fn node(&self) -> NodeId {
         NodeId::Producer(self.client)
