@@ -659,6 +659,7 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         Event::TransactionVerificationSent { partition, .. }
         | Event::TransactionVerificationRefused { partition, .. }
         | Event::TransactionOpenedWithoutVerification { partition, .. } => Some(*partition),
+        Event::LogStartOffsetIncremented { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }
