@@ -100,9 +100,8 @@ impl BugSwitch {
         match self {
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
-            | BugSwitch::NoGenerationFencing => SwitchKind::Bug,
-            // A `Bug` once its scenario, which the catalogue test sweeps, exists.
-            BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::OlderBehaviour,
+            | BugSwitch::NoGenerationFencing
+            | BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }

@@ -344,6 +344,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_producer_fencing", WATERMARK),
     ("bugs.no_epoch_bump_per_transaction", WATERMARK),
     ("bugs.no_transaction_verification", WATERMARK),
+    ("bugs.reset_sequence_on_unknown_producer", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),
@@ -454,6 +455,10 @@ const FAULT_EXAMPLES: &[(&str, &str)] = &[
         "fault = \"slow-processing\"\ntarget = { consumer = 0 }\nprocessing_ms = 400000\nduration_ms = 20000",
     ),
     ("heal-all", "fault = \"heal-all\""),
+    (
+        "delete-records",
+        "fault = \"delete-records\"\npartition = 0\nbefore_offset = 100",
+    ),
 ];
 
 /// One example per target form, by the key or string that names it.
