@@ -47,6 +47,12 @@ pub enum BugSwitch {
     /// transaction no marker would end (the last stable offset stuck) or joined the
     /// producer's next one (KAFKA-14402, the hanging transaction).
     NoTransactionVerification,
+    /// Before KIP-360 (Kafka 2.5) a broker forgot a producer once DeleteRecords or retention
+    /// moved the log start offset past all its batches and answered its next batch
+    /// UNKNOWN_PRODUCER_ID; the producer, seeing its last acknowledged offset below the log
+    /// start offset, numbered its batches from sequence 0 again and resent them, so a batch
+    /// whose first attempt was written (its answer lost) was written twice (KAFKA-7190).
+    ResetSequenceOnUnknownProducer,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -62,7 +68,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 8] = [
+    pub const ALL: [BugSwitch; 9] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -71,6 +77,7 @@ impl BugSwitch {
         BugSwitch::NoProducerFencing,
         BugSwitch::NoEpochBumpPerTransaction,
         BugSwitch::NoTransactionVerification,
+        BugSwitch::ResetSequenceOnUnknownProducer,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -84,6 +91,7 @@ impl BugSwitch {
             BugSwitch::NoProducerFencing => "no-producer-fencing",
             BugSwitch::NoEpochBumpPerTransaction => "no-epoch-bump-per-transaction",
             BugSwitch::NoTransactionVerification => "no-transaction-verification",
+            BugSwitch::ResetSequenceOnUnknownProducer => "reset-sequence-on-unknown-producer",
         }
     }
 
@@ -99,7 +107,8 @@ impl BugSwitch {
             | BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoEpochBumpPerTransaction
-            | BugSwitch::NoTransactionVerification => SwitchKind::Bug,
+            | BugSwitch::NoTransactionVerification
+            | BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -122,6 +131,7 @@ impl BugSwitch {
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("KIP-595"),
             BugSwitch::NoEpochBumpPerTransaction => Some("KAFKA-17754"),
             BugSwitch::NoTransactionVerification => Some("KAFKA-14402"),
+            BugSwitch::ResetSequenceOnUnknownProducer => Some("KIP-360"),
         }
     }
 
@@ -136,6 +146,7 @@ impl BugSwitch {
             BugSwitch::OffsetsForLeaderEpochTruncation => Some("2.7.0"),
             BugSwitch::NoEpochBumpPerTransaction => Some("4.0.0"),
             BugSwitch::NoTransactionVerification => Some("3.6.0"),
+            BugSwitch::ResetSequenceOnUnknownProducer => Some("2.5.0"),
         }
     }
 
@@ -147,12 +158,16 @@ impl BugSwitch {
     }
 
     /// The catalogue scenario whose sweep must catch this bug: a safe swarm, or the
-    /// demonstration that holds the one request the bug mishandles.
+    /// demonstration built for it (one that holds the one request the bug mishandles, or
+    /// issues the DeleteRecords no swarm issues).
     pub fn catching_swarm(self) -> &'static str {
         match self {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
             BugSwitch::NoEpochBumpPerTransaction => "late-end-txn-tears-next-transaction",
             BugSwitch::NoTransactionVerification => "hanging-transaction-without-verification",
+            BugSwitch::ResetSequenceOnUnknownProducer => {
+                "unknown-producer-resets-sequence-duplicates"
+            }
             BugSwitch::NoProducerFencing
             | BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
@@ -190,6 +205,11 @@ impl BugSwitch {
                 "partition leaders append a producer's first transactional batch without asking \
                  the transaction coordinator: a late produce opens a hanging transaction \
                  (KAFKA-14402, fixed by KIP-890 part 1 in 3.6)"
+            }
+            BugSwitch::ResetSequenceOnUnknownProducer => {
+                "brokers forget a producer whose records are all deleted and answer \
+                 UNKNOWN_PRODUCER_ID; the producer resets its sequence to 0 and writes a retried \
+                 batch twice (pre-KIP-360, fixed in 2.5)"
             }
         }
     }
@@ -257,6 +277,8 @@ pub struct BugSwitches {
     pub no_epoch_bump_per_transaction: bool,
     #[serde(alias = "no-transaction-verification")]
     pub no_transaction_verification: bool,
+    #[serde(alias = "reset-sequence-on-unknown-producer")]
+    pub reset_sequence_on_unknown_producer: bool,
 }
 
 impl BugSwitches {
@@ -273,6 +295,9 @@ impl BugSwitches {
             BugSwitch::NoProducerFencing => self.no_producer_fencing = true,
             BugSwitch::NoEpochBumpPerTransaction => self.no_epoch_bump_per_transaction = true,
             BugSwitch::NoTransactionVerification => self.no_transaction_verification = true,
+            BugSwitch::ResetSequenceOnUnknownProducer => {
+                self.reset_sequence_on_unknown_producer = true
+            }
         }
     }
 
@@ -291,6 +316,9 @@ impl BugSwitches {
                 BugSwitch::NoProducerFencing => self.no_producer_fencing,
                 BugSwitch::NoEpochBumpPerTransaction => self.no_epoch_bump_per_transaction,
                 BugSwitch::NoTransactionVerification => self.no_transaction_verification,
+                BugSwitch::ResetSequenceOnUnknownProducer => {
+                    self.reset_sequence_on_unknown_producer
+                }
             })
             .collect()
     }

@@ -394,6 +394,26 @@ pub enum Event {
         producer_epoch: ProducerEpoch,
         offset: Offset,
     },
+    // ---- DeleteRecords (KIP-107) ----
+    /// A replica's log start offset moved from `from` to `to`: the records below `to` are
+    /// gone for readers. `producers_forgotten`: the producers whose state went with them
+    /// (only before KIP-360, `reset-sequence-on-unknown-producer`).
+    LogStartOffsetIncremented {
+        partition: TopicPartition,
+        from: Offset,
+        to: Offset,
+        reason: LogStartOffsetReason,
+        producers_forgotten: Vec<ProducerId>,
+    },
+}
+
+/// Why a log start offset moved (Kafka's `LogStartOffsetIncrementReason`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum LogStartOffsetReason {
+    /// A DeleteRecords request on the leader.
+    ClientRecordDeletion,
+    /// A follower took its leader's log start offset from a fetch response.
+    LeaderOffsetIncremented,
 }
 
 /// Why a coordinator removed a member.

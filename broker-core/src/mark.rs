@@ -311,6 +311,21 @@ marks! {
     /// sequence of its producer asked for verification first and has not been appended
     /// (KAFKA-15653), so the later batch cannot open the transaction ahead of it.
     VerificationLowerSequencePending = "verification-lower-sequence-pending",
+    // ---- DeleteRecords (KIP-107) and the producer state it deletes (KIP-360) ----
+    /// A partition leader moved its log start offset for a DeleteRecords request.
+    RecordsDeleted = "records-deleted",
+    /// A leader refused a DeleteRecords request (not the leader, or an offset past its high
+    /// watermark).
+    DeleteRecordsRefused = "delete-records-refused",
+    /// A follower moved its log start offset up to its leader's, learnt from a fetch.
+    FollowerLogStartOffsetIncremented = "follower-log-start-offset-incremented",
+    /// Before KIP-360 (`reset-sequence-on-unknown-producer`): a replica forgot a producer
+    /// whose batches were all below its new log start offset.
+    ProducerStateForgotten = "producer-state-forgotten",
+    /// Before KIP-360 (`reset-sequence-on-unknown-producer`): answered UNKNOWN_PRODUCER_ID
+    /// with its last acknowledged offset below the log start offset, an idempotent producer
+    /// numbered the partition's batches from sequence 0 again, in the same epoch.
+    ProducerSequenceReset = "producer-sequence-reset",
 }
 
 impl Ord for Mark {

@@ -265,6 +265,7 @@ fn message() -> impl Strategy<Value = Message> {
                     correlation,
                     partition,
                     result,
+                    log_start_offset: None,
                 }
             )),
         (correlation(), partition(), any::<bool>()).prop_map(|(correlation, partition, latest)| {

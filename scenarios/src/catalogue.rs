@@ -60,6 +60,7 @@ pub fn catalogue() -> Vec<Scenario> {
         crate::catalogue_transactions::exactly_once_pipeline_swarm(),
     ])
     .chain(crate::catalogue_transaction_bugs::catalogue())
+    .chain(crate::catalogue_delete_records::delete_records_catalogue())
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
     .collect()
 }

@@ -344,6 +344,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_producer_fencing", WATERMARK),
     ("bugs.no_epoch_bump_per_transaction", WATERMARK),
     ("bugs.no_transaction_verification", WATERMARK),
+    ("bugs.reset_sequence_on_unknown_producer", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),
@@ -457,6 +458,10 @@ const FAULT_EXAMPLES: &[(&str, &str)] = &[
     (
         "hold-requests",
         "fault = \"hold-requests\"\nfrom = { producer = 0 }\nto = \"all-brokers\"\napi = \"end-txn\"\ndelay_ms = 3000",
+    ),
+    (
+        "delete-records",
+        "fault = \"delete-records\"\npartition = 0\nbefore_offset = 100",
     ),
 ];
 

@@ -3,7 +3,7 @@
 //! the liveness phase. It runs in the supervisor task, never inside a node, so it can kill
 //! the very node whose event fired a trigger.
 
-use crate::fault::{Fault, ScriptedFault, Target};
+use crate::fault::{Fault, PartitionRef, ScriptedFault, Target};
 use crate::node::{now_ms, sleep_until_ms};
 use crate::not_applied::{FaultSource, NodeState, NotApplied, NotAppliedReason};
 use crate::step_record::NemesisAction;
@@ -13,8 +13,9 @@ use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
 use std::collections::BTreeMap;
-use watermark_broker_core::ids::{ClientId, GroupId, NodeId};
+use watermark_broker_core::ids::{ClientId, GroupId, NodeId, Offset};
 use watermark_broker_core::offsets_topic::group_partition;
+use watermark_broker_core::protocol::{DeleteRecordsOffset, DeleteRecordsRequest};
 
 /// Whether a fault applied, and why not when it did not.
 pub type Applied = Result<(), NotAppliedReason>;
@@ -561,7 +562,51 @@ impl Nemesis {
                 );
                 Ok(())
             }
+            Fault::DeleteRecords {
+                partition,
+                before_offset,
+            } => self.delete_records(*partition, *before_offset, source),
         }
+    }
+
+    /// The `delete-records` fault: the partition's leader, resolved now, gets the request.
+    /// It does not apply when there is no leader, the leader is down, or it refuses.
+    fn delete_records(
+        &mut self,
+        partition: PartitionRef,
+        before_offset: Option<Offset>,
+        source: Option<NodeId>,
+    ) -> Applied {
+        let leader = self.resolve(&Target::Leader(partition), source);
+        let Some(&node) = leader.first() else {
+            return Err(NotAppliedReason::NoTarget);
+        };
+        let mut world = self.world.lock();
+        let request = DeleteRecordsRequest {
+            partition: partition.resolve(world.scenario.default_topic()),
+            offset: before_offset.map_or(DeleteRecordsOffset::HighWatermark, |offset| {
+                DeleteRecordsOffset::Before(offset)
+            }),
+        };
+        let now = now_ms(self.start);
+        let refused = |state| NotAppliedReason::NodesRefused {
+            nodes: vec![(node, state)],
+        };
+        let Some(response) = world.delete_records(node, &request, now) else {
+            return Err(refused(NodeState::Down));
+        };
+        let log_start_offset = response
+            .result
+            .map_err(|error| refused(NodeState::RefusedDeleteRecords(error)))?;
+        self.act_locked(
+            &mut world,
+            NemesisAction::DeleteRecords {
+                node,
+                partition: request.partition,
+                log_start_offset,
+            },
+        );
+        Ok(())
     }
 
     /// Applies `apply` to each node `target` names. The fault applies if one node took it;

@@ -345,6 +345,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         time_ms: end_ms,
         groups: crate::checkers::group_reads(&scenario),
         accepted_commits: std::mem::take(&mut world.coordinator_log.accepted),
+        log_start_offsets: world.final_log_start_offsets(),
     };
     violations.extend(check_history(&world.history, &final_state));
     // The trace lists every finding again at the end; the record holds each once.

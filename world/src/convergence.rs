@@ -186,6 +186,25 @@ impl World {
         .collect()
     }
 
+    /// Per partition whose records were deleted (DeleteRecords), the largest log start
+    /// offset of any live replica: the records below it were deleted on purpose.
+    pub fn final_log_start_offsets(&self) -> BTreeMap<TopicPartition, Offset> {
+        let view = self.cluster_view();
+        self.scenario
+            .all_partitions()
+            .into_iter()
+            .filter_map(|partition| {
+                let deleted_before = view
+                    .live_brokers()
+                    .into_iter()
+                    .filter_map(|broker| view.replica(broker, partition))
+                    .map(|replica| replica.log_start_offset)
+                    .max()?;
+                (deleted_before > Offset(0)).then_some((partition, deleted_before))
+            })
+            .collect()
+    }
+
     /// `read` applied to each partition's final committed records (see `final_logs`).
     fn read_final_logs<T: Default>(
         &self,

@@ -162,6 +162,16 @@ pub enum Fault {
         api: crate::held_requests::HeldApi,
         delay_ms: u64,
     },
+    /// An administrator's DeleteRecords (KIP-107), sent to the partition's leader when the
+    /// fault fires: its log start offset moves to `before_offset`, or to its high watermark
+    /// when `before_offset` is left out, and every record below is gone for readers. The
+    /// leader refuses an offset past its high watermark. Checkers do not count deleted
+    /// records as lost (docs/DECISIONS.md).
+    DeleteRecords {
+        partition: PartitionRef,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before_offset: Option<Offset>,
+    },
 }
 
 /// A fault at a fixed simulated time.
@@ -372,7 +382,7 @@ impl Fault {
             Fault::CutOneWay { from, to } | Fault::HoldRequests { from, to, .. } => {
                 vec![("from".to_string(), from), ("to".to_string(), to)]
             }
-            Fault::HealAll => Vec::new(),
+            Fault::HealAll | Fault::DeleteRecords { .. } => Vec::new(),
         }
     }
 

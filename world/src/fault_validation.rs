@@ -9,6 +9,7 @@ use crate::scenario::Scenario;
 use crate::scenario_validation::{missing_partition, refuse_zeros, undeclared_topic, Problem};
 use std::collections::BTreeSet;
 use watermark_broker_core::config::TopicConfig;
+use watermark_broker_core::ids::Offset;
 
 /// Every problem of `scenario.faults`.
 pub(crate) fn validate_faults(scenario: &Scenario, problems: &mut Vec<Problem>) {
@@ -173,6 +174,21 @@ impl Check<'_> {
                         format!("{key}.target"),
                         "slow-processing slows a consumer's application; allowed: \
                          { consumer = 0 }, \"event-source\" or { struck = \"label\" }",
+                    ));
+                }
+            }
+            Fault::DeleteRecords {
+                partition,
+                before_offset,
+            } => {
+                if let Err(message) = self.partition_problem(*partition) {
+                    problems.push(Problem::new(format!("{key}.partition"), message));
+                }
+                if *before_offset == Some(Offset(0)) {
+                    problems.push(Problem::new(
+                        format!("{key}.before_offset"),
+                        "delete-records before offset 0 deletes nothing; allowed: an offset of \
+                         1 or more, or leave it out to delete up to the high watermark",
                     ));
                 }
             }

@@ -132,3 +132,23 @@ fn a_swarm_lists_slow_processing_only_when_a_consumer_is_in_a_group() {
     });
     assert!(fault_problems(&grouped).is_empty());
 }
+
+#[test]
+fn delete_records_needs_an_existing_partition_and_an_offset_past_zero() {
+    use crate::fault::PartitionRef;
+    use watermark_broker_core::ids::{Offset, PartitionId};
+    let delete = |partition, before_offset| {
+        fault_problems(&scripted(Fault::DeleteRecords {
+            partition: PartitionRef::Index(PartitionId(partition)),
+            before_offset,
+        }))
+    };
+    assert_eq!(delete(0, None), Vec::<String>::new());
+    assert_eq!(delete(0, Some(Offset(5))), Vec::<String>::new());
+    let zero = delete(0, Some(Offset(0)));
+    assert_eq!(zero.len(), 1, "{zero:?}");
+    assert!(zero[0].contains("before_offset") && zero[0].contains("deletes nothing"));
+    let missing = delete(7, None);
+    assert_eq!(missing.len(), 1, "{missing:?}");
+    assert!(missing[0].contains(".partition"), "{missing:?}");
+}

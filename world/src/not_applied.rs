@@ -11,6 +11,7 @@
 use crate::fault::Fault;
 use serde::Serialize;
 use std::fmt;
+use watermark_broker_core::error::ErrorCode;
 use watermark_broker_core::ids::NodeId;
 
 /// Where a fault came from.
@@ -54,6 +55,9 @@ pub enum NodeState {
     NotAConsumer,
     /// A consumer without an application (assign mode): it processes nothing.
     NoApplication,
+    /// The broker answered a DeleteRecords with this error (not the leader any more, or an
+    /// offset past its high watermark). Last: the trace hash encodes a variant's index.
+    RefusedDeleteRecords(ErrorCode),
 }
 
 impl NodeState {
@@ -66,6 +70,7 @@ impl NodeState {
             NodeState::NotABroker => "not a broker",
             NodeState::NotAConsumer => "not a consumer",
             NodeState::NoApplication => "without an application to slow",
+            NodeState::RefusedDeleteRecords(_) => "refusing the DeleteRecords",
         }
     }
 }

@@ -12,8 +12,9 @@ use serde::Serialize;
 use std::fmt;
 use watermark_broker_core::actor::Timer;
 use watermark_broker_core::event::Event;
-use watermark_broker_core::ids::NodeId;
+use watermark_broker_core::ids::{NodeId, Offset};
 use watermark_broker_core::mark::Mark;
+use watermark_broker_core::topic::TopicPartition;
 
 /// Names one message of a run, from its send to its delivery or drop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Default)]
@@ -66,6 +67,8 @@ pub enum StepInput {
     ConnectionEstablished { id: MessageId, peer: NodeId },
     /// The nemesis asked the broker to shut down gracefully.
     ControlledShutdown,
+    /// The nemesis handed the broker a DeleteRecords (`delete-records`).
+    DeleteRecords,
 }
 
 /// Where a sent message went.
@@ -180,6 +183,13 @@ pub enum NemesisAction {
         api: crate::held_requests::HeldApi,
         delay_ms: u64,
     },
+    /// A DeleteRecords was handed to the partition's leader `node`, which moved its log start
+    /// offset to `log_start_offset`. Last, for the same reason.
+    DeleteRecords {
+        node: NodeId,
+        partition: TopicPartition,
+        log_start_offset: Offset,
+    },
 }
 
 /// `{b1,b2}`: a node set as the trace prints it.
@@ -246,6 +256,14 @@ impl fmt::Display for NemesisAction {
                 "hold {api} requests {} -> {} +{delay_ms}ms",
                 node_set(from),
                 node_set(to)
+            ),
+            NemesisAction::DeleteRecords {
+                node,
+                partition,
+                log_start_offset,
+            } => write!(
+                formatter,
+                "delete records of {partition} on {node}: log start {log_start_offset}"
             ),
         }
     }

@@ -11,7 +11,7 @@ use crate::step_record::NemesisAction;
 use crate::violation::Violation;
 use serde::Serialize;
 use std::fmt::Write as _;
-use watermark_broker_core::event::{Event, SendFailure};
+use watermark_broker_core::event::{Event, LogStartOffsetReason, SendFailure};
 use watermark_broker_core::ids::{BrokerId, NodeId, ProducerId};
 use watermark_broker_core::log::record_batch::ControlRecordType;
 use watermark_broker_core::protocol::Acks;
@@ -443,6 +443,26 @@ pub fn describe_event(out: &mut String, event: &Event) {
             out,
             "{partition} skipped {count} aborted records of {producer} from {first_offset}"
         ),
+        Event::LogStartOffsetIncremented {
+            partition,
+            from,
+            to,
+            reason,
+            producers_forgotten,
+        } => {
+            let why = match reason {
+                LogStartOffsetReason::ClientRecordDeletion => "delete-records",
+                LogStartOffsetReason::LeaderOffsetIncremented => "from leader",
+            };
+            let _ = write!(out, "{partition} log start {from}->{to} ({why})");
+            if producers_forgotten.is_empty() {
+                Ok(())
+            } else {
+                let forgotten: Vec<String> =
+                    producers_forgotten.iter().map(ToString::to_string).collect();
+                write!(out, " forgot producers [{}]", forgotten.join(" "))
+            }
+        }
         transaction_event
             if crate::trace_transaction_events::describe_transaction_event(
                 out,

@@ -39,6 +39,7 @@ use watermark_broker_core::ids::{BrokerId, ClientId, NodeId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::metadata::MetadataImage;
 use watermark_broker_core::producer::Producer;
+use watermark_broker_core::protocol::{DeleteRecordsRequest, DeleteRecordsResponse};
 use watermark_broker_core::replica_view::ReplicaView;
 use watermark_broker_core::topic::TopicPartition;
 
@@ -876,6 +877,28 @@ impl World {
         self.maybe_stop_after_shutdown(node, now_ms);
         self.wake(node);
         true
+    }
+
+    /// Hands broker `node` the nemesis's DeleteRecords (the `delete-records` fault, the
+    /// administrator the model has no node for) and returns its answer; `None` if the node
+    /// runs no broker now.
+    pub fn delete_records(
+        &mut self,
+        node: NodeId,
+        request: &DeleteRecordsRequest,
+        now_ms: u64,
+    ) -> Option<DeleteRecordsResponse> {
+        let Some(NodeActor::Broker(broker)) = self
+            .nodes
+            .get_mut(&node)
+            .and_then(|slot| slot.actor.as_mut())
+        else {
+            return None;
+        };
+        let (response, effects) = broker.handle_delete_records(now_ms, request);
+        self.execute(node, now_ms, || StepInput::DeleteRecords, effects);
+        self.wake(node);
+        Some(response)
     }
 
     /// A consumer's application processes each record it starts before `until_ms` in

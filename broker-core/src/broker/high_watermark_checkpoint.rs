@@ -22,23 +22,33 @@ impl Broker {
     }
 
     pub(super) fn write_high_watermark_checkpoint(&mut self) {
-        let mut text = format!("{CHECKPOINT_VERSION}\n{}\n", self.partitions.len());
-        for (partition, replica) in &self.partitions {
-            text.push_str(&format!(
-                "{} {} {}\n",
-                partition.topic,
-                partition.partition.0,
-                replica.log().high_watermark().0
-            ));
-        }
+        let entries: BTreeMap<TopicPartition, Offset> = self
+            .partitions
+            .iter()
+            .map(|(partition, replica)| (*partition, replica.log().high_watermark()))
+            .collect();
+        let text = format_checkpoint(&entries);
         self.storage
             .replace(HIGH_WATERMARK_CHECKPOINT_FILE, text.as_bytes());
         self.storage.sync(HIGH_WATERMARK_CHECKPOINT_FILE);
     }
 }
 
+/// Kafka's `OffsetCheckpointFile` text: a version line, a count line, then
+/// `topic partition offset` per entry.
+pub(super) fn format_checkpoint(entries: &BTreeMap<TopicPartition, Offset>) -> String {
+    let mut text = format!("{CHECKPOINT_VERSION}\n{}\n", entries.len());
+    for (partition, offset) in entries {
+        text.push_str(&format!(
+            "{} {} {}\n",
+            partition.topic, partition.partition.0, offset.0
+        ));
+    }
+    text
+}
+
 /// The entries of a checkpoint file; an empty file has none; `None` if it does not parse.
-fn parse_checkpoint(text: &str) -> Option<BTreeMap<TopicPartition, Offset>> {
+pub(super) fn parse_checkpoint(text: &str) -> Option<BTreeMap<TopicPartition, Offset>> {
     let mut lines = text.lines();
     let Some(version) = lines.next() else {
         return Some(BTreeMap::new());

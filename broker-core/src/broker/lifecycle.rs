@@ -7,7 +7,7 @@ use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
 use crate::ids::{NodeId, PartitionId};
 use crate::log::leader_epoch::LeaderEpochCache;
-use crate::log::Log;
+use crate::log::{Checkpoints, Log};
 use crate::mark::Mark;
 use crate::metadata::MetadataImage;
 use crate::partition::Partition;
@@ -32,6 +32,7 @@ impl Broker {
         }
         self.previous_broker_epoch = marker.flatten();
         let checkpoint = self.read_high_watermark_checkpoint();
+        let log_start_offsets = self.read_log_start_offset_checkpoint();
         let configured: Vec<TopicPartition> = self
             .topics
             .values()
@@ -55,12 +56,19 @@ impl Broker {
                 continue;
             }
             let topic = self.topic_config(partition);
-            let (log, truncation) = Log::recover(
+            let checkpoints = Checkpoints {
+                high_watermark: checkpoint.get(&partition).copied(),
+                log_start_offset: log_start_offsets.get(&partition).copied(),
+            };
+            let (mut log, truncation) = Log::recover_from_checkpoints(
                 partition,
                 self.storage.as_mut(),
-                checkpoint.get(&partition).copied(),
+                checkpoints,
                 topic.flush_interval_messages,
             );
+            if self.bugs.reset_sequence_on_unknown_producer {
+                log.set_pre_kip_360_producer_state(true);
+            }
             if let Some(truncation) = truncation {
                 effects.push(Effect::Event(Event::LogTruncated {
                     partition,
@@ -154,12 +162,15 @@ impl Broker {
         for (state, topic) in states {
             let replica = partitions.entry(state.partition).or_insert_with(|| {
                 let flush_interval_messages = topic.flush_interval_messages;
-                let (log, _) = Log::recover(
+                let (mut log, _) = Log::recover(
                     state.partition,
                     context.storage,
                     None,
                     flush_interval_messages,
                 );
+                if context.bugs.reset_sequence_on_unknown_producer {
+                    log.set_pre_kip_360_producer_state(true);
+                }
                 Partition::new(log, topic)
             });
             replica.apply_partition_state(&mut context, &state);

@@ -12,8 +12,10 @@
 //! progress).
 
 mod coordinator_host;
+mod delete_records;
 mod high_watermark_checkpoint;
 mod lifecycle;
+mod log_start_offset_checkpoint;
 mod producer_id_host;
 pub mod producer_id_manager;
 mod routing;
@@ -257,6 +259,7 @@ impl Broker {
         }
         if fired.contains(&BrokerTimer::HighWatermarkCheckpoint) {
             self.write_high_watermark_checkpoint();
+            self.write_log_start_offset_checkpoint();
             self.timers.set(
                 BrokerTimer::HighWatermarkCheckpoint,
                 now_ms + self.config.high_watermark_checkpoint_interval_ms.max(1),

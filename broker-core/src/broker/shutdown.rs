@@ -125,7 +125,8 @@ impl Broker {
     }
 
     /// `LogManager.shutdown`: flush every log and snapshot its producer state (a partition
-    /// that never had a producer id has none to write), checkpoint the high watermarks,
+    /// that never had a producer id has none to write), checkpoint the high watermarks and
+    /// the log start offsets,
     /// write the marker with the current broker epoch, and stop.
     fn finish_shutdown(&mut self, effects: &mut Vec<Effect>, mark: Mark) {
         for (partition, replica) in &mut self.partitions {
@@ -133,6 +134,7 @@ impl Broker {
             replica.write_producer_snapshot(self.storage.as_mut());
         }
         self.write_high_watermark_checkpoint();
+        self.write_log_start_offset_checkpoint();
         let marker = CleanShutdownMarker {
             version: 0,
             broker_epoch: self.broker_epoch,

@@ -4,6 +4,7 @@
 //! state) is in `tests/replica_fetch.rs`.
 
 mod coordinator_hosting;
+mod delete_records;
 mod producer_ids;
 mod producer_state;
 mod replica_fetch;
@@ -443,6 +444,7 @@ fn leader_answers_acks1_after_append() {
                     correlation: CorrelationId(1),
                     partition: P0,
                     result: Ok(Offset(0)),
+                    log_start_offset: None,
                 }),
             },
             Effect::Event(Event::ProduceAnswered {

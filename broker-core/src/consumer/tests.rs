@@ -167,6 +167,7 @@ fn unexpected_messages_are_ignored() {
             correlation: CorrelationId(4),
             partition: P0,
             result: Ok(Offset(0)),
+            log_start_offset: None,
         }),
     );
     assert_eq!(consumer.handle(5, stray), vec![]);

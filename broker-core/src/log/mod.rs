@@ -3,9 +3,15 @@
 //! policy, over a file of Kafka-shaped record batches (`record_batch.rs`, `batch_file.rs`).
 //!
 //! Invariants, asserted by [`Log::check_invariants`] after every broker step:
-//! `log_start_offset ≤ high_watermark ≤ log_end_offset`; record `i` has offset
-//! `log_start_offset + i`; record epochs never decrease; every record's epoch is known to the
-//! epoch cache at or before its offset. Retention is not modelled, so `log_start_offset` is 0.
+//! `log_start_offset ≤ high_watermark ≤ log_end_offset`; record `i` of the segment has offset
+//! [`SEGMENT_BASE_OFFSET`]` + i`; record epochs never decrease; every record's epoch is known to
+//! the epoch cache at or before its offset.
+//!
+//! Retention is not modelled, so the log is one segment that never rolls and is never deleted.
+//! DeleteRecords (KIP-107) moves the log start offset up to the high watermark
+//! ([`Log::maybe_increment_log_start_offset`]): the records below it stay in the segment, as
+//! they do in Kafka's active segment, but no reader sees them. The log start offset survives a
+//! restart through the broker's `log-start-offset-checkpoint`.
 //!
 //! The log owns its partition's producer state (`producer_state.rs`): a leader append from
 //! an idempotent producer is validated against it first, every append updates it, a
@@ -32,6 +38,10 @@ pub mod leader_epoch;
 pub mod producer_snapshot;
 pub mod producer_state;
 pub mod record_batch;
+
+/// The first offset of the log's one segment: the log never rolls, so its segment (and its
+/// file) always starts at offset 0, whatever the log start offset.
+pub const SEGMENT_BASE_OFFSET: Offset = Offset(0);
 
 /// What a leader append did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +77,24 @@ pub struct RecoveryTruncation {
     /// The log end offset after the cut.
     pub to_offset: Offset,
     pub dropped_bytes: u64,
+}
+
+/// What the broker's checkpoint files say about a partition at start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Checkpoints {
+    /// From `replication-offset-checkpoint`.
+    pub high_watermark: Option<Offset>,
+    /// From `log-start-offset-checkpoint`.
+    pub log_start_offset: Option<Offset>,
+}
+
+/// How [`Log::maybe_increment_log_start_offset`] moved the log start offset.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogStartOffsetMove {
+    pub from: Offset,
+    pub to: Offset,
+    /// The producers whose state went with the records (before KIP-360 only).
+    pub producers_forgotten: Vec<ProducerId>,
 }
 
 /// Why a follower's fetched records cannot be appended.
@@ -126,12 +154,28 @@ impl Log {
         checkpointed_high_watermark: Option<Offset>,
         flush_interval_messages: Option<u64>,
     ) -> (Log, Option<RecoveryTruncation>) {
+        let checkpoints = Checkpoints {
+            high_watermark: checkpointed_high_watermark,
+            log_start_offset: None,
+        };
+        Self::recover_from_checkpoints(partition, storage, checkpoints, flush_interval_messages)
+    }
+
+    /// [`Log::recover`] with the checkpointed log start offset too (Kafka's `LogLoader`:
+    /// the log start offset is the checkpoint's, never below the segment's base), capped at
+    /// the recovered high watermark so that `log_start_offset ≤ high_watermark` holds after
+    /// a tail was lost.
+    pub fn recover_from_checkpoints(
+        partition: TopicPartition,
+        storage: &mut dyn Storage,
+        checkpoints: Checkpoints,
+        flush_interval_messages: Option<u64>,
+    ) -> (Log, Option<RecoveryTruncation>) {
         let file_name = Self::file_name(partition);
         let bytes = storage.read(&file_name);
-        let log_start_offset = Offset(0);
-        let decoded = batch_file::decode(&bytes, log_start_offset);
+        let decoded = batch_file::decode(&bytes, SEGMENT_BASE_OFFSET);
         let valid_length_bytes = decoded.valid_length_bytes;
-        let log_end_offset = Offset(log_start_offset.0 + decoded.records.len() as u64);
+        let log_end_offset = Offset(SEGMENT_BASE_OFFSET.0 + decoded.records.len() as u64);
         let truncation = if valid_length_bytes < bytes.len() as u64 {
             storage.truncate(&file_name, valid_length_bytes);
             Some(RecoveryTruncation {
@@ -154,16 +198,22 @@ impl Log {
             }
         }
 
-        let high_watermark = checkpointed_high_watermark
-            .unwrap_or(log_start_offset)
-            .clamp(log_start_offset, log_end_offset);
-        let (producer_state, producer_snapshot_offset) = Self::load_producer_state(
+        let high_watermark = checkpoints
+            .high_watermark
+            .unwrap_or(SEGMENT_BASE_OFFSET)
+            .clamp(SEGMENT_BASE_OFFSET, log_end_offset);
+        let log_start_offset = checkpoints
+            .log_start_offset
+            .unwrap_or(SEGMENT_BASE_OFFSET)
+            .clamp(SEGMENT_BASE_OFFSET, high_watermark);
+        let (mut producer_state, producer_snapshot_offset) = Self::load_producer_state(
             partition,
             storage,
             &decoded.records,
-            log_start_offset,
+            SEGMENT_BASE_OFFSET,
             high_watermark,
         );
+        producer_state.on_log_start_offset_incremented(log_start_offset);
         let log = Log {
             partition,
             file_name,
@@ -191,19 +241,19 @@ impl Log {
         partition: TopicPartition,
         storage: &mut dyn Storage,
         records: &[Record],
-        log_start_offset: Offset,
+        segment_base_offset: Offset,
         high_watermark: Offset,
     ) -> (ProducerStateManager, Option<Offset>) {
-        let log_end_offset = Offset(log_start_offset.0 + records.len() as u64);
+        let log_end_offset = Offset(segment_base_offset.0 + records.len() as u64);
         let file = Self::producer_snapshot_file_name(partition);
         let bytes = storage.read(&file);
         let snapshot = producer_snapshot::decode(&bytes)
-            .filter(|snapshot| snapshot.end_offset >= log_start_offset)
+            .filter(|snapshot| snapshot.end_offset >= segment_base_offset)
             .filter(|snapshot| snapshot.end_offset <= log_end_offset);
         let mut state = ProducerStateManager::default();
         let snapshot_offset = match snapshot {
             Some(snapshot) => {
-                let replay_from = (snapshot.end_offset.0 - log_start_offset.0) as usize;
+                let replay_from = (snapshot.end_offset.0 - segment_base_offset.0) as usize;
                 state.restore(
                     snapshot.end_offset,
                     snapshot.producers,
@@ -298,16 +348,21 @@ impl Log {
 
     /// The offset the next appended record gets.
     pub fn log_end_offset(&self) -> Offset {
-        Offset(self.log_start_offset.0 + self.records.len() as u64)
+        Offset(SEGMENT_BASE_OFFSET.0 + self.records.len() as u64)
+    }
+
+    /// Where `offset`'s record is in the segment's records.
+    fn index_of(offset: Offset) -> usize {
+        (offset.0 - SEGMENT_BASE_OFFSET.0) as usize
     }
 
     pub fn high_watermark(&self) -> Offset {
         self.high_watermark
     }
 
-    /// Every record, from the log start offset on.
+    /// Every record a reader may see: from the log start offset on.
     pub fn records(&self) -> &[Record] {
-        &self.records
+        &self.records[Self::index_of(self.log_start_offset)..]
     }
 
     pub fn epoch_cache(&self) -> &LeaderEpochCache {
@@ -346,8 +401,8 @@ impl Log {
         if from >= upper_bound || from < self.log_start_offset {
             return Vec::new();
         }
-        let first = (from.0 - self.log_start_offset.0) as usize;
-        let upper = (upper_bound.0 - self.log_start_offset.0) as usize;
+        let first = Self::index_of(from);
+        let upper = Self::index_of(upper_bound);
         let mut end = upper.min(first.saturating_add(max_records as usize));
         while end > first
             && end < upper
@@ -550,14 +605,13 @@ impl Log {
         // The batch holding `offset` goes from the file; the part of it before `offset` is
         // written again as a batch of its own (a model that truncates to a record, where
         // Kafka truncates whole batches: docs/PROTOCOL.md).
-        let keep = (offset.0 - self.log_start_offset.0) as usize;
+        let keep = Self::index_of(offset);
         let batch_index = self
             .batches
             .partition_point(|batch| batch.base_offset <= offset)
             .saturating_sub(1);
         let batch = self.batches[batch_index];
-        let kept_of_batch =
-            self.records[(batch.base_offset.0 - self.log_start_offset.0) as usize..keep].to_vec();
+        let kept_of_batch = self.records[Self::index_of(batch.base_offset)..keep].to_vec();
         self.batches.truncate(batch_index);
         self.records.truncate(keep - kept_of_batch.len());
         self.size_bytes = batch.frame_start_bytes;
@@ -588,6 +642,8 @@ impl Log {
             self.producer_state.append_replicated(&self.records);
             self.producer_state
                 .on_high_watermark_updated(self.high_watermark);
+            self.producer_state
+                .on_log_start_offset_incremented(self.log_start_offset);
         }
         self.producer_state.update_map_end_offset(log_end_offset);
     }
@@ -620,6 +676,41 @@ impl Log {
         Some((old, new))
     }
 
+    /// Moves the log start offset up to `new` (Kafka's `UnifiedLog.maybeIncrementLogStartOffset`,
+    /// which DeleteRecords on the leader and a follower's fetch call): the records below it
+    /// are gone for every reader, and the producer state hears of it
+    /// ([`ProducerStateManager::on_log_start_offset_incremented`]). A log start offset past the
+    /// high watermark is OFFSET_OUT_OF_RANGE and changes nothing. Returns the old and new
+    /// values if it moved.
+    pub fn maybe_increment_log_start_offset(
+        &mut self,
+        new: Offset,
+    ) -> Result<Option<LogStartOffsetMove>, ErrorCode> {
+        if new > self.high_watermark {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        if new <= self.log_start_offset {
+            return Ok(None);
+        }
+        let from = std::mem::replace(&mut self.log_start_offset, new);
+        let producers_forgotten = self.producer_state.on_log_start_offset_incremented(new);
+        Ok(Some(LogStartOffsetMove {
+            from,
+            to: new,
+            producers_forgotten,
+        }))
+    }
+
+    /// Turns the producer state's pre-KIP-360 behaviour on or off
+    /// ([`ProducerStateManager::set_unknown_producer_id_for_unknown_sequence`]) and applies it
+    /// to the current log start offset (a recovered log may start past a producer's batches).
+    pub fn set_pre_kip_360_producer_state(&mut self, enabled: bool) {
+        self.producer_state
+            .set_unknown_producer_id_for_unknown_sequence(enabled);
+        self.producer_state
+            .on_log_start_offset_incremented(self.log_start_offset);
+    }
+
     /// Asserts the log's invariants, printing the values that broke them.
     /// The invariants that hold after every step, in constant time (the broker checks them
     /// after every input): the position order, the parallel frame index, the last record's
@@ -641,7 +732,7 @@ impl Log {
             self.file_name
         );
         if let Some(first) = self.batches.first() {
-            assert_eq!(first.base_offset, self.log_start_offset);
+            assert_eq!(first.base_offset, SEGMENT_BASE_OFFSET);
         }
         if let (Some(batch), Some(last)) = (self.batches.last(), self.records.last()) {
             assert!(batch.base_offset <= last.offset && batch.frame_start_bytes < self.size_bytes);
@@ -669,7 +760,7 @@ impl Log {
         self.check_invariants();
         let mut previous_epoch: Option<LeaderEpoch> = None;
         for (index, record) in self.records.iter().enumerate() {
-            let expected = Offset(self.log_start_offset.0 + index as u64);
+            let expected = Offset(SEGMENT_BASE_OFFSET.0 + index as u64);
             assert_eq!(
                 record.offset, expected,
                 "{}: record {index} has offset {}",
@@ -705,3 +796,7 @@ mod tests;
 #[cfg(test)]
 #[path = "transaction_tests.rs"]
 mod transaction_tests;
+
+#[cfg(test)]
+#[path = "delete_records_tests.rs"]
+mod delete_records_tests;

@@ -126,6 +126,13 @@ impl ProducerStateEntry {
         self.batches.push_back(batch);
     }
 
+    /// Drops the retained batches that end below `offset` (Kafka 2.4's
+    /// `removeBatchesOlderThan`, before KIP-360). Returns whether any batch is left.
+    fn remove_batches_older_than(&mut self, offset: Offset) -> bool {
+        self.batches.retain(|batch| batch.last_offset >= offset);
+        !self.batches.is_empty()
+    }
+
     /// The retained batch with exactly this epoch and sequence range (`findDuplicateBatch`).
     pub fn find_duplicate_batch(&self, batch: &ProducerBatch) -> Option<BatchMetadata> {
         if batch.producer_epoch != self.producer_epoch {
@@ -227,16 +234,20 @@ pub struct ProducerStateManager {
     aborted_transactions: Vec<AbortedTransaction>,
     /// The offset after the last batch applied (Kafka's `mapEndOffset`).
     map_end_offset: Offset,
-    /// Answer UNKNOWN_PRODUCER_ID to a producer the partition has no entry for whose batch
-    /// does not start at sequence 0, as brokers before KIP-360 (Kafka < 2.5) did. Off by
-    /// default: Kafka 4.x accepts any sequence from an unknown producer.
+    /// Behave as brokers before KIP-360 (Kafka < 2.5) did: answer UNKNOWN_PRODUCER_ID to a
+    /// producer the partition has no entry for whose batch does not start at sequence 0,
+    /// and forget a producer once all its batches are below the log start offset. Off by
+    /// default: Kafka 4.x accepts any sequence from an unknown producer and keeps a
+    /// producer's state when its records are deleted.
     unknown_producer_id_for_unknown_sequence: bool,
 }
 
 impl ProducerStateManager {
-    /// Turns the pre-KIP-360 answer on or off: with it, a batch from a producer the
+    /// Turns the pre-KIP-360 behaviour on or off: with it, a batch from a producer the
     /// partition has no state for is refused with UNKNOWN_PRODUCER_ID unless its first
-    /// sequence is 0. The setting survives truncation and reloading.
+    /// sequence is 0, and a producer whose batches are all below the log start offset is
+    /// forgotten ([`ProducerStateManager::on_log_start_offset_incremented`]). The setting
+    /// survives truncation and reloading.
     pub fn set_unknown_producer_id_for_unknown_sequence(&mut self, enabled: bool) {
         self.unknown_producer_id_for_unknown_sequence = enabled;
     }
@@ -278,6 +289,35 @@ impl ProducerStateManager {
     /// The log grew or was cut to `offset` (Kafka's `updateMapEndOffset`).
     pub fn update_map_end_offset(&mut self, offset: Offset) {
         self.map_end_offset = offset;
+    }
+
+    /// The log start offset moved up to `log_start_offset` (DeleteRecords). Kafka 4.x
+    /// (`onLogStartOffsetIncremented`) only drops the completed transactions that end below
+    /// it: a producer's state stays until its id expires (KIP-360), so a retry of a deleted
+    /// batch is still recognised. Before KIP-360 (`truncateHead` of Kafka 2.4 and older, the
+    /// setting [`ProducerStateManager::set_unknown_producer_id_for_unknown_sequence`]) the
+    /// batches below it were dropped too, and with them every producer left with none,
+    /// open transaction or not.
+    /// Returns the producers forgotten.
+    pub fn on_log_start_offset_incremented(&mut self, log_start_offset: Offset) -> Vec<ProducerId> {
+        self.unreplicated_transactions
+            .retain(|_, transaction| transaction.last_offset >= log_start_offset);
+        if !self.unknown_producer_id_for_unknown_sequence {
+            return Vec::new();
+        }
+        let evicted: Vec<ProducerId> = self
+            .producers
+            .iter_mut()
+            .filter_map(|(&producer_id, entry)| {
+                (!entry.remove_batches_older_than(log_start_offset)).then_some(producer_id)
+            })
+            .collect();
+        for producer_id in &evicted {
+            self.producers.remove(producer_id);
+            self.ongoing_transactions
+                .retain(|_, ongoing| ongoing != producer_id);
+        }
+        evicted
     }
 
     /// Validates a producer's batch on the leader, as `UnifiedLog.analyzeAndValidateProducerState`

@@ -438,6 +438,7 @@ impl Partition {
                 context.mark(Mark::FollowerHighWatermarkLowered);
             }
         }
+        self.follow_log_start_offset(context, data.log_start_offset);
         self.maybe_report_last_stable_offset(context, stable_before);
         self.send_fetch(context);
     }

@@ -10,7 +10,9 @@
 //! Invariants: the high watermark never decreases; while an AlterPartition is pending its
 //! retry timer is set, and it is cancelled when the proposal is answered or dropped.
 
-use super::purgatory::{complete, refuse, Completion, DelayedFetch, DelayedProduce, WakeReason};
+use super::purgatory::{
+    complete, complete_with_log_start, refuse, Completion, DelayedFetch, DelayedProduce, WakeReason,
+};
 use super::{summaries, Context, Partition, PartitionTimer, Role};
 use crate::error::ErrorCode;
 use crate::event::Event;
@@ -323,7 +325,15 @@ impl Partition {
             }
             Err(error) => {
                 context.mark(refusal_mark(error));
-                complete(context, self.id, &completion, None, Err(error));
+                let log_start_offset = Some(self.log.log_start_offset());
+                complete_with_log_start(
+                    context,
+                    self.id,
+                    &completion,
+                    None,
+                    Err(error),
+                    log_start_offset,
+                );
                 return;
             }
         };

@@ -12,6 +12,8 @@
 //!   truncating where the leader's diverging epoch says (KIP-595; the OffsetsForLeaderEpoch
 //!   handshake of KIP-101 and KIP-279 behind a switch), and copies the leader's high
 //!   watermark, which may therefore go down;
+//! - `delete_records.rs`: DeleteRecords moves the leader's log start offset (KIP-107), and
+//!   followers copy it from fetch responses;
 //! - `transactions.rs`: transactional produces and their verification guards (KIP-890),
 //!   the transaction markers of WriteTxnMarkers and the last stable offset (KIP-98).
 //!
@@ -20,6 +22,7 @@
 //! leaving it), so a due timer always has work to do.
 
 mod coordinator_append;
+mod delete_records;
 mod follower;
 mod leader;
 mod purgatory;

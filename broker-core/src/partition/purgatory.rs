@@ -98,6 +98,20 @@ pub(crate) fn complete(
     offsets: Option<(Offset, Offset)>,
     result: Result<Offset, ErrorCode>,
 ) {
+    complete_with_log_start(context, partition, completion, offsets, result, None);
+}
+
+/// [`complete`], with the leader's log start offset in the response (Kafka's
+/// `ProduceResponse.logStartOffset`; the model fills it where the producer reads it, a
+/// refusal by the producer state).
+pub(crate) fn complete_with_log_start(
+    context: &mut Context<'_>,
+    partition: TopicPartition,
+    completion: &Completion,
+    offsets: Option<(Offset, Offset)>,
+    result: Result<Offset, ErrorCode>,
+    log_start_offset: Option<Offset>,
+) {
     match *completion {
         Completion::Reply {
             to,
@@ -111,6 +125,7 @@ pub(crate) fn complete(
                         correlation,
                         partition,
                         result,
+                        log_start_offset,
                     }),
                 );
             }

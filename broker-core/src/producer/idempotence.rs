@@ -311,6 +311,15 @@ impl Idempotence {
         self.request_epoch_bump(partition);
     }
 
+    /// Before KIP-360 (`unknown_producer.rs`): numbers `partition`'s batches in flight from
+    /// 0 again under the same id and epoch (Kafka 2.4's `startSequencesAtBeginning`).
+    pub(super) fn restart_sequences_in_same_epoch(&mut self, partition: TopicPartition) {
+        if let Some(entry) = self.partitions.get_mut(&partition) {
+            let producer = entry.producer;
+            entry.start_at_beginning(producer);
+        }
+    }
+
     fn request_epoch_bump(&mut self, partition: TopicPartition) {
         self.epoch_bump_required = true;
         self.partitions_to_rewrite.insert(partition);

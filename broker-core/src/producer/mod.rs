@@ -63,6 +63,9 @@ mod transactional_requests;
 #[cfg(test)]
 mod transactional_tests;
 mod transactions;
+mod unknown_producer;
+#[cfg(test)]
+mod unknown_producer_tests;
 
 pub use accumulator::BatchId;
 pub use transaction_manager::{TransactionOperation, TransactionState};
@@ -170,6 +173,8 @@ pub struct Producer {
     next_init_producer_id_broker: usize,
     /// The transaction manager; `Some` exactly when `transactional_id` is set.
     transactions: Option<TransactionManager>,
+    /// UNKNOWN_PRODUCER_ID as producers before KIP-360 read it (`unknown_producer.rs`).
+    pre_kip_360: unknown_producer::PreKip360,
 }
 
 impl Producer {
@@ -207,16 +212,21 @@ impl Producer {
             pending_init_producer_id: None,
             next_init_producer_id_broker: 0,
             transactions: transactional_id.map(|id| TransactionManager::new(id, true)),
+            pre_kip_360: unknown_producer::PreKip360::default(),
         }
     }
 
     /// Applies the client-side halves of bug switches: `no-epoch-bump-per-transaction`
     /// makes a transactional producer speak transactions version 1 (AddPartitionsToTxn and
-    /// AddOffsetsToTxn before writing, the same epoch after EndTxn).
+    /// AddOffsetsToTxn before writing, the same epoch after EndTxn);
+    /// `reset-sequence-on-unknown-producer` makes an idempotent producer answer
+    /// UNKNOWN_PRODUCER_ID as before KIP-360 (`unknown_producer.rs`).
     pub fn with_bug_switches(mut self, bugs: BugSwitches) -> Producer {
         if let Some(manager) = self.transactions.as_mut() {
             manager.transaction_version_2 = !bugs.no_epoch_bump_per_transaction;
         }
+        self.pre_kip_360 =
+            unknown_producer::PreKip360::new(bugs.reset_sequence_on_unknown_producer);
         self
     }
 

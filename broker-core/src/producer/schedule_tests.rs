@@ -158,7 +158,7 @@ proptest! {
                             };
                             let input = Input::Message {
                                 from: NodeId::Broker(b(to)),
-                                message: Message::ProduceResponse(ProduceResponse { correlation, partition, result }),
+                                message: Message::ProduceResponse(ProduceResponse { correlation, partition, result, log_start_offset: None }),
                             };
                             let effects = harness.producer.handle(harness.now_ms, input);
                             harness.apply(effects);

@@ -142,7 +142,7 @@ impl Producer {
                 continue;
             };
             if let Some(batch) = request.batch {
-                if let Some(batch) = self.fail_attempt(now_ms, batch, error, effects) {
+                if let Some(batch) = self.fail_attempt(now_ms, batch, (error, None), effects) {
                     retried.push(batch);
                 }
             }
@@ -330,6 +330,7 @@ impl Producer {
         match response.result {
             Ok(base_offset) => {
                 self.on_batch_acknowledged(&batch);
+                self.note_acknowledged_offset(&batch, base_offset);
                 self.complete(
                     &batch,
                     |index| Ok(Some(Offset(base_offset.0.saturating_add(index)))),
@@ -337,7 +338,10 @@ impl Producer {
                 );
             }
             Err(error) => {
-                if let Some(batch) = self.fail_attempt(now_ms, batch, error, effects) {
+                let log_start_offset = response.log_start_offset;
+                if let Some(batch) =
+                    self.fail_attempt(now_ms, batch, (error, log_start_offset), effects)
+                {
                     self.reenqueue(batch);
                 }
             }
@@ -348,11 +352,12 @@ impl Producer {
     /// (the caller puts it back at the front of its queue); otherwise reports the failure.
     /// Kafka's `Sender.completeBatch` / `canRetry`: a batch whose delivery timeout is due is
     /// not retried.
+    /// `log_start_offset`: the leader's, when its answer carried one.
     fn fail_attempt(
         &mut self,
         now_ms: u64,
         mut batch: ProducerBatch,
-        error: ErrorCode,
+        (error, log_start_offset): (ErrorCode, Option<Offset>),
         effects: &mut Vec<Effect>,
     ) -> Option<ProducerBatch> {
         if !self.attempt_is_definite(error) {
@@ -361,7 +366,7 @@ impl Producer {
         // PROTOCOL.md: metadata is refreshed after any error (Kafka only does so for
         // `InvalidMetadataException`s and disconnects; refreshing more often is harmless).
         self.metadata.request_update(now_ms, &mut self.timers);
-        let retriable = match self.sequence_verdict(&batch, error, effects) {
+        let retriable = match self.sequence_verdict(&batch, error, log_start_offset, effects) {
             SequenceVerdict::Retry => true,
             SequenceVerdict::Fail => false,
             SequenceVerdict::NotASequenceError => error.is_retriable(),

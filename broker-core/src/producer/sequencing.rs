@@ -10,6 +10,7 @@ use super::idempotence::{FailedBatch, SequenceErrorOutcome};
 use super::Producer;
 use crate::actor::Effect;
 use crate::error::ErrorCode;
+use crate::ids::Offset;
 use crate::mark::Mark;
 use crate::record::{ProducerRecord, ProducerStamp};
 use crate::topic::TopicPartition;
@@ -119,10 +120,13 @@ impl Producer {
     /// Reads a broker's `error` for `batch` as the idempotent producer does: a gap
     /// (OUT_OF_ORDER_SEQUENCE_NUMBER) or lost producer state (UNKNOWN_PRODUCER_ID) is retried,
     /// with an epoch bump where the sequences need one.
+    /// `log_start_offset` is the leader's, from the answer, for the pre-KIP-360 reading of
+    /// UNKNOWN_PRODUCER_ID (`unknown_producer.rs`).
     pub(super) fn sequence_verdict(
         &mut self,
         batch: &ProducerBatch,
         error: ErrorCode,
+        log_start_offset: Option<Offset>,
         effects: &mut Vec<Effect>,
     ) -> SequenceVerdict {
         let Some(idempotence) = self.idempotence.as_mut() else {
@@ -146,6 +150,8 @@ impl Producer {
                 }
                 SequenceVerdict::Retry
             }
+            ErrorCode::UnknownProducerId if self.pre_kip_360.enabled() => self
+                .pre_kip_360_unknown_producer_verdict(batch, sequenced, log_start_offset, effects),
             ErrorCode::UnknownProducerId => {
                 idempotence.on_unknown_producer(batch.partition);
                 if self.transactions.is_some() {

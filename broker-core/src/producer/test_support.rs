@@ -115,6 +115,7 @@ pub(super) fn produce_response(
             correlation: CorrelationId(correlation),
             partition: P0,
             result,
+            log_start_offset: None,
         }),
     }
 }

@@ -6,6 +6,7 @@
 
 mod alter_partition;
 mod broker_lifecycle;
+mod delete_records;
 mod fetch;
 mod group;
 mod list_offsets;
@@ -20,6 +21,7 @@ pub use broker_lifecycle::{
     BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
     BrokerRegistrationResponse,
 };
+pub use delete_records::{DeleteRecordsOffset, DeleteRecordsRequest, DeleteRecordsResponse};
 pub use fetch::{FetchData, FetchRequest, FetchResponse};
 pub use group::{
     Assignment, CoordinatorKey, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,

@@ -99,6 +99,11 @@ pub struct ProduceResponse {
     pub partition: TopicPartition,
     /// The base offset of the appended batch.
     pub result: Result<Offset, ErrorCode>,
+    /// The leader's log start offset (Kafka's `logStartOffset`, -1 when unknown). The
+    /// producer reads it only with UNKNOWN_PRODUCER_ID, and the model's leader fills it only
+    /// when its producer state refused the batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_start_offset: Option<Offset>,
 }
 
 #[cfg(test)]

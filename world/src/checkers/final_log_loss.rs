@@ -13,6 +13,10 @@
 //! (see `lost_write.rs`); Watermark also has the final committed log after a liveness phase,
 //! so it judges every acknowledged value against that, read or not.
 //!
+//! A value whose evidence (its acknowledged offset, or the offset it was polled at) is below
+//! the offset a DeleteRecords deleted its partition to ([`FinalState::was_deleted`]) is not
+//! lost: it was removed on purpose. (An acks=0 value, with no offset, is still judged.)
+//!
 //! One violation per lost value: its partition, its acknowledged offset (or, for a value that
 //! was only ever polled, the offset it was polled at), the value, and the time of the
 //! acknowledgement (or of the first poll).
@@ -78,7 +82,11 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
                 .is_some_and(|values| values.contains(&value)),
             None => final_values.values().any(|values| values.contains(&value)),
         };
-        if present {
+        let deleted = evidence
+            .partition
+            .zip(evidence.offset)
+            .is_some_and(|(partition, offset)| final_state.was_deleted(partition, offset));
+        if present || deleted {
             continue;
         }
         let how = match (evidence.acknowledged, evidence.offset) {

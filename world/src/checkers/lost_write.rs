@@ -15,11 +15,15 @@
 //! the bound is not this checker's: Watermark's `final-log-loss` judges every acknowledged
 //! value against the final logs, and `unseen` reports acknowledged values nobody ever read.
 //!
+//! A value whose first index is below the offset a DeleteRecords deleted its partition to
+//! ([`FinalState::was_deleted`]) is not lost: it was removed on purpose, perhaps before a
+//! consumer reached it.
+//!
 //! One violation per lost value: its partition, the offset of its first index, the value, and
 //! the time of the first poll that read the value at the bound.
 
 use super::version_order::{PartitionOrder, VersionOrders};
-use super::Observations;
+use super::{FinalState, Observations};
 use crate::checkers::registry::Checker;
 use crate::history::OpType;
 use crate::violation::Violation;
@@ -29,13 +33,25 @@ use watermark_broker_core::topic::TopicPartition;
 
 pub const NAME: Checker = Checker::LostWrite;
 
-pub(crate) fn check(observations: &Observations, orders: &VersionOrders) -> Vec<Violation> {
+pub(crate) fn check(
+    observations: &Observations,
+    orders: &VersionOrders,
+    final_state: &FinalState,
+) -> Vec<Violation> {
     let mut violations = Vec::new();
     for (partition, read) in &observations.read {
         if let Some(order) = orders.get(*partition) {
             check_partition(*partition, read, order, observations, &mut violations);
         }
     }
+    // A value deleted on purpose was not lost, and a consumer may never have reached it.
+    violations.retain(|violation| {
+        let deleted = violation
+            .partition
+            .zip(violation.offsets.first())
+            .is_some_and(|(partition, offset)| final_state.was_deleted(partition, *offset));
+        !deleted
+    });
     violations
 }
 

@@ -41,9 +41,21 @@ pub struct FinalState {
     pub groups: BTreeMap<GroupId, GroupReads>,
     /// Every offset commit a group coordinator accepted, in order.
     pub accepted_commits: Vec<AcceptedCommit>,
+    /// Per partition whose records a `delete-records` fault deleted, the offset they were
+    /// deleted below (the largest log start offset of any replica). A value acknowledged or
+    /// polled below it is not lost, nor owed to a consumer (docs/DECISIONS.md).
+    pub log_start_offsets: BTreeMap<TopicPartition, Offset>,
 }
 
 impl FinalState {
+    /// Whether `offset` of `partition` is below the offset a DeleteRecords deleted to: its
+    /// record was removed on purpose, and no checker may count it as lost or unread.
+    pub fn was_deleted(&self, partition: TopicPartition, offset: Offset) -> bool {
+        self.log_start_offsets
+            .get(&partition)
+            .is_some_and(|log_start_offset| offset < *log_start_offset)
+    }
+
     /// Whether the data record at `offset` of `partition`'s final log is visible to a
     /// `read_committed` reader: not of an aborted transaction, nor of one still open.
     pub fn is_committed_visible(&self, partition: TopicPartition, offset: Offset) -> bool {
@@ -134,6 +146,8 @@ mod version_order;
 pub mod weak_isr;
 
 #[cfg(test)]
+mod deleted_records_tests;
+#[cfg(test)]
 pub(crate) mod test_support;
 #[cfg(test)]
 pub(crate) mod txn_test_support;
@@ -209,12 +223,12 @@ pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violati
     let mut violations = Vec::new();
     for checker in CLIENT_CHECKERS.into_iter().chain(GROUP_COMMIT_CHECKERS) {
         let found = match checker {
-            lost_write::NAME => lost_write::check(&observations, &orders),
+            lost_write::NAME => lost_write::check(&observations, &orders, final_state),
             duplicate::NAME => duplicate::check(&orders),
             inconsistent_offsets::NAME => inconsistent_offsets::check(&orders),
             unseen::NAME => unseen::check(&observations, final_state),
             nonmonotonic_send::NAME => nonmonotonic_send::check(&observations, &orders),
-            poll_skip::NAME => poll_skip::check(&observations, &orders),
+            poll_skip::NAME => poll_skip::check(&observations, &orders, final_state),
             nonmonotonic_poll::NAME => nonmonotonic_poll::check(&observations, &orders),
             duplicate_consume::NAME => duplicate_consume::check(&observations),
             final_log_loss::NAME => final_log_loss::check(&observations, final_state),
@@ -659,6 +673,7 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         Event::TransactionVerificationSent { partition, .. }
         | Event::TransactionVerificationRefused { partition, .. }
         | Event::TransactionOpenedWithoutVerification { partition, .. } => Some(*partition),
+        Event::LogStartOffsetIncremented { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }

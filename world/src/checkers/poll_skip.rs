@@ -8,14 +8,16 @@
 //! rules say; otherwise nothing resets a consumer's position (a `PositionReset` that jumps forward after a truncation is a
 //! skip the application saw). A value with no dense index gives no finding (Jepsen's rule).
 //! Holes in the offsets (transaction markers, offsets nobody saw) are not skips: the dense
-//! index leaves them out. Effect `Ordering`.
+//! index leaves them out. Nor is a jump over records a DeleteRecords deleted (the later
+//! record at or below the offset they were deleted to): the consumer was told
+//! OFFSET_OUT_OF_RANGE and started again where the log now starts. Effect `Ordering`.
 //!
 //! One violation per step: offsets and values `[last of the earlier poll, first of the
 //! later]`, the time of the later poll; the description lists the skipped records.
 
 use super::poll_steps::{between_polls, PollStep};
 use super::version_order::VersionOrders;
-use super::Observations;
+use super::{FinalState, Observations};
 use crate::checkers::registry::Checker;
 use crate::violation::Violation;
 
@@ -24,12 +26,27 @@ pub const NAME: Checker = Checker::PollSkip;
 /// At most this many skipped records are spelled out in one description.
 const SKIPPED_LISTED_MAX: usize = 5;
 
-pub(crate) fn check(observations: &Observations, orders: &VersionOrders) -> Vec<Violation> {
+pub(crate) fn check(
+    observations: &Observations,
+    orders: &VersionOrders,
+    final_state: &FinalState,
+) -> Vec<Violation> {
     between_polls(observations, orders)
         .into_iter()
         .filter(|step| step.delta() > 1)
+        .filter(|step| !skips_only_deleted_records(step, final_state))
         .map(|step| skip_violation(NAME, &step, orders, "its next poll of"))
         .collect()
+}
+
+/// Whether every record the step skipped was deleted on purpose: the later record is at or
+/// below the offset a DeleteRecords deleted to, so everything between was below it (a
+/// consumer told OFFSET_OUT_OF_RANGE starts again at the log start offset).
+fn skips_only_deleted_records(step: &PollStep, final_state: &FinalState) -> bool {
+    final_state
+        .log_start_offsets
+        .get(&step.partition)
+        .is_some_and(|deleted_before| step.later.0 <= *deleted_before)
 }
 
 /// The violation for a step that skipped records, shared with `int-poll-skip`.

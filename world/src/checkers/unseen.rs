@@ -9,6 +9,10 @@
 //! a scenario without consumers expects nobody to read anything. An acks=0 send completes `Ok`
 //! too: the application was told nothing failed.
 //!
+//! A value acknowledged below the offset a DeleteRecords deleted its partition to
+//! ([`FinalState::was_deleted`]) is not owed to the application: it was removed on purpose,
+//! perhaps before any consumer got to it.
+//!
 //! Effect `Loss`: an acknowledged value the application never received breaks end-to-end
 //! at-least-once, whether or not the log still holds it (`final-log-loss` says which). One
 //! violation per value: its partition, its acknowledged offset if any, the acknowledgement
@@ -25,8 +29,12 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
         .acked_sends()
         .filter_map(|send| {
             let partition = send.partition?;
+            let deleted = send
+                .offset
+                .is_some_and(|offset| final_state.was_deleted(partition, offset));
             if !final_state.assigned_partitions.contains(&partition)
                 || observations.was_read(partition, send.value)
+                || deleted
             {
                 return None;
             }

@@ -80,6 +80,7 @@ fn in_order_batches_are_appended_and_a_retry_is_answered_with_the_first_offset_a
                     correlation: CorrelationId(3),
                     partition: P0,
                     result: Ok(Offset(0)),
+                    log_start_offset: None,
                 }),
             },
             Effect::Event(Event::ProduceAnswered {
