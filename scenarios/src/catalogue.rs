@@ -58,6 +58,7 @@ pub fn catalogue() -> Vec<Scenario> {
         crate::catalogue_transactions::read_committed_hides_aborted(),
         crate::catalogue_transactions::read_uncommitted_sees_aborted(),
     ])
+    .chain(crate::catalogue_transaction_faults::transaction_fault_catalogue())
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
     .collect()
 }

@@ -8,6 +8,7 @@ pub mod catalogue;
 mod catalogue_group_swarm;
 mod catalogue_groups;
 mod catalogue_idempotence;
+mod catalogue_transaction_faults;
 mod catalogue_transactions;
 pub mod load;
 pub mod scenario_docs;
