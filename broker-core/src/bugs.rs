@@ -90,20 +90,21 @@ impl BugSwitch {
     /// Whether the switch plants a defect or restores older, intended behaviour.
     pub fn kind(self) -> SwitchKind {
         match self {
+            // `no-producer-fencing` is caught by `zombie-producer-fenced`: the zombie's
+            // writes are committed by its successor's transaction.
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
-            | BugSwitch::NoGenerationFencing => SwitchKind::Bug,
+            | BugSwitch::NoGenerationFencing
+            | BugSwitch::NoProducerFencing => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
-            // Until a transactional client exists no swarm can catch these, and the catalogue
-            // test requires every `Bug` to be caught within 2,000 seeds; the client phase
-            // makes `no-producer-fencing` a `Bug` caught by its swarm. Transactions version 1
-            // was Kafka's intended behaviour before 4.0. `no-transaction-verification` becomes a
-            // `Bug` once `hanging-transaction-without-verification` catches it.
-            BugSwitch::NoProducerFencing
-            | BugSwitch::NoEpochBumpPerTransaction
-            | BugSwitch::NoTransactionVerification => SwitchKind::OlderBehaviour,
+            // Transactions version 1 was Kafka's intended behaviour before 4.0.
+            // `no-transaction-verification` becomes a `Bug` once
+            // `hanging-transaction-without-verification` catches it.
+            BugSwitch::NoEpochBumpPerTransaction | BugSwitch::NoTransactionVerification => {
+                SwitchKind::OlderBehaviour
+            }
         }
     }
 
@@ -143,12 +144,14 @@ impl BugSwitch {
             .filter(|switch| switch.kind() == SwitchKind::Bug)
     }
 
-    /// The safe swarm scenario whose sweep must catch this bug.
+    /// The catalogue scenario whose sweep must catch this bug: a safe swarm, or the
+    /// scenario whose story the bug breaks (`zombie-producer-fenced`: fencing is only
+    /// tested where two instances of one transactional id meet).
     pub fn catching_swarm(self) -> &'static str {
         match self {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
-            BugSwitch::NoProducerFencing
-            | BugSwitch::NoEpochBumpPerTransaction
+            BugSwitch::NoProducerFencing => "zombie-producer-fenced",
+            BugSwitch::NoEpochBumpPerTransaction
             | BugSwitch::NoTransactionVerification
             | BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr

@@ -36,6 +36,7 @@ pub(crate) fn transaction_fault_catalogue() -> Vec<Result<Scenario, String>> {
     vec![
         transaction_timeout_aborts(),
         coordinator_failover_completes_commit(),
+        zombie_producer_fenced(),
     ]
 }
 
@@ -180,5 +181,126 @@ fn coordinator_failover_completes_commit() -> Result<Scenario, String> {
         .expect_mark(Mark::TransactionsLoadedFromLog)
         .expect_mark(Mark::TransactionCompletedAfterLoad)
         .expect_mark(Mark::TxnMarkerAppended)
+        .build()
+}
+
+const INPUT: TopicName = TopicName::from_static("input");
+const OUTPUT: TopicName = TopicName::from_static("output");
+const GROUP: &str = "transformers";
+/// The transactional id both instances of the transformer are configured with.
+const TRANSFORMER: &str = "transformer";
+/// The zombie's pause is armed from this time on: the group is stable and the transformer
+/// is in the middle of its input.
+const ZOMBIE_PAUSE_AFTER_MS: u64 = 12_000;
+/// When the successor instance starts: after the zombie's 6 s session has expired.
+const SUCCESSOR_START_MS: u64 = 22_000;
+/// How long the zombie is paused: it wakes long after its successor took over.
+const ZOMBIE_PAUSE_MS: u64 = 25_000;
+
+/// An instance of the consume-transform-produce transformer: a member of `transformers`
+/// reading `input` read_committed, writing `output` under the transactional id
+/// `transformer`, with Kafka's smallest session (6 s, `group.min.session.timeout.ms`) so
+/// the story fits the run.
+fn transformer(start_ms: u64) -> ConsumerWorkload {
+    let mut consumer = ConsumerWorkload {
+        topics: vec![INPUT],
+        start_ms,
+        processing: Some(watermark_sim::processing::ProcessingMode::ConsumeTransformProduce),
+        output_topic: Some(OUTPUT),
+        ..ConsumerWorkload::default()
+    };
+    consumer.config.group_id = Some(GROUP.to_string());
+    consumer.config.enable_auto_commit = false;
+    consumer.config.isolation_level = IsolationLevel::ReadCommitted;
+    consumer.config.session_timeout_ms = 6_000;
+    consumer.config.max_poll_records = 10;
+    let mut producer = watermark_broker_core::config::ProducerConfig::default();
+    producer.transactional_id = Some(TRANSFORMER.to_string());
+    producer.acks = Acks::All;
+    consumer.producer = Some(producer);
+    consumer
+}
+
+fn topic(name: TopicName) -> watermark_broker_core::config::TopicConfig {
+    watermark_broker_core::config::TopicConfig {
+        name,
+        partitions: 2,
+        min_insync_replicas: 2,
+        ..Default::default()
+    }
+}
+
+fn zombie_producer_fenced() -> Result<Scenario, String> {
+    let input = ProducerWorkload {
+        topic: Some(INPUT),
+        records: 400,
+        interval_ms: 50,
+        ..ProducerWorkload::default()
+    };
+    let output_reader = ConsumerWorkload {
+        topics: vec![OUTPUT],
+        config: ConsumerConfig {
+            isolation_level: IsolationLevel::ReadCommitted,
+            ..ConsumerConfig::default()
+        },
+        ..ConsumerWorkload::default()
+    };
+    let opened = Condition::TransactionState {
+        transactional_id: TRANSFORMER.to_string(),
+        state: TransactionStep::Ongoing,
+    };
+    let pause = watermark_sim::fault::Trigger {
+        condition: opened,
+        then: vec![Fault::Pause {
+            target: Target::Consumer(0),
+        }],
+        delay_ms: 0,
+        after_ms: ZOMBIE_PAUSE_AFTER_MS,
+        label: None,
+        later: vec![watermark_sim::fault::ScriptedFault::at(
+            ZOMBIE_PAUSE_MS,
+            Fault::Resume {
+                target: Target::Consumer(0),
+            },
+        )],
+        optional: false,
+    };
+    ScenarioBuilder::new("zombie-producer-fenced")
+        .summary("a paused transformer's successor takes its transactional id: the zombie is fenced and nothing it wrote is read")
+        .explanation(
+            "Two instances of one consume-transform-produce application, both configured \
+             with transactional.id = transformer, as a supervisor that believed the first \
+             dead would start its replacement. The first reads both partitions of `input` \
+             in group `transformers` and, per poll, writes one output per record and \
+             commits its input offsets in one transaction. At 12 s or just after, the \
+             moment its next transaction opens, it is paused (a 25 s GC pause): a zombie. \
+             Its 6 s session expires and the group empties. At 22 s the replacement starts: \
+             its InitProducerId finds the zombie's transaction Ongoing, bumps the epoch \
+             (fencing the zombie) and aborts it, writing ABORT markers; then it joins the \
+             group, fetches the committed offsets (stable now) and transforms the zombie's \
+             batch again. When the zombie wakes its sends are refused by the partition \
+             leaders, whose verification the coordinator answers PRODUCER_FENCED \
+             (INVALID_PRODUCER_EPOCH to the producer), and its sendOffsetsToTransaction is \
+             refused PRODUCER_FENCED: fatal, its loop closes and the process is done. \
+             Nothing it wrote is read by read_committed readers: each input record has \
+             exactly one output, exactly once. With no-producer-fencing the replacement is \
+             handed the zombie's epoch and joins its open transaction: the leaders take its \
+             first batches, numbered from 0 again, for retries of the zombie's, so the \
+             zombie's outputs are committed by the replacement's transaction next to the \
+             replacement's own outputs for the same records (pipeline-duplicate-output, \
+             inconsistent-offsets), or the zombie's later end bumps the epoch under the \
+             replacement and fences it instead.",
+        )
+        .add_topic(topic(INPUT))
+        .add_topic(topic(OUTPUT))
+        .producers(vec![input])
+        .consumers(vec![transformer(0), transformer(SUCCESSOR_START_MS), output_reader])
+        .trigger_with(pause)
+        .phases(70_000, 120_000)
+        .expect(Guarantee::ExactlyOnce)
+        .expect_mark(Mark::TransactionProducerFenced)
+        .expect_mark(Mark::TxnMarkerAppended)
+        .expect_mark(Mark::TransactionVerificationRefused)
+        .expect_mark(Mark::ProducerTransactionFailed)
         .build()
 }
