@@ -156,6 +156,49 @@ fn the_group_swarms_pinned_seeds_pass_without_the_bug() {
     }
 }
 
+/// Every seed catches it (BENCHMARKS.md has the sweep): the replacement transformer is
+/// handed the zombie's epoch and joins its open transaction, so the leaders answer its
+/// first batches, numbered from 0 again, as retries of the zombie's, and a checker of the
+/// outputs fires: the zombie's values committed next to the replacement's for the same
+/// input (`pipeline-duplicate-output`), an offset seen holding two values
+/// (`inconsistent-offsets`), a committed transaction read in part
+/// (`transaction-atomicity`), or the replacement fenced by the zombie's later end
+/// (`pipeline-missing-output`).
+#[test]
+fn no_producer_fencing_lets_the_zombies_writes_through_on_pinned_seeds() {
+    let caught_by = [
+        "pipeline-duplicate-output",
+        "pipeline-missing-output",
+        "inconsistent-offsets",
+        "transaction-atomicity",
+    ];
+    for report in sweep_with(BugSwitch::NoProducerFencing, &[0, 1, 2]) {
+        assert!(!report.passed, "{}", common::explain(&report));
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|violation| caught_by.contains(&violation.checker.name())),
+            "{}",
+            common::explain(&report)
+        );
+    }
+}
+
+#[test]
+fn the_zombie_scenarios_pinned_seeds_pass_without_the_bug() {
+    let scenario = find("zombie-producer-fenced").unwrap();
+    for report in sweep(
+        &scenario,
+        &[0, 1, 2],
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    ) {
+        assert!(report.passed, "{}", common::explain(&report));
+    }
+}
+
 #[test]
 fn the_pinned_seeds_pass_without_the_bugs() {
     let scenario = find("safe-acks-all-swarm").unwrap();

@@ -280,8 +280,8 @@ fn zombie_producer_fenced() -> Result<Scenario, String> {
              group, fetches the committed offsets (stable now) and transforms the zombie's \
              batch again. When the zombie wakes its sends are refused by the partition \
              leaders, whose verification the coordinator answers PRODUCER_FENCED \
-             (INVALID_PRODUCER_EPOCH to the producer), and its sendOffsetsToTransaction is \
-             refused PRODUCER_FENCED: fatal, its loop closes and the process is done. \
+             (INVALID_PRODUCER_EPOCH to the producer): fatal, so its sendOffsetsToTransaction \
+             fails at once, its loop closes and the process is done. \
              Nothing it wrote is read by read_committed readers: each input record has \
              exactly one output, exactly once. With no-producer-fencing the replacement is \
              handed the zombie's epoch and joins its open transaction: the leaders take its \
@@ -301,6 +301,5 @@ fn zombie_producer_fenced() -> Result<Scenario, String> {
         .expect_mark(Mark::TransactionProducerFenced)
         .expect_mark(Mark::TxnMarkerAppended)
         .expect_mark(Mark::TransactionVerificationRefused)
-        .expect_mark(Mark::ProducerTransactionFailed)
         .build()
 }

@@ -228,8 +228,9 @@ pub enum Condition {
     /// `PreparingRebalance`).
     RebalanceStarted { group: String },
     /// When the transaction coordinator of `transactional_id` has written (committed to its
-    /// `__transaction_state` partition) a move of its transaction to `state`; the event's
-    /// source is that coordinator.
+    /// `__transaction_state` partition) a move of its transaction to `state` (`empty`,
+    /// `ongoing`, `prepare-commit`, `prepare-abort`, `complete-commit` or
+    /// `complete-abort`); the event's source is that coordinator.
     TransactionState {
         transactional_id: String,
         state: TransactionStep,
