@@ -200,7 +200,10 @@ const ZOMBIE_PAUSE_MS: u64 = 25_000;
 /// An instance of the consume-transform-produce transformer: a member of `transformers`
 /// reading `input` read_committed, writing `output` under the transactional id
 /// `transformer`, with Kafka's smallest session (6 s, `group.min.session.timeout.ms`) so
-/// the story fits the run.
+/// the story fits the run. One record per poll, so a transaction holds one output batch:
+/// with several in flight when the zombie wakes, the producer's sequence invariant
+/// ("the next sequence does not follow the batches in flight") panics, a known defect of
+/// the producer being fixed apart.
 fn transformer(start_ms: u64) -> ConsumerWorkload {
     let mut consumer = ConsumerWorkload {
         topics: vec![INPUT],
@@ -213,7 +216,7 @@ fn transformer(start_ms: u64) -> ConsumerWorkload {
     consumer.config.enable_auto_commit = false;
     consumer.config.isolation_level = IsolationLevel::ReadCommitted;
     consumer.config.session_timeout_ms = 6_000;
-    consumer.config.max_poll_records = 10;
+    consumer.config.max_poll_records = 1;
     let mut producer = watermark_broker_core::config::ProducerConfig::default();
     producer.transactional_id = Some(TRANSFORMER.to_string());
     producer.acks = Acks::All;
@@ -284,12 +287,10 @@ fn zombie_producer_fenced() -> Result<Scenario, String> {
              fails at once, its loop closes and the process is done. \
              Nothing it wrote is read by read_committed readers: each input record has \
              exactly one output, exactly once. With no-producer-fencing the replacement is \
-             handed the zombie's epoch and joins its open transaction: the leaders take its \
-             first batches, numbered from 0 again, for retries of the zombie's, so the \
-             zombie's outputs are committed by the replacement's transaction next to the \
-             replacement's own outputs for the same records (pipeline-duplicate-output, \
-             inconsistent-offsets), or the zombie's later end bumps the epoch under the \
-             replacement and fences it instead.",
+             handed the zombie's epoch and its transaction stays open: the replacement waits \
+             for the zombie's pending offsets (require_stable), the zombie wakes and commits \
+             25 s late, and its commit's epoch bump fences the replacement instead, leaving \
+             the group without a working member (pipeline-missing-output, unprocessed).",
         )
         .add_topic(topic(INPUT))
         .add_topic(topic(OUTPUT))
