@@ -217,10 +217,11 @@ fn transformer(start_ms: u64) -> ConsumerWorkload {
     consumer.config.isolation_level = IsolationLevel::ReadCommitted;
     consumer.config.session_timeout_ms = 6_000;
     consumer.config.max_poll_records = 1;
-    let mut producer = watermark_broker_core::config::ProducerConfig::default();
-    producer.transactional_id = Some(TRANSFORMER.to_string());
-    producer.acks = Acks::All;
-    consumer.producer = Some(producer);
+    consumer.producer = Some(watermark_broker_core::config::ProducerConfig {
+        transactional_id: Some(TRANSFORMER.to_string()),
+        acks: Acks::All,
+        ..Default::default()
+    });
     consumer
 }
 
