@@ -162,6 +162,46 @@ fn the_group_swarms_pinned_seeds_pass_without_the_bug() {
     }
 }
 
+/// Every seed swept catches it: the replacement transformer is handed the zombie's epoch
+/// and the zombie's transaction stays open, so the zombie's late commit goes through and
+/// its epoch bump fences the replacement, leaving the group without a working member
+/// (`pipeline-missing-output`). The other checkers listed fire when the two instances'
+/// batches meet under one epoch (seen with larger polls).
+#[test]
+fn no_producer_fencing_lets_the_zombies_writes_through_on_pinned_seeds() {
+    let caught_by = [
+        "pipeline-duplicate-output",
+        "pipeline-missing-output",
+        "inconsistent-offsets",
+        "transaction-atomicity",
+    ];
+    for report in sweep_with(BugSwitch::NoProducerFencing, &[0, 1, 2]) {
+        assert!(!report.passed, "{}", common::explain(&report));
+        assert!(
+            report
+                .violations
+                .iter()
+                .any(|violation| caught_by.contains(&violation.checker.name())),
+            "{}",
+            common::explain(&report)
+        );
+    }
+}
+
+#[test]
+fn the_zombie_scenarios_pinned_seeds_pass_without_the_bug() {
+    let scenario = find("zombie-producer-fenced").unwrap();
+    for report in sweep(
+        &scenario,
+        &[0, 1, 2],
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    ) {
+        assert!(report.passed, "{}", common::explain(&report));
+    }
+}
+
 #[test]
 fn the_pinned_seeds_pass_without_the_bugs() {
     let scenario = find("safe-acks-all-swarm").unwrap();

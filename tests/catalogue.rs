@@ -460,3 +460,18 @@ fn the_pipeline_swarm_reaches_the_transaction_failure_paths() {
         );
     }
 }
+
+#[test]
+fn a_transaction_stalled_past_its_timeout_is_aborted_and_its_producer_fenced() {
+    assert_scenario_passes_on("transaction-timeout-aborts", 0..8);
+}
+
+#[test]
+fn a_new_transaction_coordinator_completes_a_prepared_commit() {
+    assert_scenario_passes_on("coordinator-failover-completes-commit", 0..8);
+}
+
+#[test]
+fn a_zombie_transformer_is_fenced_by_its_successor_and_nothing_it_wrote_is_read() {
+    assert_scenario_passes_on("zombie-producer-fenced", 0..8);
+}

@@ -102,20 +102,18 @@ impl BugSwitch {
             // bump is what lets a late EndTxn end the next transaction (KAFKA-17754), which
             // `late-end-txn-tears-next-transaction` catches; a missing verification lets a
             // late produce open a hanging transaction (KAFKA-14402), which
-            // `hanging-transaction-without-verification` catches.
+            // `hanging-transaction-without-verification` catches; `no-producer-fencing` is
+            // caught by `zombie-producer-fenced`, whose zombie's writes are committed.
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
+            | BugSwitch::NoProducerFencing
             | BugSwitch::NoEpochBumpPerTransaction
             | BugSwitch::NoTransactionVerification
             | BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
-            // Until a transactional client exists no swarm can catch it, and the catalogue
-            // test requires every `Bug` to be caught within 2,000 seeds; the client phase
-            // makes `no-producer-fencing` a `Bug` caught by its swarm.
-            BugSwitch::NoProducerFencing => SwitchKind::OlderBehaviour,
         }
     }
 
@@ -158,18 +156,19 @@ impl BugSwitch {
     }
 
     /// The catalogue scenario whose sweep must catch this bug: a safe swarm, or the
-    /// demonstration built for it (one that holds the one request the bug mishandles, or
-    /// issues the DeleteRecords no swarm issues).
+    /// demonstration built for it (one that holds the one request the bug mishandles,
+    /// issues the DeleteRecords no swarm issues, or meets two instances of one
+    /// transactional id).
     pub fn catching_swarm(self) -> &'static str {
         match self {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
+            BugSwitch::NoProducerFencing => "zombie-producer-fenced",
             BugSwitch::NoEpochBumpPerTransaction => "late-end-txn-tears-next-transaction",
             BugSwitch::NoTransactionVerification => "hanging-transaction-without-verification",
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 "unknown-producer-resets-sequence-duplicates"
             }
-            BugSwitch::NoProducerFencing
-            | BugSwitch::TruncateToHighWatermark
+            BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
             | BugSwitch::OffsetsForLeaderEpochTruncation => "safe-acks-all-swarm",

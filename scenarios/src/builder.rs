@@ -225,6 +225,12 @@ impl ScenarioBuilder {
         self
     }
 
+    /// A trigger with every option (`after_ms`, `later`, a label).
+    pub fn trigger_with(mut self, trigger: Trigger) -> Self {
+        self.scenario.faults.triggers.push(trigger);
+        self
+    }
+
     pub fn swarm(mut self, swarm: Swarm) -> Self {
         self.scenario.faults.swarm = Some(swarm);
         self

@@ -10,6 +10,7 @@ mod catalogue_group_swarm;
 mod catalogue_groups;
 mod catalogue_idempotence;
 mod catalogue_transaction_bugs;
+mod catalogue_transaction_faults;
 mod catalogue_transactions;
 pub mod load;
 pub mod scenario_docs;

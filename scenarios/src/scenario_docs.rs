@@ -485,6 +485,10 @@ const TARGET_EXAMPLES: &[(&str, &str)] = &[
     ("producer", "target = { producer = 0 }"),
     ("consumer", "target = { consumer = 0 }"),
     ("coordinator", "target = { coordinator = \"orders\" }"),
+    (
+        "transaction-coordinator",
+        "target = { transaction-coordinator = \"payments\" }",
+    ),
 ];
 
 /// One example per trigger condition, by its `when` name.
@@ -500,6 +504,10 @@ const CONDITION_EXAMPLES: &[(&str, &str)] = &[
     ("fetch-truncated", "when = \"fetch-truncated\"\npartition = 0"),
     ("member-committed", "when = \"member-committed\"\nconsumer = 0"),
     ("rebalance-started", "when = \"rebalance-started\"\ngroup = \"orders\""),
+    (
+        "transaction-state",
+        "when = \"transaction-state\"\ntransactional_id = \"payments\"\nstate = \"prepare-commit\"",
+    ),
 ];
 
 /// Every example of the reference as a complete scenario file, with what it illustrates,
@@ -523,6 +531,8 @@ pub fn examples() -> Vec<(String, String)> {
         .map(|(what, body)| {
             let group = if NEEDS_A_GROUP.contains(&what.as_str()) {
                 "[[consumers]]\n[consumers.config]\ngroup_id = \"orders\"\n"
+            } else if NEEDS_A_TRANSACTIONAL_ID.contains(&what.as_str()) {
+                "[[producers]]\n[producers.config]\ntransactional_id = \"payments\"\n"
             } else {
                 ""
             };
@@ -537,6 +547,13 @@ const NEEDS_A_GROUP: [&str; 3] = [
     "target coordinator",
     "trigger member-committed",
     "trigger rebalance-started",
+];
+
+/// The examples that name transactional id "payments", which only a scenario with a
+/// producer of that id accepts: their example files get one.
+const NEEDS_A_TRANSACTIONAL_ID: [&str; 2] = [
+    "target transaction-coordinator",
+    "trigger transaction-state",
 ];
 
 fn scripted(fault: &str) -> String {

@@ -13,9 +13,10 @@ use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
 use std::collections::BTreeMap;
-use watermark_broker_core::ids::{ClientId, GroupId, NodeId, Offset};
+use watermark_broker_core::ids::{ClientId, GroupId, NodeId, Offset, TransactionalId};
 use watermark_broker_core::offsets_topic::group_partition;
 use watermark_broker_core::protocol::{DeleteRecordsOffset, DeleteRecordsRequest};
+use watermark_broker_core::transaction_state_topic::transaction_partition;
 
 /// Whether a fault applied, and why not when it did not.
 pub type Applied = Result<(), NotAppliedReason>;
@@ -335,6 +336,14 @@ impl Nemesis {
             Target::Coordinator(group) => {
                 let partitions = world.scenario.broker.offsets_topic_num_partitions;
                 let partition = group_partition(&GroupId(group.clone()), partitions);
+                world
+                    .leader_of(partition)
+                    .map(|leader| vec![NodeId::Broker(leader)])
+                    .unwrap_or_default()
+            }
+            Target::TransactionCoordinator(id) => {
+                let partitions = world.scenario.broker.transaction_state_log_num_partitions;
+                let partition = transaction_partition(&TransactionalId(id.clone()), partitions);
                 world
                     .leader_of(partition)
                     .map(|leader| vec![NodeId::Broker(leader)])

@@ -68,6 +68,9 @@ impl World {
                 }
             }
             for (node, slot) in &self.nodes {
+                if self.closed_pipeline(*node) {
+                    continue;
+                }
                 if let (NodeId::Consumer(_), Some(consumer)) =
                     (node, slot.actor.as_ref().and_then(NodeActor::consumer))
                 {
@@ -118,6 +121,15 @@ impl World {
             };
             let node = NodeId::Consumer(ClientId(index as u32));
             let slot = &self.nodes[&node];
+            if self.closed_pipeline(node) {
+                // It reads, processes and owns nothing any more: its partitions must have
+                // gone to a live member.
+                groups
+                    .entry(group)
+                    .or_default()
+                    .extend(self.scenario.subscribed_partitions(index));
+                continue;
+            }
             // Records fetched but not yet returned by a poll are not processed either.
             let busy = slot
                 .application
@@ -152,6 +164,16 @@ impl World {
             }
         }
         None
+    }
+
+    /// Whether `node` is a consume-transform-produce process whose loop a fatal error
+    /// (its producer fenced) closed: Kafka's loop closes its clients and the process is
+    /// done, so it is not waited for.
+    fn closed_pipeline(&self, node: NodeId) -> bool {
+        matches!(
+            self.nodes.get(&node).and_then(|slot| slot.application.as_ref()),
+            Some(Application::Pipeline(pipeline)) if pipeline.is_closed()
+        )
     }
 
     fn consumer_assigned(&self, node: NodeId, partition: TopicPartition) -> bool {

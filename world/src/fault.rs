@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use watermark_broker_core::ids::{BrokerId, Offset, PartitionId};
 use watermark_broker_core::topic::{TopicName, TopicPartition};
+use watermark_broker_core::transaction::TransactionState;
 
 /// A partition as a scenario names it: an index (`0`: partition 0 of the scenario's first
 /// topic) or a topic and an index (`{ topic = "orders", partition = 0 }`). Read by hand
@@ -88,6 +89,10 @@ pub enum Target {
     /// `__consumer_offsets` partition, resolved when the fault fires (a coordinator failover
     /// crashes it; a cut between a consumer and it isolates the member from its group).
     Coordinator(String),
+    /// The broker coordinating this transactional id: the leader of its
+    /// `__transaction_state` partition, resolved when the fault fires (a crash there is a
+    /// transaction coordinator failover).
+    TransactionCoordinator(String),
 }
 
 /// One fault, or its repair.
@@ -241,6 +246,61 @@ pub enum Condition {
     /// When the group's coordinator starts a rebalance (the group moves to
     /// `PreparingRebalance`).
     RebalanceStarted { group: String },
+    /// When the transaction coordinator of `transactional_id` has written (committed to its
+    /// `__transaction_state` partition) a move of its transaction to `state` (`empty`,
+    /// `ongoing`, `prepare-commit`, `prepare-abort`, `complete-commit` or
+    /// `complete-abort`); the event's source is that coordinator.
+    TransactionState {
+        transactional_id: String,
+        state: TransactionStep,
+    },
+}
+
+/// A state a trigger can wait for a transaction to reach: the states the transaction
+/// coordinator writes (Kafka's `TransactionState`, less the never-written PrepareEpochFence
+/// and Dead).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum TransactionStep {
+    /// After InitProducerId: no transaction open.
+    Empty,
+    /// The first partition was added: the transaction is open.
+    Ongoing,
+    /// EndTxn(commit) is written; the COMMIT markers are about to go out.
+    PrepareCommit,
+    /// EndTxn(abort), a fencing or a timeout is written; the ABORT markers are about to go
+    /// out.
+    PrepareAbort,
+    /// Every COMMIT marker is written.
+    CompleteCommit,
+    /// Every ABORT marker is written.
+    CompleteAbort,
+}
+
+impl TransactionStep {
+    /// The coordinator state this step is.
+    pub fn state(self) -> TransactionState {
+        match self {
+            TransactionStep::Empty => TransactionState::Empty,
+            TransactionStep::Ongoing => TransactionState::Ongoing,
+            TransactionStep::PrepareCommit => TransactionState::PrepareCommit,
+            TransactionStep::PrepareAbort => TransactionState::PrepareAbort,
+            TransactionStep::CompleteCommit => TransactionState::CompleteCommit,
+            TransactionStep::CompleteAbort => TransactionState::CompleteAbort,
+        }
+    }
+
+    /// The name scenario files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            TransactionStep::Empty => "empty",
+            TransactionStep::Ongoing => "ongoing",
+            TransactionStep::PrepareCommit => "prepare-commit",
+            TransactionStep::PrepareAbort => "prepare-abort",
+            TransactionStep::CompleteCommit => "complete-commit",
+            TransactionStep::CompleteAbort => "complete-abort",
+        }
+    }
 }
 
 /// "When this happens, do that": faults fired by protocol events, so a demonstration is exact

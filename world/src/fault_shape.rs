@@ -16,14 +16,14 @@ use watermark_broker_core::written::Written;
 pub const TARGET_FORMS: &str = "{ broker = 1 }, \"controller\", \"all-brokers\", \
      \"event-source\", { leader = 0 }, { followers = 0 }, { newest-isr-member = 0 }, \
      { lagging-follower = 0 }, { struck = \"label\" }, { producer = 0 }, { consumer = 0 }, \
-     { coordinator = \"group\" }";
+     { coordinator = \"group\" }, { transaction-coordinator = \"transactional-id\" }";
 
 /// Every way to write a partition.
 pub const PARTITION_FORMS: &str =
     "0 (an index into the first topic) or { topic = \"orders\", partition = 0 }";
 
 const TARGET_WORDS: [&str; 3] = ["controller", "all-brokers", "event-source"];
-const TARGET_TABLES: [&str; 9] = [
+const TARGET_TABLES: [&str; 10] = [
     "broker",
     "leader",
     "followers",
@@ -33,6 +33,7 @@ const TARGET_TABLES: [&str; 9] = [
     "producer",
     "consumer",
     "coordinator",
+    "transaction-coordinator",
 ];
 
 /// Each swarm fault kind's name, then the older names it is also read under.
@@ -149,6 +150,8 @@ fn target(written: &Written) -> Result<Target, String> {
                     "\"label\""
                 } else if table == "coordinator" {
                     "\"group\""
+                } else if table == "transaction-coordinator" {
+                    "\"transactional-id\""
                 } else if table == "broker" {
                     "1"
                 } else {
@@ -180,6 +183,16 @@ fn target(written: &Written) -> Result<Target, String> {
                 return Err(format!(
                     "coordinator names a consumer group, as in {{ coordinator = \"orders\" }}, \
                      not {}",
+                    other.describe()
+                ))
+            }
+        },
+        "transaction-coordinator" => match value {
+            Written::Text(id) => Target::TransactionCoordinator(id.clone()),
+            other => {
+                return Err(format!(
+                    "transaction-coordinator names a transactional id, as in \
+                     {{ transaction-coordinator = \"payments\" }}, not {}",
                     other.describe()
                 ))
             }

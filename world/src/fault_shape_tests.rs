@@ -19,6 +19,7 @@ fn every_target_form_reads_and_writes_back_the_same() {
         r#"{"producer":0}"#,
         r#"{"consumer":1}"#,
         r#"{"coordinator":"orders"}"#,
+        r#"{"transaction-coordinator":"payments"}"#,
     ];
     for form in forms {
         let target: Target = parse(form).unwrap();
@@ -47,6 +48,26 @@ fn a_wrong_target_lists_the_forms_and_the_closest_name() {
     assert!(
         negative.starts_with("a broker is a whole number from 0, not -1"),
         "{negative}"
+    );
+}
+
+#[test]
+fn a_transaction_coordinator_target_names_a_transactional_id() {
+    let bare = parse::<Target>(r#""transaction-coordinator""#).unwrap_err();
+    assert!(
+        bare.starts_with(
+            "\"transaction-coordinator\" needs its argument, as in \
+             { transaction-coordinator = \"transactional-id\" }"
+        ),
+        "{bare}"
+    );
+    let number = parse::<Target>(r#"{"transaction-coordinator":3}"#).unwrap_err();
+    assert!(
+        number.starts_with(
+            "transaction-coordinator names a transactional id, as in \
+             { transaction-coordinator = \"payments\" }, not 3"
+        ),
+        "{number}"
     );
 }
 

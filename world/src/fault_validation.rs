@@ -7,6 +7,7 @@
 use crate::fault::{Condition, Fault, FaultKind, PartitionRef, ScriptedFault, Swarm, Target};
 use crate::scenario::Scenario;
 use crate::scenario_validation::{missing_partition, refuse_zeros, undeclared_topic, Problem};
+use crate::world::default_transactional_id;
 use std::collections::BTreeSet;
 use watermark_broker_core::config::TopicConfig;
 use watermark_broker_core::ids::Offset;
@@ -222,6 +223,7 @@ impl Check<'_> {
                 client_problem("consumer", *index, self.scenario.consumers.len())
             }
             Target::Coordinator(group) => self.group_problem(group),
+            Target::TransactionCoordinator(id) => self.transactional_id_problem(id),
             _ => None,
         };
         if let Some(message) = message {
@@ -268,6 +270,49 @@ impl Check<'_> {
         })
     }
 
+    /// Why `id` is the transactional id of no client of the scenario, if it is not: a
+    /// producer's `config.transactional_id`, or a consume-transform-produce consumer's
+    /// (its producer's, or the default one per consumer).
+    fn transactional_id_problem(&self, id: &str) -> Option<String> {
+        let scenario = self.scenario;
+        let producers = scenario
+            .producers
+            .iter()
+            .filter_map(|producer| producer.config.transactional_id.clone());
+        let pipelines = scenario
+            .consumers
+            .iter()
+            .enumerate()
+            .filter(|(_, consumer)| consumer.is_pipeline())
+            .map(|(index, consumer)| {
+                consumer
+                    .producer
+                    .as_ref()
+                    .and_then(|producer| producer.transactional_id.clone())
+                    .unwrap_or_else(|| {
+                        let group = consumer.group().unwrap_or_default();
+                        default_transactional_id(&group.0, index)
+                    })
+            });
+        let known: BTreeSet<String> = producers.chain(pipelines).collect();
+        if known.contains(id) {
+            return None;
+        }
+        let listed: Vec<String> = known.iter().map(|id| format!("\"{id}\"")).collect();
+        Some(if listed.is_empty() {
+            format!(
+                "transactional id \"{id}\" does not exist: no producer of the scenario is \
+                 transactional; allowed: a producer's config.transactional_id or a \
+                 consume-transform-produce consumer's"
+            )
+        } else {
+            format!(
+                "transactional id \"{id}\" does not exist; allowed: {}",
+                listed.join(", ")
+            )
+        })
+    }
+
     /// The group conditions: a consumer in a group, a group of the scenario.
     fn group_condition(&self, key: &str, condition: &Condition, problems: &mut Vec<Problem>) {
         let problem = match condition {
@@ -305,6 +350,14 @@ impl Check<'_> {
             | Condition::FetchTruncated { partition } => *partition,
             Condition::MemberCommitted { .. } | Condition::RebalanceStarted { .. } => {
                 return self.group_condition(key, condition, problems);
+            }
+            Condition::TransactionState {
+                transactional_id, ..
+            } => {
+                if let Some(message) = self.transactional_id_problem(transactional_id) {
+                    problems.push(Problem::new(format!("{key}.transactional_id"), message));
+                }
+                return;
             }
         };
         let topic = match self.partition_problem(partition) {

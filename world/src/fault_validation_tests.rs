@@ -152,3 +152,69 @@ fn delete_records_needs_an_existing_partition_and_an_offset_past_zero() {
     assert_eq!(missing.len(), 1, "{missing:?}");
     assert!(missing[0].contains(".partition"), "{missing:?}");
 }
+
+/// A scenario with a transactional producer `payments` and a consume-transform-produce
+/// consumer of group `orders` with the default transactional id.
+fn with_transactional_ids() -> Scenario {
+    let mut scenario = with_group();
+    let mut producer = crate::scenario::ProducerWorkload::default();
+    producer.config.transactional_id = Some("payments".to_string());
+    scenario.producers = vec![producer];
+    scenario.consumers[0].processing =
+        Some(crate::processing::ProcessingMode::ConsumeTransformProduce);
+    scenario
+}
+
+#[test]
+fn transaction_targets_and_conditions_must_name_a_transactional_id_of_the_scenario() {
+    let problems = |id: &str| {
+        let mut scenario = with_transactional_ids();
+        scenario.faults.scripted.push(ScriptedFault::at(
+            5_000,
+            Fault::Crash {
+                target: Target::TransactionCoordinator(id.to_string()),
+            },
+        ));
+        scenario.faults.triggers.push(Trigger {
+            condition: Condition::TransactionState {
+                transactional_id: id.to_string(),
+                state: crate::fault::TransactionStep::PrepareCommit,
+            },
+            then: vec![Fault::Crash {
+                target: Target::EventSource,
+            }],
+            delay_ms: 0,
+            after_ms: 0,
+            label: None,
+            later: Vec::new(),
+            optional: false,
+        });
+        fault_problems(&scenario)
+    };
+    assert_eq!(problems("payments"), Vec::<String>::new());
+    assert_eq!(problems("orders-transformer-0"), Vec::<String>::new());
+    let refused = problems("payment");
+    assert_eq!(refused.len(), 2, "{refused:?}");
+    assert!(
+        refused[0].starts_with("faults.scripted[0].target")
+            && refused[1].starts_with("faults.triggers[0].transactional_id"),
+        "{refused:?}"
+    );
+    assert!(
+        refused.iter().all(|problem| problem
+            .contains("transactional id \"payment\" does not exist; allowed: \"orders-transformer-0\", \"payments\"")),
+        "{refused:?}"
+    );
+    let none = fault_problems(&{
+        let mut scenario = triggered(Condition::TransactionState {
+            transactional_id: "payments".to_string(),
+            state: crate::fault::TransactionStep::Ongoing,
+        });
+        scenario.consumers.truncate(0);
+        scenario
+    });
+    assert!(
+        none.len() == 1 && none[0].contains("no producer of the scenario is transactional"),
+        "{none:?}"
+    );
+}

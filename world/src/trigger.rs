@@ -86,6 +86,17 @@ pub fn condition_matches(
                 ..
             },
         ) => changed.0 == *group && *from != GroupState::PreparingRebalance,
+        (
+            Condition::TransactionState {
+                transactional_id,
+                state,
+            },
+            Event::TransactionStateChanged {
+                transactional_id: changed,
+                to,
+                ..
+            },
+        ) => changed.0 == *transactional_id && *to == state.state(),
         _ => false,
     }
 }
@@ -119,6 +130,13 @@ pub fn describe_condition(condition: &Condition, default_topic: TopicName) -> St
         }
         Condition::MemberCommitted { consumer } => format!("member-committed consumer {consumer}"),
         Condition::RebalanceStarted { group } => format!("rebalance-started group {group}"),
+        Condition::TransactionState {
+            transactional_id,
+            state,
+        } => format!(
+            "transaction-state {transactional_id} reached {}",
+            state.name()
+        ),
     }
 }
 
@@ -303,6 +321,45 @@ mod tests {
                 GroupState::CompletingRebalance
             )
         ));
+    }
+
+    #[test]
+    fn transaction_state_fires_when_its_transactional_id_reaches_that_state() {
+        use crate::fault::TransactionStep;
+        use watermark_broker_core::ids::{ProducerEpoch, ProducerId, TransactionalId};
+        use watermark_broker_core::transaction::TransactionState;
+        let condition = Condition::TransactionState {
+            transactional_id: "payments".to_string(),
+            state: TransactionStep::PrepareCommit,
+        };
+        let changed = |id: &str, from, to| Event::TransactionStateChanged {
+            transactional_id: TransactionalId(id.to_string()),
+            producer_id: ProducerId(7),
+            producer_epoch: ProducerEpoch(0),
+            from,
+            to,
+        };
+        use TransactionState::*;
+        assert!(matches(
+            &condition,
+            &changed("payments", Ongoing, PrepareCommit)
+        ));
+        assert!(!matches(
+            &condition,
+            &changed("payments", Ongoing, PrepareAbort)
+        ));
+        assert!(!matches(
+            &condition,
+            &changed("payments", PrepareCommit, CompleteCommit)
+        ));
+        assert!(!matches(
+            &condition,
+            &changed("refunds", Ongoing, PrepareCommit)
+        ));
+        assert_eq!(
+            describe_condition(&condition, TopicName::default()),
+            "transaction-state payments reached prepare-commit"
+        );
     }
 
     #[test]

@@ -63,6 +63,7 @@ mod transactional;
 
 #[path = "world_pipeline.rs"]
 mod pipeline;
+pub use pipeline::default_transactional_id;
 
 impl NodeActor {
     fn as_actor(&mut self) -> &mut dyn Actor {
