@@ -326,6 +326,9 @@ marks! {
     /// with its last acknowledged offset below the log start offset, an idempotent producer
     /// numbered the partition's batches from sequence 0 again, in the same epoch.
     ProducerSequenceReset = "producer-sequence-reset",
+    /// A TxnOffsetCommit valid when it arrived was refused once its transaction was
+    /// verified: the member left or the generation ended while the broker asked.
+    TxnOffsetCommitRefusedAfterVerification = "txn-offset-commit-refused-after-verification",
 }
 
 impl Ord for Mark {

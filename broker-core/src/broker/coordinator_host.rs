@@ -155,6 +155,20 @@ impl Broker {
         }
     }
 
+    /// A group coordinator's verified transactional append: its TxnOffsetCommit is checked
+    /// against the group again before the write, as Kafka checks it in the verification's
+    /// callback. Returns whether to append.
+    pub(super) fn revalidate_coordinator_append(
+        &mut self,
+        now_ms: u64,
+        append: &CoordinatorAppend,
+        effects: &mut Vec<Effect>,
+    ) -> bool {
+        self.with_coordinator(now_ms, effects, |coordinator, context| {
+            coordinator.revalidate_txn_commit(context, append.waiter)
+        })
+    }
+
     /// A coordinator's transactional append (a TxnOffsetCommit's records): as
     /// [`Broker::append_local`], as one transactional batch of the producer that stamped the
     /// records.

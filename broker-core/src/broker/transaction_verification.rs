@@ -347,7 +347,9 @@ impl Broker {
                 }
             }
             AfterVerification::CoordinatorAppend { append, timeout_ms } => {
-                self.append_local_transactional(now_ms, &append, timeout_ms, effects);
+                if self.revalidate_coordinator_append(now_ms, &append, effects) {
+                    self.append_local_transactional(now_ms, &append, timeout_ms, effects);
+                }
             }
         }
     }

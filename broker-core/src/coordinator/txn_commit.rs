@@ -16,6 +16,7 @@ use crate::event::Event;
 use crate::ids::{GenerationId, GroupId, MemberId, NodeId, Offset, ProducerId};
 use crate::log::record_batch::ControlRecordType;
 use crate::mark::Mark;
+use crate::partition::LocalWaiter;
 use crate::protocol::{
     Message, OffsetAndMetadata, ProducerIdAndEpoch, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
 };
@@ -28,20 +29,19 @@ use crate::topic::TopicPartition;
 /// (Kafka does not enforce the group's state for transactional offsets).
 pub(super) fn validate_txn_offset_commit(
     group: &ClassicGroup,
-    request: &TxnOffsetCommitRequest,
+    generation: GenerationId,
+    member: &MemberId,
+    group_instance_id: &Option<String>,
 ) -> Result<(), ErrorCode> {
     if group.state == GroupState::Dead {
         return Err(ErrorCode::CoordinatorNotAvailable);
     }
-    if request.generation.0 < 0 && group.state == GroupState::Empty {
+    if generation.0 < 0 && group.state == GroupState::Empty {
         return Ok(());
     }
-    if request.generation.0 >= 0
-        || !request.member.is_unknown()
-        || request.group_instance_id.is_some()
-    {
-        validate_member(group, &request.member, &request.group_instance_id)?;
-        if request.generation != group.generation {
+    if generation.0 >= 0 || !member.is_unknown() || group_instance_id.is_some() {
+        validate_member(group, member, group_instance_id)?;
+        if generation != group.generation {
             return Err(ErrorCode::IllegalGeneration);
         }
     }
@@ -53,6 +53,7 @@ pub(super) fn validate_txn_offset_commit(
 pub(super) struct ValidatedTxnCommit {
     pub group: GroupId,
     pub member: MemberId,
+    pub group_instance_id: Option<String>,
     pub producer: ProducerIdAndEpoch,
     pub request_generation: GenerationId,
     pub group_generation: GenerationId,
@@ -64,6 +65,7 @@ impl ValidatedTxnCommit {
         ValidatedTxnCommit {
             group: request.group.clone(),
             member: request.member.clone(),
+            group_instance_id: request.group_instance_id.clone(),
             producer: request.producer,
             request_generation: request.generation,
             group_generation,
@@ -140,6 +142,47 @@ pub(super) fn txn_commit_answered(
 }
 
 impl GroupCoordinator {
+    /// Kafka validates a transactional offset commit against its group in the callback of
+    /// its transaction's verification, just before the write (`handleTxnCommitOffsets`
+    /// runs `doTxnCommitOffsets` once verified): a member removed, or a generation that
+    /// ended, while the broker asked the transaction coordinator is refused then and
+    /// nothing is written. Returns whether the append `waiter` may go ahead; if not, the
+    /// producer is answered and the write forgotten.
+    pub fn revalidate_txn_commit(
+        &mut self,
+        context: &mut CoordinatorContext<'_>,
+        waiter: LocalWaiter,
+    ) -> bool {
+        let Some((_, PendingWrite::TxnOffsetCommit { commit, .. })) =
+            self.shared.pending_writes.get(&waiter.token)
+        else {
+            return true;
+        };
+        let (group_id, generation) = (commit.group.clone(), commit.request_generation);
+        let (member, instance) = (commit.member.clone(), commit.group_instance_id.clone());
+        let refusal = match self.serving(context, &group_id) {
+            Err(error) => Some((error, GenerationId::NONE)),
+            Ok((loaded, shared)) => match group_for_commit(loaded, shared, &group_id, generation) {
+                None => Some((ErrorCode::IllegalGeneration, GenerationId::NONE)),
+                Some(group) => validate_txn_offset_commit(group, generation, &member, &instance)
+                    .err()
+                    .map(|error| (error, group.generation)),
+            },
+        };
+        let Some((error, group_generation)) = refusal else {
+            return true;
+        };
+        let Some((_, PendingWrite::TxnOffsetCommit { reply, mut commit })) =
+            self.shared.pending_writes.remove(&waiter.token)
+        else {
+            unreachable!("looked up above");
+        };
+        commit.group_generation = group_generation;
+        context.mark(Mark::TxnOffsetCommitFenced);
+        context.mark(Mark::TxnOffsetCommitRefusedAfterVerification);
+        txn_commit_answered(context, reply, commit, Err(error));
+        false
+    }
     pub(super) fn handle_txn_offset_commit(
         &mut self,
         context: &mut CoordinatorContext<'_>,
@@ -169,7 +212,12 @@ impl GroupCoordinator {
             }
         };
         let commit = ValidatedTxnCommit::new(group.generation, request);
-        if let Err(error) = validate_txn_offset_commit(group, request) {
+        if let Err(error) = validate_txn_offset_commit(
+            group,
+            request.generation,
+            &request.member,
+            &request.group_instance_id,
+        ) {
             if matches!(
                 error,
                 ErrorCode::IllegalGeneration

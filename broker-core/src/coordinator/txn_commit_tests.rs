@@ -325,3 +325,40 @@ fn a_replayed_marker_above_the_high_watermark_takes_effect_once_it_is_committed(
         .on_high_watermark(offsets_partition(), Offset(3));
     assert_eq!(fetched_stable(&mut harness), Ok(Some(Offset(5))));
 }
+
+#[test]
+fn a_txn_offset_commit_is_checked_again_once_verified_and_refused_if_its_member_left_meanwhile() {
+    let mut harness = Harness::new();
+    let member = harness.stable_member();
+    harness.request(txn_commit(member.clone(), GenerationId(1), 5));
+    let append = harness.coordinator.take_appends().remove(0);
+    // Verified while the member is still in its generation: the write goes ahead.
+    let mut allowed = false;
+    harness.run(|coordinator, context| {
+        allowed = coordinator.revalidate_txn_commit(context, append.waiter);
+    });
+    assert!(allowed);
+    // The member leaves while the broker asks the transaction coordinator: once verified,
+    // the commit is refused and nothing is written for it.
+    harness.request(Message::LeaveGroup(crate::protocol::LeaveGroupRequest {
+        correlation: CorrelationId(6),
+        group: group(),
+        members: vec![crate::protocol::LeavingMember {
+            member_id: member,
+            group_instance_id: None,
+            reason: "test".into(),
+        }],
+    }));
+    harness.coordinator.take_appends();
+    let mut allowed = true;
+    let effects = harness.run(|coordinator, context| {
+        allowed = coordinator.revalidate_txn_commit(context, append.waiter);
+    });
+    assert!(!allowed);
+    assert_eq!(txn_commit_result(&effects), Err(ErrorCode::UnknownMemberId));
+    assert!(has_mark(
+        &effects,
+        Mark::TxnOffsetCommitRefusedAfterVerification
+    ));
+    assert_eq!(fetched_stable(&mut harness), Ok(None));
+}
