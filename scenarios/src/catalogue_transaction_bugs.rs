@@ -5,8 +5,8 @@
 //! request but handles it after the client's `request.timeout.ms` has given up on it.
 
 use crate::builder::ScenarioBuilder;
+use crate::catalogue_transactions::reader;
 use watermark_broker_core::bugs::BugSwitch;
-use watermark_broker_core::config::ConsumerConfig;
 use watermark_broker_core::ids::{Offset, PartitionId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::{Acks, IsolationLevel};
@@ -14,7 +14,7 @@ use watermark_broker_core::topic::TopicName;
 use watermark_sim::checkers::Checker;
 use watermark_sim::fault::{Condition, Fault, PartitionRef, Target};
 use watermark_sim::held_requests::HeldApi;
-use watermark_sim::scenario::{ConsumerWorkload, ProducerWorkload, Scenario};
+use watermark_sim::scenario::{ProducerWorkload, Scenario};
 use watermark_sim::verdict::Guarantee;
 
 const EVENTS: TopicName = TopicName::from_static("events");
@@ -46,17 +46,6 @@ fn transactional_producer(records: u64, abort_every: Option<u64>) -> ProducerWor
     producer.config.acks = Acks::All;
     producer.config.request_timeout_ms = REQUEST_TIMEOUT_MS;
     producer
-}
-
-fn read_committed_reader() -> ConsumerWorkload {
-    ConsumerWorkload {
-        topics: vec![EVENTS],
-        config: ConsumerConfig {
-            isolation_level: IsolationLevel::ReadCommitted,
-            ..ConsumerConfig::default()
-        },
-        ..ConsumerWorkload::default()
-    }
 }
 
 /// `api` requests of the producer are held `delay_ms` by `to` from `from_ms` until
@@ -94,7 +83,7 @@ fn hanging_transaction_story(name: &str) -> ScenarioBuilder {
         .partitions(2)
         .min_insync_replicas(2)
         .producers(vec![transactional_producer(120, Some(2))])
-        .consumers(vec![read_committed_reader()])
+        .consumers(vec![reader(EVENTS, IsolationLevel::ReadCommitted)])
         .trigger(
             first_transaction_written.clone(),
             0,
@@ -152,7 +141,7 @@ fn late_end_txn_story(name: &str) -> ScenarioBuilder {
         .partitions(2)
         .min_insync_replicas(2)
         .producers(vec![transactional_producer(120, Some(2))])
-        .consumers(vec![read_committed_reader()]);
+        .consumers(vec![reader(EVENTS, IsolationLevel::ReadCommitted)]);
     hold(
         builder,
         Target::AllBrokers,

@@ -4,7 +4,7 @@
 //! by the transaction coordinator's own writes (`transaction-state` triggers).
 
 use crate::builder::ScenarioBuilder;
-use watermark_broker_core::config::ConsumerConfig;
+use crate::catalogue_transactions::reader;
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::{Acks, IsolationLevel};
 use watermark_broker_core::topic::TopicName;
@@ -53,18 +53,6 @@ fn payments_producer() -> ProducerWorkload {
     producer
 }
 
-/// An assign-mode read_committed consumer of `events`.
-fn committed_reader() -> ConsumerWorkload {
-    ConsumerWorkload {
-        topics: vec![EVENTS],
-        config: ConsumerConfig {
-            isolation_level: IsolationLevel::ReadCommitted,
-            ..ConsumerConfig::default()
-        },
-        ..ConsumerWorkload::default()
-    }
-}
-
 /// Fires when the coordinator of `payments` has written its transaction's move to `state`.
 fn payments_reached(state: TransactionStep) -> Condition {
     Condition::TransactionState {
@@ -100,7 +88,7 @@ fn transaction_timeout_aborts() -> Result<Scenario, String> {
         .partitions(2)
         .min_insync_replicas(2)
         .producers(vec![producer])
-        .consumers(vec![committed_reader()])
+        .consumers(vec![reader(EVENTS, IsolationLevel::ReadCommitted)])
         .trigger(
             opened.clone(),
             0,
@@ -162,7 +150,7 @@ fn coordinator_failover_completes_commit() -> Result<Scenario, String> {
         .partitions(2)
         .min_insync_replicas(2)
         .producers(vec![payments_producer()])
-        .consumers(vec![committed_reader()])
+        .consumers(vec![reader(EVENTS, IsolationLevel::ReadCommitted)])
         .trigger(
             prepared.clone(),
             0,
@@ -200,10 +188,7 @@ const ZOMBIE_PAUSE_MS: u64 = 25_000;
 /// An instance of the consume-transform-produce transformer: a member of `transformers`
 /// reading `input` read_committed, writing `output` under the transactional id
 /// `transformer`, with Kafka's smallest session (6 s, `group.min.session.timeout.ms`) so
-/// the story fits the run. One record per poll, so a transaction holds one output batch:
-/// with several in flight when the zombie wakes, the producer's sequence invariant
-/// ("the next sequence does not follow the batches in flight") panics, a known defect of
-/// the producer being fixed apart.
+/// the story fits the run. One record per poll, so a transaction holds one output batch.
 fn transformer(start_ms: u64) -> ConsumerWorkload {
     let mut consumer = ConsumerWorkload {
         topics: vec![INPUT],
@@ -241,14 +226,7 @@ fn zombie_producer_fenced() -> Result<Scenario, String> {
         interval_ms: 50,
         ..ProducerWorkload::default()
     };
-    let output_reader = ConsumerWorkload {
-        topics: vec![OUTPUT],
-        config: ConsumerConfig {
-            isolation_level: IsolationLevel::ReadCommitted,
-            ..ConsumerConfig::default()
-        },
-        ..ConsumerWorkload::default()
-    };
+    let output_reader = reader(OUTPUT, IsolationLevel::ReadCommitted);
     let opened = Condition::TransactionState {
         transactional_id: TRANSFORMER.to_string(),
         state: TransactionStep::Ongoing,

@@ -33,7 +33,7 @@ fn aborting_producer() -> ProducerWorkload {
 }
 
 /// An assign-mode consumer of `topic` reading at `isolation_level`.
-fn reader(topic: TopicName, isolation_level: IsolationLevel) -> ConsumerWorkload {
+pub(crate) fn reader(topic: TopicName, isolation_level: IsolationLevel) -> ConsumerWorkload {
     ConsumerWorkload {
         topics: vec![topic],
         config: ConsumerConfig {
