@@ -2,7 +2,8 @@
 //! application processed (wrote to the sink, `OpBody::Process`), in history order, and what
 //! each group reads and promises (`GroupReads`, from the scenario).
 
-use crate::history::{History, OpBody, OpType};
+use super::FinalState;
+use crate::history::{History, OpBody, OpType, Operation};
 use crate::processing::ProcessingMode;
 use crate::scenario::Scenario;
 use std::collections::{BTreeMap, BTreeSet};
@@ -64,9 +65,27 @@ pub(crate) struct GroupHistory {
 }
 
 impl GroupHistory {
-    pub fn from_history(history: &History) -> GroupHistory {
+    /// The processed records of `history`. A consume-transform-produce transaction whose
+    /// commit was asked for but never answered (`Info`: the process crashed or was fenced
+    /// after asking) processed its polled records if it committed, which the final logs
+    /// tell: one of its outputs is visible to read_committed. The world records a committed
+    /// transaction's records as `Process`; this is the same for one it could not learn of.
+    pub fn from_history(history: &History, final_state: &FinalState) -> GroupHistory {
         let mut processed: BTreeMap<GroupId, Vec<Processed>> = BTreeMap::new();
         for operation in &history.operations {
+            if let Some((group, polls)) = committed_unanswered_transaction(operation, final_state) {
+                for (partition, records) in polls {
+                    for (offset, value) in records {
+                        processed.entry(group.clone()).or_default().push(Processed {
+                            time_ms: operation.time_ms,
+                            client: operation.client,
+                            partition: *partition,
+                            offset: *offset,
+                            value: *value,
+                        });
+                    }
+                }
+            }
             if let (
                 OpBody::Process {
                     group,
@@ -93,6 +112,36 @@ impl GroupHistory {
     pub fn of(&self, group: &GroupId) -> &[Processed] {
         self.processed.get(group).map_or(&[], Vec::as_slice)
     }
+}
+
+/// The group and polled records of `operation` if it is a consume-transform-produce
+/// transaction that ended `Info` with its commit asked for and an output visible to
+/// read_committed in the final logs.
+fn committed_unanswered_transaction<'a>(
+    operation: &'a Operation,
+    final_state: &FinalState,
+) -> Option<(&'a GroupId, &'a [(TopicPartition, Vec<(Offset, u64)>)])> {
+    let OpBody::Transaction {
+        sends,
+        polls,
+        offsets: Some(offsets),
+        commit: true,
+        ..
+    } = &operation.body
+    else {
+        return None;
+    };
+    if operation.op_type != OpType::Info {
+        return None;
+    }
+    let committed = sends.iter().any(|send| {
+        send.partition.is_some_and(|partition| {
+            final_state
+                .committed_visible(partition)
+                .any(|(_, value)| *value == send.value)
+        })
+    });
+    committed.then_some((&offsets.group, polls.as_slice()))
 }
 
 #[cfg(test)]
@@ -127,5 +176,34 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(partitions, vec!["events-0", "events-1"]);
+    }
+
+    /// A pipeline transaction whose commit answer never came (`Info`) processed its polled
+    /// records when one of its outputs is visible to read_committed in the final logs, and
+    /// not when its outputs were aborted.
+    #[test]
+    fn an_unanswered_commit_processed_its_records_if_its_output_is_committed() {
+        use crate::checkers::test_support::{final_logs, HistoryBuilder};
+        use crate::checkers::txn_test_support::{aborted, txn};
+        let unanswered = txn(1)
+            .poll(0, &[(0, 1)])
+            .derive(1, 101, 0, 1)
+            .offsets(&[(0, 1)]);
+        let mut history = HistoryBuilder::new();
+        history.transaction(1, &unanswered, OpType::Info, 10);
+        let history = history.build();
+        let group = GroupId("g".to_string());
+        let mut final_state = final_logs(&[(0, &[(0, 1)]), (1, &[(0, 101)])]);
+        let processed = GroupHistory::from_history(&history, &final_state);
+        let values: Vec<u64> = processed
+            .of(&group)
+            .iter()
+            .map(|record| record.value)
+            .collect();
+        assert_eq!(values, vec![1]);
+        aborted(&mut final_state, 1, &[0]);
+        assert!(GroupHistory::from_history(&history, &final_state)
+            .of(&group)
+            .is_empty());
     }
 }

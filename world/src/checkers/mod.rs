@@ -209,7 +209,7 @@ pub const REPLICA_CHECKERS: [Checker; 10] = [
 pub fn check_history(history: &History, final_state: &FinalState) -> Vec<Violation> {
     let observations = Observations::from_history(history);
     let orders = version_order::VersionOrders::build(&observations, final_state);
-    let groups = group_history::GroupHistory::from_history(history);
+    let groups = group_history::GroupHistory::from_history(history, final_state);
     let accepted = &final_state.accepted_commits;
     // The three pipeline checkers judge one reading of the pipeline together.
     let pipeline = pipeline_exactly_once::check(&observations, final_state);
