@@ -114,13 +114,16 @@ impl GroupHistory {
     }
 }
 
+/// The records a transaction polled, per partition, as (offset, value).
+type TransactionPolls = [(TopicPartition, Vec<(Offset, u64)>)];
+
 /// The group and polled records of `operation` if it is a consume-transform-produce
 /// transaction that ended `Info` with its commit asked for and an output visible to
 /// read_committed in the final logs.
 fn committed_unanswered_transaction<'a>(
     operation: &'a Operation,
     final_state: &FinalState,
-) -> Option<(&'a GroupId, &'a [(TopicPartition, Vec<(Offset, u64)>)])> {
+) -> Option<(&'a GroupId, &'a TransactionPolls)> {
     let OpBody::Transaction {
         sends,
         polls,
