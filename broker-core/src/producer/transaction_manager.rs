@@ -203,7 +203,14 @@ impl TransactionManager {
         if is_fatal(error) {
             self.state = TransactionState::FatalError;
             self.last_error = Some(error);
-        } else if matches!(
+        } else {
+            self.make_abortable(error);
+        }
+    }
+
+    /// A transaction in progress must now be aborted; an abort in progress stays an abort.
+    fn make_abortable(&mut self, error: ErrorCode) {
+        if matches!(
             self.state,
             TransactionState::InTransaction | TransactionState::CommittingTransaction
         ) {
@@ -219,12 +226,8 @@ impl TransactionManager {
     pub(super) fn fail_batch_with(&mut self, error: ErrorCode) {
         if error == ErrorCode::ProducerFenced {
             self.fail_with(error);
-        } else if matches!(
-            self.state,
-            TransactionState::InTransaction | TransactionState::CommittingTransaction
-        ) {
-            self.state = TransactionState::AbortableError;
-            self.last_error = Some(error);
+        } else {
+            self.make_abortable(error);
         }
     }
 

@@ -6,8 +6,9 @@
 //! the end and returned, so a late or retried EndTxn of the previous transaction carries an
 //! older epoch: a retry of the end just made is answered as a success, anything else is
 //! PRODUCER_FENCED; an abort at the current epoch with no transaction ongoing is an empty
-//! abort that bumps the epoch (Kafka 4.x, KAFKA-14563). Under version 1 (`no-epoch-bump-per-transaction`) the epoch stays, and
-//! a late EndTxn of one transaction can end the next (KAFKA-17754).
+//! abort that bumps the epoch (Kafka 4.x, KAFKA-14563). Under version 1
+//! (`no-epoch-bump-per-transaction`) the epoch stays, and a late EndTxn of one transaction
+//! can end the next (KAFKA-17754).
 
 use super::init_producer_id::answer_init_producer_id;
 use super::{
