@@ -475,3 +475,8 @@ fn a_new_transaction_coordinator_completes_a_prepared_commit() {
 fn a_zombie_transformer_is_fenced_by_its_successor_and_nothing_it_wrote_is_read() {
     assert_scenario_passes_on("zombie-producer-fenced", 0..8);
 }
+
+#[test]
+fn a_follower_below_the_leaders_log_start_starts_again_there_and_rejoins_the_isr() {
+    assert_scenario_passes_on("follower-below-log-start-truncates-fully", 0..8);
+}

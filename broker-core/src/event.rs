@@ -11,6 +11,9 @@ use crate::ids::{
 use crate::log::record_batch::ControlRecordType;
 use crate::producer::TransactionOperation;
 use crate::protocol::{Acks, CoordinatorKey};
+use crate::reason::{
+    Divergence, FenceReason, FollowerProgress, HighWatermarkBasis, LeaderRule, PartitionChangeCause,
+};
 use crate::topic::TopicPartition;
 use crate::transaction::TransactionState;
 use serde::Serialize;
@@ -26,6 +29,9 @@ pub enum TruncationReason {
     HighWatermark,
     /// Log recovery after a restart found a torn or corrupt tail.
     Recovery,
+    /// A follower told OFFSET_OUT_OF_RANGE asked its leader's log end offset and cut to it
+    /// (Kafka's `fetchOffsetAndTruncate`).
+    LeaderLogEnd,
 }
 
 /// A record as the checkers identify it.
@@ -341,7 +347,11 @@ pub enum Event {
         producer: ProducerId,
         producer_epoch: ProducerEpoch,
         request_generation: GenerationId,
+        /// The group's generation and state, and whether `member` belonged to it, when the
+        /// coordinator last validated the request (after its transaction's verification).
         group_generation: GenerationId,
+        group_state: GroupState,
+        member_in_group: bool,
         offsets: Vec<(TopicPartition, Offset)>,
         result: Result<(), ErrorCode>,
     },
@@ -404,6 +414,75 @@ pub enum Event {
         to: Offset,
         reason: LogStartOffsetReason,
         producers_forgotten: Vec<ProducerId>,
+    },
+    // Reasons come last, so the encoding of every earlier event (which the trace hash
+    // covers) is unchanged.
+    // ---- reasons (issue 11): the facts behind a replica-state change ----
+    /// A leader sent the controller an AlterPartition shrinking the ISR (Kafka's
+    /// `maybeShrinkIsr`): the followers it found out of sync, as it saw them.
+    IsrShrinkProposed {
+        partition: TopicPartition,
+        isr: Vec<BrokerId>,
+        proposed: Vec<BrokerId>,
+        leader_log_end_offset: Offset,
+        replica_lag_time_max_ms: u64,
+        out_of_sync: Vec<FollowerProgress>,
+    },
+    /// A leader sent the controller an AlterPartition adding `follower` (Kafka's
+    /// `maybeExpandIsr`): it reached the high watermark and this leader's epoch start.
+    IsrExpandProposed {
+        partition: TopicPartition,
+        isr: Vec<BrokerId>,
+        proposed: Vec<BrokerId>,
+        follower: FollowerProgress,
+        high_watermark: Offset,
+        leader_epoch_start_offset: Offset,
+    },
+    /// What the `HighWatermarkUpdated` that follows in the same step was computed from.
+    HighWatermarkComputed {
+        partition: TopicPartition,
+        basis: HighWatermarkBasis,
+    },
+    /// What started the controller's partition change reported next (`LeaderElected` or
+    /// `IsrAltered`), the rule that chose the leader, and the ISR and eligible leader
+    /// replicas after it.
+    PartitionChangeStarted {
+        partition: TopicPartition,
+        cause: PartitionChangeCause,
+        rule: LeaderRule,
+        replicas: Vec<BrokerId>,
+        isr: Vec<BrokerId>,
+        elr: Vec<BrokerId>,
+    },
+    /// Why the `BrokerFenced` that follows happened.
+    BrokerFenceReasoned {
+        broker: BrokerId,
+        reason: FenceReason,
+    },
+    /// Where the leader said this follower's log diverges; the `LogTruncated` that follows
+    /// (if the log was longer) cut it there.
+    DivergenceFound {
+        partition: TopicPartition,
+        divergence: Divergence,
+        truncate_to: Offset,
+    },
+    /// A follower whose log ended (`from_log_end_offset`) below its leader's log start
+    /// offset removed every record and started its log empty at `start_offset`, which is
+    /// now its log start offset, log end offset and high watermark (Kafka's
+    /// `truncateFullyAndStartAt`).
+    LogTruncatedFully {
+        partition: TopicPartition,
+        from_log_end_offset: Offset,
+        start_offset: Offset,
+    },
+    /// A leader answered a DeleteRecords request for `requested_offset`: the low watermark
+    /// (the smallest log start offset of its live replicas) once it reached the offset, or
+    /// REQUEST_TIMED_OUT, or NOT_LEADER_OR_FOLLOWER (Kafka's `DelayedDeleteRecords`). The
+    /// administrator is the nemesis, which has no inbox: this event is its answer.
+    DeleteRecordsAnswered {
+        partition: TopicPartition,
+        requested_offset: Offset,
+        result: Result<Offset, ErrorCode>,
     },
 }
 

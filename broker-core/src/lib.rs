@@ -23,6 +23,7 @@ pub mod partition;
 pub mod partitioner;
 pub mod producer;
 pub mod protocol;
+pub mod reason;
 pub mod record;
 pub mod replica_view;
 pub mod spelling;

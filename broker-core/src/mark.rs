@@ -329,6 +329,19 @@ marks! {
     /// A TxnOffsetCommit valid when it arrived was refused once its transaction was
     /// verified: the member left or the generation ended while the broker asked.
     TxnOffsetCommitRefusedAfterVerification = "txn-offset-commit-refused-after-verification",
+    /// A follower told OFFSET_OUT_OF_RANGE found its log ending below its leader's log start
+    /// offset and started it again, empty, at that offset (`truncateFullyAndStartAt`).
+    FollowerTruncatedFully = "follower-truncated-fully",
+    /// A follower told OFFSET_OUT_OF_RANGE found its log longer than its leader's and cut
+    /// it to the leader's log end offset (`fetchOffsetAndTruncate`).
+    TruncatedToLeaderLogEnd = "truncated-to-leader-log-end",
+    /// A DeleteRecords request waited in the leader's purgatory for its replicas' log start
+    /// offsets (Kafka's `DelayedDeleteRecords`).
+    DeleteRecordsDelayed = "delete-records-delayed",
+    /// A delayed DeleteRecords was answered once the low watermark reached its offset.
+    DeleteRecordsLowWatermarkReached = "delete-records-low-watermark-reached",
+    /// A delayed DeleteRecords ran out of time: answered REQUEST_TIMED_OUT.
+    DeleteRecordsTimedOut = "delete-records-timed-out",
 }
 
 impl Ord for Mark {

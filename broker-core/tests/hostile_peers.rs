@@ -278,6 +278,7 @@ fn message() -> impl Strategy<Value = Message> {
                     OffsetSpec::Earliest
                 },
                 isolation_level: watermark_broker_core::protocol::IsolationLevel::ReadUncommitted,
+                replica: None,
             })
         }),
         (
@@ -325,6 +326,7 @@ fn message() -> impl Strategy<Value = Message> {
                         max_wait_ms: wait,
                         isolation_level:
                             watermark_broker_core::protocol::IsolationLevel::ReadUncommitted,
+                        log_start_offset: None,
                     })
                 }
             ),

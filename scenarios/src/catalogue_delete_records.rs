@@ -3,7 +3,9 @@
 //! the producer retries batches the leader had already written. Kafka 4.x keeps the
 //! producer's state and answers the retries as duplicates; before KIP-360
 //! (`reset-sequence-on-unknown-producer`) the leader has forgotten the producer, the
-//! producer starts its sequence again at 0, and the batches are written twice.
+//! producer starts its sequence again at 0, and the batches are written twice. And a
+//! follower that was down while the leader deleted past its log end comes back, is told
+//! OFFSET_OUT_OF_RANGE, and starts its log again at the leader's log start offset.
 
 use crate::builder::ScenarioBuilder;
 use watermark_broker_core::bugs::BugSwitch;
@@ -11,7 +13,7 @@ use watermark_broker_core::ids::{Offset, PartitionId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::Acks;
 use watermark_sim::checkers::Checker;
-use watermark_sim::fault::{Condition, Fault, PartitionRef, Target};
+use watermark_sim::fault::{Condition, Fault, PartitionRef, ScriptedFault, Target, Trigger};
 use watermark_sim::scenario::Scenario;
 use watermark_sim::verdict::{Guarantee, OrderingVerdict};
 
@@ -22,6 +24,7 @@ pub(crate) fn delete_records_catalogue() -> Vec<Result<Scenario, String>> {
     vec![
         delete_records_keeps_producer_state(),
         unknown_producer_resets_sequence_duplicates(),
+        follower_below_log_start_truncates_fully(),
     ]
 }
 
@@ -108,5 +111,66 @@ pub(crate) fn unknown_producer_resets_sequence_duplicates() -> Result<Scenario, 
         .expect_mark(Mark::ProducerStateForgotten)
         .expect_mark(Mark::UnknownProducerIdRefused)
         .expect_mark(Mark::ProducerSequenceReset)
+        .build()
+}
+
+/// KIP-107's follower path (`truncateFullyAndStartAt`): a follower down while the leader
+/// deleted records past its log end.
+pub(crate) fn follower_below_log_start_truncates_fully() -> Result<Scenario, String> {
+    let acked = || Condition::LeaderAcked {
+        partition: P0,
+        offset_at_least: Offset(10),
+    };
+    let crash_and_restart = Trigger {
+        condition: acked(),
+        then: vec![Fault::Crash {
+            target: Target::LaggingFollower(P0),
+        }],
+        delay_ms: 0,
+        after_ms: 0,
+        label: Some("down".to_string()),
+        later: vec![ScriptedFault {
+            at_ms: 20_000,
+            fault: Fault::Restart {
+                target: Target::Struck("down".to_string()),
+            },
+            label: None,
+            optional: false,
+        }],
+        optional: false,
+    };
+    ScenarioBuilder::new("follower-below-log-start-truncates-fully")
+        .summary(
+            "a follower down while the leader deleted past its log end starts its log again \
+             at the leader's log start offset",
+        )
+        .explanation(
+            "Once the leader has acknowledged offset 10, the follower furthest behind crashes. \
+             Its session expires and the controller fences it and takes it out of the ISR. 12 s \
+             after the crash an administrator deletes every committed record (DeleteRecords up \
+             to the high watermark): the leader's log start offset moves past the crashed \
+             follower's log end, and the request is answered once the live follower has moved \
+             its own log start offset too (the low watermark counts only live brokers). 20 s \
+             after the crash the follower restarts and fetches from its log end: OFFSET_OUT_OF_RANGE. \
+             As Kafka's fetcher does, it asks the leader where its log ends and where it starts, \
+             finds its own log ending below the start, removes every record and starts its log \
+             empty at the leader's log start offset (truncateFullyAndStartAt), then fetches from \
+             there, catches up and rejoins the ISR. The deleted records are not lost.",
+        )
+        .acks(Acks::All)
+        .trigger_with(crash_and_restart)
+        .trigger(
+            acked(),
+            12_000,
+            vec![Fault::DeleteRecords {
+                partition: P0,
+                before_offset: None,
+            }],
+        )
+        .expect(Guarantee::ExactlyOnce)
+        .expect_ordering(OrderingVerdict::Preserved)
+        .expect_mark(Mark::RecordsDeleted)
+        .expect_mark(Mark::DeleteRecordsLowWatermarkReached)
+        .expect_mark(Mark::FollowerTruncatedFully)
         .build()
 }

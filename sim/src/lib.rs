@@ -15,7 +15,7 @@ pub use watermark_world::{
     application, application_consumer, application_history, application_lag, checkers,
     configuration, convergence, disk, fault, fault_shape, held_requests, history, network,
     not_applied, processing, scenario, scenario_validation, settings_diff, sink, step_record,
-    swarm, trace, trigger, verdict, violation, world,
+    swarm, teaching, trace, trigger, verdict, violation, world,
 };
 
 pub mod failure;

@@ -15,7 +15,9 @@ use futures::StreamExt;
 use std::collections::BTreeMap;
 use watermark_broker_core::ids::{ClientId, GroupId, NodeId, Offset, TransactionalId};
 use watermark_broker_core::offsets_topic::group_partition;
-use watermark_broker_core::protocol::{DeleteRecordsOffset, DeleteRecordsRequest};
+use watermark_broker_core::protocol::{
+    DeleteRecordsOffset, DeleteRecordsRequest, DELETE_RECORDS_DEFAULT_TIMEOUT_MS,
+};
 use watermark_broker_core::transaction_state_topic::transaction_partition;
 
 /// Whether a fault applied, and why not when it did not.
@@ -579,7 +581,9 @@ impl Nemesis {
     }
 
     /// The `delete-records` fault: the partition's leader, resolved now, gets the request.
-    /// It does not apply when there is no leader, the leader is down, or it refuses.
+    /// It does not apply when there is no leader, the leader is down, or it refuses. Once
+    /// accepted it applied: the answer (the low watermark, or REQUEST_TIMED_OUT) comes later
+    /// as the leader's `DeleteRecordsAnswered` event in the trace.
     fn delete_records(
         &mut self,
         partition: PartitionRef,
@@ -596,6 +600,7 @@ impl Nemesis {
             offset: before_offset.map_or(DeleteRecordsOffset::HighWatermark, |offset| {
                 DeleteRecordsOffset::Before(offset)
             }),
+            timeout_ms: DELETE_RECORDS_DEFAULT_TIMEOUT_MS,
         };
         let now = now_ms(self.start);
         let refused = |state| NotAppliedReason::NodesRefused {

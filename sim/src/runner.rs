@@ -7,6 +7,7 @@ use crate::application_lag::GroupLag;
 use crate::checkers::{check_history, Checker, CheckerKind, FinalState};
 use crate::configuration::{self, DrawnConfiguration};
 use crate::failure::Failure;
+use crate::history::History;
 use crate::nemesis::Nemesis;
 use crate::node::{now_ms, run_node, sleep_until_ms};
 use crate::not_applied::NotApplied;
@@ -91,6 +92,9 @@ pub struct RunReport {
     /// Every record of the run (steps, drops, nemesis actions, findings), when asked for.
     #[serde(skip)]
     pub records: Vec<Record>,
+    /// The client history, kept with the records (`keep_records`) for teaching views.
+    #[serde(skip)]
+    pub history: History,
 }
 
 /// Options that do not change what happens in a run, only what is kept.
@@ -197,6 +201,7 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         sink: Vec::new(),
         trace: Vec::new(),
         records: Vec::new(),
+        history: History::default(),
     }
 }
 
@@ -383,6 +388,11 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         ),
     );
     let counters = counters(world);
+    let history = if world.records.is_some() {
+        std::mem::take(&mut world.history)
+    } else {
+        History::default()
+    };
     RunReport {
         scenario: scenario.name.clone(),
         seed: world.seed,
@@ -412,6 +422,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         sink: world.sink.entries().to_vec(),
         trace: world.trace.take_lines(),
         records: world.records.take().unwrap_or_default(),
+        history,
     }
 }
 

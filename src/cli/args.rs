@@ -33,6 +33,9 @@ pub enum Command {
     Run(RunArgs),
     /// Run many seeds of a scenario (or of the whole catalogue) in parallel.
     Sweep(SweepArgs),
+    /// One summary from the `sweep --json` outputs of a sweep split with `--shard K/N`
+    /// (one file per shard, every shard once).
+    Merge(MergeArgs),
     /// The standard performance figures (see BENCHMARKS.md).
     Bench(BenchArgs),
     /// Print the JSON Schema of scenario files (docs/scenario.schema.json), for an editor's
@@ -40,6 +43,58 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Write a commented starter scenario, NAME.toml, that runs as written.
     New(NewArgs),
+    /// Run one seed and write it as one self-contained HTML page: a space-time diagram, the
+    /// client history and the violations, with a step control (`--shiviz`: a ShiViz log).
+    Report(ReportArgs),
+    /// The run as a story: every replica-state change with the reason for it and the
+    /// replica table after it, client steps, faults, then the verdict with each violation
+    /// explained.
+    Explain(ExplainArgs),
+}
+
+/// Options of `watermark explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// A catalogue name, or a scenario file whose path ends in `.toml`.
+    #[arg(value_name = "SCENARIO|FILE.toml")]
+    pub scenario: String,
+
+    /// The seed; the same seed and code replay the same run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+
+    /// Only this partition's changes and table, e.g. `events-0`.
+    #[arg(long, value_name = "TOPIC-P")]
+    pub partition: Option<String>,
+
+    /// Only this node's steps (and the faults that name it): `ctl`, `b1`, `prod0`, `cons0`.
+    #[arg(long, value_name = "NODE")]
+    pub node: Option<String>,
+
+    /// Only steps at or after this simulated time: `2.5s` or `2500ms`.
+    #[arg(long, value_name = "TIME")]
+    pub from: Option<String>,
+
+    /// Only steps at or before this simulated time: `2.5s` or `2500ms`.
+    #[arg(long, value_name = "TIME")]
+    pub to: Option<String>,
+
+    /// Only these kinds, comma-separated: isr, hw, leader, truncation, log, client, fault.
+    #[arg(long, value_name = "KINDS")]
+    pub only: Option<String>,
+
+    /// A handout in markdown: a heading per step, tables as markdown tables.
+    #[arg(long, conflicts_with = "mermaid")]
+    pub markdown: bool,
+
+    /// A mermaid `sequenceDiagram`: a participant per node, messages as arrows, notes for
+    /// ISR, high watermark and leader changes.
+    #[arg(long)]
+    pub mermaid: bool,
 }
 
 /// Options of `watermark schema`.
@@ -154,6 +209,18 @@ pub struct SweepArgs {
     pub json: bool,
 }
 
+/// Options of `watermark merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The output of `watermark sweep ... --shard K/N --json` of each shard.
+    #[arg(value_name = "FILE", required = true)]
+    pub files: Vec<std::path::PathBuf>,
+
+    /// Print the merged summary as one JSON line (the form `sweep --json` ends with).
+    #[arg(long)]
+    pub json: bool,
+}
+
 #[derive(Debug, Args)]
 pub struct BenchArgs {
     /// Seeds per throughput measurement (default 200; 4 with --quick).
@@ -181,4 +248,29 @@ pub struct BenchArgs {
         default_value = "safe-acks-all-swarm"
     )]
     pub scenario: String,
+}
+
+/// Options of `watermark report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// A catalogue name, or a scenario file whose path ends in `.toml`.
+    #[arg(value_name = "SCENARIO|FILE.toml")]
+    pub scenario: String,
+
+    /// The seed; the same seed and code replay the same run, and write the same file.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+
+    /// The file to write (replaced if it exists).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: String,
+
+    /// Write the run as a ShiViz log (one line per event with a vector clock) instead of
+    /// the HTML page.
+    #[arg(long)]
+    pub shiviz: bool,
 }

@@ -6,11 +6,18 @@ pub mod args;
 pub mod bench;
 pub mod checkers;
 pub mod exit;
+pub mod explain;
+pub mod explain_filter;
+pub mod explain_mermaid;
+pub mod explain_text;
 pub mod invocation;
 pub mod list;
+pub mod merge;
 pub mod new;
 pub mod output;
 pub mod progress;
+pub mod report;
+pub mod report_html;
 pub mod run;
 pub mod schema;
 pub mod source;
@@ -40,9 +47,12 @@ pub fn main() -> ExitCode {
         Some(Command::Switches) => Ok(switches::switches_command()),
         Some(Command::Run(args)) => run::run_command(&args),
         Some(Command::Sweep(args)) => sweep::sweep_command(&args),
+        Some(Command::Merge(args)) => merge::merge_command(&args),
         Some(Command::Bench(args)) => bench::bench_command(&args),
         Some(Command::Schema(args)) => Ok(schema::schema_command(args.markdown)),
         Some(Command::New(args)) => new::new_command(&args.name, args.output.as_deref()),
+        Some(Command::Report(args)) => report::report_command(&args),
+        Some(Command::Explain(args)) => explain::explain_command(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

@@ -6,7 +6,7 @@
 
 use crate::cli::output::{seconds, table};
 use crate::cli::progress::rate_text;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use watermark_sim::failure::Failure;
@@ -15,7 +15,7 @@ use watermark_sim::verdict::{observed_guarantee, observed_ordering, OrderingVerd
 use watermark_sim::violation::Violation;
 
 /// The first failing run of a sweep.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FirstFailure {
     pub scenario: String,
     pub seed: u64,
@@ -24,7 +24,7 @@ pub struct FirstFailure {
 }
 
 /// Failing seeds that share one reason.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FailureGroup {
     /// [`Failure::reason`] of a failure, or `checker NAME` for a checker that reported on
     /// a failing run.
@@ -38,7 +38,7 @@ pub struct FailureGroup {
 }
 
 /// Where a sweep stopped early (`--fail-fast`, `--max-failures`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stop {
     /// The failure count that stopped the sweep.
     pub failures: u64,
@@ -49,9 +49,10 @@ pub struct Stop {
 }
 
 /// What a sweep found, as printed in text and as the last JSON line.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
-    pub kind: &'static str,
+    /// Always `sweep-summary`, so the line can be told from the run lines before it.
+    pub kind: String,
     pub scenarios: Vec<String>,
     pub seeds: String,
     pub shard: String,
@@ -82,7 +83,7 @@ impl Summary {
     /// An empty summary.
     pub fn new() -> Summary {
         Summary {
-            kind: "sweep-summary",
+            kind: "sweep-summary".to_string(),
             scenarios: Vec::new(),
             seeds: String::new(),
             shard: String::new(),

@@ -47,5 +47,6 @@ pub fn report(seed: u64, failures: Vec<Failure>, checkers: &[&str]) -> RunReport
         configuration: None,
         trace: vec![],
         records: vec![],
+        history: Default::default(),
     }
 }

@@ -30,6 +30,7 @@
 //! fenced first); `Info` when a commit was asked for and its outcome is unknown.
 
 use crate::history::{OpType, TransactionOffsets, TransactionalSend};
+use crate::transactional_send_outcome::transactional_send_outcome;
 use std::collections::BTreeMap;
 use watermark_broker_core::actor::Effect;
 use watermark_broker_core::consumer::{ConsumerRecord, PollOutcome};
@@ -477,24 +478,18 @@ impl PipelineApplication {
     }
 }
 
-/// The history of an ended transaction: each send takes the transaction's outcome, except
-/// that a send whose own batch certainly failed is `Fail`, and one whose batch may have
-/// failed is at best `Info`.
+/// The history of an ended transaction, each send's outcome by
+/// [`transactional_send_outcome`].
 fn ended(open: OpenTransaction, op_type: OpType) -> EndedTransaction {
     let send_outcomes = open
         .sends
         .iter()
-        .map(|(_, callback)| match (callback, op_type) {
-            (
-                SendCallback::Failed {
-                    error,
-                    definite: true,
-                },
-                _,
-            ) => (OpType::Fail, Some(*error)),
-            (SendCallback::Failed { error, .. }, OpType::Ok) => (OpType::Info, Some(*error)),
-            (SendCallback::Failed { error, .. }, _) => (op_type, Some(*error)),
-            (SendCallback::Written(..) | SendCallback::Pending, _) => (op_type, open.error),
+        .map(|(_, callback)| {
+            let failure = match callback {
+                SendCallback::Failed { error, definite } => Some((*error, *definite)),
+                SendCallback::Written(..) | SendCallback::Pending => None,
+            };
+            transactional_send_outcome(op_type, failure, open.error)
         })
         .collect();
     let mut polls: BTreeMap<TopicPartition, Vec<(Offset, u64)>> = BTreeMap::new();

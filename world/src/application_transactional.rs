@@ -15,6 +15,7 @@
 //! definitely).
 
 use crate::history::{OpBody, OpType, TransactionalSend};
+use crate::transactional_send_outcome::transactional_send_outcome;
 use std::collections::BTreeMap;
 use watermark_broker_core::actor::Effect;
 use watermark_broker_core::error::ErrorCode;
@@ -335,26 +336,14 @@ impl TransactionalApplication {
         };
         for value in &open.values {
             let outcome = open.outcomes.get(value);
-            let (send_type, partition, offset, error) = match outcome {
-                Some(SendOutcome {
-                    result: Err(failure),
-                    partition,
-                }) if failure.definite => {
-                    (OpType::Fail, Some(*partition), None, Some(failure.error))
-                }
-                Some(SendOutcome { partition, result }) => (
-                    op_type,
-                    Some(*partition),
-                    result.ok().flatten(),
-                    result.err().map(|failure| failure.error),
-                ),
-                None => (op_type, None, None, None),
-            };
-            // A send that was not committed carries the error that ended its transaction.
-            let error = match send_type {
-                OpType::Ok => None,
-                _ => error.or(open.error),
-            };
+            let failure = outcome.and_then(|outcome| outcome.result.err());
+            let (send_type, error) = transactional_send_outcome(
+                op_type,
+                failure.map(|failure| (failure.error, failure.definite)),
+                open.error,
+            );
+            let partition = outcome.map(|outcome| outcome.partition);
+            let offset = outcome.and_then(|outcome| outcome.result.ok().flatten());
             work.history.push((
                 send_type,
                 OpBody::Send {

@@ -304,3 +304,33 @@ impl Record {
         }
     }
 }
+
+impl NemesisAction {
+    /// The nodes the action hits or names: a fault's targets, a trigger's source, a
+    /// DeleteRecords' leader; none for a heal, the liveness phase or a fault not applied.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            NemesisAction::Crash { node }
+            | NemesisAction::PowerLoss { node }
+            | NemesisAction::Restart { node }
+            | NemesisAction::Pause { node }
+            | NemesisAction::Resume { node }
+            | NemesisAction::Shutdown { node }
+            | NemesisAction::ShutdownCutShort { node }
+            | NemesisAction::SlowProcessing { node, .. }
+            | NemesisAction::DeleteRecords { node, .. } => vec![*node],
+            NemesisAction::TriggerFired { source, .. } => vec![*source],
+            NemesisAction::Isolate { nodes }
+            | NemesisAction::SlowLinks { nodes, .. }
+            | NemesisAction::SlowDisk { nodes, .. } => nodes.clone(),
+            NemesisAction::Partition { side } => side.clone(),
+            NemesisAction::CutOneWay { from, to }
+            | NemesisAction::HoldRequests { from, to, .. } => {
+                from.iter().chain(to).copied().collect()
+            }
+            NemesisAction::HealAll
+            | NemesisAction::LivenessPhase
+            | NemesisAction::FaultNotApplied { .. } => Vec::new(),
+        }
+    }
+}

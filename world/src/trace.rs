@@ -463,6 +463,28 @@ pub fn describe_event(out: &mut String, event: &Event) {
                 write!(out, " forgot producers [{}]", forgotten.join(" "))
             }
         }
+        Event::LogTruncatedFully {
+            partition,
+            from_log_end_offset,
+            start_offset,
+        } => write!(
+            out,
+            "{partition} truncate fully leo {from_log_end_offset} and start at {start_offset}"
+        ),
+        Event::DeleteRecordsAnswered {
+            partition,
+            requested_offset,
+            result,
+        } => match result {
+            Ok(low_watermark) => write!(
+                out,
+                "{partition} delete-records before {requested_offset} answered: low watermark {low_watermark}"
+            ),
+            Err(error) => write!(
+                out,
+                "{partition} delete-records before {requested_offset} answered: {error:?}"
+            ),
+        },
         transaction_event
             if crate::trace_transaction_events::describe_transaction_event(
                 out,
@@ -477,6 +499,9 @@ pub fn describe_event(out: &mut String, event: &Event) {
                 txn_offset_event,
             ) =>
         {
+            Ok(())
+        }
+        reason_event if crate::trace_reason_events::describe_reason_event(out, reason_event) => {
             Ok(())
         }
         group_event => {

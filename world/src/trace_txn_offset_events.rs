@@ -18,6 +18,7 @@ pub(crate) fn describe_txn_offset_event(out: &mut String, event: &Event) -> bool
             group_generation,
             offsets,
             result,
+            ..
         } => {
             let _ = write!(
                 out,

@@ -75,6 +75,10 @@ pub fn route(from: NodeId, message: &Message) -> Route {
         Message::FetchResponse(response) => Route::Partition(response.partition),
         Message::OffsetsForLeaderEpoch(request) => Route::Partition(request.partition),
         Message::OffsetsForLeaderEpochResponse(response) => Route::Partition(response.partition),
+        // A leader's answer to a follower that was told OFFSET_OUT_OF_RANGE.
+        Message::ListOffsetsResponse(response) if matches!(from, NodeId::Broker(_)) => {
+            Route::Partition(response.partition)
+        }
         Message::FindCoordinator(_)
         | Message::JoinGroup(_)
         | Message::SyncGroup(_)
@@ -197,6 +201,9 @@ impl Broker {
             }
             Message::OffsetsForLeaderEpochResponse(response) => {
                 replica.handle_offsets_for_leader_epoch_response(&mut context, from, &response)
+            }
+            Message::ListOffsetsResponse(response) => {
+                replica.handle_list_offsets_response(&mut context, from, &response)
             }
             _ => {}
         }

@@ -31,6 +31,7 @@ use crate::protocol::{
     OffsetsForLeaderEpochResponse, ProduceRequest,
 };
 use crate::protocol::{AlterPartitionRequest, BrokerState, ProduceResponse};
+use crate::reason::{Divergence, FollowerProgress, HighWatermarkBasis};
 
 /// An AlterPartition ISR: each member with the broker epoch the leader saw.
 fn isr_with_epochs(members: &[(u32, Option<u64>)]) -> Vec<BrokerState> {
@@ -242,6 +243,7 @@ fn fetch(from: NodeId, replica: Option<u32>, epoch: u32, offset: u64, max_wait_m
             max_records: 500,
             max_wait_ms,
             isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+            log_start_offset: None,
         }),
     }
 }
@@ -702,6 +704,7 @@ fn list_offsets_answers_log_start_and_high_watermark() {
             partition: P0,
             spec,
             isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+            replica: None,
         }),
     };
     let answers: Vec<_> = [OffsetSpec::Earliest, OffsetSpec::Latest]
@@ -824,12 +827,23 @@ fn follower_truncates_to_epoch_end_offset_after_leader_change() {
     );
     assert_eq!(
         events(&effects),
-        vec![Event::LogTruncated {
-            partition: P0,
-            from_log_end_offset: Offset(5),
-            to_offset: Offset(4),
-            reason: TruncationReason::LeaderEpochDivergence,
-        }]
+        vec![
+            Event::DivergenceFound {
+                partition: P0,
+                divergence: Divergence {
+                    leader_epoch: LeaderEpoch(2),
+                    leader_end_offset: Offset(4),
+                    local_epoch_end: Some((LeaderEpoch(2), Offset(5))),
+                },
+                truncate_to: Offset(4),
+            },
+            Event::LogTruncated {
+                partition: P0,
+                from_log_end_offset: Offset(5),
+                to_offset: Offset(4),
+                reason: TruncationReason::LeaderEpochDivergence,
+            }
+        ]
     );
     assert_eq!(marks(&effects), vec![Mark::TruncatedByLeaderEpoch]);
     let sent = sends(&effects);
@@ -1214,6 +1228,36 @@ fn isr_shrinks_after_replica_lag_time_max_ms() {
         new_isr_with_epochs: isr_with_epochs(&[(1, Some(7)), (2, Some(8))]),
     });
     assert!(sends(&effects).contains(&(NodeId::Controller, alter.clone())));
+    // The proposal says why: broker 3 never fetched, and was last caught up when broker 1
+    // became leader, longer ago than replica_lag_time_max_ms.
+    let proposals: Vec<Event> = events(&effects)
+        .into_iter()
+        .filter(|event| matches!(event, Event::IsrShrinkProposed { .. }))
+        .collect();
+    let [Event::IsrShrinkProposed {
+        isr,
+        proposed,
+        leader_log_end_offset,
+        replica_lag_time_max_ms,
+        out_of_sync,
+        ..
+    }] = proposals.as_slice()
+    else {
+        panic!("one shrink proposal expected: {proposals:?}");
+    };
+    assert_eq!((isr, proposed), (&brokers(&[1, 2, 3]), &brokers(&[1, 2])));
+    assert_eq!(*leader_log_end_offset, Offset(1));
+    assert_eq!(*replica_lag_time_max_ms, config().replica_lag_time_max_ms);
+    let [lagging] = out_of_sync.as_slice() else {
+        panic!("one out-of-sync follower expected: {out_of_sync:?}");
+    };
+    assert_eq!(
+        (lagging.broker, lagging.log_end_offset),
+        (BrokerId(3), None)
+    );
+    assert!(lagging
+        .last_caught_up_time_ms
+        .is_some_and(|caught_up_ms| 15_000 - caught_up_ms > config().replica_lag_time_max_ms));
     assert_eq!(
         broker.partition(P0).unwrap().pending_isr(),
         Some(&brokers(&[1, 2])[..])
@@ -1260,6 +1304,26 @@ fn isr_expands_when_follower_catches_up() {
             new_isr_with_epochs: isr_with_epochs(&[(1, Some(7)), (2, Some(8)), (3, Some(8))]),
         })
     )));
+    // The proposal says why: broker 3's fetch offset reached the high watermark (2) and the
+    // start of broker 1's epoch (0).
+    let proposal = events(&effects)
+        .into_iter()
+        .find(|event| matches!(event, Event::IsrExpandProposed { .. }));
+    assert_eq!(
+        proposal,
+        Some(Event::IsrExpandProposed {
+            partition: P0,
+            isr: brokers(&[1, 2]),
+            proposed: brokers(&[1, 2, 3]),
+            follower: FollowerProgress {
+                broker: BrokerId(3),
+                log_end_offset: Some(Offset(2)),
+                last_caught_up_time_ms: Some(4),
+            },
+            high_watermark: Offset(2),
+            leader_epoch_start_offset: Offset(0),
+        })
+    );
     let effects = broker.handle(
         5,
         controller(Message::AlterPartitionResponse(AlterPartitionResponse {
@@ -1278,7 +1342,25 @@ fn isr_expands_when_follower_catches_up() {
 fn high_watermark_counts_a_proposed_member_while_the_alter_partition_is_pending() {
     let (mut broker, _) = leader(&[1, 2], BugSwitches::default());
     broker.handle(1, produce(1, Acks::Leader, &[500, 501]));
-    broker.handle(2, follower_fetch(2, 1));
+    let effects = broker.handle(2, follower_fetch(2, 1));
+    // The high watermark says what it was computed from: the leader at 2, broker 2 at 1.
+    assert_eq!(
+        events(&effects)[..2],
+        [
+            Event::HighWatermarkComputed {
+                partition: P0,
+                basis: HighWatermarkBasis::Leader {
+                    log_end_offsets: vec![(BrokerId(1), Offset(2)), (BrokerId(2), Offset(1))],
+                    joining: Vec::new(),
+                },
+            },
+            Event::HighWatermarkUpdated {
+                partition: P0,
+                from: Offset(0),
+                to: Offset(1),
+            },
+        ]
+    );
     broker.handle(3, follower_fetch(3, 1));
     assert_eq!(
         broker.partition(P0).unwrap().pending_isr(),

@@ -261,6 +261,7 @@ impl Consumer {
                     partition,
                     spec,
                     isolation_level: self.config.isolation_level,
+                    replica: None,
                 });
                 (RequestKind::ListOffsets, message)
             }
@@ -304,6 +305,7 @@ impl Consumer {
             max_records: self.config.max_poll_records,
             max_wait_ms: self.config.fetch_max_wait_ms,
             isolation_level: self.config.isolation_level,
+            log_start_offset: None,
         });
         (RequestKind::Fetch, message)
     }

@@ -93,6 +93,7 @@ pub(super) fn list_offsets(to: u32, correlation: u64, spec: OffsetSpec) -> Effec
             partition: P0,
             spec,
             isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+            replica: None,
         }),
     )
 }
@@ -128,6 +129,7 @@ pub(super) fn fetch(
             max_records: 100,
             max_wait_ms: 500,
             isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+            log_start_offset: None,
         }),
     )
 }

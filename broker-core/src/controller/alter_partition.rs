@@ -7,6 +7,7 @@ use crate::error::ErrorCode;
 use crate::ids::BrokerId;
 use crate::mark::Mark;
 use crate::protocol::{AlterPartitionRequest, BrokerState};
+use crate::reason::PartitionChangeCause;
 use std::collections::BTreeSet;
 
 impl Controller {
@@ -18,10 +19,10 @@ impl Controller {
     ) -> Reply {
         let result = match self.validate_alter_partition(request) {
             Ok(isr) => {
-                let change = PartitionChange {
-                    target_isr: isr,
-                    ..PartitionChange::default()
+                let cause = PartitionChangeCause::AlterPartition {
+                    leader: request.broker,
                 };
+                let change = PartitionChange::new(cause, isr);
                 self.change_partition(request.partition, change, step);
                 step.mark(Mark::AlterPartitionAccepted);
                 Ok(())

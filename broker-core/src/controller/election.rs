@@ -8,11 +8,14 @@ use crate::event::Event;
 use crate::ids::{BrokerId, LeaderEpoch, PartitionEpoch};
 use crate::mark::Mark;
 use crate::metadata::PartitionState;
+use crate::reason::{LeaderRule, PartitionChangeCause};
 use crate::topic::TopicPartition;
 
 /// What one partition change asks for (the inputs of Kafka's `PartitionChangeBuilder`).
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(super) struct PartitionChange {
+    /// What started it, reported with the change so a reader learns why.
+    pub(super) cause: PartitionChangeCause,
     /// The ISR wanted before the election (Kafka's `targetIsr`).
     pub(super) target_isr: Vec<BrokerId>,
     /// A broker that may not lead in this change (Kafka's `brokerToRemove`: being fenced or
@@ -25,6 +28,19 @@ pub(super) struct PartitionChange {
     pub(super) preferred_only: bool,
 }
 
+impl PartitionChange {
+    /// A change towards `target_isr` started by `cause`, with no broker excluded.
+    pub(super) fn new(cause: PartitionChangeCause, target_isr: Vec<BrokerId>) -> PartitionChange {
+        PartitionChange {
+            cause,
+            target_isr,
+            broker_to_remove: None,
+            unclean_shutdown_replica: None,
+            preferred_only: false,
+        }
+    }
+}
+
 /// A leader choice (`PartitionChangeBuilder.ElectionResult`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct LeaderChoice {
@@ -33,6 +49,8 @@ struct LeaderChoice {
     unclean: bool,
     /// Chosen as the last known leader (KIP-966), with ISR and ELR empty.
     last_known: bool,
+    /// The rule that chose it.
+    rule: LeaderRule,
 }
 
 /// Sorted, without duplicates.
@@ -104,26 +122,33 @@ impl Controller {
                 || (change.target_isr.is_empty() && target_elr.contains(&replica)))
                 && acceptable(replica)
         };
-        let clean = |leader: BrokerId| LeaderChoice {
+        let clean = |leader: BrokerId, rule: LeaderRule| LeaderChoice {
             leader: Some(leader),
             unclean: false,
             last_known: false,
+            rule,
         };
         if change.preferred_only {
             return match current.replicas.first() {
-                Some(&preferred) if valid(preferred) => clean(preferred),
+                Some(&preferred) if valid(preferred) => clean(preferred, LeaderRule::Preferred),
                 _ => LeaderChoice {
                     leader: current.leader,
                     unclean: false,
                     last_known: false,
+                    rule: LeaderRule::NoneEligible,
                 },
             };
         }
         if let Some(leader) = current.leader.filter(|leader| valid(*leader)) {
-            return clean(leader);
+            return clean(leader, LeaderRule::Kept);
         }
         if let Some(&leader) = current.replicas.iter().find(|replica| valid(**replica)) {
-            return clean(leader);
+            let rule = if change.target_isr.contains(&leader) {
+                LeaderRule::FirstInIsr
+            } else {
+                LeaderRule::FirstInElr
+            };
+            return clean(leader, rule);
         }
         // KIP-966's last resort: ISR and ELR both empty, and the last known leader back.
         let last_known = self.eligible_leader_replicas_enable()
@@ -135,6 +160,7 @@ impl Controller {
                     leader: Some(leader),
                     unclean: true,
                     last_known: true,
+                    rule: LeaderRule::LastKnownLeader,
                 };
             }
         }
@@ -148,6 +174,7 @@ impl Controller {
                     leader: Some(leader),
                     unclean: true,
                     last_known: false,
+                    rule: LeaderRule::Unclean,
                 };
             }
         }
@@ -155,6 +182,7 @@ impl Controller {
             leader: None,
             unclean: false,
             last_known: false,
+            rule: LeaderRule::NoneEligible,
         }
     }
 
@@ -205,7 +233,7 @@ impl Controller {
             last_known_elr,
             ..current.clone()
         };
-        self.apply_partition_change(current, next, choice, from_elr, step);
+        self.apply_partition_change(current, next, choice, from_elr, change.cause, step);
     }
 
     /// Kafka's `maybeUpdateLastKnownLeader`: the leader is remembered when the ISR empties,
@@ -250,9 +278,8 @@ impl Controller {
         for current in offline {
             let never_elected = current.leader_epoch == LeaderEpoch(0);
             let change = PartitionChange {
-                target_isr: current.isr.clone(),
                 preferred_only: never_elected && in_grace,
-                ..PartitionChange::default()
+                ..PartitionChange::new(PartitionChangeCause::OfflinePartition, current.isr.clone())
             };
             self.change_partition(current.partition, change, step);
         }
@@ -267,12 +294,21 @@ impl Controller {
         mut next: PartitionState,
         choice: LeaderChoice,
         from_elr: bool,
+        cause: PartitionChangeCause,
         step: &mut Step,
     ) {
         let leader_changed = next.leader != current.leader;
         if next == current {
             return;
         }
+        step.event(Event::PartitionChangeStarted {
+            partition: next.partition,
+            cause,
+            rule: choice.rule,
+            replicas: next.replicas.clone(),
+            isr: next.isr.clone(),
+            elr: next.elr.clone(),
+        });
         if leader_changed {
             next.leader_epoch = current.leader_epoch.next();
         }

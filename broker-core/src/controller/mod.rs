@@ -43,6 +43,7 @@ use crate::protocol::{
     AllocateProducerIdsResponse, AlterPartitionResponse, BrokerHeartbeatResponse,
     BrokerRegistrationResponse, Message, MetadataUpdate, ProducerIdBlock,
 };
+use crate::reason::FenceReason;
 use crate::storage::Storage;
 use crate::timer::TimerTable;
 use crate::topic::{TopicName, TopicPartition};
@@ -205,9 +206,20 @@ impl Controller {
         let mut timers = timers.to_vec();
         timers.sort_unstable();
         for timer in timers {
+            let deadline_ms = self.timers.deadline_ms(timer);
             self.timers.cancel(timer);
             match timer {
-                ControllerTimer::BrokerSession(broker) => self.fence_broker(broker, step),
+                ControllerTimer::BrokerSession(broker) => {
+                    // The session deadline is the last heartbeat plus the timeout.
+                    let broker_session_timeout_ms = self.session_timeout_ms();
+                    let reason = FenceReason::SessionExpired {
+                        last_heartbeat_ms: deadline_ms
+                            .unwrap_or_default()
+                            .saturating_sub(broker_session_timeout_ms),
+                        broker_session_timeout_ms,
+                    };
+                    self.fence_broker(broker, reason, step)
+                }
                 ControllerTimer::FirstElectionGrace => {}
             }
         }

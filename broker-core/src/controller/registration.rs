@@ -16,6 +16,7 @@ use crate::event::Event;
 use crate::ids::{BrokerEpoch, BrokerId};
 use crate::mark::Mark;
 use crate::protocol::{BrokerHeartbeatRequest, BrokerRegistrationRequest};
+use crate::reason::{FenceReason, PartitionChangeCause};
 use crate::topic::TopicPartition;
 
 /// Where a heartbeat takes a broker (`BrokerControlState`).
@@ -113,9 +114,11 @@ impl Controller {
         {
             let current = self.state.image.partitions[&partition].clone();
             let change = PartitionChange {
-                target_isr: without(&current.isr, broker),
                 unclean_shutdown_replica: Some(broker),
-                ..PartitionChange::default()
+                ..PartitionChange::new(
+                    PartitionChangeCause::UncleanShutdown { broker },
+                    without(&current.isr, broker),
+                )
             };
             self.change_partition(partition, change, step);
             if current.elr.contains(&broker) {
@@ -157,8 +160,11 @@ impl Controller {
             BrokerControlState::ControlledShutdown if !registration.in_controlled_shutdown => {
                 self.begin_controlled_shutdown(broker, step)
             }
-            BrokerControlState::Fenced | BrokerControlState::ShutdownNow => {
-                self.fence_broker(broker, step)
+            BrokerControlState::Fenced => {
+                self.fence_broker(broker, FenceReason::AskedToBeFenced, step)
+            }
+            BrokerControlState::ShutdownNow => {
+                self.fence_broker(broker, FenceReason::ShutdownNow, step)
             }
             _ => {}
         }
@@ -264,14 +270,18 @@ impl Controller {
         }
         step.state_changed = true;
         step.mark(Mark::ControlledShutdownStarted);
-        self.remove_from_isrs(broker, step);
+        self.remove_from_isrs(
+            broker,
+            PartitionChangeCause::ControlledShutdown { broker },
+            step,
+        );
     }
 
     /// Fences `broker` (`ReplicationControlManager.handleBrokerFenced`): it leaves every ISR
     /// (with eligible leader replicas off, never the last member, so a clean election can
     /// still happen when it returns) and every partition it led elects a new leader or goes
     /// offline.
-    pub(super) fn fence_broker(&mut self, broker: BrokerId, step: &mut Step) {
+    pub(super) fn fence_broker(&mut self, broker: BrokerId, reason: FenceReason, step: &mut Step) {
         let Some(registration) = self.state.brokers.get_mut(&broker) else {
             return;
         };
@@ -284,20 +294,20 @@ impl Controller {
         self.state.refresh_live_brokers();
         step.image_changed = true;
         step.state_changed = true;
+        step.event(Event::BrokerFenceReasoned { broker, reason });
         step.event(Event::BrokerFenced { broker });
         step.mark(Mark::BrokerFenced);
-        self.remove_from_isrs(broker, step);
+        self.remove_from_isrs(broker, PartitionChangeCause::BrokerFenced { broker }, step);
     }
 
     /// Kafka's `generateLeaderAndIsrUpdates` with `brokerToRemove`, over the partitions
     /// whose ISR holds the broker (a leader is always an ISR member).
-    fn remove_from_isrs(&mut self, broker: BrokerId, step: &mut Step) {
+    fn remove_from_isrs(&mut self, broker: BrokerId, cause: PartitionChangeCause, step: &mut Step) {
         for partition in self.partitions_where(|state| state.isr.contains(&broker)) {
             let current = self.state.image.partitions[&partition].clone();
             let change = PartitionChange {
-                target_isr: without(&current.isr, broker),
                 broker_to_remove: Some(broker),
-                ..PartitionChange::default()
+                ..PartitionChange::new(cause, without(&current.isr, broker))
             };
             self.change_partition(partition, change, step);
             let shrunk = self.state.image.partitions[&partition].isr.len() < current.isr.len();

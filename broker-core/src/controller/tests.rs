@@ -12,6 +12,7 @@ use crate::protocol::MetadataRequest;
 use crate::protocol::{
     AlterPartitionRequest, BrokerHeartbeatRequest, BrokerRegistrationRequest, BrokerState,
 };
+use crate::reason::{LeaderRule, PartitionChangeCause};
 use crate::storage::MemoryStorage;
 use crate::topic::TopicPartition;
 use proptest::prelude::*;
@@ -247,11 +248,37 @@ fn registration_response(
     }
 }
 
-fn fenced(broker: u32) -> Vec<Effect> {
+/// The effects of fencing `broker` because its session, last renewed at
+/// `last_heartbeat_ms`, expired.
+fn fenced(broker: u32, last_heartbeat_ms: u64) -> Vec<Effect> {
     vec![
+        Effect::Event(Event::BrokerFenceReasoned {
+            broker: b(broker),
+            reason: FenceReason::SessionExpired {
+                last_heartbeat_ms,
+                broker_session_timeout_ms: SESSION_TIMEOUT_MS,
+            },
+        }),
         Effect::Event(Event::BrokerFenced { broker: b(broker) }),
         Effect::Mark(Mark::BrokerFenced),
     ]
+}
+
+/// The reason event of a partition change of P0.
+fn change_started(
+    cause: PartitionChangeCause,
+    rule: LeaderRule,
+    replicas: &[u32],
+    isr: &[u32],
+) -> Effect {
+    Effect::Event(Event::PartitionChangeStarted {
+        partition: P0,
+        cause,
+        rule,
+        replicas: brokers(replicas),
+        isr: brokers(isr),
+        elr: Vec::new(),
+    })
 }
 
 fn elected(
@@ -361,6 +388,12 @@ fn first_election_falls_back_to_any_isr_member_after_session_timeout() {
         effects,
         concat(vec![
             vec![
+                change_started(
+                    PartitionChangeCause::OfflinePartition,
+                    LeaderRule::FirstInIsr,
+                    &[1, 2, 3],
+                    &[1, 2, 3],
+                ),
                 elected(Some(2), 1, &[1, 2, 3], 1, false),
                 Effect::Mark(Mark::CleanElection),
             ],
@@ -390,8 +423,14 @@ fn session_expiry_fences_broker_and_elects_from_isr() {
     assert_eq!(
         effects,
         concat(vec![
-            fenced(1),
+            fenced(1, 0),
             vec![
+                change_started(
+                    PartitionChangeCause::BrokerFenced { broker: b(1) },
+                    LeaderRule::FirstInIsr,
+                    &[1, 2, 3],
+                    &[2, 3],
+                ),
                 elected(Some(2), 2, &[2, 3], 2, false),
                 Effect::Mark(Mark::CleanElection),
                 Effect::Mark(Mark::IsrShrunkByController),
@@ -445,8 +484,14 @@ fn fencing_a_follower_shrinks_isr_without_a_leader_change() {
     assert_eq!(
         effects,
         concat(vec![
-            fenced(3),
+            fenced(3, 0),
             vec![
+                change_started(
+                    PartitionChangeCause::BrokerFenced { broker: b(3) },
+                    LeaderRule::Kept,
+                    &[1, 2, 3],
+                    &[1, 2],
+                ),
                 Effect::Event(Event::IsrAltered {
                     partition: P0,
                     isr: brokers(&[1, 2]),
@@ -498,8 +543,14 @@ fn fencing_last_isr_member_leaves_partition_offline_and_keeps_isr() {
     assert_eq!(
         effects,
         concat(vec![
-            fenced(1),
+            fenced(1, 0),
             vec![
+                change_started(
+                    PartitionChangeCause::BrokerFenced { broker: b(1) },
+                    LeaderRule::NoneEligible,
+                    &[1, 2],
+                    &[1],
+                ),
                 elected(None, 2, &[1], 3, false),
                 Effect::Mark(Mark::PartitionOffline),
             ],
@@ -516,8 +567,14 @@ fn unclean_election_picks_out_of_sync_replica_when_enabled() {
     assert_eq!(
         effects,
         concat(vec![
-            fenced(1),
+            fenced(1, 0),
             vec![
+                change_started(
+                    PartitionChangeCause::BrokerFenced { broker: b(1) },
+                    LeaderRule::Unclean,
+                    &[1, 2],
+                    &[2],
+                ),
                 elected(Some(2), 2, &[2], 3, true),
                 Effect::Mark(Mark::UncleanElection),
             ],
@@ -806,6 +863,12 @@ fn alter_partition_accepted_bumps_partition_epoch_and_pushes_metadata() {
         effects,
         concat(vec![
             vec![
+                change_started(
+                    PartitionChangeCause::AlterPartition { leader: b(1) },
+                    LeaderRule::Kept,
+                    &[1, 2, 3],
+                    &[1, 2],
+                ),
                 Effect::Event(Event::IsrAltered {
                     partition: P0,
                     isr: brokers(&[1, 2]),
@@ -963,7 +1026,7 @@ fn controller_recovers_state_after_restart() {
     heartbeat(&mut restarted, 25_000, b(2), BrokerEpoch(2), 0);
     heartbeat(&mut restarted, 25_000, b(3), BrokerEpoch(3), 0);
     let effects = fire_due_timers(&mut restarted, 20_000 + SESSION_TIMEOUT_MS);
-    assert_eq!(&effects[..2], &fenced(1)[..]);
+    assert_eq!(&effects[..3], &fenced(1, 20_000)[..]);
     assert_eq!(partition(&restarted, P0).leader, Some(b(2)));
 }
 

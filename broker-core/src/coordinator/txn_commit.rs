@@ -57,22 +57,59 @@ pub(super) struct ValidatedTxnCommit {
     pub producer: ProducerIdAndEpoch,
     pub request_generation: GenerationId,
     pub group_generation: GenerationId,
+    pub group_state: GroupState,
+    pub member_in_group: bool,
     pub offsets: Vec<(TopicPartition, OffsetAndMetadata)>,
 }
 
 impl ValidatedTxnCommit {
-    fn new(group_generation: GenerationId, request: &TxnOffsetCommitRequest) -> Self {
-        ValidatedTxnCommit {
+    /// The request as validated against `group` (`None`: the coordinator has no such group,
+    /// which Kafka treats as an empty one).
+    fn new(group: Option<&ClassicGroup>, request: &TxnOffsetCommitRequest) -> Self {
+        let mut commit = ValidatedTxnCommit {
             group: request.group.clone(),
             member: request.member.clone(),
             group_instance_id: request.group_instance_id.clone(),
             producer: request.producer,
             request_generation: request.generation,
-            group_generation,
+            group_generation: GenerationId::NONE,
+            group_state: GroupState::Empty,
+            member_in_group: false,
             offsets: request.offsets.clone(),
+        };
+        if let Some(group) = group {
+            commit.seen_as(GroupView::of(group, &request.member));
         }
+        commit
     }
 
+    fn seen_as(&mut self, view: GroupView) {
+        self.group_generation = view.generation;
+        self.group_state = view.state;
+        self.member_in_group = view.member_in_group;
+    }
+}
+
+/// What a group says of a commit when it is validated: its generation and state, and
+/// whether the committing member belongs to it.
+#[derive(Clone, Copy, Debug)]
+struct GroupView {
+    generation: GenerationId,
+    state: GroupState,
+    member_in_group: bool,
+}
+
+impl GroupView {
+    fn of(group: &ClassicGroup, member: &MemberId) -> GroupView {
+        GroupView {
+            generation: group.generation,
+            state: group.state,
+            member_in_group: group.members.contains_key(member),
+        }
+    }
+}
+
+impl ValidatedTxnCommit {
     /// The offset commit records, as one transactional batch of the producer. Sequences
     /// number the batch's records from 0: a coordinator's batch is not checked for them.
     fn records(&self) -> Vec<ProducerRecord> {
@@ -132,6 +169,8 @@ pub(super) fn txn_commit_answered(
         producer_epoch: commit.producer.epoch,
         request_generation: commit.request_generation,
         group_generation: commit.group_generation,
+        group_state: commit.group_state,
+        member_in_group: commit.member_in_group,
         offsets: commit
             .offsets
             .iter()
@@ -160,16 +199,26 @@ impl GroupCoordinator {
         };
         let (group_id, generation) = (commit.group.clone(), commit.request_generation);
         let (member, instance) = (commit.member.clone(), commit.group_instance_id.clone());
+        let mut seen: Option<GroupView> = None;
         let refusal = match self.serving(context, &group_id) {
             Err(error) => Some((error, GenerationId::NONE)),
             Ok((loaded, shared)) => match group_for_commit(loaded, shared, &group_id, generation) {
                 None => Some((ErrorCode::IllegalGeneration, GenerationId::NONE)),
-                Some(group) => validate_txn_offset_commit(group, generation, &member, &instance)
-                    .err()
-                    .map(|error| (error, group.generation)),
+                Some(group) => {
+                    seen = Some(GroupView::of(group, &member));
+                    validate_txn_offset_commit(group, generation, &member, &instance)
+                        .err()
+                        .map(|error| (error, group.generation))
+                }
             },
         };
         let Some((error, group_generation)) = refusal else {
+            // Accepted: the answer will report the group as it was at this validation.
+            if let (Some(view), Some((_, PendingWrite::TxnOffsetCommit { commit, .. }))) =
+                (seen, self.shared.pending_writes.get_mut(&waiter.token))
+            {
+                commit.seen_as(view);
+            }
             return true;
         };
         let Some((_, PendingWrite::TxnOffsetCommit { reply, mut commit })) =
@@ -183,6 +232,7 @@ impl GroupCoordinator {
         txn_commit_answered(context, reply, commit, Err(error));
         false
     }
+
     pub(super) fn handle_txn_offset_commit(
         &mut self,
         context: &mut CoordinatorContext<'_>,
@@ -202,7 +252,7 @@ impl GroupCoordinator {
             // As for OffsetCommit: an unknown group with a generation is ILLEGAL_GENERATION.
             None => {
                 context.mark(Mark::TxnOffsetCommitFenced);
-                let commit = ValidatedTxnCommit::new(GenerationId::NONE, request);
+                let commit = ValidatedTxnCommit::new(None, request);
                 return txn_commit_answered(
                     context,
                     reply,
@@ -211,7 +261,7 @@ impl GroupCoordinator {
                 );
             }
         };
-        let commit = ValidatedTxnCommit::new(group.generation, request);
+        let commit = ValidatedTxnCommit::new(Some(group), request);
         if let Err(error) = validate_txn_offset_commit(
             group,
             request.generation,

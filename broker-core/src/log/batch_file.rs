@@ -170,9 +170,24 @@ fn from_batch(batch: &RecordBatch) -> Option<Vec<Record>> {
         .collect()
 }
 
+/// The valid prefix of a segment file and the offset the segment starts at: its first
+/// batch's base offset (Kafka reads it from the segment's file name), or `empty_base_offset`
+/// when the file holds no valid batch.
+pub fn decode_segment(bytes: &[u8], empty_base_offset: Offset) -> (Offset, DecodedLog) {
+    let decoded = record_batch::decode_log(bytes);
+    let base_offset = decoded
+        .batches
+        .first()
+        .map_or(empty_base_offset, |batch| batch.header.base_offset);
+    (base_offset, decode_batches(decoded, base_offset))
+}
+
 /// The valid prefix of a file that should start at `log_start_offset`.
 pub fn decode(bytes: &[u8], log_start_offset: Offset) -> DecodedLog {
-    let decoded = record_batch::decode_log(bytes);
+    decode_batches(record_batch::decode_log(bytes), log_start_offset)
+}
+
+fn decode_batches(decoded: record_batch::DecodedBatches, log_start_offset: Offset) -> DecodedLog {
     let mut log = DecodedLog {
         valid_length_bytes: decoded.valid_length_bytes,
         dropped_batches: decoded.dropped_frames,

@@ -147,6 +147,45 @@ impl LeaderEpochCache {
         changed
     }
 
+    /// The log start offset moved to `start_offset` (Kafka's `truncateFromStart`, which
+    /// `maybeIncrementLogStartOffset` and log loading call): every entry starting at or
+    /// below it goes, and the newest of them comes back starting at `start_offset`, so the
+    /// epoch of the first record still readable stays known. Entries starting after it are
+    /// kept. Returns whether the cache changed (and was persisted, as every change is here;
+    /// Kafka flushes this one in the background and loading applies it again, which the
+    /// model does too).
+    pub fn truncate_from_start(&mut self, storage: &mut dyn Storage, start_offset: Offset) -> bool {
+        let below: Vec<LeaderEpoch> = self
+            .entries
+            .iter()
+            .filter(|(_, &start)| start <= start_offset)
+            .map(|(&epoch, _)| epoch)
+            .collect();
+        let Some(&spanning) = below.last() else {
+            return false;
+        };
+        if below.len() == 1 && self.entries[&spanning] == start_offset {
+            return false;
+        }
+        for epoch in &below {
+            self.entries.remove(epoch);
+        }
+        self.entries.insert(spanning, start_offset);
+        self.persist(storage);
+        true
+    }
+
+    /// Empties the cache (Kafka's `clearAndFlush`): the log was truncated fully and starts
+    /// again at a new offset. Returns whether the cache changed.
+    pub fn clear(&mut self, storage: &mut dyn Storage) -> bool {
+        if self.entries.is_empty() {
+            return false;
+        }
+        self.entries.clear();
+        self.persist(storage);
+        true
+    }
+
     /// Asserts the cache's invariants against its log's end offset.
     pub fn check_invariants(&self, log_end_offset: Offset) {
         let mut previous: Option<(LeaderEpoch, Offset)> = None;

@@ -64,3 +64,50 @@ fn every_change_is_replaced_and_synced_and_survives_a_reload() {
     );
     assert_eq!(cache.latest_epoch(), Some(LeaderEpoch(2)));
 }
+
+#[test]
+fn truncate_from_start_drops_entries_below_and_moves_the_spanning_one_to_the_new_start() {
+    let mut storage = MemoryStorage::default();
+    let mut cache = cache_with(&mut storage, &[(1, 0), (3, 5), (6, 9)]);
+    // Offset 7 lies in epoch 3 (5..9): epoch 1 goes, epoch 3 now starts at 7.
+    assert!(cache.truncate_from_start(&mut storage, Offset(7)));
+    assert_eq!(
+        cache.entries(),
+        vec![(LeaderEpoch(3), Offset(7)), (LeaderEpoch(6), Offset(9))]
+    );
+    // Exclusive, as Kafka's: an entry starting exactly at the new start stays as it is.
+    assert!(!cache.truncate_from_start(&mut storage, Offset(7)));
+    assert!(cache.truncate_from_start(&mut storage, Offset(9)));
+    assert_eq!(cache.entries(), vec![(LeaderEpoch(6), Offset(9))]);
+    // Persisted: a reload sees the trimmed cache.
+    let reloaded = LeaderEpochCache::load(TopicPartition::of_default_topic(0), &storage);
+    assert_eq!(reloaded, cache);
+}
+
+#[test]
+fn after_a_trim_an_epoch_older_than_the_cache_ends_at_the_log_start_offset() {
+    // Kafka's `endOffsetFor` for an epoch below every entry: that epoch, ending where the
+    // first remaining one starts, which after a trim is the log start offset.
+    let mut storage = MemoryStorage::default();
+    let mut cache = cache_with(&mut storage, &[(1, 0), (3, 5), (6, 9)]);
+    cache.truncate_from_start(&mut storage, Offset(7));
+    assert_eq!(
+        cache.end_offset_for(LeaderEpoch(1), Offset(12)),
+        Some((LeaderEpoch(1), Offset(7)))
+    );
+    assert_eq!(
+        cache.end_offset_for(LeaderEpoch(4), Offset(12)),
+        Some((LeaderEpoch(3), Offset(9)))
+    );
+}
+
+#[test]
+fn clear_empties_the_cache_and_its_checkpoint() {
+    let mut storage = MemoryStorage::default();
+    let mut cache = cache_with(&mut storage, &[(1, 0), (3, 5)]);
+    assert!(cache.clear(&mut storage));
+    assert_eq!(cache.latest_epoch(), None);
+    let reloaded = LeaderEpochCache::load(TopicPartition::of_default_topic(0), &storage);
+    assert_eq!(reloaded.latest_epoch(), None);
+    assert!(!cache.clear(&mut storage));
+}

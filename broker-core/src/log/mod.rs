@@ -4,14 +4,17 @@
 //!
 //! Invariants, asserted by [`Log::check_invariants`] after every broker step:
 //! `log_start_offset ≤ high_watermark ≤ log_end_offset`; record `i` of the segment has offset
-//! [`SEGMENT_BASE_OFFSET`]` + i`; record epochs never decrease; every record's epoch is known to
+//! the segment base offset + `i`; record epochs never decrease; every record's epoch is known to
 //! the epoch cache at or before its offset.
 //!
 //! Retention is not modelled, so the log is one segment that never rolls and is never deleted.
 //! DeleteRecords (KIP-107) moves the log start offset up to the high watermark
 //! ([`Log::maybe_increment_log_start_offset`]): the records below it stay in the segment, as
-//! they do in Kafka's active segment, but no reader sees them. The log start offset survives a
-//! restart through the broker's `log-start-offset-checkpoint`.
+//! they do in Kafka's active segment, but no reader sees them, and the leader-epoch cache is
+//! trimmed to start there. The log start offset survives a restart through the broker's
+//! `log-start-offset-checkpoint`. A follower that fell below its leader's log start offset
+//! replaces its segment with an empty one starting there ([`Log::truncate_fully_and_start_at`]),
+//! so the segment's base offset is 0 until that happens and that offset afterwards.
 //!
 //! The log owns its partition's producer state (`producer_state.rs`): a leader append from
 //! an idempotent producer is validated against it first, every append updates it, a
@@ -39,8 +42,8 @@ pub mod producer_snapshot;
 pub mod producer_state;
 pub mod record_batch;
 
-/// The first offset of the log's one segment: the log never rolls, so its segment (and its
-/// file) always starts at offset 0, whatever the log start offset.
+/// The first offset of a new log's one segment. The log never rolls, so its segment starts at
+/// offset 0 until a follower truncates it fully ([`Log::truncate_fully_and_start_at`]).
 pub const SEGMENT_BASE_OFFSET: Offset = Offset(0);
 
 /// What a leader append did.
@@ -115,6 +118,8 @@ pub enum AppendError {
 pub struct Log {
     partition: TopicPartition,
     file_name: String,
+    /// The offset of the segment's first record (`records[i]` has offset base + i).
+    segment_base_offset: Offset,
     records: Vec<Record>,
     /// The file's batches, in offset order: where each starts.
     batches: Vec<BatchSpan>,
@@ -173,9 +178,15 @@ impl Log {
     ) -> (Log, Option<RecoveryTruncation>) {
         let file_name = Self::file_name(partition);
         let bytes = storage.read(&file_name);
-        let decoded = batch_file::decode(&bytes, SEGMENT_BASE_OFFSET);
+        // Kafka names a segment's file after its base offset; the model keeps one file per
+        // partition and has no directory listing, so the base is the first batch's base offset
+        // (batches carry absolute offsets) or, for an empty file, the checkpointed log start
+        // offset (a fully truncated follower's empty segment). Without either, 0: a follower
+        // that lost both fetches from 0, is told OFFSET_OUT_OF_RANGE and truncates fully again.
+        let empty_base_offset = checkpoints.log_start_offset.unwrap_or(SEGMENT_BASE_OFFSET);
+        let (segment_base_offset, decoded) = batch_file::decode_segment(&bytes, empty_base_offset);
         let valid_length_bytes = decoded.valid_length_bytes;
-        let log_end_offset = Offset(SEGMENT_BASE_OFFSET.0 + decoded.records.len() as u64);
+        let log_end_offset = Offset(segment_base_offset.0 + decoded.records.len() as u64);
         let truncation = if valid_length_bytes < bytes.len() as u64 {
             storage.truncate(&file_name, valid_length_bytes);
             Some(RecoveryTruncation {
@@ -200,23 +211,28 @@ impl Log {
 
         let high_watermark = checkpoints
             .high_watermark
-            .unwrap_or(SEGMENT_BASE_OFFSET)
-            .clamp(SEGMENT_BASE_OFFSET, log_end_offset);
+            .unwrap_or(segment_base_offset)
+            .clamp(segment_base_offset, log_end_offset);
         let log_start_offset = checkpoints
             .log_start_offset
-            .unwrap_or(SEGMENT_BASE_OFFSET)
-            .clamp(SEGMENT_BASE_OFFSET, high_watermark);
+            .unwrap_or(segment_base_offset)
+            .clamp(segment_base_offset, high_watermark);
+        // Kafka's `LogLoader` trims the cache to the checkpointed log start offset again: its
+        // trim after a DeleteRecords is flushed in the background and may not have reached
+        // the disk.
+        epoch_cache.truncate_from_start(storage, log_start_offset);
         let (mut producer_state, producer_snapshot_offset) = Self::load_producer_state(
             partition,
             storage,
             &decoded.records,
-            SEGMENT_BASE_OFFSET,
+            segment_base_offset,
             high_watermark,
         );
         producer_state.on_log_start_offset_incremented(log_start_offset);
         let log = Log {
             partition,
             file_name,
+            segment_base_offset,
             records: decoded.records,
             batches: decoded.batches,
             size_bytes: valid_length_bytes,
@@ -348,12 +364,17 @@ impl Log {
 
     /// The offset the next appended record gets.
     pub fn log_end_offset(&self) -> Offset {
-        Offset(SEGMENT_BASE_OFFSET.0 + self.records.len() as u64)
+        Offset(self.segment_base_offset.0 + self.records.len() as u64)
+    }
+
+    /// The offset of the segment's first record.
+    pub fn segment_base_offset(&self) -> Offset {
+        self.segment_base_offset
     }
 
     /// Where `offset`'s record is in the segment's records.
-    fn index_of(offset: Offset) -> usize {
-        (offset.0 - SEGMENT_BASE_OFFSET.0) as usize
+    fn index_of(&self, offset: Offset) -> usize {
+        (offset.0 - self.segment_base_offset.0) as usize
     }
 
     pub fn high_watermark(&self) -> Offset {
@@ -362,7 +383,7 @@ impl Log {
 
     /// Every record a reader may see: from the log start offset on.
     pub fn records(&self) -> &[Record] {
-        &self.records[Self::index_of(self.log_start_offset)..]
+        &self.records[self.index_of(self.log_start_offset)..]
     }
 
     pub fn epoch_cache(&self) -> &LeaderEpochCache {
@@ -401,8 +422,8 @@ impl Log {
         if from >= upper_bound || from < self.log_start_offset {
             return Vec::new();
         }
-        let first = Self::index_of(from);
-        let upper = Self::index_of(upper_bound);
+        let first = self.index_of(from);
+        let upper = self.index_of(upper_bound);
         let mut end = upper.min(first.saturating_add(max_records as usize));
         while end > first
             && end < upper
@@ -605,13 +626,13 @@ impl Log {
         // The batch holding `offset` goes from the file; the part of it before `offset` is
         // written again as a batch of its own (a model that truncates to a record, where
         // Kafka truncates whole batches: docs/PROTOCOL.md).
-        let keep = Self::index_of(offset);
+        let keep = self.index_of(offset);
         let batch_index = self
             .batches
             .partition_point(|batch| batch.base_offset <= offset)
             .saturating_sub(1);
         let batch = self.batches[batch_index];
-        let kept_of_batch = self.records[Self::index_of(batch.base_offset)..keep].to_vec();
+        let kept_of_batch = self.records[self.index_of(batch.base_offset)..keep].to_vec();
         self.batches.truncate(batch_index);
         self.records.truncate(keep - kept_of_batch.len());
         self.size_bytes = batch.frame_start_bytes;
@@ -676,6 +697,37 @@ impl Log {
         Some((old, new))
     }
 
+    /// Kafka's `UnifiedLog.truncateFullyAndStartAt`, which a follower runs when its log ends
+    /// below its leader's log start offset: every record goes, the segment is replaced by an
+    /// empty one starting at `offset`, which becomes the log start offset, the log end offset
+    /// and the high watermark; the epoch cache is emptied (`clearAndFlush`) and the producer
+    /// state with its snapshot dropped. Returns the log end offset before.
+    pub fn truncate_fully_and_start_at(
+        &mut self,
+        storage: &mut dyn Storage,
+        offset: Offset,
+    ) -> Offset {
+        let before = self.log_end_offset();
+        storage.replace(&self.file_name, &[]);
+        storage.sync(&self.file_name);
+        self.segment_base_offset = offset;
+        self.records.clear();
+        self.batches.clear();
+        self.size_bytes = 0;
+        self.unflushed_messages = 0;
+        self.log_start_offset = offset;
+        self.high_watermark = offset;
+        self.epoch_cache.clear(storage);
+        if self.producer_snapshot_offset.take().is_some() {
+            Self::delete_producer_snapshot(storage, self.partition);
+        }
+        self.producer_state.clear();
+        self.producer_state.on_high_watermark_updated(offset);
+        self.producer_state.on_log_start_offset_incremented(offset);
+        self.producer_state.update_map_end_offset(offset);
+        before
+    }
+
     /// Moves the log start offset up to `new` (Kafka's `UnifiedLog.maybeIncrementLogStartOffset`,
     /// which DeleteRecords on the leader and a follower's fetch call): the records below it
     /// are gone for every reader, and the producer state hears of it
@@ -684,6 +736,7 @@ impl Log {
     /// values if it moved.
     pub fn maybe_increment_log_start_offset(
         &mut self,
+        storage: &mut dyn Storage,
         new: Offset,
     ) -> Result<Option<LogStartOffsetMove>, ErrorCode> {
         if new > self.high_watermark {
@@ -693,6 +746,7 @@ impl Log {
             return Ok(None);
         }
         let from = std::mem::replace(&mut self.log_start_offset, new);
+        self.epoch_cache.truncate_from_start(storage, new);
         let producers_forgotten = self.producer_state.on_log_start_offset_incremented(new);
         Ok(Some(LogStartOffsetMove {
             from,
@@ -732,7 +786,7 @@ impl Log {
             self.file_name
         );
         if let Some(first) = self.batches.first() {
-            assert_eq!(first.base_offset, SEGMENT_BASE_OFFSET);
+            assert_eq!(first.base_offset, self.segment_base_offset);
         }
         if let (Some(batch), Some(last)) = (self.batches.last(), self.records.last()) {
             assert!(batch.base_offset <= last.offset && batch.frame_start_bytes < self.size_bytes);
@@ -760,7 +814,7 @@ impl Log {
         self.check_invariants();
         let mut previous_epoch: Option<LeaderEpoch> = None;
         for (index, record) in self.records.iter().enumerate() {
-            let expected = Offset(SEGMENT_BASE_OFFSET.0 + index as u64);
+            let expected = Offset(self.segment_base_offset.0 + index as u64);
             assert_eq!(
                 record.offset, expected,
                 "{}: record {index} has offset {}",
@@ -777,7 +831,9 @@ impl Log {
             }
             previous_epoch = Some(record.leader_epoch);
         }
-        if let Some(last) = self.records.last() {
+        // Only a readable record's epoch must be known: the cache is trimmed from the log
+        // start offset, and a cut to the log start offset empties it past the records below.
+        if let Some(last) = self.records().last() {
             let latest = self.epoch_cache.latest_epoch();
             assert!(
                 latest >= Some(last.leader_epoch),

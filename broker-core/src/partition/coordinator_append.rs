@@ -5,11 +5,8 @@
 //! COORDINATOR ([`crate::log::Log::append_coordinator_batch_as_leader`]), so the producer's
 //! marker later ends it.
 
-use super::purgatory::{complete, refuse, Completion, WakeReason};
-use super::{summaries, Context, Partition, Role};
-use crate::error::ErrorCode;
-use crate::event::Event;
-use crate::mark::Mark;
+use super::purgatory::{complete, Completion};
+use super::{Context, Partition};
 use crate::protocol::Acks;
 use crate::record::ProducerRecord;
 
@@ -26,21 +23,9 @@ impl Partition {
         timeout_ms: u64,
     ) {
         let completion = Completion::Local(waiter);
-        let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
-            refuse(
-                context,
-                self.id,
-                &completion,
-                ErrorCode::NotLeaderOrFollower,
-            );
+        let Some(leader_epoch) = self.admit_leader_append(context, &completion, Acks::All) else {
             return;
         };
-        if self.is_under_min_isr() {
-            context.mark(Mark::ProduceRejectedNotEnoughReplicas);
-            let refused = Err(ErrorCode::NotEnoughReplicas);
-            complete(context, self.id, &completion, None, refused);
-            return;
-        }
         let appended =
             self.log
                 .append_coordinator_batch_as_leader(context.storage, leader_epoch, records);
@@ -56,20 +41,8 @@ impl Partition {
                 return;
             }
         };
-        let appended = self.log.read(base_offset, last_offset.next(), u32::MAX);
-        context.event(Event::RecordsAppended {
-            partition: self.id,
-            as_leader: true,
-            records: summaries(&appended),
-        });
-        self.answer_appended(
-            context,
-            completion,
-            Acks::All,
-            (base_offset, last_offset),
-            timeout_ms,
-        );
-        self.maybe_increment_high_watermark(context);
-        self.wake_parked_fetches(context, WakeReason::NewData, &[]);
+        self.report_leader_append(context, base_offset, last_offset);
+        let offsets = (base_offset, last_offset);
+        self.answer_leader_append(context, completion, Acks::All, offsets, timeout_ms);
     }
 }

@@ -22,6 +22,7 @@ use crate::protocol::{
     EpochEndOffset, FetchData, FetchRequest, FetchResponse, Message, OffsetsForLeaderEpochRequest,
     OffsetsForLeaderEpochResponse,
 };
+use crate::reason::{Divergence, HighWatermarkBasis};
 
 /// What a follower does after a back-off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -50,6 +51,14 @@ pub(super) enum FetcherStage {
         until_ms: u64,
         then: AfterBackoff,
     },
+    /// A fetch was out of range: a ListOffsets is outstanding, for the leader's log end
+    /// offset (`leader_log_end_offset` unknown) or then its log start offset
+    /// (`out_of_range.rs`).
+    ResettingOffset {
+        correlation: CorrelationId,
+        sent_at_ms: u64,
+        leader_log_end_offset: Option<Offset>,
+    },
 }
 
 impl Partition {
@@ -60,7 +69,8 @@ impl Partition {
         match stage {
             FetcherStage::NoLeader => {}
             FetcherStage::Truncating { sent_at_ms, .. }
-            | FetcherStage::Fetching { sent_at_ms, .. } => {
+            | FetcherStage::Fetching { sent_at_ms, .. }
+            | FetcherStage::ResettingOffset { sent_at_ms, .. } => {
                 let timeout_ms = context.config.replica_socket_timeout_ms.max(1);
                 context.set_timer(
                     self.id,
@@ -93,6 +103,11 @@ impl Partition {
             FetcherStage::Fetching { .. } => {
                 if fired.contains(&PartitionTimer::FetcherRequestTimeout) {
                     self.send_fetch(context);
+                }
+            }
+            FetcherStage::ResettingOffset { .. } => {
+                if fired.contains(&PartitionTimer::FetcherRequestTimeout) {
+                    self.start_offset_reset(context);
                 }
             }
             FetcherStage::BackingOff { then, .. } => {
@@ -205,6 +220,7 @@ impl Partition {
                 max_records: context.config.replica_fetch_max_records,
                 max_wait_ms: context.config.replica_fetch_wait_max_ms,
                 isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+                log_start_offset: Some(self.log.log_start_offset()),
             }),
         );
         let sent_at_ms = context.now_ms;
@@ -226,14 +242,16 @@ impl Partition {
         }
         let then = match self.role {
             Role::Follower(FetcherStage::Truncating { .. }) => AfterBackoff::Truncate,
-            Role::Follower(FetcherStage::Fetching { .. }) => AfterBackoff::Fetch,
+            Role::Follower(
+                FetcherStage::Fetching { .. } | FetcherStage::ResettingOffset { .. },
+            ) => AfterBackoff::Fetch,
             _ => return,
         };
         context.mark(Mark::FollowerLeaderConnectionClosed);
         self.back_off(context, then);
     }
 
-    fn back_off(&mut self, context: &mut Context<'_>, then: AfterBackoff) {
+    pub(super) fn back_off(&mut self, context: &mut Context<'_>, then: AfterBackoff) {
         let until_ms = context.now_ms + context.config.replica_fetch_backoff_ms.max(1);
         self.set_fetcher_stage(context, FetcherStage::BackingOff { until_ms, then });
     }
@@ -303,10 +321,11 @@ impl Partition {
         };
         let (truncate_to, completed) = self.offset_truncation_state(answer);
         let epoch_asked = self.log.latest_epoch();
+        let divergence = self.divergence(answer);
         self.truncate_and_report(
             context,
             truncate_to,
-            TruncationReason::LeaderEpochDivergence,
+            (TruncationReason::LeaderEpochDivergence, Some(divergence)),
             Mark::TruncatedByLeaderEpoch,
         );
         if completed {
@@ -335,10 +354,8 @@ impl Partition {
         let data = match response.result {
             Ok(data) => data,
             Err(ErrorCode::OffsetOutOfRange) => {
-                // Old Kafka (and, in principle, Kafka today) asked the leader for its log end
-                // offset and cut to it; finding the divergence again is the closest request
-                // this protocol has.
-                self.back_off(context, AfterBackoff::Truncate);
+                // At once, as Kafka's fetcher handles it in the same pass.
+                self.start_offset_reset(context);
                 return;
             }
             Err(_) => {
@@ -367,16 +384,24 @@ impl Partition {
     /// response's high watermark is not taken: Kafka leaves it to the next fetch, after the
     /// truncation. If this replica lacked the leader's epoch, the next fetch carries an older
     /// latest epoch and the leader answers again, as the handshake would.
-    /// Cuts the log to `truncate_to` where it is longer, with the event and mark that say
-    /// why.
-    fn truncate_and_report(
+    /// Cuts the log to `truncate_to` where it is longer, with the events (where the leader
+    /// placed the divergence, when an epoch comparison found it, then the cut) and the mark
+    /// that say why.
+    pub(super) fn truncate_and_report(
         &mut self,
         context: &mut Context<'_>,
         truncate_to: Offset,
-        reason: TruncationReason,
+        (reason, divergence): (TruncationReason, Option<Divergence>),
         mark: Mark,
     ) {
         if let Some(from_log_end_offset) = self.log.truncate_to(context.storage, truncate_to) {
+            if let Some(divergence) = divergence {
+                context.event(Event::DivergenceFound {
+                    partition: self.id,
+                    divergence,
+                    truncate_to,
+                });
+            }
             context.event(Event::LogTruncated {
                 partition: self.id,
                 from_log_end_offset,
@@ -387,16 +412,26 @@ impl Partition {
         }
     }
 
+    /// Where the leader says `answer.leader_epoch` ends, and what this log has for it.
+    fn divergence(&self, answer: EpochEndOffset) -> Divergence {
+        Divergence {
+            leader_epoch: answer.leader_epoch,
+            leader_end_offset: answer.end_offset,
+            local_epoch_end: self.log.end_offset_for_epoch(answer.leader_epoch),
+        }
+    }
+
     fn truncate_on_fetch_response(
         &mut self,
         context: &mut Context<'_>,
         diverging_epoch: EpochEndOffset,
     ) {
         let (truncate_to, _) = self.offset_truncation_state(diverging_epoch);
+        let divergence = self.divergence(diverging_epoch);
         self.truncate_and_report(
             context,
             truncate_to,
-            TruncationReason::DivergingEpoch,
+            (TruncationReason::DivergingEpoch, Some(divergence)),
             Mark::TruncatedByDivergingEpoch,
         );
         // A leader answers a diverging epoch only when the fetch offset or the latest epoch
@@ -428,7 +463,15 @@ impl Partition {
                 records,
             });
         }
+        let basis = HighWatermarkBasis::Follower {
+            leader_high_watermark: data.high_watermark,
+            log_end_offset: self.log.log_end_offset(),
+        };
         if let Some((from, to)) = self.log.update_high_watermark(data.high_watermark) {
+            context.event(Event::HighWatermarkComputed {
+                partition: self.id,
+                basis,
+            });
             context.event(Event::HighWatermarkUpdated {
                 partition: self.id,
                 from,

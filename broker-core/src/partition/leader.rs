@@ -24,6 +24,7 @@ use crate::protocol::{
     EpochEndOffset, FetchData, FetchRequest, FetchResponse, IsolationLevel, ListOffsetsRequest,
     Message, OffsetSpec, OffsetsForLeaderEpochRequest, ProduceRequest,
 };
+use crate::reason::{FollowerProgress, HighWatermarkBasis};
 use crate::record::ProducerRecord;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -56,6 +57,10 @@ pub struct FollowerReplica {
     /// The broker epoch the follower's last fetch carried (KIP-903); sent with it in
     /// AlterPartition. Unknown until it fetches from this leader.
     pub broker_epoch: Option<BrokerEpoch>,
+    /// The follower's log start offset, from its last fetch (Kafka's
+    /// `ReplicaState.logStartOffset`): what a DeleteRecords waits on. Unknown until it
+    /// fetches from this leader.
+    pub log_start_offset: Option<Offset>,
 }
 
 impl FollowerReplica {
@@ -79,6 +84,7 @@ impl FollowerReplica {
                 last_fetch_leader_log_end_offset: None,
                 last_fetch_time_ms: None,
                 broker_epoch: None,
+                log_start_offset: None,
             },
             Some(previous) => FollowerReplica {
                 log_end_offset: previous.log_end_offset,
@@ -86,6 +92,7 @@ impl FollowerReplica {
                 last_fetch_leader_log_end_offset: Some(leader_log_end_offset),
                 last_fetch_time_ms: in_sync.then_some(now_ms),
                 broker_epoch: previous.broker_epoch,
+                log_start_offset: previous.log_start_offset,
             },
         }
     }
@@ -289,26 +296,9 @@ impl Partition {
         (records, is_transactional): (&[ProducerRecord], bool),
         timeout_ms: u64,
     ) {
-        let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
-            refuse(
-                context,
-                self.id,
-                &completion,
-                ErrorCode::NotLeaderOrFollower,
-            );
+        let Some(leader_epoch) = self.admit_leader_append(context, &completion, acks) else {
             return;
         };
-        if acks == Acks::All && self.is_under_min_isr() {
-            context.mark(Mark::ProduceRejectedNotEnoughReplicas);
-            complete(
-                context,
-                self.id,
-                &completion,
-                None,
-                Err(ErrorCode::NotEnoughReplicas),
-            );
-            return;
-        }
         let appended = match self.log.append_batch_as_leader(
             context.storage,
             leader_epoch,
@@ -357,19 +347,65 @@ impl Partition {
                 return;
             }
         };
-        let appended = self.log.read(base_offset, last_offset.next(), u32::MAX);
-        context.event(Event::RecordsAppended {
-            partition: self.id,
-            as_leader: true,
-            records: summaries(&appended),
-        });
-        self.answer_appended(
+        self.report_leader_append(context, base_offset, last_offset);
+        self.answer_leader_append(
             context,
             completion,
             acks,
             (base_offset, last_offset),
             timeout_ms,
         );
+    }
+
+    /// The leader epoch to append under, or `None` once `completion` is refused: with
+    /// NOT_LEADER_OR_FOLLOWER off the leader, with NOT_ENOUGH_REPLICAS for an acks=all
+    /// append while the ISR is below `min_insync_replicas` (Kafka's
+    /// `appendRecordsToLeader` checks both before it writes).
+    pub(super) fn admit_leader_append(
+        &self,
+        context: &mut Context<'_>,
+        completion: &Completion,
+        acks: Acks,
+    ) -> Option<LeaderEpoch> {
+        let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
+            refuse(context, self.id, completion, ErrorCode::NotLeaderOrFollower);
+            return None;
+        };
+        if acks == Acks::All && self.is_under_min_isr() {
+            context.mark(Mark::ProduceRejectedNotEnoughReplicas);
+            let refused = Err(ErrorCode::NotEnoughReplicas);
+            complete(context, self.id, completion, None, refused);
+            return None;
+        }
+        Some(leader_epoch)
+    }
+
+    /// Reports the records the leader just wrote from `base_offset` to `last_offset`.
+    pub(super) fn report_leader_append(
+        &self,
+        context: &mut Context<'_>,
+        base_offset: Offset,
+        last_offset: Offset,
+    ) {
+        let appended = self.log.read(base_offset, last_offset.next(), u32::MAX);
+        context.event(Event::RecordsAppended {
+            partition: self.id,
+            as_leader: true,
+            records: summaries(&appended),
+        });
+    }
+
+    /// After a leader's write: answers it per `acks`, then lets the high watermark move
+    /// (an ISR of the leader alone commits it at once) and wakes fetches waiting for data.
+    pub(super) fn answer_leader_append(
+        &mut self,
+        context: &mut Context<'_>,
+        completion: Completion,
+        acks: Acks,
+        offsets: (Offset, Offset),
+        timeout_ms: u64,
+    ) {
+        self.answer_appended(context, completion, acks, offsets, timeout_ms);
         self.maybe_increment_high_watermark(context);
         self.wake_parked_fetches(context, WakeReason::NewData, &[]);
     }
@@ -477,9 +513,11 @@ impl Partition {
         let mut high_watermark_moved = false;
         if let Some(follower) = request.replica {
             self.update_follower_fetch_state(follower, fetch_offset, context.now_ms);
+            self.record_follower_log_start_offset(follower, request.log_start_offset);
             self.record_follower_broker_epoch(follower, request.replica_epoch);
             self.maybe_expand_isr(context, follower);
             high_watermark_moved = self.maybe_increment_high_watermark(context);
+            self.complete_delayed_delete_records(context);
         }
         let isolation_level = Self::isolation_of(request);
         let data = self.read_for(
@@ -591,6 +629,8 @@ impl Partition {
         }
         Ok(match (request.spec, request.isolation_level) {
             (OffsetSpec::Earliest, _) => self.log.log_start_offset(),
+            // A follower's `Latest` is the whole log (Kafka: no isolation for a replica).
+            (OffsetSpec::Latest, _) if request.replica.is_some() => self.log.log_end_offset(),
             (OffsetSpec::Latest, IsolationLevel::ReadUncommitted) => self.log.high_watermark(),
             (OffsetSpec::Latest, IsolationLevel::ReadCommitted) => self.log.last_stable_offset(),
         })
@@ -619,6 +659,30 @@ impl Partition {
     /// Kafka's `Replica.updateFetchState`: the follower's log end offset is its fetch offset;
     /// it was caught up *now* if it asked for the leader's log end offset, or at its previous
     /// fetch if it asked for at least what the leader had then.
+    /// Kafka's `Replica.updateFetchStateOrThrow` keeps the follower's log start offset.
+    fn record_follower_log_start_offset(
+        &mut self,
+        follower: BrokerId,
+        log_start_offset: Option<Offset>,
+    ) {
+        if let Role::Leader(state) = &mut self.role {
+            if let Some(replica) = state.followers.get_mut(&follower) {
+                replica.log_start_offset = log_start_offset;
+            }
+        }
+    }
+
+    /// The follower's log start offset as this leader last heard it.
+    pub(super) fn follower_log_start_offset(&self, follower: BrokerId) -> Option<Offset> {
+        match &self.role {
+            Role::Leader(state) => state
+                .followers
+                .get(&follower)
+                .and_then(|replica| replica.log_start_offset),
+            _ => None,
+        }
+    }
+
     fn update_follower_fetch_state(
         &mut self,
         follower: BrokerId,
@@ -684,10 +748,31 @@ impl Partition {
         {
             return false;
         }
+        let progress = Self::progress_of(state, follower);
+        let leader_epoch_start_offset = state.leader_epoch_start_offset;
         let mut new_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
         new_isr.insert(follower);
-        self.send_alter_partition(context, new_isr.into_iter().collect());
+        let proposed: Vec<BrokerId> = new_isr.into_iter().collect();
+        context.event(Event::IsrExpandProposed {
+            partition: self.id,
+            isr: self.isr.clone(),
+            proposed: proposed.clone(),
+            follower: progress,
+            high_watermark,
+            leader_epoch_start_offset,
+        });
+        self.send_alter_partition(context, proposed);
         true
+    }
+
+    /// A follower as this leader sees it, for the reason events.
+    fn progress_of(state: &LeaderState, follower: BrokerId) -> FollowerProgress {
+        let replica = state.followers.get(&follower).copied().unwrap_or_default();
+        FollowerProgress {
+            broker: follower,
+            log_end_offset: replica.log_end_offset,
+            last_caught_up_time_ms: replica.last_caught_up_time_ms,
+        }
     }
 
     /// Proposes removing ISR followers that have not caught up for `replica_lag_time_max_ms`
@@ -717,12 +802,23 @@ impl Partition {
         if out_of_sync.is_empty() {
             return false;
         }
-        let new_isr = self
+        let new_isr: Vec<BrokerId> = self
             .isr
             .iter()
             .copied()
             .filter(|member| !out_of_sync.contains(member))
             .collect();
+        context.event(Event::IsrShrinkProposed {
+            partition: self.id,
+            isr: self.isr.clone(),
+            proposed: new_isr.clone(),
+            leader_log_end_offset,
+            replica_lag_time_max_ms: lag_max_ms,
+            out_of_sync: out_of_sync
+                .iter()
+                .map(|&member| Self::progress_of(state, member))
+                .collect(),
+        });
         self.send_alter_partition(context, new_isr);
         true
     }
@@ -879,10 +975,23 @@ impl Partition {
         if held_for_joining {
             context.mark(Mark::HighWatermarkHeldForJoiningReplica);
         }
+        let basis = HighWatermarkBasis::Leader {
+            log_end_offsets: self.log_end_offsets_counted(
+                context.local,
+                state,
+                &maximal_isr,
+                &joining,
+            ),
+            joining,
+        };
         let stable_before = self.stable_offsets();
         let Some((from, to)) = self.log.maybe_increment_high_watermark(new_high_watermark) else {
             return false;
         };
+        context.event(Event::HighWatermarkComputed {
+            partition: self.id,
+            basis,
+        });
         context.event(Event::HighWatermarkUpdated {
             partition: self.id,
             from,
@@ -952,6 +1061,35 @@ impl Partition {
             .try_fold(self.log.log_end_offset(), |lowest, log_end_offset| {
                 log_end_offset.map(|offset| lowest.min(offset))
             })
+    }
+
+    /// The log end offsets a high watermark was computed from: this leader's, and each
+    /// counted follower's as this leader sees it (all known, or the computation would have
+    /// held the high watermark).
+    fn log_end_offsets_counted(
+        &self,
+        local: BrokerId,
+        state: &LeaderState,
+        maximal_isr: &BTreeSet<BrokerId>,
+        joining: &[BrokerId],
+    ) -> Vec<(BrokerId, Offset)> {
+        let mut counted: BTreeSet<BrokerId> = maximal_isr.iter().copied().collect();
+        counted.extend(joining.iter().copied());
+        counted.insert(local);
+        counted
+            .into_iter()
+            .filter_map(|member| {
+                let log_end_offset = if member == local {
+                    Some(self.log.log_end_offset())
+                } else {
+                    state
+                        .followers
+                        .get(&member)
+                        .and_then(|replica| replica.log_end_offset)
+                };
+                log_end_offset.map(|offset| (member, offset))
+            })
+            .collect()
     }
 
     /// A leader's due timers: expired appends, then expired parked fetches, then the

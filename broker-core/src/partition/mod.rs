@@ -14,17 +14,22 @@
 //!   watermark, which may therefore go down;
 //! - `delete_records.rs`: DeleteRecords moves the leader's log start offset (KIP-107), and
 //!   followers copy it from fetch responses;
+//! - `out_of_range.rs`: a follower told OFFSET_OUT_OF_RANGE asks its leader where its log
+//!   ends and starts, and cuts its own log, or truncates it fully when the leader deleted
+//!   past its end;
 //! - `transactions.rs`: transactional produces and their verification guards (KIP-890),
 //!   the transaction markers of WriteTxnMarkers and the last stable offset (KIP-98).
 //!
 //! Invariants: a leader's high watermark never decreases; every timer of this partition in
 //! the broker's table belongs to its current role (set on entering a state, cancelled on
-//! leaving it), so a due timer always has work to do.
+//! leaving it), so a due timer always has work to do — except a delayed DeleteRecords's,
+//! which outlives a resignation as in Kafka and is cancelled when it is answered.
 
 mod coordinator_append;
 mod delete_records;
 mod follower;
 mod leader;
+mod out_of_range;
 mod purgatory;
 mod transactions;
 
@@ -70,6 +75,9 @@ pub enum PartitionTimer {
     DelayedProduce(DelayedOperationId),
     /// Leader: a parked fetch has waited `max_wait_ms`.
     DelayedFetch(DelayedOperationId),
+    /// A DeleteRecords has waited its `timeout_ms` for the replicas' log start offsets. Not
+    /// tied to a role: as in Kafka, a leader that resigns keeps it until it expires.
+    DelayedDeleteRecords(DelayedOperationId),
 }
 
 impl fmt::Display for PartitionTimer {
@@ -80,6 +88,9 @@ impl fmt::Display for PartitionTimer {
             PartitionTimer::AlterPartitionRetry => formatter.write_str("alter-partition-retry"),
             PartitionTimer::DelayedProduce(id) => write!(formatter, "delayed-produce-{id}"),
             PartitionTimer::DelayedFetch(id) => write!(formatter, "delayed-fetch-{id}"),
+            PartitionTimer::DelayedDeleteRecords(id) => {
+                write!(formatter, "delayed-delete-records-{id}")
+            }
         }
     }
 }
@@ -170,6 +181,8 @@ pub struct Partition {
     verification_entries: BTreeMap<ProducerId, transactions::VerificationEntry>,
     /// The last verification guard handed out.
     next_verification_guard: u64,
+    /// DeleteRecords requests waiting for the low watermark (Kafka's `DelayedDeleteRecords`).
+    delayed_delete_records: Vec<delete_records::DelayedDeleteRecords>,
 }
 
 impl Partition {
@@ -187,6 +200,7 @@ impl Partition {
             role: Role::Unassigned,
             verification_entries: BTreeMap::new(),
             next_verification_guard: 0,
+            delayed_delete_records: Vec::new(),
         }
     }
 
@@ -338,6 +352,7 @@ impl Partition {
     /// request timeout or back-off; a leader's purgatory expiry, then its parked fetches,
     /// then its AlterPartition retry.
     pub fn on_timers(&mut self, context: &mut Context<'_>, fired: &[PartitionTimer]) {
+        self.expire_delayed_delete_records(context, fired);
         match self.role {
             Role::Unassigned => {}
             Role::Follower(stage) => self.on_fetcher_timers(context, stage, fired),

@@ -10,8 +10,8 @@
 //! ([`Event::LastStableOffsetAdvanced`]) only when a transaction held it below the high
 //! watermark before or after the move, so logs without transactions report nothing new.
 
-use super::purgatory::{complete, refuse, Completion, WakeReason};
-use super::{summaries, Context, Partition, Role};
+use super::purgatory::{complete, refuse, Completion};
+use super::{Context, Partition};
 use crate::error::ErrorCode;
 use crate::event::Event;
 use crate::ids::{NodeId, Offset, ProducerEpoch, ProducerId};
@@ -294,26 +294,10 @@ impl Partition {
         marker: TransactionMarker,
         timeout_ms: u64,
     ) {
-        let (Role::Leader(_), Some(leader_epoch)) = (&self.role, self.leader_epoch) else {
-            refuse(
-                context,
-                self.id,
-                &completion,
-                ErrorCode::NotLeaderOrFollower,
-            );
+        let acks = crate::protocol::Acks::All;
+        let Some(leader_epoch) = self.admit_leader_append(context, &completion, acks) else {
             return;
         };
-        if self.is_under_min_isr() {
-            context.mark(Mark::ProduceRejectedNotEnoughReplicas);
-            complete(
-                context,
-                self.id,
-                &completion,
-                None,
-                Err(ErrorCode::NotEnoughReplicas),
-            );
-            return;
-        }
         let offset =
             match self
                 .log
@@ -328,12 +312,7 @@ impl Partition {
                     return;
                 }
             };
-        let appended = self.log.read(offset, offset.next(), 1);
-        context.event(Event::RecordsAppended {
-            partition: self.id,
-            as_leader: true,
-            records: summaries(&appended),
-        });
+        self.report_leader_append(context, offset, offset);
         context.event(Event::TxnMarkerAppended {
             partition: self.id,
             producer: marker.producer_id,
@@ -346,15 +325,7 @@ impl Partition {
         // Kafka's `ProducerStateManager.update` clears the producer's verification: an
         // answer still on its way for the transaction this marker ended must not append.
         self.verification_entries.remove(&marker.producer_id);
-        self.answer_appended(
-            context,
-            completion,
-            crate::protocol::Acks::All,
-            (offset, offset),
-            timeout_ms,
-        );
-        self.maybe_increment_high_watermark(context);
-        self.wake_parked_fetches(context, WakeReason::NewData, &[]);
+        self.answer_leader_append(context, completion, acks, (offset, offset), timeout_ms);
     }
 
     /// The last stable offset and high watermark now, to compare after a change.

@@ -33,6 +33,11 @@ pub struct FetchRequest {
     /// without aborted transactions' records. Followers send read_uncommitted (Kafka's
     /// replica fetches carry isolation level 0 and read to the log end offset).
     pub isolation_level: IsolationLevel,
+    /// The fetching follower's log start offset (Kafka's `FetchRequest.logStartOffset`): the
+    /// leader keeps it per follower for the low watermark a DeleteRecords waits on. `None`
+    /// for consumers (Kafka's -1).
+    #[serde(default)]
+    pub log_start_offset: Option<Offset>,
 }
 
 /// The records and positions a successful fetch returns.

@@ -1,7 +1,8 @@
-//! ListOffsets: where a consumer without a position starts (`auto_offset_reset`).
+//! ListOffsets: where a consumer without a position starts (`auto_offset_reset`), and where
+//! a follower whose fetch was out of range starts again.
 
 use crate::error::ErrorCode;
-use crate::ids::{CorrelationId, Offset};
+use crate::ids::{BrokerId, CorrelationId, Offset};
 use crate::protocol::IsolationLevel;
 use crate::topic::TopicPartition;
 use serde::{Deserialize, Serialize};
@@ -23,6 +24,11 @@ pub struct ListOffsetsRequest {
     pub spec: OffsetSpec,
     /// Decides what `Latest` is (Kafka's `ListOffsetsRequest.isolationLevel`).
     pub isolation_level: IsolationLevel,
+    /// The follower asking (Kafka's `replicaId`): a follower whose fetch was out of range
+    /// asks its leader where its log starts and ends; `Latest` is then the log end offset.
+    /// `None` for a consumer.
+    #[serde(default)]
+    pub replica: Option<BrokerId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

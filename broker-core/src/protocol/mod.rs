@@ -21,7 +21,10 @@ pub use broker_lifecycle::{
     BrokerHeartbeatRequest, BrokerHeartbeatResponse, BrokerRegistrationRequest,
     BrokerRegistrationResponse,
 };
-pub use delete_records::{DeleteRecordsOffset, DeleteRecordsRequest, DeleteRecordsResponse};
+pub use delete_records::{
+    DeleteRecordsOffset, DeleteRecordsRequest, DeleteRecordsResponse,
+    DELETE_RECORDS_DEFAULT_TIMEOUT_MS,
+};
 pub use fetch::{FetchData, FetchRequest, FetchResponse};
 pub use group::{
     Assignment, CoordinatorKey, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,

@@ -82,14 +82,7 @@ impl TransactionCoordinator {
         reply: AddReply,
     ) {
         let prepared = (|| {
-            if transactional_id.0.is_empty() {
-                return Err(ErrorCode::InvalidRequest);
-            }
-            let (partition, loaded) = self.serving(context, transactional_id)?;
-            let metadata = loaded
-                .transactions
-                .get_mut(transactional_id)
-                .ok_or(ErrorCode::InvalidProducerIdMapping)?;
+            let (partition, metadata) = self.served_transaction(context, transactional_id)?;
             if metadata.producer_id != producer.producer_id {
                 return Err(ErrorCode::InvalidProducerIdMapping);
             }
@@ -150,14 +143,7 @@ impl TransactionCoordinator {
         producer: ProducerIdAndEpoch,
         partitions: &[TopicPartition],
     ) -> Result<Vec<PartitionResult>, ErrorCode> {
-        if transactional_id.0.is_empty() {
-            return Err(ErrorCode::InvalidRequest);
-        }
-        let (_, loaded) = self.serving(context, transactional_id)?;
-        let metadata = loaded
-            .transactions
-            .get(transactional_id)
-            .ok_or(ErrorCode::InvalidProducerIdMapping)?;
+        let (_, metadata) = self.served_transaction(context, transactional_id)?;
         if metadata.producer_id != producer.producer_id {
             return Err(ErrorCode::InvalidProducerIdMapping);
         }

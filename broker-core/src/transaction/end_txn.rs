@@ -54,14 +54,7 @@ impl TransactionCoordinator {
         // aborts use the server's.
         let transaction_version_2 = context.transaction_version_2();
         let prepared = (|| {
-            if transactional_id.0.is_empty() {
-                return Err(ErrorCode::InvalidRequest);
-            }
-            let (partition, loaded) = self.serving(context, transactional_id)?;
-            let metadata = loaded
-                .transactions
-                .get_mut(transactional_id)
-                .ok_or(ErrorCode::InvalidProducerIdMapping)?;
+            let (partition, metadata) = self.served_transaction(context, transactional_id)?;
             let fencing = metadata.pending == Some(TransactionState::PrepareEpochFence);
             let current_epoch = metadata.producer_epoch.unwrap_or_default();
             // Under version 2 a retry of the end just made carries the epoch before its bump.

@@ -297,6 +297,25 @@ impl TransactionCoordinator {
             .ok_or(ErrorCode::NotCoordinator)
     }
 
+    /// The transaction of `transactional_id`, on the partition it lives in, as a request
+    /// about an existing transaction finds it: INVALID_REQUEST for an empty id,
+    /// NOT_COORDINATOR off its coordinator, INVALID_PRODUCER_ID_MAPPING when there is none.
+    fn served_transaction(
+        &mut self,
+        context: &TransactionContext<'_>,
+        transactional_id: &TransactionalId,
+    ) -> Result<(TopicPartition, &mut TransactionMetadata), ErrorCode> {
+        if transactional_id.0.is_empty() {
+            return Err(ErrorCode::InvalidRequest);
+        }
+        let (partition, loaded) = self.serving(context, transactional_id)?;
+        let metadata = loaded
+            .transactions
+            .get_mut(transactional_id)
+            .ok_or(ErrorCode::InvalidProducerIdMapping)?;
+        Ok((partition, metadata))
+    }
+
     /// Asks the broker to append `value` as `transactional_id`'s state; `then` runs when
     /// the append ends.
     fn write(

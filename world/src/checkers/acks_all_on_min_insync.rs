@@ -62,6 +62,10 @@ impl AcksAllOnMinInsync {
                     cut(held, *to_offset);
                 }
             }
+            // A follower that fell below its leader's log start offset holds nothing now.
+            Event::LogTruncatedFully { partition, .. } => {
+                self.held.remove(&(*partition, broker));
+            }
             Event::ProduceAnswered {
                 partition,
                 acks: Acks::All,

@@ -2,7 +2,8 @@
 //! (process-then-commit, auto-commit with the processing in the poll loop), every record
 //! below an offset the coordinator accepted was processed by the group by the time it was
 //! accepted. A commit past an unprocessed record is what lets a crash lose that record: the
-//! next owner of the partition starts after it.
+//! next owner of the partition starts after it. Transactional commits (KIP-447) are left to
+//! the pipeline checkers: the offsets and the outputs of their processing commit together.
 //!
 //! The records of a partition are its final log (every record below the final high
 //! watermark) as a read_committed reader sees it; a record that is not in it has no position
@@ -29,7 +30,13 @@ pub(crate) fn check(
     let mut found = Vec::new();
     for (group, reads) in &final_state.groups {
         if reads.at_least_once {
-            let commits = accepted.iter().filter(|commit| &commit.group == group);
+            // A transactional commit and the processing it covers become visible together,
+            // at one marker: there is no "before" to judge, and the pipeline checkers judge
+            // what this one would (every input below a committed offset has its output
+            // committed with it).
+            let commits = accepted
+                .iter()
+                .filter(|commit| &commit.group == group && !commit.transactional);
             found.extend(check_group(group, commits, groups.of(group), final_state));
         }
     }
@@ -155,6 +162,17 @@ mod tests {
         // Once 12 is processed, committing 3 is fine.
         assert_eq!(past_processed(true, &[(45, 2), (60, 3)]), Vec::new());
         assert_eq!(past_processed(true, &[(30, 1)]), vec![(vec![0, 1], 30)]);
+    }
+
+    #[test]
+    fn a_transactional_commit_is_left_to_the_pipeline_checkers() {
+        let mut final_state = final_logs(&[(0, &[(0, 10), (1, 11), (2, 12)])]);
+        reads(&mut final_state, &[0], true);
+        let mut commit = accepted(30, 5, 1, 1, true, &[(0, 3)]);
+        commit.transactional = true;
+        final_state.accepted_commits = vec![commit];
+        let violations = check_history(&processed_history().build(), &final_state);
+        assert!(only(&violations, "commit-past-processed").is_empty());
     }
 
     #[test]

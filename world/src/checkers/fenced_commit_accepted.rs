@@ -3,7 +3,9 @@
 //! (ILLEGAL_GENERATION), or from a member not in the group (UNKNOWN_MEMBER_ID) — a zombie
 //! that was removed, or a member of an earlier generation. The only commit without a
 //! generation Kafka accepts is one with no generation and no member id while the group is
-//! `Empty` (an admin or assign-mode commit).
+//! `Empty` (an admin or assign-mode commit), and a transactional one (TxnOffsetCommit) with
+//! neither, whatever the state. A transactional commit is judged as the coordinator
+//! validated it, once its marker made it the group's offset (`accepted_commits.rs`).
 //!
 //! One violation per accepted fenced commit: its offsets, the time it was accepted.
 
@@ -37,7 +39,9 @@ pub(crate) fn check(accepted: &[AcceptedCommit]) -> Vec<Violation> {
 /// Why the coordinator should have refused the commit, if it should have.
 fn fencing_reason(commit: &AcceptedCommit) -> Option<String> {
     let generationless = commit.request_generation.0 < 0 && commit.member.is_unknown();
-    if generationless && commit.group_state == GroupState::Empty {
+    // A TxnOffsetCommit without generation and member (a producer that sends no group
+    // metadata, before KIP-447) is accepted whatever the group's state.
+    if generationless && (commit.transactional || commit.group_state == GroupState::Empty) {
         return None;
     }
     if commit.request_generation != commit.group_generation {
@@ -94,5 +98,18 @@ mod tests {
         while_stable.time_ms = 20;
         while_stable.group_state = GroupState::Stable;
         assert_eq!(fenced(vec![simple, while_stable]), vec![20]);
+    }
+
+    #[test]
+    fn a_transactional_commit_is_fenced_by_generation_and_member_but_not_without_them() {
+        let mut stale = accepted(10, 1, 1, 2, true, &[(0, 5)]);
+        stale.transactional = true;
+        let mut removed = accepted(20, 1, 2, 2, false, &[(0, 6)]);
+        removed.transactional = true;
+        let mut without_metadata = accepted(30, 1, -1, 2, false, &[(0, 7)]);
+        without_metadata.transactional = true;
+        without_metadata.member = MemberId::unknown();
+        without_metadata.request_generation = GenerationId::NONE;
+        assert_eq!(fenced(vec![stale, removed, without_metadata]), vec![10, 20]);
     }
 }

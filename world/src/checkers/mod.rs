@@ -674,6 +674,14 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::TransactionVerificationRefused { partition, .. }
         | Event::TransactionOpenedWithoutVerification { partition, .. } => Some(*partition),
         Event::LogStartOffsetIncremented { partition, .. } => Some(*partition),
+        Event::IsrShrinkProposed { partition, .. }
+        | Event::IsrExpandProposed { partition, .. }
+        | Event::HighWatermarkComputed { partition, .. }
+        | Event::PartitionChangeStarted { partition, .. }
+        | Event::DivergenceFound { partition, .. } => Some(*partition),
+        Event::BrokerFenceReasoned { .. } => None,
+        Event::LogTruncatedFully { partition, .. }
+        | Event::DeleteRecordsAnswered { partition, .. } => Some(*partition),
         Event::BrokerRegistered { .. }
         | Event::BrokerFenced { .. }
         | Event::GroupStateChanged { .. }

@@ -66,6 +66,16 @@ impl MonotonicHighWatermark {
                     *last = (*last).min(*to_offset);
                 }
             }
+            // A follower's log started again at its leader's log start offset: its high
+            // watermark is that offset (it does not lead, so nothing to judge).
+            Event::LogTruncatedFully {
+                partition,
+                start_offset,
+                ..
+            } => {
+                self.last_high_watermark
+                    .insert((broker, *partition), *start_offset);
+            }
             Event::HighWatermarkUpdated {
                 partition,
                 from,

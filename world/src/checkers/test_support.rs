@@ -68,6 +68,7 @@ pub fn accepted(
             .iter()
             .map(|(partition, offset)| (p(*partition), Offset(*offset)))
             .collect(),
+        transactional: false,
     }
 }
 

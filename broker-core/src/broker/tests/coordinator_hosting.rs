@@ -160,6 +160,7 @@ fn a_leader_of_an_offsets_partition_loads_it_and_answers_a_commit_once_committed
                 max_records: 500,
                 max_wait_ms: 0,
                 isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+                log_start_offset: None,
             }),
         },
     );

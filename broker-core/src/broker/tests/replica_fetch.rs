@@ -5,6 +5,7 @@
 
 use super::*;
 use crate::partition::FollowerReplica;
+use crate::reason::HighWatermarkBasis;
 
 const LEADER: NodeId = NodeId::Broker(BrokerId(3));
 
@@ -29,6 +30,7 @@ fn replica_fetch(
             max_records: 500,
             max_wait_ms,
             isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+            log_start_offset: None,
         }),
     }
 }
@@ -218,12 +220,23 @@ fn follower_truncates_by_the_diverging_epoch_and_fetches_again_at_once() {
     let effects = broker.handle(5, answer(correlation, diverging(2, 4, 4)));
     assert_eq!(
         events(&effects),
-        vec![Event::LogTruncated {
-            partition: P0,
-            from_log_end_offset: Offset(5),
-            to_offset: Offset(4),
-            reason: TruncationReason::DivergingEpoch,
-        }],
+        vec![
+            Event::DivergenceFound {
+                partition: P0,
+                divergence: Divergence {
+                    leader_epoch: LeaderEpoch(2),
+                    leader_end_offset: Offset(4),
+                    local_epoch_end: Some((LeaderEpoch(2), Offset(5))),
+                },
+                truncate_to: Offset(4),
+            },
+            Event::LogTruncated {
+                partition: P0,
+                from_log_end_offset: Offset(5),
+                to_offset: Offset(4),
+                reason: TruncationReason::DivergingEpoch,
+            }
+        ],
         "the response's high watermark waits for the next fetch"
     );
     assert_eq!(marks(&effects), vec![Mark::TruncatedByDivergingEpoch]);
@@ -382,11 +395,20 @@ fn follower_high_watermark_follows_the_leaders_down() {
     let effects = broker.handle(2, answer(correlation, data));
     assert_eq!(
         events(&effects),
-        vec![Event::HighWatermarkUpdated {
-            partition: P0,
-            from: Offset(3),
-            to: Offset(1),
-        }]
+        vec![
+            Event::HighWatermarkComputed {
+                partition: P0,
+                basis: HighWatermarkBasis::Follower {
+                    leader_high_watermark: Offset(1),
+                    log_end_offset: Offset(3),
+                },
+            },
+            Event::HighWatermarkUpdated {
+                partition: P0,
+                from: Offset(3),
+                to: Offset(1),
+            }
+        ]
     );
     assert_eq!(marks(&effects), vec![Mark::FollowerHighWatermarkLowered]);
     assert_eq!(broker.replica_view(P0).unwrap().high_watermark, Offset(1));
@@ -451,6 +473,7 @@ fn a_leader_elected_again_keeps_its_followers_log_end_offsets() {
             last_fetch_time_ms: Some(3),
             // Kept from its fetch, as `resetReplicaState` keeps it for a leader elected again.
             broker_epoch: Some(BrokerEpoch(8)),
+            log_start_offset: None,
         })
     );
     // Broker 3 left the ISR and never fetched: never caught up in this leader epoch.
@@ -462,6 +485,7 @@ fn a_leader_elected_again_keeps_its_followers_log_end_offsets() {
             last_fetch_leader_log_end_offset: Some(Offset(2)),
             last_fetch_time_ms: None,
             broker_epoch: None,
+            log_start_offset: None,
         })
     );
 }

@@ -169,6 +169,7 @@ fn consumer_fetch(offset: u64, isolation_level: IsolationLevel, max_wait_ms: u64
             max_records: 500,
             max_wait_ms,
             isolation_level,
+            log_start_offset: None,
         }),
     }
 }
@@ -196,6 +197,7 @@ fn latest(broker: &mut Broker, isolation_level: IsolationLevel) -> Result<Offset
                 partition: P0,
                 spec: OffsetSpec::Latest,
                 isolation_level,
+                replica: None,
             }),
         },
     );

@@ -35,6 +35,7 @@ fn fetch_from(
             max_records: 2,
             max_wait_ms: 500,
             isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+            log_start_offset: None,
         }),
     )
 }
@@ -75,6 +76,7 @@ fn fetching_consumer(config: ConsumerConfig) -> crate::consumer::Consumer {
                     partition: T1,
                     spec: OffsetSpec::Earliest,
                     isolation_level: crate::protocol::IsolationLevel::ReadUncommitted,
+                    replica: None,
                 })
             ),
         ]
