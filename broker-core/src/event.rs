@@ -53,6 +53,10 @@ pub enum Event {
         high_watermark: Offset,
         /// The latest epoch in its leader-epoch cache.
         latest_epoch: Option<LeaderEpoch>,
+        /// Every record recovery found, in offset order. A power loss can bring back records
+        /// a cut had taken (Kafka truncates a segment without an fsync), so what a replica
+        /// holds after a restart is told, not inferred from what it held before.
+        records: Vec<RecordSummary>,
     },
     BecameLeader {
         partition: TopicPartition,

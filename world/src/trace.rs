@@ -260,6 +260,7 @@ pub fn describe_event(out: &mut String, event: &Event) {
             log_end_offset,
             high_watermark,
             latest_epoch,
+            ..
         } => write!(
             out,
             "{partition} recovered leo={log_end_offset} hw={high_watermark} epoch={}",

@@ -10,7 +10,7 @@ use crate::log::leader_epoch::LeaderEpochCache;
 use crate::log::{Checkpoints, Log};
 use crate::mark::Mark;
 use crate::metadata::MetadataImage;
-use crate::partition::Partition;
+use crate::partition::{summaries, Partition};
 use crate::protocol::{BrokerHeartbeatRequest, BrokerRegistrationRequest, Message};
 use crate::topic::TopicPartition;
 
@@ -83,6 +83,7 @@ impl Broker {
                 log_end_offset: log.log_end_offset(),
                 high_watermark: log.high_watermark(),
                 latest_epoch: log.latest_epoch(),
+                records: summaries(log.records()),
             }));
             self.partitions
                 .insert(partition, Partition::new(log, topic));

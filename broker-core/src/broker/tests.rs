@@ -1401,6 +1401,7 @@ fn recovery_drops_torn_tail() {
                 log_end_offset: Offset(2),
                 high_watermark: Offset(2),
                 latest_epoch: Some(LeaderEpoch(1)),
+                records: vec![summary(0, 1, 1_000), summary(1, 1, 1_001)],
             },
         ]
     );

@@ -361,8 +361,8 @@ impl Partition {
     }
 }
 
-/// How the checkers and the trace see appended records.
-fn summaries(records: &[Record]) -> Vec<RecordSummary> {
+/// How the checkers and the trace see records.
+pub(crate) fn summaries(records: &[Record]) -> Vec<RecordSummary> {
     records
         .iter()
         .map(|record| RecordSummary {

@@ -7,7 +7,10 @@
 //! protocol (a truncation to a divergence point, or to the high watermark). What a power
 //! loss or a torn write takes away is the environment's doing, not the leader's: the promise
 //! is about what the leader knew when it answered, so such records still count until the
-//! replica writes something else at their offsets. Each replica's held records are kept as
+//! replica writes something else at their offsets. The converse holds too: a power loss can
+//! undo a cut that was never synced (Kafka truncates a segment without an fsync), and the
+//! records recovery finds are held again, as the log a restarted replica serves and may lead
+//! with says. Each replica's held records are kept as
 //! summaries, updated per append and per cut; checking an answer costs the batch's records
 //! times the replicas. One violation per (partition, batch), at the first offset held too
 //! thinly; values are `[value]`.
@@ -61,6 +64,15 @@ impl AcksAllOnMinInsync {
                 if let Some(held) = self.held.get_mut(&(*partition, broker)) {
                     cut(held, *to_offset);
                 }
+            }
+            Event::LogRecovered {
+                partition,
+                log_end_offset,
+                records,
+                ..
+            } => {
+                let held = self.held.entry((*partition, broker)).or_default();
+                restore(held, records, *log_end_offset);
             }
             // A follower that fell below its leader's log start offset holds nothing now.
             Event::LogTruncatedFully { partition, .. } => {
@@ -141,6 +153,21 @@ impl AcksAllOnMinInsync {
 fn cut(held: &mut Vec<RecordSummary>, offset: Offset) {
     let keep = held.partition_point(|record| record.offset < offset);
     held.truncate(keep);
+}
+
+/// After a restart: what recovery found replaces what was held at those offsets; what was
+/// held past the recovered log end (records a power loss took) still counts, and so does
+/// what was held below the first recovered offset (records deleted from the log start).
+fn restore(held: &mut Vec<RecordSummary>, recovered: &[RecordSummary], log_end_offset: Offset) {
+    let start = recovered
+        .first()
+        .map_or(log_end_offset, |record| record.offset);
+    let below = held.partition_point(|record| record.offset < start);
+    let past_end = held.partition_point(|record| record.offset < log_end_offset);
+    let lost = held.split_off(past_end.max(below));
+    held.truncate(below);
+    held.extend_from_slice(recovered);
+    held.extend(lost);
 }
 
 fn record_at(held: &[RecordSummary], offset: Offset) -> Option<&RecordSummary> {

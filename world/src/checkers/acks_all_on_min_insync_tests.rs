@@ -153,3 +153,65 @@ fn writing_over_records_a_power_loss_took_replaces_them() {
     let found = acks_all_findings(&mut checkers, &cluster, &answered(Acks::All, 1, 1, Ok(())));
     assert_eq!(found.len(), 1, "{found:?}");
 }
+
+fn recovered(log_end_offset: u64, records: &[(u64, u32, u64)]) -> Event {
+    let Event::RecordsAppended { records, .. } = appended(records) else {
+        unreachable!("appended builds RecordsAppended")
+    };
+    Event::LogRecovered {
+        partition: p(0),
+        log_end_offset: o(log_end_offset),
+        high_watermark: o(0),
+        latest_epoch: Some(e(1)),
+        records,
+    }
+}
+
+/// The seeds 6756529025730185434 and 7225695610357499811 of the safe-shape property: a
+/// follower cut offset 1 on a diverging epoch, a power loss undid the unsynced cut, and the
+/// restarted replica, elected leader, answered a retried batch as a duplicate at offset 1.
+#[test]
+fn records_a_power_loss_brought_back_are_held_again() {
+    let (cluster, mut checkers) = setup();
+    let leader = NodeId::Broker(b(1));
+    checkers.observe(
+        2,
+        leader,
+        &cut(1, TruncationReason::DivergingEpoch),
+        &cluster,
+    );
+    checkers.observe(
+        3,
+        leader,
+        &recovered(2, &[(0, 1, 10), (1, 1, 11)]),
+        &cluster,
+    );
+    checkers.observe(
+        5,
+        NodeId::Broker(b(2)),
+        &appended(&[(0, 1, 10), (1, 1, 11)]),
+        &cluster,
+    );
+    assert!(
+        acks_all_findings(&mut checkers, &cluster, &answered(Acks::All, 1, 1, Ok(()))).is_empty()
+    );
+}
+
+#[test]
+fn a_recovery_replaces_what_it_found_and_keeps_what_a_power_loss_took() {
+    let (cluster, mut checkers) = setup();
+    let follower = NodeId::Broker(b(2));
+    checkers.observe(5, follower, &appended(&[(0, 1, 10), (1, 1, 11)]), &cluster);
+    // Recovery found a different record at offset 0 and lost offset 1: offset 0 is no
+    // longer the leader's record there, offset 1 still counts.
+    checkers.observe(6, follower, &recovered(1, &[(0, 0, 99)]), &cluster);
+    let found = acks_all_findings(&mut checkers, &cluster, &answered(Acks::All, 0, 1, Ok(())));
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].offsets, vec![o(0)]);
+    let (cluster, mut checkers) = setup();
+    checkers.observe(5, follower, &appended(&[(0, 1, 10), (1, 1, 11)]), &cluster);
+    checkers.observe(6, follower, &recovered(1, &[(0, 1, 10)]), &cluster);
+    assert!(
+        acks_all_findings(&mut checkers, &cluster, &answered(Acks::All, 0, 1, Ok(()))).is_empty()
+    );
+}

@@ -238,6 +238,7 @@ mod tests {
             log_end_offset: o(2),
             high_watermark: o(1),
             latest_epoch: None,
+            records: Vec::new(),
         };
         assert!(monotonic(&mut checkers, 30, broker, &recovered, &cluster).is_empty());
         assert!(monotonic(&mut checkers, 30, broker, &became_leader(2), &cluster).is_empty());

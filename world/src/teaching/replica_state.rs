@@ -185,9 +185,16 @@ impl ReplicaState {
                 log_end_offset,
                 high_watermark,
                 latest_epoch,
+                records,
             } => {
+                // The log is what recovery found: a power loss takes unsynced records and can
+                // bring back records an unsynced cut had taken.
                 let replica = self.replica_mut(*partition, broker);
-                replica.log.retain(|record| record.offset < *log_end_offset);
+                let start = records
+                    .first()
+                    .map_or(*log_end_offset, |record| record.offset);
+                replica.log.retain(|record| record.offset < start);
+                replica.log.extend(records.iter().copied());
                 replica.log_end_offset = *log_end_offset;
                 replica.high_watermark = *high_watermark;
                 replica.leader_epoch = replica.leader_epoch.or(*latest_epoch);
