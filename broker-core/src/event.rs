@@ -12,7 +12,8 @@ use crate::log::record_batch::ControlRecordType;
 use crate::producer::TransactionOperation;
 use crate::protocol::{Acks, CoordinatorKey};
 use crate::reason::{
-    Divergence, FenceReason, FollowerProgress, HighWatermarkBasis, LeaderRule, PartitionChangeCause,
+    Divergence, FenceReason, FollowerProgress, HighWatermarkBasis, HighWatermarkHold, LeaderRule,
+    PartitionChangeCause,
 };
 use crate::topic::TopicPartition;
 use crate::transaction::TransactionState;
@@ -487,6 +488,15 @@ pub enum Event {
         partition: TopicPartition,
         requested_offset: Offset,
         result: Result<Offset, ErrorCode>,
+    },
+    /// At its periodic ISR check, a leader whose log runs past its high watermark found the
+    /// high watermark held there, and by what (`reason::HighWatermarkHold`). A reason event
+    /// for the teaching views: it says why nothing changed.
+    HighWatermarkHeld {
+        partition: TopicPartition,
+        high_watermark: Offset,
+        leader_log_end_offset: Offset,
+        hold: HighWatermarkHold,
     },
 }
 

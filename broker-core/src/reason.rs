@@ -57,6 +57,27 @@ pub enum PartitionChangeCause {
     OfflinePartition,
 }
 
+/// Why a leader's high watermark stays below its log end offset.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub enum HighWatermarkHold {
+    /// The ISR is smaller than the effective min.insync.replicas: nothing becomes committed
+    /// (KAFKA-15583), though the ISR's log end offsets alone would put it at `would_be`.
+    UnderMinIsr {
+        isr: Vec<BrokerId>,
+        min_insync_replicas: usize,
+        would_be: Offset,
+    },
+    /// Counted replicas (the maximal ISR, and caught-up followers about to join it) whose
+    /// log end offset is the high watermark, and one of them has not caught up for longer
+    /// than `replica_fetch_wait_max_ms`: more than a fetch in flight.
+    Replicas {
+        holding: Vec<FollowerProgress>,
+        /// Which of them count as about to rejoin the ISR rather than as members.
+        joining: Vec<BrokerId>,
+        replica_lag_time_max_ms: u64,
+    },
+}
+
 /// The rule that chose the leader (Kafka's `electAnyLeader` and KIP-966's last resort).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 pub enum LeaderRule {

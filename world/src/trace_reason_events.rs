@@ -1,12 +1,13 @@
 //! The one-line text form of the reason events (issue 11): the facts behind an ISR
-//! proposal, a high watermark, a controller's partition change, a fencing and a divergence,
+//! proposal, a high watermark (computed, or held), a controller's partition change, a fencing and a divergence,
 //! each printed right before (or, for a proposal, instead of) the change it explains.
 
 use std::fmt::Write;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::BrokerId;
 use watermark_broker_core::reason::{
-    FenceReason, FollowerProgress, HighWatermarkBasis, LeaderRule, PartitionChangeCause,
+    FenceReason, FollowerProgress, HighWatermarkBasis, HighWatermarkHold, LeaderRule,
+    PartitionChangeCause,
 };
 
 /// `fenced b1`, `alter-partition from b2`, `offline-partition`.
@@ -158,6 +159,45 @@ pub(crate) fn describe_reason_event(out: &mut String, event: &Event) -> bool {
                     "{epoch} ends at {offset}"
                 ))
         ),
+        Event::HighWatermarkHeld {
+            partition,
+            high_watermark,
+            leader_log_end_offset,
+            hold,
+        } => {
+            let _ = write!(
+                out,
+                "{partition} hw held at {high_watermark} leo={leader_log_end_offset} "
+            );
+            match hold {
+                HighWatermarkHold::UnderMinIsr {
+                    isr,
+                    min_insync_replicas,
+                    would_be,
+                } => write!(
+                    out,
+                    "under min-isr: isr {} min-insync={min_insync_replicas} would-be={would_be}",
+                    brokers(isr)
+                ),
+                HighWatermarkHold::Replicas {
+                    holding,
+                    joining,
+                    replica_lag_time_max_ms,
+                } => {
+                    let held_by: Vec<String> = holding.iter().map(progress).collect();
+                    let _ = write!(
+                        out,
+                        "by [{}] lag-max={replica_lag_time_max_ms}ms",
+                        held_by.join(", ")
+                    );
+                    if joining.is_empty() {
+                        Ok(())
+                    } else {
+                        write!(out, " joining {}", brokers(joining))
+                    }
+                }
+            }
+        }
         _ => return false,
     };
     true

@@ -5,6 +5,7 @@
 
 mod coordinator_hosting;
 mod delete_records;
+mod high_watermark_hold;
 mod producer_ids;
 mod producer_state;
 mod replica_fetch;

@@ -766,7 +766,7 @@ impl Partition {
     }
 
     /// A follower as this leader sees it, for the reason events.
-    fn progress_of(state: &LeaderState, follower: BrokerId) -> FollowerProgress {
+    pub(super) fn progress_of(state: &LeaderState, follower: BrokerId) -> FollowerProgress {
         let replica = state.followers.get(&follower).copied().unwrap_or_default();
         FollowerProgress {
             broker: follower,
@@ -779,6 +779,7 @@ impl Partition {
     /// (Kafka's `getOutOfSyncReplicas`: not at the leader's log end offset, and last caught
     /// up too long ago).
     pub fn maybe_shrink_isr(&mut self, context: &mut Context<'_>) -> bool {
+        self.report_held_high_watermark(context);
         let leader_log_end_offset = self.log.log_end_offset();
         let Role::Leader(state) = &self.role else {
             return false;
@@ -1012,7 +1013,7 @@ impl Partition {
     /// join the ISR (not fenced in the newest image) holds the high watermark as a member
     /// would, so records do not become committed without a replica that is about to count.
     /// Kafka also requires the broker epoch of its fetches to be the registered one.
-    fn replicas_about_to_join_isr(
+    pub(super) fn replicas_about_to_join_isr(
         &self,
         context: &Context<'_>,
         state: &LeaderState,
@@ -1044,7 +1045,7 @@ impl Partition {
 
     /// The smallest log end offset among this leader and `members`; `None` while a member's
     /// log end offset is unknown (it holds the high watermark where it is).
-    fn lowest_log_end_offset(
+    pub(super) fn lowest_log_end_offset(
         &self,
         local: BrokerId,
         state: &LeaderState,

@@ -28,6 +28,7 @@
 mod coordinator_append;
 mod delete_records;
 mod follower;
+mod high_watermark_hold;
 mod leader;
 mod out_of_range;
 mod purgatory;

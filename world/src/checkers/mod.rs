@@ -678,7 +678,8 @@ fn event_partition(event: &Event) -> Option<TopicPartition> {
         | Event::IsrExpandProposed { partition, .. }
         | Event::HighWatermarkComputed { partition, .. }
         | Event::PartitionChangeStarted { partition, .. }
-        | Event::DivergenceFound { partition, .. } => Some(*partition),
+        | Event::DivergenceFound { partition, .. }
+        | Event::HighWatermarkHeld { partition, .. } => Some(*partition),
         Event::BrokerFenceReasoned { .. } => None,
         Event::LogTruncatedFully { partition, .. }
         | Event::DeleteRecordsAnswered { partition, .. } => Some(*partition),

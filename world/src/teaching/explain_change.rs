@@ -4,6 +4,7 @@
 //! rule is re-derived here: a change whose reason event is missing gets no reason, and the
 //! catalogue test fails on it.
 
+use super::explain_hold::held_sentence;
 use super::explain_words::{brokers, duration, offsets_list, seconds, thousands};
 use super::replica_state::ReplicaState;
 use crate::step_record::StepRecord;
@@ -212,6 +213,24 @@ impl ChangeExplainer {
                     why,
                 })
             }
+            (
+                NodeId::Broker(broker),
+                Event::HighWatermarkHeld {
+                    partition,
+                    high_watermark,
+                    leader_log_end_offset,
+                    hold,
+                },
+            ) => Some(Change {
+                kind: ChangeKind::HighWatermark,
+                partition: *partition,
+                node: step.node,
+                what: format!(
+                    "{broker}'s high watermark stays at {high_watermark} (its log end offset is \
+                     {leader_log_end_offset})"
+                ),
+                why: Some(held_sentence(broker, *high_watermark, hold, step.time_ms)),
+            }),
             (
                 NodeId::Broker(broker),
                 Event::IsrUpdated {

@@ -6,6 +6,7 @@
 
 pub mod explain_change;
 pub mod explain_client;
+mod explain_hold;
 pub mod explain_story;
 pub mod explain_violation;
 pub mod explain_words;
