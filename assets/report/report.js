@@ -15,7 +15,8 @@
   var AXIS_HEIGHT = 26;
   var ROW_HEIGHT = 22;
 
-  var view = { step: 0, pxPerMs: 1, draggingSlider: false, highlighted: -1 };
+  // `focus`: the violation whose records the log strips mark (-1: none).
+  var view = { step: 0, pxPerMs: 1, draggingSlider: false, highlighted: -1, focus: -1 };
 
   // ---- derived tables, computed once ----
 
@@ -471,6 +472,12 @@
         violation.description));
       head.addEventListener('click', function () { setStep(violation.step); });
       var links = item.appendChild(element('div', 'links'));
+      if (violation.offsets.length || violation.values.length) {
+        var focus = links.appendChild(element('button', 'focus-link', 'mark its records in the replicas\' logs'));
+        focus.type = 'button';
+        focus.setAttribute('data-index', String(index));
+        focus.addEventListener('click', function () { focusViolation(index); });
+      }
       violation.moments.forEach(function (moment) {
         var button = links.appendChild(element('button', 'moment', seconds(moment.time_ms) + ' ' + moment.text));
         button.type = 'button';
@@ -487,6 +494,28 @@
         button.addEventListener('click', function () { showOperation(opIndex); });
       });
     });
+  }
+
+  // Marks the records a violation names in every log strip and moves to its moment; the
+  // same button again clears the marks.
+  function focusViolation(index) {
+    view.focus = view.focus === index ? -1 : index;
+    var buttons = document.querySelectorAll('#violation-list button.focus-link');
+    for (var i = 0; i < buttons.length; i++) {
+      buttons[i].classList.toggle('current', Number(buttons[i].getAttribute('data-index')) === view.focus);
+    }
+    if (view.focus < 0) { renderReplicas(); return; }
+    setStep(data.violations[index].step);
+    document.getElementById('replicas').scrollIntoView();
+  }
+
+  // Whether `record` ([offset, epoch, value]) of partition `name` is one the focused
+  // violation names: its offset on the violation's partition, or its value anywhere.
+  function focused(name, record) {
+    if (view.focus < 0) return false;
+    var violation = data.violations[view.focus];
+    return (violation.partition === name && violation.offsets.indexOf(record[0]) >= 0) ||
+      violation.values.indexOf(record[2]) >= 0;
   }
 
   // A violation whose moment is not reached yet is dimmed; a link to the current step glows.
@@ -609,15 +638,27 @@
   // leader epoch, the log end offset as an empty box after them.
   function strip(partition, row) {
     var node = element('div', 'log-strip');
+    var name = replicaViews.partitions[partition];
     var log = logAt(partition, row.broker, view.step);
     if (row.truncations > 0) node.appendChild(element('span', 'cuts', '✂' + row.truncations));
-    if (log.length > STRIP_RECORDS) node.appendChild(element('span', 'more', '… '));
-    log.slice(-STRIP_RECORDS).forEach(function (record) {
+    // The last records, or, when a violation is focused, a window from a little before the
+    // first record it names.
+    var end = log.length;
+    var first = -1;
+    for (var i = 0; i < log.length && view.focus >= 0; i++) {
+      if (focused(name, log[i])) { first = i; break; }
+    }
+    if (first >= 0) end = Math.min(log.length, Math.max(first, 4) + STRIP_RECORDS - 4);
+    var start = Math.max(0, end - STRIP_RECORDS);
+    if (start > 0) node.appendChild(element('span', 'more', '… '));
+    log.slice(start, end).forEach(function (record) {
       var box = node.appendChild(element('span', 'record epoch-' + (record[1] % 6), record[0] + ':v' + record[2]));
       if (record[0] < row.high_watermark) box.classList.add('committed');
+      if (focused(name, record)) box.classList.add('focus');
       box.title = 'offset ' + record[0] + ', leader epoch ' + record[1] + ', value ' + record[2] +
         (record[0] < row.high_watermark ? ' (below the high watermark)' : ' (above the high watermark)');
     });
+    if (end < log.length) node.appendChild(element('span', 'more', ' …'));
     node.appendChild(element('span', 'leo', 'LEO ' + row.log_end_offset));
     return node;
   }

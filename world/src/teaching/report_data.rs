@@ -152,6 +152,10 @@ pub struct ViolationView {
     pub moments_left_off: usize,
     /// Indexes into [`ReportData::operations`] of the operations on its values.
     pub operations: Vec<usize>,
+    /// The offsets it names on its partition, and the values it names anywhere: the records
+    /// the page marks in the replicas' log strips.
+    pub offsets: Vec<u64>,
+    pub values: Vec<u64>,
 }
 
 /// Everything the page shows.

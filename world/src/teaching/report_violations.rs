@@ -1,7 +1,9 @@
 //! Each violation with the moment it happened and the steps it concerns: the steps whose
 //! events touch its values (appended, acknowledged, polled) or its offsets on its partition
 //! (appended, answered, committed by the high watermark, truncated), and the checker's
-//! finding itself. The page turns each into a link that moves the step control there.
+//! finding itself. The page turns each into a link that moves the step control there, and
+//! marks the records it names (its offsets on its partition, its values anywhere) in the
+//! replicas' log strips.
 
 use super::report_data::{MomentView, OperationView, ViolationView};
 use super::space_time::SpaceTime;
@@ -64,6 +66,8 @@ pub fn violation_views(
                     .map(|(index, _)| index)
                     .take(OPERATIONS_MAX)
                     .collect(),
+                offsets: concern.offsets.iter().map(|offset| offset.0).collect(),
+                values: concern.values.iter().copied().collect(),
             }
         })
         .collect()

@@ -44,6 +44,11 @@ fn a_lost_write_links_its_append_its_acknowledgement_its_truncation_and_its_find
     assert_eq!(steps, vec![0, 1, 4, 5]);
     assert_eq!(view.moments[0].text, "b1 events-0 append e1 [20:v21]");
     assert_eq!(view.moments_left_off, 0);
+    // The page marks these records in the log strips.
+    assert_eq!(
+        (view.offsets.clone(), view.values.clone()),
+        (vec![20], vec![21])
+    );
 }
 
 #[test]
