@@ -2,7 +2,8 @@
 //! blocks is run with the built binary, must exit as the page says (0, or the `# exit N`
 //! written under it), and must print every excerpt the page quotes under it — the excerpt's
 //! lines in order, not necessarily adjacent (tests/tutorial_support/mod.rs states the
-//! conventions). Reports are written into a scratch directory.
+//! conventions). Reports are written into a scratch directory; each lesson's screenshot
+//! must exist (tests/report_browser.rs writes them).
 //!
 //! A failure names the markdown line: fix the page (a new seed, a new excerpt) or, if the
 //! tool changed its words on purpose, quote the new ones.
@@ -67,6 +68,35 @@ fn every_tutorial_command_exits_as_the_page_says_and_prints_its_excerpts() {
         started.elapsed().as_millis()
     );
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
+
+#[test]
+fn every_lesson_shows_a_screenshot_that_exists() {
+    let tutorial = load();
+    let lessons_with_reports: Vec<&str> = tutorial
+        .commands
+        .iter()
+        .filter(|command| command.is_report())
+        .map(|command| command.section.as_str())
+        .collect();
+    let shown: Vec<&str> = tutorial
+        .screenshots
+        .iter()
+        .map(|shot| shot.section.as_str())
+        .collect();
+    assert_eq!(
+        lessons_with_reports, shown,
+        "each lesson with a report shows its screenshot"
+    );
+    for shot in &tutorial.screenshots {
+        let path = image_path(shot);
+        assert!(
+            path.exists(),
+            "{TUTORIAL_PATH}:{}: {} is missing; `cargo test --test report_browser` writes it",
+            shot.line,
+            path.display()
+        );
+    }
 }
 
 /// A page in miniature: two sections, a failing run with its exit code, an excerpt with
