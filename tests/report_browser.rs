@@ -2,12 +2,15 @@
 //! DevTools protocol. The page must load without a console error, step forward and back
 //! with the keys and buttons, and show at a chosen step the values the step records say;
 //! a screenshot is written to docs/images/report.png for the README. A large swarm run is
-//! loaded too, and its file size and load time printed.
+//! loaded too, and its file size and load time printed. Each lesson of docs/TUTORIAL.md gets
+//! its screenshot too (docs/images/tutorial/), from the report command the lesson shows, at
+//! the moment it names.
 //!
 //! Where chromium is missing the tests print that they are skipped and why; with
 //! `WATERMARK_REQUIRE_BROWSER=1` (set by .ci/run) they fail instead.
 
 mod cli_support;
+mod tutorial_support;
 use cli_support::*;
 use headless_chrome::protocol::cdp::types::Event;
 use headless_chrome::protocol::cdp::Log::LogEntryLevel;
@@ -51,9 +54,14 @@ fn chromium() -> Option<PathBuf> {
     None
 }
 
+/// The window of the README's report tests.
+const WINDOW: (u32, u32) = (1400, 1000);
+/// The tutorial's screenshots: narrower, so nine of them stay small in the repository.
+const TUTORIAL_WINDOW: (u32, u32) = (1200, 900);
+
 /// Chromium without anything that reaches for a network: this machine's network is closed,
 /// and a browser that phones home floods it.
-fn launch(path: &Path, profile: &Path) -> Browser {
+fn launch(path: &Path, profile: &Path, window: (u32, u32)) -> Browser {
     let flags: Vec<&OsStr> = [
         "--headless",
         "--no-sandbox",
@@ -73,7 +81,7 @@ fn launch(path: &Path, profile: &Path) -> Browser {
         headless: true,
         sandbox: false,
         enable_gpu: false,
-        window_size: Some((1400, 1000)),
+        window_size: Some(window),
         user_data_dir: Some(profile.to_path_buf()),
         args: flags,
         idle_browser_timeout: Duration::from_secs(120),
@@ -221,7 +229,7 @@ fn the_report_steps_in_a_real_browser_and_shows_each_steps_values() {
     let path = write_report(&dir, SCENARIO, SEED);
     let records = records(SCENARIO, SEED);
     let data = embedded_data(&path);
-    let browser = launch(&chromium, &dir.join("profile"));
+    let browser = launch(&chromium, &dir.join("profile"), WINDOW);
     let tab = browser.new_tab().expect("a tab");
     let errors = collect_errors(&tab);
     open(&tab, &path, "");
@@ -382,7 +390,7 @@ fn a_swarm_run_of_over_ten_thousand_events_loads_and_scrolls_in_the_browser() {
     let dir = temp_dir("report-browser-big");
     let path = write_report(&dir, BIG_SCENARIO, BIG_SEED);
     let bytes = std::fs::metadata(&path).expect("the report").len();
-    let browser = launch(&chromium, &dir.join("profile"));
+    let browser = launch(&chromium, &dir.join("profile"), WINDOW);
     let tab = browser.new_tab().expect("a tab");
     let errors = collect_errors(&tab);
     let load = open(&tab, &path, "");
@@ -428,6 +436,111 @@ fn a_swarm_run_of_over_ten_thousand_events_loads_and_scrolls_in_the_browser() {
     assert_eq!(steps, 60);
     assert!(worst_frame_ms < 1000.0, "a frame took {worst_frame_ms} ms");
     assert!(load < Duration::from_secs(20), "load took {load:?}");
+    let errors = errors.lock().expect("the error list");
+    assert!(errors.is_empty(), "console errors: {errors:?}");
+}
+
+/// Moves the page to the last step at or before `time_ms`, as dragging the time slider
+/// there does.
+fn move_slider_to(tab: &Tab, time_ms: u64) {
+    tab.evaluate(
+        &format!(
+            "(function () {{ var slider = document.getElementById('time-slider'); \
+             slider.value = '{time_ms}'; slider.dispatchEvent(new Event('input')); }}())"
+        ),
+        false,
+    )
+    .expect("evaluate");
+}
+
+/// Scrolls the element `selector` names to the top of the window, just below the step
+/// control, which stays pinned there and shows the time and step.
+fn scroll_to_top(tab: &Tab, selector: &str, lesson: &str) {
+    let selector = serde_json::to_string(selector).expect("a JSON string");
+    let found = tab
+        .evaluate(
+            &format!(
+                "(function () {{ var target = document.querySelector({selector}); \
+                 if (!target) return false; \
+                 var controls = document.getElementById('controls').offsetHeight; \
+                 window.scrollTo(0, target.getBoundingClientRect().top + window.scrollY \
+                 - controls - 8); return true; }}())"
+            ),
+            false,
+        )
+        .expect("evaluate")
+        .value;
+    assert_eq!(
+        found,
+        Some(Value::Bool(true)),
+        "{lesson}: no element matches {selector}"
+    );
+}
+
+#[test]
+fn each_tutorial_lesson_gets_a_screenshot_of_its_report_at_its_moment() {
+    let Some(chromium) = chromium() else { return };
+    let tutorial = tutorial_support::load();
+    assert!(
+        !tutorial.screenshots.is_empty(),
+        "docs/TUTORIAL.md shows no screenshot"
+    );
+    let dir = temp_dir("report-browser-tutorial");
+    // One browser and one tab for every lesson: each report is opened in turn.
+    let browser = launch(&chromium, &dir.join("profile"), TUTORIAL_WINDOW);
+    let tab = browser.new_tab().expect("a tab");
+    let errors = collect_errors(&tab);
+    for shot in &tutorial.screenshots {
+        let command = &tutorial.commands[shot.report];
+        let lesson = format!(
+            "{}:{} ({})",
+            tutorial_support::TUTORIAL_PATH,
+            shot.line,
+            shot.section
+        );
+        let started = Instant::now();
+        let output = command.run_in(&dir);
+        assert_eq!(
+            output.status.code(),
+            Some(command.exit_code),
+            "{lesson}: `{}`: {}",
+            command.display(),
+            stderr(&output)
+        );
+        let report = dir.join(command.report_output().expect("a report names its file"));
+        let written_ms = started.elapsed().as_millis();
+        tab.navigate_to("about:blank").expect("navigate");
+        tab.wait_until_navigated().expect("a blank page");
+        let load = open(&tab, &report, "");
+        match shot.moment_ms {
+            Some(time_ms) => {
+                move_slider_to(&tab, time_ms);
+                let shown_ms = state_number(&tab, "time-ms");
+                assert!(
+                    shown_ms <= time_ms && state_number(&tab, "step") > 0,
+                    "{lesson}: the slider at {time_ms} ms shows step {} at {shown_ms} ms",
+                    state_number(&tab, "step")
+                );
+            }
+            None => {
+                tab.press_key("End").expect("a key");
+            }
+        }
+        scroll_to_top(&tab, &shot.view, &lesson);
+        let screenshot = tab
+            .capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true)
+            .expect("a screenshot");
+        let path = tutorial_support::image_path(shot);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("docs/images/tutorial");
+        std::fs::write(&path, screenshot).expect("write the screenshot");
+        eprintln!(
+            "{lesson}: wrote {} (report written in {written_ms} ms, loaded in {} ms, {} ms \
+             in all)",
+            path.display(),
+            load.as_millis(),
+            started.elapsed().as_millis()
+        );
+    }
     let errors = errors.lock().expect("the error list");
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }
