@@ -380,6 +380,44 @@ fn the_report_steps_in_a_real_browser_and_shows_each_steps_values() {
         .expect("its text");
     assert!(strip.contains("20:v21"), "{strip}");
 
+    // The violation's mark button moves to its moment and outlines the records it names
+    // (offset 20 of events-0, value 21) in the log strips; pressed again, the marks go.
+    let focus_button = "#violation-list li[data-index='0'] button.focus-link";
+    tab.find_element(focus_button)
+        .expect("the violation's mark button")
+        .click()
+        .expect("click");
+    assert_eq!(
+        state_number(&tab, "step"),
+        data["violations"][0]["step"].as_u64().expect("a step")
+    );
+    let marked: Vec<String> = tab
+        .find_elements(".log-strip .record.focus")
+        .expect("marked records")
+        .iter()
+        .map(|record| record.get_inner_text().expect("its text"))
+        .collect();
+    assert!(!marked.is_empty(), "no record marked");
+    assert!(
+        marked
+            .iter()
+            .all(|text| text.starts_with("20:") || text.ends_with(":v21")),
+        "{marked:?}"
+    );
+    tab.find_element(focus_button)
+        .expect("the violation's mark button")
+        .click()
+        .expect("click");
+    let still_marked = tab
+        .evaluate(
+            "document.querySelectorAll('.log-strip .record.focus').length",
+            false,
+        )
+        .expect("evaluate")
+        .value
+        .and_then(|value| value.as_u64());
+    assert_eq!(still_marked, Some(0), "the marks are cleared");
+
     let errors = errors.lock().expect("the error list");
     assert!(errors.is_empty(), "console errors: {errors:?}");
 }

@@ -551,7 +551,7 @@
   // ---- replica views: per partition a table, log strips and a role timeline ----
 
   var replicaViews = data.replicas || { partitions: [], frames: [], log_changes: [] };
-  var STRIP_RECORDS = 40;
+  var STRIP_RECORDS = 24;
   var TIMELINE_ROW = 14;
   // Per partition, its frames in step order; per partition and broker, its log changes.
   var framesOf = replicaViews.partitions.map(function () { return []; });
@@ -582,6 +582,10 @@
     });
     return log;
   }
+
+  // `v21`, or `–` for a record without a workload value (sent as null: JSON numbers
+  // past 2^53 would be rounded).
+  function valueName(value) { return value === null ? '–' : 'v' + value; }
 
   function brokerList(brokers) { return brokers ? '{' + brokers.join(',') + '}' : '-'; }
 
@@ -652,10 +656,11 @@
     var start = Math.max(0, end - STRIP_RECORDS);
     if (start > 0) node.appendChild(element('span', 'more', '… '));
     log.slice(start, end).forEach(function (record) {
-      var box = node.appendChild(element('span', 'record epoch-' + (record[1] % 6), record[0] + ':v' + record[2]));
+      var box = node.appendChild(element('span', 'record epoch-' + (record[1] % 6), record[0] + ':' + valueName(record[2])));
       if (record[0] < row.high_watermark) box.classList.add('committed');
       if (focused(name, record)) box.classList.add('focus');
-      box.title = 'offset ' + record[0] + ', leader epoch ' + record[1] + ', value ' + record[2] +
+      box.title = 'offset ' + record[0] + ', leader epoch ' + record[1] + ', ' +
+        (record[2] === null ? 'a transaction marker or a coordinator\'s record' : 'value ' + record[2]) +
         (record[0] < row.high_watermark ? ' (below the high watermark)' : ' (above the high watermark)');
     });
     if (end < log.length) node.appendChild(element('span', 'more', ' …'));

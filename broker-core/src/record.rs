@@ -98,6 +98,10 @@ pub struct Record {
     pub is_control: bool,
 }
 
+/// The value the checkers and the trace see for a record that holds no workload value: a
+/// transaction marker, or a coordinator's record on an internal topic.
+pub const NOT_A_WORKLOAD_VALUE: u64 = u64::MAX;
+
 impl Record {
     /// A producer record at `offset`, appended in `leader_epoch`.
     pub fn stamped(record: &ProducerRecord, offset: Offset, leader_epoch: LeaderEpoch) -> Record {
@@ -162,7 +166,7 @@ impl Record {
     /// Watermark writes today is a workload's; a value that is not one (an internal topic's,
     /// later) reads as `u64::MAX`, which no workload sends.
     pub fn value_id(&self) -> u64 {
-        self.application_value().unwrap_or(u64::MAX)
+        self.application_value().unwrap_or(NOT_A_WORKLOAD_VALUE)
     }
 
     /// The workload's key, if the key is one (exactly 8 bytes).

@@ -6,6 +6,7 @@ use crate::cli::output::table;
 use watermark_sim::teaching::explain_story::{Line, StoryStep};
 use watermark_sim::teaching::explain_words::{brokers, seconds};
 use watermark_sim::teaching::replica_state::{PartitionState, Role};
+use watermark_sim::trace::value_name;
 
 /// The header columns of a replica table.
 const COLUMNS: [&str; 8] = [
@@ -105,7 +106,7 @@ fn table_rows(state: &PartitionState) -> Vec<Vec<String>> {
             let records: Vec<String> = replica
                 .log
                 .iter()
-                .map(|record| format!("{}:v{}", record.offset, record.value))
+                .map(|record| format!("{}:{}", record.offset, value_name(record.value)))
                 .collect();
             vec![
                 broker.to_string(),

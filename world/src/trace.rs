@@ -15,6 +15,7 @@ use watermark_broker_core::event::{Event, LogStartOffsetReason, SendFailure};
 use watermark_broker_core::ids::{BrokerId, NodeId, ProducerId};
 use watermark_broker_core::log::record_batch::ControlRecordType;
 use watermark_broker_core::protocol::Acks;
+use watermark_broker_core::record::NOT_A_WORKLOAD_VALUE;
 use xxhash_rust::xxh3::Xxh3;
 
 /// What to keep besides the hash.
@@ -252,6 +253,16 @@ fn send_failure(failure: &SendFailure) -> String {
     format!("{kind} {}", failure.error)
 }
 
+/// A record's value as the views print it: `v21`, or `–` for a record that holds no
+/// workload value (a transaction marker, a coordinator's record).
+pub fn value_name(value: u64) -> String {
+    if value == NOT_A_WORKLOAD_VALUE {
+        "–".to_string()
+    } else {
+        format!("v{value}")
+    }
+}
+
 /// The one-line text form of an event, after the time and node.
 pub fn describe_event(out: &mut String, event: &Event) {
     let _ = match event {
@@ -304,7 +315,7 @@ pub fn describe_event(out: &mut String, event: &Event) {
                 if index > 0 {
                     out.push(' ');
                 }
-                let _ = write!(out, "{}:v{}", record.offset, record.value);
+                let _ = write!(out, "{}:{}", record.offset, value_name(record.value));
             }
             out.push(']');
             Ok(())

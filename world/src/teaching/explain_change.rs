@@ -8,6 +8,7 @@ use super::explain_hold::held_sentence;
 use super::explain_words::{brokers, duration, offsets_list, seconds, thousands};
 use super::replica_state::ReplicaState;
 use crate::step_record::StepRecord;
+use crate::trace::value_name;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use watermark_broker_core::event::{Event, TruncationReason};
@@ -365,11 +366,18 @@ impl ChangeExplainer {
                 replica
                     .log
                     .iter()
-                    .filter(|record| record.offset >= *to_offset)
+                    // Only what the cut removed: past `from_log_end_offset` are records
+                    // a power loss already took (a recovery's cut comes before the
+                    // recovered log is known).
+                    .filter(|record| {
+                        record.offset >= *to_offset && record.offset < *from_log_end_offset
+                    })
                     .map(|record| {
                         format!(
-                            "v{} (offset {}, {})",
-                            record.value, record.offset, record.leader_epoch
+                            "{} (offset {}, {})",
+                            value_name(record.value),
+                            record.offset,
+                            record.leader_epoch
                         )
                     })
                     .collect()
@@ -745,3 +753,7 @@ fn divergence_sentence(
         divergence.leader_epoch, divergence.leader_end_offset
     )
 }
+
+#[cfg(test)]
+#[path = "explain_change_tests.rs"]
+mod tests;

@@ -158,3 +158,40 @@ fn the_controller_columns_follow_elections_and_isr_changes() {
     assert_eq!(controller.leader, Some(BrokerId(1)));
     assert_eq!(controller.isr, vec![BrokerId(1), BrokerId(2)]);
 }
+
+/// A power loss undid an unsynced cut: the log is what recovery found, the record the cut
+/// had taken back in it.
+#[test]
+fn a_recovery_sets_the_log_to_what_it_found() {
+    let mut state = ReplicaState::new();
+    let b1 = NodeId::Broker(BrokerId(1));
+    state.apply(&step(
+        b1,
+        vec![
+            Event::RecordsAppended {
+                partition: partition(),
+                as_leader: false,
+                records: vec![record(0, 1), record(1, 2)],
+            },
+            Event::LogTruncated {
+                partition: partition(),
+                from_log_end_offset: Offset(2),
+                to_offset: Offset(1),
+                reason: watermark_broker_core::event::TruncationReason::DivergingEpoch,
+            },
+        ],
+    ));
+    state.apply(&step(
+        b1,
+        vec![Event::LogRecovered {
+            partition: partition(),
+            log_end_offset: Offset(2),
+            high_watermark: Offset(0),
+            latest_epoch: Some(LeaderEpoch(1)),
+            records: vec![record(0, 1), record(1, 2)],
+        }],
+    ));
+    let replica = state.replica(partition(), BrokerId(1)).unwrap();
+    assert_eq!(replica.log, vec![record(0, 1), record(1, 2)]);
+    assert_eq!(replica.log_end_offset, Offset(2));
+}

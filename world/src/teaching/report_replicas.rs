@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use watermark_broker_core::event::RecordSummary;
 use watermark_broker_core::ids::BrokerId;
+use watermark_broker_core::record::NOT_A_WORKLOAD_VALUE;
 use watermark_broker_core::topic::TopicPartition;
 
 /// One broker's replica of one partition after a step.
@@ -43,14 +44,15 @@ pub struct ReplicaFrame {
 }
 
 /// How one step changed one replica's log: cut to end before `cut_to` (when set), then
-/// `appended` (offset, leader epoch, value) added.
+/// `appended` (offset, leader epoch, value) added; the value is `None` for a record that
+/// holds no workload value (JSON would round `u64::MAX`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogChange {
     pub step: usize,
     pub partition: usize,
     pub broker: u32,
     pub cut_to: Option<u64>,
-    pub appended: Vec<(u64, u32, u64)>,
+    pub appended: Vec<(u64, u32, Option<u64>)>,
 }
 
 /// Everything the page's replica views draw.
@@ -149,7 +151,10 @@ fn log_change(before: &[RecordSummary], after: &[RecordSummary]) -> Option<LogCh
         cut_to: before.get(common).map(|record| record.offset.0),
         appended: after[common..]
             .iter()
-            .map(|record| (record.offset.0, record.leader_epoch.0, record.value))
+            .map(|record| {
+                let value = (record.value != NOT_A_WORKLOAD_VALUE).then_some(record.value);
+                (record.offset.0, record.leader_epoch.0, value)
+            })
             .collect(),
     })
 }

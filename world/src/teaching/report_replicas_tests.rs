@@ -72,5 +72,19 @@ fn each_changing_step_has_a_frame_and_logs_are_kept_as_appends_and_cuts() {
         .collect();
     // The high-watermark step leaves the log alone: no change for it.
     assert_eq!(changes, vec![(0, None, 3), (2, Some(2), 0)]);
-    assert_eq!(views.log_changes[0].appended[1], (1, 1, 11));
+    assert_eq!(views.log_changes[0].appended[1], (1, 1, Some(11)));
+}
+
+/// A transaction marker holds no workload value: it is sent as `None`, not as a number the
+/// page's JSON would round.
+#[test]
+fn a_record_without_a_workload_value_is_sent_as_none() {
+    let before = Vec::new();
+    let after = vec![RecordSummary {
+        offset: watermark_broker_core::ids::Offset(4),
+        leader_epoch: watermark_broker_core::ids::LeaderEpoch(1),
+        value: NOT_A_WORKLOAD_VALUE,
+    }];
+    let change = log_change(&before, &after).expect("a change");
+    assert_eq!(change.appended, vec![(4, 1, None)]);
 }
