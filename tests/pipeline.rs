@@ -84,5 +84,15 @@ fn every_input_value_is_transformed_once_in_the_transaction_that_commits_its_off
         ] {
             assert!(report.marks.contains_key(&mark), "seed {seed}: no {mark:?}");
         }
+        // The lag table reads the group's transactional commits: every input partition has
+        // a committed offset, at most one behind its end (the last transaction's marker
+        // takes an offset no consumer is handed, as in Kafka's consumer-groups tool).
+        assert!(!report.lag.is_empty(), "seed {seed}: no lag rows");
+        for lag in &report.lag {
+            assert!(
+                lag.committed.is_some() && lag.lag.is_some_and(|behind| behind <= 1),
+                "seed {seed}: {lag:?}"
+            );
+        }
     }
 }

@@ -340,6 +340,8 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         });
     }
     violations.extend(world.finish_replica_checkers(end_ms));
+    // Before the final state takes the coordinators' accepted commits, which it reads.
+    let lag = world.group_lag();
     let final_state = FinalState {
         logs: world.final_logs(),
         transactions: world.final_transactions(),
@@ -416,7 +418,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
             .map(|bug| bug.name().to_string())
             .collect(),
         counters,
-        lag: world.group_lag(),
+        lag,
         configuration: None,
         panic: None,
         sink: world.sink.entries().to_vec(),
