@@ -5,7 +5,7 @@
 //! catalogue test fails on it.
 
 use super::explain_hold::held_sentence;
-use super::explain_words::{brokers, duration, offsets_list, seconds, thousands};
+use super::explain_words::{brokers, caught_up_phrase, duration, offsets_list, seconds, thousands};
 use super::replica_state::ReplicaState;
 use crate::step_record::StepRecord;
 use crate::trace::value_name;
@@ -579,14 +579,7 @@ fn out_of_sync_sentence(
         }
         None => "it has not fetched from this leader".to_string(),
     };
-    let caught_up = match follower.last_caught_up_time_ms {
-        Some(time_ms) => format!(
-            "it last caught up at {}, {} ago",
-            seconds(time_ms),
-            duration(now_ms.saturating_sub(time_ms))
-        ),
-        None => "it has not caught up in this leadership".to_string(),
-    };
+    let caught_up = caught_up_phrase(follower.last_caught_up_time_ms, now_ms);
     format!(
         "{} left the ISR: {caught_up}, and `replica_lag_time_max_ms` is {} ({position})",
         follower.broker,

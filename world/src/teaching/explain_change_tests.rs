@@ -1,25 +1,23 @@
 use super::*;
 use crate::step_record::{Record, StepInput};
+use crate::teaching::report_test_support::{partition, step as support_step, with_events};
 use watermark_broker_core::event::RecordSummary;
-use watermark_broker_core::ids::{LeaderEpoch, Offset, PartitionId};
+use watermark_broker_core::ids::{LeaderEpoch, Offset};
 use watermark_broker_core::record::NOT_A_WORKLOAD_VALUE;
-use watermark_broker_core::topic::TopicName;
-
-fn partition() -> TopicPartition {
-    TopicPartition::new(TopicName::new("events"), PartitionId(0))
-}
 
 fn step(events: Vec<Event>) -> StepRecord {
-    StepRecord {
-        time_ms: 1,
-        node: NodeId::Broker(BrokerId(3)),
-        input: StepInput::ApplicationStep,
-        sent: Vec::new(),
-        closed: Vec::new(),
-        connects: Vec::new(),
+    let Record::Step(step) = with_events(
+        support_step(
+            1,
+            NodeId::Broker(BrokerId(3)),
+            StepInput::ApplicationStep,
+            &[],
+        ),
         events,
-        marks: Vec::new(),
-    }
+    ) else {
+        unreachable!("the support builds a step")
+    };
+    step
 }
 
 fn summary(offset: u64, value: u64) -> RecordSummary {

@@ -1,7 +1,7 @@
 //! Why a leader's high watermark stays where it is, in words: the numbers of the
 //! `HighWatermarkHeld` reason event a leader reports at its periodic ISR check.
 
-use super::explain_words::{brokers, duration, seconds, thousands};
+use super::explain_words::{brokers, caught_up_phrase, thousands};
 use watermark_broker_core::ids::{BrokerId, Offset};
 use watermark_broker_core::reason::{FollowerProgress, HighWatermarkHold};
 
@@ -77,14 +77,7 @@ fn holder_sentence(
     } else {
         format!("{broker} is in the ISR")
     };
-    let caught_up = match follower.last_caught_up_time_ms {
-        Some(time_ms) => format!(
-            "it last caught up at {}, {} ago",
-            seconds(time_ms),
-            duration(now_ms.saturating_sub(time_ms))
-        ),
-        None => "it has not caught up in this leadership".to_string(),
-    };
+    let caught_up = caught_up_phrase(follower.last_caught_up_time_ms, now_ms);
     format!("{position} and {membership}: {caught_up}")
 }
 

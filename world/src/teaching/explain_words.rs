@@ -46,6 +46,19 @@ pub fn thousands(value: u64) -> String {
     out
 }
 
+/// `it last caught up at 2.966 s, 2.034 s ago`, or that it has not in this leadership: a
+/// follower's last caught-up time as its leader saw it, at `now_ms`.
+pub fn caught_up_phrase(last_caught_up_time_ms: Option<u64>, now_ms: u64) -> String {
+    match last_caught_up_time_ms {
+        Some(time_ms) => format!(
+            "it last caught up at {}, {} ago",
+            seconds(time_ms),
+            duration(now_ms.saturating_sub(time_ms))
+        ),
+        None => "it has not caught up in this leadership".to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
