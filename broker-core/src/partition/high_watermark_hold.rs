@@ -6,10 +6,10 @@
 //! (`replica_fetch_wait_max_ms`, a fetch in flight) is the normal pace of replication and
 //! is not reported.
 
+use super::leader::HighWatermarkCandidate;
 use super::{Context, Partition, Role};
 use crate::event::Event;
-use crate::ids::BrokerId;
-use crate::reason::HighWatermarkHold;
+use crate::reason::{FollowerProgress, HighWatermarkHold};
 
 impl Partition {
     /// Reports what holds this leader's high watermark below its log end offset, if
@@ -23,17 +23,14 @@ impl Partition {
         if high_watermark >= leader_log_end_offset {
             return;
         }
-        let maximal_isr = self.maximal_isr();
-        let joining = self.replicas_about_to_join_isr(context, state, &maximal_isr);
-        let lowest = self.lowest_log_end_offset(
-            context.local,
-            state,
-            &mut maximal_isr.iter().chain(&joining),
-        );
-        let under_min_isr = self.is_under_min_isr() && !context.bugs.hw_advances_under_min_isr;
+        let HighWatermarkCandidate {
+            maximal_isr,
+            joining,
+            lowest,
+        } = self.high_watermark_candidate(context, state);
         let hold = match lowest {
             Some(would_be) if would_be > high_watermark => {
-                if !under_min_isr {
+                if !self.holds_high_watermark_under_min_isr(context) {
                     // The next computation moves it: nothing holds it.
                     return;
                 }
@@ -44,38 +41,33 @@ impl Partition {
                 }
             }
             _ => {
-                let holding: Vec<BrokerId> = maximal_isr
+                let holding: Vec<FollowerProgress> = maximal_isr
                     .iter()
                     .chain(&joining)
-                    .copied()
-                    .filter(|&member| member != context.local)
-                    .filter(|member| {
-                        self.follower_replica(*member)
-                            .and_then(|replica| replica.log_end_offset)
+                    .filter(|&&member| member != context.local)
+                    .map(|&member| Self::progress_of(state, member))
+                    .filter(|follower| {
+                        follower
+                            .log_end_offset
                             .is_none_or(|offset| offset <= high_watermark)
                     })
                     .collect();
                 let fetch_wait_ms = context.config.replica_fetch_wait_max_ms;
-                let lagging = holding.iter().any(|member| {
-                    self.follower_replica(*member)
-                        .and_then(|replica| replica.last_caught_up_time_ms)
-                        .is_none_or(|caught_up_ms| {
-                            context.now_ms.saturating_sub(caught_up_ms) > fetch_wait_ms
-                        })
+                let lagging = holding.iter().any(|follower| {
+                    follower.last_caught_up_time_ms.is_none_or(|caught_up_ms| {
+                        context.now_ms.saturating_sub(caught_up_ms) > fetch_wait_ms
+                    })
                 });
-                if holding.is_empty() || !lagging {
+                if !lagging {
                     return;
                 }
+                let joining = joining
+                    .into_iter()
+                    .filter(|member| holding.iter().any(|follower| follower.broker == *member))
+                    .collect();
                 HighWatermarkHold::Replicas {
-                    holding: holding
-                        .iter()
-                        .map(|&member| Self::progress_of(state, member))
-                        .collect(),
-                    joining: joining
-                        .iter()
-                        .copied()
-                        .filter(|member| holding.contains(member))
-                        .collect(),
+                    holding,
+                    joining,
                     replica_lag_time_max_ms: context.config.replica_lag_time_max_ms,
                 }
             }

@@ -107,6 +107,16 @@ impl FollowerReplica {
     }
 }
 
+/// The replicas a leader's high watermark is computed over, and where it would be.
+pub(super) struct HighWatermarkCandidate {
+    pub(super) maximal_isr: BTreeSet<BrokerId>,
+    /// Caught-up followers outside the maximal ISR, about to rejoin it.
+    pub(super) joining: Vec<BrokerId>,
+    /// The lowest log end offset among this leader, the maximal ISR and the joining
+    /// replicas; `None` while one of theirs is unknown (it holds the high watermark).
+    pub(super) lowest: Option<Offset>,
+}
+
 /// An ISR change sent to the controller and not answered yet.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct PendingAlterPartition {
@@ -948,24 +958,22 @@ impl Partition {
         let Role::Leader(state) = &self.role else {
             return false;
         };
-        // KAFKA-15583 (Kafka 3.7): nothing becomes committed while the ISR is below the
-        // effective min.insync.replicas, so no record is committed on fewer replicas than
-        // the topic asks for. Kafka returns before computing; the mark wants to know whether
-        // the watermark was actually held, so the guard sits after the computation below.
-        let under_min_isr = self.is_under_min_isr() && !context.bugs.hw_advances_under_min_isr;
-        let maximal_isr = self.maximal_isr();
-        // Replicas about to rejoin the ISR hold the high watermark too (Kafka 3.x+).
-        let joining = self.replicas_about_to_join_isr(context, state, &maximal_isr);
-        let lowest = |members: &mut dyn Iterator<Item = &BrokerId>| {
-            self.lowest_log_end_offset(context.local, state, members)
-        };
-        let Some(new_high_watermark) = lowest(&mut maximal_isr.iter().chain(&joining)) else {
+        // Kafka returns before computing under min ISR; the mark wants to know whether the
+        // watermark was actually held, so the guard sits after the computation below.
+        let under_min_isr = self.holds_high_watermark_under_min_isr(context);
+        let HighWatermarkCandidate {
+            maximal_isr,
+            joining,
+            lowest,
+        } = self.high_watermark_candidate(context, state);
+        let Some(new_high_watermark) = lowest else {
             return false;
         };
         // Whether the joining replicas kept the high watermark below where the maximal ISR
         // alone would have put it.
         let held_for_joining = !joining.is_empty()
-            && lowest(&mut maximal_isr.iter())
+            && self
+                .lowest_log_end_offset(context.local, state, &mut maximal_isr.iter())
                 .is_some_and(|isr_only| isr_only > new_high_watermark);
         if under_min_isr {
             if new_high_watermark > self.log.high_watermark() {
@@ -1008,12 +1016,41 @@ impl Partition {
         true
     }
 
+    /// KAFKA-15583 (Kafka 3.7): nothing becomes committed while the ISR is below the
+    /// effective min.insync.replicas, so no record is committed on fewer replicas than the
+    /// topic asks for (unless the historical bug switch lets it advance anyway).
+    pub(super) fn holds_high_watermark_under_min_isr(&self, context: &Context<'_>) -> bool {
+        self.is_under_min_isr() && !context.bugs.hw_advances_under_min_isr
+    }
+
+    /// What `maybeIncrementLeaderHW` computes the high watermark over: the maximal ISR, the
+    /// caught-up followers about to rejoin it (Kafka 3.x+), and the lowest log end offset
+    /// among them and this leader.
+    pub(super) fn high_watermark_candidate(
+        &self,
+        context: &Context<'_>,
+        state: &LeaderState,
+    ) -> HighWatermarkCandidate {
+        let maximal_isr = self.maximal_isr();
+        let joining = self.replicas_about_to_join_isr(context, state, &maximal_isr);
+        let lowest = self.lowest_log_end_offset(
+            context.local,
+            state,
+            &mut maximal_isr.iter().chain(&joining),
+        );
+        HighWatermarkCandidate {
+            maximal_isr,
+            joining,
+            lowest,
+        }
+    }
+
     /// Kafka's `shouldWaitForReplicaToJoinIsr` (in `maybeIncrementLeaderHW`): a follower
     /// outside the maximal ISR that is caught up ([`FollowerReplica::is_caught_up`]) and may
     /// join the ISR (not fenced in the newest image) holds the high watermark as a member
     /// would, so records do not become committed without a replica that is about to count.
     /// Kafka also requires the broker epoch of its fetches to be the registered one.
-    pub(super) fn replicas_about_to_join_isr(
+    fn replicas_about_to_join_isr(
         &self,
         context: &Context<'_>,
         state: &LeaderState,

@@ -28,6 +28,15 @@ fn record(offset: u64, value: u64) -> RecordSummary {
     }
 }
 
+/// A follower's append of `records` to the partition.
+fn appended(records: Vec<RecordSummary>) -> Event {
+    Event::RecordsAppended {
+        partition: partition(),
+        as_leader: false,
+        records,
+    }
+}
+
 #[test]
 fn a_truncation_cuts_the_log_copy_and_caps_the_high_watermark() {
     let mut state = ReplicaState::new();
@@ -35,11 +44,7 @@ fn a_truncation_cuts_the_log_copy_and_caps_the_high_watermark() {
     state.apply(&step(
         b1,
         vec![
-            Event::RecordsAppended {
-                partition: partition(),
-                as_leader: false,
-                records: vec![record(0, 1), record(1, 2), record(2, 3)],
-            },
+            appended(vec![record(0, 1), record(1, 2), record(2, 3)]),
             Event::HighWatermarkUpdated {
                 partition: partition(),
                 from: Offset(0),
@@ -68,14 +73,7 @@ fn a_truncation_cuts_the_log_copy_and_caps_the_high_watermark() {
 fn a_full_truncation_empties_the_log_copy_and_starts_it_at_the_leaders_log_start() {
     let mut state = ReplicaState::new();
     let b1 = NodeId::Broker(BrokerId(1));
-    state.apply(&step(
-        b1,
-        vec![Event::RecordsAppended {
-            partition: partition(),
-            as_leader: false,
-            records: vec![record(0, 1), record(1, 2)],
-        }],
-    ));
+    state.apply(&step(b1, vec![appended(vec![record(0, 1), record(1, 2)])]));
     let changed = state.apply(&step(
         b1,
         vec![Event::LogTruncatedFully {
@@ -168,11 +166,7 @@ fn a_recovery_sets_the_log_to_what_it_found() {
     state.apply(&step(
         b1,
         vec![
-            Event::RecordsAppended {
-                partition: partition(),
-                as_leader: false,
-                records: vec![record(0, 1), record(1, 2)],
-            },
+            appended(vec![record(0, 1), record(1, 2)]),
             Event::LogTruncated {
                 partition: partition(),
                 from_log_end_offset: Offset(2),
