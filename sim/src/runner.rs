@@ -340,8 +340,6 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         });
     }
     violations.extend(world.finish_replica_checkers(end_ms));
-    // Before the final state takes the coordinators' accepted commits, which it reads.
-    let lag = world.group_lag();
     let final_state = FinalState {
         logs: world.final_logs(),
         transactions: world.final_transactions(),
@@ -355,6 +353,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         log_start_offsets: world.final_log_start_offsets(),
     };
     violations.extend(check_history(&world.history, &final_state));
+    let lag = world.group_lag(&final_state.accepted_commits);
     // The trace lists every finding again at the end; the record holds each once.
     for violation in &violations {
         if violation.checker != Checker::Liveness {

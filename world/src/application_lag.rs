@@ -1,7 +1,7 @@
 //! Consumer lag at the end of a run, per group and partition: the leader's log end offset
 //! minus the group's committed offset (what `kafka-consumer-groups.sh --describe` shows).
 
-use crate::checkers::{ClusterView, CoordinatorLog};
+use crate::checkers::{AcceptedCommit, ClusterView};
 use crate::world::World;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -24,9 +24,10 @@ pub struct GroupLag {
 }
 
 impl World {
-    /// Every group's lag, in group then partition order.
-    pub fn group_lag(&self) -> Vec<GroupLag> {
-        let committed = committed_offsets(&self.coordinator_log);
+    /// Every group's lag, in group then partition order, from the commits the coordinators
+    /// accepted (the run's `CoordinatorLog`).
+    pub fn group_lag(&self, accepted: &[AcceptedCommit]) -> Vec<GroupLag> {
+        let committed = committed_offsets(accepted);
         let view = self.cluster_view();
         let mut subscribed: BTreeMap<GroupId, Vec<TopicPartition>> = BTreeMap::new();
         for (index, workload) in self.scenario.consumers.iter().enumerate() {
@@ -66,9 +67,9 @@ impl World {
 
 /// Per group and partition, the offset of the last commit the coordinators accepted, in
 /// the order they accepted them (what the coordinator holds, whatever the client heard).
-fn committed_offsets(log: &CoordinatorLog) -> BTreeMap<(GroupId, TopicPartition), Offset> {
+fn committed_offsets(accepted: &[AcceptedCommit]) -> BTreeMap<(GroupId, TopicPartition), Offset> {
     let mut committed = BTreeMap::new();
-    for commit in &log.accepted {
+    for commit in accepted {
         for (partition, offset) in &commit.offsets {
             committed.insert((commit.group.clone(), *partition), *offset);
         }

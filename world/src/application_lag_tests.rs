@@ -1,4 +1,5 @@
 use super::*;
+use crate::checkers::CoordinatorLog;
 use watermark_broker_core::coordinator::GroupState;
 use watermark_broker_core::event::Event;
 use watermark_broker_core::ids::{GenerationId, MemberId, PartitionId, ProducerEpoch, ProducerId};
@@ -27,7 +28,7 @@ fn the_last_accepted_commit_counts_even_when_it_went_backwards() {
     log.observe(1, &plain("a", 7));
     log.observe(3, &plain("b", 2));
     log.observe(4, &plain("a", 5));
-    let committed = committed_offsets(&log);
+    let committed = committed_offsets(&log.accepted);
     assert_eq!(committed[&(GroupId("a".into()), p(0))], Offset(5));
     assert_eq!(committed[&(GroupId("b".into()), p(0))], Offset(2));
 }
@@ -51,7 +52,7 @@ fn a_transactional_commit_counts_once_its_marker_commits_it() {
     let mut log = CoordinatorLog::new();
     log.observe(1, &txn(1, 10));
     let key = (GroupId("pipeline".into()), p(1));
-    assert!(!committed_offsets(&log).contains_key(&key), "open");
+    assert!(!committed_offsets(&log.accepted).contains_key(&key), "open");
     log.observe(
         2,
         &Event::TxnOffsetsCommittedByMarker {
@@ -60,7 +61,7 @@ fn a_transactional_commit_counts_once_its_marker_commits_it() {
             offsets: vec![(GroupId("pipeline".into()), p(1), Offset(10), true)],
         },
     );
-    assert_eq!(committed_offsets(&log)[&key], Offset(10));
+    assert_eq!(committed_offsets(&log.accepted)[&key], Offset(10));
     log.observe(3, &txn(2, 20));
     log.observe(
         4,
@@ -70,5 +71,9 @@ fn a_transactional_commit_counts_once_its_marker_commits_it() {
             offsets: vec![(GroupId("pipeline".into()), p(1), Offset(20))],
         },
     );
-    assert_eq!(committed_offsets(&log)[&key], Offset(10), "aborted");
+    assert_eq!(
+        committed_offsets(&log.accepted)[&key],
+        Offset(10),
+        "aborted"
+    );
 }
