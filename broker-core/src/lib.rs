@@ -15,6 +15,7 @@ pub mod error;
 pub mod event;
 pub mod ids;
 mod json_schema;
+pub mod kafka_version;
 pub mod log;
 pub mod mark;
 pub mod metadata;

@@ -34,6 +34,10 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("disk", WATERMARK),
     ("faults", WATERMARK),
     ("phases", WATERMARK),
+    (
+        "kafka_version",
+        "the Kafka release (inter.broker.protocol.version and client version)",
+    ),
     ("bugs", WATERMARK),
     ("expect", WATERMARK),
     ("topics.name", "topic name"),

@@ -31,6 +31,9 @@ pub enum Command {
     Switches,
     /// Run one scenario on one seed and print everything about the run.
     Run(RunArgs),
+    /// Run one scenario over seeds under every Kafka version profile: which versions lose,
+    /// duplicate or diverge, and why.
+    Versions(VersionsArgs),
     /// Run many seeds of a scenario (or of the whole catalogue) in parallel.
     Sweep(SweepArgs),
     /// One summary from the `sweep --json` outputs of a sweep split with `--shard K/N`
@@ -63,9 +66,8 @@ pub struct ExplainArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
-    #[arg(long = "bug", value_name = "NAME")]
-    pub bugs: Vec<String>,
+    #[command(flatten)]
+    pub switches: SwitchArgs,
 
     /// Only this partition's changes and table, e.g. `events-0`.
     #[arg(long, value_name = "TOPIC-P")]
@@ -95,6 +97,20 @@ pub struct ExplainArgs {
     /// ISR, high watermark and leader changes.
     #[arg(long)]
     pub mermaid: bool,
+}
+
+/// The options that choose the code a run executes: bug switches and a Kafka version
+/// profile.
+#[derive(Debug, Args)]
+pub struct SwitchArgs {
+    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+
+    /// Run as Kafka VERSION: its historical bug switches and its defaults for the settings
+    /// the scenario leaves out (`watermark versions` compares them all).
+    #[arg(long = "kafka", value_name = "VERSION")]
+    pub kafka: Option<String>,
 }
 
 /// Options of `watermark schema`.
@@ -146,9 +162,8 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
-    #[arg(long = "bug", value_name = "NAME")]
-    pub bugs: Vec<String>,
+    #[command(flatten)]
+    pub switches: SwitchArgs,
 
     /// Print the trace, one line per event, before the report.
     #[arg(long)]
@@ -200,11 +215,34 @@ pub struct SweepArgs {
     #[arg(long, value_name = "K/N")]
     pub shard: Option<String>,
 
-    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
+    #[command(flatten)]
+    pub switches: SwitchArgs,
+
+    /// One JSON line per seed, then one summary line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `watermark versions`.
+#[derive(Debug, Args)]
+pub struct VersionsArgs {
+    /// A catalogue name, or a scenario file whose path ends in `.toml`.
+    #[arg(value_name = "SCENARIO|FILE.toml")]
+    pub scenario: String,
+
+    /// Seeds for each version: `N` (one seed), `A..B` (B excluded) or `A..=B` (B included).
+    #[arg(long, value_name = "SEEDS", default_value = "0..20")]
+    pub seeds: String,
+
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
+
+    /// Turn on a switch (repeatable) under every version.
     #[arg(long = "bug", value_name = "NAME")]
     pub bugs: Vec<String>,
 
-    /// One JSON line per seed, then one summary line.
+    /// One JSON object per version instead of the table.
     #[arg(long)]
     pub json: bool,
 }
@@ -261,9 +299,8 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 
-    /// Turn on a historical bug switch (repeatable), in addition to the scenario's own.
-    #[arg(long = "bug", value_name = "NAME")]
-    pub bugs: Vec<String>,
+    #[command(flatten)]
+    pub switches: SwitchArgs,
 
     /// The file to write (replaced if it exists).
     #[arg(short, long, value_name = "FILE")]

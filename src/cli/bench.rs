@@ -14,7 +14,7 @@ use crate::bench::pump::pump;
 use crate::cli::args::BenchArgs;
 use crate::cli::exit::{BadInput, Exit};
 use crate::cli::output::table;
-use crate::cli::source::{known_names, resolve, Resolved};
+use crate::cli::source::{known_names, resolve, Choice, Resolved};
 use std::time::{Duration, Instant};
 use watermark_sim::runner::{RunOptions, RunReport};
 use watermark_sim::sweep::{sweep, sweep_each};
@@ -142,7 +142,7 @@ fn yes_no(met: bool) -> String {
 }
 
 pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
-    let resolved = resolve(&args.scenario, &[]).map_err(|error| {
+    let resolved = resolve(&args.scenario, &Choice::default()).map_err(|error| {
         if args.scenario == BENCH_SCENARIO {
             BadInput(format!(
                 "the catalogue has no scenario `{BENCH_SCENARIO}`, which bench measures \

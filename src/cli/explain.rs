@@ -9,7 +9,7 @@ use crate::cli::explain_filter::Filter;
 use crate::cli::explain_mermaid::render_mermaid;
 use crate::cli::explain_text::{render_step, Style};
 use crate::cli::output::verdict_text;
-use crate::cli::source::{parse_bugs, resolve};
+use crate::cli::source::{resolve, Choice};
 use std::collections::BTreeSet;
 use watermark_broker_core::ids::NodeId;
 use watermark_sim::runner::{run, RunOptions, RunReport};
@@ -25,8 +25,8 @@ pub fn explain_command(args: &ExplainArgs) -> Result<Exit, BadInput> {
         args.to.as_deref(),
         args.only.as_deref(),
     )?;
-    let bugs = parse_bugs(&args.bugs)?;
-    let resolved = resolve(&args.scenario, &bugs)?;
+    let choice = Choice::parse(&args.switches)?;
+    let resolved = resolve(&args.scenario, &choice)?;
     let options = RunOptions {
         keep_records: true,
         ..RunOptions::default()

@@ -98,6 +98,7 @@ pub fn merge(shards: &[(String, Summary)]) -> Result<Summary, BadInput> {
         seeds: first.seeds.clone(),
         shard: format!("1-{count}/{count}"),
         bugs: first.bugs.clone(),
+        kafka: first.kafka.clone(),
         ..Summary::new()
     };
     for (_, summary) in shards {
@@ -143,6 +144,13 @@ fn check_same_sweep(
             "switch list",
             first.bugs.join(","),
             summary.bugs.join(","),
+        ));
+    }
+    if summary.kafka != first.kafka {
+        return Err(differs(
+            "Kafka version",
+            first.kafka.clone().unwrap_or_else(|| "4.1".to_string()),
+            summary.kafka.clone().unwrap_or_else(|| "4.1".to_string()),
         ));
     }
     if count(summary) != count(first) {

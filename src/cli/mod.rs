@@ -27,6 +27,7 @@ pub mod switches;
 #[cfg(test)]
 pub mod test_support;
 pub mod tour;
+pub mod versions;
 pub mod violation_groups;
 
 use crate::cli::args::{Cli, Command};
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
         Some(Command::Checkers(args)) => Ok(checkers::checkers_command(args.marks)),
         Some(Command::Switches) => Ok(switches::switches_command()),
         Some(Command::Run(args)) => run::run_command(&args),
+        Some(Command::Versions(args)) => versions::versions_command(&args),
         Some(Command::Sweep(args)) => sweep::sweep_command(&args),
         Some(Command::Merge(args)) => merge::merge_command(&args),
         Some(Command::Bench(args)) => bench::bench_command(&args),

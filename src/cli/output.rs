@@ -4,11 +4,11 @@
 //! it.
 
 use crate::cli::invocation::Invocation;
+use crate::cli::source::Choice;
 use crate::cli::violation_groups::group_violations;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::config::TopicConfig;
 use watermark_broker_core::protocol::Acks;
 use watermark_sim::application_lag::GroupLag;
@@ -18,20 +18,19 @@ use watermark_sim::scenario::Scenario;
 use watermark_sim::settings_diff::{non_default_settings, SettingChange};
 use watermark_sim::verdict::Guarantee;
 
-/// The one command that replays `seed` of `target` with the extra bug switches, started
-/// the way the user started this process (see [`Invocation`]).
-pub fn replay_command(
-    invocation: &Invocation,
-    target: &str,
-    seed: u64,
-    extra_bugs: &[BugSwitch],
-) -> String {
+/// The one command that replays `seed` of `target` with the command line's choice of
+/// version and switches, started the way the user started this process (see
+/// [`Invocation`]).
+pub fn replay_command(invocation: &Invocation, target: &str, seed: u64, choice: &Choice) -> String {
     let mut command = format!(
         "{} run {} --seed {seed}",
         invocation.program(),
         shell_quote(target)
     );
-    for switch in extra_bugs {
+    if let Some(version) = choice.kafka {
+        let _ = write!(command, " --kafka {version}");
+    }
+    for switch in &choice.bugs {
         let _ = write!(command, " --bug {}", switch.name());
     }
     command
@@ -594,6 +593,8 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use watermark_broker_core::bugs::BugSwitch;
+    use watermark_broker_core::kafka_version::KafkaVersion;
 
     #[test]
     fn replay_commands_name_the_seed_and_the_extra_bugs() {
@@ -607,9 +608,24 @@ mod tests {
                 &invocation,
                 "acks1-leader-crash-loses-acked-write",
                 7,
-                &[BugSwitch::AckBeforeIsr]
+                &Choice {
+                    kafka: None,
+                    bugs: vec![BugSwitch::AckBeforeIsr]
+                }
             ),
             "cargo run --release -- run acks1-leader-crash-loses-acked-write --seed 7 --bug ack-before-isr"
+        );
+        assert_eq!(
+            replay_command(
+                &invocation,
+                "double-power-loss-divergence",
+                3,
+                &Choice {
+                    kafka: Some(KafkaVersion::V0_10_2),
+                    bugs: Vec::new()
+                }
+            ),
+            "cargo run --release -- run double-power-loss-divergence --seed 3 --kafka 0.10.2"
         );
     }
 

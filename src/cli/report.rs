@@ -9,7 +9,7 @@ use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
 use crate::cli::output::{replay_command, verdict_text};
 use crate::cli::report_html::report_html;
-use crate::cli::source::{parse_bugs, resolve};
+use crate::cli::source::{resolve, Choice};
 use std::fs::File;
 use std::io::Write as _;
 use watermark_sim::runner::{run, RunOptions, RunReport};
@@ -18,8 +18,8 @@ use watermark_sim::teaching::shiviz::shiviz_log;
 use watermark_sim::trace::TraceMode;
 
 pub fn report_command(args: &ReportArgs) -> Result<Exit, BadInput> {
-    let bugs = parse_bugs(&args.bugs)?;
-    let resolved = resolve(&args.scenario, &bugs)?;
+    let choice = Choice::parse(&args.switches)?;
+    let resolved = resolve(&args.scenario, &choice)?;
     // Opened before the run, so an unwritable path is reported at once, not after it.
     let mut file = File::create(&args.output).map_err(|error| {
         BadInput(format!(
@@ -36,7 +36,7 @@ pub fn report_command(args: &ReportArgs) -> Result<Exit, BadInput> {
         &Invocation::current(),
         &resolved.target,
         args.seed,
-        &resolved.extra_bugs,
+        &resolved.choice,
     );
     let text = if args.shiviz {
         shiviz_log(&report.records)

@@ -6,13 +6,13 @@ use crate::cli::args::RunArgs;
 use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
 use crate::cli::output::{replay_command, run_json, run_text};
-use crate::cli::source::{parse_bugs, resolve};
+use crate::cli::source::{resolve, Choice};
 use watermark_sim::runner::{run, RunOptions};
 use watermark_sim::trace::TraceMode;
 
 pub fn run_command(args: &RunArgs) -> Result<Exit, BadInput> {
-    let bugs = parse_bugs(&args.bugs)?;
-    let resolved = resolve(&args.scenario, &bugs)?;
+    let choice = Choice::parse(&args.switches)?;
+    let resolved = resolve(&args.scenario, &choice)?;
     let trace_mode = match (args.trace, args.json) {
         (false, _) => TraceMode::HashOnly,
         (true, false) => TraceMode::Text,
@@ -27,7 +27,7 @@ pub fn run_command(args: &RunArgs) -> Result<Exit, BadInput> {
         &Invocation::current(),
         &resolved.target,
         args.seed,
-        &resolved.extra_bugs,
+        &resolved.choice,
     );
     let mut out = String::new();
     for record in &report.records {

@@ -1,12 +1,16 @@
 //! Where a scenario comes from: a catalogue name, or a TOML file (a path ending in `.toml`),
-//! with the `--bug` switches of the command line OR-ed into the scenario's own. Every way
-//! this can go wrong is a [`BadInput`] with a message that says what to type instead.
+//! with the command line's `--kafka` profile applied and its `--bug` switches OR-ed into the
+//! scenario's own. Every way this can go wrong is a [`BadInput`] with a message that says
+//! what to type instead.
 
+use crate::cli::args::SwitchArgs;
 use crate::cli::exit::BadInput;
 use std::path::Path;
 use std::str::FromStr;
 use watermark_broker_core::bugs::BugSwitch;
+use watermark_broker_core::kafka_version::KafkaVersion;
 use watermark_broker_core::spelling::closest;
+use watermark_sim::kafka_profile::{apply_kafka_version, CatalogueSettings};
 use watermark_sim::scenario::Scenario;
 
 /// A scenario ready to run, and how to name it in a replay command.
@@ -16,8 +20,32 @@ pub struct Resolved {
     /// What to pass to `watermark run` to get this scenario again: its catalogue name or the
     /// file path as given.
     pub target: String,
-    /// The switches given on the command line (the scenario's own are part of it already).
-    pub extra_bugs: Vec<BugSwitch>,
+    /// What the command line chose (the scenario's own switches are part of it already).
+    pub choice: Choice,
+}
+
+/// The code a run executes, as the command line chose it: `--kafka` and `--bug`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Choice {
+    pub kafka: Option<KafkaVersion>,
+    pub bugs: Vec<BugSwitch>,
+}
+
+impl Choice {
+    /// Parses `--kafka` and `--bug`, each with its own message for an unknown name.
+    pub fn parse(args: &SwitchArgs) -> Result<Choice, BadInput> {
+        let kafka = args
+            .kafka
+            .as_deref()
+            .map(|text| {
+                KafkaVersion::from_str(text).map_err(|error| BadInput(format!("--kafka: {error}")))
+            })
+            .transpose()?;
+        Ok(Choice {
+            kafka,
+            bugs: parse_bugs(&args.bugs)?,
+        })
+    }
 }
 
 /// Parses `--bug` values with [`BugSwitch`]'s own message for an unknown name. Duplicates
@@ -43,18 +71,24 @@ pub fn known_names() -> String {
     }
 }
 
-/// Finds `target` (a catalogue name, or a path ending in `.toml`), turns on `extra_bugs`
-/// and checks that the result can run.
-pub fn resolve(target: &str, extra_bugs: &[BugSwitch]) -> Result<Resolved, BadInput> {
+/// Finds `target` (a catalogue name, or a path ending in `.toml`), applies the chosen Kafka
+/// version, turns on the chosen switches and checks that the result can run.
+pub fn resolve(target: &str, choice: &Choice) -> Result<Resolved, BadInput> {
     let mut scenario = if target.ends_with(".toml") {
         if !Path::new(target).exists() {
             return Err(BadInput(format!("scenario file `{target}` does not exist")));
         }
-        watermark_scenarios::load_file(Path::new(target)).map_err(BadInput)?
+        watermark_scenarios::load_file_as(Path::new(target), choice.kafka).map_err(BadInput)?
     } else {
-        watermark_scenarios::find(target).ok_or_else(|| unknown_scenario(target))?
+        let mut scenario =
+            watermark_scenarios::find(target).ok_or_else(|| unknown_scenario(target))?;
+        if let Some(version) = choice.kafka {
+            apply_kafka_version(&mut scenario, version, &CatalogueSettings)
+                .map_err(|error| BadInput(format!("{target}: --kafka {version}: {error}")))?;
+        }
+        scenario
     };
-    for switch in extra_bugs {
+    for switch in &choice.bugs {
         scenario.bugs.enable(*switch);
     }
     // load_file validates already; catalogue entries are validated again because a scenario
@@ -69,7 +103,7 @@ pub fn resolve(target: &str, extra_bugs: &[BugSwitch]) -> Result<Resolved, BadIn
     Ok(Resolved {
         scenario,
         target: target.to_string(),
-        extra_bugs: extra_bugs.to_vec(),
+        choice: choice.clone(),
     })
 }
 
@@ -126,11 +160,11 @@ fn suggestion<'a>(target: &str, names: &'a [String]) -> Option<&'a str> {
     }
 }
 
-/// Every catalogue scenario, resolved with `extra_bugs`.
-pub fn resolve_catalogue(extra_bugs: &[BugSwitch]) -> Result<Vec<Resolved>, BadInput> {
+/// Every catalogue scenario, resolved with `choice`.
+pub fn resolve_catalogue(choice: &Choice) -> Result<Vec<Resolved>, BadInput> {
     watermark_scenarios::names()
         .iter()
-        .map(|name| resolve(name, extra_bugs))
+        .map(|name| resolve(name, choice))
         .collect()
 }
 
@@ -162,7 +196,7 @@ mod tests {
 
     #[test]
     fn a_misspelled_name_gets_the_closest_catalogue_name() {
-        let error = resolve("acks1-leader-crash-loses-aked-write", &[]).unwrap_err();
+        let error = resolve("acks1-leader-crash-loses-aked-write", &Choice::default()).unwrap_err();
         assert!(
             error
                 .0
@@ -182,12 +216,12 @@ mod tests {
 
     #[test]
     fn a_path_that_does_not_exist_says_so() {
-        let error = resolve("examples/no-such-file.toml", &[]).unwrap_err();
+        let error = resolve("examples/no-such-file.toml", &Choice::default()).unwrap_err();
         assert_eq!(
             error.0,
             "scenario file `examples/no-such-file.toml` does not exist"
         );
-        let error = resolve("examples/no-such-file.tml", &[]).unwrap_err();
+        let error = resolve("examples/no-such-file.tml", &Choice::default()).unwrap_err();
         assert!(
             error
                 .0
@@ -195,13 +229,13 @@ mod tests {
             "{}",
             error.0
         );
-        let error = resolve("Cargo.lock", &[]).unwrap_err();
+        let error = resolve("Cargo.lock", &Choice::default()).unwrap_err();
         assert!(error.0.contains("must end in .toml"), "{}", error.0);
     }
 
     #[test]
     fn an_unknown_name_lists_the_known_ones() {
-        let error = resolve("no-such-scenario", &[]).unwrap_err();
+        let error = resolve("no-such-scenario", &Choice::default()).unwrap_err();
         assert!(error.0.contains("unknown scenario `no-such-scenario`"));
         assert!(error.0.contains("known:"));
     }

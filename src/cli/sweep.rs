@@ -8,7 +8,7 @@ use crate::cli::args::SweepArgs;
 use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
 use crate::cli::output::{plural, replay_command, report_json, table};
-use crate::cli::source::{parse_bugs, resolve, resolve_catalogue, Resolved};
+use crate::cli::source::{resolve, resolve_catalogue, Choice, Resolved};
 use crate::cli::sweep_summary::{summary_text, Stop, Summary};
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -16,15 +16,15 @@ use watermark_sim::runner::RunOptions;
 use watermark_sim::sweep::{sweep_until, Shard};
 
 pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
-    let bugs = parse_bugs(&args.bugs)?;
+    let choice = Choice::parse(&args.switches)?;
     let range = crate::cli::seed_range(&args.seeds)?;
     let shard = match &args.shard {
         Some(text) => Shard::parse(text).map_err(BadInput)?,
         None => Shard::ALL,
     };
     let targets: Vec<Resolved> = match &args.scenario {
-        Some(target) => vec![resolve(target, &bugs)?],
-        None => resolve_catalogue(&bugs)?,
+        Some(target) => vec![resolve(target, &choice)?],
+        None => resolve_catalogue(&choice)?,
     };
     if targets.is_empty() {
         eprintln!("the catalogue is empty: nothing to sweep");
@@ -49,10 +49,12 @@ pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
     summary.seeds = args.seeds.clone();
     summary.shard = format!("{}/{}", shard.index, shard.count);
     summary.jobs = jobs;
-    summary.bugs = bugs
+    summary.bugs = choice
+        .bugs
         .iter()
         .map(|switch| switch.name().to_string())
         .collect();
+    summary.kafka = choice.kafka.map(|version| version.name().to_string());
     summary.wall_ms = u64::try_from(wall.as_millis()).unwrap_or(u64::MAX);
     summary.seeds_per_s = if wall.as_secs_f64() > 0.0 {
         summary.runs as f64 / wall.as_secs_f64()
@@ -124,7 +126,7 @@ fn sweep_targets(args: &SweepArgs, targets: &[Resolved], seeds: &[u64], jobs: us
                     bar.inc(1);
                 }
                 let replay =
-                    replay_command(&invocation, &target.target, report.seed, &target.extra_bugs);
+                    replay_command(&invocation, &target.target, report.seed, &target.choice);
                 if args.json {
                     crate::cli::print(&format!("{}\n", report_json(&report, &replay)));
                 }

@@ -59,6 +59,9 @@ pub struct Summary {
     pub jobs: usize,
     /// The switches given with `--bug`.
     pub bugs: Vec<String>,
+    /// The Kafka version profile given with `--kafka`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kafka: Option<String>,
     pub runs: u64,
     pub passed: u64,
     /// Failed without panicking.
@@ -89,6 +92,7 @@ impl Summary {
             shard: String::new(),
             jobs: 0,
             bugs: Vec::new(),
+            kafka: None,
             runs: 0,
             passed: 0,
             failed: 0,
@@ -287,7 +291,8 @@ pub fn summary_text(summary: &Summary) -> String {
     out
 }
 
-/// `safe-acks-all-swarm seeds 0..100 shard 1/1 jobs 2 bugs none`.
+/// `safe-acks-all-swarm seeds 0..100 shard 1/1 jobs 2 bugs none` (and ` kafka 2.8` with a
+/// version profile).
 fn heading(summary: &Summary) -> String {
     format!(
         "{} seeds {} shard {} jobs {} bugs {}",
@@ -304,7 +309,11 @@ fn heading(summary: &Summary) -> String {
         } else {
             summary.bugs.join(",")
         }
-    )
+    ) + &summary
+        .kafka
+        .as_ref()
+        .map(|version| format!(" kafka {version}"))
+        .unwrap_or_default()
 }
 
 /// A table of the failure groups, each followed by the command that replays its first seed.

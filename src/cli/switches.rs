@@ -1,6 +1,6 @@
 //! `watermark switches`: every switch `--bug` accepts — its name, whether it plants a bug or
-//! restores older Kafka behaviour, the KIP or JIRA that changed it, the first release
-//! without it, and what it does.
+//! restores older Kafka behaviour, the KIP or JIRA that changed it, the releases that had
+//! it (the first with it up to the first without it), and what it does.
 
 use crate::cli::exit::Exit;
 use std::fmt::Write as _;
@@ -18,8 +18,14 @@ pub fn switches_command() -> Exit {
             SwitchKind::Bug => "bug",
             SwitchKind::OlderBehaviour => "older behaviour",
         };
-        let origin = match (switch.changed_by(), switch.fixed_in()) {
-            (Some(change), Some(release)) => format!("{change}, changed in Kafka {release}"),
+        let origin = match (
+            switch.changed_by(),
+            switch.affected_since(),
+            switch.fixed_in(),
+        ) {
+            (Some(change), Some(since), Some(release)) => {
+                format!("{change}: Kafka {since} up to {release}, which changed it")
+            }
             _ => "planted: no Kafka release behaved so".to_string(),
         };
         let _ = writeln!(

@@ -6,7 +6,7 @@ use crate::cli::args::TourArgs;
 use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
 use crate::cli::output::{observed_summary, replay_command, table};
-use crate::cli::source::resolve_catalogue;
+use crate::cli::source::{resolve_catalogue, Choice};
 use std::fmt::Write as _;
 use watermark_sim::runner::{RunOptions, RunReport};
 use watermark_sim::sweep::sweep;
@@ -14,7 +14,7 @@ use watermark_sim::sweep::sweep;
 pub fn tour_command(args: &TourArgs) -> Result<Exit, BadInput> {
     let range = crate::cli::seed_range(&args.seeds)?;
     let seeds: Vec<u64> = range.collect();
-    let targets = resolve_catalogue(&[])?;
+    let targets = resolve_catalogue(&Choice::default())?;
     if targets.is_empty() {
         eprintln!("the catalogue is empty: nothing to tour");
         return Ok(Exit::Met);
@@ -64,7 +64,7 @@ pub fn tour_command(args: &TourArgs) -> Result<Exit, BadInput> {
                     .map(ToString::to_string)
                     .collect::<Vec<_>>()
                     .join("; "),
-                replay_command(&invocation, &target.target, report.seed, &target.extra_bugs)
+                replay_command(&invocation, &target.target, report.seed, &target.choice)
             );
         }
         all_reports.extend(reports);

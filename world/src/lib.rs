@@ -22,6 +22,7 @@ mod hanging_transaction;
 pub mod held_requests;
 pub mod history;
 mod json_schema;
+pub mod kafka_profile;
 pub mod network;
 pub mod not_applied;
 pub mod pipeline_client;

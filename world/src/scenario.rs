@@ -12,6 +12,7 @@ use watermark_broker_core::config::{
     BrokerConfig, ConsumerConfig, ControllerConfig, ProducerConfig, TopicConfig,
 };
 use watermark_broker_core::ids::{BrokerId, GroupId, PartitionId};
+use watermark_broker_core::kafka_version::KafkaVersion;
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::offsets_topic::{is_internal_topic, offsets_topic_config};
 use watermark_broker_core::topic::{TopicName, TopicPartition};
@@ -337,6 +338,11 @@ pub struct Scenario {
     pub disk: DiskConfig,
     pub faults: FaultSchedule,
     pub phases: Phases,
+    /// The Kafka release whose switches and defaults the scenario runs with (`"2.8"`): its
+    /// historical bug switches on, and its defaults for the settings the file leaves out
+    /// (`watermark versions` lists the profiles). Without it, Kafka 4.1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kafka_version: Option<KafkaVersion>,
     pub bugs: BugSwitches,
     pub expect: Expectation,
 }
@@ -361,6 +367,7 @@ impl Default for Scenario {
             disk: DiskConfig::default(),
             faults: FaultSchedule::default(),
             phases: Phases::default(),
+            kafka_version: None,
             bugs: BugSwitches::default(),
             expect: Expectation::default(),
         }

@@ -93,6 +93,12 @@ impl Document {
         }
     }
 
+    /// Whether the file writes the key at `path` itself.
+    pub fn writes(&self, path: &str) -> bool {
+        let written = self.written_path(path);
+        self.entries.iter().any(|entry| entry.path == written)
+    }
+
     /// The innermost key whose span holds `offset` (of two with the same span, the deeper:
     /// an array's only table before the array).
     pub fn path_at(&self, offset: usize) -> Option<&str> {
@@ -225,5 +231,12 @@ mod tests {
             document.written_path("topics[0].partitions"),
             "topic.partitions"
         );
+    }
+}
+
+/// A file states exactly the settings it writes.
+impl watermark_sim::kafka_profile::StatedSettings for Document {
+    fn states(&self, path: &str) -> bool {
+        self.writes(path)
     }
 }

@@ -12,11 +12,24 @@ mod narrow;
 
 use document::Document;
 use toml_edit::ImDocument;
+use watermark_broker_core::kafka_version::KafkaVersion;
+use watermark_sim::kafka_profile::apply_kafka_version;
 use watermark_sim::scenario::Scenario;
 use watermark_sim::scenario_validation::Problem;
 
 /// Parses a scenario from TOML text. `origin` names the source in error messages.
 pub fn parse_toml(text: &str, origin: &str) -> Result<Scenario, String> {
+    parse_toml_as(text, origin, None)
+}
+
+/// Parses a scenario from TOML text and applies its Kafka version profile: `kafka`, or
+/// else the file's own `kafka_version`. The profile's defaults go to the settings the file
+/// does not write.
+pub fn parse_toml_as(
+    text: &str,
+    origin: &str,
+    kafka: Option<KafkaVersion>,
+) -> Result<Scenario, String> {
     if text.trim_start().starts_with('{') {
         return Err(format!(
             "{origin}: not a TOML scenario: it reads as JSON; a scenario is a TOML file, as in examples/"
@@ -51,6 +64,11 @@ pub fn parse_toml(text: &str, origin: &str) -> Result<Scenario, String> {
     scenario
         .take_legacy_topic()
         .map_err(|problem| refusal(origin, &document, &Problem::new("topic", problem)))?;
+    if let Some(version) = kafka.or(scenario.kafka_version) {
+        apply_kafka_version(&mut scenario, version, &document).map_err(|problem| {
+            refusal(origin, &document, &Problem::new("kafka_version", problem))
+        })?;
+    }
     let problems = scenario.problems();
     match first_in_file_order(&document, &problems) {
         Some(problem) => Err(refusal(origin, &document, problem)),
@@ -60,12 +78,20 @@ pub fn parse_toml(text: &str, origin: &str) -> Result<Scenario, String> {
 
 /// Reads and parses a scenario file.
 pub fn load_file(path: &std::path::Path) -> Result<Scenario, String> {
+    load_file_as(path, None)
+}
+
+/// Reads and parses a scenario file with a Kafka version profile (see [`parse_toml_as`]).
+pub fn load_file_as(
+    path: &std::path::Path,
+    kafka: Option<KafkaVersion>,
+) -> Result<Scenario, String> {
     let origin = path.display().to_string();
     let bytes = std::fs::read(path)
         .map_err(|error| format!("{origin}: cannot read the scenario file: {error}"))?;
     let text = String::from_utf8(bytes)
         .map_err(|_| format!("{origin}: not a TOML scenario: the file is not UTF-8 text"))?;
-    parse_toml(&text, &origin)
+    parse_toml_as(&text, &origin, kafka)
 }
 
 /// The problem a reader meets first: by line, then problems of keys the file does not write
