@@ -1,3 +1,6 @@
+//! Profiles on hand-built scenarios; each test changes a default scenario a field at a time.
+#![allow(clippy::field_reassign_with_default)]
+
 use super::*;
 use crate::scenario::ConsumerWorkload;
 use watermark_broker_core::bugs::BugSwitch;

@@ -195,6 +195,13 @@ fn collect_value(path: &str, value: &Value, entries: &mut Vec<Entry>) {
     }
 }
 
+/// A file states exactly the settings it writes.
+impl watermark_sim::kafka_profile::StatedSettings for Document {
+    fn states(&self, path: &str) -> bool {
+        self.writes(path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,12 +238,5 @@ mod tests {
             document.written_path("topics[0].partitions"),
             "topic.partitions"
         );
-    }
-}
-
-/// A file states exactly the settings it writes.
-impl watermark_sim::kafka_profile::StatedSettings for Document {
-    fn states(&self, path: &str) -> bool {
-        self.writes(path)
     }
 }
