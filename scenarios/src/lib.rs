@@ -18,5 +18,5 @@ pub mod schema;
 pub mod starter;
 
 pub use catalogue::{catalogue, find, names};
-pub use load::{load_file, parse_toml};
+pub use load::{load_file, parse_toml, to_toml};
 pub use watermark_sim::scenario::Scenario;
