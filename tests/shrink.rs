@@ -84,7 +84,7 @@ fn at_least_five_times_fewer_faults(outcome: &Value) {
 /// epoch 2, once b3 leads in epoch 4 (`NoCommittedRecordLost`). The swarm applied 12
 /// faults; the search keeps 4 (a quick leader restart, a 2 ms slow link, the leader's
 /// pause, b1's power loss). Fewer is out of reach here: every subset of at most three of
-/// the 16 faults the swarm drew was tried (560 runs, see docs/DECISIONS.md) and none
+/// the 16 faults the swarm drew was tried (696 runs, see docs/DECISIONS.md) and none
 /// reproduces, because removing an early fault moves every later one onto another
 /// moment of the protocol. So this case asserts three times fewer, not five.
 #[test]

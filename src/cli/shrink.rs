@@ -39,7 +39,7 @@ pub fn shrink_command(args: &ShrinkArgs) -> Result<Exit, BadInput> {
         None => format!("{}-seed-{}-shrunk.toml", resolved.scenario.name, args.seed),
     };
     check_out_path(&out)?;
-    let command = shrink_command_line(&resolved.target, args.seed, &resolved.extra_bugs);
+    let command = shrink_command_line(args, &resolved.target, &resolved.extra_bugs);
     let options = ShrinkOptions {
         runs_max: usize::try_from(args.max_runs).unwrap_or(usize::MAX),
         checker,
@@ -137,11 +137,22 @@ fn check_out_path(out: &str) -> Result<(), BadInput> {
     Ok(())
 }
 
-/// `watermark shrink TARGET --seed N --bug ...`, as the user would type it again.
-fn shrink_command_line(target: &str, seed: u64, bugs: &[BugSwitch]) -> String {
-    let mut line = format!("watermark shrink {} --seed {seed}", shell_quote(target));
+/// `watermark shrink TARGET --seed N --bug ...`, with every option that changes what it
+/// writes, as the user would type it again.
+fn shrink_command_line(args: &ShrinkArgs, target: &str, bugs: &[BugSwitch]) -> String {
+    let mut line = format!(
+        "watermark shrink {} --seed {}",
+        shell_quote(target),
+        args.seed
+    );
     for bug in bugs {
         let _ = write!(line, " --bug {}", bug.name());
+    }
+    if let Some(checker) = &args.checker {
+        let _ = write!(line, " --checker {}", shell_quote(checker.trim()));
+    }
+    if args.max_runs != watermark_sim::shrinker::RUNS_MAX_DEFAULT as u64 {
+        let _ = write!(line, " --max-runs {}", args.max_runs);
     }
     line
 }
