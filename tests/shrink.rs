@@ -319,3 +319,34 @@ fn bad_input_is_one_error_line_with_exit_code_two() {
     }
     assert!(!Path::new(out).exists(), "nothing is written on bad input");
 }
+
+/// The swarm written out as scheduled faults and triggers runs as the swarm does: the same
+/// messages, events, findings and marks, seed by seed (the trace's wording differs: no
+/// swarm, no drawn configuration, faults listed as scripted).
+#[test]
+fn the_swarm_written_out_runs_exactly_as_the_swarm() {
+    use watermark::sim::runner::{run, RunOptions};
+    use watermark::sim::shrink::Shrinkable;
+    let cases: [(&str, std::ops::Range<u64>); 2] = [
+        ("safe-acks-all-swarm", 0..40),
+        ("safe-consumer-group-swarm", 0..2),
+    ];
+    for (name, seeds) in cases {
+        let scenario = watermark::scenarios::find(name).expect("a catalogue scenario");
+        for seed in seeds {
+            let original = run(&scenario, seed, RunOptions::default());
+            let written = Shrinkable::materialise(&scenario, seed).scenario();
+            assert!(written.faults.swarm.is_none());
+            let text = watermark::scenarios::to_toml(&written).expect("TOML");
+            let loaded = watermark::scenarios::parse_toml(&text, name).expect("it loads");
+            let again = run(&loaded, seed, RunOptions::default());
+            let mut counters = again.counters.clone();
+            counters.trace_lines = original.counters.trace_lines;
+            assert_eq!(counters, original.counters, "{name} seed {seed}");
+            assert_eq!(again.violations, original.violations, "{name} seed {seed}");
+            assert_eq!(again.marks, original.marks, "{name} seed {seed}");
+            assert_eq!(again.sim_time_ms, original.sim_time_ms, "{name} seed {seed}");
+            assert_eq!(again.passed, original.passed, "{name} seed {seed}");
+        }
+    }
+}
