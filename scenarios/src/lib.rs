@@ -18,5 +18,5 @@ pub mod schema;
 pub mod starter;
 
 pub use catalogue::{catalogue, find, names};
-pub use load::{load_file, load_file_as, parse_toml, parse_toml_as};
+pub use load::{load_file, load_file_as, parse_toml, parse_toml_as, to_toml};
 pub use watermark_sim::scenario::Scenario;

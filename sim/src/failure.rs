@@ -4,7 +4,8 @@
 
 use crate::checkers::Checker;
 use crate::not_applied::NotApplied;
-use crate::verdict::{Guarantee, OrderingVerdict};
+use crate::verdict::{observed_guarantee, observed_ordering, Guarantee, OrderingVerdict};
+use crate::violation::Violation;
 use serde::{Serialize, Serializer};
 use std::fmt;
 use watermark_broker_core::mark::Mark;
@@ -82,6 +83,41 @@ impl fmt::Display for Failure {
     }
 }
 
+/// Whether `violation` on its own fails one of the run's guarantee or ordering failures
+/// (`failures`): a loss under at-least-once does, a duplicate under at-least-once does not.
+pub fn breaks_expectation(failures: &[Failure], violation: &Violation) -> bool {
+    let alone = std::slice::from_ref(violation);
+    failures.iter().any(|failure| match failure {
+        Failure::Guarantee { expected, .. } => !observed_guarantee(alone).satisfies(*expected),
+        Failure::Ordering { observed, .. } => {
+            *observed == OrderingVerdict::Violated
+                && observed_ordering(alone) == OrderingVerdict::Violated
+        }
+        _ => false,
+    })
+}
+
+/// The checkers whose findings fail the run, each once: every invariant the expectation
+/// does not allow, in the order of `failures`, then every checker with a violation that on
+/// its own breaks the expected guarantee or ordering, in the order of `violations`.
+pub fn failing_checkers(failures: &[Failure], violations: &[Violation]) -> Vec<Checker> {
+    let mut checkers: Vec<Checker> = Vec::new();
+    let invariants = failures.iter().filter_map(|failure| match failure {
+        Failure::Invariant(checker) => Some(*checker),
+        _ => None,
+    });
+    let breaking = violations
+        .iter()
+        .filter(|violation| breaks_expectation(failures, violation))
+        .map(|violation| violation.checker);
+    for checker in invariants.chain(breaking) {
+        if !checkers.contains(&checker) {
+            checkers.push(checker);
+        }
+    }
+    checkers
+}
+
 /// In JSON a failure is its sentence, as before failures had a type; sweeps add the reason.
 impl Serialize for Failure {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -108,5 +144,39 @@ mod tests {
             serde_json::to_value(&mark).unwrap(),
             serde_json::json!(mark.to_string())
         );
+    }
+
+    fn finding(checker: Checker) -> Violation {
+        Violation {
+            checker,
+            partition: None,
+            offsets: Vec::new(),
+            values: Vec::new(),
+            time_ms: 0,
+            description: String::new(),
+        }
+    }
+
+    #[test]
+    fn failing_checkers_are_the_invariants_then_the_checkers_that_break_the_guarantee() {
+        let failures = vec![
+            Failure::Guarantee {
+                expected: Guarantee::AtLeastOnce,
+                observed: Guarantee::None,
+            },
+            Failure::Invariant(Checker::NoCommittedRecordLost),
+        ];
+        let violations = vec![
+            finding(Checker::Duplicate),
+            finding(Checker::FinalLogLoss),
+            finding(Checker::NoCommittedRecordLost),
+            finding(Checker::FinalLogLoss),
+        ];
+        assert_eq!(
+            failing_checkers(&failures, &violations),
+            vec![Checker::NoCommittedRecordLost, Checker::FinalLogLoss]
+        );
+        assert!(!breaks_expectation(&failures, &violations[0]));
+        assert!(failing_checkers(&[], &violations).is_empty());
     }
 }

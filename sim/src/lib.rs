@@ -13,13 +13,14 @@ compile_error!(
 // simulator that does not need madsim.
 pub use watermark_world::{
     application, application_consumer, application_history, application_lag, checkers,
-    configuration, convergence, disk, fault, fault_shape, held_requests, history, kafka_profile,
-    network, not_applied, processing, scenario, scenario_validation, settings_diff, sink,
-    step_record, swarm, teaching, trace, trigger, verdict, violation, world,
+    configuration, convergence, ddmin, disk, fault, fault_shape, held_requests, history,
+    kafka_profile, network, not_applied, processing, scenario, scenario_validation, settings_diff,
+    shrink, sink, step_record, swarm, teaching, trace, trigger, verdict, violation, world,
 };
 
 pub mod failure;
 pub mod nemesis;
 pub mod node;
 pub mod runner;
+pub mod shrinker;
 pub mod sweep;

@@ -49,6 +49,11 @@ pub enum Command {
     /// Run one seed and write it as one self-contained HTML page: a space-time diagram, the
     /// client history and the violations, with a step control (`--shiviz`: a ShiViz log).
     Report(ReportArgs),
+    /// From a failing run, a smaller scenario that still fails with the same checker:
+    /// fewer faults (delta debugging), shorter ones, the swarm written out as scheduled
+    /// faults, fewer records, clients and brokers. Writes it as a TOML file that fails on
+    /// its own with the same seed.
+    Shrink(ShrinkArgs),
     /// The run as a story: every replica-state change with the reason for it and the
     /// replica table after it, client steps, faults, then the verdict with each violation
     /// explained.
@@ -111,6 +116,49 @@ pub struct SwitchArgs {
     /// the scenario leaves out (`watermark versions` compares them all).
     #[arg(long = "kafka", value_name = "VERSION")]
     pub kafka: Option<String>,
+}
+
+/// Options of `watermark shrink`.
+#[derive(Debug, Args)]
+pub struct ShrinkArgs {
+    /// A catalogue name, or a scenario file whose path ends in `.toml`.
+    #[arg(value_name = "SCENARIO|FILE.toml")]
+    pub scenario: String,
+
+    /// The seed of the failing run; every candidate runs with it.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+
+    /// Bug switches and a Kafka version profile; the written scenario states them itself.
+    #[command(flatten)]
+    pub switches: SwitchArgs,
+
+    /// The file to write (default: SCENARIO-seed-N-shrunk.toml; replaced if it exists).
+    #[arg(long, value_name = "FILE.toml")]
+    pub out: Option<String>,
+
+    /// The checker whose violation must stay (default: the first checker failing the run,
+    /// invariants first).
+    #[arg(long, value_name = "NAME")]
+    pub checker: Option<String>,
+
+    /// Candidate runs at most; the search stops there with the smallest failing scenario
+    /// found.
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = watermark_sim::shrinker::RUNS_MAX_DEFAULT as u64,
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub max_runs: u64,
+
+    /// No progress lines on stderr.
+    #[arg(long)]
+    pub quiet: bool,
+
+    /// Print the outcome as one JSON object (sizes before and after, runs, the check).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `watermark schema`.

@@ -20,6 +20,7 @@ pub mod report;
 pub mod report_html;
 pub mod run;
 pub mod schema;
+pub mod shrink;
 pub mod source;
 pub mod sweep;
 pub mod sweep_summary;
@@ -55,6 +56,7 @@ pub fn main() -> ExitCode {
         Some(Command::New(args)) => new::new_command(&args.name, args.output.as_deref()),
         Some(Command::Report(args)) => report::report_command(&args),
         Some(Command::Explain(args)) => explain::explain_command(&args),
+        Some(Command::Shrink(args)) => shrink::shrink_command(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

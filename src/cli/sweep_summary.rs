@@ -9,10 +9,8 @@ use crate::cli::progress::rate_text;
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use watermark_sim::failure::Failure;
+use watermark_sim::failure::{breaks_expectation, Failure};
 use watermark_sim::runner::RunReport;
-use watermark_sim::verdict::{observed_guarantee, observed_ordering, OrderingVerdict};
-use watermark_sim::violation::Violation;
 
 /// The first failing run of a sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -194,24 +192,11 @@ impl Default for Summary {
 fn reasons(report: &RunReport) -> BTreeSet<String> {
     let mut reasons: BTreeSet<String> = report.failures.iter().map(Failure::reason).collect();
     for violation in &report.violations {
-        if breaks_expectation(report, violation) {
+        if breaks_expectation(&report.failures, violation) {
             reasons.insert(format!("checker {}", violation.checker.name()));
         }
     }
     reasons
-}
-
-/// Whether `violation` on its own fails one of the run's guarantee or ordering failures.
-fn breaks_expectation(report: &RunReport, violation: &Violation) -> bool {
-    let alone = std::slice::from_ref(violation);
-    report.failures.iter().any(|failure| match failure {
-        Failure::Guarantee { expected, .. } => !observed_guarantee(alone).satisfies(*expected),
-        Failure::Ordering { observed, .. } => {
-            *observed == OrderingVerdict::Violated
-                && observed_ordering(alone) == OrderingVerdict::Violated
-        }
-        _ => false,
-    })
 }
 
 /// The text form of a summary.
@@ -353,7 +338,7 @@ mod tests {
     use crate::cli::test_support::report;
     use watermark_broker_core::mark::Mark;
     use watermark_sim::checkers::Checker;
-    use watermark_sim::verdict::Guarantee;
+    use watermark_sim::verdict::{Guarantee, OrderingVerdict};
 
     fn summarize(reports: &[RunReport]) -> Summary {
         let mut summary = Summary::new();

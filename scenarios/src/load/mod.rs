@@ -76,6 +76,16 @@ pub fn parse_toml_as(
     }
 }
 
+/// Writes a scenario as a TOML file's text, the form [`parse_toml`] reads back.
+pub fn to_toml(scenario: &Scenario) -> Result<String, String> {
+    toml::to_string(scenario).map_err(|error| {
+        format!(
+            "scenario `{}` cannot be written as TOML: {error}",
+            scenario.name
+        )
+    })
+}
+
 /// Reads and parses a scenario file.
 pub fn load_file(path: &std::path::Path) -> Result<Scenario, String> {
     load_file_as(path, None)
