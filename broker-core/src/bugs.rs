@@ -53,6 +53,18 @@ pub enum BugSwitch {
     /// start offset, numbered its batches from sequence 0 again and resent them, so a batch
     /// whose first attempt was written (its answer lost) was written twice (KAFKA-7190).
     ResetSequenceOnUnknownProducer,
+    /// Before KAFKA-7128 (fixed in 2.0.1 and 2.1.0) a leader proposed a follower for the ISR
+    /// once its log end offset reached the leader's high watermark, even when that high
+    /// watermark still lagged behind the previous leader's (a new leader learns it only on its
+    /// followers' next fetches, and commits nothing before a record of its own epoch), so a
+    /// follower lacking committed records could join the ISR, be elected cleanly and lose
+    /// them. Since the fix it must also have reached the start offset of the leader's epoch.
+    IsrJoinBelowLeaderEpochStart,
+    /// Kafka 2.7.0 to 2.8.0 (KAFKA-13141, fixed in 2.7.2, 2.8.1 and 3.0.0): a leader that
+    /// answered a follower's fetch with a diverging epoch (KIP-595) still took the fetch
+    /// offset as the follower's log end offset, so the follower counted as caught up and the
+    /// high watermark could pass records the follower does not have.
+    DivergentFetchCountsAsProgress,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -68,7 +80,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 9] = [
+    pub const ALL: [BugSwitch; 11] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -78,6 +90,8 @@ impl BugSwitch {
         BugSwitch::NoEpochBumpPerTransaction,
         BugSwitch::NoTransactionVerification,
         BugSwitch::ResetSequenceOnUnknownProducer,
+        BugSwitch::IsrJoinBelowLeaderEpochStart,
+        BugSwitch::DivergentFetchCountsAsProgress,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -92,6 +106,8 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => "no-epoch-bump-per-transaction",
             BugSwitch::NoTransactionVerification => "no-transaction-verification",
             BugSwitch::ResetSequenceOnUnknownProducer => "reset-sequence-on-unknown-producer",
+            BugSwitch::IsrJoinBelowLeaderEpochStart => "isr-join-below-leader-epoch-start",
+            BugSwitch::DivergentFetchCountsAsProgress => "divergent-fetch-counts-as-progress",
         }
     }
 
@@ -110,7 +126,9 @@ impl BugSwitch {
             | BugSwitch::NoProducerFencing
             | BugSwitch::NoEpochBumpPerTransaction
             | BugSwitch::NoTransactionVerification
-            | BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::Bug,
+            | BugSwitch::ResetSequenceOnUnknownProducer
+            | BugSwitch::IsrJoinBelowLeaderEpochStart
+            | BugSwitch::DivergentFetchCountsAsProgress => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -130,6 +148,8 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("KAFKA-17754"),
             BugSwitch::NoTransactionVerification => Some("KAFKA-14402"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("KIP-360"),
+            BugSwitch::IsrJoinBelowLeaderEpochStart => Some("KAFKA-7128"),
+            BugSwitch::DivergentFetchCountsAsProgress => Some("KAFKA-13141"),
         }
     }
 
@@ -145,6 +165,11 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("4.0.0"),
             BugSwitch::NoTransactionVerification => Some("3.6.0"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("2.5.0"),
+            // The lowest release with the fix; the fix also shipped in 2.1.0 (docs/DECISIONS.md).
+            BugSwitch::IsrJoinBelowLeaderEpochStart => Some("2.0.1"),
+            // The main line's first release with the fix; it was backported to 2.7.2 and
+            // 2.8.1, which no profile models (docs/DECISIONS.md).
+            BugSwitch::DivergentFetchCountsAsProgress => Some("3.0.0"),
         }
     }
 
@@ -171,7 +196,9 @@ impl BugSwitch {
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
-            | BugSwitch::OffsetsForLeaderEpochTruncation => "safe-acks-all-swarm",
+            | BugSwitch::OffsetsForLeaderEpochTruncation
+            | BugSwitch::IsrJoinBelowLeaderEpochStart
+            | BugSwitch::DivergentFetchCountsAsProgress => "safe-acks-all-swarm",
         }
     }
 
@@ -209,6 +236,16 @@ impl BugSwitch {
                 "brokers forget a producer whose records are all deleted and answer \
                  UNKNOWN_PRODUCER_ID; the producer resets its sequence to 0 and writes a retried \
                  batch twice (pre-KIP-360, fixed in 2.5)"
+            }
+            BugSwitch::IsrJoinBelowLeaderEpochStart => {
+                "a leader adds a follower to the ISR once it reaches the leader's high watermark, \
+                 even below the start of the leader's epoch while that high watermark lags: it can \
+                 be elected without committed records (KAFKA-7128, fixed in 2.0.1 and 2.1.0)"
+            }
+            BugSwitch::DivergentFetchCountsAsProgress => {
+                "a leader answering a fetch with a diverging epoch still takes its fetch offset as \
+                 the follower's log end offset: the high watermark can pass records the follower \
+                 lacks (KAFKA-13141, Kafka 2.7.0-2.8.0, fixed in 2.7.2, 2.8.1 and 3.0.0)"
             }
         }
     }
@@ -278,6 +315,10 @@ pub struct BugSwitches {
     pub no_transaction_verification: bool,
     #[serde(alias = "reset-sequence-on-unknown-producer")]
     pub reset_sequence_on_unknown_producer: bool,
+    #[serde(alias = "isr-join-below-leader-epoch-start")]
+    pub isr_join_below_leader_epoch_start: bool,
+    #[serde(alias = "divergent-fetch-counts-as-progress")]
+    pub divergent_fetch_counts_as_progress: bool,
 }
 
 impl BugSwitches {
@@ -296,6 +337,12 @@ impl BugSwitches {
             BugSwitch::NoTransactionVerification => self.no_transaction_verification = true,
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 self.reset_sequence_on_unknown_producer = true
+            }
+            BugSwitch::IsrJoinBelowLeaderEpochStart => {
+                self.isr_join_below_leader_epoch_start = true
+            }
+            BugSwitch::DivergentFetchCountsAsProgress => {
+                self.divergent_fetch_counts_as_progress = true
             }
         }
     }
@@ -317,6 +364,10 @@ impl BugSwitches {
                 BugSwitch::NoTransactionVerification => self.no_transaction_verification,
                 BugSwitch::ResetSequenceOnUnknownProducer => {
                     self.reset_sequence_on_unknown_producer
+                }
+                BugSwitch::IsrJoinBelowLeaderEpochStart => self.isr_join_below_leader_epoch_start,
+                BugSwitch::DivergentFetchCountsAsProgress => {
+                    self.divergent_fetch_counts_as_progress
                 }
             })
             .collect()

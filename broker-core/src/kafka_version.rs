@@ -295,6 +295,11 @@ impl BugSwitch {
             | BugSwitch::NoEpochBumpPerTransaction
             | BugSwitch::NoTransactionVerification
             | BugSwitch::ResetSequenceOnUnknownProducer => Some(IDEMPOTENCE_SINCE),
+            // A follower joined the ISR on reaching the leader's high watermark, and a new
+            // leader's high watermark lagged until its followers' next fetches, since 0.8.
+            BugSwitch::IsrJoinBelowLeaderEpochStart => Some(KafkaRelease::new(0, 8, 0)),
+            // A fetch answered with a diverging epoch came with KIP-595's fetch (2.7).
+            BugSwitch::DivergentFetchCountsAsProgress => Some(KafkaRelease::new(2, 7, 0)),
             BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing => None,

@@ -342,6 +342,12 @@ marks! {
     DeleteRecordsLowWatermarkReached = "delete-records-low-watermark-reached",
     /// A delayed DeleteRecords ran out of time: answered REQUEST_TIMED_OUT.
     DeleteRecordsTimedOut = "delete-records-timed-out",
+    /// Before KAFKA-7128 (`isr-join-below-leader-epoch-start`): a leader proposed a follower
+    /// for the ISR at its high watermark but below the start offset of its own epoch.
+    IsrJoinProposedBelowLeaderEpochStart = "isr-join-proposed-below-leader-epoch-start",
+    /// KAFKA-13141 (`divergent-fetch-counts-as-progress`): a leader answered a follower's fetch
+    /// with a diverging epoch and still took its fetch offset as the follower's log end offset.
+    DivergentFetchCountedAsProgress = "divergent-fetch-counted-as-progress",
 }
 
 impl Ord for Mark {

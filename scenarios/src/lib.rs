@@ -9,6 +9,7 @@ mod catalogue_delete_records;
 mod catalogue_group_swarm;
 mod catalogue_groups;
 mod catalogue_idempotence;
+mod catalogue_leader_bugs;
 mod catalogue_transaction_bugs;
 mod catalogue_transaction_faults;
 mod catalogue_transactions;

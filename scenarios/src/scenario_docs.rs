@@ -349,6 +349,8 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_epoch_bump_per_transaction", WATERMARK),
     ("bugs.no_transaction_verification", WATERMARK),
     ("bugs.reset_sequence_on_unknown_producer", WATERMARK),
+    ("bugs.isr_join_below_leader_epoch_start", WATERMARK),
+    ("bugs.divergent_fetch_counts_as_progress", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

@@ -25,7 +25,8 @@ fn a_profile_turns_on_its_releases_switches_beside_the_scenarios_own() {
         vec![
             BugSwitch::TruncateToHighWatermark,
             BugSwitch::AckBeforeIsr,
-            BugSwitch::HwAdvancesUnderMinIsr
+            BugSwitch::HwAdvancesUnderMinIsr,
+            BugSwitch::IsrJoinBelowLeaderEpochStart
         ]
     );
     assert_eq!(scenario.kafka_version, Some(KafkaVersion::V0_10_2));

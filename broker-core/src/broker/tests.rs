@@ -6,6 +6,7 @@
 mod coordinator_hosting;
 mod delete_records;
 mod high_watermark_hold;
+mod leader_bug_switches;
 mod producer_ids;
 mod producer_state;
 mod replica_fetch;

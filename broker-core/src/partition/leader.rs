@@ -5,7 +5,11 @@
 //!
 //! A follower's fetch is checked against the leader's epoch cache first (KIP-595): one whose
 //! last fetched epoch and offset disagree with it is answered with the diverging epoch, and
-//! counts for nothing else (KAFKA-13141: no fetch state, ISR or high watermark change).
+//! counts for nothing else (KAFKA-13141: no fetch state, ISR or high watermark change; the
+//! `divergent-fetch-counts-as-progress` switch restores Kafka 2.7.0-2.8.0, which counted it).
+//! A follower joins the ISR once it has reached both the high watermark and the start of the
+//! leader's epoch (KAFKA-7128; `isr-join-below-leader-epoch-start` drops the second
+//! condition, as Kafka did before 2.0.1 and 2.1.0).
 //!
 //! Invariants: the high watermark never decreases; while an AlterPartition is pending its
 //! retry timer is set, and it is cancelled when the proposal is answered or dropped.
@@ -492,7 +496,7 @@ impl Partition {
             }
         }
         let fetch_offset = request.fetch_offset;
-        if request.replica.is_some() {
+        if let Some(follower) = request.replica {
             match self.diverging_epoch(request) {
                 Ok(None) => {}
                 Ok(Some(diverging_epoch)) => {
@@ -507,6 +511,14 @@ impl Partition {
                             IsolationLevel::ReadUncommitted,
                         )
                     };
+                    if context.bugs.divergent_fetch_counts_as_progress {
+                        // Kafka 2.7.0-2.8.0: `ReplicaManager.updateFollowerFetchState` skipped
+                        // only reads that failed, so the diverging read's fetch offset became
+                        // the follower's log end offset, after the answer (and the high
+                        // watermark it carries) had been read.
+                        context.mark(Mark::DivergentFetchCountedAsProgress);
+                        self.record_follower_fetch(context, follower, request);
+                    }
                     respond(context, Ok(data));
                     return;
                 }
@@ -520,15 +532,10 @@ impl Partition {
             respond(context, Err(ErrorCode::OffsetOutOfRange));
             return;
         }
-        let mut high_watermark_moved = false;
-        if let Some(follower) = request.replica {
-            self.update_follower_fetch_state(follower, fetch_offset, context.now_ms);
-            self.record_follower_log_start_offset(follower, request.log_start_offset);
-            self.record_follower_broker_epoch(follower, request.replica_epoch);
-            self.maybe_expand_isr(context, follower);
-            high_watermark_moved = self.maybe_increment_high_watermark(context);
-            self.complete_delayed_delete_records(context);
-        }
+        let high_watermark_moved = match request.replica {
+            Some(follower) => self.record_follower_fetch(context, follower, request),
+            None => false,
+        };
         let isolation_level = Self::isolation_of(request);
         let data = self.read_for(
             request.replica,
@@ -554,6 +561,25 @@ impl Partition {
             }
         }
         respond(context, Ok(data));
+    }
+
+    /// A follower's fetch as progress (Kafka's `Partition.updateFollowerFetchState`): its
+    /// fetch state, log start offset and broker epoch, then an ISR expansion, the high
+    /// watermark and the DeleteRecords waiting on the low watermark. Whether the high
+    /// watermark moved.
+    fn record_follower_fetch(
+        &mut self,
+        context: &mut Context<'_>,
+        follower: BrokerId,
+        request: &FetchRequest,
+    ) -> bool {
+        self.update_follower_fetch_state(follower, request.fetch_offset, context.now_ms);
+        self.record_follower_log_start_offset(follower, request.log_start_offset);
+        self.record_follower_broker_epoch(follower, request.replica_epoch);
+        self.maybe_expand_isr(context, follower);
+        let high_watermark_moved = self.maybe_increment_high_watermark(context);
+        self.complete_delayed_delete_records(context);
+        high_watermark_moved
     }
 
     /// Kafka's check of a follower's `lastFetchedEpoch` (`Partition.readRecords`, KIP-595):
@@ -666,9 +692,6 @@ impl Partition {
         })
     }
 
-    /// Kafka's `Replica.updateFetchState`: the follower's log end offset is its fetch offset;
-    /// it was caught up *now* if it asked for the leader's log end offset, or at its previous
-    /// fetch if it asked for at least what the leader had then.
     /// Kafka's `Replica.updateFetchStateOrThrow` keeps the follower's log start offset.
     fn record_follower_log_start_offset(
         &mut self,
@@ -693,6 +716,9 @@ impl Partition {
         }
     }
 
+    /// Kafka's `Replica.updateFetchState`: the follower's log end offset is its fetch offset;
+    /// it was caught up *now* if it asked for the leader's log end offset, or at its previous
+    /// fetch if it asked for at least what the leader had then.
     fn update_follower_fetch_state(
         &mut self,
         follower: BrokerId,
@@ -733,6 +759,12 @@ impl Partition {
 
     /// Proposes adding `follower` to the ISR when it has reached the high watermark and the
     /// start of this leader's epoch (Kafka's `isFollowerInSync`) and is not fenced.
+    ///
+    /// The second condition is KAFKA-7128's fix (Kafka 2.0.1 and 2.1.0): a new leader's high
+    /// watermark can lag the previous leader's until its followers fetch in the new epoch, so
+    /// a follower at that high watermark may lack records the previous leader committed;
+    /// every one of them lies below the start of this leader's epoch. The
+    /// `isr-join-below-leader-epoch-start` switch drops it.
     pub fn maybe_expand_isr(&mut self, context: &mut Context<'_>, follower: BrokerId) -> bool {
         let high_watermark = self.log.high_watermark();
         let Role::Leader(state) = &self.role else {
@@ -752,14 +784,15 @@ impl Partition {
             return false;
         };
         let live = context.live_brokers.is_empty() || context.live_brokers.contains(&follower);
+        let leader_epoch_start_offset = state.leader_epoch_start_offset;
+        let below_epoch_start = log_end_offset < leader_epoch_start_offset;
         if log_end_offset < high_watermark
-            || log_end_offset < state.leader_epoch_start_offset
+            || (below_epoch_start && !context.bugs.isr_join_below_leader_epoch_start)
             || !live
         {
             return false;
         }
         let progress = Self::progress_of(state, follower);
-        let leader_epoch_start_offset = state.leader_epoch_start_offset;
         let mut new_isr: BTreeSet<BrokerId> = self.isr.iter().copied().collect();
         new_isr.insert(follower);
         let proposed: Vec<BrokerId> = new_isr.into_iter().collect();
@@ -771,6 +804,9 @@ impl Partition {
             high_watermark,
             leader_epoch_start_offset,
         });
+        if below_epoch_start {
+            context.mark(Mark::IsrJoinProposedBelowLeaderEpochStart);
+        }
         self.send_alter_partition(context, proposed);
         true
     }
