@@ -53,6 +53,19 @@ pub enum BugSwitch {
     /// start offset, numbered its batches from sequence 0 again and resent them, so a batch
     /// whose first attempt was written (its answer lost) was written twice (KAFKA-7190).
     ResetSequenceOnUnknownProducer,
+    /// Before KIP-279 (Kafka 2.0, KAFKA-6361) OffsetsForLeaderEpoch answered an end offset
+    /// alone: where the leader lacked the follower's latest epoch, the start of its next
+    /// higher epoch. The follower cut its log there (or kept it, when shorter) in one round,
+    /// without checking that the two logs agree below that offset, so after fast leader
+    /// changes replicas keep different records at the same offsets for good. Refines the
+    /// handshake path: it implies `offsets-for-leader-epoch-truncation`.
+    EpochLookupWithoutEpoch,
+    /// Before KAFKA-7164 (Kafka 2.0.1) a follower told of a new leader epoch whose leader it
+    /// already followed skipped the become-follower steps (`Partition.makeFollower` answered
+    /// false and `ReplicaManager.makeFollowers` left its fetcher alone): no truncation, so a
+    /// follower that missed the leader changes in between kept records its leader had since
+    /// replaced. Refines the handshake path: it implies `offsets-for-leader-epoch-truncation`.
+    NoTruncationWhenLeaderUnchanged,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -68,7 +81,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 9] = [
+    pub const ALL: [BugSwitch; 11] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -78,6 +91,8 @@ impl BugSwitch {
         BugSwitch::NoEpochBumpPerTransaction,
         BugSwitch::NoTransactionVerification,
         BugSwitch::ResetSequenceOnUnknownProducer,
+        BugSwitch::EpochLookupWithoutEpoch,
+        BugSwitch::NoTruncationWhenLeaderUnchanged,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -92,6 +107,8 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => "no-epoch-bump-per-transaction",
             BugSwitch::NoTransactionVerification => "no-transaction-verification",
             BugSwitch::ResetSequenceOnUnknownProducer => "reset-sequence-on-unknown-producer",
+            BugSwitch::EpochLookupWithoutEpoch => "epoch-lookup-without-epoch",
+            BugSwitch::NoTruncationWhenLeaderUnchanged => "no-truncation-when-leader-unchanged",
         }
     }
 
@@ -110,7 +127,9 @@ impl BugSwitch {
             | BugSwitch::NoProducerFencing
             | BugSwitch::NoEpochBumpPerTransaction
             | BugSwitch::NoTransactionVerification
-            | BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::Bug,
+            | BugSwitch::ResetSequenceOnUnknownProducer
+            | BugSwitch::EpochLookupWithoutEpoch
+            | BugSwitch::NoTruncationWhenLeaderUnchanged => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -130,6 +149,8 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("KAFKA-17754"),
             BugSwitch::NoTransactionVerification => Some("KAFKA-14402"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("KIP-360"),
+            BugSwitch::EpochLookupWithoutEpoch => Some("KIP-279"),
+            BugSwitch::NoTruncationWhenLeaderUnchanged => Some("KAFKA-7164"),
         }
     }
 
@@ -145,6 +166,11 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("4.0.0"),
             BugSwitch::NoTransactionVerification => Some("3.6.0"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("2.5.0"),
+            // KAFKA-6361's fix (commit 9679c44) is first tagged 2.0.0.
+            BugSwitch::EpochLookupWithoutEpoch => Some("2.0.0"),
+            // KAFKA-7164's fix (#5436) went to the 1.1, 2.0 and 2.1 branches; 2.0.1 is the
+            // first release with it (no 1.1.x release followed 1.1.1).
+            BugSwitch::NoTruncationWhenLeaderUnchanged => Some("2.0.1"),
         }
     }
 
@@ -168,6 +194,11 @@ impl BugSwitch {
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 "unknown-producer-resets-sequence-duplicates"
             }
+            // The safe swarm catches `epoch-lookup-without-epoch` too, but rarely (seed 1251
+            // of the first 2,000, docs/DECISIONS.md), and `no-truncation-when-leader-unchanged`
+            // not at all: a follower must miss two leader changes that end where they began.
+            BugSwitch::EpochLookupWithoutEpoch => "fast-failover-without-epoch-check-diverges",
+            BugSwitch::NoTruncationWhenLeaderUnchanged => "missed-epochs-same-leader-diverges",
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
@@ -209,6 +240,16 @@ impl BugSwitch {
                 "brokers forget a producer whose records are all deleted and answer \
                  UNKNOWN_PRODUCER_ID; the producer resets its sequence to 0 and writes a retried \
                  batch twice (pre-KIP-360, fixed in 2.5)"
+            }
+            BugSwitch::EpochLookupWithoutEpoch => {
+                "followers truncate to the end offset OffsetsForLeaderEpoch answers without \
+                 comparing epochs, in one round (pre-KIP-279, KAFKA-6361, fixed in 2.0); \
+                 implies offsets-for-leader-epoch-truncation"
+            }
+            BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                "a follower whose leader is unchanged across a leader epoch change keeps \
+                 fetching without truncating (KAFKA-7164, fixed in 2.0.1); implies \
+                 offsets-for-leader-epoch-truncation"
             }
         }
     }
@@ -278,6 +319,10 @@ pub struct BugSwitches {
     pub no_transaction_verification: bool,
     #[serde(alias = "reset-sequence-on-unknown-producer")]
     pub reset_sequence_on_unknown_producer: bool,
+    #[serde(alias = "epoch-lookup-without-epoch")]
+    pub epoch_lookup_without_epoch: bool,
+    #[serde(alias = "no-truncation-when-leader-unchanged")]
+    pub no_truncation_when_leader_unchanged: bool,
 }
 
 impl BugSwitches {
@@ -297,7 +342,25 @@ impl BugSwitches {
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 self.reset_sequence_on_unknown_producer = true
             }
+            BugSwitch::EpochLookupWithoutEpoch => self.epoch_lookup_without_epoch = true,
+            BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                self.no_truncation_when_leader_unchanged = true
+            }
         }
+    }
+
+    /// Whether followers find their divergence through the OffsetsForLeaderEpoch handshake
+    /// before fetching (KIP-101, KIP-279) rather than on the fetch (KIP-595). The
+    /// `offsets-for-leader-epoch-truncation` switch says so, and so does every switch that
+    /// plants a bug of that era's path, which therefore implies it:
+    /// `epoch-lookup-without-epoch` changes how the handshake's answer is read, and
+    /// `no-truncation-when-leader-unchanged` skips the handshake a new epoch would start
+    /// (on the KIP-595 path the next fetch's last fetched epoch would find the divergence
+    /// anyway). The switches themselves stay separate: `enabled()` lists what was asked for.
+    pub fn offsets_for_leader_epoch_handshake(&self) -> bool {
+        self.offsets_for_leader_epoch_truncation
+            || self.epoch_lookup_without_epoch
+            || self.no_truncation_when_leader_unchanged
     }
 
     /// The switches that are on, in a fixed order.
@@ -317,6 +380,10 @@ impl BugSwitches {
                 BugSwitch::NoTransactionVerification => self.no_transaction_verification,
                 BugSwitch::ResetSequenceOnUnknownProducer => {
                     self.reset_sequence_on_unknown_producer
+                }
+                BugSwitch::EpochLookupWithoutEpoch => self.epoch_lookup_without_epoch,
+                BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                    self.no_truncation_when_leader_unchanged
                 }
             })
             .collect()
@@ -349,6 +416,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("unknown field `ack_befor_isr`"), "{error}");
+    }
+
+    #[test]
+    fn the_handshake_era_bugs_imply_the_handshake_path() {
+        assert!(!BugSwitches::default().offsets_for_leader_epoch_handshake());
+        for switch in [
+            BugSwitch::OffsetsForLeaderEpochTruncation,
+            BugSwitch::EpochLookupWithoutEpoch,
+            BugSwitch::NoTruncationWhenLeaderUnchanged,
+        ] {
+            let mut switches = BugSwitches::default();
+            switches.enable(switch);
+            assert!(switches.offsets_for_leader_epoch_handshake(), "{switch}");
+        }
+        let mut pre_kip_101 = BugSwitches::default();
+        pre_kip_101.enable(BugSwitch::TruncateToHighWatermark);
+        assert!(!pre_kip_101.offsets_for_leader_epoch_handshake());
     }
 
     #[test]

@@ -342,6 +342,13 @@ marks! {
     DeleteRecordsLowWatermarkReached = "delete-records-low-watermark-reached",
     /// A delayed DeleteRecords ran out of time: answered REQUEST_TIMED_OUT.
     DeleteRecordsTimedOut = "delete-records-timed-out",
+    /// The epoch-lookup-without-epoch bug switch took the end offset an OffsetsForLeaderEpoch
+    /// answer gave without its epoch (pre-KIP-279), where comparing the epochs would have cut
+    /// the log further or asked again.
+    TruncatedWithoutEpochCheck = "truncated-without-epoch-check",
+    /// The no-truncation-when-leader-unchanged bug switch kept a follower fetching, without
+    /// truncating, across a new leader epoch of the leader it already followed (pre-KAFKA-7164).
+    BecomeFollowerSkippedLeaderUnchanged = "become-follower-skipped-leader-unchanged",
 }
 
 impl Ord for Mark {

@@ -345,6 +345,8 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_epoch_bump_per_transaction", WATERMARK),
     ("bugs.no_transaction_verification", WATERMARK),
     ("bugs.reset_sequence_on_unknown_producer", WATERMARK),
+    ("bugs.epoch_lookup_without_epoch", WATERMARK),
+    ("bugs.no_truncation_when_leader_unchanged", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),
