@@ -79,11 +79,19 @@ fn fast_failover_story(name: &str) -> ScenarioBuilder {
                 },
             ],
         )
-        .trigger(start.clone(), 1_000, vec![Fault::Crash { target: broker(1) }])
+        .trigger(
+            start.clone(),
+            1_000,
+            vec![Fault::Crash { target: broker(1) }],
+        )
         // Broker 2, elected when broker 1's session ends, writes the waiting records in
         // epoch 2 over the offsets broker 1 had written, then dies.
         .trigger(start.clone(), 13_000, vec![Fault::HealAll])
-        .trigger(start.clone(), 16_000, vec![Fault::Crash { target: broker(2) }])
+        .trigger(
+            start.clone(),
+            16_000,
+            vec![Fault::Crash { target: broker(2) }],
+        )
         // Broker 1 comes back while broker 2's session still counts: it follows broker 2,
         // which is down, so it truncates nothing before it is elected uncleanly (epoch 3).
         .trigger(
@@ -161,7 +169,11 @@ fn missed_epochs_story(name: &str) -> ScenarioBuilder {
             700,
             vec![Fault::Shutdown { target: broker(1) }],
         )
-        .trigger(start.clone(), 4_000, vec![Fault::Resume { target: broker(2) }])
+        .trigger(
+            start.clone(),
+            4_000,
+            vec![Fault::Resume { target: broker(2) }],
+        )
         // Broker 1 returns, follows broker 2 (truncating its own extra records) and rejoins
         // the ISR; then broker 2 shuts down and broker 1 leads again, in epoch 3.
         .trigger(

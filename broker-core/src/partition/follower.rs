@@ -20,11 +20,11 @@
 //! a request outstanding has its timeout set, a back-off its end, and no other stage a timer.
 
 use super::{summaries, Context, Partition, PartitionTimer, Role};
-use crate::metadata::PartitionState;
 use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
 use crate::ids::{BrokerId, CorrelationId, NodeId, Offset};
 use crate::mark::Mark;
+use crate::metadata::PartitionState;
 use crate::protocol::{
     EpochEndOffset, FetchData, FetchRequest, FetchResponse, Message, OffsetsForLeaderEpochRequest,
     OffsetsForLeaderEpochResponse,
@@ -338,7 +338,8 @@ impl Partition {
         context: &Context<'_>,
         state: &PartitionState,
     ) -> bool {
-        let following = matches!(self.role, Role::Follower(stage) if stage != FetcherStage::NoLeader);
+        let following =
+            matches!(self.role, Role::Follower(stage) if stage != FetcherStage::NoLeader);
         context.bugs.no_truncation_when_leader_unchanged
             && following
             && self.leader.is_some()

@@ -8,7 +8,9 @@ use crate::broker::BrokerTimer;
 use crate::bugs::BugSwitches;
 use crate::config::{BrokerConfig, TopicConfig};
 use crate::event::{Event, TruncationReason};
-use crate::ids::{BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, PartitionEpoch};
+use crate::ids::{
+    BrokerEpoch, BrokerId, CorrelationId, LeaderEpoch, NodeId, Offset, PartitionEpoch,
+};
 use crate::log::Log;
 use crate::mark::Mark;
 use crate::metadata::PartitionState;
@@ -269,7 +271,10 @@ fn without_the_epoch_a_follower_does_not_ask_again_for_an_epoch_it_lacks() {
     let request = sent(&follower.led_by_broker_1_in(0, 4));
     let effects = follower.answered(5, &request, end(2, 6));
     assert_eq!(follower.log_end_offset(), Offset(3));
-    assert_eq!(asked_epoch(&sent(&effects)), (LeaderEpoch(1), LeaderEpoch(4)));
+    assert_eq!(
+        asked_epoch(&sent(&effects)),
+        (LeaderEpoch(1), LeaderEpoch(4))
+    );
 
     let mut follower = Follower::with_log(&[(1, 3), (3, 2)], without_epoch());
     let request = sent(&follower.led_by_broker_1_in(0, 4));

@@ -400,11 +400,11 @@ impl ChangeExplainer {
                     divergence_sentence(*reason, &from, broker, divergence, truncate_to)
                 })
             }
-            TruncationReason::EpochEndOffsetWithoutEpoch => pending.divergence.take().map(
-                |(divergence, truncate_to)| {
+            TruncationReason::EpochEndOffsetWithoutEpoch => {
+                pending.divergence.take().map(|(divergence, truncate_to)| {
                     without_epoch_sentence(&from, broker, divergence, truncate_to)
-                },
-            ),
+                })
+            }
             TruncationReason::HighWatermark => Some(format!(
                 "{broker} cuts to its high watermark {to_offset}: the pre-KIP-101 rule \
                  (bug switch `truncate-to-high-watermark`)"
