@@ -2,7 +2,8 @@
 //! tables must match the switches' affected versions (`watermark switches`): the KIP-101
 //! scenario diverges exactly where followers truncated to their high watermark (before
 //! 0.11), the last-replica-standing scenario loses committed records exactly where eligible
-//! leader replicas are not on by default (before 4.1).
+//! leader replicas are not on by default (before 4.1), and the KIP-279 scenario diverges
+//! where either of the two truncation bugs was (before 2.0).
 
 mod cli_support;
 use cli_support::*;
@@ -54,6 +55,33 @@ fn the_kip_101_scenario_diverges_on_exactly_the_versions_before_kip_101() {
             assert_eq!(count(row, "diverged"), 0, "Kafka {version}: {row}");
         }
     }
+}
+
+/// KIP-279's demonstration diverges where the epoch lookup answered without an epoch (0.11,
+/// before 2.0) and where followers truncated to their high watermark (before 0.11); the text
+/// names both switches, each with the versions it explains.
+#[test]
+fn the_kip_279_scenario_diverges_on_exactly_the_versions_with_either_truncation_bug() {
+    let scenario = "fast-failover-without-epoch-check-diverges";
+    let rows = version_rows(scenario, "0..4");
+    for (row, version) in rows.iter().zip(KafkaVersion::ALL) {
+        let affected = version.has(BugSwitch::EpochLookupWithoutEpoch)
+            || version.has(BugSwitch::TruncateToHighWatermark);
+        let expected = if affected { 4 } else { 0 };
+        assert_eq!(count(row, "diverged"), expected, "Kafka {version}: {row}");
+    }
+    assert!(KafkaVersion::V0_11.has(BugSwitch::EpochLookupWithoutEpoch));
+    assert!(!KafkaVersion::V2_0.has(BugSwitch::EpochLookupWithoutEpoch));
+    let output = Command::new(WATERMARK)
+        .args(["versions", scenario, "--seeds", "0..2"])
+        .output()
+        .expect("the watermark binary runs");
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("  - in 0.8, 0.10.2: truncate-to-high-watermark (KIP-101")
+            && text.contains("  - in 0.11: epoch-lookup-without-epoch (KIP-279"),
+        "{text}"
+    );
 }
 
 #[test]

@@ -65,6 +65,19 @@ pub enum BugSwitch {
     /// offset as the follower's log end offset, so the follower counted as caught up and the
     /// high watermark could pass records the follower does not have.
     DivergentFetchCountsAsProgress,
+    /// Before KIP-279 (Kafka 2.0, KAFKA-6361) OffsetsForLeaderEpoch answered an end offset
+    /// alone: where the leader lacked the follower's latest epoch, the start of its next
+    /// higher epoch. The follower cut its log there (or kept it, when shorter) in one round,
+    /// without checking that the two logs agree below that offset, so after fast leader
+    /// changes replicas keep different records at the same offsets for good. Refines the
+    /// handshake path: it implies `offsets-for-leader-epoch-truncation`.
+    EpochLookupWithoutEpoch,
+    /// Before KAFKA-7164 (Kafka 2.0.1) a follower told of a new leader epoch whose leader it
+    /// already followed skipped the become-follower steps (`Partition.makeFollower` answered
+    /// false and `ReplicaManager.makeFollowers` left its fetcher alone): no truncation, so a
+    /// follower that missed the leader changes in between kept records its leader had since
+    /// replaced. Refines the handshake path: it implies `offsets-for-leader-epoch-truncation`.
+    NoTruncationWhenLeaderUnchanged,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -80,7 +93,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 11] = [
+    pub const ALL: [BugSwitch; 13] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -92,6 +105,8 @@ impl BugSwitch {
         BugSwitch::ResetSequenceOnUnknownProducer,
         BugSwitch::IsrJoinBelowLeaderEpochStart,
         BugSwitch::DivergentFetchCountsAsProgress,
+        BugSwitch::EpochLookupWithoutEpoch,
+        BugSwitch::NoTruncationWhenLeaderUnchanged,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -108,6 +123,8 @@ impl BugSwitch {
             BugSwitch::ResetSequenceOnUnknownProducer => "reset-sequence-on-unknown-producer",
             BugSwitch::IsrJoinBelowLeaderEpochStart => "isr-join-below-leader-epoch-start",
             BugSwitch::DivergentFetchCountsAsProgress => "divergent-fetch-counts-as-progress",
+            BugSwitch::EpochLookupWithoutEpoch => "epoch-lookup-without-epoch",
+            BugSwitch::NoTruncationWhenLeaderUnchanged => "no-truncation-when-leader-unchanged",
         }
     }
 
@@ -129,6 +146,9 @@ impl BugSwitch {
             | BugSwitch::ResetSequenceOnUnknownProducer
             | BugSwitch::IsrJoinBelowLeaderEpochStart
             | BugSwitch::DivergentFetchCountsAsProgress => SwitchKind::Bug,
+            BugSwitch::EpochLookupWithoutEpoch | BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                SwitchKind::Bug
+            }
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -150,6 +170,8 @@ impl BugSwitch {
             BugSwitch::ResetSequenceOnUnknownProducer => Some("KIP-360"),
             BugSwitch::IsrJoinBelowLeaderEpochStart => Some("KAFKA-7128"),
             BugSwitch::DivergentFetchCountsAsProgress => Some("KAFKA-13141"),
+            BugSwitch::EpochLookupWithoutEpoch => Some("KIP-279"),
+            BugSwitch::NoTruncationWhenLeaderUnchanged => Some("KAFKA-7164"),
         }
     }
 
@@ -170,6 +192,11 @@ impl BugSwitch {
             // The main line's first release with the fix; it was backported to 2.7.2 and
             // 2.8.1, which no profile models (docs/DECISIONS.md).
             BugSwitch::DivergentFetchCountsAsProgress => Some("3.0.0"),
+            // KAFKA-6361's fix (commit 9679c44) is first tagged 2.0.0.
+            BugSwitch::EpochLookupWithoutEpoch => Some("2.0.0"),
+            // KAFKA-7164's fix (#5436) went to the 1.1, 2.0 and 2.1 branches; 2.0.1 is the
+            // first release with it (no 1.1.x release followed 1.1.1).
+            BugSwitch::NoTruncationWhenLeaderUnchanged => Some("2.0.1"),
         }
     }
 
@@ -193,6 +220,11 @@ impl BugSwitch {
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 "unknown-producer-resets-sequence-duplicates"
             }
+            // The safe swarm catches `epoch-lookup-without-epoch` too, but rarely (seed 1251
+            // of the first 2,000, docs/DECISIONS.md), and `no-truncation-when-leader-unchanged`
+            // not at all: a follower must miss two leader changes that end where they began.
+            BugSwitch::EpochLookupWithoutEpoch => "fast-failover-without-epoch-check-diverges",
+            BugSwitch::NoTruncationWhenLeaderUnchanged => "missed-epochs-same-leader-diverges",
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
@@ -246,6 +278,16 @@ impl BugSwitch {
                 "a leader answering a fetch with a diverging epoch still takes its fetch offset as \
                  the follower's log end offset: the high watermark can pass records the follower \
                  lacks (KAFKA-13141, Kafka 2.7.0-2.8.0, fixed in 2.7.2, 2.8.1 and 3.0.0)"
+            }
+            BugSwitch::EpochLookupWithoutEpoch => {
+                "followers truncate to the end offset OffsetsForLeaderEpoch answers without \
+                 comparing epochs, in one round (pre-KIP-279, KAFKA-6361, fixed in 2.0); \
+                 implies offsets-for-leader-epoch-truncation"
+            }
+            BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                "a follower whose leader is unchanged across a leader epoch change keeps \
+                 fetching without truncating (KAFKA-7164, fixed in 2.0.1); implies \
+                 offsets-for-leader-epoch-truncation"
             }
         }
     }
@@ -319,6 +361,10 @@ pub struct BugSwitches {
     pub isr_join_below_leader_epoch_start: bool,
     #[serde(alias = "divergent-fetch-counts-as-progress")]
     pub divergent_fetch_counts_as_progress: bool,
+    #[serde(alias = "epoch-lookup-without-epoch")]
+    pub epoch_lookup_without_epoch: bool,
+    #[serde(alias = "no-truncation-when-leader-unchanged")]
+    pub no_truncation_when_leader_unchanged: bool,
 }
 
 impl BugSwitches {
@@ -344,7 +390,25 @@ impl BugSwitches {
             BugSwitch::DivergentFetchCountsAsProgress => {
                 self.divergent_fetch_counts_as_progress = true
             }
+            BugSwitch::EpochLookupWithoutEpoch => self.epoch_lookup_without_epoch = true,
+            BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                self.no_truncation_when_leader_unchanged = true
+            }
         }
+    }
+
+    /// Whether followers find their divergence through the OffsetsForLeaderEpoch handshake
+    /// before fetching (KIP-101, KIP-279) rather than on the fetch (KIP-595). The
+    /// `offsets-for-leader-epoch-truncation` switch says so, and so does every switch that
+    /// plants a bug of that era's path, which therefore implies it:
+    /// `epoch-lookup-without-epoch` changes how the handshake's answer is read, and
+    /// `no-truncation-when-leader-unchanged` skips the handshake a new epoch would start
+    /// (on the KIP-595 path the next fetch's last fetched epoch would find the divergence
+    /// anyway). The switches themselves stay separate: `enabled()` lists what was asked for.
+    pub fn offsets_for_leader_epoch_handshake(&self) -> bool {
+        self.offsets_for_leader_epoch_truncation
+            || self.epoch_lookup_without_epoch
+            || self.no_truncation_when_leader_unchanged
     }
 
     /// The switches that are on, in a fixed order.
@@ -368,6 +432,10 @@ impl BugSwitches {
                 BugSwitch::IsrJoinBelowLeaderEpochStart => self.isr_join_below_leader_epoch_start,
                 BugSwitch::DivergentFetchCountsAsProgress => {
                     self.divergent_fetch_counts_as_progress
+                }
+                BugSwitch::EpochLookupWithoutEpoch => self.epoch_lookup_without_epoch,
+                BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                    self.no_truncation_when_leader_unchanged
                 }
             })
             .collect()
@@ -400,6 +468,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(error.contains("unknown field `ack_befor_isr`"), "{error}");
+    }
+
+    #[test]
+    fn the_handshake_era_bugs_imply_the_handshake_path() {
+        assert!(!BugSwitches::default().offsets_for_leader_epoch_handshake());
+        for switch in [
+            BugSwitch::OffsetsForLeaderEpochTruncation,
+            BugSwitch::EpochLookupWithoutEpoch,
+            BugSwitch::NoTruncationWhenLeaderUnchanged,
+        ] {
+            let mut switches = BugSwitches::default();
+            switches.enable(switch);
+            assert!(switches.offsets_for_leader_epoch_handshake(), "{switch}");
+        }
+        let mut pre_kip_101 = BugSwitches::default();
+        pre_kip_101.enable(BugSwitch::TruncateToHighWatermark);
+        assert!(!pre_kip_101.offsets_for_leader_epoch_handshake());
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub enum TruncationReason {
     /// A follower told OFFSET_OUT_OF_RANGE asked its leader's log end offset and cut to it
     /// (Kafka's `fetchOffsetAndTruncate`).
     LeaderLogEnd,
+    /// OffsetsForLeaderEpoch answered an end offset, which the follower took without
+    /// comparing epochs: the pre-KIP-279 rule (bug switch `epoch-lookup-without-epoch`).
+    EpochEndOffsetWithoutEpoch,
 }
 
 /// A record as the checkers identify it.

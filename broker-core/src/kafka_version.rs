@@ -300,6 +300,13 @@ impl BugSwitch {
             BugSwitch::IsrJoinBelowLeaderEpochStart => Some(KafkaRelease::new(0, 8, 0)),
             // A fetch answered with a diverging epoch came with KIP-595's fetch (2.7).
             BugSwitch::DivergentFetchCountsAsProgress => Some(KafkaRelease::new(2, 7, 0)),
+            // Both refine the OffsetsForLeaderEpoch handshake, which came with leader epochs
+            // (KIP-101, 0.11). KAFKA-7164's skipped become-follower step is older, but before
+            // 0.11 the step it skipped was truncation to the high watermark, which
+            // `truncate-to-high-watermark` models.
+            BugSwitch::EpochLookupWithoutEpoch | BugSwitch::NoTruncationWhenLeaderUnchanged => {
+                Some(IDEMPOTENCE_SINCE)
+            }
             BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing => None,

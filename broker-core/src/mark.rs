@@ -348,6 +348,13 @@ marks! {
     /// KAFKA-13141 (`divergent-fetch-counts-as-progress`): a leader answered a follower's fetch
     /// with a diverging epoch and still took its fetch offset as the follower's log end offset.
     DivergentFetchCountedAsProgress = "divergent-fetch-counted-as-progress",
+    /// The epoch-lookup-without-epoch bug switch took the end offset an OffsetsForLeaderEpoch
+    /// answer gave without its epoch (pre-KIP-279), where comparing the epochs would have cut
+    /// the log further or asked again.
+    TruncatedWithoutEpochCheck = "truncated-without-epoch-check",
+    /// The no-truncation-when-leader-unchanged bug switch kept a follower fetching, without
+    /// truncating, across a new leader epoch of the leader it already followed (pre-KAFKA-7164).
+    BecomeFollowerSkippedLeaderUnchanged = "become-follower-skipped-leader-unchanged",
 }
 
 impl Ord for Mark {

@@ -6,6 +6,7 @@
 pub mod builder;
 pub mod catalogue;
 mod catalogue_delete_records;
+mod catalogue_follower_bugs;
 mod catalogue_group_swarm;
 mod catalogue_groups;
 mod catalogue_idempotence;

@@ -351,6 +351,8 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.reset_sequence_on_unknown_producer", WATERMARK),
     ("bugs.isr_join_below_leader_epoch_start", WATERMARK),
     ("bugs.divergent_fetch_counts_as_progress", WATERMARK),
+    ("bugs.epoch_lookup_without_epoch", WATERMARK),
+    ("bugs.no_truncation_when_leader_unchanged", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

@@ -342,23 +342,76 @@ fn explain_outcome(outcome: Outcome, rows: &[VersionRow]) -> String {
         !in_clean.contains(cause) && showing.iter().all(|row| row.differences().contains(cause))
     });
     if common.is_empty() {
-        out.push_str(
-            " No one switch or default is in every version that shows it and in none that does not.\n",
-        );
-        return out;
+        return out + &explain_by_cover(&showing, &in_clean);
     }
     out.push_str(" What those versions have and the others do not:\n");
     for cause in common {
-        let line = match cause.parse::<BugSwitch>() {
-            Ok(switch) => format!(
-                "{cause} ({}, fixed in {}): {}",
-                switch.changed_by().unwrap_or("planted"),
-                switch.fixed_in().unwrap_or("no release"),
-                switch.description()
-            ),
-            Err(_) => cause.clone(),
-        };
-        let _ = writeln!(out, "  - {line}");
+        let _ = writeln!(out, "  - {}", cause_line(cause));
     }
     out
+}
+
+/// When no single switch or default explains an outcome, the fewest that do together: each
+/// version showing it has one of them, and no clean version has any (KIP-101's and
+/// KIP-279's divergences, say, are different switches in different releases). Chosen
+/// greedily, most versions first, ties to the earlier name.
+fn explain_by_cover(showing: &[&VersionRow], in_clean: &BTreeSet<&String>) -> String {
+    let candidates: BTreeSet<&String> = showing
+        .iter()
+        .flat_map(|row| row.differences())
+        .filter(|cause| !in_clean.contains(cause))
+        .collect();
+    let mut uncovered: Vec<&VersionRow> = showing.to_vec();
+    let mut cover: Vec<(&String, Vec<&str>)> = Vec::new();
+    while !uncovered.is_empty() {
+        let covers = |cause: &String| {
+            uncovered
+                .iter()
+                .filter(|row| row.differences().contains(&cause))
+                .count()
+        };
+        let Some(best) = candidates
+            .iter()
+            .copied()
+            .max_by_key(|cause| (covers(cause), std::cmp::Reverse(*cause)))
+            .filter(|cause| covers(cause) > 0)
+        else {
+            break;
+        };
+        let (covered, rest): (Vec<&VersionRow>, Vec<&VersionRow>) = uncovered
+            .into_iter()
+            .partition(|row| row.differences().contains(&best));
+        cover.push((best, covered.iter().map(|row| row.kafka.as_str()).collect()));
+        uncovered = rest;
+    }
+    if !uncovered.is_empty() {
+        let versions: Vec<&str> = uncovered.iter().map(|row| row.kafka.as_str()).collect();
+        return format!(
+            " Kafka {} has no switch or default that every clean version lacks: the seeds, not \
+             a release, decide there.\n",
+            versions.join(", ")
+        );
+    }
+    let mut out = String::from(
+        " No one switch or default explains every version; each version showing it has one of \
+         these, which no clean version has:\n",
+    );
+    for (cause, versions) in cover {
+        let _ = writeln!(out, "  - in {}: {}", versions.join(", "), cause_line(cause));
+    }
+    out
+}
+
+/// A cause as the explanation prints it: a switch with its KIP or JIRA, fixed release and
+/// description, or a changed default as it is.
+fn cause_line(cause: &str) -> String {
+    match cause.parse::<BugSwitch>() {
+        Ok(switch) => format!(
+            "{cause} ({}, fixed in {}): {}",
+            switch.changed_by().unwrap_or("planted"),
+            switch.fixed_in().unwrap_or("no release"),
+            switch.description()
+        ),
+        Err(_) => cause.to_string(),
+    }
 }

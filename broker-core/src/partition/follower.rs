@@ -8,7 +8,13 @@
 //! instead of records; the follower truncates and fetches again at once. The older path,
 //! behind the `offsets-for-leader-epoch-truncation` switch, runs the OffsetsForLeaderEpoch
 //! handshake (KIP-101, KIP-279) before fetching. Both truncate by Kafka's
-//! `AbstractFetcherThread.getOffsetTruncationState`.
+//! `AbstractFetcherThread.getOffsetTruncationState`. Two older bugs of the handshake era
+//! refine that path, and turning either on implies it
+//! ([`BugSwitches::offsets_for_leader_epoch_handshake`](crate::bugs::BugSwitches::offsets_for_leader_epoch_handshake)):
+//! `epoch-lookup-without-epoch` reads the answer as OffsetsForLeaderEpoch version 0 did,
+//! an end offset without its epoch (before KIP-279), and `no-truncation-when-leader-unchanged`
+//! keeps a follower fetching across a new epoch of the leader it already follows (before
+//! KAFKA-7164).
 //!
 //! Invariant: the fetcher's stage and its timer change together ([`Partition::set_fetcher_stage`]):
 //! a request outstanding has its timeout set, a back-off its end, and no other stage a timer.
@@ -18,6 +24,7 @@ use crate::error::ErrorCode;
 use crate::event::{Event, TruncationReason};
 use crate::ids::{BrokerId, CorrelationId, NodeId, Offset};
 use crate::mark::Mark;
+use crate::metadata::PartitionState;
 use crate::protocol::{
     EpochEndOffset, FetchData, FetchRequest, FetchResponse, Message, OffsetsForLeaderEpochRequest,
     OffsetsForLeaderEpochResponse,
@@ -140,7 +147,7 @@ impl Partition {
     /// offset (`ReplicaManager.initialFetchOffset`), divergence being found on the fetch;
     /// with `offsets-for-leader-epoch-truncation`, through the handshake first.
     pub(super) fn start_fetching(&mut self, context: &mut Context<'_>) {
-        if context.bugs.offsets_for_leader_epoch_truncation {
+        if context.bugs.offsets_for_leader_epoch_handshake() {
             self.start_epoch_handshake(context);
         } else {
             self.send_fetch(context);
@@ -152,7 +159,7 @@ impl Partition {
     /// leader's log end offset), else the next fetch, which carries its own check.
     fn restart_truncation(&mut self, context: &mut Context<'_>) {
         let bugs = context.bugs;
-        if bugs.offsets_for_leader_epoch_truncation || bugs.truncate_to_high_watermark {
+        if bugs.offsets_for_leader_epoch_handshake() || bugs.truncate_to_high_watermark {
             self.start_epoch_handshake(context);
         } else {
             self.send_fetch(context);
@@ -201,7 +208,7 @@ impl Partition {
         // KIP-595 had no such field.
         let bugs = context.bugs;
         let last_fetched_epoch =
-            if bugs.offsets_for_leader_epoch_truncation || bugs.truncate_to_high_watermark {
+            if bugs.offsets_for_leader_epoch_handshake() || bugs.truncate_to_high_watermark {
                 None
             } else {
                 self.log.latest_epoch()
@@ -300,8 +307,71 @@ impl Partition {
         }
     }
 
+    /// The pre-KIP-279 reading of the handshake's answer (switch `epoch-lookup-without-epoch`):
+    /// OffsetsForLeaderEpoch version 0 carried an end offset and no epoch, so the follower cut
+    /// its log to that offset, or kept it whole when it was shorter, and started fetching —
+    /// one round, with no check that the two logs agree below that offset (Kafka 1.1's
+    /// `ReplicaFetcherThread.maybeTruncate`; Kafka 2.0's `getOffsetTruncationState` still
+    /// reads an answer without an epoch so, for a leader on an older inter-broker protocol).
+    /// The offset is the one the leader gives today: where the largest of its epochs at or
+    /// below the asked one ends, which is where its next higher epoch starts, as Kafka 1.1's
+    /// `LeaderEpochFileCache.endOffsetFor` answered. Marks the answers on which KIP-279's
+    /// comparison would have cut further or asked again.
+    fn truncation_without_epoch(
+        &self,
+        context: &mut Context<'_>,
+        answer: EpochEndOffset,
+    ) -> (Offset, bool) {
+        let without_epoch = (answer.end_offset.min(self.log.log_end_offset()), true);
+        if self.offset_truncation_state(answer) != without_epoch {
+            context.mark(Mark::TruncatedWithoutEpochCheck);
+        }
+        without_epoch
+    }
+
+    /// Whether a new leader epoch finds this replica already following its leader, the case
+    /// Kafka before 2.0.1 skipped (switch `no-truncation-when-leader-unchanged`, KAFKA-7164):
+    /// `Partition.makeFollower` compared only the leader's id with the one it knew and
+    /// answered false when they matched, whatever epochs had passed in between.
+    pub(super) fn skips_become_follower(
+        &self,
+        context: &Context<'_>,
+        state: &PartitionState,
+    ) -> bool {
+        let following =
+            matches!(self.role, Role::Follower(stage) if stage != FetcherStage::NoLeader);
+        context.bugs.no_truncation_when_leader_unchanged
+            && following
+            && self.leader.is_some()
+            && self.leader == state.leader.filter(|&leader| leader != context.local)
+    }
+
+    /// The pre-KAFKA-7164 answer to a new epoch of the same leader: take the epoch, the
+    /// partition epoch and the ISR, as `Partition.makeFollower` did, and nothing else —
+    /// `ReplicaManager.makeFollowers` neither removed nor re-added the partition's fetcher,
+    /// so no truncation ran and fetching went on from the log end offset. A follower that
+    /// missed the epochs in between keeps whatever its leader has since replaced. (The fetch
+    /// outstanding carries the old epoch, which a leader fences since KIP-320; the model keeps
+    /// that check, and its error would restart the handshake: docs/DECISIONS.md.)
+    pub(super) fn keep_following_across_epoch(
+        &mut self,
+        context: &mut Context<'_>,
+        state: &PartitionState,
+    ) {
+        self.leader_epoch = Some(state.leader_epoch);
+        self.partition_epoch = Some(state.partition_epoch);
+        self.isr = state.isr.clone();
+        context.event(Event::BecameFollower {
+            partition: self.id,
+            leader_epoch: state.leader_epoch,
+            leader: self.leader,
+        });
+        context.mark(Mark::BecomeFollowerSkippedLeaderUnchanged);
+    }
+
     /// The leader's answer to the handshake: truncate as
-    /// [`Partition::offset_truncation_state`] says, then fetch if the logs agree, or ask
+    /// [`Partition::offset_truncation_state`] says (before KIP-279, as
+    /// [`Partition::truncation_without_epoch`] says), then fetch if the logs agree, or ask
     /// again. Each repetition asks for a strictly smaller epoch, so the handshake ends.
     pub fn handle_offsets_for_leader_epoch_response(
         &mut self,
@@ -319,13 +389,23 @@ impl Partition {
                 return;
             }
         };
-        let (truncate_to, completed) = self.offset_truncation_state(answer);
+        let ((truncate_to, completed), reason) = if context.bugs.epoch_lookup_without_epoch {
+            (
+                self.truncation_without_epoch(context, answer),
+                TruncationReason::EpochEndOffsetWithoutEpoch,
+            )
+        } else {
+            (
+                self.offset_truncation_state(answer),
+                TruncationReason::LeaderEpochDivergence,
+            )
+        };
         let epoch_asked = self.log.latest_epoch();
         let divergence = self.divergence(answer);
         self.truncate_and_report(
             context,
             truncate_to,
-            (TruncationReason::LeaderEpochDivergence, Some(divergence)),
+            (reason, Some(divergence)),
             Mark::TruncatedByLeaderEpoch,
         );
         if completed {
@@ -361,7 +441,7 @@ impl Partition {
             Err(_) => {
                 // Kafka's fetcher delays the partition and fetches again; the model's older
                 // handshake path redoes the handshake, as it always has.
-                let then = if context.bugs.offsets_for_leader_epoch_truncation
+                let then = if context.bugs.offsets_for_leader_epoch_handshake()
                     && !context.bugs.truncate_to_high_watermark
                 {
                     AfterBackoff::Truncate
@@ -486,3 +566,7 @@ impl Partition {
         self.send_fetch(context);
     }
 }
+
+#[cfg(test)]
+#[path = "follower_tests.rs"]
+mod tests;

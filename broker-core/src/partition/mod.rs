@@ -323,8 +323,13 @@ impl Partition {
 
     /// Kafka's `Partition.makeFollower` and the fetcher's restart: fail the purgatory with
     /// NotLeaderOrFollower, drop parked fetches, and start fetching from the new leader (if
-    /// any).
+    /// any). With `no-truncation-when-leader-unchanged` (before KAFKA-7164) a follower of the
+    /// same leader only takes the new epoch and keeps fetching.
     pub fn make_follower(&mut self, context: &mut Context<'_>, state: &PartitionState) {
+        if self.skips_become_follower(context, state) {
+            self.keep_following_across_epoch(context, state);
+            return;
+        }
         if let Role::Leader(previous) = std::mem::replace(&mut self.role, Role::Unassigned) {
             self.resign_leadership(context, previous);
         }

@@ -400,6 +400,11 @@ impl ChangeExplainer {
                     divergence_sentence(*reason, &from, broker, divergence, truncate_to)
                 })
             }
+            TruncationReason::EpochEndOffsetWithoutEpoch => {
+                pending.divergence.take().map(|(divergence, truncate_to)| {
+                    without_epoch_sentence(&from, broker, divergence, truncate_to)
+                })
+            }
             TruncationReason::HighWatermark => Some(format!(
                 "{broker} cuts to its high watermark {to_offset}: the pre-KIP-101 rule \
                  (bug switch `truncate-to-high-watermark`)"
@@ -744,6 +749,36 @@ fn divergence_sentence(
         "{how}: the leader's {} ends at offset {}, {local}, so it keeps offsets below \
          {truncate_to}",
         divergence.leader_epoch, divergence.leader_end_offset
+    )
+}
+
+/// Why a follower cut its log by the pre-KIP-279 rule: the end offset taken without its
+/// epoch, and what comparing the epochs would have shown.
+fn without_epoch_sentence(
+    leader: &str,
+    broker: BrokerId,
+    divergence: Divergence,
+    truncate_to: watermark_broker_core::ids::Offset,
+) -> String {
+    let compared = match divergence.local_epoch_end {
+        Some((epoch, end)) if epoch == divergence.leader_epoch => format!(
+            "the leader's end is for {epoch}, which {broker}'s log holds up to offset {end}"
+        ),
+        Some((epoch, end)) => format!(
+            "the leader's end is for {}, which {broker}'s log lacks (its largest epoch below \
+             is {epoch}, ending at {end})",
+            divergence.leader_epoch
+        ),
+        None => format!(
+            "the leader's end is for {}, and {broker}'s log has no epoch at or below it",
+            divergence.leader_epoch
+        ),
+    };
+    format!(
+        "{leader} answered its OffsetsForLeaderEpoch with offset {}, and {broker} keeps \
+         offsets below {truncate_to} without comparing epochs, as before KIP-279 (bug switch \
+         `epoch-lookup-without-epoch`): {compared}",
+        divergence.leader_end_offset
     )
 }
 
