@@ -53,6 +53,19 @@ pub enum BugSwitch {
     /// start offset, numbered its batches from sequence 0 again and resent them, so a batch
     /// whose first attempt was written (its answer lost) was written twice (KAFKA-7190).
     ResetSequenceOnUnknownProducer,
+    /// Before KIP-841 (Kafka 3.3, KAFKA-13916) the KRaft controller accepted an
+    /// AlterPartition whose new ISR named a fenced replica, one in controlled shutdown or
+    /// one not registered at all: it checked only that the members were replicas of the
+    /// partition and trusted the leader. A replica fenced while the leader's proposal was on
+    /// its way (it lost power, say) joined the ISR; when it came back with a shorter log it
+    /// was still an ISR member and could be elected.
+    IsrAcceptsFencedReplicas,
+    /// Before KIP-903 (Kafka 3.5, KAFKA-14139/KAFKA-14617) AlterPartition named the new
+    /// ISR's members without their broker epochs, so the controller could not tell which
+    /// incarnation of a replica had caught up: a proposal built on the fetches of a replica
+    /// that then lost power was accepted after it had registered again with an empty log,
+    /// and that replica could be elected.
+    IsrAcceptsStaleBrokerEpoch,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -68,7 +81,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 9] = [
+    pub const ALL: [BugSwitch; 11] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -78,6 +91,8 @@ impl BugSwitch {
         BugSwitch::NoEpochBumpPerTransaction,
         BugSwitch::NoTransactionVerification,
         BugSwitch::ResetSequenceOnUnknownProducer,
+        BugSwitch::IsrAcceptsFencedReplicas,
+        BugSwitch::IsrAcceptsStaleBrokerEpoch,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -92,6 +107,8 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => "no-epoch-bump-per-transaction",
             BugSwitch::NoTransactionVerification => "no-transaction-verification",
             BugSwitch::ResetSequenceOnUnknownProducer => "reset-sequence-on-unknown-producer",
+            BugSwitch::IsrAcceptsFencedReplicas => "isr-accepts-fenced-replicas",
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => "isr-accepts-stale-broker-epoch",
         }
     }
 
@@ -103,14 +120,18 @@ impl BugSwitch {
             // `late-end-txn-tears-next-transaction` catches; a missing verification lets a
             // late produce open a hanging transaction (KAFKA-14402), which
             // `hanging-transaction-without-verification` catches; `no-producer-fencing` is
-            // caught by `zombie-producer-fenced`, whose zombie's writes are committed.
+            // caught by `zombie-producer-fenced`, whose zombie's writes are committed. The
+            // two ISR eligibility switches let a replica that lost records join the ISR and
+            // be elected cleanly: `NoCommittedRecordLost` catches the loss.
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing
             | BugSwitch::NoEpochBumpPerTransaction
             | BugSwitch::NoTransactionVerification
-            | BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::Bug,
+            | BugSwitch::ResetSequenceOnUnknownProducer
+            | BugSwitch::IsrAcceptsFencedReplicas
+            | BugSwitch::IsrAcceptsStaleBrokerEpoch => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -130,6 +151,8 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("KAFKA-17754"),
             BugSwitch::NoTransactionVerification => Some("KAFKA-14402"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("KIP-360"),
+            BugSwitch::IsrAcceptsFencedReplicas => Some("KIP-841"),
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => Some("KIP-903"),
         }
     }
 
@@ -145,6 +168,8 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("4.0.0"),
             BugSwitch::NoTransactionVerification => Some("3.6.0"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("2.5.0"),
+            BugSwitch::IsrAcceptsFencedReplicas => Some("3.3.0"),
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => Some("3.5.0"),
         }
     }
 
@@ -167,6 +192,10 @@ impl BugSwitch {
             BugSwitch::NoTransactionVerification => "hanging-transaction-without-verification",
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 "unknown-producer-resets-sequence-duplicates"
+            }
+            BugSwitch::IsrAcceptsFencedReplicas => "fenced-replica-joins-isr-loses-committed",
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => {
+                "stale-broker-epoch-joins-isr-loses-committed"
             }
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
@@ -209,6 +238,15 @@ impl BugSwitch {
                 "brokers forget a producer whose records are all deleted and answer \
                  UNKNOWN_PRODUCER_ID; the producer resets its sequence to 0 and writes a retried \
                  batch twice (pre-KIP-360, fixed in 2.5)"
+            }
+            BugSwitch::IsrAcceptsFencedReplicas => {
+                "the controller accepts an AlterPartition whose ISR names a fenced, shutting-down \
+                 or unregistered replica (pre-KIP-841, fixed in 3.3)"
+            }
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => {
+                "the controller ignores the broker epochs in an AlterPartition: a replica that \
+                 restarted joins the ISR on its previous incarnation's fetches (pre-KIP-903, \
+                 fixed in 3.5)"
             }
         }
     }
@@ -278,6 +316,10 @@ pub struct BugSwitches {
     pub no_transaction_verification: bool,
     #[serde(alias = "reset-sequence-on-unknown-producer")]
     pub reset_sequence_on_unknown_producer: bool,
+    #[serde(alias = "isr-accepts-fenced-replicas")]
+    pub isr_accepts_fenced_replicas: bool,
+    #[serde(alias = "isr-accepts-stale-broker-epoch")]
+    pub isr_accepts_stale_broker_epoch: bool,
 }
 
 impl BugSwitches {
@@ -297,6 +339,8 @@ impl BugSwitches {
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 self.reset_sequence_on_unknown_producer = true
             }
+            BugSwitch::IsrAcceptsFencedReplicas => self.isr_accepts_fenced_replicas = true,
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch = true,
         }
     }
 
@@ -318,6 +362,8 @@ impl BugSwitches {
                 BugSwitch::ResetSequenceOnUnknownProducer => {
                     self.reset_sequence_on_unknown_producer
                 }
+                BugSwitch::IsrAcceptsFencedReplicas => self.isr_accepts_fenced_replicas,
+                BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch,
             })
             .collect()
     }

@@ -342,6 +342,13 @@ marks! {
     DeleteRecordsLowWatermarkReached = "delete-records-low-watermark-reached",
     /// A delayed DeleteRecords ran out of time: answered REQUEST_TIMED_OUT.
     DeleteRecordsTimedOut = "delete-records-timed-out",
+    /// The controller accepted an AlterPartition naming a fenced, shutting-down or
+    /// unregistered replica, which KIP-841 refuses (switch `isr-accepts-fenced-replicas`).
+    IsrAcceptedFencedReplica = "isr-accepted-fenced-replica",
+    /// The controller accepted an AlterPartition naming a replica with a broker epoch other
+    /// than its registration's, which KIP-903 refuses (switch
+    /// `isr-accepts-stale-broker-epoch`).
+    IsrAcceptedStaleBrokerEpoch = "isr-accepted-stale-broker-epoch",
 }
 
 impl Ord for Mark {
