@@ -64,10 +64,18 @@ fn assert_demonstrates(name: &str, switch_mark: Mark) {
     for report in run(name, 0..8, true) {
         assert!(report.passed, "{}", common::explain(&report));
         for anomaly in &scenario.expect.anomalies {
-            assert!(fired(&report, *anomaly), "{anomaly}: {}", common::explain(&report));
+            assert!(
+                fired(&report, *anomaly),
+                "{anomaly}: {}",
+                common::explain(&report)
+            );
         }
         for mark in &scenario.expect.marks {
-            assert!(report.marks.contains_key(mark), "{mark}: seed {}", report.seed);
+            assert!(
+                report.marks.contains_key(mark),
+                "{mark}: seed {}",
+                report.seed
+            );
         }
         assert!(report.marks.contains_key(&switch_mark));
     }
@@ -87,7 +95,11 @@ fn assert_clean_without_the_switch(name: &str, switch_mark: Mark) {
             "seed {}",
             report.seed
         );
-        assert!(!report.marks.contains_key(&switch_mark), "seed {}", report.seed);
+        assert!(
+            !report.marks.contains_key(&switch_mark),
+            "seed {}",
+            report.seed
+        );
     }
 }
 
@@ -97,11 +109,22 @@ fn assert_clean_without_the_switch(name: &str, switch_mark: Mark) {
 #[test]
 fn a_fenced_replica_accepted_into_the_isr_is_elected_empty_on_a_pinned_seed() {
     let mut scenario = find(FENCED).unwrap();
-    assert_eq!(scenario.bugs.enabled(), vec![BugSwitch::IsrAcceptsFencedReplicas]);
+    assert_eq!(
+        scenario.bugs.enabled(),
+        vec![BugSwitch::IsrAcceptsFencedReplicas]
+    );
     let report = &sweep(&scenario, &[0], 1, RunOptions::default(), |_| {})[0];
     assert!(report.marks.contains_key(&Mark::IsrAcceptedFencedReplica));
-    assert!(fired(report, Checker::NoCommittedRecordLost), "{}", common::explain(report));
-    assert!(fired(report, Checker::FinalLogLoss), "{}", common::explain(report));
+    assert!(
+        fired(report, Checker::NoCommittedRecordLost),
+        "{}",
+        common::explain(report)
+    );
+    assert!(
+        fired(report, Checker::FinalLogLoss),
+        "{}",
+        common::explain(report)
+    );
     scenario.bugs = Default::default();
     let report = &sweep(&scenario, &[0], 1, RunOptions::default(), |_| {})[0];
     assert!(report.violations.is_empty(), "{}", common::explain(report));
@@ -113,15 +136,24 @@ fn a_fenced_replica_accepted_into_the_isr_is_elected_empty_on_a_pinned_seed() {
 #[test]
 fn a_replica_named_with_a_stale_broker_epoch_joins_the_isr_empty_on_a_pinned_seed() {
     let mut scenario = find(STALE).unwrap();
-    assert_eq!(scenario.bugs.enabled(), vec![BugSwitch::IsrAcceptsStaleBrokerEpoch]);
+    assert_eq!(
+        scenario.bugs.enabled(),
+        vec![BugSwitch::IsrAcceptsStaleBrokerEpoch]
+    );
     let report = &sweep(&scenario, &[0], 1, RunOptions::default(), |_| {})[0];
-    assert!(report.marks.contains_key(&Mark::IsrAcceptedStaleBrokerEpoch));
+    assert!(report
+        .marks
+        .contains_key(&Mark::IsrAcceptedStaleBrokerEpoch));
     for checker in [
         Checker::StrongIsr,
         Checker::NoCommittedRecordLost,
         Checker::FinalLogLoss,
     ] {
-        assert!(fired(report, checker), "{checker}: {}", common::explain(report));
+        assert!(
+            fired(report, checker),
+            "{checker}: {}",
+            common::explain(report)
+        );
     }
     scenario.bugs = Default::default();
     let report = &sweep(&scenario, &[0], 1, RunOptions::default(), |_| {})[0];
@@ -175,7 +207,9 @@ fn without_kip_903_a_late_retry_of_the_same_proposal_lets_the_new_incarnation_in
     scenario.bugs = Default::default();
     scenario.bugs.enable(BugSwitch::IsrAcceptsStaleBrokerEpoch);
     for report in sweep(&scenario, &[0, 1], 1, RunOptions::default(), |_| {}) {
-        assert!(report.marks.contains_key(&Mark::IsrAcceptedStaleBrokerEpoch));
+        assert!(report
+            .marks
+            .contains_key(&Mark::IsrAcceptedStaleBrokerEpoch));
         assert!(!report.marks.contains_key(&Mark::IsrAcceptedFencedReplica));
         assert!(
             fired(&report, Checker::NoCommittedRecordLost),

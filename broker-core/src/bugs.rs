@@ -194,9 +194,7 @@ impl BugSwitch {
                 "unknown-producer-resets-sequence-duplicates"
             }
             BugSwitch::IsrAcceptsFencedReplicas => "fenced-replica-joins-isr-loses-committed",
-            BugSwitch::IsrAcceptsStaleBrokerEpoch => {
-                "stale-broker-epoch-joins-isr-loses-committed"
-            }
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => "stale-broker-epoch-joins-isr-loses-committed",
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr

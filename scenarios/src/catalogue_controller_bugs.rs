@@ -17,9 +17,7 @@ use watermark_broker_core::ids::{BrokerId, PartitionId};
 use watermark_broker_core::mark::Mark;
 use watermark_broker_core::protocol::Acks;
 use watermark_sim::checkers::Checker;
-use watermark_sim::fault::{
-    Condition, Fault, PartitionRef, ScriptedFault, Target, Trigger,
-};
+use watermark_sim::fault::{Condition, Fault, PartitionRef, ScriptedFault, Target, Trigger};
 use watermark_sim::held_requests::HeldApi;
 use watermark_sim::scenario::Scenario;
 use watermark_sim::verdict::Guarantee;

@@ -345,6 +345,8 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_epoch_bump_per_transaction", WATERMARK),
     ("bugs.no_transaction_verification", WATERMARK),
     ("bugs.reset_sequence_on_unknown_producer", WATERMARK),
+    ("bugs.isr_accepts_fenced_replicas", WATERMARK),
+    ("bugs.isr_accepts_stale_broker_epoch", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

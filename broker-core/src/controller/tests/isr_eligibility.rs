@@ -93,10 +93,7 @@ fn a_fenced_replica_is_refused_unless_isr_accepts_fenced_replicas() {
     fence_broker_3(&mut controller);
     assert_eq!(
         propose(&mut controller, AFTER_FENCE_MS, 1, &proposal),
-        vec![
-            Mark::AlterPartitionAccepted,
-            Mark::IsrAcceptedFencedReplica
-        ]
+        vec![Mark::AlterPartitionAccepted, Mark::IsrAcceptedFencedReplica]
     );
     let state = partition(&controller, P0);
     assert_eq!(
@@ -114,12 +111,14 @@ fn a_replica_in_controlled_shutdown_is_refused_unless_isr_accepts_fenced_replica
         full_heartbeat(&mut controller, 100, 1, true);
         assert!(controller.state.brokers[&b(1)].in_controlled_shutdown);
         assert_eq!(partition(&controller, P0).leader, Some(b(2)));
-        let marks = propose(&mut controller, 200, 2, &[(1, Some(1)), (2, Some(2)), (3, Some(3))]);
+        let marks = propose(
+            &mut controller,
+            200,
+            2,
+            &[(1, Some(1)), (2, Some(2)), (3, Some(3))],
+        );
         let expected = if accepted {
-            vec![
-                Mark::AlterPartitionAccepted,
-                Mark::IsrAcceptedFencedReplica,
-            ]
+            vec![Mark::AlterPartitionAccepted, Mark::IsrAcceptedFencedReplica]
         } else {
             vec![Mark::AlterPartitionRejected]
         };
@@ -146,8 +145,17 @@ fn an_unregistered_replica_is_refused_unless_isr_accepts_fenced_replicas() {
         }
         let mut controller = controller.with_bug_switches(bugs);
         assert!(!controller.state.brokers.contains_key(&b(4)));
-        let marks = propose(&mut controller, 100, 1, &[(1, Some(1)), (2, Some(2)), (4, None)]);
-        assert_eq!(marks.contains(&Mark::AlterPartitionAccepted), accepted, "{marks:?}");
+        let marks = propose(
+            &mut controller,
+            100,
+            1,
+            &[(1, Some(1)), (2, Some(2)), (4, None)],
+        );
+        assert_eq!(
+            marks.contains(&Mark::AlterPartitionAccepted),
+            accepted,
+            "{marks:?}"
+        );
         assert_eq!(marks.contains(&Mark::IsrAcceptedFencedReplica), accepted);
     }
 }
@@ -185,7 +193,12 @@ fn a_member_named_with_its_previous_incarnations_epoch_is_refused_unless_the_swi
     fence_broker_3(&mut controller);
     restart_broker_3(&mut controller);
     assert_eq!(
-        propose(&mut controller, AFTER_FENCE_MS, 1, &[(1, Some(1)), (2, Some(2)), (3, Some(4))]),
+        propose(
+            &mut controller,
+            AFTER_FENCE_MS,
+            1,
+            &[(1, Some(1)), (2, Some(2)), (3, Some(4))]
+        ),
         vec![Mark::AlterPartitionAccepted]
     );
 }
