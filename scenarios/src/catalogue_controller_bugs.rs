@@ -129,8 +129,9 @@ pub(crate) fn fenced_replica_joins_isr_loses_committed() -> Result<Scenario, Str
              fences it. Then the controller handles the proposal. Before KIP-841 (Kafka 3.3, \
              KAFKA-13916) it checked only that the members were replicas of the partition, \
              and trusted the leader: the fenced broker 2 joins the ISR. The leader crashes; \
-             broker 2 restarts empty, registers and is unfenced, still an ISR member (ELR's \
-             unclean-shutdown handling, which would remove it, came in 4.x). When the \
+             broker 2 restarts empty, registers and is unfenced, still an ISR member (KIP-966's \
+             unclean-shutdown handling, part of eligible leader replicas, on by default \
+             since 4.1, would remove it). When the \
              leader's session ends the controller elects the first live ISR member in \
              replica order, broker 2: a clean election of an empty log. Broker 3 truncates \
              to it, and every committed, acknowledged record is lost \
