@@ -78,6 +78,19 @@ pub enum BugSwitch {
     /// follower that missed the leader changes in between kept records its leader had since
     /// replaced. Refines the handshake path: it implies `offsets-for-leader-epoch-truncation`.
     NoTruncationWhenLeaderUnchanged,
+    /// Before KIP-841 (Kafka 3.3, KAFKA-13916) the KRaft controller accepted an
+    /// AlterPartition whose new ISR named a fenced replica, one in controlled shutdown or
+    /// one not registered at all: it checked only that the members were replicas of the
+    /// partition and trusted the leader. A replica fenced while the leader's proposal was on
+    /// its way (it lost power, say) joined the ISR; when it came back with a shorter log it
+    /// was still an ISR member and could be elected.
+    IsrAcceptsFencedReplicas,
+    /// Before KIP-903 (Kafka 3.5, KAFKA-14139/KAFKA-14617) AlterPartition named the new
+    /// ISR's members without their broker epochs, so the controller could not tell which
+    /// incarnation of a replica had caught up: a proposal built on the fetches of a replica
+    /// that then lost power was accepted after it had registered again with an empty log,
+    /// and that replica could be elected.
+    IsrAcceptsStaleBrokerEpoch,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -93,7 +106,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 13] = [
+    pub const ALL: [BugSwitch; 15] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -107,6 +120,8 @@ impl BugSwitch {
         BugSwitch::DivergentFetchCountsAsProgress,
         BugSwitch::EpochLookupWithoutEpoch,
         BugSwitch::NoTruncationWhenLeaderUnchanged,
+        BugSwitch::IsrAcceptsFencedReplicas,
+        BugSwitch::IsrAcceptsStaleBrokerEpoch,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -125,6 +140,8 @@ impl BugSwitch {
             BugSwitch::DivergentFetchCountsAsProgress => "divergent-fetch-counts-as-progress",
             BugSwitch::EpochLookupWithoutEpoch => "epoch-lookup-without-epoch",
             BugSwitch::NoTruncationWhenLeaderUnchanged => "no-truncation-when-leader-unchanged",
+            BugSwitch::IsrAcceptsFencedReplicas => "isr-accepts-fenced-replicas",
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => "isr-accepts-stale-broker-epoch",
         }
     }
 
@@ -136,7 +153,9 @@ impl BugSwitch {
             // `late-end-txn-tears-next-transaction` catches; a missing verification lets a
             // late produce open a hanging transaction (KAFKA-14402), which
             // `hanging-transaction-without-verification` catches; `no-producer-fencing` is
-            // caught by `zombie-producer-fenced`, whose zombie's writes are committed.
+            // caught by `zombie-producer-fenced`, whose zombie's writes are committed. The
+            // two ISR eligibility switches let a replica that lost records join the ISR and
+            // be elected cleanly: `NoCommittedRecordLost` catches the loss.
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
@@ -145,10 +164,11 @@ impl BugSwitch {
             | BugSwitch::NoTransactionVerification
             | BugSwitch::ResetSequenceOnUnknownProducer
             | BugSwitch::IsrJoinBelowLeaderEpochStart
-            | BugSwitch::DivergentFetchCountsAsProgress => SwitchKind::Bug,
-            BugSwitch::EpochLookupWithoutEpoch | BugSwitch::NoTruncationWhenLeaderUnchanged => {
-                SwitchKind::Bug
-            }
+            | BugSwitch::DivergentFetchCountsAsProgress
+            | BugSwitch::EpochLookupWithoutEpoch
+            | BugSwitch::NoTruncationWhenLeaderUnchanged
+            | BugSwitch::IsrAcceptsFencedReplicas
+            | BugSwitch::IsrAcceptsStaleBrokerEpoch => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -172,6 +192,8 @@ impl BugSwitch {
             BugSwitch::DivergentFetchCountsAsProgress => Some("KAFKA-13141"),
             BugSwitch::EpochLookupWithoutEpoch => Some("KIP-279"),
             BugSwitch::NoTruncationWhenLeaderUnchanged => Some("KAFKA-7164"),
+            BugSwitch::IsrAcceptsFencedReplicas => Some("KIP-841"),
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => Some("KIP-903"),
         }
     }
 
@@ -197,6 +219,8 @@ impl BugSwitch {
             // KAFKA-7164's fix (#5436) went to the 1.1, 2.0 and 2.1 branches; 2.0.1 is the
             // first release with it (no 1.1.x release followed 1.1.1).
             BugSwitch::NoTruncationWhenLeaderUnchanged => Some("2.0.1"),
+            BugSwitch::IsrAcceptsFencedReplicas => Some("3.3.0"),
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => Some("3.5.0"),
         }
     }
 
@@ -225,6 +249,8 @@ impl BugSwitch {
             // not at all: a follower must miss two leader changes that end where they began.
             BugSwitch::EpochLookupWithoutEpoch => "fast-failover-without-epoch-check-diverges",
             BugSwitch::NoTruncationWhenLeaderUnchanged => "missed-epochs-same-leader-diverges",
+            BugSwitch::IsrAcceptsFencedReplicas => "fenced-replica-joins-isr-loses-committed",
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => "stale-broker-epoch-joins-isr-loses-committed",
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
@@ -288,6 +314,15 @@ impl BugSwitch {
                 "a follower whose leader is unchanged across a leader epoch change keeps \
                  fetching without truncating (KAFKA-7164, fixed in 2.0.1); implies \
                  offsets-for-leader-epoch-truncation"
+            }
+            BugSwitch::IsrAcceptsFencedReplicas => {
+                "the controller accepts an AlterPartition whose ISR names a fenced, shutting-down \
+                 or unregistered replica (pre-KIP-841, fixed in 3.3)"
+            }
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => {
+                "the controller ignores the broker epochs in an AlterPartition: a replica that \
+                 restarted joins the ISR on its previous incarnation's fetches (pre-KIP-903, \
+                 fixed in 3.5)"
             }
         }
     }
@@ -365,6 +400,10 @@ pub struct BugSwitches {
     pub epoch_lookup_without_epoch: bool,
     #[serde(alias = "no-truncation-when-leader-unchanged")]
     pub no_truncation_when_leader_unchanged: bool,
+    #[serde(alias = "isr-accepts-fenced-replicas")]
+    pub isr_accepts_fenced_replicas: bool,
+    #[serde(alias = "isr-accepts-stale-broker-epoch")]
+    pub isr_accepts_stale_broker_epoch: bool,
 }
 
 impl BugSwitches {
@@ -394,6 +433,8 @@ impl BugSwitches {
             BugSwitch::NoTruncationWhenLeaderUnchanged => {
                 self.no_truncation_when_leader_unchanged = true
             }
+            BugSwitch::IsrAcceptsFencedReplicas => self.isr_accepts_fenced_replicas = true,
+            BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch = true,
         }
     }
 
@@ -437,6 +478,8 @@ impl BugSwitches {
                 BugSwitch::NoTruncationWhenLeaderUnchanged => {
                     self.no_truncation_when_leader_unchanged
                 }
+                BugSwitch::IsrAcceptsFencedReplicas => self.isr_accepts_fenced_replicas,
+                BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch,
             })
             .collect()
     }

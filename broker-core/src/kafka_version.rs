@@ -307,6 +307,13 @@ impl BugSwitch {
             BugSwitch::EpochLookupWithoutEpoch | BugSwitch::NoTruncationWhenLeaderUnchanged => {
                 Some(IDEMPOTENCE_SINCE)
             }
+            // Nothing checked a proposed ISR member's liveness or incarnation before these
+            // fixes: before 2.7 (KIP-497) leaders wrote the ISR to ZooKeeper themselves, and
+            // the controller that took over accepted it as sent until KIP-841 (3.3) and
+            // KIP-903 (3.5).
+            BugSwitch::IsrAcceptsFencedReplicas | BugSwitch::IsrAcceptsStaleBrokerEpoch => {
+                Some(KafkaRelease::new(0, 8, 0))
+            }
             BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing => None,

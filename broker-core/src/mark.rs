@@ -355,6 +355,13 @@ marks! {
     /// The no-truncation-when-leader-unchanged bug switch kept a follower fetching, without
     /// truncating, across a new leader epoch of the leader it already followed (pre-KAFKA-7164).
     BecomeFollowerSkippedLeaderUnchanged = "become-follower-skipped-leader-unchanged",
+    /// The controller accepted an AlterPartition naming a fenced, shutting-down or
+    /// unregistered replica, which KIP-841 refuses (switch `isr-accepts-fenced-replicas`).
+    IsrAcceptedFencedReplica = "isr-accepted-fenced-replica",
+    /// The controller accepted an AlterPartition naming a replica with a broker epoch other
+    /// than its registration's, which KIP-903 refuses (switch
+    /// `isr-accepts-stale-broker-epoch`).
+    IsrAcceptedStaleBrokerEpoch = "isr-accepted-stale-broker-epoch",
 }
 
 impl Ord for Mark {

@@ -353,6 +353,8 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.divergent_fetch_counts_as_progress", WATERMARK),
     ("bugs.epoch_lookup_without_epoch", WATERMARK),
     ("bugs.no_truncation_when_leader_unchanged", WATERMARK),
+    ("bugs.isr_accepts_fenced_replicas", WATERMARK),
+    ("bugs.isr_accepts_stale_broker_epoch", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

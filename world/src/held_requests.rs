@@ -31,16 +31,22 @@ pub enum HeldApi {
     Produce,
     /// A transactional producer's EndTxn (commit or abort).
     EndTxn,
+    /// A partition leader's AlterPartition, held by the controller: KRaft's controller
+    /// handles requests one at a time from its event queue, so one read now may be handled
+    /// seconds later, after the registrations and fencings queued before it (KIP-903's
+    /// story).
+    AlterPartition,
 }
 
 impl HeldApi {
-    pub const ALL: [HeldApi; 2] = [HeldApi::Produce, HeldApi::EndTxn];
+    pub const ALL: [HeldApi; 3] = [HeldApi::Produce, HeldApi::EndTxn, HeldApi::AlterPartition];
 
     /// Whether `message` is a request of this API.
     pub fn matches(self, message: &Message) -> bool {
         match self {
             HeldApi::Produce => matches!(message, Message::Produce(_)),
             HeldApi::EndTxn => matches!(message, Message::EndTxn(_)),
+            HeldApi::AlterPartition => matches!(message, Message::AlterPartition(_)),
         }
     }
 }
@@ -50,6 +56,7 @@ impl fmt::Display for HeldApi {
         formatter.write_str(match self {
             HeldApi::Produce => "produce",
             HeldApi::EndTxn => "end-txn",
+            HeldApi::AlterPartition => "alter-partition",
         })
     }
 }
@@ -154,7 +161,7 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            error.contains("`fetch`") && error.contains("produce, end-txn"),
+            error.contains("`fetch`") && error.contains("produce, end-txn, alter-partition"),
             "{error}"
         );
         let error = serde_json::from_str::<HeldApi>("3")

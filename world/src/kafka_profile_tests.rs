@@ -26,7 +26,9 @@ fn a_profile_turns_on_its_releases_switches_beside_the_scenarios_own() {
             BugSwitch::TruncateToHighWatermark,
             BugSwitch::AckBeforeIsr,
             BugSwitch::HwAdvancesUnderMinIsr,
-            BugSwitch::IsrJoinBelowLeaderEpochStart
+            BugSwitch::IsrJoinBelowLeaderEpochStart,
+            BugSwitch::IsrAcceptsFencedReplicas,
+            BugSwitch::IsrAcceptsStaleBrokerEpoch
         ]
     );
     assert_eq!(scenario.kafka_version, Some(KafkaVersion::V0_10_2));

@@ -417,12 +417,15 @@ impl World {
         };
         let brokers = broker_ids(&scenario);
         let actor = match node {
-            NodeId::Controller => NodeActor::Controller(Box::new(Controller::new(
-                scenario.controller_config(),
-                scenario.cluster_topics(),
-                brokers,
-                self.disks[&node].storage(),
-            ))),
+            NodeId::Controller => NodeActor::Controller(Box::new(
+                Controller::new(
+                    scenario.controller_config(),
+                    scenario.cluster_topics(),
+                    brokers,
+                    self.disks[&node].storage(),
+                )
+                .with_bug_switches(scenario.bugs),
+            )),
             NodeId::Broker(broker) => NodeActor::Broker(Box::new(Broker::new(
                 broker,
                 incarnation,

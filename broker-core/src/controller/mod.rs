@@ -33,6 +33,7 @@ pub use producer_ids::PRODUCER_ID_BLOCK_SIZE;
 mod tests;
 
 use crate::actor::{Actor, Effect, Input, Timer};
+use crate::bugs::BugSwitches;
 use crate::config::{ControllerConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::event::Event;
@@ -86,6 +87,9 @@ pub struct Controller {
     timers: TimerTable<ControllerTimer>,
     /// Set by `Input::Start`; inputs before it are ignored (the shell always starts with it).
     started: bool,
+    /// Older Kafka behaviour turned on for this run (`alter_partition.rs` reads the ISR
+    /// eligibility switches, KIP-841 and KIP-903).
+    bugs: BugSwitches,
 }
 
 /// What one input changed, and what it produced so far.
@@ -156,7 +160,14 @@ impl Controller {
             state,
             timers: TimerTable::default(),
             started: false,
+            bugs: BugSwitches::default(),
         }
+    }
+
+    /// The same controller with these switches on (all off by default).
+    pub fn with_bug_switches(mut self, bugs: BugSwitches) -> Controller {
+        self.bugs = bugs;
+        self
     }
 
     /// The current image (what it would push now).

@@ -1,6 +1,7 @@
 //! The controller's handler tests: exact effects for registration, fencing, elections,
 //! AlterPartition and recovery. Producer-id blocks are in `tests/producer_ids.rs`.
 
+mod isr_eligibility;
 mod producer_ids;
 
 use super::*;
