@@ -53,6 +53,13 @@ pub enum BugSwitch {
     /// start offset, numbered its batches from sequence 0 again and resent them, so a batch
     /// whose first attempt was written (its answer lost) was written twice (KAFKA-7190).
     ResetSequenceOnUnknownProducer,
+    /// Before KIP-320's consumer side (KAFKA-7747, Kafka 2.3) a consumer kept its fetch
+    /// position across a leader change without checking it against the new leader. After an
+    /// unclean election the new leader's log can be shorter than the position: the consumer
+    /// is told OFFSET_OUT_OF_RANGE and resets by `auto.offset.reset`, or, once the new
+    /// leader's log has grown past the position again, it fetches on from there and never
+    /// reads the records the new leader wrote below it.
+    NoConsumerTruncationDetection,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -68,7 +75,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 9] = [
+    pub const ALL: [BugSwitch; 10] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -78,6 +85,7 @@ impl BugSwitch {
         BugSwitch::NoEpochBumpPerTransaction,
         BugSwitch::NoTransactionVerification,
         BugSwitch::ResetSequenceOnUnknownProducer,
+        BugSwitch::NoConsumerTruncationDetection,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -92,6 +100,7 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => "no-epoch-bump-per-transaction",
             BugSwitch::NoTransactionVerification => "no-transaction-verification",
             BugSwitch::ResetSequenceOnUnknownProducer => "reset-sequence-on-unknown-producer",
+            BugSwitch::NoConsumerTruncationDetection => "no-consumer-truncation-detection",
         }
     }
 
@@ -103,14 +112,18 @@ impl BugSwitch {
             // `late-end-txn-tears-next-transaction` catches; a missing verification lets a
             // late produce open a hanging transaction (KAFKA-14402), which
             // `hanging-transaction-without-verification` catches; `no-producer-fencing` is
-            // caught by `zombie-producer-fenced`, whose zombie's writes are committed.
+            // caught by `zombie-producer-fenced`, whose zombie's writes are committed. A
+            // consumer without truncation detection misses records the new leader holds
+            // (`unseen`), which `consumer-misses-records-without-truncation-detection`
+            // catches.
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing
             | BugSwitch::NoEpochBumpPerTransaction
             | BugSwitch::NoTransactionVerification
-            | BugSwitch::ResetSequenceOnUnknownProducer => SwitchKind::Bug,
+            | BugSwitch::ResetSequenceOnUnknownProducer
+            | BugSwitch::NoConsumerTruncationDetection => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -130,6 +143,9 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("KAFKA-17754"),
             BugSwitch::NoTransactionVerification => Some("KAFKA-14402"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("KIP-360"),
+            // KIP-320's consumer half; its broker half (fetch fencing by the current leader
+            // epoch) came in 2.1, so the JIRA names the change this switch undoes.
+            BugSwitch::NoConsumerTruncationDetection => Some("KAFKA-7747"),
         }
     }
 
@@ -145,6 +161,7 @@ impl BugSwitch {
             BugSwitch::NoEpochBumpPerTransaction => Some("4.0.0"),
             BugSwitch::NoTransactionVerification => Some("3.6.0"),
             BugSwitch::ResetSequenceOnUnknownProducer => Some("2.5.0"),
+            BugSwitch::NoConsumerTruncationDetection => Some("2.3.0"),
         }
     }
 
@@ -157,8 +174,8 @@ impl BugSwitch {
 
     /// The catalogue scenario whose sweep must catch this bug: a safe swarm, or the
     /// demonstration built for it (one that holds the one request the bug mishandles,
-    /// issues the DeleteRecords no swarm issues, or meets two instances of one
-    /// transactional id).
+    /// issues the DeleteRecords no swarm issues, meets two instances of one
+    /// transactional id, or keeps a consumer away across an unclean election).
     pub fn catching_swarm(self) -> &'static str {
         match self {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
@@ -167,6 +184,9 @@ impl BugSwitch {
             BugSwitch::NoTransactionVerification => "hanging-transaction-without-verification",
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 "unknown-producer-resets-sequence-duplicates"
+            }
+            BugSwitch::NoConsumerTruncationDetection => {
+                "consumer-misses-records-without-truncation-detection"
             }
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
@@ -209,6 +229,11 @@ impl BugSwitch {
                 "brokers forget a producer whose records are all deleted and answer \
                  UNKNOWN_PRODUCER_ID; the producer resets its sequence to 0 and writes a retried \
                  batch twice (pre-KIP-360, fixed in 2.5)"
+            }
+            BugSwitch::NoConsumerTruncationDetection => {
+                "consumers keep their position across a leader change without validating it \
+                 (OffsetsForLeaderEpoch): after an unclean election they skip the new leader's \
+                 records below it (pre-KIP-320 consumer, KAFKA-7747, fixed in 2.3)"
             }
         }
     }
@@ -278,6 +303,8 @@ pub struct BugSwitches {
     pub no_transaction_verification: bool,
     #[serde(alias = "reset-sequence-on-unknown-producer")]
     pub reset_sequence_on_unknown_producer: bool,
+    #[serde(alias = "no-consumer-truncation-detection")]
+    pub no_consumer_truncation_detection: bool,
 }
 
 impl BugSwitches {
@@ -296,6 +323,9 @@ impl BugSwitches {
             BugSwitch::NoTransactionVerification => self.no_transaction_verification = true,
             BugSwitch::ResetSequenceOnUnknownProducer => {
                 self.reset_sequence_on_unknown_producer = true
+            }
+            BugSwitch::NoConsumerTruncationDetection => {
+                self.no_consumer_truncation_detection = true
             }
         }
     }
@@ -318,6 +348,7 @@ impl BugSwitches {
                 BugSwitch::ResetSequenceOnUnknownProducer => {
                     self.reset_sequence_on_unknown_producer
                 }
+                BugSwitch::NoConsumerTruncationDetection => self.no_consumer_truncation_detection,
             })
             .collect()
     }

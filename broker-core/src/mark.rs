@@ -342,6 +342,10 @@ marks! {
     DeleteRecordsLowWatermarkReached = "delete-records-low-watermark-reached",
     /// A delayed DeleteRecords ran out of time: answered REQUEST_TIMED_OUT.
     DeleteRecordsTimedOut = "delete-records-timed-out",
+    // ---- consumers before KIP-320's truncation detection (KAFKA-7747) ----
+    /// Before Kafka 2.3 (`no-consumer-truncation-detection`): a consumer that had consumed
+    /// records saw a newer leader epoch and kept fetching from its position, unvalidated.
+    ConsumerTruncationDetectionSkipped = "consumer-truncation-detection-skipped",
 }
 
 impl Ord for Mark {

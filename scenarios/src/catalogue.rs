@@ -62,6 +62,7 @@ pub fn catalogue() -> Vec<Scenario> {
     .chain(crate::catalogue_transaction_bugs::catalogue())
     .chain(crate::catalogue_delete_records::delete_records_catalogue())
     .chain(crate::catalogue_transaction_faults::transaction_fault_catalogue())
+    .chain(crate::catalogue_consumer_truncation::catalogue())
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
     .collect()
 }

@@ -345,6 +345,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_epoch_bump_per_transaction", WATERMARK),
     ("bugs.no_transaction_verification", WATERMARK),
     ("bugs.reset_sequence_on_unknown_producer", WATERMARK),
+    ("bugs.no_consumer_truncation_detection", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),
