@@ -37,11 +37,20 @@ const WITHOUT_DETECTION: &str = "consumer-misses-records-without-truncation-dete
 const WITH_DETECTION: &str = "consumer-detects-truncation-after-unclean-election";
 
 fn run(scenario: &Scenario, seeds: &[u64]) -> Vec<RunReport> {
-    sweep(scenario, seeds, common::jobs(), RunOptions::default(), |_| {})
+    sweep(
+        scenario,
+        seeds,
+        common::jobs(),
+        RunOptions::default(),
+        |_| {},
+    )
 }
 
 /// A run's violations as (checker, offsets, values), ignoring when each was found.
-fn findings(report: &RunReport, leave_out: &[Checker]) -> BTreeSet<(String, Vec<Offset>, Vec<u64>)> {
+fn findings(
+    report: &RunReport,
+    leave_out: &[Checker],
+) -> BTreeSet<(String, Vec<Offset>, Vec<u64>)> {
     report
         .violations
         .iter()
@@ -102,7 +111,11 @@ fn both_catalogue_scenarios_meet_their_expectations() {
         for report in run(&scenario, &common::seeds(0..16)) {
             assert!(report.passed, "{}", common::explain(&report));
             for mark in &scenario.expect.marks {
-                assert!(report.marks.contains_key(mark), "{name} seed {}: {mark}", report.seed);
+                assert!(
+                    report.marks.contains_key(mark),
+                    "{name} seed {}: {mark}",
+                    report.seed
+                );
             }
             for anomaly in &scenario.expect.anomalies {
                 assert!(

@@ -36,9 +36,9 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod truncation_detection_tests;
-#[cfg(test)]
 mod timer_tests;
+#[cfg(test)]
+mod truncation_detection_tests;
 
 use crate::actor::{Actor, Effect, Input, Timer};
 use crate::bugs::BugSwitches;
