@@ -138,8 +138,17 @@ fn the_table_names_the_switch_behind_each_outcome() {
         ),
         "{text}"
     );
+    // Which client checkers also see the loss depends on the consumer: before 2.3 it does
+    // not detect truncation (KIP-320) and reads differently, so only the log's checker is
+    // pinned.
+    let lost = text
+        .lines()
+        .find(|line| line.starts_with("lost: "))
+        .unwrap_or_else(|| panic!("{text}"));
     assert!(
-        text.contains("lost: Kafka 0.8, 0.10.2, 0.11, 2.0, 2.1, 2.8, 3.0, 3.6, 3.7, 4.0, 4.1 (final-log-loss). Every version"),
+        lost.starts_with("lost: Kafka 0.8, 0.10.2, 0.11, 2.0, 2.1, 2.8, 3.0, 3.6, 3.7, 4.0, 4.1 (")
+            && lost.contains("final-log-loss")
+            && lost.contains("). Every version"),
         "{text}"
     );
 }

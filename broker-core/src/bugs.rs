@@ -91,6 +91,13 @@ pub enum BugSwitch {
     /// that then lost power was accepted after it had registered again with an empty log,
     /// and that replica could be elected.
     IsrAcceptsStaleBrokerEpoch,
+    /// Before KIP-320's consumer side (KAFKA-7747, Kafka 2.3) a consumer kept its fetch
+    /// position across a leader change without checking it against the new leader. After an
+    /// unclean election the new leader's log can be shorter than the position: the consumer
+    /// is told OFFSET_OUT_OF_RANGE and resets by `auto.offset.reset`, or, once the new
+    /// leader's log has grown past the position again, it fetches on from there and never
+    /// reads the records the new leader wrote below it.
+    NoConsumerTruncationDetection,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -106,7 +113,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 15] = [
+    pub const ALL: [BugSwitch; 16] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -122,6 +129,7 @@ impl BugSwitch {
         BugSwitch::NoTruncationWhenLeaderUnchanged,
         BugSwitch::IsrAcceptsFencedReplicas,
         BugSwitch::IsrAcceptsStaleBrokerEpoch,
+        BugSwitch::NoConsumerTruncationDetection,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -142,6 +150,7 @@ impl BugSwitch {
             BugSwitch::NoTruncationWhenLeaderUnchanged => "no-truncation-when-leader-unchanged",
             BugSwitch::IsrAcceptsFencedReplicas => "isr-accepts-fenced-replicas",
             BugSwitch::IsrAcceptsStaleBrokerEpoch => "isr-accepts-stale-broker-epoch",
+            BugSwitch::NoConsumerTruncationDetection => "no-consumer-truncation-detection",
         }
     }
 
@@ -156,6 +165,10 @@ impl BugSwitch {
             // caught by `zombie-producer-fenced`, whose zombie's writes are committed. The
             // two ISR eligibility switches let a replica that lost records join the ISR and
             // be elected cleanly: `NoCommittedRecordLost` catches the loss.
+            // caught by `zombie-producer-fenced`, whose zombie's writes are committed. A
+            // consumer without truncation detection misses records the new leader holds
+            // (`unseen`), which `consumer-misses-records-without-truncation-detection`
+            // catches.
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
@@ -168,7 +181,8 @@ impl BugSwitch {
             | BugSwitch::EpochLookupWithoutEpoch
             | BugSwitch::NoTruncationWhenLeaderUnchanged
             | BugSwitch::IsrAcceptsFencedReplicas
-            | BugSwitch::IsrAcceptsStaleBrokerEpoch => SwitchKind::Bug,
+            | BugSwitch::IsrAcceptsStaleBrokerEpoch
+            | BugSwitch::NoConsumerTruncationDetection => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -194,6 +208,9 @@ impl BugSwitch {
             BugSwitch::NoTruncationWhenLeaderUnchanged => Some("KAFKA-7164"),
             BugSwitch::IsrAcceptsFencedReplicas => Some("KIP-841"),
             BugSwitch::IsrAcceptsStaleBrokerEpoch => Some("KIP-903"),
+            // KIP-320's consumer half; its broker half (fetch fencing by the current leader
+            // epoch) came in 2.1, so the JIRA names the change this switch undoes.
+            BugSwitch::NoConsumerTruncationDetection => Some("KAFKA-7747"),
         }
     }
 
@@ -221,6 +238,7 @@ impl BugSwitch {
             BugSwitch::NoTruncationWhenLeaderUnchanged => Some("2.0.1"),
             BugSwitch::IsrAcceptsFencedReplicas => Some("3.3.0"),
             BugSwitch::IsrAcceptsStaleBrokerEpoch => Some("3.5.0"),
+            BugSwitch::NoConsumerTruncationDetection => Some("2.3.0"),
         }
     }
 
@@ -233,8 +251,8 @@ impl BugSwitch {
 
     /// The catalogue scenario whose sweep must catch this bug: a safe swarm, or the
     /// demonstration built for it (one that holds the one request the bug mishandles,
-    /// issues the DeleteRecords no swarm issues, or meets two instances of one
-    /// transactional id).
+    /// issues the DeleteRecords no swarm issues, meets two instances of one
+    /// transactional id, or keeps a consumer away across an unclean election).
     pub fn catching_swarm(self) -> &'static str {
         match self {
             BugSwitch::NoGenerationFencing => "safe-consumer-group-swarm",
@@ -251,6 +269,9 @@ impl BugSwitch {
             BugSwitch::NoTruncationWhenLeaderUnchanged => "missed-epochs-same-leader-diverges",
             BugSwitch::IsrAcceptsFencedReplicas => "fenced-replica-joins-isr-loses-committed",
             BugSwitch::IsrAcceptsStaleBrokerEpoch => "stale-broker-epoch-joins-isr-loses-committed",
+            BugSwitch::NoConsumerTruncationDetection => {
+                "consumer-misses-records-without-truncation-detection"
+            }
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::HwAdvancesUnderMinIsr
@@ -323,6 +344,11 @@ impl BugSwitch {
                 "the controller ignores the broker epochs in an AlterPartition: a replica that \
                  restarted joins the ISR on its previous incarnation's fetches (pre-KIP-903, \
                  fixed in 3.5)"
+            }
+            BugSwitch::NoConsumerTruncationDetection => {
+                "consumers keep their position across a leader change without validating it \
+                 (OffsetsForLeaderEpoch): after an unclean election they skip the new leader's \
+                 records below it (pre-KIP-320 consumer, KAFKA-7747, fixed in 2.3)"
             }
         }
     }
@@ -404,6 +430,8 @@ pub struct BugSwitches {
     pub isr_accepts_fenced_replicas: bool,
     #[serde(alias = "isr-accepts-stale-broker-epoch")]
     pub isr_accepts_stale_broker_epoch: bool,
+    #[serde(alias = "no-consumer-truncation-detection")]
+    pub no_consumer_truncation_detection: bool,
 }
 
 impl BugSwitches {
@@ -435,6 +463,9 @@ impl BugSwitches {
             }
             BugSwitch::IsrAcceptsFencedReplicas => self.isr_accepts_fenced_replicas = true,
             BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch = true,
+            BugSwitch::NoConsumerTruncationDetection => {
+                self.no_consumer_truncation_detection = true
+            }
         }
     }
 
@@ -480,6 +511,7 @@ impl BugSwitches {
                 }
                 BugSwitch::IsrAcceptsFencedReplicas => self.isr_accepts_fenced_replicas,
                 BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch,
+                BugSwitch::NoConsumerTruncationDetection => self.no_consumer_truncation_detection,
             })
             .collect()
     }

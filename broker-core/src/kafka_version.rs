@@ -314,6 +314,9 @@ impl BugSwitch {
             BugSwitch::IsrAcceptsFencedReplicas | BugSwitch::IsrAcceptsStaleBrokerEpoch => {
                 Some(KafkaRelease::new(0, 8, 0))
             }
+            // Consumers kept their position across leader changes unchecked from the start;
+            // KIP-320's validation came to the consumer in 2.3.
+            BugSwitch::NoConsumerTruncationDetection => Some(KafkaRelease::new(0, 8, 0)),
             BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing => None,

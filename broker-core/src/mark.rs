@@ -362,6 +362,10 @@ marks! {
     /// than its registration's, which KIP-903 refuses (switch
     /// `isr-accepts-stale-broker-epoch`).
     IsrAcceptedStaleBrokerEpoch = "isr-accepted-stale-broker-epoch",
+    // ---- consumers before KIP-320's truncation detection (KAFKA-7747) ----
+    /// Before Kafka 2.3 (`no-consumer-truncation-detection`): a consumer that had consumed
+    /// records saw a newer leader epoch and kept fetching from its position, unvalidated.
+    ConsumerTruncationDetectionSkipped = "consumer-truncation-detection-skipped",
 }
 
 impl Ord for Mark {

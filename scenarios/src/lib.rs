@@ -5,6 +5,7 @@
 
 pub mod builder;
 pub mod catalogue;
+mod catalogue_consumer_truncation;
 mod catalogue_controller_bugs;
 mod catalogue_delete_records;
 mod catalogue_follower_bugs;

@@ -355,6 +355,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.no_truncation_when_leader_unchanged", WATERMARK),
     ("bugs.isr_accepts_fenced_replicas", WATERMARK),
     ("bugs.isr_accepts_stale_broker_epoch", WATERMARK),
+    ("bugs.no_consumer_truncation_detection", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

@@ -28,7 +28,8 @@ fn a_profile_turns_on_its_releases_switches_beside_the_scenarios_own() {
             BugSwitch::HwAdvancesUnderMinIsr,
             BugSwitch::IsrJoinBelowLeaderEpochStart,
             BugSwitch::IsrAcceptsFencedReplicas,
-            BugSwitch::IsrAcceptsStaleBrokerEpoch
+            BugSwitch::IsrAcceptsStaleBrokerEpoch,
+            BugSwitch::NoConsumerTruncationDetection
         ]
     );
     assert_eq!(scenario.kafka_version, Some(KafkaVersion::V0_10_2));

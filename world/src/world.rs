@@ -518,12 +518,10 @@ impl World {
         }
         let Some(group) = workload.group() else {
             let partitions = scenario.consumer_assignment(index);
-            return NodeActor::Consumer(Box::new(Consumer::new(
-                client,
-                workload.config.clone(),
-                brokers,
-                partitions,
-            )));
+            return NodeActor::Consumer(Box::new(
+                Consumer::new(client, workload.config.clone(), brokers, partitions)
+                    .with_bug_switches(scenario.bugs),
+            ));
         };
         let application = ConsumerApplication::new(
             group,
@@ -535,12 +533,15 @@ impl World {
         );
         self.slot_mut(NodeId::Consumer(client)).application =
             Some(Application::Consumer(Box::new(application)));
-        NodeActor::Consumer(Box::new(Consumer::subscribed(
-            client,
-            workload.config.clone(),
-            brokers,
-            scenario.subscribed_topics(index),
-        )))
+        NodeActor::Consumer(Box::new(
+            Consumer::subscribed(
+                client,
+                workload.config.clone(),
+                brokers,
+                scenario.subscribed_topics(index),
+            )
+            .with_bug_switches(scenario.bugs),
+        ))
     }
 
     /// The process stopped at `now_ms`, however it stopped (crash, power loss, and any

@@ -96,7 +96,8 @@ impl World {
             workload.config.clone(),
             brokers.clone(),
             scenario.subscribed_topics(index),
-        );
+        )
+        .with_bug_switches(scenario.bugs);
         let producer = Producer::new(client, producer_config, brokers, output, partition_count);
         let begun = self
             .pipeline_transactions

@@ -8,7 +8,8 @@
 //! - *awaiting validation*: the leader changed after records were consumed; KIP-320's
 //!   `OffsetsForLeaderEpoch` for the epoch of the last consumed record says whether the new
 //!   leader's log still has the position (else: truncation, reset to the leader's end offset
-//!   for that epoch);
+//!   for that epoch). With the `no-consumer-truncation-detection` switch (consumers before
+//!   Kafka 2.3) a leader change skips this state and the partition goes on fetching;
 //! - *fetching*: `Fetch` from the leader at the position; records go to the application
 //!   (event `Polled`) and advance the position.
 //!
@@ -312,7 +313,9 @@ impl Consumer {
 
     /// Applies a new metadata image: a newer leader epoch for a partition drops its request
     /// to the old leader, and, if records were consumed, makes it validate its position
-    /// (Kafka's `SubscriptionState.maybeValidatePositionForCurrentLeader`).
+    /// (Kafka's `SubscriptionState.maybeValidatePositionForCurrentLeader`) — unless the
+    /// `no-consumer-truncation-detection` switch restores the consumer before KIP-320's
+    /// validation (Kafka before 2.3), which fetches on from its position.
     pub(super) fn on_metadata_applied(&mut self, effects: &mut Vec<Effect>) {
         let partitions: Vec<TopicPartition> = self.partitions.keys().copied().collect();
         for partition in partitions {
@@ -339,7 +342,17 @@ impl Consumer {
                     if assigned.state == PositionState::Fetching
                         && assigned.last_consumed_epoch.is_some()
                     {
-                        assigned.state = PositionState::AwaitingValidation;
+                        if self.validate_position_after_leader_change {
+                            assigned.state = PositionState::AwaitingValidation;
+                        } else {
+                            // Consumers before Kafka 2.3 (KAFKA-7747) kept their position
+                            // across a leader change and fetched from it at once: a position
+                            // past the new leader's log end is OFFSET_OUT_OF_RANGE (reset by
+                            // auto_offset_reset), and one the new leader's log has grown past
+                            // again is fetched as if nothing had happened, so the records the
+                            // new leader wrote below it are never read (KIP-320, Motivation).
+                            effects.push(Effect::Mark(Mark::ConsumerTruncationDetectionSkipped));
+                        }
                     }
                 }
                 Some(_) => {}

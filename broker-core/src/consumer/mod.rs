@@ -37,8 +37,11 @@ mod test_support;
 mod tests;
 #[cfg(test)]
 mod timer_tests;
+#[cfg(test)]
+mod truncation_detection_tests;
 
 use crate::actor::{Actor, Effect, Input, Timer};
+use crate::bugs::BugSwitches;
 use crate::client_metadata::{ClientMetadata, MetadataApplied, MetadataTimer};
 use crate::config::ConsumerConfig;
 use crate::error::ErrorCode;
@@ -107,6 +110,10 @@ pub struct Consumer {
     timers: TimerTable<ConsumerTimer>,
     /// Subscribe mode: the group membership. `None` in assign mode.
     group: Option<GroupMember>,
+    /// KIP-320 (Kafka 2.3, KAFKA-7747): after a leader change, a partition that has consumed
+    /// records checks its position against the new leader before fetching again. Off only
+    /// with the `no-consumer-truncation-detection` switch (consumers before 2.3).
+    validate_position_after_leader_change: bool,
 }
 
 impl Consumer {
@@ -137,7 +144,16 @@ impl Consumer {
             next_correlation: 1,
             timers,
             group: None,
+            validate_position_after_leader_change: true,
         }
+    }
+
+    /// Applies the client-side half of bug switches: `no-consumer-truncation-detection`
+    /// makes the consumer keep fetching from its position after a leader change, as consumers
+    /// before Kafka 2.3 did (no KIP-320 validation; see `fetcher.rs`).
+    pub fn with_bug_switches(mut self, bugs: BugSwitches) -> Consumer {
+        self.validate_position_after_leader_change = !bugs.no_consumer_truncation_detection;
+        self
     }
 
     /// A group consumer subscribed to `topics` (subscribe mode, `config.group_id` set): it
