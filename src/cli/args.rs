@@ -306,7 +306,7 @@ pub struct MatrixArgs {
     pub kafka: Option<String>,
 
     /// Seeds of each cell (or each scenario of a documented row): `N`, `A..B` or `A..=B`.
-    #[arg(long, value_name = "SEEDS", default_value = "0..10")]
+    #[arg(long, value_name = "SEEDS", default_value = "0..20")]
     pub seeds: String,
 
     /// Worker threads (default: every core).

@@ -22,6 +22,7 @@ use crate::cli::output::replay_command;
 use crate::cli::source::{resolve, Choice};
 use serde::Serialize;
 use std::str::FromStr;
+use watermark_broker_core::bugs::BugSwitches;
 use watermark_broker_core::kafka_version::KafkaVersion;
 use watermark_broker_core::mark::Mark;
 use watermark_sim::cell_settings::{Axis, Setting};
@@ -63,6 +64,10 @@ pub enum Agreement {
     /// Weaker than documented, but only through an open Kafka bug the model reproduces on
     /// purpose (KAFKA-14034): real Kafka breaks its documented promise the same way.
     KnownKafkaBug,
+    /// Weaker than documented under an older Kafka version, and the same seeds keep the
+    /// promise with that release's historical bug switches off: the release's bugs broke it,
+    /// as they broke it in that release.
+    ReleaseBug,
     /// A documented promise was broken: the model lost, duplicated or reordered where Kafka
     /// says it cannot. A model bug (or a documentation gap) to look into.
     Weaker,
@@ -80,6 +85,7 @@ impl Agreement {
             Agreement::Agrees => "✓",
             Agreement::Stronger => "△ stronger",
             Agreement::KnownKafkaBug => "‡ KAFKA-14034",
+            Agreement::ReleaseBug => "† release bug",
             Agreement::Weaker => "✗ weaker",
             Agreement::Panicked => "💥 panicked",
             Agreement::Refused => "n/a",
@@ -87,7 +93,7 @@ impl Agreement {
     }
 
     /// The legend printed under every table.
-    pub const LEGEND: [(Agreement, &'static str); 6] = [
+    pub const LEGEND: [(Agreement, &'static str); 7] = [
         (
             Agreement::Agrees,
             "observed and documented agree on every aspect (loss, duplication, producer order) \
@@ -109,6 +115,12 @@ impl Agreement {
             "weaker than documented only through KAFKA-14034, open in Kafka 4.x: an idempotent \
              producer's epoch bump renumbers batches the leader already has, so real Kafka \
              writes them twice too (exit code 0)",
+        ),
+        (
+            Agreement::ReleaseBug,
+            "weaker than documented under an older Kafka version, and the same seeds keep the \
+             promise with that release's historical bug switches off: the release's own bugs \
+             (named in the note) broke it, as they did in that release (exit code 0)",
         ),
         (
             Agreement::Panicked,
@@ -154,6 +166,13 @@ pub struct Judgement {
     /// The first seed behind the agreement (weaker, the known bug, or a panic).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_seed: Option<u64>,
+    /// Every seed weaker than documented (not through KAFKA-14034).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub weaker_seeds: Vec<u64>,
+    /// For a release bug: the release's switches that were on, and without which the weaker
+    /// seeds keep the promise.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub release_switches: Vec<String>,
 }
 
 /// Judges `reports` (any order), each against the documentation for its own run.
@@ -184,6 +203,7 @@ pub fn judge(reports: &[RunReport], documented: &[Documented]) -> Judgement {
     let mut stronger = Vec::new();
     let mut first_weaker: Option<u64> = None;
     let mut first_known: Option<u64> = None;
+    let mut weaker_seeds: Vec<u64> = Vec::new();
     for aspect in Aspect::ALL {
         let broken: Vec<&RunReport> = finished
             .iter()
@@ -196,6 +216,7 @@ pub fn judge(reports: &[RunReport], documented: &[Documented]) -> Judgement {
             .iter()
             .filter(|report| !explained_by_known_bug(report, aspect))
             .collect();
+        weaker_seeds.extend(unexplained.iter().map(|report| report.seed));
         if let Some(report) = unexplained.first() {
             weaker.push(aspect);
             first_weaker = Some(first_weaker.map_or(report.seed, |seed| seed.min(report.seed)));
@@ -224,6 +245,8 @@ pub fn judge(reports: &[RunReport], documented: &[Documented]) -> Judgement {
     } else {
         (Agreement::Agrees, None)
     };
+    weaker_seeds.sort_unstable();
+    weaker_seeds.dedup();
     let observed = finished
         .iter()
         .map(|(report, _)| report.observed)
@@ -247,6 +270,8 @@ pub fn judge(reports: &[RunReport], documented: &[Documented]) -> Judgement {
         stronger,
         checkers: checkers_reporting(reports, None),
         first_seed,
+        weaker_seeds,
+        release_switches: Vec::new(),
     }
 }
 
@@ -588,12 +613,49 @@ pub fn run_cell(
         .iter()
         .map(|report| documented_for_seed(&scenario, report.seed))
         .collect();
-    let judgement = judge(&reports, &documented);
+    let mut judgement = judge(&reports, &documented);
+    if judgement.agreement == Agreement::Weaker && version.is_some() {
+        attribute_to_release(&scenario, &mut judgement, jobs);
+    }
     cell.replay = judgement
         .first_seed
         .map(|seed| replay_command(invocation, swarm, seed, &choice));
     cell.judgement = Some(judgement);
     Ok(cell)
+}
+
+/// A weaker cell under an older version: the weaker seeds run again with the release's
+/// historical switches off (its defaults kept). When none of them is weaker then, the
+/// switches broke the promise, not the model: the cell is a release bug.
+fn attribute_to_release(scenario: &Scenario, judgement: &mut Judgement, jobs: usize) {
+    let switches = scenario.bugs.enabled();
+    if switches.is_empty() {
+        return;
+    }
+    let mut without = scenario.clone();
+    without.bugs = BugSwitches::default();
+    let reports = sweep(
+        &without,
+        &judgement.weaker_seeds,
+        jobs,
+        RunOptions::default(),
+        |_| {},
+    );
+    let documented: Vec<Documented> = reports
+        .iter()
+        .map(|report| documented_for_seed(&without, report.seed))
+        .collect();
+    let again = judge(&reports, &documented);
+    if matches!(
+        again.agreement,
+        Agreement::Agrees | Agreement::Stronger | Agreement::KnownKafkaBug
+    ) {
+        judgement.agreement = Agreement::ReleaseBug;
+        judgement.release_switches = switches
+            .iter()
+            .map(|switch| switch.name().to_string())
+            .collect();
+    }
 }
 
 /// What the documentation promises for one seed of `scenario`: the rows that apply to the
@@ -638,6 +700,9 @@ pub fn run_documented_row(
     let documented = vec![documented_row_alone(row); reports.len()];
     // The first seed is looked for scenario by scenario, in the row's order.
     let mut judgement = judge(&reports, &documented);
+    // The row's own guarantee, not the one its silence leaves open: `acks=1` is documented
+    // as at most once though it says nothing about duplicates.
+    judgement.documented_guarantee = row.guarantee;
     let mut replay = None;
     if judgement.first_seed.is_some() {
         for name in row.scenarios {

@@ -90,6 +90,17 @@ fn disagreement(judgement: &Judgement) -> String {
             "documented as possible but shown by no seed: {}; try more seeds",
             about(&judgement.stronger, Promise::Allows)
         ),
+        Agreement::ReleaseBug => format!(
+            "shown where the documentation forbids it: {}; the same seeds keep the promise \
+             without the release's switches {}",
+            about(&judgement.weaker, Promise::Forbids),
+            judgement
+                .release_switches
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Agreement::Panicked => format!("{} run(s) panicked", judgement.panicked),
         Agreement::Agrees | Agreement::Refused => String::new(),
     }
@@ -351,6 +362,7 @@ fn agreement_class(agreement: Agreement) -> &'static str {
         Agreement::Agrees => "agrees",
         Agreement::Stronger => "stronger",
         Agreement::KnownKafkaBug => "known-kafka-bug",
+        Agreement::ReleaseBug => "release-bug",
         Agreement::Weaker => "weaker",
         Agreement::Panicked => "panicked",
         Agreement::Refused => "refused",
