@@ -305,6 +305,10 @@ pub struct MatrixArgs {
     #[arg(long, value_name = "LIST")]
     pub kafka: Option<String>,
 
+    /// Turn on a switch (repeatable) in every cell: does the grid catch it?
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+
     /// Seeds of each cell (or each scenario of a documented row): `N`, `A..B` or `A..=B`.
     #[arg(long, value_name = "SEEDS", default_value = "0..20")]
     pub seeds: String,

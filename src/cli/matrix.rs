@@ -19,10 +19,10 @@ use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
 use crate::cli::outcomes::{checkers_reporting, runs_panicked, runs_showing, Outcome};
 use crate::cli::output::replay_command;
-use crate::cli::source::{resolve, Choice};
+use crate::cli::source::{parse_bugs, resolve, Choice};
 use serde::Serialize;
 use std::str::FromStr;
-use watermark_broker_core::bugs::BugSwitches;
+use watermark_broker_core::bugs::{BugSwitch, BugSwitches};
 use watermark_broker_core::kafka_version::KafkaVersion;
 use watermark_broker_core::mark::Mark;
 use watermark_sim::cell_settings::{Axis, Setting};
@@ -359,9 +359,10 @@ pub fn matrix_command(args: &MatrixArgs) -> Result<Exit, BadInput> {
                 axis.0
             )));
         }
-        if args.swarm.is_some() {
+        if args.swarm.is_some() || !args.bugs.is_empty() {
             return Err(BadInput(
-                "--documented runs each row on its own catalogue scenarios; leave out --swarm"
+                "--documented runs each row on its own catalogue scenarios as they are; leave \
+                 out --swarm and --bug"
                     .to_string(),
             ));
         }
@@ -477,6 +478,7 @@ pub fn grid(
     invocation: &Invocation,
 ) -> Result<Grid, BadInput> {
     let swarm = choose_swarm(args)?;
+    let bugs = parse_bugs(&args.bugs)?;
     // A misspelled swarm is an error before any run.
     resolve(&swarm, &Choice::default())?;
     let given_any = args.axes().iter().any(|(_, list)| list.is_some());
@@ -519,7 +521,9 @@ pub fn grid(
     let mut cells = Vec::new();
     for version in &versions {
         for stated in product(&setting_lists) {
-            cells.push(run_cell(&swarm, &stated, *version, seeds, jobs, invocation)?);
+            cells.push(run_cell(
+                &swarm, &stated, *version, &bugs, seeds, jobs, invocation,
+            )?);
         }
     }
     Ok(Grid {
@@ -582,13 +586,14 @@ pub fn run_cell(
     swarm: &str,
     stated: &[Setting],
     version: Option<KafkaVersion>,
+    bugs: &[BugSwitch],
     seeds: &[u64],
     jobs: usize,
     invocation: &Invocation,
 ) -> Result<Cell, BadInput> {
     let choice = Choice {
         kafka: version,
-        bugs: Vec::new(),
+        bugs: bugs.to_vec(),
         settings: stated.to_vec(),
     };
     let mut cell = Cell {
@@ -614,8 +619,8 @@ pub fn run_cell(
         .map(|report| documented_for_seed(&scenario, report.seed))
         .collect();
     let mut judgement = judge(&reports, &documented);
-    if judgement.agreement == Agreement::Weaker && version.is_some() {
-        attribute_to_release(&scenario, &mut judgement, jobs);
+    if let (Agreement::Weaker, Some(version)) = (judgement.agreement, version) {
+        attribute_to_release(&scenario, version, &mut judgement, jobs);
     }
     cell.replay = judgement
         .first_seed
@@ -627,13 +632,26 @@ pub fn run_cell(
 /// A weaker cell under an older version: the weaker seeds run again with the release's
 /// historical switches off (its defaults kept). When none of them is weaker then, the
 /// switches broke the promise, not the model: the cell is a release bug.
-fn attribute_to_release(scenario: &Scenario, judgement: &mut Judgement, jobs: usize) {
-    let switches = scenario.bugs.enabled();
+fn attribute_to_release(
+    scenario: &Scenario,
+    version: KafkaVersion,
+    judgement: &mut Judgement,
+    jobs: usize,
+) {
+    // Only the release's switches are set aside; a `--bug` the user added stays on.
+    let (switches, kept): (Vec<BugSwitch>, Vec<BugSwitch>) = scenario
+        .bugs
+        .enabled()
+        .into_iter()
+        .partition(|switch| version.has(*switch));
     if switches.is_empty() {
         return;
     }
     let mut without = scenario.clone();
     without.bugs = BugSwitches::default();
+    for switch in kept {
+        without.bugs.enable(switch);
+    }
     let reports = sweep(
         &without,
         &judgement.weaker_seeds,

@@ -68,7 +68,7 @@ impl Axis {
         let text = text.trim();
         let refuse = || {
             Err(format!(
-                "--{}: unknown value `{text}`; allowed: {}",
+                "unknown value `{text}` for {}; allowed: {}",
                 self.name(),
                 self.allowed()
             ))
@@ -141,7 +141,9 @@ impl Axis {
                     self.allowed()
                 ));
             }
-            let setting = self.parse(value)?;
+            let setting = self
+                .parse(value)
+                .map_err(|error| format!("--{}: {error}", self.name()))?;
             if settings.contains(&setting) {
                 return Err(format!(
                     "--{}: `{}` is given twice in `{text}`",
@@ -219,6 +221,7 @@ impl Setting {
                 )
             })?;
         axis.parse(value)
+            .map_err(|error| format!("--set {}: {error}", text.trim()))
     }
 }
 

@@ -40,8 +40,12 @@ fn values_parse_and_print_the_way_the_command_line_writes_them() {
 #[test]
 fn bad_values_name_the_axis_and_what_is_allowed() {
     assert_eq!(
-        Axis::Acks.parse("2").unwrap_err(),
-        "--acks: unknown value `2`; allowed: 0, 1, all"
+        Axis::Acks.parse_list("1,2").unwrap_err(),
+        "--acks: unknown value `2` for acks; allowed: 0, 1, all"
+    );
+    assert_eq!(
+        Setting::parse_assignment("acks=5").unwrap_err(),
+        "--set acks=5: unknown value `5` for acks; allowed: 0, 1, all"
     );
     assert!(Axis::Unclean
         .parse_list("")
