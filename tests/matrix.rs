@@ -197,8 +197,16 @@ fn a_grid_prints_one_row_per_cell_and_marks_a_weakness_not_exercised() {
     let text = stdout(&output);
     let table: Vec<&str> = text.lines().filter(|line| line.starts_with('|')).collect();
     assert_eq!(table.len(), 4, "header, rule, two cells:\n{text}");
-    assert!(table[0].starts_with("| acks | unclean | flush | runs |"), "{}", table[0]);
-    assert!(table[2].starts_with("| 0 | on | every-message | 3 |"), "{}", table[2]);
+    assert!(
+        table[0].starts_with("| acks | unclean | flush | runs |"),
+        "{}",
+        table[0]
+    );
+    assert!(
+        table[2].starts_with("| 0 | on | every-message | 3 |"),
+        "{}",
+        table[2]
+    );
     assert!(table[2].ends_with("| ✓ |"), "{}", table[2]);
     // acks=all with unclean election on may lose committed records; three seeds of the safe
     // swarm with every message synced do not.
@@ -296,7 +304,11 @@ fn assert_balanced(html: &str) {
             continue;
         }
         if &captures[1] == "/" {
-            assert_eq!(open.pop().as_deref(), Some(name.as_str()), "</{name}> closes nothing open");
+            assert_eq!(
+                open.pop().as_deref(),
+                Some(name.as_str()),
+                "</{name}> closes nothing open"
+            );
         } else {
             open.push(name);
         }

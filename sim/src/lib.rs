@@ -13,9 +13,10 @@ compile_error!(
 // simulator that does not need madsim.
 pub use watermark_world::{
     application, application_consumer, application_history, application_lag, cell_settings,
-    checkers, configuration, convergence, disk, documented_guarantees, fault, fault_shape, held_requests, history, kafka_profile,
-    network, not_applied, processing, scenario, scenario_validation, settings_diff, sink,
-    step_record, swarm, teaching, trace, trigger, verdict, violation, world,
+    checkers, configuration, convergence, disk, documented_guarantees, fault, fault_shape,
+    held_requests, history, kafka_profile, network, not_applied, processing, scenario,
+    scenario_validation, settings_diff, sink, step_record, swarm, teaching, trace, trigger,
+    verdict, violation, world,
 };
 
 pub mod failure;

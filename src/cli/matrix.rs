@@ -187,11 +187,11 @@ pub fn judge(reports: &[RunReport], documented: &[Documented]) -> Judgement {
     for documented in documented {
         merged.merge(documented);
     }
-    let checkers_of =
-        |report: &RunReport| -> Vec<Checker> { report.violations.iter().map(|v| v.checker).collect() };
-    let shows = |report: &RunReport, aspect: Aspect| {
-        showed(aspect, report.observed, &checkers_of(report))
+    let checkers_of = |report: &RunReport| -> Vec<Checker> {
+        report.violations.iter().map(|v| v.checker).collect()
     };
+    let shows =
+        |report: &RunReport, aspect: Aspect| showed(aspect, report.observed, &checkers_of(report));
     let explained_by_known_bug = |report: &RunReport, aspect: Aspect| {
         matches!(aspect, Aspect::Duplication | Aspect::Reordering)
             && report
@@ -225,7 +225,9 @@ pub fn judge(reports: &[RunReport], documented: &[Documented]) -> Judgement {
             first_known = Some(first_known.map_or(report.seed, |seed| seed.min(report.seed)));
         }
         let shown_anywhere = finished.iter().any(|(report, _)| shows(report, aspect));
-        if merged.promise(aspect) == Some(Promise::Allows) && !shown_anywhere && !finished.is_empty()
+        if merged.promise(aspect) == Some(Promise::Allows)
+            && !shown_anywhere
+            && !finished.is_empty()
         {
             stronger.push(aspect);
         }
@@ -513,7 +515,10 @@ pub fn grid(
             let versions = parse_versions(list)?;
             axes.push((
                 "kafka".to_string(),
-                versions.iter().map(|version| version.name().to_string()).collect(),
+                versions
+                    .iter()
+                    .map(|version| version.name().to_string())
+                    .collect(),
             ));
             versions.into_iter().map(Some).collect()
         }
@@ -536,7 +541,10 @@ pub fn grid(
 
 /// `--kafka 3.0,4.1`.
 fn parse_versions(list: &str) -> Result<Vec<KafkaVersion>, BadInput> {
-    let allowed: Vec<&str> = KafkaVersion::ALL.iter().map(|version| version.name()).collect();
+    let allowed: Vec<&str> = KafkaVersion::ALL
+        .iter()
+        .map(|version| version.name())
+        .collect();
     if list.trim().is_empty() {
         return Err(BadInput(format!(
             "--kafka: an empty list; allowed: one or more of {}, separated by commas",
@@ -609,7 +617,8 @@ pub fn run_cell(
         Err(refusal) => {
             // The swarm exists (checked before any cell), so this is the cell's settings.
             let prefix = format!("{swarm}: ");
-            cell.refused = Some(refusal.0.trim_start_matches(&prefix).to_string());
+            let reason = refusal.0.trim_start_matches(&prefix);
+            cell.refused = Some(reason.trim_start_matches("--set ").to_string());
             return Ok(cell);
         }
     };

@@ -146,7 +146,10 @@ fn grid_document(grid: &Grid) -> Document {
                     }
                 }
             }
-            None => columns.extend(std::iter::repeat_n("–".to_string(), JUDGEMENT_HEADERS.len() + 1)),
+            None => columns.extend(std::iter::repeat_n(
+                "–".to_string(),
+                JUDGEMENT_HEADERS.len() + 1,
+            )),
         }
         columns.push(agreement.mark().to_string());
         if let Some(refusal) = &cell.refused {
@@ -279,7 +282,10 @@ fn documented_document(table: &DocumentedTable) -> Document {
         },
         sections: vec![
             ("Disagreements".to_string(), notes),
-            ("Where Kafka documents each row (in our words)".to_string(), sources),
+            (
+                "Where Kafka documents each row (in our words)".to_string(),
+                sources,
+            ),
             ("Legend".to_string(), legend()),
         ],
     }

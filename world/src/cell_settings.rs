@@ -308,7 +308,7 @@ fn apply_setting(scenario: &mut Scenario, setting: Setting) -> Result<(), String
             }
             if on {
                 if let Some(space) = swarm_space(scenario) {
-                    space.retries = space.retries.take().map(|values| at_least_one(values));
+                    space.retries = space.retries.take().map(at_least_one);
                     space.max_in_flight_requests_per_connection = space
                         .max_in_flight_requests_per_connection
                         .take()

@@ -191,7 +191,10 @@ pub const DOCUMENTED_ROWS: [DocumentedRow; 14] = [
         guarantee: Guarantee::AtLeastOnce,
         speaks_to: &[Aspect::Duplication],
         reordering: Some(Promise::Allows),
-        scenarios: &["retry-after-lost-ack-duplicates", "in-flight-retries-reorder"],
+        scenarios: &[
+            "retry-after-lost-ack-duplicates",
+            "in-flight-retries-reorder",
+        ],
         source: "producer configuration, `retries` and \
                  `max.in.flight.requests.per.connection`: a resent batch may be written \
                  again, and behind a later one when requests overlap, unless idempotence is on",
@@ -205,7 +208,10 @@ pub const DOCUMENTED_ROWS: [DocumentedRow; 14] = [
         guarantee: Guarantee::ExactlyOnce,
         speaks_to: &[Aspect::Duplication],
         reordering: Some(Promise::Forbids),
-        scenarios: &["idempotent-retry-no-duplicate", "idempotent-in-flight-keeps-order"],
+        scenarios: &[
+            "idempotent-retry-no-duplicate",
+            "idempotent-in-flight-keeps-order",
+        ],
         source: "producer configuration, `enable.idempotence` (KIP-98): the producer writes \
                  exactly one copy of each record, in send order",
         in_design_table: true,
@@ -218,7 +224,10 @@ pub const DOCUMENTED_ROWS: [DocumentedRow; 14] = [
         guarantee: Guarantee::ExactlyOnce,
         speaks_to: &[Aspect::Loss, Aspect::Duplication],
         reordering: None,
-        scenarios: &["exactly-once-pipeline-swarm", "read-committed-hides-aborted"],
+        scenarios: &[
+            "exactly-once-pipeline-swarm",
+            "read-committed-hides-aborted",
+        ],
         source: "KIP-98 and KIP-447, and the design section on delivery semantics: a \
                  consume-transform-produce loop that commits its input offsets in its output \
                  transaction, read with isolation.level=read_committed, is exactly once",
@@ -399,8 +408,7 @@ impl GuaranteeSettings {
                 || processing(ProcessingMode::AutoCommitWorker),
             process_then_commit: processing(ProcessingMode::ProcessThenCommit)
                 || processing(ProcessingMode::AutoCommit),
-            unsynced_power_loss: !unsynced_brokers(scenario).is_empty()
-                && has_power_loss(scenario),
+            unsynced_power_loss: !unsynced_brokers(scenario).is_empty() && has_power_loss(scenario),
             eligible_leader_replicas: scenario.eligible_leader_replicas_enable,
         }
     }

@@ -16,12 +16,16 @@ fn every_row_has_a_scenario_a_source_and_a_unique_id() {
         assert!(!row.scenarios.is_empty(), "{}", row.id);
         assert!(!row.source.is_empty(), "{}", row.id);
         assert!(
-            DOCUMENTED_ROWS[..index].iter().all(|other| other.id != row.id),
+            DOCUMENTED_ROWS[..index]
+                .iter()
+                .all(|other| other.id != row.id),
             "{} twice",
             row.id
         );
         assert!(
-            row.speaks_to.iter().all(|aspect| *aspect != Aspect::Reordering),
+            row.speaks_to
+                .iter()
+                .all(|aspect| *aspect != Aspect::Reordering),
             "{}: order is the `reordering` field",
             row.id
         );
