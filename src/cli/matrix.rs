@@ -760,3 +760,7 @@ pub fn run_documented_row(
         replay,
     })
 }
+
+#[cfg(test)]
+#[path = "matrix_tests.rs"]
+mod tests;
