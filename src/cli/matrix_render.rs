@@ -77,7 +77,16 @@ fn disagreement(judgement: &Judgement) -> String {
             .collect::<Vec<_>>()
             .join("; ")
     };
-    match judgement.agreement {
+    let also_stronger =
+        if judgement.stronger.is_empty() || judgement.agreement == Agreement::Stronger {
+            String::new()
+        } else {
+            format!(
+                "; also documented as possible but shown by no seed: {}",
+                about(&judgement.stronger, Promise::Allows)
+            )
+        };
+    let sentence = match judgement.agreement {
         Agreement::Weaker => format!(
             "shown where the documentation forbids it: {}",
             about(&judgement.weaker, Promise::Forbids)
@@ -103,7 +112,8 @@ fn disagreement(judgement: &Judgement) -> String {
         ),
         Agreement::Panicked => format!("{} run(s) panicked", judgement.panicked),
         Agreement::Agrees | Agreement::Refused => String::new(),
-    }
+    };
+    sentence + &also_stronger
 }
 
 fn legend() -> Vec<String> {
