@@ -12,10 +12,11 @@ compile_error!(
 // The world's modules keep their paths under `watermark_sim::`: the world is the part of the
 // simulator that does not need madsim.
 pub use watermark_world::{
-    application, application_consumer, application_history, application_lag, checkers,
-    configuration, convergence, ddmin, disk, fault, fault_shape, held_requests, history,
-    kafka_profile, network, not_applied, processing, scenario, scenario_validation, settings_diff,
-    shrink, sink, step_record, swarm, teaching, trace, trigger, verdict, violation, world,
+    application, application_consumer, application_history, application_lag, cell_settings,
+    checkers, configuration, convergence, ddmin, disk, documented_guarantees, fault, fault_shape,
+    held_requests, history, kafka_profile, network, not_applied, processing, scenario,
+    scenario_validation, settings_diff, shrink, sink, step_record, swarm, teaching, trace, trigger,
+    verdict, violation, world,
 };
 
 pub mod failure;

@@ -34,6 +34,10 @@ pub enum Command {
     /// Run one scenario over seeds under every Kafka version profile: which versions lose,
     /// duplicate or diverge, and why.
     Versions(VersionsArgs),
+    /// A grid of delivery settings run under a fault swarm: each cell's observed guarantee
+    /// beside Kafka's documented one, disagreements marked (`--documented`: the documented
+    /// table, each row run on its catalogue scenarios).
+    Matrix(MatrixArgs),
     /// Run many seeds of a scenario (or of the whole catalogue) in parallel.
     Sweep(SweepArgs),
     /// One summary from the `sweep --json` outputs of a sweep split with `--shard K/N`
@@ -116,6 +120,13 @@ pub struct SwitchArgs {
     /// the scenario leaves out (`watermark versions` compares them all).
     #[arg(long = "kafka", value_name = "VERSION")]
     pub kafka: Option<String>,
+
+    /// State a delivery setting over the scenario's own and its swarm's draw (repeatable):
+    /// `acks=0|1|all`, `min-insync=N`, `unclean=on|off`, `flush=never|every-message|N`,
+    /// `idempotence=on|off`, `isolation=read_uncommitted|read_committed`,
+    /// `commit=commit-then-process|process-then-commit`. A cell of `watermark matrix`.
+    #[arg(long = "set", value_name = "AXIS=VALUE")]
+    pub settings: Vec<String>,
 }
 
 /// Options of `watermark shrink`.
@@ -291,6 +302,74 @@ pub struct VersionsArgs {
     pub bugs: Vec<String>,
 
     /// One JSON object per version instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Options of `watermark matrix`. Each axis takes a comma list; an axis not given keeps the
+/// swarm's own setting. With no axis at all the grid is acks × min-insync × unclean × flush.
+#[derive(Debug, Args)]
+pub struct MatrixArgs {
+    /// Run each documented row on the catalogue scenarios that demonstrate it and print the
+    /// documented table with an observed column, instead of a grid.
+    #[arg(long)]
+    pub documented: bool,
+
+    /// The swarm each cell runs (a catalogue name or a `.toml` file). Default:
+    /// safe-acks-all-swarm; safe-consumer-group-swarm with --commit;
+    /// exactly-once-pipeline-swarm with --isolation.
+    #[arg(long, value_name = "SCENARIO|FILE.toml")]
+    pub swarm: Option<String>,
+
+    /// Producer acks: 0, 1, all.
+    #[arg(long, value_name = "LIST")]
+    pub acks: Option<String>,
+
+    /// Every topic's min.insync.replicas: numbers from 1 to the replication factor.
+    #[arg(long = "min-insync", value_name = "LIST")]
+    pub min_insync: Option<String>,
+
+    /// Every topic's unclean.leader.election.enable: off, on.
+    #[arg(long, value_name = "LIST")]
+    pub unclean: Option<String>,
+
+    /// Every broker's log.flush.interval.messages: never, every-message, or a number.
+    #[arg(long, value_name = "LIST")]
+    pub flush: Option<String>,
+
+    /// The producers' enable.idempotence: off, on.
+    #[arg(long, value_name = "LIST")]
+    pub idempotence: Option<String>,
+
+    /// Every consumer's isolation.level: read_uncommitted, read_committed.
+    #[arg(long, value_name = "LIST")]
+    pub isolation: Option<String>,
+
+    /// The group consumers' commit mode: commit-then-process, process-then-commit.
+    #[arg(long, value_name = "LIST")]
+    pub commit: Option<String>,
+
+    /// Kafka version profiles (see `watermark versions`): 0.8, ..., 4.1.
+    #[arg(long, value_name = "LIST")]
+    pub kafka: Option<String>,
+
+    /// Turn on a switch (repeatable) in every cell: does the grid catch it?
+    #[arg(long = "bug", value_name = "NAME")]
+    pub bugs: Vec<String>,
+
+    /// Seeds of each cell (or each scenario of a documented row): `N`, `A..B` or `A..=B`.
+    #[arg(long, value_name = "SEEDS", default_value = "0..20")]
+    pub seeds: String,
+
+    /// Worker threads (default: every core).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub jobs: Option<u64>,
+
+    /// markdown (default), html (one self-contained page) or json.
+    #[arg(long, value_name = "FORMAT", default_value = "markdown")]
+    pub format: String,
+
+    /// The same as `--format json`: one JSON object.
     #[arg(long)]
     pub json: bool,
 }

@@ -12,8 +12,11 @@ pub mod explain_mermaid;
 pub mod explain_text;
 pub mod invocation;
 pub mod list;
+pub mod matrix;
+pub mod matrix_render;
 pub mod merge;
 pub mod new;
+pub mod outcomes;
 pub mod output;
 pub mod progress;
 pub mod report;
@@ -49,6 +52,7 @@ pub fn main() -> ExitCode {
         Some(Command::Switches) => Ok(switches::switches_command()),
         Some(Command::Run(args)) => run::run_command(&args),
         Some(Command::Versions(args)) => versions::versions_command(&args),
+        Some(Command::Matrix(args)) => matrix::matrix_command(&args),
         Some(Command::Sweep(args)) => sweep::sweep_command(&args),
         Some(Command::Merge(args)) => merge::merge_command(&args),
         Some(Command::Bench(args)) => bench::bench_command(&args),

@@ -33,6 +33,9 @@ pub fn replay_command(invocation: &Invocation, target: &str, seed: u64, choice: 
     for switch in &choice.bugs {
         let _ = write!(command, " --bug {}", switch.name());
     }
+    for setting in &choice.settings {
+        let _ = write!(command, " --set {setting}");
+    }
     command
 }
 
@@ -609,8 +612,8 @@ mod tests {
                 "acks1-leader-crash-loses-acked-write",
                 7,
                 &Choice {
-                    kafka: None,
-                    bugs: vec![BugSwitch::AckBeforeIsr]
+                    bugs: vec![BugSwitch::AckBeforeIsr],
+                    ..Choice::default()
                 }
             ),
             "cargo run --release -- run acks1-leader-crash-loses-acked-write --seed 7 --bug ack-before-isr"
@@ -622,10 +625,28 @@ mod tests {
                 3,
                 &Choice {
                     kafka: Some(KafkaVersion::V0_10_2),
-                    bugs: Vec::new()
+                    ..Choice::default()
                 }
             ),
             "cargo run --release -- run double-power-loss-divergence --seed 3 --kafka 0.10.2"
+        );
+        assert_eq!(
+            replay_command(
+                &invocation,
+                "safe-acks-all-swarm",
+                4,
+                &Choice {
+                    kafka: Some(KafkaVersion::V3_0),
+                    settings: vec![
+                        watermark_sim::cell_settings::Setting::Acks(
+                            watermark_broker_core::protocol::Acks::Leader
+                        ),
+                        watermark_sim::cell_settings::Setting::Unclean(true),
+                    ],
+                    ..Choice::default()
+                }
+            ),
+            "cargo run --release -- run safe-acks-all-swarm --seed 4 --kafka 3.0 --set acks=1 --set unclean=on"
         );
     }
 

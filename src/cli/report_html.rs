@@ -28,7 +28,7 @@ pub fn report_html(data: &ReportData) -> String {
 /// Replaces each `{{NAME}}` of `template` with its value, in one pass over the template:
 /// a value is never searched again, so a scenario description that happens to contain
 /// `{{SCRIPT}}` stays text. A placeholder with no value stays as written.
-fn fill(template: &str, values: &[(&str, &str)]) -> String {
+pub(crate) fn fill(template: &str, values: &[(&str, &str)]) -> String {
     let mut out =
         String::with_capacity(template.len() + values.iter().map(|(_, v)| v.len()).sum::<usize>());
     let mut rest = template;
@@ -58,7 +58,7 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// Text safe inside an element or an attribute.
-fn escape_html(text: &str) -> String {
+pub(crate) fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for character in text.chars() {
         match character {

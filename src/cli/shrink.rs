@@ -151,6 +151,9 @@ fn shrink_command_line(args: &ShrinkArgs, target: &str, choice: &Choice) -> Stri
     for bug in &choice.bugs {
         let _ = write!(line, " --bug {}", bug.name());
     }
+    for setting in &choice.settings {
+        let _ = write!(line, " --set {setting}");
+    }
     if let Some(checker) = &args.checker {
         let _ = write!(line, " --checker {}", shell_quote(checker.trim()));
     }

@@ -10,7 +10,8 @@ use std::str::FromStr;
 use watermark_broker_core::bugs::BugSwitch;
 use watermark_broker_core::kafka_version::KafkaVersion;
 use watermark_broker_core::spelling::closest;
-use watermark_sim::kafka_profile::{apply_kafka_version, CatalogueSettings};
+use watermark_sim::cell_settings::{apply_settings, Setting};
+use watermark_sim::kafka_profile::{apply_kafka_version, missing_feature, CatalogueSettings};
 use watermark_sim::scenario::Scenario;
 
 /// A scenario ready to run, and how to name it in a replay command.
@@ -24,11 +25,14 @@ pub struct Resolved {
     pub choice: Choice,
 }
 
-/// The code a run executes, as the command line chose it: `--kafka` and `--bug`.
+/// The code a run executes, as the command line chose it: `--kafka`, `--bug` and `--set`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Choice {
     pub kafka: Option<KafkaVersion>,
     pub bugs: Vec<BugSwitch>,
+    /// Delivery settings stated over the scenario's own (`--set acks=1`, a cell of
+    /// `watermark matrix`), in axis order.
+    pub settings: Vec<Setting>,
 }
 
 impl Choice {
@@ -44,8 +48,30 @@ impl Choice {
         Ok(Choice {
             kafka,
             bugs: parse_bugs(&args.bugs)?,
+            settings: parse_settings(&args.settings)?,
         })
     }
+}
+
+/// Parses `--set AXIS=VALUE` values; one value per axis, kept in axis order so replay
+/// commands come out the same however the user wrote them.
+pub fn parse_settings(assignments: &[String]) -> Result<Vec<Setting>, BadInput> {
+    let mut settings: Vec<Setting> = Vec::new();
+    for assignment in assignments {
+        let setting = Setting::parse_assignment(assignment).map_err(BadInput)?;
+        if let Some(earlier) = settings
+            .iter()
+            .find(|earlier| earlier.axis() == setting.axis())
+        {
+            return Err(BadInput(format!(
+                "--set {setting}: {} is set twice (also {earlier})",
+                setting.axis().name()
+            )));
+        }
+        settings.push(setting);
+    }
+    settings.sort_by_key(|setting| setting.axis());
+    Ok(settings)
 }
 
 /// Parses `--bug` values with [`BugSwitch`]'s own message for an unknown name. Duplicates
@@ -90,6 +116,18 @@ pub fn resolve(target: &str, choice: &Choice) -> Result<Resolved, BadInput> {
     };
     for switch in &choice.bugs {
         scenario.bugs.enable(*switch);
+    }
+    if !choice.settings.is_empty() {
+        apply_settings(&mut scenario, &choice.settings)
+            .map_err(|error| BadInput(format!("{target}: --set {error}")))?;
+        // A stated setting may use what the chosen release lacks (read_committed before
+        // 0.11).
+        if let Some(refusal) = choice
+            .kafka
+            .and_then(|version| missing_feature(&scenario, version))
+        {
+            return Err(BadInput(format!("{target}: {refusal}")));
+        }
     }
     // load_file validates already; catalogue entries are validated again because a scenario
     // that cannot run must be an error line, never a panic inside the simulator.

@@ -9,6 +9,7 @@
 
 use crate::cli::args::VersionsArgs;
 use crate::cli::exit::{BadInput, Exit};
+use crate::cli::outcomes::{checkers_reporting, runs_panicked, runs_showing, Outcome};
 use crate::cli::source::{parse_bugs, resolve, Choice};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -16,44 +17,10 @@ use std::fmt::Write as _;
 use watermark_broker_core::bugs::{BugSwitch, BugSwitches};
 use watermark_broker_core::kafka_version::KafkaVersion;
 use watermark_broker_core::protocol::Acks;
-use watermark_sim::checkers::{Checker, GuaranteeEffect};
 use watermark_sim::kafka_profile::missing_feature;
 use watermark_sim::runner::{RunOptions, RunReport};
 use watermark_sim::scenario::Scenario;
 use watermark_sim::sweep::sweep;
-
-/// What a run can show, as `versions` counts it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Outcome {
-    /// Something acknowledged or committed is gone (a checker with the `Loss` effect).
-    Lost,
-    /// Something was stored or processed twice (the `Duplication` effect).
-    Duplicated,
-    /// Replicas hold different records at one offset (`ReplicaDivergence`, `LogMatching`).
-    Diverged,
-}
-
-impl Outcome {
-    const ALL: [Outcome; 3] = [Outcome::Lost, Outcome::Duplicated, Outcome::Diverged];
-
-    fn name(self) -> &'static str {
-        match self {
-            Outcome::Lost => "lost",
-            Outcome::Duplicated => "duplicated",
-            Outcome::Diverged => "diverged",
-        }
-    }
-
-    fn shown_by(self, checker: Checker) -> bool {
-        match self {
-            Outcome::Lost => checker.info().effect == GuaranteeEffect::Loss,
-            Outcome::Duplicated => checker.info().effect == GuaranteeEffect::Duplication,
-            Outcome::Diverged => {
-                matches!(checker, Checker::ReplicaDivergence | Checker::LogMatching)
-            }
-        }
-    }
-}
 
 /// What one version did with the scenario.
 #[derive(Clone, Debug, Serialize)]
@@ -131,7 +98,7 @@ fn resolve_as(
     }
     let choice = Choice {
         kafka: Some(version),
-        bugs: Vec::new(),
+        ..Choice::default()
     };
     let mut scenario = resolve(target, &choice)?.scenario;
     let mut kept = BugSwitches::default();
@@ -170,41 +137,15 @@ impl VersionRow {
         newest: &Scenario,
         reports: &[RunReport],
     ) -> VersionRow {
-        let runs_showing = |outcome: Outcome| {
-            reports
-                .iter()
-                .filter(|report| {
-                    report
-                        .violations
-                        .iter()
-                        .any(|violation| outcome.shown_by(violation.checker))
-                })
-                .count()
-        };
-        let reporting = |outcome: Option<Outcome>| -> Vec<String> {
-            let names: BTreeSet<&str> = reports
-                .iter()
-                .flat_map(|report| &report.violations)
-                .filter(|violation| !violation.checker.info().informational)
-                .filter(|violation| {
-                    outcome.is_none_or(|outcome| outcome.shown_by(violation.checker))
-                })
-                .map(|violation| violation.checker.name())
-                .collect();
-            names.into_iter().map(str::to_string).collect()
-        };
         VersionRow {
             kafka: version.name().to_string(),
             refused: None,
             runs: reports.len(),
-            lost: runs_showing(Outcome::Lost),
-            duplicated: runs_showing(Outcome::Duplicated),
-            diverged: runs_showing(Outcome::Diverged),
-            panicked: reports
-                .iter()
-                .filter(|report| report.panic.is_some())
-                .count(),
-            checkers: reporting(None),
+            lost: runs_showing(reports, Outcome::Lost),
+            duplicated: runs_showing(reports, Outcome::Duplicated),
+            diverged: runs_showing(reports, Outcome::Diverged),
+            panicked: runs_panicked(reports),
+            checkers: checkers_reporting(reports, None),
             switches: scenario
                 .bugs
                 .enabled()
@@ -214,7 +155,7 @@ impl VersionRow {
             defaults: changed_defaults(scenario, newest),
             outcome_checkers: Outcome::ALL
                 .into_iter()
-                .map(|outcome| (outcome, reporting(Some(outcome))))
+                .map(|outcome| (outcome, checkers_reporting(reports, Some(outcome))))
                 .collect(),
         }
     }
