@@ -132,6 +132,10 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("broker_overrides.broker", "broker.id"),
     ("broker_overrides.flush", "log.flush.interval.messages"),
     ("broker_overrides.replica_fetch_max_records", WATERMARK),
+    ("broker_overrides.broker_rack", "broker.rack"),
+    ("broker.broker_rack", "broker.rack"),
+    ("broker.replica_selector_class", "replica.selector.class"),
+    ("consumers.config.client_rack", "client.rack"),
     (
         "controller.broker_session_timeout_ms",
         "broker.session.timeout.ms",

@@ -217,6 +217,7 @@ impl Partition {
         context.send(
             NodeId::Broker(leader),
             Message::Fetch(FetchRequest {
+                rack_id: None,
                 correlation,
                 partition: self.id,
                 replica: Some(context.local),

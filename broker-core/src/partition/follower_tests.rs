@@ -87,6 +87,7 @@ impl Follower {
             config: &self.config,
             bugs: self.bugs,
             live_brokers: &[],
+            broker_racks: &std::collections::BTreeMap::new(),
             storage: &mut self.storage,
             next_correlation: &mut self.next_correlation,
             next_delayed_operation: &mut self.next_delayed_operation,

@@ -32,6 +32,7 @@ mod high_watermark_hold;
 mod leader;
 mod out_of_range;
 mod purgatory;
+mod read_replica;
 mod transactions;
 
 pub use leader::FollowerReplica;
@@ -107,6 +108,8 @@ pub struct Context<'a> {
     pub bugs: BugSwitches,
     /// Unfenced brokers in the newest metadata image (empty before the first image).
     pub live_brokers: &'a [BrokerId],
+    /// The registered brokers' racks in the newest metadata image (KIP-392).
+    pub broker_racks: &'a BTreeMap<BrokerId, String>,
     pub storage: &'a mut dyn Storage,
     pub next_correlation: &'a mut u64,
     pub next_delayed_operation: &'a mut u64,
