@@ -44,7 +44,10 @@ fn the_partitions_are_one_to_the_declared_count_and_each_runs_its_share() {
         .map(|partition| partition.as_i64().expect("a partition number"))
         .collect();
     let expected: Vec<i64> = (1..=count as i64).collect();
-    assert_eq!(partitions, expected, "the matrix must list 1..={count} once each");
+    assert_eq!(
+        partitions, expected,
+        "the matrix must list 1..={count} once each"
+    );
     assert_eq!(
         job["strategy"]["fail-fast"].as_bool(),
         Some(false),
@@ -70,7 +73,9 @@ fn the_partitions_are_one_to_the_declared_count_and_each_runs_its_share() {
         "the report's browser tests must fail, not skip"
     );
     assert!(
-        runs(job).iter().any(|run| run.contains("install") && run.contains("chromium")),
+        runs(job)
+            .iter()
+            .any(|run| run.contains("install") && run.contains("chromium")),
         "chromium is installed for the browser tests"
     );
 }
@@ -83,21 +88,29 @@ fn the_checks_before_the_suite_are_the_ones_ci_runs() {
         .expect(".ci/run is in the repository");
     for (what, needle) in [
         ("formatting", "cargo fmt --all -- --check"),
-        ("lints", "cargo clippy --all-targets --locked -- -D warnings"),
+        (
+            "lints",
+            "cargo clippy --all-targets --locked -- -D warnings",
+        ),
         ("planted bugs", "git apply --check"),
         (
             "the core without the simulator",
             "cargo test --locked -p watermark-broker-core -p watermark-world",
         ),
     ] {
-        assert!(ci.contains(needle), ".ci/run no longer runs {what} as `{needle}`");
+        assert!(
+            ci.contains(needle),
+            ".ci/run no longer runs {what} as `{needle}`"
+        );
         assert!(
             checks.iter().any(|run| run.contains(needle)),
             "the workflow's checks job does not run {what} (`{needle}`): {checks:?}"
         );
     }
     assert!(
-        checks.iter().any(|run| run.contains("cargo test --locked --doc")),
+        checks
+            .iter()
+            .any(|run| run.contains("cargo test --locked --doc")),
         "nextest runs no doctests, so the checks job must: {checks:?}"
     );
 }
