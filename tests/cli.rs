@@ -474,6 +474,56 @@ fn bench_quick_prints_every_figure_with_its_target() {
     );
 }
 
+/// Time to detect: a demonstration's bug is found on its first seed, a swarm's after some;
+/// each row names the switch, its catching scenario and how many searches found it. An
+/// unknown switch is bad input.
+#[test]
+fn bench_detect_times_the_search_for_each_chosen_switch() {
+    let output = watermark(&[
+        "bench",
+        "--detect",
+        "--detect-offsets",
+        "2",
+        "--detect-bug",
+        "epoch-lookup-without-epoch",
+        "--detect-bug",
+        "ack-before-isr",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    let row = |switch: &str| -> Vec<String> {
+        text.lines()
+            .find(|line| line.starts_with(switch))
+            .unwrap_or_else(|| panic!("no row for {switch} in:\n{text}"))
+            .split("  ")
+            .map(str::trim)
+            .filter(|cell| !cell.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let demonstration = row("epoch-lookup-without-epoch");
+    assert_eq!(
+        demonstration[1..4],
+        ["fast-failover-without-epoch-check-diverges", "2 of 2", "1"],
+        "{text}"
+    );
+    let swarm = row("ack-before-isr");
+    assert_eq!(
+        swarm[1..4],
+        ["safe-acks-all-swarm", "2 of 2", "1"],
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|line| line.contains(" of 2 ")).count(),
+        2,
+        "{text}"
+    );
+    assert_bad_input(
+        &watermark(&["bench", "--detect", "--detect-bug", "no-such-bug"]),
+        "no-such-bug",
+    );
+}
+
 /// The README's main command: the tour runs every catalogue scenario, prints the table and
 /// exits 0 because every expectation holds.
 #[test]

@@ -413,6 +413,25 @@ pub struct BenchArgs {
         default_value = "safe-acks-all-swarm"
     )]
     pub scenario: String,
+
+    /// Time to detect each bug instead: for every bug switch, sweeps of its catching
+    /// scenario with the switch on, from several seed offsets, stop at the first failing
+    /// seed; prints the median wall time on one job and on every core.
+    #[arg(long)]
+    pub detect: bool,
+
+    /// With --detect: searches per switch, from seeds 0, 100000, 200000, … (default 5; 1
+    /// with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1000))]
+    pub detect_offsets: Option<u64>,
+
+    /// With --detect: seeds a search runs at most before it counts as missed.
+    #[arg(long, value_name = "N", default_value_t = 2000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub detect_seeds_max: u64,
+
+    /// With --detect: only this switch (repeatable; default every bug switch).
+    #[arg(long = "detect-bug", value_name = "NAME")]
+    pub detect_bugs: Vec<String>,
 }
 
 /// Options of `watermark report`.

@@ -9,6 +9,8 @@
 //! - wall time per run ≤ 2x a bare madsim message pump with as many nodes and messages
 //!   ([`crate::bench::pump`]): the simulator's own cost stays within the cost of madsim;
 //! - peak memory flat from a 1,000-seed sweep to a 10,000-seed one (nothing leaks per seed).
+//!
+//! `--detect` measures time to detect each bug instead ([`crate::cli::bench_detect`]).
 
 use crate::bench::pump::pump;
 use crate::cli::args::BenchArgs;
@@ -82,7 +84,7 @@ struct Round {
 }
 
 /// The median of some figures (the mean of the middle two for an even count; 0 for none).
-fn median(values: impl Iterator<Item = f64>) -> f64 {
+pub fn median(values: impl Iterator<Item = f64>) -> f64 {
     let mut sorted: Vec<f64> = values.collect();
     sorted.sort_by(f64::total_cmp);
     match sorted.len() {
@@ -142,6 +144,9 @@ fn yes_no(met: bool) -> String {
 }
 
 pub fn bench_command(args: &BenchArgs) -> Result<Exit, BadInput> {
+    if args.detect {
+        return crate::cli::bench_detect::detect_command(args, crate::cli::jobs(None));
+    }
     let resolved = resolve(&args.scenario, &Choice::default()).map_err(|error| {
         if args.scenario == BENCH_SCENARIO {
             BadInput(format!(

@@ -4,6 +4,7 @@
 
 pub mod args;
 pub mod bench;
+pub mod bench_detect;
 pub mod checkers;
 pub mod exit;
 pub mod explain;

@@ -27,16 +27,24 @@ pub fn replay_command(invocation: &Invocation, target: &str, seed: u64, choice: 
         invocation.program(),
         shell_quote(target)
     );
+    command.push_str(&choice_options(choice));
+    command
+}
+
+/// The options that give `choice` again on a command line: ` --kafka V --bug NAME … --set
+/// AXIS=VALUE …`, empty for the default choice.
+pub fn choice_options(choice: &Choice) -> String {
+    let mut options = String::new();
     if let Some(version) = choice.kafka {
-        let _ = write!(command, " --kafka {version}");
+        let _ = write!(options, " --kafka {version}");
     }
     for switch in &choice.bugs {
-        let _ = write!(command, " --bug {}", switch.name());
+        let _ = write!(options, " --bug {}", switch.name());
     }
     for setting in &choice.settings {
-        let _ = write!(command, " --set {setting}");
+        let _ = write!(options, " --set {setting}");
     }
-    command
+    options
 }
 
 /// Quotes a word for a POSIX shell when it needs it, so a file path with spaces still

@@ -12,7 +12,7 @@
 use crate::cli::args::ShrinkArgs;
 use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
-use crate::cli::output::{replay_command, seconds, shell_quote, table};
+use crate::cli::output::{choice_options, replay_command, seconds, shell_quote, table};
 use crate::cli::source::{resolve, Choice};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -145,15 +145,7 @@ fn shrink_command_line(args: &ShrinkArgs, target: &str, choice: &Choice) -> Stri
         shell_quote(target),
         args.seed
     );
-    if let Some(version) = choice.kafka {
-        let _ = write!(line, " --kafka {version}");
-    }
-    for bug in &choice.bugs {
-        let _ = write!(line, " --bug {}", bug.name());
-    }
-    for setting in &choice.settings {
-        let _ = write!(line, " --set {setting}");
-    }
+    line.push_str(&choice_options(choice));
     if let Some(checker) = &args.checker {
         let _ = write!(line, " --checker {}", shell_quote(checker.trim()));
     }
