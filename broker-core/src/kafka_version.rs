@@ -324,6 +324,11 @@ impl BugSwitch {
             // Consumers kept their position across leader changes unchecked from the start;
             // KIP-320's validation came to the consumer in 2.3.
             BugSwitch::NoConsumerTruncationDetection => Some(KafkaRelease::new(0, 8, 0)),
+            // Consumers read from followers from 2.4 (KIP-392), but a follower was handed a
+            // diverging epoch in a fetch answer, the path that took the high watermark first,
+            // only from 2.7 (KIP-595's fetch, KAFKA-10554); before, it truncated through the
+            // OffsetsForLeaderEpoch handshake before fetching at all.
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => Some(KafkaRelease::new(2, 7, 0)),
             BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing => None,

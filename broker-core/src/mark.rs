@@ -376,6 +376,12 @@ marks! {
     /// A consumer dropped its preferred read replica after an error and went back to the
     /// leader (Kafka's `clearPreferredReadReplica`).
     PreferredReadReplicaCleared = "preferred-read-replica-cleared",
+    /// KAFKA-14704 (`follower-high-watermark-before-truncation`): a follower answered with a
+    /// diverging epoch took the leader's high watermark before truncating its log.
+    HighWatermarkTakenBeforeTruncation = "high-watermark-taken-before-truncation",
+    /// KAFKA-14704: a follower served a consumer records at or above the offset its pending
+    /// truncation will cut to.
+    FollowerServedRecordsAboutToBeCut = "follower-served-records-about-to-be-cut",
 }
 
 impl Ord for Mark {

@@ -360,6 +360,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.isr_accepts_fenced_replicas", WATERMARK),
     ("bugs.isr_accepts_stale_broker_epoch", WATERMARK),
     ("bugs.no_consumer_truncation_detection", WATERMARK),
+    ("bugs.follower_high_watermark_before_truncation", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

@@ -495,13 +495,16 @@ impl Consumer {
         let data = match &response.result {
             Ok(data) => data,
             Err(error) => {
-                // Any fetch error sends the next fetch to the leader (Kafka's
+                // A fetch error sends the next fetch to the leader (Kafka's
                 // `FetchCollector.handleInitializeErrors`: OFFSET_OUT_OF_RANGE clears the
-                // preferred read replica, the others through `requestMetadataUpdate`).
-                let cleared = self
-                    .partitions
-                    .get_mut(&partition)
-                    .is_some_and(AssignedPartition::clear_preferred_read_replica);
+                // preferred read replica, the others through `requestMetadataUpdate`), except
+                // UNKNOWN_LEADER_EPOCH: the replica has not yet heard of the epoch this
+                // consumer's metadata names, and Kafka only fetches again.
+                let cleared = *error != ErrorCode::UnknownLeaderEpoch
+                    && self
+                        .partitions
+                        .get_mut(&partition)
+                        .is_some_and(AssignedPartition::clear_preferred_read_replica);
                 if cleared {
                     effects.push(Effect::Mark(Mark::PreferredReadReplicaCleared));
                 }

@@ -399,3 +399,6 @@ fn before_kafka_7164_a_new_leader_still_starts_the_handshake() {
         }
     )));
 }
+
+#[path = "high_watermark_before_truncation_tests.rs"]
+mod high_watermark_before_truncation;

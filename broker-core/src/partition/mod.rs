@@ -71,6 +71,9 @@ pub enum PartitionTimer {
     FetcherRequestTimeout,
     /// Follower: the back-off after a failed request ends.
     FetcherBackoff,
+    /// Follower, under `follower-high-watermark-before-truncation` (KAFKA-14704): the
+    /// fetcher reaches the truncation a diverging epoch asked for.
+    FetcherTruncation,
     /// Leader: the unanswered AlterPartition is sent again.
     AlterPartitionRetry,
     /// Leader: an acks=all produce has waited in the purgatory as long as it may.
@@ -87,6 +90,7 @@ impl fmt::Display for PartitionTimer {
         match self {
             PartitionTimer::FetcherRequestTimeout => formatter.write_str("fetcher-request-timeout"),
             PartitionTimer::FetcherBackoff => formatter.write_str("fetcher-backoff"),
+            PartitionTimer::FetcherTruncation => formatter.write_str("fetcher-truncation"),
             PartitionTimer::AlterPartitionRetry => formatter.write_str("alter-partition-retry"),
             PartitionTimer::DelayedProduce(id) => write!(formatter, "delayed-produce-{id}"),
             PartitionTimer::DelayedFetch(id) => write!(formatter, "delayed-fetch-{id}"),
@@ -299,6 +303,7 @@ impl Partition {
         for timer in [
             PartitionTimer::FetcherRequestTimeout,
             PartitionTimer::FetcherBackoff,
+            PartitionTimer::FetcherTruncation,
             PartitionTimer::AlterPartitionRetry,
         ] {
             context.cancel_timer(self.id, timer);

@@ -140,11 +140,17 @@ impl Partition {
             return Err(ErrorCode::OffsetOutOfRange);
         }
         context.mark(Mark::FollowerServedConsumerFetch);
-        Ok(self.read_for(
+        let data = self.read_for(
             None,
             fetch_offset,
             request.max_records,
             request.isolation_level,
-        ))
+        );
+        if let Some(cut_to) = self.pending_truncation_offset() {
+            if data.records.iter().any(|record| record.offset >= cut_to) {
+                context.mark(Mark::FollowerServedRecordsAboutToBeCut);
+            }
+        }
+        Ok(data)
     }
 }
