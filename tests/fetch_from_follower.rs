@@ -120,9 +120,7 @@ fn a_follower_that_truncates_first_exposes_nothing() {
     scenario.expect = Default::default();
     for report in run_on_pinned_seeds(&scenario) {
         assert!(
-            report.passed
-                && report.violations.is_empty()
-                && report.faults_not_applied.is_empty(),
+            report.passed && report.violations.is_empty() && report.faults_not_applied.is_empty(),
             "{KAFKA_14704} without its switch, seed {}:\nnot applied: {:?}\n{}",
             report.seed,
             report.faults_not_applied,

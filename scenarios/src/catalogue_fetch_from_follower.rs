@@ -130,8 +130,16 @@ fn diverged_follower_serving_its_rack(name: &str) -> ScenarioBuilder {
         // clients, and broker 3 stops hearing the controller.
         .fault_at(7_000, Fault::HealAll)
         .cut_between(7_000, Target::Broker(BrokerId(1)), Target::Controller)
-        .cut_between(7_000, Target::Broker(BrokerId(1)), Target::Broker(BrokerId(2)))
-        .cut_between(7_000, Target::Broker(BrokerId(1)), Target::Broker(BrokerId(3)))
+        .cut_between(
+            7_000,
+            Target::Broker(BrokerId(1)),
+            Target::Broker(BrokerId(2)),
+        )
+        .cut_between(
+            7_000,
+            Target::Broker(BrokerId(1)),
+            Target::Broker(BrokerId(3)),
+        )
         .fault_at(7_000, cut_controller_from_broker_3)
         // After broker 2's election (about 16 s) broker 1 crashes: the consumers' connection
         // to it closes, and the metadata they ask for next comes from broker 2, with epoch 2.

@@ -623,7 +623,11 @@ impl Partition {
 
     /// `UnifiedLog.maybeUpdateHighWatermark` on a follower: the leader's high watermark,
     /// bounded by the log end offset, up or down.
-    fn follow_leader_high_watermark(&mut self, context: &mut Context<'_>, leader_high_watermark: Offset) {
+    fn follow_leader_high_watermark(
+        &mut self,
+        context: &mut Context<'_>,
+        leader_high_watermark: Offset,
+    ) {
         let basis = HighWatermarkBasis::Follower {
             leader_high_watermark,
             log_end_offset: self.log.log_end_offset(),

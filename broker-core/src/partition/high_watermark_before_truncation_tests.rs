@@ -4,8 +4,8 @@
 
 use super::*;
 use crate::ids::ClientId;
-use crate::protocol::IsolationLevel;
 use crate::partition::follower::TRUNCATION_AFTER_HIGH_WATERMARK_MS;
+use crate::protocol::IsolationLevel;
 use crate::protocol::{FetchData, FetchResponse};
 
 /// A follower of broker 1 in epoch 2 holding epoch 1 at [0, 5), its first fetch (at 5,
@@ -115,12 +115,16 @@ fn before_kafka_14704_the_high_watermark_comes_before_the_truncation() {
     let (mut follower, request) = fetching_with_records_the_leader_lacks(bugs);
     let response = diverging_answer(&request);
     let served = answer_and_serve(&mut follower, &response);
-    assert_eq!(served_offsets(&served), vec![Offset(2), Offset(3), Offset(4)]);
+    assert_eq!(
+        served_offsets(&served),
+        vec![Offset(2), Offset(3), Offset(4)]
+    );
     assert!(marks(&served).contains(&Mark::FollowerServedRecordsAboutToBeCut));
     assert_eq!(follower.log_end_offset(), Offset(5));
-    let truncated = follower.step(10 + TRUNCATION_AFTER_HIGH_WATERMARK_MS, |partition, context| {
-        partition.on_timers(context, &[PartitionTimer::FetcherTruncation])
-    });
+    let truncated = follower.step(
+        10 + TRUNCATION_AFTER_HIGH_WATERMARK_MS,
+        |partition, context| partition.on_timers(context, &[PartitionTimer::FetcherTruncation]),
+    );
     assert_eq!(
         truncations(&truncated),
         vec![(Offset(3), TruncationReason::DivergingEpoch)]
