@@ -154,7 +154,7 @@ fn the_two_kafka_14704_scenarios_differ_only_in_the_switch() {
     fixed.summary = buggy.summary.clone();
     fixed.explanation = buggy.explanation.clone();
     fixed.expect = buggy.expect.clone();
-    fixed.bugs = buggy.bugs.clone();
+    fixed.bugs = buggy.bugs;
     assert_eq!(format!("{fixed:?}"), format!("{buggy:?}"));
 }
 
