@@ -98,6 +98,13 @@ pub enum BugSwitch {
     /// leader's log has grown past the position again, it fetches on from there and never
     /// reads the records the new leader wrote below it.
     NoConsumerTruncationDetection,
+    /// Kafka 2.7.0 to 3.4.0 (KAFKA-14704, fixed in 3.5.0 and backported to 3.4.1, 3.3.3
+    /// and 3.2 and earlier branches): a follower handed a fetch answer with a diverging
+    /// epoch first processed its partition data, taking the leader's high watermark bounded
+    /// only by its own, still diverged, log end offset, and truncated afterwards. Until the
+    /// truncation a consumer fetching from that follower (KIP-392) could read records that
+    /// were never committed and were about to be cut.
+    FollowerHighWatermarkBeforeTruncation,
 }
 
 /// What turning a switch on does to a run's guarantees.
@@ -113,7 +120,7 @@ pub enum SwitchKind {
 
 impl BugSwitch {
     /// Every switch, in a fixed order.
-    pub const ALL: [BugSwitch; 16] = [
+    pub const ALL: [BugSwitch; 17] = [
         BugSwitch::TruncateToHighWatermark,
         BugSwitch::AckBeforeIsr,
         BugSwitch::HwAdvancesUnderMinIsr,
@@ -130,6 +137,7 @@ impl BugSwitch {
         BugSwitch::IsrAcceptsFencedReplicas,
         BugSwitch::IsrAcceptsStaleBrokerEpoch,
         BugSwitch::NoConsumerTruncationDetection,
+        BugSwitch::FollowerHighWatermarkBeforeTruncation,
     ];
 
     /// The name used on the command line and in scenario files.
@@ -151,6 +159,9 @@ impl BugSwitch {
             BugSwitch::IsrAcceptsFencedReplicas => "isr-accepts-fenced-replicas",
             BugSwitch::IsrAcceptsStaleBrokerEpoch => "isr-accepts-stale-broker-epoch",
             BugSwitch::NoConsumerTruncationDetection => "no-consumer-truncation-detection",
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => {
+                "follower-high-watermark-before-truncation"
+            }
         }
     }
 
@@ -164,11 +175,10 @@ impl BugSwitch {
             // `hanging-transaction-without-verification` catches; `no-producer-fencing` is
             // caught by `zombie-producer-fenced`, whose zombie's writes are committed. The
             // two ISR eligibility switches let a replica that lost records join the ISR and
-            // be elected cleanly: `NoCommittedRecordLost` catches the loss.
-            // caught by `zombie-producer-fenced`, whose zombie's writes are committed. A
-            // consumer without truncation detection misses records the new leader holds
+            // be elected cleanly: `NoCommittedRecordLost` catches the loss. A consumer without truncation detection misses records the new leader holds
             // (`unseen`), which `consumer-misses-records-without-truncation-detection`
-            // catches.
+            // catches. A follower that takes the high watermark before truncating serves a
+            // consumer records that are then cut (`inconsistent-offsets`).
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
@@ -182,7 +192,8 @@ impl BugSwitch {
             | BugSwitch::NoTruncationWhenLeaderUnchanged
             | BugSwitch::IsrAcceptsFencedReplicas
             | BugSwitch::IsrAcceptsStaleBrokerEpoch
-            | BugSwitch::NoConsumerTruncationDetection => SwitchKind::Bug,
+            | BugSwitch::NoConsumerTruncationDetection
+            | BugSwitch::FollowerHighWatermarkBeforeTruncation => SwitchKind::Bug,
             BugSwitch::HwAdvancesUnderMinIsr | BugSwitch::OffsetsForLeaderEpochTruncation => {
                 SwitchKind::OlderBehaviour
             }
@@ -211,6 +222,7 @@ impl BugSwitch {
             // KIP-320's consumer half; its broker half (fetch fencing by the current leader
             // epoch) came in 2.1, so the JIRA names the change this switch undoes.
             BugSwitch::NoConsumerTruncationDetection => Some("KAFKA-7747"),
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => Some("KAFKA-14704"),
         }
     }
 
@@ -239,6 +251,10 @@ impl BugSwitch {
             BugSwitch::IsrAcceptsFencedReplicas => Some("3.3.0"),
             BugSwitch::IsrAcceptsStaleBrokerEpoch => Some("3.5.0"),
             BugSwitch::NoConsumerTruncationDetection => Some("2.3.0"),
+            // KAFKA-14704's fix (#13230, commit bd32d98) is first tagged 3.5.0 on the main
+            // line; #13245 took it to the 3.2 and older branches, and 3.3.3 and 3.4.1 carry
+            // it too, releases no profile models.
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => Some("3.5.0"),
         }
     }
 
@@ -271,6 +287,9 @@ impl BugSwitch {
             BugSwitch::IsrAcceptsStaleBrokerEpoch => "stale-broker-epoch-joins-isr-loses-committed",
             BugSwitch::NoConsumerTruncationDetection => {
                 "consumer-misses-records-without-truncation-detection"
+            }
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => {
+                "follower-exposes-diverged-records-before-truncating"
             }
             BugSwitch::TruncateToHighWatermark
             | BugSwitch::AckBeforeIsr
@@ -349,6 +368,11 @@ impl BugSwitch {
                 "consumers keep their position across a leader change without validating it \
                  (OffsetsForLeaderEpoch): after an unclean election they skip the new leader's \
                  records below it (pre-KIP-320 consumer, KAFKA-7747, fixed in 2.3)"
+            }
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => {
+                "a follower answered with a diverging epoch takes the leader's high watermark \
+                 before it truncates: for a moment it serves consumers (KIP-392) records that \
+                 are about to be cut (KAFKA-14704, Kafka 2.7.0-3.4.0, fixed in 3.5.0)"
             }
         }
     }
@@ -432,6 +456,8 @@ pub struct BugSwitches {
     pub isr_accepts_stale_broker_epoch: bool,
     #[serde(alias = "no-consumer-truncation-detection")]
     pub no_consumer_truncation_detection: bool,
+    #[serde(alias = "follower-high-watermark-before-truncation")]
+    pub follower_high_watermark_before_truncation: bool,
 }
 
 impl BugSwitches {
@@ -465,6 +491,9 @@ impl BugSwitches {
             BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch = true,
             BugSwitch::NoConsumerTruncationDetection => {
                 self.no_consumer_truncation_detection = true
+            }
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => {
+                self.follower_high_watermark_before_truncation = true
             }
         }
     }
@@ -512,6 +541,9 @@ impl BugSwitches {
                 BugSwitch::IsrAcceptsFencedReplicas => self.isr_accepts_fenced_replicas,
                 BugSwitch::IsrAcceptsStaleBrokerEpoch => self.isr_accepts_stale_broker_epoch,
                 BugSwitch::NoConsumerTruncationDetection => self.no_consumer_truncation_detection,
+                BugSwitch::FollowerHighWatermarkBeforeTruncation => {
+                    self.follower_high_watermark_before_truncation
+                }
             })
             .collect()
     }

@@ -217,6 +217,7 @@ fn a_topics_partition_count_leaves_out_every_other_topic() {
     let answer = MetadataResponse {
         correlation: CorrelationId(1),
         metadata: MetadataImage {
+            broker_racks: Default::default(),
             version: 1,
             live_brokers: vec![BrokerId(1)],
             partitions,

@@ -111,6 +111,36 @@ pub struct BrokerConfig {
     /// WriteTxnMarkers after this long and sends its markers again (Kafka's marker channel
     /// uses the broker's request timeout).
     pub request_timeout_ms: u64,
+    /// The broker's rack (`broker.rack`), registered with the controller and handed to the
+    /// other brokers in the metadata image, where the rack-aware replica selector reads it
+    /// (KIP-392). `None`: no rack.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub broker_rack: Option<String>,
+    /// Which replica a leader sends a consumer's fetches to (`replica.selector.class`,
+    /// KIP-392): the leader itself (Kafka's default, `LeaderSelector`), or a replica in the
+    /// consumer's rack (`RackAwareReplicaSelector`).
+    #[serde(skip_serializing_if = "ReplicaSelectorClass::is_leader")]
+    pub replica_selector_class: ReplicaSelectorClass,
+}
+
+/// Kafka's `replica.selector.class` (KIP-392), by what the selector picks.
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReplicaSelectorClass {
+    /// `LeaderSelector`, Kafka's default: consumers read from the leader only.
+    #[default]
+    Leader,
+    /// `RackAwareReplicaSelector`: a consumer with a `client.rack` is sent to an in-sync
+    /// replica in its rack, the leader if it is there, else the most caught-up one.
+    RackAware,
+}
+
+impl ReplicaSelectorClass {
+    pub fn is_leader(&self) -> bool {
+        *self == ReplicaSelectorClass::Leader
+    }
 }
 
 impl Default for BrokerConfig {
@@ -139,6 +169,8 @@ impl Default for BrokerConfig {
             transaction_max_timeout_ms: 900_000,
             transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
             request_timeout_ms: 30_000,
+            broker_rack: None,
+            replica_selector_class: ReplicaSelectorClass::Leader,
         }
     }
 }
@@ -397,6 +429,11 @@ pub struct ConsumerConfig {
     /// stable offset and drops the records of aborted transactions. Sent in every fetch and
     /// ListOffsets. Transaction markers are never handed to the application either way.
     pub isolation_level: IsolationLevel,
+    /// `client.rack` (KIP-392): sent in every fetch, so a leader with the rack-aware
+    /// replica selector can send the consumer to a replica in its rack. `None`: no rack,
+    /// the leader serves every fetch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_rack: Option<String>,
 }
 
 impl Default for ConsumerConfig {
@@ -418,6 +455,7 @@ impl Default for ConsumerConfig {
             partition_assignment_strategy: vec![Assignor::Range, Assignor::CooperativeSticky],
             default_api_timeout_ms: 60_000,
             isolation_level: IsolationLevel::ReadUncommitted,
+            client_rack: None,
         }
     }
 }

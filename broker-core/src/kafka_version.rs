@@ -122,6 +122,8 @@ pub const ELIGIBLE_LEADER_REPLICAS_BY_DEFAULT_SINCE: KafkaRelease = KafkaRelease
 pub const STATIC_MEMBERSHIP_SINCE: KafkaRelease = KafkaRelease::new(2, 3, 0);
 /// Incremental cooperative rebalancing (KIP-429).
 pub const COOPERATIVE_REBALANCING_SINCE: KafkaRelease = KafkaRelease::new(2, 4, 0);
+/// Fetch from follower: `replica.selector.class` and `client.rack` (KIP-392).
+pub const FETCH_FROM_FOLLOWER_SINCE: KafkaRelease = KafkaRelease::new(2, 4, 0);
 /// The consumer's group coordinator protocol (JoinGroup, SyncGroup, OffsetCommit to the
 /// broker): before it, 0.8's consumer kept its group and offsets in ZooKeeper.
 pub const GROUP_COORDINATOR_SINCE: KafkaRelease = KafkaRelease::new(0, 9, 0);
@@ -212,6 +214,7 @@ pub enum Feature {
     StaticMembership,
     CooperativeRebalancing,
     EligibleLeaderReplicas,
+    FetchFromFollower,
 }
 
 impl Feature {
@@ -225,6 +228,7 @@ impl Feature {
             Feature::StaticMembership => STATIC_MEMBERSHIP_SINCE,
             Feature::CooperativeRebalancing => COOPERATIVE_REBALANCING_SINCE,
             Feature::EligibleLeaderReplicas => ELIGIBLE_LEADER_REPLICAS_SINCE,
+            Feature::FetchFromFollower => FETCH_FROM_FOLLOWER_SINCE,
         }
     }
 
@@ -238,6 +242,9 @@ impl Feature {
             Feature::StaticMembership => "static group membership (KIP-345)",
             Feature::CooperativeRebalancing => "cooperative rebalancing (KIP-429)",
             Feature::EligibleLeaderReplicas => "eligible leader replicas (KIP-966)",
+            Feature::FetchFromFollower => {
+                "fetch from follower: replica.selector.class and client.rack (KIP-392)"
+            }
         }
     }
 }
@@ -317,6 +324,11 @@ impl BugSwitch {
             // Consumers kept their position across leader changes unchecked from the start;
             // KIP-320's validation came to the consumer in 2.3.
             BugSwitch::NoConsumerTruncationDetection => Some(KafkaRelease::new(0, 8, 0)),
+            // Consumers read from followers from 2.4 (KIP-392), but a follower was handed a
+            // diverging epoch in a fetch answer, the path that took the high watermark first,
+            // only from 2.7 (KIP-595's fetch, KAFKA-10554); before, it truncated through the
+            // OffsetsForLeaderEpoch handshake before fetching at all.
+            BugSwitch::FollowerHighWatermarkBeforeTruncation => Some(KafkaRelease::new(2, 7, 0)),
             BugSwitch::AckBeforeIsr
             | BugSwitch::NoGenerationFencing
             | BugSwitch::NoProducerFencing => None,

@@ -366,6 +366,22 @@ marks! {
     /// Before Kafka 2.3 (`no-consumer-truncation-detection`): a consumer that had consumed
     /// records saw a newer leader epoch and kept fetching from its position, unvalidated.
     ConsumerTruncationDetectionSkipped = "consumer-truncation-detection-skipped",
+    // ---- fetch from follower (KIP-392) ----
+    /// A leader with the rack-aware replica selector answered a consumer's fetch with a
+    /// preferred read replica in the consumer's rack, instead of records.
+    PreferredReadReplicaChosen = "preferred-read-replica-chosen",
+    /// A follower answered a consumer's fetch from its own log, below its own high
+    /// watermark.
+    FollowerServedConsumerFetch = "follower-served-consumer-fetch",
+    /// A consumer dropped its preferred read replica after an error and went back to the
+    /// leader (Kafka's `clearPreferredReadReplica`).
+    PreferredReadReplicaCleared = "preferred-read-replica-cleared",
+    /// KAFKA-14704 (`follower-high-watermark-before-truncation`): a follower answered with a
+    /// diverging epoch took the leader's high watermark before truncating its log.
+    HighWatermarkTakenBeforeTruncation = "high-watermark-taken-before-truncation",
+    /// KAFKA-14704: a follower served a consumer records at or above the offset its pending
+    /// truncation will cut to.
+    FollowerServedRecordsAboutToBeCut = "follower-served-records-about-to-be-cut",
 }
 
 impl Ord for Mark {

@@ -39,6 +39,10 @@ pub struct MetadataImage {
     /// Brokers registered and not fenced.
     pub live_brokers: Vec<BrokerId>,
     pub partitions: BTreeMap<TopicPartition, PartitionState>,
+    /// Every registered broker's rack, for those that have one (KRaft's
+    /// `RegisterBrokerRecord.rack`): what the rack-aware replica selector matches (KIP-392).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub broker_racks: BTreeMap<BrokerId, String>,
 }
 
 impl MetadataImage {

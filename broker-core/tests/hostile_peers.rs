@@ -109,6 +109,7 @@ fn image() -> impl Strategy<Value = MetadataImage> {
         prop::collection::vec(partition_state(), 0..3),
     )
         .prop_map(|(version, live_brokers, states)| MetadataImage {
+            broker_racks: Default::default(),
             version,
             live_brokers,
             partitions: states
@@ -151,6 +152,7 @@ fn message() -> impl Strategy<Value = Message> {
         (broker_id(), 0u64..4, prop::option::of(0u64..6)).prop_map(
             |(broker, incarnation, previous)| Message::BrokerRegistration(
                 BrokerRegistrationRequest {
+                    rack: None,
                     broker,
                     incarnation,
                     previous_broker_epoch: previous.map(BrokerEpoch),
@@ -315,6 +317,7 @@ fn message() -> impl Strategy<Value = Message> {
                     wait,
                 )| {
                     Message::Fetch(FetchRequest {
+                        rack_id: None,
                         correlation,
                         partition,
                         replica,
@@ -349,6 +352,7 @@ fn message() -> impl Strategy<Value = Message> {
                     partition,
                     result: result.map(|(records, high_watermark, log_end_offset, diverging)| {
                         FetchData {
+                            preferred_read_replica: None,
                             records,
                             high_watermark,
                             log_start_offset: Offset(0),

@@ -139,6 +139,19 @@ impl ScenarioBuilder {
         self
     }
 
+    /// Puts `broker` in `rack` (`broker.rack`, an entry of `[[broker_overrides]]`).
+    pub fn broker_rack(mut self, broker: watermark_broker_core::ids::BrokerId, rack: &str) -> Self {
+        self.scenario
+            .broker_overrides
+            .push(watermark_sim::scenario::BrokerOverride {
+                broker,
+                flush: None,
+                replica_fetch_max_records: None,
+                broker_rack: Some(rack.to_string()),
+            });
+        self
+    }
+
     pub fn controller_config(mut self, change: impl FnOnce(&mut ControllerConfig)) -> Self {
         change(&mut self.scenario.controller);
         self

@@ -66,6 +66,7 @@ pub fn catalogue() -> Vec<Scenario> {
     .chain(crate::catalogue_follower_bugs::catalogue())
     .chain(crate::catalogue_controller_bugs::catalogue())
     .chain(crate::catalogue_consumer_truncation::catalogue())
+    .chain(crate::catalogue_fetch_from_follower::catalogue())
     .map(|built| built.unwrap_or_else(|problem| panic!("catalogue scenario is invalid: {problem}")))
     .collect()
 }

@@ -147,6 +147,7 @@ fn kafka_7128_story(name: &str) -> ScenarioBuilder {
 /// new leader's log.
 fn one_record_fetches_for_broker_3() -> Vec<BrokerOverride> {
     vec![BrokerOverride {
+        broker_rack: None,
         broker: BrokerId(3),
         flush: None,
         replica_fetch_max_records: Some(1),

@@ -8,6 +8,7 @@ pub mod catalogue;
 mod catalogue_consumer_truncation;
 mod catalogue_controller_bugs;
 mod catalogue_delete_records;
+mod catalogue_fetch_from_follower;
 mod catalogue_follower_bugs;
 mod catalogue_group_swarm;
 mod catalogue_groups;

@@ -132,6 +132,10 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("broker_overrides.broker", "broker.id"),
     ("broker_overrides.flush", "log.flush.interval.messages"),
     ("broker_overrides.replica_fetch_max_records", WATERMARK),
+    ("broker_overrides.broker_rack", "broker.rack"),
+    ("broker.broker_rack", "broker.rack"),
+    ("broker.replica_selector_class", "replica.selector.class"),
+    ("consumers.config.client_rack", "client.rack"),
     (
         "controller.broker_session_timeout_ms",
         "broker.session.timeout.ms",
@@ -356,6 +360,7 @@ pub const KAFKA_NAMES: &[(&str, &str)] = &[
     ("bugs.isr_accepts_fenced_replicas", WATERMARK),
     ("bugs.isr_accepts_stale_broker_epoch", WATERMARK),
     ("bugs.no_consumer_truncation_detection", WATERMARK),
+    ("bugs.follower_high_watermark_before_truncation", WATERMARK),
     ("expect.guarantee", WATERMARK),
     ("expect.anomalies", WATERMARK),
     ("expect.allowed_invariant_violations", WATERMARK),

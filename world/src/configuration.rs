@@ -211,6 +211,7 @@ pub fn draw(space: &ConfigurationSpace, scenario: &Scenario, seed: u64) -> Drawn
         .iter()
         .enumerate()
         .map(|(index, broker)| BrokerOverride {
+            broker_rack: None,
             broker: *broker,
             flush: flushes.as_ref().map(|flushes| flushes[index]),
             replica_fetch_max_records: draw_u32(&space.replica_fetch_max_records, &mut fetch),

@@ -82,6 +82,9 @@ fn features_used(scenario: &Scenario) -> Vec<Feature> {
         if consumer.config.group_instance_id.is_some() {
             used.push(Feature::StaticMembership);
         }
+        if consumer.config.client_rack.is_some() {
+            used.push(Feature::FetchFromFollower);
+        }
         // A group uses the first assignor of the list every member supports: the default
         // list, [range, cooperative-sticky], rebalances eagerly with range.
         if consumer.config.group_id.is_some()
@@ -90,6 +93,9 @@ fn features_used(scenario: &Scenario) -> Vec<Feature> {
         {
             used.push(Feature::CooperativeRebalancing);
         }
+    }
+    if !scenario.broker.replica_selector_class.is_leader() {
+        used.push(Feature::FetchFromFollower);
     }
     used
 }

@@ -105,3 +105,25 @@ fn what_a_release_lacked_is_refused_with_the_release_that_brought_it() {
         "{error}"
     );
 }
+
+#[test]
+fn fetch_from_follower_is_refused_before_2_4() {
+    use watermark_broker_core::config::ReplicaSelectorClass;
+    let mut scenario = Scenario::default();
+    scenario.broker.replica_selector_class = ReplicaSelectorClass::RackAware;
+    let error =
+        apply_kafka_version(&mut scenario, KafkaVersion::V2_1, &CatalogueSettings).unwrap_err();
+    assert!(
+        error.contains("fetch from follower: replica.selector.class and client.rack (KIP-392), which came in 2.4.0"),
+        "{error}"
+    );
+
+    let mut scenario = Scenario::default();
+    scenario.consumers = vec![ConsumerWorkload::default()];
+    scenario.consumers[0].config.client_rack = Some("b".to_string());
+    assert!(apply_kafka_version(&mut scenario, KafkaVersion::V2_1, &CatalogueSettings).is_err());
+    let mut scenario = Scenario::default();
+    scenario.consumers = vec![ConsumerWorkload::default()];
+    scenario.consumers[0].config.client_rack = Some("b".to_string());
+    assert!(apply_kafka_version(&mut scenario, KafkaVersion::V2_8, &CatalogueSettings).is_ok());
+}

@@ -227,6 +227,10 @@ pub struct BrokerOverride {
     pub flush: Option<FlushPolicy>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replica_fetch_max_records: Option<u32>,
+    /// `broker.rack` (KIP-392): the rack the rack-aware replica selector matches against a
+    /// consumer's `client_rack`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub broker_rack: Option<String>,
 }
 
 /// The fault schedule of the safety phase.
@@ -412,6 +416,9 @@ impl Scenario {
             }
             if let Some(records) = change.replica_fetch_max_records {
                 config.replica_fetch_max_records = records;
+            }
+            if let Some(rack) = &change.broker_rack {
+                config.broker_rack = Some(rack.clone());
             }
         }
         config

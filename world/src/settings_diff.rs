@@ -253,6 +253,7 @@ mod tests {
         let written = Scenario::default();
         let mut applied = written.clone();
         applied.broker_overrides.push(BrokerOverride {
+            broker_rack: None,
             broker: BrokerId(2),
             flush: Some(FlushPolicy::Every(1)),
             replica_fetch_max_records: None,

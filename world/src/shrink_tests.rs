@@ -366,6 +366,7 @@ fn a_broker_goes_only_while_every_topic_keeps_its_replication_factor() {
     scenario.brokers = 5;
     scenario.faults.scripted = vec![crash(2_000, 5, "five"), crash(3_000, 1, "one")];
     scenario.broker_overrides = vec![crate::scenario::BrokerOverride {
+        broker_rack: None,
         broker: BrokerId(5),
         flush: None,
         replica_fetch_max_records: Some(2),

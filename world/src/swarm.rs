@@ -678,6 +678,7 @@ mod tests {
         scenario
             .broker_overrides
             .push(crate::scenario::BrokerOverride {
+                broker_rack: None,
                 broker: BrokerId(2),
                 flush: Some(crate::scenario::FlushPolicy::Never),
                 replica_fetch_max_records: None,

@@ -114,6 +114,7 @@ impl Broker {
                 broker: self.id,
                 incarnation: self.incarnation,
                 previous_broker_epoch: self.previous_broker_epoch,
+                rack: self.config.broker_rack.clone(),
             }),
         });
     }

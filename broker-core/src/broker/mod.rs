@@ -230,6 +230,7 @@ impl Broker {
             config,
             bugs: *bugs,
             live_brokers: &metadata.live_brokers,
+            broker_racks: &metadata.broker_racks,
             storage: &mut **storage,
             next_correlation,
             next_delayed_operation,

@@ -5,6 +5,7 @@
 
 mod coordinator_hosting;
 mod delete_records;
+mod fetch_from_follower;
 mod high_watermark_hold;
 mod leader_bug_switches;
 mod producer_ids;
@@ -131,6 +132,7 @@ fn state(
 
 fn image(version: u64, state: PartitionState) -> MetadataImage {
     MetadataImage {
+        broker_racks: Default::default(),
         version,
         live_brokers: brokers(&[1, 2, 3]),
         partitions: BTreeMap::from([(state.partition, state)]),
@@ -234,6 +236,7 @@ fn fetch(from: NodeId, replica: Option<u32>, epoch: u32, offset: u64, max_wait_m
     Input::Message {
         from,
         message: Message::Fetch(FetchRequest {
+            rack_id: None,
             correlation: CorrelationId(offset + 100),
             partition: P0,
             replica: replica.map(BrokerId),
@@ -379,6 +382,7 @@ fn broker_registers_on_start_then_heartbeats_and_registers_again_on_stale_epoch(
     );
     assert_eq!(broker.next_deadline_ms(), None);
     let registration = Message::BrokerRegistration(BrokerRegistrationRequest {
+        rack: None,
         broker: BrokerId(2),
         incarnation: 5,
         previous_broker_epoch: None,
@@ -953,6 +957,7 @@ fn follower_appends_fetched_records_and_follows_the_leader_high_watermark() {
                 correlation,
                 partition: P0,
                 result: Ok(FetchData {
+                    preferred_read_replica: None,
                     records,
                     high_watermark: Offset(2),
                     log_start_offset: Offset(0),
@@ -1997,6 +2002,7 @@ fn controlled_shutdown_flushes_writes_the_marker_and_the_restart_registers_clean
     assert!(sends(&effects).contains(&(
         NodeId::Controller,
         Message::BrokerRegistration(BrokerRegistrationRequest {
+            rack: None,
             broker: BrokerId(1),
             incarnation: 2,
             previous_broker_epoch: Some(BrokerEpoch(7)),

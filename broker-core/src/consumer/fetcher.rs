@@ -91,6 +91,17 @@ pub(super) struct AssignedPartition {
     /// Subscribe mode, while records are buffered: the position after the last record a
     /// poll returned (`position` is already past the buffer).
     consumed_before_buffer: Option<OffsetAndMetadata>,
+    /// The follower the leader sent this partition's fetches to (KIP-392), until an error
+    /// clears it or its lease ends.
+    preferred_read_replica: Option<PreferredReadReplica>,
+}
+
+/// Kafka's `TopicPartitionState.preferredReadReplica` and its expiry: the lease is
+/// `metadata.max.age.ms` from when the leader named the replica.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct PreferredReadReplica {
+    pub(super) broker: BrokerId,
+    expires_at_ms: u64,
 }
 
 impl AssignedPartition {
@@ -105,6 +116,7 @@ impl AssignedPartition {
             backoff_until_ms: 0,
             buffered: VecDeque::new(),
             consumed_before_buffer: None,
+            preferred_read_replica: None,
         }
     }
 
@@ -166,6 +178,23 @@ impl AssignedPartition {
     pub(super) fn in_flight_request(&self) -> Option<CorrelationId> {
         self.in_flight
     }
+
+    /// The preferred read replica while its lease lasts (Kafka's
+    /// `TopicPartitionState.preferredReadReplica(timeMs)`, which forgets an expired one).
+    pub(super) fn preferred_read_replica(&mut self, now_ms: u64) -> Option<BrokerId> {
+        let preferred = self.preferred_read_replica?;
+        if now_ms > preferred.expires_at_ms {
+            self.preferred_read_replica = None;
+            return None;
+        }
+        Some(preferred.broker)
+    }
+
+    /// Forgets the preferred read replica; whether there was one (Kafka's
+    /// `clearPreferredReadReplica`).
+    pub(super) fn clear_preferred_read_replica(&mut self) -> bool {
+        self.preferred_read_replica.take().is_some()
+    }
 }
 
 impl Consumer {
@@ -207,15 +236,19 @@ impl Consumer {
             {
                 continue;
             }
-            let Some(assigned) = self.partitions.get(&partition) else {
+            let Some((leader, leader_epoch)) = self.metadata.leader(partition) else {
                 continue;
             };
-            let Some((leader, leader_epoch)) = self.metadata.leader(partition) else {
+            let Some(assigned) = self.partitions.get(&partition) else {
                 continue;
             };
             let correlation = CorrelationId(self.next_correlation);
             let (kind, message) =
                 self.request_message(partition, correlation, leader_epoch, assigned);
+            let target = match kind {
+                RequestKind::Fetch => self.select_read_replica(now_ms, partition, leader),
+                RequestKind::ListOffsets | RequestKind::OffsetsForLeaderEpoch => leader,
+            };
             self.next_correlation += 1;
             self.timers.set(
                 ConsumerTimer::RequestTimeout(correlation),
@@ -225,7 +258,7 @@ impl Consumer {
                 correlation,
                 InFlightRequest {
                     partition,
-                    broker: leader,
+                    broker: target,
                     kind,
                 },
             );
@@ -237,10 +270,33 @@ impl Consumer {
             }
             self.sync_backoff_timer(partition);
             effects.push(Effect::Send {
-                to: NodeId::Broker(leader),
+                to: NodeId::Broker(target),
                 message,
             });
         }
+    }
+
+    /// Where a fetch goes (Kafka's `AbstractFetch.selectReadReplica`): the preferred read
+    /// replica while its lease lasts and the metadata lists it as live, else the leader. A
+    /// preferred replica missing from the metadata is forgotten and the metadata refreshed.
+    fn select_read_replica(
+        &mut self,
+        now_ms: u64,
+        partition: TopicPartition,
+        leader: BrokerId,
+    ) -> BrokerId {
+        let Some(assigned) = self.partitions.get_mut(&partition) else {
+            return leader;
+        };
+        let Some(preferred) = assigned.preferred_read_replica(now_ms) else {
+            return leader;
+        };
+        if self.metadata.live_brokers().contains(&preferred) {
+            return preferred;
+        }
+        assigned.clear_preferred_read_replica();
+        self.metadata.request_update(now_ms, &mut self.timers);
+        leader
     }
 
     /// The request `partition` needs in its state.
@@ -307,6 +363,7 @@ impl Consumer {
             max_wait_ms: self.config.fetch_max_wait_ms,
             isolation_level: self.config.isolation_level,
             log_start_offset: None,
+            rack_id: self.config.client_rack.clone(),
         });
         (RequestKind::Fetch, message)
     }
@@ -437,16 +494,50 @@ impl Consumer {
         }
         let data = match &response.result {
             Ok(data) => data,
-            Err(ErrorCode::OffsetOutOfRange) => {
-                return self.on_offset_out_of_range(now_ms, partition, effects);
+            Err(error) => {
+                // A fetch error sends the next fetch to the leader (Kafka's
+                // `FetchCollector.handleInitializeErrors`: OFFSET_OUT_OF_RANGE clears the
+                // preferred read replica, the others through `requestMetadataUpdate`), except
+                // UNKNOWN_LEADER_EPOCH: the replica has not yet heard of the epoch this
+                // consumer's metadata names, and Kafka only fetches again.
+                let cleared = *error != ErrorCode::UnknownLeaderEpoch
+                    && self
+                        .partitions
+                        .get_mut(&partition)
+                        .is_some_and(AssignedPartition::clear_preferred_read_replica);
+                if cleared {
+                    effects.push(Effect::Mark(Mark::PreferredReadReplicaCleared));
+                }
+                return match error {
+                    // Out of range on a follower is not out of range on the leader: ask the
+                    // leader before resetting anything.
+                    ErrorCode::OffsetOutOfRange if cleared => {}
+                    ErrorCode::OffsetOutOfRange => {
+                        self.on_offset_out_of_range(now_ms, partition, effects)
+                    }
+                    // Epoch errors, NotLeaderOrFollower and anything else: our metadata is
+                    // stale or the leader is in transition.
+                    _ => self.back_off(now_ms, partition),
+                };
             }
-            // Epoch errors, NotLeaderOrFollower and anything else: our metadata is stale or
-            // the leader is in transition (Kafka's `FetchCollector.handleInitializeErrors`).
-            Err(_) => return self.back_off(now_ms, partition),
         };
         let Some(assigned) = self.partitions.get_mut(&partition) else {
             return;
         };
+        if let Some(broker) = data.preferred_read_replica {
+            // Kafka's `SubscriptionState.updatePreferredReadReplica`: a new replica starts a
+            // new lease; the same one keeps its lease.
+            if assigned
+                .preferred_read_replica
+                .map(|preferred| preferred.broker)
+                != Some(broker)
+            {
+                assigned.preferred_read_replica = Some(PreferredReadReplica {
+                    broker,
+                    expires_at_ms: now_ms.saturating_add(self.config.metadata_max_age_ms),
+                });
+            }
+        }
         let Some(mut position) = assigned.position else {
             return;
         };

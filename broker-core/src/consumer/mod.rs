@@ -30,6 +30,8 @@ mod read_committed;
 #[cfg(test)]
 mod read_committed_tests;
 #[cfg(test)]
+mod read_replica_tests;
+#[cfg(test)]
 mod schedule_tests;
 #[cfg(test)]
 mod test_support;
@@ -376,6 +378,11 @@ impl Consumer {
             .collect();
         for correlation in correlations {
             if let Some(request) = self.end_request(correlation) {
+                // A failed fetch sends the partition back to its leader (Kafka's
+                // `AbstractFetch.handleFetchFailure`).
+                if let Some(assigned) = self.partitions.get_mut(&request.partition) {
+                    assigned.clear_preferred_read_replica();
+                }
                 self.back_off(now_ms, request.partition);
             }
         }

@@ -94,6 +94,7 @@ fn interleaved_response() -> Input {
             correlation: CorrelationId(3),
             partition: P0,
             result: Ok(FetchData {
+                preferred_read_replica: None,
                 records,
                 high_watermark: Offset(6),
                 log_start_offset: Offset(0),

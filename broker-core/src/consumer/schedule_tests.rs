@@ -131,6 +131,7 @@ impl Harness {
                     })
                     .collect();
                 let data = FetchData {
+                    preferred_read_replica: None,
                     records,
                     high_watermark: fetch_offset,
                     log_start_offset: Offset(0),

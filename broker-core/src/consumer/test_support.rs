@@ -46,6 +46,7 @@ pub(super) fn image(version: u64, leader: u32, epoch: u32) -> MetadataImage {
         last_known_elr: Vec::new(),
     };
     MetadataImage {
+        broker_racks: Default::default(),
         version,
         live_brokers: vec![b(1), b(2), b(3)],
         partitions: [(P0, state)].into_iter().collect(),
@@ -119,6 +120,7 @@ pub(super) fn fetch(
     send_to(
         to,
         Message::Fetch(FetchRequest {
+            rack_id: None,
             correlation: CorrelationId(correlation),
             partition: P0,
             replica: None,
@@ -158,6 +160,7 @@ pub(super) fn fetch_response(from: u32, correlation: u64, records: &[(u64, u32, 
             correlation: CorrelationId(correlation),
             partition: P0,
             result: Ok(FetchData {
+                preferred_read_replica: None,
                 records,
                 high_watermark: end,
                 log_start_offset: Offset(0),

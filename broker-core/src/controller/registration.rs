@@ -44,6 +44,7 @@ impl Controller {
             broker,
             incarnation,
             previous_broker_epoch,
+            ..
         } = *request;
         if !self.cluster_brokers.contains(&broker) {
             return None;
@@ -82,6 +83,7 @@ impl Controller {
                 fenced: true,
                 in_controlled_shutdown: false,
                 registered_at_version: self.state.image.version,
+                rack: request.rack.clone(),
             },
         );
         step.state_changed = true;

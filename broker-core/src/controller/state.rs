@@ -50,6 +50,9 @@ pub struct BrokerRegistrationState {
     /// `RegisterBrokerRecord`): the broker is unfenced once it has applied this version.
     #[serde(default)]
     pub registered_at_version: u64,
+    /// The broker's rack, from its registration (KIP-392).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rack: Option<String>,
 }
 
 /// Everything the controller must remember across a restart.
@@ -139,6 +142,7 @@ impl ControllerState {
             brokers: BTreeMap::new(),
             next_broker_epoch: BrokerEpoch(1),
             image: MetadataImage {
+                broker_racks: Default::default(),
                 version: 1,
                 live_brokers: Vec::new(),
                 partitions: partition_states,
@@ -171,6 +175,15 @@ impl ControllerState {
             .filter(|registration| !registration.fenced)
             .map(|registration| registration.broker)
             .collect();
+        // Kafka's metadata image keeps every registered broker's rack, fenced or not.
+        self.image.broker_racks = self
+            .brokers
+            .values()
+            .filter_map(|registration| {
+                let rack = registration.rack.clone()?;
+                Some((registration.broker, rack))
+            })
+            .collect();
     }
 
     /// The bytes written to [`CONTROLLER_STATE_FILE`].
@@ -202,6 +215,7 @@ impl ControllerState {
                 .collect(),
             next_broker_epoch: encoded.next_broker_epoch,
             image: MetadataImage {
+                broker_racks: Default::default(),
                 version: encoded.metadata_version,
                 live_brokers: Vec::new(),
                 partitions: encoded

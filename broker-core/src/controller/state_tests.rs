@@ -93,6 +93,7 @@ fn encoded_state_decodes_to_the_same_state() {
     state.brokers.insert(
         BrokerId(2),
         BrokerRegistrationState {
+            rack: None,
             broker: BrokerId(2),
             incarnation: 4,
             broker_epoch: BrokerEpoch(7),

@@ -149,6 +149,7 @@ fn register_only(
         message(
             broker,
             Message::BrokerRegistration(BrokerRegistrationRequest {
+                rack: None,
                 broker,
                 incarnation,
                 previous_broker_epoch,
@@ -1072,6 +1073,7 @@ fn messages_from_unknown_or_mismatched_senders_never_panic() {
     let spoofed = Input::Message {
         from: NodeId::Broker(b(2)),
         message: Message::BrokerRegistration(BrokerRegistrationRequest {
+            rack: None,
             broker: b(1),
             incarnation: 5,
             previous_broker_epoch: None,

@@ -31,6 +31,14 @@ use crate::protocol::{
 };
 use crate::reason::{Divergence, HighWatermarkBasis};
 
+/// Under `follower-high-watermark-before-truncation` (KAFKA-14704), how long after taking a
+/// diverging answer's high watermark the fetcher truncates. Kafka's window is the rest of
+/// one fetcher pass, microseconds to milliseconds while request handler threads run beside
+/// it; the model's clock counts milliseconds and its broker handles one message at a time,
+/// so the gap is stretched to a few milliseconds, about one consumer round trip, for a
+/// consumer's fetch to be able to land in it (docs/DECISIONS.md).
+pub(super) const TRUNCATION_AFTER_HIGH_WATERMARK_MS: u64 = 5;
+
 /// What a follower does after a back-off.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum AfterBackoff {
@@ -58,6 +66,13 @@ pub(super) enum FetcherStage {
         until_ms: u64,
         then: AfterBackoff,
     },
+    /// Under `follower-high-watermark-before-truncation` (KAFKA-14704): the fetcher took the
+    /// high watermark of an answer that named a diverging epoch and truncates by it at
+    /// `until_ms` ([`TRUNCATION_AFTER_HIGH_WATERMARK_MS`]).
+    TruncationPending {
+        until_ms: u64,
+        diverging_epoch: EpochEndOffset,
+    },
     /// A fetch was out of range: a ListOffsets is outstanding, for the leader's log end
     /// offset (`leader_log_end_offset` unknown) or then its log start offset
     /// (`out_of_range.rs`).
@@ -73,6 +88,7 @@ impl Partition {
     pub(super) fn set_fetcher_stage(&mut self, context: &mut Context<'_>, stage: FetcherStage) {
         context.cancel_timer(self.id, PartitionTimer::FetcherRequestTimeout);
         context.cancel_timer(self.id, PartitionTimer::FetcherBackoff);
+        context.cancel_timer(self.id, PartitionTimer::FetcherTruncation);
         match stage {
             FetcherStage::NoLeader => {}
             FetcherStage::Truncating { sent_at_ms, .. }
@@ -87,6 +103,9 @@ impl Partition {
             }
             FetcherStage::BackingOff { until_ms, .. } => {
                 context.set_timer(self.id, PartitionTimer::FetcherBackoff, until_ms);
+            }
+            FetcherStage::TruncationPending { until_ms, .. } => {
+                context.set_timer(self.id, PartitionTimer::FetcherTruncation, until_ms);
             }
         }
         self.role = Role::Follower(stage);
@@ -123,6 +142,13 @@ impl Partition {
                         AfterBackoff::Truncate => self.restart_truncation(context),
                         AfterBackoff::Fetch => self.send_fetch(context),
                     }
+                }
+            }
+            FetcherStage::TruncationPending {
+                diverging_epoch, ..
+            } => {
+                if fired.contains(&PartitionTimer::FetcherTruncation) {
+                    self.truncate_on_fetch_response(context, diverging_epoch);
                 }
             }
         }
@@ -217,6 +243,7 @@ impl Partition {
         context.send(
             NodeId::Broker(leader),
             Message::Fetch(FetchRequest {
+                rack_id: None,
                 correlation,
                 partition: self.id,
                 replica: Some(context.local),
@@ -453,7 +480,11 @@ impl Partition {
             }
         };
         if let Some(diverging_epoch) = data.diverging_epoch {
-            self.truncate_on_fetch_response(context, diverging_epoch);
+            if context.bugs.follower_high_watermark_before_truncation {
+                self.take_high_watermark_before_truncation(context, &data, diverging_epoch);
+            } else {
+                self.truncate_on_fetch_response(context, diverging_epoch);
+            }
             return;
         }
         self.process_partition_data(context, data);
@@ -520,6 +551,47 @@ impl Partition {
         self.send_fetch(context);
     }
 
+    /// KAFKA-14704's order (`follower-high-watermark-before-truncation`, Kafka 2.7.0 to
+    /// 3.4.0): `AbstractFetcherThread.processFetchRequest` handed the answer to
+    /// `processPartitionData` before looking at its diverging epoch, so the follower took
+    /// the leader's high watermark, bounded only by its own log end offset, records that
+    /// diverge from the leader's included; the truncation came after. In Kafka the gap is
+    /// the rest of the fetcher thread's pass, while request handler threads serve consumers
+    /// from this replica (KIP-392). The model handles one message at a time, so the gap is
+    /// a fetcher step of its own, [`TRUNCATION_AFTER_HIGH_WATERMARK_MS`] later.
+    fn take_high_watermark_before_truncation(
+        &mut self,
+        context: &mut Context<'_>,
+        data: &FetchData,
+        diverging_epoch: EpochEndOffset,
+    ) {
+        context.mark(Mark::HighWatermarkTakenBeforeTruncation);
+        let stable_before = self.stable_offsets();
+        self.follow_leader_high_watermark(context, data.high_watermark);
+        self.maybe_report_last_stable_offset(context, stable_before);
+        let until_ms = context
+            .now_ms
+            .saturating_add(TRUNCATION_AFTER_HIGH_WATERMARK_MS);
+        self.set_fetcher_stage(
+            context,
+            FetcherStage::TruncationPending {
+                until_ms,
+                diverging_epoch,
+            },
+        );
+    }
+
+    /// The offset a truncation this follower's fetcher has yet to make will cut its log to
+    /// (KAFKA-14704's gap), if one is pending.
+    pub(super) fn pending_truncation_offset(&self) -> Option<Offset> {
+        match self.role {
+            Role::Follower(FetcherStage::TruncationPending {
+                diverging_epoch, ..
+            }) => Some(self.offset_truncation_state(diverging_epoch).0),
+            _ => None,
+        }
+    }
+
     /// Kafka's `ReplicaFetcherThread.processPartitionData`: append the records, then take the
     /// leader's high watermark, bounded by the log end offset, up or down
     /// (`UnifiedLog.maybeUpdateHighWatermark`): a new leader may not yet know the high
@@ -543,11 +615,24 @@ impl Partition {
                 records,
             });
         }
+        self.follow_leader_high_watermark(context, data.high_watermark);
+        self.follow_log_start_offset(context, data.log_start_offset);
+        self.maybe_report_last_stable_offset(context, stable_before);
+        self.send_fetch(context);
+    }
+
+    /// `UnifiedLog.maybeUpdateHighWatermark` on a follower: the leader's high watermark,
+    /// bounded by the log end offset, up or down.
+    fn follow_leader_high_watermark(
+        &mut self,
+        context: &mut Context<'_>,
+        leader_high_watermark: Offset,
+    ) {
         let basis = HighWatermarkBasis::Follower {
-            leader_high_watermark: data.high_watermark,
+            leader_high_watermark,
             log_end_offset: self.log.log_end_offset(),
         };
-        if let Some((from, to)) = self.log.update_high_watermark(data.high_watermark) {
+        if let Some((from, to)) = self.log.update_high_watermark(leader_high_watermark) {
             context.event(Event::HighWatermarkComputed {
                 partition: self.id,
                 basis,
@@ -561,9 +646,6 @@ impl Partition {
                 context.mark(Mark::FollowerHighWatermarkLowered);
             }
         }
-        self.follow_log_start_offset(context, data.log_start_offset);
-        self.maybe_report_last_stable_offset(context, stable_before);
-        self.send_fetch(context);
     }
 }
 

@@ -87,6 +87,7 @@ impl Follower {
             config: &self.config,
             bugs: self.bugs,
             live_brokers: &[],
+            broker_racks: &std::collections::BTreeMap::new(),
             storage: &mut self.storage,
             next_correlation: &mut self.next_correlation,
             next_delayed_operation: &mut self.next_delayed_operation,
@@ -398,3 +399,6 @@ fn before_kafka_7164_a_new_leader_still_starts_the_handshake() {
         }
     )));
 }
+
+#[path = "high_watermark_before_truncation_tests.rs"]
+mod high_watermark_before_truncation;

@@ -131,7 +131,7 @@ pub(super) struct PendingAlterPartition {
 pub(super) struct LeaderState {
     /// Where this leader's epoch starts: a follower must have reached it to join the ISR.
     leader_epoch_start_offset: Offset,
-    followers: BTreeMap<BrokerId, FollowerReplica>,
+    pub(super) followers: BTreeMap<BrokerId, FollowerReplica>,
     pending_alter_partition: Option<PendingAlterPartition>,
     pub(super) purgatory: Vec<DelayedProduce>,
     pub(super) parked_fetches: Vec<DelayedFetch>,
@@ -232,7 +232,7 @@ impl Partition {
 
     /// KIP-320's epoch check, in Kafka's order: an older epoch is fenced, a newer one unknown,
     /// and only then must this replica lead.
-    fn check_leader_epoch(
+    pub(super) fn check_leader_epoch(
         &self,
         context: &mut Context<'_>,
         requested: LeaderEpoch,
@@ -485,8 +485,19 @@ impl Partition {
                 }),
             );
         };
-        if let Err(error) = self.check_leader_epoch(context, request.current_leader_epoch) {
+        // Consumers may read from followers (KIP-392); followers fetch from the leader only.
+        let fetch_only_from_leader = request.replica.is_some();
+        if let Err(error) = self.check_read_epoch(
+            context,
+            request.current_leader_epoch,
+            fetch_only_from_leader,
+        ) {
             respond(context, Err(error));
+            return;
+        }
+        if !self.is_leader() {
+            let result = self.read_as_follower(context, request);
+            respond(context, result);
             return;
         }
         if let Some(follower) = request.replica {
@@ -530,6 +541,11 @@ impl Partition {
         }
         if fetch_offset < self.log.log_start_offset() || fetch_offset > self.log.log_end_offset() {
             respond(context, Err(ErrorCode::OffsetOutOfRange));
+            return;
+        }
+        if let Some(preferred) = self.preferred_read_replica(context, request) {
+            let data = self.redirect_to_read_replica(context, preferred);
+            respond(context, Ok(data));
             return;
         }
         let high_watermark_moved = match request.replica {
@@ -646,6 +662,7 @@ impl Partition {
             _ => Vec::new(),
         };
         FetchData {
+            preferred_read_replica: None,
             records,
             high_watermark: self.log.high_watermark(),
             log_start_offset: self.log.log_start_offset(),

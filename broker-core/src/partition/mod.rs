@@ -32,6 +32,7 @@ mod high_watermark_hold;
 mod leader;
 mod out_of_range;
 mod purgatory;
+mod read_replica;
 mod transactions;
 
 pub use leader::FollowerReplica;
@@ -70,6 +71,9 @@ pub enum PartitionTimer {
     FetcherRequestTimeout,
     /// Follower: the back-off after a failed request ends.
     FetcherBackoff,
+    /// Follower, under `follower-high-watermark-before-truncation` (KAFKA-14704): the
+    /// fetcher reaches the truncation a diverging epoch asked for.
+    FetcherTruncation,
     /// Leader: the unanswered AlterPartition is sent again.
     AlterPartitionRetry,
     /// Leader: an acks=all produce has waited in the purgatory as long as it may.
@@ -86,6 +90,7 @@ impl fmt::Display for PartitionTimer {
         match self {
             PartitionTimer::FetcherRequestTimeout => formatter.write_str("fetcher-request-timeout"),
             PartitionTimer::FetcherBackoff => formatter.write_str("fetcher-backoff"),
+            PartitionTimer::FetcherTruncation => formatter.write_str("fetcher-truncation"),
             PartitionTimer::AlterPartitionRetry => formatter.write_str("alter-partition-retry"),
             PartitionTimer::DelayedProduce(id) => write!(formatter, "delayed-produce-{id}"),
             PartitionTimer::DelayedFetch(id) => write!(formatter, "delayed-fetch-{id}"),
@@ -107,6 +112,8 @@ pub struct Context<'a> {
     pub bugs: BugSwitches,
     /// Unfenced brokers in the newest metadata image (empty before the first image).
     pub live_brokers: &'a [BrokerId],
+    /// The registered brokers' racks in the newest metadata image (KIP-392).
+    pub broker_racks: &'a BTreeMap<BrokerId, String>,
     pub storage: &'a mut dyn Storage,
     pub next_correlation: &'a mut u64,
     pub next_delayed_operation: &'a mut u64,
@@ -296,6 +303,7 @@ impl Partition {
         for timer in [
             PartitionTimer::FetcherRequestTimeout,
             PartitionTimer::FetcherBackoff,
+            PartitionTimer::FetcherTruncation,
             PartitionTimer::AlterPartitionRetry,
         ] {
             context.cancel_timer(self.id, timer);

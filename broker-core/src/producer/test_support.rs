@@ -56,6 +56,7 @@ pub(super) fn image(version: u64, partition_count: u32, leader: u32, epoch: u32)
         })
         .collect();
     MetadataImage {
+        broker_racks: Default::default(),
         version,
         live_brokers: vec![b(1), b(2), b(3)],
         partitions,

@@ -21,6 +21,10 @@ pub struct BrokerRegistrationRequest {
     /// controller treats the restart as clean only when it equals the stored registration's
     /// epoch.
     pub previous_broker_epoch: Option<BrokerEpoch>,
+    /// The broker's `broker.rack` (Kafka's `BrokerRegistrationRequest.Rack`), which the
+    /// controller puts in the metadata image for the rack-aware replica selector (KIP-392).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rack: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

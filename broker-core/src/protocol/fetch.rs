@@ -38,6 +38,12 @@ pub struct FetchRequest {
     /// for consumers (Kafka's -1).
     #[serde(default)]
     pub log_start_offset: Option<Offset>,
+    /// The consumer's rack (`client.rack`, KIP-392's `FetchRequest.RackId`, version 11 on),
+    /// which a leader with the rack-aware replica selector matches against its replicas'
+    /// racks to name a preferred read replica. `None` for followers and for consumers
+    /// without a rack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rack_id: Option<String>,
 }
 
 /// The records and positions a successful fetch returns.
@@ -59,6 +65,12 @@ pub struct FetchData {
     /// agree with the leader's epoch cache (KIP-595, Kafka's `Partition.readRecords`): the
     /// largest epoch ≤ the follower's that the leader has, and where it ends.
     pub diverging_epoch: Option<EpochEndOffset>,
+    /// Set, with no records, when the leader's replica selector sends this consumer to a
+    /// follower (KIP-392's `FetchResponse.PreferredReadReplica`, Kafka's
+    /// `ReplicaManager.findPreferredReadReplica`): the consumer fetches from that broker
+    /// until an error or its metadata age runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preferred_read_replica: Option<BrokerId>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

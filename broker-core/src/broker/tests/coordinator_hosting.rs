@@ -150,6 +150,7 @@ fn a_leader_of_an_offsets_partition_loads_it_and_answers_a_commit_once_committed
         Input::Message {
             from: NodeId::Broker(BrokerId(2)),
             message: Message::Fetch(crate::protocol::FetchRequest {
+                rack_id: None,
                 correlation: CorrelationId(7),
                 partition: offsets_partition(),
                 replica: Some(BrokerId(2)),

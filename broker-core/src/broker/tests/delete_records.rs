@@ -213,6 +213,7 @@ fn a_follower_takes_the_leaders_log_start_offset_up_to_its_own_high_watermark() 
             correlation,
             partition: P0,
             result: Ok(FetchData {
+                preferred_read_replica: None,
                 records,
                 high_watermark: Offset(high_watermark),
                 log_start_offset: Offset(log_start_offset),
@@ -349,6 +350,7 @@ fn a_follower_longer_than_its_leader_cuts_to_the_leaders_log_end_offset() {
                 correlation: fetch.correlation,
                 partition: P0,
                 result: Ok(FetchData {
+                    preferred_read_replica: None,
                     records,
                     high_watermark: Offset(2),
                     log_start_offset: Offset(0),

@@ -16,6 +16,7 @@ fn replica_fetch(
     Input::Message {
         from: NodeId::Broker(BrokerId(follower)),
         message: Message::Fetch(FetchRequest {
+            rack_id: None,
             correlation: CorrelationId(fetch_offset + 100),
             partition: P0,
             replica: Some(BrokerId(follower)),
@@ -112,6 +113,7 @@ fn leader_after_an_epoch_the_followers_had_longer(isr: &[u32], bugs: BugSwitches
 /// watermark is the one read before the fetch was recorded.
 fn diverging_answer(high_watermark: u64) -> Vec<Result<FetchData, ErrorCode>> {
     vec![Ok(FetchData {
+        preferred_read_replica: None,
         records: Vec::new(),
         high_watermark: Offset(high_watermark),
         log_start_offset: Offset(0),

@@ -20,6 +20,7 @@ fn replica_fetch(
     Input::Message {
         from: NodeId::Broker(BrokerId(follower)),
         message: Message::Fetch(FetchRequest {
+            rack_id: None,
             correlation: CorrelationId(fetch_offset + 100),
             partition: P0,
             replica: Some(BrokerId(follower)),
@@ -67,6 +68,7 @@ fn answer(correlation: CorrelationId, data: FetchData) -> Input {
 
 fn diverging(epoch: u32, end_offset: u64, high_watermark: u64) -> FetchData {
     FetchData {
+        preferred_read_replica: None,
         records: Vec::new(),
         high_watermark: Offset(high_watermark),
         log_start_offset: Offset(0),
@@ -141,6 +143,7 @@ fn leader_answers_a_diverging_epoch_when_the_followers_epoch_ends_before_its_fet
     assert_eq!(
         fetch_data(&effects),
         vec![Ok(FetchData {
+            preferred_read_replica: None,
             records: Vec::new(),
             high_watermark: Offset(0),
             log_start_offset: Offset(0),
@@ -270,6 +273,7 @@ fn follower_lacking_the_diverging_epoch_cuts_to_its_own_older_epoch_and_asks_aga
     );
     // Then it appends the leader's epoch 2 from offset 2.
     let data = FetchData {
+        preferred_read_replica: None,
         records: records_from(2, 4, 2),
         high_watermark: Offset(6),
         log_start_offset: Offset(0),
@@ -372,6 +376,7 @@ fn follower_high_watermark_follows_the_leaders_down() {
     let (mut broker, effects) = follower_over(&[], 1);
     let (correlation, _, _) = sent_fetch(&effects);
     let data = FetchData {
+        preferred_read_replica: None,
         records: records_from(0, 3, 1),
         high_watermark: Offset(3),
         log_start_offset: Offset(0),
@@ -384,6 +389,7 @@ fn follower_high_watermark_follows_the_leaders_down() {
     let (correlation, _, _) = sent_fetch(&effects);
     // A new leader that had not yet learned offset 3 was committed answers 1.
     let data = FetchData {
+        preferred_read_replica: None,
         records: Vec::new(),
         high_watermark: Offset(1),
         log_start_offset: Offset(0),

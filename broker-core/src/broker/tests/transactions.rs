@@ -159,6 +159,7 @@ fn consumer_fetch(offset: u64, isolation_level: IsolationLevel, max_wait_ms: u64
     Input::Message {
         from: CONSUMER,
         message: Message::Fetch(FetchRequest {
+            rack_id: None,
             correlation: CorrelationId(offset + 200),
             partition: P0,
             replica: None,
@@ -436,6 +437,7 @@ fn a_follower_and_a_restarted_replica_rebuild_the_leaders_transactions_from_the_
                 correlation,
                 partition: P0,
                 result: Ok(FetchData {
+                    preferred_read_replica: None,
                     records: copied,
                     high_watermark: Offset(0),
                     log_start_offset: Offset(0),

@@ -15,6 +15,7 @@ use crate::protocol::{Assignment, JoinGroupResponse, Message};
 /// A broker that answered before it caught up: it knows no partition.
 fn empty_image() -> MetadataImage {
     MetadataImage {
+        broker_racks: Default::default(),
         version: 1,
         live_brokers: vec![b(1), b(2), b(3)],
         partitions: Default::default(),

@@ -70,6 +70,7 @@ pub(crate) fn two_partition_image() -> MetadataImage {
         last_known_elr: Vec::new(),
     };
     MetadataImage {
+        broker_racks: Default::default(),
         version: 1,
         live_brokers: vec![b(1), b(2), b(3)],
         partitions: [(T0, state(T0)), (T1, state(T1))].into_iter().collect(),

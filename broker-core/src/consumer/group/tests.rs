@@ -25,6 +25,7 @@ fn fetch_from(
     send_to(
         1,
         Message::Fetch(FetchRequest {
+            rack_id: None,
             correlation: CorrelationId(correlation),
             partition,
             replica: None,
