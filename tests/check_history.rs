@@ -82,7 +82,10 @@ fn every_catalogue_scenario_checks_the_same_from_its_exported_history() {
         }
     }
     // The round trip must carry findings, not only clean runs.
-    assert!(with_violations >= 5, "only {with_violations} runs found anything");
+    assert!(
+        with_violations >= 5,
+        "only {with_violations} runs found anything"
+    );
 }
 
 /// The checkers an EDN fixture's violations came from.
@@ -110,7 +113,12 @@ fn jepsens_lost_write_example_is_a_lost_write_of_a_and_b() {
         .filter(|violation| violation.checker == Checker::LostWrite)
         .map(|violation| violation.values.as_slice())
         .collect();
-    assert_eq!(lost, vec![&[1][..], &[2][..]], "{:?}", checked.report.violations);
+    assert_eq!(
+        lost,
+        vec![&[1][..], &[2][..]],
+        "{:?}",
+        checked.report.violations
+    );
     assert!(!checked.report.passed);
     assert_eq!(checked.report.observed, Guarantee::AtMostOnce);
 }
@@ -168,7 +176,10 @@ fn the_command_line_checks_an_exported_run_and_a_jepsen_history() {
     };
     let text = stdout(&checked);
     assert_eq!(verdict(&text), verdict(&stdout(&ran)), "{text}");
-    assert!(text.contains("not run     needs replica state: LeaderInIsr"), "{text}");
+    assert!(
+        text.contains("not run     needs replica state: LeaderInIsr"),
+        "{text}"
+    );
 
     let edn = watermark(&["check-history", &data("lost-write.edn"), "--json"]);
     assert_eq!(edn.status.code(), Some(1));
@@ -231,7 +242,11 @@ fn bad_histories_exit_2_naming_what_is_wrong() {
         &watermark(&["check-history", &edn]),
         "line 2: unknown operation type :maybe: :type must be :invoke, :ok, :fail or :info",
     );
-    let unclosed = write(&dir, "unclosed.edn", "{:type :invoke, :f :poll,\n :process [0\n");
+    let unclosed = write(
+        &dir,
+        "unclosed.edn",
+        "{:type :invoke, :f :poll,\n :process [0\n",
+    );
     assert_bad_input(
         &watermark(&["check-history", &unclosed]),
         "the input ends inside a collection",

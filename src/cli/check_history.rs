@@ -12,8 +12,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use watermark_sim::history_edn::read_edn;
 use watermark_sim::history_file::{
-    check_imported, header_for_run, not_run, read_jsonl, to_jsonl, HistoryFormat,
-    ImportedHistory, NotRun,
+    check_imported, header_for_run, not_run, read_jsonl, to_jsonl, HistoryFormat, ImportedHistory,
+    NotRun,
 };
 use watermark_sim::runner::{judge, RunReport};
 use watermark_sim::scenario::Scenario;

@@ -35,7 +35,9 @@ use crate::history_file::{
     final_state_from_history, strictest_expectation, HistoryFormat, ImportedHistory,
 };
 use std::collections::{BTreeMap, BTreeSet};
-use watermark_broker_core::ids::{ClientId, GenerationId, GroupId, Offset, PartitionId, TransactionalId};
+use watermark_broker_core::ids::{
+    ClientId, GenerationId, GroupId, Offset, PartitionId, TransactionalId,
+};
 use watermark_broker_core::topic::{TopicName, TopicPartition};
 
 /// The topic Jepsen's keys become partitions of.
@@ -54,9 +56,11 @@ pub fn read_edn(text: &str) -> Result<ImportedHistory, String> {
         _ => forms,
     };
     if operations.is_empty() {
-        return Err("the history is empty: a Jepsen history is one operation map per line \
+        return Err(
+            "the history is empty: a Jepsen history is one operation map per line \
                     ({:type :invoke, :f :send, :value [[:send 0 1]], :process 0, :time 0})"
-            .to_string());
+                .to_string(),
+        );
     }
     let mut importer = Importer::default();
     for (line, operation) in &operations {
@@ -161,9 +165,7 @@ fn completed_send(args: &[Edn]) -> Result<(TopicPartition, Option<Offset>, u64),
     let partition = partition(key)?;
     match written.as_seq() {
         Some([at, sent]) => Ok((partition, offset(at)?, value(sent)?)),
-        Some(_) => Err(format!(
-            "send result {written} is not [offset value]"
-        )),
+        Some(_) => Err(format!("send result {written} is not [offset value]")),
         None => Ok((partition, None, value(written)?)),
     }
 }
@@ -227,7 +229,9 @@ impl Importer {
             _ => {
                 return Err(format!(
                     "unknown operation type {}: :type must be :invoke, :ok, :fail or :info",
-                    operation.get("type").map_or("(none)".to_string(), Edn::to_string)
+                    operation
+                        .get("type")
+                        .map_or("(none)".to_string(), Edn::to_string)
                 ))
             }
         };
@@ -246,7 +250,9 @@ impl Importer {
                 return Err(format!(
                     "unknown :f {}: accepted are :send, :poll, :txn, :assign, :subscribe (and \
                      :crash, :debug-topic-partitions, which are left out)",
-                    operation.get("f").map_or("(none)".to_string(), Edn::to_string)
+                    operation
+                        .get("f")
+                        .map_or("(none)".to_string(), Edn::to_string)
                 ))
             }
         };
@@ -499,7 +505,14 @@ mod tests {
         assert_eq!(bodies.len(), 5, "{bodies:?}");
         assert!(matches!(
             bodies[2],
-            (OpType::Ok, OpBody::Send { value: 1, offset: Some(Offset(0)), .. })
+            (
+                OpType::Ok,
+                OpBody::Send {
+                    value: 1,
+                    offset: Some(Offset(0)),
+                    ..
+                }
+            )
         ));
         assert!(matches!(
             bodies[4],
@@ -512,10 +525,14 @@ mod tests {
     #[test]
     fn what_cannot_be_mapped_is_refused_with_its_line() {
         let refuse = |text: &str| read_edn(text).unwrap_err();
-        assert!(refuse("{:type :invoke, :f :send, :value [[:send :x 1]], :process 0}")
-            .starts_with("line 1: key :x cannot be mapped"));
-        assert!(refuse("{:type :invoke, :f :send, :value [[:send 0 :a]], :process 0}")
-            .starts_with("line 1: value :a cannot be mapped"));
+        assert!(
+            refuse("{:type :invoke, :f :send, :value [[:send :x 1]], :process 0}")
+                .starts_with("line 1: key :x cannot be mapped")
+        );
+        assert!(
+            refuse("{:type :invoke, :f :send, :value [[:send 0 :a]], :process 0}")
+                .starts_with("line 1: value :a cannot be mapped")
+        );
         assert!(refuse(
             "{:type :invoke, :f :poll, :process 0}\n{:type :weird, :f :poll, :process 0}"
         )

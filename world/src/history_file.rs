@@ -448,7 +448,10 @@ mod tests {
     fn bad_lines_are_refused_with_their_line_number() {
         let header = format!("{{\"format\":\"{FORMAT}\",\"version\":1}}\n");
         let error = read_jsonl(&format!("{header}{{\"index\":0,\"time_")).unwrap_err();
-        assert!(error.starts_with("line 2: not a history operation"), "{error}");
+        assert!(
+            error.starts_with("line 2: not a history operation"),
+            "{error}"
+        );
         let error = read_jsonl("{\"format\":\"other\",\"version\":1}").unwrap_err();
         assert!(error.contains("not \"watermark-history\""), "{error}");
         let error = read_jsonl(&format!("{{\"format\":\"{FORMAT}\",\"version\":9}}")).unwrap_err();
@@ -477,7 +480,10 @@ mod tests {
 
     #[test]
     fn formats_are_told_by_extension_then_content() {
-        assert_eq!(HistoryFormat::detect("h.jsonl", ""), Some(HistoryFormat::Jsonl));
+        assert_eq!(
+            HistoryFormat::detect("h.jsonl", ""),
+            Some(HistoryFormat::Jsonl)
+        );
         assert_eq!(HistoryFormat::detect("h.edn", ""), Some(HistoryFormat::Edn));
         assert_eq!(
             HistoryFormat::detect("h", "{:type :invoke}"),
