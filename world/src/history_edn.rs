@@ -170,8 +170,11 @@ fn completed_send(args: &[Edn]) -> Result<(TopicPartition, Option<Offset>, u64),
     }
 }
 
+/// One partition's polled records, (offset, value) in the order received.
+type PartitionRecords = (TopicPartition, Vec<(Offset, u64)>);
+
 /// The polled records of a poll micro-op's result map, per partition, in key order.
-fn polled(args: &[Edn]) -> Result<Vec<(TopicPartition, Vec<(Offset, u64)>)>, String> {
+fn polled(args: &[Edn]) -> Result<Vec<PartitionRecords>, String> {
     let Some(result) = args.first() else {
         return Ok(Vec::new());
     };
@@ -391,7 +394,7 @@ impl Importer {
                 }
             }
         }
-        for (value, _) in &written {
+        for value in written.keys() {
             if !pending.sends.iter().any(|(_, sent)| sent == value) {
                 return Err(format!(
                     "the completion names value {value}, which its invocation did not send"
