@@ -3,7 +3,7 @@
 //! - Every catalogue scenario's run, exported as `watermark-history` JSON lines and read
 //!   back, gets the same client-history and group-commit violations, the same observed
 //!   guarantee and ordering from them, and passes whenever the simulated run passed (run in
-//!   process, on seed 0 unless `WATERMARK_SEEDS` says otherwise).
+//!   process, on seeds 0 and 1 unless `WATERMARK_SEEDS` says otherwise).
 //! - Hand-written Jepsen EDN histories after the anomaly examples of Jepsen's own Kafka
 //!   tests (`tests/check_history_data/`) each show their anomaly; a clean one shows none.
 //! - Bad input exits 2 with one `error:` line naming the line at fault.
@@ -46,7 +46,7 @@ fn every_catalogue_scenario_checks_the_same_from_its_exported_history() {
     };
     let mut with_violations = 0;
     for scenario in watermark::scenarios::catalogue() {
-        for seed in common::seeds(0..1) {
+        for seed in common::seeds(0..2) {
             let report = run(&scenario, seed, options);
             assert!(report.panic.is_none(), "{}", common::explain(&report));
             let text = history_jsonl(&report, &scenario).expect("a kept history");
