@@ -131,6 +131,7 @@ fn jepsens_anomaly_examples_are_each_found() {
         ("nonmonotonic-poll.edn", Checker::NonmonotonicPoll),
         ("inconsistent-offsets.edn", Checker::InconsistentOffsets),
         ("g1a.edn", Checker::G1a),
+        ("txn-abort-no-rewind.edn", Checker::PollSkip),
     ] {
         let checkers = found(file);
         assert!(checkers.contains(&checker), "{file}: {checkers:?}");
@@ -151,6 +152,11 @@ fn a_clean_jepsen_history_shows_nothing() {
             "{checker} not listed"
         );
     }
+}
+
+#[test]
+fn a_transaction_that_did_not_commit_rewinds_its_consumer_as_jepsen_says() {
+    assert_eq!(found("txn-abort-rewinds.edn"), vec![]);
 }
 
 #[test]

@@ -20,7 +20,9 @@
 //!   type and the offset it names.
 //! - **`:poll`** (and the polls of a `:txn`): each `[:poll {k [[offset v] …]}]` of a
 //!   completion, whatever its type, is one `Ok` poll per key with those records: the client
-//!   was handed them. Poll invocations carry nothing and are left out.
+//!   was handed them. The polls of a `:txn` that did not complete `:ok` are not: its
+//!   consumer rewinds to where the transaction began (Jepsen's "txn abort" rule), so they
+//!   stay in the `Transaction` only. Poll invocations carry nothing and are left out.
 //! - **`:txn`** is also a `Transaction` (transactional id `jepsen-p`, numbered per process)
 //!   with its sends and polls, committed by `:ok`, aborted by `:fail`, indefinite by `:info`.
 //! - **`:assign`** and **`:subscribe`** completions (`:ok` or `:info`) with a vector of keys are
@@ -401,7 +403,11 @@ impl Importer {
                 ));
             }
         }
-        for (partition, records) in &polls {
+        // A transaction that did not commit rewinds its consumer to where the transaction
+        // began (Jepsen's poll-skip "txn abort" rule): its polls are no step of the
+        // consumer's position, only part of the transaction.
+        let rewound = pending.transaction.is_some() && op_type != OpType::Ok;
+        for (partition, records) in polls.iter().filter(|_| !rewound) {
             self.history.push(
                 self.time_ms,
                 client,
