@@ -262,6 +262,9 @@ fn unknown_flag_exits_2() {
         vec!["sweep"],
         vec!["run", "x", "--seed", "seven"],
         vec!["sweep", "x", "--jobs", "0"],
+        vec!["check-history"],
+        vec!["check-history", "h.jsonl", "--format", "xml"],
+        vec!["check-history", "no-such-history.jsonl"],
     ] {
         let output = watermark(&args);
         assert_eq!(

@@ -14,9 +14,9 @@ compile_error!(
 pub use watermark_world::{
     application, application_consumer, application_history, application_lag, cell_settings,
     checkers, configuration, convergence, ddmin, disk, documented_guarantees, fault, fault_shape,
-    held_requests, history, kafka_profile, network, not_applied, processing, scenario,
-    scenario_validation, settings_diff, shrink, sink, step_record, swarm, teaching, trace, trigger,
-    verdict, violation, world,
+    held_requests, history, history_edn, history_file, kafka_profile, network, not_applied,
+    processing, scenario, scenario_validation, settings_diff, shrink, sink, step_record, swarm,
+    teaching, trace, trigger, verdict, violation, world,
 };
 
 pub mod failure;

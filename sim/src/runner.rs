@@ -92,9 +92,14 @@ pub struct RunReport {
     /// Every record of the run (steps, drops, nemesis actions, findings), when asked for.
     #[serde(skip)]
     pub records: Vec<Record>,
-    /// The client history, kept with the records (`keep_records`) for teaching views.
+    /// The client history, kept with the records (`keep_records`) for teaching views and
+    /// `run --history-out`.
     #[serde(skip)]
     pub history: History,
+    /// What the client-history checkers read besides the history, kept with the records:
+    /// `run --history-out` writes it into the history file's header.
+    #[serde(skip)]
+    pub final_state: Option<FinalState>,
 }
 
 /// Options that do not change what happens in a run, only what is kept.
@@ -202,6 +207,7 @@ fn panicked_report(scenario: &Scenario, seed: u64, wall_ms: u64, message: String
         trace: Vec::new(),
         records: Vec::new(),
         history: History::default(),
+        final_state: None,
     }
 }
 
@@ -389,10 +395,10 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         ),
     );
     let counters = counters(world);
-    let history = if world.records.is_some() {
-        std::mem::take(&mut world.history)
+    let (history, kept_final_state) = if world.records.is_some() {
+        (std::mem::take(&mut world.history), Some(final_state))
     } else {
-        History::default()
+        (History::default(), None)
     };
     RunReport {
         scenario: scenario.name.clone(),
@@ -424,6 +430,7 @@ fn finish(world: &mut World, converged: bool, last_gap: &str, end_ms: u64) -> Ru
         trace: world.trace.take_lines(),
         records: world.records.take().unwrap_or_default(),
         history,
+        final_state: kept_final_state,
     }
 }
 

@@ -62,6 +62,11 @@ pub enum Command {
     /// replica table after it, client steps, faults, then the verdict with each violation
     /// explained.
     Explain(ExplainArgs),
+    /// Run the client-history checkers on a history recorded elsewhere (Watermark's JSON
+    /// lines from `run --history-out`, or a Jepsen Kafka workload `history.edn`) and print
+    /// the verdict and violations as `run` does; checkers that need replica state are
+    /// listed as not run.
+    CheckHistory(CheckHistoryArgs),
 }
 
 /// Options of `watermark explain`.
@@ -237,6 +242,36 @@ pub struct RunArgs {
     /// dropped), its events and marks; nemesis actions and checker findings.
     #[arg(long)]
     pub records: bool,
+
+    /// Also write the run's client history to FILE as JSON lines (the `watermark-history`
+    /// format, version 1: a header line, then one operation per line), for `watermark
+    /// check-history`.
+    #[arg(long, value_name = "FILE")]
+    pub history_out: Option<String>,
+}
+
+/// Options of `watermark check-history`.
+#[derive(Debug, Args)]
+pub struct CheckHistoryArgs {
+    /// A client history: Watermark's JSON lines (`run --history-out`) or a Jepsen Kafka
+    /// workload `history.edn`.
+    #[arg(value_name = "FILE")]
+    pub file: String,
+
+    /// The file's format; without it, told by the extension (`.jsonl`, `.json`, `.edn`),
+    /// then by the first characters.
+    #[arg(long, value_name = "FORMAT", value_parser = ["jsonl", "edn"])]
+    pub format: Option<String>,
+
+    /// The guarantee to judge against, instead of the file's (`exactly-once`,
+    /// `at-least-once`, `at-most-once`, `none`); a Jepsen history is judged against
+    /// exactly-once with ordering preserved unless this says otherwise.
+    #[arg(long, value_name = "GUARANTEE")]
+    pub expect: Option<String>,
+
+    /// Print the verdict as one JSON object.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

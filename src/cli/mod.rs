@@ -5,6 +5,7 @@
 pub mod args;
 pub mod bench;
 pub mod bench_detect;
+pub mod check_history;
 pub mod checkers;
 pub mod exit;
 pub mod explain;
@@ -62,6 +63,7 @@ pub fn main() -> ExitCode {
         Some(Command::Report(args)) => report::report_command(&args),
         Some(Command::Explain(args)) => explain::explain_command(&args),
         Some(Command::Shrink(args)) => shrink::shrink_command(&args),
+        Some(Command::CheckHistory(args)) => check_history::check_history_command(&args),
     };
     match outcome {
         Ok(exit) => exit.into(),

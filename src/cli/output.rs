@@ -355,29 +355,7 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
     for (index, text) in wrap_words(&scenario.explanation, 80).iter().enumerate() {
         line(if index == 0 { "why" } else { "" }, text);
     }
-    line("expected", &report.expected.to_string());
-    line("observed", &report.observed.to_string());
-    line("ordering", &ordering_text(report));
-    line("verdict", &verdict_text(report));
-    for failure in &report.failures {
-        line("  failure", &failure.to_string());
-    }
-    faults_not_applied_lines(report, &mut line);
-    if report.violations.is_empty() {
-        line("violations", "none");
-    } else {
-        line(
-            "violations",
-            &format!(
-                "{} (grouped by checker and partition; --json lists each)",
-                report.violations.len()
-            ),
-        );
-    }
-    for group in group_violations(&report.violations) {
-        // Checker names can be longer than the label column; a space keeps them apart.
-        line(&format!("  {} ", group.checker), &group.to_string());
-    }
+    verdict_lines(report, &mut line);
     let marks: Vec<String> = report
         .marks
         .iter()
@@ -449,6 +427,34 @@ pub fn run_text(report: &RunReport, scenario: &Scenario, replay: &str) -> String
     }
     line("replay", replay);
     out
+}
+
+/// The verdict part of a run's text report, from `expected` to the violations grouped by
+/// checker: what `watermark run` and `watermark check-history` both print.
+pub fn verdict_lines(report: &RunReport, line: &mut impl FnMut(&str, &str)) {
+    line("expected", &report.expected.to_string());
+    line("observed", &report.observed.to_string());
+    line("ordering", &ordering_text(report));
+    line("verdict", &verdict_text(report));
+    for failure in &report.failures {
+        line("  failure", &failure.to_string());
+    }
+    faults_not_applied_lines(report, line);
+    if report.violations.is_empty() {
+        line("violations", "none");
+    } else {
+        line(
+            "violations",
+            &format!(
+                "{} (grouped by checker and partition; --json lists each)",
+                report.violations.len()
+            ),
+        );
+    }
+    for group in group_violations(&report.violations) {
+        // Checker names can be longer than the label column; a space keeps them apart.
+        line(&format!("  {} ", group.checker), &group.to_string());
+    }
 }
 
 /// One group's lag on one partition, as `kafka-consumer-groups.sh` reads: `-` for what is

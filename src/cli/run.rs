@@ -1,8 +1,9 @@
 //! `watermark run`: one scenario, one seed, everything about the run: the derived options,
 //! the verdict, the violations, marks, counters, trace hash and times, and the command that
-//! replays it.
+//! replays it (`--history-out`: and the client history as a file for `check-history`).
 
 use crate::cli::args::RunArgs;
+use crate::cli::check_history::write_history;
 use crate::cli::exit::{BadInput, Exit};
 use crate::cli::invocation::Invocation;
 use crate::cli::output::{replay_command, run_json, run_text};
@@ -20,9 +21,13 @@ pub fn run_command(args: &RunArgs) -> Result<Exit, BadInput> {
     };
     let options = RunOptions {
         trace_mode,
-        keep_records: args.records,
+        // The history and the final state are kept with the records.
+        keep_records: args.records || args.history_out.is_some(),
     };
     let report = run(&resolved.scenario, args.seed, options);
+    if let Some(path) = &args.history_out {
+        write_history(path, &report, &resolved.scenario)?;
+    }
     let replay = replay_command(
         &Invocation::current(),
         &resolved.target,
@@ -30,7 +35,8 @@ pub fn run_command(args: &RunArgs) -> Result<Exit, BadInput> {
         &resolved.choice,
     );
     let mut out = String::new();
-    for record in &report.records {
+    let records: &[_] = if args.records { &report.records } else { &[] };
+    for record in records {
         match serde_json::to_string(record) {
             Ok(line) => out.push_str(&line),
             Err(error) => out.push_str(&format!("{{\"error\":\"{error}\"}}")),

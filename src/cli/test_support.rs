@@ -48,5 +48,6 @@ pub fn report(seed: u64, failures: Vec<Failure>, checkers: &[&str]) -> RunReport
         trace: vec![],
         records: vec![],
         history: Default::default(),
+        final_state: None,
     }
 }

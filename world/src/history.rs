@@ -3,13 +3,13 @@
 //! happened) — with values, offsets and simulated times. Checkers read nothing else from the
 //! clients.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use watermark_broker_core::error::ErrorCode;
 use watermark_broker_core::ids::{ClientId, GenerationId, GroupId, Offset, TransactionalId};
 use watermark_broker_core::topic::TopicPartition;
 
 /// Jepsen's operation types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OpType {
     Invoke,
@@ -21,7 +21,7 @@ pub enum OpType {
 }
 
 /// What an operation did.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpBody {
     /// A producer's send of one unique value. On `Ok`, `partition` and `offset` say where the
     /// broker put it (`offset` is `None` for acks=0, where the producer never learns it).
@@ -97,7 +97,7 @@ pub enum OpBody {
 }
 
 /// One send of a transaction.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionalSend {
     pub value: u64,
     /// Consume-transform-produce: the input value this one was derived from.
@@ -108,7 +108,7 @@ pub struct TransactionalSend {
 }
 
 /// The consumer offsets a transaction commits (KIP-447's `sendOffsetsToTransaction`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TransactionOffsets {
     pub group: GroupId,
     pub generation: GenerationId,
@@ -116,7 +116,7 @@ pub struct TransactionOffsets {
 }
 
 /// One entry of the history.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Operation {
     /// Position in the history, from 0.
     pub index: usize,
@@ -128,7 +128,7 @@ pub struct Operation {
 }
 
 /// The whole history of a run, in the order things happened.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct History {
     pub operations: Vec<Operation>,
 }

@@ -22,7 +22,7 @@ use watermark_broker_core::topic::TopicPartition;
 
 /// One commit a coordinator answered with success (after its record was committed in the
 /// offsets partition).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AcceptedCommit {
     pub time_ms: u64,
     pub group: GroupId,

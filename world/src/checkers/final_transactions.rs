@@ -21,7 +21,7 @@ use watermark_broker_core::protocol::IsolationLevel;
 use watermark_broker_core::record::Record;
 
 /// One partition's transactional reading of its final log.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct FinalTransactions {
     /// Offsets of control records (COMMIT and ABORT markers): they take an offset and no
     /// consumer is ever handed them.

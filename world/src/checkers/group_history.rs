@@ -11,7 +11,7 @@ use watermark_broker_core::ids::{ClientId, GroupId, Offset};
 use watermark_broker_core::topic::TopicPartition;
 
 /// What one group's consumers read, and what their processing mode promises.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GroupReads {
     /// Every partition of the topics the group subscribes to: each acknowledged value of
     /// these must be processed by the group.
