@@ -1,6 +1,6 @@
-//! Fuzzed inputs (issue 13): scenario files of arbitrary bytes, valid files with bytes
-//! inserted, deleted or flipped, and command lines drawn from the CLI's own words and
-//! arbitrary ones. Whatever comes in, `watermark` never panics: it exits 0 or 1 with a
+//! Fuzzed inputs (issue 13): scenario files and history files (`check-history`'s Watermark
+//! JSON lines and Jepsen EDN) of arbitrary bytes, valid files with bytes inserted, deleted
+//! or flipped, and command lines drawn from the CLI's own words and arbitrary ones. Whatever comes in, `watermark` never panics: it exits 0 or 1 with a
 //! verdict, or 2 with one line that names what is wrong. `tests/mutated_scenarios.rs`
 //! covers the other kind of edit, one value replaced the way a hand-edit breaks it.
 //!
@@ -16,7 +16,10 @@ use proptest::prelude::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+use watermark::cli::check_history::judge_imported;
 use watermark::scenarios::load::load_file;
+use watermark::sim::history_edn::read_edn;
+use watermark::sim::history_file::read_jsonl;
 
 /// What a refusal must look like: one line, starting with `error: ` and the file it names
 /// (when it names one), with no panic anywhere.
@@ -141,6 +144,60 @@ fn run_with_deadline(dir: &Path, args: &[String], deadline: Duration) -> Option<
     }
 }
 
+/// The valid history files the byte edits start from: the Jepsen EDN fixtures and one
+/// exported Watermark history (run once, shared by every case).
+fn valid_histories() -> &'static [(bool, Vec<u8>)] {
+    static HISTORIES: std::sync::OnceLock<Vec<(bool, Vec<u8>)>> = std::sync::OnceLock::new();
+    HISTORIES.get_or_init(read_valid_histories)
+}
+
+fn read_valid_histories() -> Vec<(bool, Vec<u8>)> {
+    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check_history_data");
+    let mut paths: Vec<_> = std::fs::read_dir(directory)
+        .expect("tests/check_history_data")
+        .map(|entry| entry.expect("an entry").path())
+        .filter(|path| path.extension().is_some_and(|extension| extension == "edn"))
+        .collect();
+    paths.sort();
+    let scenario = watermark::scenarios::find("acks1-leader-crash-loses-acked-write")
+        .expect("a catalogue scenario");
+    let options = watermark::sim::runner::RunOptions {
+        keep_records: true,
+        ..Default::default()
+    };
+    let report = watermark::sim::runner::run(&scenario, 0, options);
+    let exported = watermark::cli::check_history::history_jsonl(&report, &scenario)
+        .expect("the run's history as JSON lines");
+    paths
+        .iter()
+        .map(|path| (true, std::fs::read(path).expect("a fixture")))
+        .chain(std::iter::once((false, exported.into_bytes())))
+        .collect()
+}
+
+/// Reading a history file's text in-process: an imported history the checkers then judge
+/// without panicking, or one line of refusal.
+fn assert_history_reads_or_refuses(edn: bool, bytes: &[u8]) -> Result<(), TestCaseError> {
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return Ok(());
+    };
+    let read = if edn {
+        read_edn(text)
+    } else {
+        read_jsonl(text)
+    };
+    match read {
+        Ok(imported) => {
+            let _ = judge_imported(&imported);
+        }
+        Err(line) => {
+            prop_assert!(!line.trim_end().contains('\n'), "{line}");
+            prop_assert!(!line.is_empty());
+        }
+    }
+    Ok(())
+}
+
 /// The CLI's own words, and values that sit on the edges of what they take. The scenario
 /// named is a fast one and `--all` is left out, so a valid command ends within the deadline
 /// and is judged too.
@@ -244,6 +301,34 @@ proptest! {
         let path = dir.join("edited.toml");
         std::fs::write(&path, &bytes).expect("write the edited file");
         assert_loads_or_refuses(&path)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Any bytes as a history of either format: read and judged, or refused in one line.
+    #[test]
+    fn arbitrary_bytes_as_a_history_are_judged_or_refused(
+        edn in any::<bool>(),
+        bytes in prop::collection::vec(any::<u8>(), 0..2048),
+    ) {
+        assert_history_reads_or_refuses(edn, &bytes)?;
+    }
+
+    /// A valid history (a Jepsen fixture or an exported run) with up to four bytes edited.
+    #[test]
+    fn a_valid_history_with_bytes_edited_is_judged_or_refused(
+        source in any::<prop::sample::Index>(),
+        edits in prop::collection::vec(
+            (any::<u8>(), any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        let histories = valid_histories();
+        let (edn, mut bytes) = histories[source.index(histories.len())].clone();
+        for (kind, at, byte) in edits {
+            bytes = edit(bytes, kind, at, byte);
+        }
+        assert_history_reads_or_refuses(edn, &bytes)?;
     }
 }
 
