@@ -170,6 +170,16 @@ impl Producer {
     /// accumulator and in flight (Kafka's `RecordAccumulator.expiredBatches` and
     /// `Sender.getExpiredInflightBatches`), oldest first.
     pub(super) fn expire_batches(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
+        // Runs after every input. A batch expires only when its own delivery timer is due,
+        // so when no delivery timer is, nothing does: look at the few due timers rather
+        // than every batch's (the per-batch lookups were a profile's hottest search).
+        let any_delivery_timeout_due = self
+            .timers
+            .due(now_ms)
+            .any(|timer| matches!(timer, ProducerTimer::DeliveryTimeout(_)));
+        if !any_delivery_timeout_due {
+            return;
+        }
         let timers = &self.timers;
         let is_expired =
             |batch: &ProducerBatch| timers.is_due(ProducerTimer::DeliveryTimeout(batch.id), now_ms);
