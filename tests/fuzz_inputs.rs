@@ -11,7 +11,9 @@
 
 mod cli_support;
 
-use cli_support::{stderr, temp_dir, watermark, write, SMALL_SCENARIO, WATERMARK};
+use cli_support::{
+    files_with_extension, stderr, temp_dir, watermark, write, SMALL_SCENARIO, WATERMARK,
+};
 use proptest::prelude::*;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -50,16 +52,7 @@ fn assert_loads_or_refuses(path: &Path) -> Result<(), TestCaseError> {
 
 /// The valid files the byte edits start from: the smallest scenario and every example.
 fn valid_files() -> Vec<Vec<u8>> {
-    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/examples");
-    let mut paths: Vec<_> = std::fs::read_dir(directory)
-        .expect("examples/")
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-        })
-        .collect();
-    paths.sort();
+    let paths = files_with_extension("examples", "toml");
     std::iter::once(SMALL_SCENARIO.as_bytes().to_vec())
         .chain(
             paths
@@ -152,13 +145,7 @@ fn valid_histories() -> &'static [(bool, Vec<u8>)] {
 }
 
 fn read_valid_histories() -> Vec<(bool, Vec<u8>)> {
-    let directory = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/check_history_data");
-    let mut paths: Vec<_> = std::fs::read_dir(directory)
-        .expect("tests/check_history_data")
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| path.extension().is_some_and(|extension| extension == "edn"))
-        .collect();
-    paths.sort();
+    let paths = files_with_extension("tests/check_history_data", "edn");
     let scenario = watermark::scenarios::find("acks1-leader-crash-loses-acked-write")
         .expect("a catalogue scenario");
     let options = watermark::sim::runner::RunOptions {
@@ -368,16 +355,7 @@ proptest! {
 /// (exit 2) as in-process.
 #[test]
 fn the_regression_corpus_is_refused_in_one_line() {
-    let corpus = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fuzz_corpus"));
-    let mut paths: Vec<_> = std::fs::read_dir(corpus)
-        .expect("tests/fuzz_corpus")
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| {
-            path.extension()
-                .is_some_and(|extension| extension == "toml")
-        })
-        .collect();
-    paths.sort();
+    let paths = files_with_extension("tests/fuzz_corpus", "toml");
     assert!(paths.len() >= 6, "the corpus lost files: {paths:?}");
     for path in paths {
         let argument = path.to_str().expect("a UTF-8 path");

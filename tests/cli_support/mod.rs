@@ -44,6 +44,19 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     path.to_str().expect("a UTF-8 temp path").to_string()
 }
 
+/// The files directly in the repository's `directory` whose names end in `.extension`,
+/// sorted by path.
+pub fn files_with_extension(directory: &str, extension: &str) -> Vec<PathBuf> {
+    let directory = Path::new(env!("CARGO_MANIFEST_DIR")).join(directory);
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(&directory)
+        .unwrap_or_else(|error| panic!("{}: {error}", directory.display()))
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|found| found == extension))
+        .collect();
+    paths.sort();
+    paths
+}
+
 /// Runs the binary with `args`, in cargo's environment (as `cargo test` started it).
 pub fn watermark(args: &[&str]) -> Output {
     Command::new(WATERMARK)

@@ -237,6 +237,20 @@ impl Partition {
         context: &mut Context<'_>,
         requested: LeaderEpoch,
     ) -> Result<(), ErrorCode> {
+        self.compare_leader_epoch(context, requested)?;
+        if !self.is_leader() {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        Ok(())
+    }
+
+    /// The first half of KIP-320's check, which a follower serving a read makes too: no
+    /// epoch known is no replica, an older epoch is fenced, a newer one unknown.
+    pub(super) fn compare_leader_epoch(
+        &self,
+        context: &mut Context<'_>,
+        requested: LeaderEpoch,
+    ) -> Result<(), ErrorCode> {
         let Some(current) = self.leader_epoch else {
             return Err(ErrorCode::NotLeaderOrFollower);
         };
@@ -246,9 +260,6 @@ impl Partition {
         }
         if requested > current {
             return Err(ErrorCode::UnknownLeaderEpoch);
-        }
-        if !self.is_leader() {
-            return Err(ErrorCode::NotLeaderOrFollower);
         }
         Ok(())
     }

@@ -40,17 +40,7 @@ impl Partition {
         if fetch_only_from_leader || matches!(self.role, Role::Unassigned) {
             return self.check_leader_epoch(context, requested);
         }
-        let Some(current) = self.leader_epoch else {
-            return Err(ErrorCode::NotLeaderOrFollower);
-        };
-        if requested < current {
-            context.mark(Mark::FencedLeaderEpochRejected);
-            return Err(ErrorCode::FencedLeaderEpoch);
-        }
-        if requested > current {
-            return Err(ErrorCode::UnknownLeaderEpoch);
-        }
-        Ok(())
+        self.compare_leader_epoch(context, requested)
     }
 
     /// Kafka's `ReplicaManager.findPreferredReadReplica` with the `RackAwareReplicaSelector`:
