@@ -66,6 +66,13 @@ impl fmt::Display for Edn {
             Edn::Int(value) => write!(formatter, "{value}"),
             Edn::Float(value) => write!(formatter, "{value}"),
             Edn::Str(text) => write!(formatter, "{text:?}"),
+            // EDN's names for the whitespace characters, and an escape for any other control
+            // character, so a value quoted in an error message stays on its line.
+            Edn::Char('\n') => formatter.write_str("\\newline"),
+            Edn::Char(' ') => formatter.write_str("\\space"),
+            Edn::Char('\t') => formatter.write_str("\\tab"),
+            Edn::Char('\r') => formatter.write_str("\\return"),
+            Edn::Char(c) if c.is_control() => write!(formatter, "\\u{:04x}", u32::from(*c)),
             Edn::Char(c) => write!(formatter, "\\{c}"),
             Edn::Keyword(name) => write!(formatter, ":{name}"),
             Edn::Symbol(name) => formatter.write_str(name),
@@ -383,5 +390,15 @@ mod tests {
             .starts_with("line 2: the input ends inside a collection opened on line 2"));
         assert!(read_all("{:a}").unwrap_err().contains("even number"));
         assert!(read_all("\"abc").unwrap_err().contains("inside a string"));
+    }
+
+    /// Found by `tests/fuzz_inputs.rs`: a backslash before a line break read as a newline
+    /// character, then printed raw inside a refusal, which then spanned two lines.
+    #[test]
+    fn characters_print_on_one_line() {
+        let values = read_all("[\\\n \\space \\a]").unwrap();
+        assert_eq!(values[0].1.to_string(), "[\\newline \\space \\a]");
+        assert_eq!(Edn::Char('\u{7}').to_string(), "\\u0007");
+        assert_eq!(Edn::Char('\t').to_string(), "\\tab");
     }
 }
