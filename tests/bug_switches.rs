@@ -22,15 +22,10 @@ fn sweep_with(bug: BugSwitch, seeds: &[u64]) -> Vec<RunReport> {
     )
 }
 
-/// Whether a checker caught the bug on this run.
-fn caught(report: &RunReport) -> bool {
-    !report.passed || !report.violations.is_empty()
-}
-
 fn summarize(reports: &[RunReport]) -> String {
     let failing: Vec<String> = reports
         .iter()
-        .filter(|report| caught(report))
+        .filter(|report| report.caught_by_a_checker())
         .take(5)
         .map(|report| {
             let checkers: std::collections::BTreeSet<&str> = report
@@ -43,7 +38,10 @@ fn summarize(reports: &[RunReport]) -> String {
         .collect();
     format!(
         "{} of {} seeds failed; first: {}",
-        reports.iter().filter(|report| caught(report)).count(),
+        reports
+            .iter()
+            .filter(|report| report.caught_by_a_checker())
+            .count(),
         reports.len(),
         failing.join("; ")
     )
@@ -224,7 +222,9 @@ fn every_bug_switch_is_caught_within_two_thousand_seeds() {
     for bug in BugSwitch::bugs() {
         let found = (0..20u64).any(|block| {
             let seeds: Vec<u64> = (block * 100..(block + 1) * 100).collect();
-            sweep_with(bug, &seeds).iter().any(caught)
+            sweep_with(bug, &seeds)
+                .iter()
+                .any(RunReport::caught_by_a_checker)
         });
         assert!(found, "{bug}: no seed in 0..2000 caught it");
     }

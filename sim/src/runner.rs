@@ -102,6 +102,14 @@ pub struct RunReport {
     pub final_state: Option<FinalState>,
 }
 
+impl RunReport {
+    /// Whether a checker caught something on this run: it failed its expectation or a
+    /// checker reported a violation. A panic is not a detection.
+    pub fn caught_by_a_checker(&self) -> bool {
+        self.panic.is_none() && (!self.passed || !self.violations.is_empty())
+    }
+}
+
 /// Options that do not change what happens in a run, only what is kept.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct RunOptions {

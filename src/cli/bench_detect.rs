@@ -13,7 +13,7 @@ use crate::cli::source::parse_bugs;
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 use watermark_broker_core::bugs::BugSwitch;
-use watermark_sim::runner::{RunOptions, RunReport};
+use watermark_sim::runner::RunOptions;
 use watermark_sim::scenario::Scenario;
 use watermark_sim::sweep::sweep_until;
 
@@ -32,11 +32,6 @@ pub struct Search {
     pub panicked: bool,
 }
 
-/// Whether a checker caught the bug on this run (a panic is not a detection).
-fn caught(report: &RunReport) -> bool {
-    report.panic.is_none() && (!report.passed || !report.violations.is_empty())
-}
-
 /// Sweeps `seeds_max` seeds from `offset` on `jobs` workers until the first caught run.
 pub fn search(scenario: &Scenario, offset: u64, seeds_max: u64, jobs: usize) -> Search {
     let seeds: Vec<u64> = (offset..offset + seeds_max).collect();
@@ -47,7 +42,7 @@ pub fn search(scenario: &Scenario, offset: u64, seeds_max: u64, jobs: usize) -> 
     sweep_until(scenario, &seeds, jobs, RunOptions::default(), |report| {
         ran += 1;
         panicked |= report.panic.is_some();
-        if caught(&report) {
+        if report.caught_by_a_checker() {
             found = Some(ran);
             ControlFlow::Break(())
         } else {

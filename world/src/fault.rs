@@ -420,6 +420,28 @@ impl Default for Swarm {
 }
 
 impl Fault {
+    /// Every target of the fault, to change in place (the shrinker renumbers clients);
+    /// the same list as [`Fault::named_targets`], which reads them.
+    pub fn targets_mut(&mut self) -> Vec<&mut Target> {
+        match self {
+            Fault::Crash { target }
+            | Fault::PowerLoss { target }
+            | Fault::Shutdown { target }
+            | Fault::Restart { target }
+            | Fault::Pause { target }
+            | Fault::Resume { target }
+            | Fault::Isolate { target }
+            | Fault::SlowLinks { target, .. }
+            | Fault::SlowDisk { target, .. }
+            | Fault::SlowProcessing { target, .. } => vec![target],
+            Fault::PartitionAway { side } => side.iter_mut().collect(),
+            Fault::CutOneWay { from, to } | Fault::HoldRequests { from, to, .. } => {
+                vec![from, to]
+            }
+            Fault::HealAll | Fault::DeleteRecords { .. } => Vec::new(),
+        }
+    }
+
     /// Every target the fault names, with its key in the fault's table: `target`, `from`,
     /// `to`, `side[1]`.
     pub fn named_targets(&self) -> Vec<(String, &Target)> {

@@ -475,25 +475,6 @@ fn lasts(fault: &Fault) -> bool {
     )
 }
 
-/// Every target of a fault, to renumber.
-fn targets_mut(fault: &mut Fault) -> Vec<&mut Target> {
-    match fault {
-        Fault::Crash { target }
-        | Fault::PowerLoss { target }
-        | Fault::Shutdown { target }
-        | Fault::Restart { target }
-        | Fault::Pause { target }
-        | Fault::Resume { target }
-        | Fault::Isolate { target }
-        | Fault::SlowLinks { target, .. }
-        | Fault::SlowDisk { target, .. }
-        | Fault::SlowProcessing { target, .. } => vec![target],
-        Fault::PartitionAway { side } => side.iter_mut().collect(),
-        Fault::CutOneWay { from, to } | Fault::HoldRequests { from, to, .. } => vec![from, to],
-        Fault::HealAll | Fault::DeleteRecords { .. } => Vec::new(),
-    }
-}
-
 impl FaultUnit {
     /// The labels the unit defines (for `struck` targets).
     fn labels(&self) -> Vec<&str> {
@@ -633,7 +614,7 @@ impl FaultUnit {
                 .map(|timed| &mut timed.scripted.fault),
         );
         for fault in faults {
-            for each in targets_mut(fault) {
+            for each in fault.targets_mut() {
                 *each = target(each)?;
             }
         }
