@@ -2,7 +2,8 @@
 //!
 //! - Every catalogue scenario's run, exported as `watermark-history` JSON lines and read
 //!   back, gets the same client-history and group-commit violations, the same observed
-//!   guarantee and ordering from them, and passes whenever the simulated run passed (run in
+//!   guarantee and ordering from them, and the same verdict as the simulated run judged on
+//!   what a history can show: it fails exactly when, and for the same reasons (run in
 //!   process, on seeds 0 and 1 unless `WATERMARK_SEEDS` says otherwise).
 //! - Hand-written Jepsen EDN histories after the anomaly examples of Jepsen's own Kafka
 //!   tests (`tests/check_history_data/`) each show their anomaly; a clean one shows none.
@@ -12,11 +13,16 @@ mod cli_support;
 mod common;
 
 use cli_support::{assert_bad_input, stdout, temp_dir, watermark, write};
+use std::collections::BTreeMap;
 use std::path::Path;
-use watermark::cli::check_history::{history_jsonl, judge_imported, read_history};
+use watermark::cli::check_history::{
+    history_jsonl, judge_imported, judgeable_expectation, read_history,
+};
 use watermark::sim::checkers::{Checker, CheckerKind};
 use watermark::sim::history_file::read_jsonl;
+use watermark::sim::runner::judge;
 use watermark::sim::runner::{run, RunOptions};
+use watermark::sim::scenario::Scenario;
 use watermark::sim::trace::TraceMode;
 use watermark::sim::verdict::{observed_guarantee, observed_ordering, Guarantee};
 use watermark::sim::violation::Violation;
@@ -45,6 +51,7 @@ fn every_catalogue_scenario_checks_the_same_from_its_exported_history() {
         keep_records: true,
     };
     let mut with_violations = 0;
+    let mut failing_verdicts = 0;
     for scenario in watermark::scenarios::catalogue() {
         for seed in common::seeds(0..2) {
             let report = run(&scenario, seed, options);
@@ -71,6 +78,32 @@ fn every_catalogue_scenario_checks_the_same_from_its_exported_history() {
                 observed_ordering(&simulated),
                 "{context}"
             );
+            // The same verdict both ways: the simulated run judged on what a history can
+            // show (its history checkers' findings, its expectation without marks) fails
+            // exactly when, and for exactly the reasons, the re-check does; under the
+            // scenario's own expectation and under exactly-once, which the runs with
+            // findings fail.
+            let mut strict = imported.clone();
+            strict.expect.guarantee = Guarantee::ExactlyOnce;
+            for (expectation, rechecked) in [
+                (&imported.expect, &checked),
+                (&strict.expect, &judge_imported(&strict)),
+            ] {
+                let judgeable = Scenario {
+                    expect: judgeable_expectation(expectation, imported.has_final_state),
+                    ..scenario.clone()
+                };
+                let simulated_failures = judge(
+                    &judgeable,
+                    observed_guarantee(&simulated),
+                    observed_ordering(&simulated),
+                    &simulated,
+                    &BTreeMap::new(),
+                );
+                assert_eq!(rechecked.report.failures, simulated_failures, "{context}");
+                assert_eq!(rechecked.report.passed, simulated_failures.is_empty());
+                failing_verdicts += usize::from(!rechecked.report.passed);
+            }
             if report.passed {
                 assert!(
                     checked.report.passed,
@@ -86,6 +119,8 @@ fn every_catalogue_scenario_checks_the_same_from_its_exported_history() {
         with_violations >= 5,
         "only {with_violations} runs found anything"
     );
+    // ... and failing verdicts, so the verdict comparison is not only over passes.
+    assert!(failing_verdicts >= 1, "no re-check failed its expectation");
 }
 
 /// The checkers an EDN fixture's violations came from.

@@ -23,5 +23,6 @@ pub mod failure;
 pub mod nemesis;
 pub mod node;
 pub mod runner;
+pub mod seed_set;
 pub mod shrinker;
 pub mod sweep;

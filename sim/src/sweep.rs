@@ -5,6 +5,7 @@
 
 use crate::runner::{run, RunOptions, RunReport};
 use crate::scenario::Scenario;
+use crate::seed_set::SeedSet;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -41,11 +42,13 @@ impl Shard {
     }
 
     /// The seeds of `range` that belong to this shard: those whose number modulo N is K−1,
-    /// so a seed belongs to the same shard whatever range it is swept in.
-    pub fn seeds(&self, range: std::ops::Range<u64>) -> Vec<u64> {
-        range
-            .filter(|seed| seed % self.count == self.index - 1)
-            .collect()
+    /// so a seed belongs to the same shard whatever range it is swept in. Computed as they
+    /// run, never listed.
+    pub fn seeds(&self, range: std::ops::Range<u64>) -> SeedSet {
+        SeedSet::Range {
+            range,
+            shard: *self,
+        }
     }
 }
 
@@ -90,7 +93,7 @@ pub fn parse_seed_range(text: &str) -> Result<std::ops::Range<u64>, String> {
 /// seeds a sweep has.
 pub fn sweep_each(
     scenario: &Scenario,
-    seeds: &[u64],
+    seeds: impl Into<SeedSet>,
     jobs: usize,
     options: RunOptions,
     mut on_report: impl FnMut(RunReport),
@@ -107,14 +110,14 @@ pub fn sweep_each(
 /// discarded unseen and no new seed starts.
 pub fn sweep_until(
     scenario: &Scenario,
-    seeds: &[u64],
+    seeds: impl Into<SeedSet>,
     jobs: usize,
     options: RunOptions,
     mut on_report: impl FnMut(RunReport) -> ControlFlow<()>,
 ) {
+    let seeds: Arc<SeedSet> = Arc::new(seeds.into());
     let jobs = jobs.clamp(1, seeds.len().max(1));
     let scenario = Arc::new(scenario.clone());
-    let seeds: Arc<Vec<u64>> = Arc::new(seeds.to_vec());
     let next = Arc::new(AtomicUsize::new(0));
     let stopped = Arc::new(AtomicBool::new(false));
     let (sender, receiver) = mpsc::channel::<(usize, RunReport)>();
@@ -133,7 +136,7 @@ pub fn sweep_until(
                 let Some(seed) = seeds.get(index) else {
                     break;
                 };
-                let report = run(&scenario, *seed, options);
+                let report = run(&scenario, seed, options);
                 if sender.send((index, report)).is_err() {
                     break;
                 }
@@ -166,11 +169,12 @@ pub fn sweep_until(
 /// sweeps prefer [`sweep_each`].
 pub fn sweep(
     scenario: &Scenario,
-    seeds: &[u64],
+    seeds: impl Into<SeedSet>,
     jobs: usize,
     options: RunOptions,
     mut on_report: impl FnMut(&RunReport),
 ) -> Vec<RunReport> {
+    let seeds = seeds.into();
     let mut reports = Vec::with_capacity(seeds.len());
     sweep_each(scenario, seeds, jobs, options, |report| {
         on_report(&report);
@@ -197,7 +201,12 @@ mod tests {
     #[test]
     fn shards_split_a_range_without_overlap_or_gap() {
         let mut all: Vec<u64> = (1..=3)
-            .flat_map(|index| Shard { index, count: 3 }.seeds(10..20))
+            .flat_map(|index| {
+                Shard { index, count: 3 }
+                    .seeds(10..20)
+                    .iter()
+                    .collect::<Vec<_>>()
+            })
             .collect();
         all.sort();
         assert_eq!(all, (10..20).collect::<Vec<_>>());

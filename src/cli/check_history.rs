@@ -16,7 +16,7 @@ use watermark_sim::history_file::{
     NotRun,
 };
 use watermark_sim::runner::{judge, RunReport};
-use watermark_sim::scenario::Scenario;
+use watermark_sim::scenario::{Expectation, Scenario};
 use watermark_sim::verdict::{observed_guarantee, observed_ordering, Guarantee};
 
 /// An imported history judged: a report shaped like a run's (no trace, marks or counters)
@@ -28,21 +28,27 @@ pub struct CheckedHistory {
     pub operations: usize,
 }
 
+/// The part of an expectation a history can be judged on: no coverage marks (a file has
+/// none), and an anomaly is required only of a checker that can run on it.
+pub fn judgeable_expectation(expect: &Expectation, has_final_state: bool) -> Expectation {
+    let skipped = not_run(has_final_state);
+    let mut expect = expect.clone();
+    expect.marks.clear();
+    expect
+        .anomalies
+        .retain(|anomaly| !skipped.iter().any(|entry| entry.checker == *anomaly));
+    expect
+}
+
 /// Judges an imported history the way a run's end does: its checkers' violations, the
 /// observed guarantee and ordering from them, and `judge` against the file's expectation.
 /// Coverage marks are never judged (a file has none), and a required anomaly is required
 /// only of a checker that ran.
 pub fn judge_imported(imported: &ImportedHistory) -> CheckedHistory {
     let violations = check_imported(imported);
-    let skipped = not_run(imported.has_final_state);
-    let mut expect = imported.expect.clone();
-    expect.marks.clear();
-    expect
-        .anomalies
-        .retain(|anomaly| !skipped.iter().any(|entry| entry.checker == *anomaly));
     let scenario = Scenario {
         name: imported.scenario.clone(),
-        expect,
+        expect: judgeable_expectation(&imported.expect, imported.has_final_state),
         ..Scenario::default()
     };
     let observed = observed_guarantee(&violations);
@@ -77,7 +83,7 @@ pub fn judge_imported(imported: &ImportedHistory) -> CheckedHistory {
     };
     CheckedHistory {
         report,
-        not_run: skipped,
+        not_run: not_run(imported.has_final_state),
         operations: imported.history.operations.len(),
     }
 }

@@ -13,6 +13,7 @@ use crate::cli::sweep_summary::{summary_text, Stop, Summary};
 use std::ops::ControlFlow;
 use std::time::Instant;
 use watermark_sim::runner::RunOptions;
+use watermark_sim::seed_set::SeedSet;
 use watermark_sim::sweep::{sweep_until, Shard};
 
 pub fn sweep_command(args: &SweepArgs) -> Result<Exit, BadInput> {
@@ -104,7 +105,7 @@ fn failures_max(args: &SweepArgs) -> Option<u64> {
 /// Runs every target over `seeds`, in scenario order then seed order, until the failure
 /// limit. Nothing per seed is kept: each report is printed (with --json), counted and
 /// dropped, so a sweep of millions of seeds runs in flat memory.
-fn sweep_targets(args: &SweepArgs, targets: &[Resolved], seeds: &[u64], jobs: usize) -> Swept {
+fn sweep_targets(args: &SweepArgs, targets: &[Resolved], seeds: &SeedSet, jobs: usize) -> Swept {
     let invocation = Invocation::current();
     let failures_max = failures_max(args);
     let bar = crate::cli::progress::bar((targets.len() * seeds.len()) as u64, !args.json);
@@ -118,7 +119,7 @@ fn sweep_targets(args: &SweepArgs, targets: &[Resolved], seeds: &[u64], jobs: us
         let mut own = Summary::new();
         sweep_until(
             &target.scenario,
-            seeds,
+            seeds.clone(),
             jobs,
             RunOptions::default(),
             |report| {
@@ -170,8 +171,8 @@ fn sweep_targets(args: &SweepArgs, targets: &[Resolved], seeds: &[u64], jobs: us
 
 /// Where a sweep stopped and which seeds ran, e.g. `stopped after 3 failures at seed 1234;
 /// seeds 0..=1234 ran`.
-fn stop_text(stop: &Stop, targets: &[Resolved], seeds: &[u64], shard: Shard) -> String {
-    let first = seeds.first().copied().unwrap_or(stop.seed);
+fn stop_text(stop: &Stop, targets: &[Resolved], seeds: &SeedSet, shard: Shard) -> String {
+    let first = seeds.first().unwrap_or(stop.seed);
     let of_shard = if shard == Shard::ALL {
         String::new()
     } else {

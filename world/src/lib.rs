@@ -16,6 +16,7 @@ pub mod checkers;
 pub mod configuration;
 pub mod convergence;
 pub mod ddmin;
+pub mod delivery_queue;
 pub mod disk;
 pub mod documented_guarantees;
 pub mod edn;

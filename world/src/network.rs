@@ -14,6 +14,7 @@
 //! moment, queued with the messages so that the order is fixed (delivery time, then id). A
 //! cut closes nothing.
 
+use crate::delivery_queue::DeliveryQueue;
 use crate::held_requests::{HeldApi, HeldRequests};
 use crate::step_record::{DropReason, MessageId, SendOutcome};
 use rand::rngs::StdRng;
@@ -62,7 +63,7 @@ pub struct LinkCounters {
 #[derive(Debug, Default)]
 pub struct Network {
     /// Per destination: messages ordered by (delivery time, send order).
-    in_flight: BTreeMap<NodeId, BTreeMap<(u64, u64), Envelope>>,
+    in_flight: BTreeMap<NodeId, DeliveryQueue<Envelope>>,
     /// Per link: the delivery time of the last message, so a link stays FIFO even when a
     /// later message draws a shorter latency.
     last_delivery_ms: BTreeMap<(NodeId, NodeId), u64>,
@@ -278,18 +279,17 @@ impl Network {
     pub fn next_delivery_ms(&self, node: NodeId) -> Option<u64> {
         self.in_flight
             .get(&node)
-            .and_then(|queue| queue.keys().next())
-            .map(|(delivery_ms, _)| *delivery_ms)
+            .and_then(DeliveryQueue::first_key)
+            .map(|(delivery_ms, _)| delivery_ms)
     }
 
     /// Takes the next message for `node` due at or before `now_ms`.
     pub fn take_due(&mut self, node: NodeId, now_ms: u64) -> Option<Envelope> {
         let queue = self.in_flight.get_mut(&node)?;
-        let (&key, _) = queue.iter().next()?;
-        if key.0 > now_ms {
+        if queue.first_key()?.0 > now_ms {
             return None;
         }
-        let envelope = queue.remove(&key)?;
+        let (_, envelope) = queue.pop_first()?;
         self.held.forget(envelope.id);
         if let Delivery::Message(_) = envelope.delivery {
             self.counters

@@ -112,8 +112,8 @@ checkers! {
         name: "unseen", file_name: "unseen", kind: ClientHistory,
         source: "Jepsen, jepsen.tests.kafka unseen",
         file: "world/src/checkers/unseen.rs", informational: false, effect: Loss,
-        definition: "an acknowledged value that no poll ever read by the end of the liveness \
-                     phase",
+        definition: "an acknowledged value that no poll ever read by the end of the history \
+                     (for a simulated run, after its liveness phase)",
     },
     NonmonotonicSend {
         name: "nonmonotonic-send", file_name: "nonmonotonic-send", kind: ClientHistory,

@@ -2,7 +2,9 @@
 //! acknowledged value that no poll ever read. Jepsen counts these over the whole history and
 //! reports the ones left at its end as an error (`:unseen`, not in its allowed error types);
 //! Watermark's history ends after the liveness phase, in which consumers must catch up, so a
-//! value still unseen then is one the application never got.
+//! value still unseen then is one the application never got. The message says "by the end
+//! of the history", which is also true of a history `check-history` imports, recorded
+//! elsewhere and ending wherever its recorder stopped.
 //!
 //! A value is unseen when its send completed `Ok` and no `Ok` poll of its partition read it.
 //! Only partitions some consumer is assigned are judged ([`FinalState::assigned_partitions`]):
@@ -49,7 +51,7 @@ pub(crate) fn check(observations: &Observations, final_state: &FinalState) -> Ve
                 time_ms: send.time_ms,
                 description: format!(
                     "value {} was acknowledged{at} of {partition} at t={}ms, but no poll read it \
-                     by the end of the liveness phase",
+                     by the end of the history",
                     send.value, send.time_ms
                 ),
             })
