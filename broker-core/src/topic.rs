@@ -55,10 +55,16 @@ static INTERNED: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
 
 impl TopicName {
     pub fn new(name: &str) -> TopicName {
-        // The default topic's constant and an interned copy must be one string, so that
-        // equal names have one address.
-        if name == DEFAULT_TOPIC {
-            return TopicName(DEFAULT_TOPIC);
+        // The constants' names and an interned copy must be one string, so that equal names
+        // have one address (the internal topics' replicas are looked up after every step).
+        for constant in [
+            DEFAULT_TOPIC,
+            crate::offsets_topic::CONSUMER_OFFSETS_TOPIC,
+            crate::transaction_state_topic::TRANSACTION_STATE_TOPIC,
+        ] {
+            if name == constant {
+                return TopicName(constant);
+            }
         }
         let mut interned = INTERNED
             .lock()

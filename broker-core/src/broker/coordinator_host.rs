@@ -16,7 +16,7 @@ use crate::coordinator::{
 use crate::error::ErrorCode;
 use crate::ids::{NodeId, Offset, ProducerId};
 use crate::log::record_batch::ControlRecordType;
-use crate::offsets_topic::{group_partition, CONSUMER_OFFSETS_TOPIC};
+use crate::offsets_topic::{consumer_offsets_topic, group_partition, CONSUMER_OFFSETS_TOPIC};
 use crate::partition::LocalCompletion;
 use crate::protocol::{CoordinatorKey, FindCoordinatorResponse, Message};
 use crate::topic::TopicPartition;
@@ -220,20 +220,27 @@ impl Broker {
     /// yet, and unloads every one it serves but no longer leads.
     fn sync_coordinator_leadership(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
         let led: Vec<TopicPartition> = self
-            .partitions
-            .iter()
-            .filter(|(partition, replica)| {
-                partition.topic.as_str() == CONSUMER_OFFSETS_TOPIC && replica.is_leader()
-            })
+            .replicas_of_topic(consumer_offsets_topic())
+            .filter(|(_, replica)| replica.is_leader())
             .map(|(partition, _)| *partition)
             .collect();
         let loaded = self.coordinator.loaded_partitions();
-        for partition in loaded.iter().filter(|partition| !led.contains(partition)) {
+        // Both lists are sorted (map order), and after almost every step they are the same.
+        if led == loaded {
+            return;
+        }
+        for partition in loaded
+            .iter()
+            .filter(|partition| led.binary_search(partition).is_err())
+        {
             self.with_coordinator(now_ms, effects, |coordinator, context| {
                 coordinator.unload(context, *partition)
             });
         }
-        for partition in led.iter().filter(|partition| !loaded.contains(partition)) {
+        for partition in led
+            .iter()
+            .filter(|partition| loaded.binary_search(partition).is_err())
+        {
             let replica = &self.partitions[partition];
             let records = replica.log().records().to_vec();
             let high_watermark = replica.log().high_watermark();

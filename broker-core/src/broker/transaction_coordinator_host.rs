@@ -14,7 +14,7 @@ use crate::topic::TopicPartition;
 use crate::transaction::{
     TransactionContext, TransactionCoordinator, TransactionMetadata, TransactionTimer,
 };
-use crate::transaction_state_topic::{transaction_partition, TRANSACTION_STATE_TOPIC};
+use crate::transaction_state_topic::{transaction_partition, transaction_state_topic};
 
 impl Broker {
     /// The transaction coordinator with the parts of the broker it may use.
@@ -127,20 +127,27 @@ impl Broker {
     /// leads at that epoch.
     fn sync_transaction_leadership(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
         let led: Vec<(TopicPartition, LeaderEpoch)> = self
-            .partitions
-            .iter()
-            .filter(|(partition, replica)| {
-                partition.topic.as_str() == TRANSACTION_STATE_TOPIC && replica.is_leader()
-            })
+            .replicas_of_topic(transaction_state_topic())
+            .filter(|(_, replica)| replica.is_leader())
             .filter_map(|(partition, replica)| Some((*partition, replica.leader_epoch()?)))
             .collect();
         let loaded = self.transactions.loaded_partitions();
-        for (partition, _) in loaded.iter().filter(|served| !led.contains(served)) {
+        // Both lists are sorted by partition (map order), and usually the same.
+        if led == loaded {
+            return;
+        }
+        for (partition, _) in loaded
+            .iter()
+            .filter(|served| led.binary_search(served).is_err())
+        {
             self.with_transactions(now_ms, effects, |coordinator, context| {
                 coordinator.unload(context, *partition)
             });
         }
-        for (partition, epoch) in led.iter().filter(|leading| !loaded.contains(leading)) {
+        for (partition, epoch) in led
+            .iter()
+            .filter(|leading| loaded.binary_search(leading).is_err())
+        {
             let records = self.partitions[partition].log().records().to_vec();
             self.with_transactions(now_ms, effects, |coordinator, context| {
                 coordinator.load(context, *partition, *epoch, &records)

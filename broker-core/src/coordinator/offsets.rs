@@ -64,6 +64,14 @@ impl OffsetStore {
     /// The offsets partition's high watermark reached `high_watermark`: records below it
     /// are applied, in log order.
     pub fn advance_to(&mut self, high_watermark: Offset) {
+        // Called for every loaded partition after every step: most calls commit nothing.
+        if self
+            .uncommitted
+            .first_key_value()
+            .is_none_or(|(first, _)| *first >= high_watermark)
+        {
+            return;
+        }
         let still_uncommitted = self.uncommitted.split_off(&high_watermark);
         for (log_offset, record) in std::mem::take(&mut self.uncommitted) {
             match record {
