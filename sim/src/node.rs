@@ -41,7 +41,9 @@ pub async fn run_node(
     });
     world.lock().start_node(node, now_ms(start), waker);
     // The pending sleep and the time it ends. Most steps (a message handled) leave the next
-    // wake-up where it was; reusing the sleep then spares madsim's timer heap a new entry.
+    // wake-up where it was; reusing the sleep then spares a new boxed `Sleep`. (It does not
+    // spare a timer entry: madsim adds one each time a pending sleep is polled, see
+    // docs/SIMULATOR-NOTES.md, "Time".)
     let mut sleep: Option<(u64, Pin<Box<madsim::time::Sleep>>)> = None;
     // The runtime's clock, read directly: `Instant::now()` under madsim goes through its
     // `clock_gettime` shim and a context look-up on every step for the same value (about 3%
