@@ -62,6 +62,13 @@ impl SeedSet {
     }
 }
 
+/// A whole range (no shard), computed as it runs.
+impl From<Range<u64>> for SeedSet {
+    fn from(range: Range<u64>) -> SeedSet {
+        Shard::ALL.seeds(range)
+    }
+}
+
 impl<T: AsRef<[u64]> + ?Sized> From<&T> for SeedSet {
     fn from(seeds: &T) -> SeedSet {
         SeedSet::List(Arc::from(seeds.as_ref()))
@@ -108,6 +115,13 @@ mod tests {
             .collect();
         assert_eq!(set.iter().collect::<Vec<_>>(), expected);
         assert_eq!(set.get(usize::MAX), None);
+    }
+
+    #[test]
+    fn a_whole_range_is_every_seed_of_it() {
+        let set = SeedSet::from(7..12);
+        assert_eq!(set.iter().collect::<Vec<_>>(), vec![7, 8, 9, 10, 11]);
+        assert!(SeedSet::from(5..5).is_empty());
     }
 
     #[test]

@@ -56,11 +56,10 @@ fn per_second(count: f64, wall: Duration) -> f64 {
 
 fn timed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64) -> Timed {
     eprintln!("bench: {} seeds on {jobs} job(s)…", seeds);
-    let seeds: Vec<u64> = (0..seeds).collect();
     let started = Instant::now();
     let reports = sweep(
         &resolved.scenario,
-        &seeds,
+        0..seeds,
         jobs,
         RunOptions::default(),
         |_| {},
@@ -114,10 +113,9 @@ fn range(values: &[f64]) -> String {
 /// peak memory measures is the simulator, not a growing list of reports.
 fn streamed_sweep(resolved: &Resolved, seeds: u64, jobs: usize, panicked: &mut u64) {
     eprintln!("bench: {seeds} seeds on {jobs} job(s), reports dropped as they come…");
-    let seeds: Vec<u64> = (0..seeds).collect();
     sweep_each(
         &resolved.scenario,
-        &seeds,
+        0..seeds,
         jobs,
         RunOptions::default(),
         |report| {

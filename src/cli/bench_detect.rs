@@ -34,21 +34,26 @@ pub struct Search {
 
 /// Sweeps `seeds_max` seeds from `offset` on `jobs` workers until the first caught run.
 pub fn search(scenario: &Scenario, offset: u64, seeds_max: u64, jobs: usize) -> Search {
-    let seeds: Vec<u64> = (offset..offset + seeds_max).collect();
     let mut ran = 0;
     let mut found = None;
     let mut panicked = false;
     let started = Instant::now();
-    sweep_until(scenario, &seeds, jobs, RunOptions::default(), |report| {
-        ran += 1;
-        panicked |= report.panic.is_some();
-        if report.caught_by_a_checker() {
-            found = Some(ran);
-            ControlFlow::Break(())
-        } else {
-            ControlFlow::Continue(())
-        }
-    });
+    sweep_until(
+        scenario,
+        offset..offset + seeds_max,
+        jobs,
+        RunOptions::default(),
+        |report| {
+            ran += 1;
+            panicked |= report.panic.is_some();
+            if report.caught_by_a_checker() {
+                found = Some(ran);
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    );
     Search {
         offset,
         seeds_to_first: found,

@@ -229,18 +229,12 @@ impl Broker {
         if led == loaded {
             return;
         }
-        for partition in loaded
-            .iter()
-            .filter(|partition| led.binary_search(partition).is_err())
-        {
+        for partition in Broker::missing_from(&loaded, &led) {
             self.with_coordinator(now_ms, effects, |coordinator, context| {
                 coordinator.unload(context, *partition)
             });
         }
-        for partition in led
-            .iter()
-            .filter(|partition| loaded.binary_search(partition).is_err())
-        {
+        for partition in Broker::missing_from(&led, &loaded) {
             let replica = &self.partitions[partition];
             let records = replica.log().records().to_vec();
             let high_watermark = replica.log().high_watermark();

@@ -421,6 +421,14 @@ impl Broker {
         self.partitions.range(first..=last)
     }
 
+    /// The items of `these` that `those` lacks, in order; both sorted (as a map's keys are),
+    /// which makes each test a binary search. What the coordinator hosts load and unload.
+    fn missing_from<'a, T: Ord>(these: &'a [T], those: &'a [T]) -> impl Iterator<Item = &'a T> {
+        these
+            .iter()
+            .filter(move |item| those.binary_search(item).is_err())
+    }
+
     fn check_invariants(&self, now_ms: u64, after_timers: bool) {
         for replica in self.partitions.values() {
             replica.log().check_invariants();

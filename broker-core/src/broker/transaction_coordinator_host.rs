@@ -136,18 +136,12 @@ impl Broker {
         if led == loaded {
             return;
         }
-        for (partition, _) in loaded
-            .iter()
-            .filter(|served| led.binary_search(served).is_err())
-        {
+        for (partition, _) in Broker::missing_from(&loaded, &led) {
             self.with_transactions(now_ms, effects, |coordinator, context| {
                 coordinator.unload(context, *partition)
             });
         }
-        for (partition, epoch) in led
-            .iter()
-            .filter(|leading| loaded.binary_search(leading).is_err())
-        {
+        for (partition, epoch) in Broker::missing_from(&led, &loaded) {
             let records = self.partitions[partition].log().records().to_vec();
             self.with_transactions(now_ms, effects, |coordinator, context| {
                 coordinator.load(context, *partition, *epoch, &records)
