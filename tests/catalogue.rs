@@ -443,14 +443,13 @@ fn consume_transform_produce_is_exactly_once_under_the_pipeline_swarm() {
 
 #[test]
 fn the_pipeline_swarm_reaches_the_transaction_failure_paths() {
-    let (marks, _) = marks_reached("exactly-once-pipeline-swarm", 0..12);
+    let (marks, _) = marks_reached("exactly-once-pipeline-swarm", 0..16);
     for mark in [
         Mark::TransactionsLoadedFromLog,
         Mark::ProducerTransactionFailed,
         Mark::AbortedRecordsSkipped,
         Mark::UnstableOffsetCommitAnswered,
         Mark::VerificationLowerSequencePending,
-        Mark::VerificationGuardCleared,
         Mark::GroupMemberSessionExpired,
         Mark::TransactionMarkersRetried,
     ] {
@@ -459,6 +458,16 @@ fn the_pipeline_swarm_reaches_the_transaction_failure_paths() {
             "the pipeline swarm never reached {mark}: {marks:?}"
         );
     }
+    // A rare path (2 of seeds 0..300 since issue 13's schedule epoch, 3 before it): a
+    // verified produce finds its guard gone, a marker or a newer epoch having come between
+    // the question and the answer. Pinned by seed.
+    let scenario = find("exactly-once-pipeline-swarm").unwrap();
+    let report = watermark_sim::runner::run(&scenario, 150, RunOptions::default());
+    assert!(
+        report.marks.contains_key(&Mark::VerificationGuardCleared),
+        "seed 150 of the pipeline swarm no longer clears a verification guard: {:?}",
+        report.marks
+    );
 }
 
 #[test]

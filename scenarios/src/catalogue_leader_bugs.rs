@@ -272,7 +272,9 @@ pub(crate) fn diverging_fetch_counted_as_progress_loses_committed() -> Result<Sc
              replaced on the new leader and final-log-loss the acknowledged values missing. \
              Since the fix a diverging fetch is no progress: the high watermark rises only \
              once broker 3 has truncated and copied the records, and the same faults lose \
-             nothing.",
+             nothing. On some seeds the bug strikes a second time once every fault is \
+             healed: broker 2, back as a follower of broker 3, is answered with a diverging \
+             epoch and counted as caught up, which HighWatermarkCommitted reports.",
         )
         .bug(BugSwitch::DivergentFetchCountsAsProgress)
         .expect(Guarantee::None)
@@ -281,6 +283,8 @@ pub(crate) fn diverging_fetch_counted_as_progress_loses_committed() -> Result<Sc
         .expect_anomaly(Checker::AcksAllOnMinInsync)
         .expect_anomaly(Checker::NoCommittedRecordLost)
         .expect_anomaly(Checker::FinalLogLoss)
+        // The bug's second strike, after the election (seed 249): allowed, not required.
+        .allow_invariant_violation(Checker::HighWatermarkCommitted)
         .expect_mark(Mark::DivergentFetchCountedAsProgress)
         .expect_mark(Mark::CleanElection)
         .build()

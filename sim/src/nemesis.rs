@@ -12,7 +12,7 @@ use crate::world::{broker_ids, ArmedTrigger, PendingFault, SharedWorld, World};
 use futures::channel::mpsc;
 use futures::future::{select, Either};
 use futures::StreamExt;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use watermark_broker_core::ids::{ClientId, GroupId, NodeId, Offset, TransactionalId};
 use watermark_broker_core::offsets_topic::group_partition;
 use watermark_broker_core::protocol::{
@@ -36,6 +36,11 @@ pub struct Nemesis {
     wakeups: mpsc::UnboundedReceiver<()>,
     /// The nodes each labelled fault or trigger hit, for `Target::Struck`.
     struck: BTreeMap<String, Vec<NodeId>>,
+    /// Brokers told to shut down while paused. A stopped process acts on its SIGTERM only
+    /// once it runs again, so the controlled shutdown begins when the broker resumes (if it
+    /// is not killed first). Before, a paused broker began it at once and asked the
+    /// controller to move its leaders away while paused, which a real one cannot do.
+    shutdown_on_resume: BTreeSet<NodeId>,
 }
 
 impl Nemesis {
@@ -86,6 +91,7 @@ impl Nemesis {
             next_scheduled: 0,
             wakeups,
             struck: BTreeMap::new(),
+            shutdown_on_resume: BTreeSet::new(),
         }
     }
 
@@ -245,6 +251,8 @@ impl Nemesis {
     /// fault, applied or not.
     pub fn repair_everything(&mut self) {
         self.record_left_undone();
+        // The repair resumes every paused node to bring the cluster back, not to stop it.
+        self.shutdown_on_resume.clear();
         let paused_or_down: Vec<(NodeId, bool)> = {
             let mut world = self.world.lock();
             let now = now_ms(self.start);
@@ -413,6 +421,10 @@ impl Nemesis {
                     return Err(NodeState::Down);
                 }
                 nemesis.act_locked(&mut world, NemesisAction::Shutdown { node });
+                if world.nodes[&node].paused {
+                    nemesis.shutdown_on_resume.insert(node);
+                    return Ok(());
+                }
                 let now = now_ms(nemesis.start);
                 world.begin_controlled_shutdown(node, now);
                 Ok(())
@@ -721,6 +733,8 @@ impl Nemesis {
     }
 
     fn kill(&mut self, node: NodeId) {
+        // A killed process never sees the shutdown it was signalled while paused.
+        self.shutdown_on_resume.remove(&node);
         self.handle.kill(self.madsim_nodes[&node]);
         let mut world = self.world.lock();
         let now = now_ms(self.start);
@@ -761,7 +775,17 @@ impl Nemesis {
         self.act_locked(&mut world, NemesisAction::Resume { node });
         drop(world);
         self.handle.resume(self.madsim_nodes[&node]);
-        self.world.lock().wake_all();
+        let mut world = self.world.lock();
+        if self.shutdown_on_resume.remove(&node) {
+            let now = now_ms(self.start);
+            world.trace.note(
+                now,
+                &node.to_string(),
+                "controlled shutdown begins (signalled while paused)",
+            );
+            world.begin_controlled_shutdown(node, now);
+        }
+        world.wake_all();
         Ok(())
     }
 }

@@ -43,10 +43,33 @@ use watermark_broker_core::protocol::{DeleteRecordsRequest, DeleteRecordsRespons
 use watermark_broker_core::replica_view::ReplicaView;
 use watermark_broker_core::topic::TopicPartition;
 
-/// Tells whoever drives a node (or the nemesis) that there is work for it: a message due
-/// before its planned wake-up, a trigger that fired. The driver decides what waking means
-/// (the madsim shell sends on a channel); dropping the waker tells it the process stopped.
-pub type Waker = Box<dyn Fn() + Send>;
+/// Tells whoever drives a node that there is work for it. The driver decides what waking means
+/// (the madsim shell sets a madsim timer or wakes its task); dropping the waker tells it the
+/// process stopped.
+pub type Waker = Box<dyn NodeWaker>;
+
+/// How the world wakes a node's process.
+pub trait NodeWaker: Send {
+    /// Step the node now: a resume, a heal, a fault's effect on it.
+    fn wake_now(&self);
+    /// Step the node at `at_ms`, when a message for it falls due before its planned wake-up,
+    /// and not before: it has nothing to do until the message arrives.
+    fn wake_at(&self, at_ms: u64);
+}
+
+/// A closure wakes the node at once for both (a driver that steps by hand, in tests).
+impl<F: Fn() + Send> NodeWaker for F {
+    fn wake_now(&self) {
+        self()
+    }
+
+    fn wake_at(&self, _at_ms: u64) {
+        self()
+    }
+}
+
+/// How the world tells the nemesis a trigger fired.
+pub type NemesisWaker = Box<dyn Fn() + Send>;
 
 /// The logic running on a node.
 pub enum NodeActor {
@@ -182,7 +205,7 @@ pub struct World {
     pub pending_faults: Vec<PendingFault>,
     /// Faults and triggers the nemesis could not apply, in the order it found out.
     pub faults_not_applied: Vec<NotApplied>,
-    pub nemesis_waker: Option<Waker>,
+    pub nemesis_waker: Option<NemesisWaker>,
     /// Per partition, the broker that most recently joined its ISR (for
     /// `Target::NewestIsrMember`).
     pub newest_isr_member: BTreeMap<TopicPartition, BrokerId>,
@@ -1068,7 +1091,7 @@ impl World {
         crate::hanging_transaction::opens_hanging_transaction(brokers, event)
     }
 
-    /// Wakes `node` if a message due at `delivery_ms` comes before its planned wake-up.
+    /// Has `node` woken at `delivery_ms` if a message due then comes before its planned wake-up.
     fn wake_for_delivery(&mut self, node: NodeId, delivery_ms: u64) {
         let Some(slot) = self.nodes.get_mut(&node) else {
             return;
@@ -1081,13 +1104,13 @@ impl World {
         }
         slot.planned_wake_ms = Some(delivery_ms);
         if let Some(waker) = slot.waker.as_ref() {
-            waker();
+            waker.wake_at(delivery_ms);
         }
     }
 
     fn wake(&self, node: NodeId) {
         if let Some(waker) = self.nodes.get(&node).and_then(|slot| slot.waker.as_ref()) {
-            waker();
+            waker.wake_now();
         }
     }
 

@@ -107,13 +107,9 @@ impl Broker {
                     timeout_ms,
                 ));
             }
-            for partition in self.coordinator.loaded_partitions() {
-                if let Some(replica) = self.partitions.get(&partition) {
-                    let high_watermark = replica.log().high_watermark();
-                    self.coordinator
-                        .on_high_watermark(partition, high_watermark);
-                }
-            }
+            let high_watermarks = Self::replicas_in(&self.partitions, consumer_offsets_topic())
+                .map(|(partition, replica)| (*partition, replica.log().high_watermark()));
+            self.coordinator.on_high_watermarks(high_watermarks);
             let mine = self.take_local_completions_owned_by(GroupCoordinator::owns);
             if mine.is_empty() {
                 return;
@@ -219,13 +215,18 @@ impl Broker {
     /// Loads every offsets partition this broker leads and the coordinator does not serve
     /// yet, and unloads every one it serves but no longer leads.
     fn sync_coordinator_leadership(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
-        let led: Vec<TopicPartition> = self
-            .replicas_of_topic(consumer_offsets_topic())
-            .filter(|(_, replica)| replica.is_leader())
-            .map(|(partition, _)| *partition)
-            .collect();
+        if self.group_coordinator_synced_at == Some(self.leadership_changes) {
+            // No replica's leadership moved since the last sync, which left loaded = led.
+            debug_assert_eq!(
+                self.led_offsets_partitions(),
+                self.coordinator.loaded_partitions()
+            );
+            return;
+        }
+        self.group_coordinator_synced_at = Some(self.leadership_changes);
+        let led = self.led_offsets_partitions();
         let loaded = self.coordinator.loaded_partitions();
-        // Both lists are sorted (map order), and after almost every step they are the same.
+        // Both lists are sorted (map order), and usually the same.
         if led == loaded {
             return;
         }
@@ -242,6 +243,14 @@ impl Broker {
                 coordinator.load(context, *partition, &records, high_watermark)
             });
         }
+    }
+
+    /// The offsets partitions this broker leads, in partition order.
+    fn led_offsets_partitions(&self) -> Vec<TopicPartition> {
+        self.replicas_of_topic(consumer_offsets_topic())
+            .filter(|(_, replica)| replica.is_leader())
+            .map(|(partition, _)| *partition)
+            .collect()
     }
 }
 

@@ -21,6 +21,7 @@ impl Broker {
         self.shutdown = ShutdownState::Running;
         self.metadata = MetadataImage::default();
         self.partitions.clear();
+        self.leadership_changes += 1;
         self.timers.clear();
         self.coordinator = crate::coordinator::GroupCoordinator::default();
         // In memory only: a new process asks for a new block, and the ids left in the old

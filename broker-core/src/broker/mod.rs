@@ -133,6 +133,16 @@ pub struct Broker {
     /// Transactional requests held while the transaction coordinator verifies them
     /// (`transaction_verification.rs`).
     transaction_verifications: transaction_verification::TransactionVerifications,
+    /// Counts the moments a replica may have become or stopped being leader, or taken a new
+    /// leader epoch as leader (`Partition::make_leader`, `make_follower`, the replicas
+    /// cleared at start). The coordinator hosts re-derive which internal partitions they
+    /// lead only when it moved: deriving it after every step was a tenth of a
+    /// consumer-group run (issue 13's profile).
+    leadership_changes: u64,
+    /// `leadership_changes` when the group coordinator host last synced its partitions.
+    group_coordinator_synced_at: Option<u64>,
+    /// `leadership_changes` when the transaction coordinator host last synced.
+    transaction_coordinator_synced_at: Option<u64>,
 }
 
 impl Broker {
@@ -170,6 +180,9 @@ impl Broker {
             txn_marker_writes: txn_markers::TxnMarkerWrites::default(),
             transactions: TransactionCoordinator::default(),
             transaction_verifications: Default::default(),
+            leadership_changes: 0,
+            group_coordinator_synced_at: None,
+            transaction_coordinator_synced_at: None,
         }
     }
 
@@ -221,6 +234,7 @@ impl Broker {
             next_correlation,
             next_delayed_operation,
             local_completions,
+            leadership_changes,
             ..
         } = self;
         let context = Context {
@@ -237,6 +251,7 @@ impl Broker {
             timers,
             effects,
             local_completions,
+            leadership_changes,
         };
         (context, partitions)
     }
@@ -416,9 +431,18 @@ impl Broker {
         &self,
         topic: TopicName,
     ) -> std::collections::btree_map::Range<'_, TopicPartition, Partition> {
+        Self::replicas_in(&self.partitions, topic)
+    }
+
+    /// [`Broker::replicas_of_topic`] of the replica map alone, so that the caller may borrow
+    /// another field mutably meanwhile.
+    fn replicas_in(
+        partitions: &BTreeMap<TopicPartition, Partition>,
+        topic: TopicName,
+    ) -> std::collections::btree_map::Range<'_, TopicPartition, Partition> {
         let first = TopicPartition::new(topic, crate::ids::PartitionId(0));
         let last = TopicPartition::new(topic, crate::ids::PartitionId(u32::MAX));
-        self.partitions.range(first..=last)
+        partitions.range(first..=last)
     }
 
     /// The items of `these` that `those` lacks, in order; both sorted (as a map's keys are),
@@ -429,9 +453,9 @@ impl Broker {
             .filter(move |item| those.binary_search(item).is_err())
     }
 
-    fn check_invariants(&self, now_ms: u64, after_timers: bool) {
-        for replica in self.partitions.values() {
-            replica.log().check_invariants();
+    fn check_invariants(&mut self, now_ms: u64, after_timers: bool) {
+        for replica in self.partitions.values_mut() {
+            replica.check_log_invariants();
         }
         // A message may arrive after a deadline passed and before its timers fire, so only fired timers
         // must leave every deadline in the future.

@@ -126,11 +126,16 @@ impl Broker {
     /// serve at its current leader epoch, and unloads every one it serves but no longer
     /// leads at that epoch.
     fn sync_transaction_leadership(&mut self, now_ms: u64, effects: &mut Vec<Effect>) {
-        let led: Vec<(TopicPartition, LeaderEpoch)> = self
-            .replicas_of_topic(transaction_state_topic())
-            .filter(|(_, replica)| replica.is_leader())
-            .filter_map(|(partition, replica)| Some((*partition, replica.leader_epoch()?)))
-            .collect();
+        if self.transaction_coordinator_synced_at == Some(self.leadership_changes) {
+            // No replica's leadership moved since the last sync, which left loaded = led.
+            debug_assert_eq!(
+                self.led_transaction_partitions(),
+                self.transactions.loaded_partitions()
+            );
+            return;
+        }
+        self.transaction_coordinator_synced_at = Some(self.leadership_changes);
+        let led = self.led_transaction_partitions();
         let loaded = self.transactions.loaded_partitions();
         // Both lists are sorted by partition (map order), and usually the same.
         if led == loaded {
@@ -147,5 +152,14 @@ impl Broker {
                 coordinator.load(context, *partition, *epoch, &records)
             });
         }
+    }
+
+    /// The transaction log partitions this broker leads, with their leader epochs, in
+    /// partition order.
+    fn led_transaction_partitions(&self) -> Vec<(TopicPartition, LeaderEpoch)> {
+        self.replicas_of_topic(transaction_state_topic())
+            .filter(|(_, replica)| replica.is_leader())
+            .filter_map(|(partition, replica)| Some((*partition, replica.leader_epoch()?)))
+            .collect()
     }
 }

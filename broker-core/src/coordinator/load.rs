@@ -146,6 +146,28 @@ impl GroupCoordinator {
         }
     }
 
+    /// [`GroupCoordinator::on_high_watermark`] for every loaded partition among
+    /// `high_watermarks`, which come in partition order (the host's replicas of the offsets
+    /// topic): a merge of two sorted sequences rather than a look-up per partition, since the
+    /// host runs it after every step (issue 13's profile).
+    pub fn on_high_watermarks(
+        &mut self,
+        mut high_watermarks: impl Iterator<Item = (TopicPartition, Offset)>,
+    ) {
+        let mut next = high_watermarks.next();
+        for (partition, loaded) in &mut self.partitions {
+            while next.is_some_and(|(replica, _)| replica < *partition) {
+                next = high_watermarks.next();
+            }
+            match next {
+                Some((replica, high_watermark)) if replica == *partition => {
+                    loaded.offsets.advance_to(high_watermark);
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// A coordinator timer fired.
     pub fn on_timer(&mut self, context: &mut CoordinatorContext<'_>, timer: CoordinatorTimer) {
         for loaded in self.partitions.values_mut() {

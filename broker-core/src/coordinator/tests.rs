@@ -647,9 +647,22 @@ fn loading_replays_the_log_and_shows_offsets_only_below_the_high_watermark() {
     assert_eq!(failover.group().state, GroupState::Stable);
     assert_eq!(failover.group().generation, GenerationId(1));
     assert_eq!(fetched(&mut failover), Some(Offset(5)));
+    // The host hands every replica's high watermark in partition order; only the loaded
+    // partition's counts, and only once it comes.
+    let before = TopicPartition::new(TopicName::new("A-sorts-first"), PartitionId(7));
+    let after = TopicPartition::new(
+        offsets_partition().topic,
+        PartitionId(offsets_partition().partition.0 + 1),
+    );
+    assert!(before < offsets_partition() && offsets_partition() < after);
+    let others = [(before, Offset(9)), (after, Offset(9))];
+    failover.coordinator.on_high_watermarks(others.into_iter());
+    assert_eq!(fetched(&mut failover), Some(Offset(5)));
+    let with_loaded = [before, offsets_partition(), after]
+        .map(|partition| (partition, Offset(if partition == before { 9 } else { 3 })));
     failover
         .coordinator
-        .on_high_watermark(offsets_partition(), Offset(3));
+        .on_high_watermarks(with_loaded.into_iter());
     assert_eq!(fetched(&mut failover), Some(Offset(9)));
 }
 

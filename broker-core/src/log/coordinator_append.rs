@@ -23,6 +23,7 @@ impl Log {
         leader_epoch: LeaderEpoch,
         records: &[ProducerRecord],
     ) -> Result<Option<(Offset, Offset)>, ErrorCode> {
+        self.changed_since_check = true;
         let base_offset = self.log_end_offset();
         let Some(batch) = producer_batch_of_request(records, base_offset, true)? else {
             return Ok(None);

@@ -94,6 +94,7 @@ impl Follower {
             timers: &mut self.timers,
             effects: &mut effects,
             local_completions: &mut local_completions,
+            leadership_changes: &mut 0,
         };
         act(&mut self.partition, &mut context);
         effects

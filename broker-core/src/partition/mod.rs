@@ -121,6 +121,9 @@ pub struct Context<'a> {
     pub effects: &'a mut Vec<Effect>,
     /// Local appends whose wait ended, for the broker to hand to whoever waits on them.
     pub local_completions: &'a mut Vec<LocalCompletion>,
+    /// Bumped when this replica may have become or stopped being leader, or took a new
+    /// leader epoch as leader (the broker's `leadership_changes`).
+    pub leadership_changes: &'a mut u64,
 }
 
 impl Context<'_> {
@@ -220,6 +223,11 @@ impl Partition {
         &self.log
     }
 
+    /// Checks the log's invariants if a step changed it since the last check.
+    pub fn check_log_invariants(&mut self) {
+        self.log.check_invariants_if_changed();
+    }
+
     /// Writes the log's producer-state snapshot, as a clean shutdown does
     /// ([`Log::write_producer_snapshot`]).
     pub fn write_producer_snapshot(&mut self, storage: &mut dyn crate::storage::Storage) -> bool {
@@ -293,6 +301,7 @@ impl Partition {
     /// ISR from the image, reset the followers' state (`Replica.resetReplicaState`). Nothing pending is failed: a
     /// leader elected again keeps its purgatory and parked fetches (and their timers).
     pub fn make_leader(&mut self, context: &mut Context<'_>, state: &PartitionState) {
+        *context.leadership_changes += 1;
         self.leader_epoch = Some(state.leader_epoch);
         self.partition_epoch = Some(state.partition_epoch);
         self.leader = Some(context.local);
@@ -334,6 +343,7 @@ impl Partition {
     /// any). With `no-truncation-when-leader-unchanged` (before KAFKA-7164) a follower of the
     /// same leader only takes the new epoch and keeps fetching.
     pub fn make_follower(&mut self, context: &mut Context<'_>, state: &PartitionState) {
+        *context.leadership_changes += 1;
         if self.skips_become_follower(context, state) {
             self.keep_following_across_epoch(context, state);
             return;
